@@ -1,0 +1,160 @@
+/**
+ * The embedded job queue: a lease-based jobs table in the same database as the tasks, so a task
+ * and its job commit in one transaction. A worker leases jobs; a lease that is not extended
+ * expires and the job becomes claimable again (a crashed worker's jobs run again).
+ */
+import { randomUUID } from "node:crypto";
+import type { ExpressionBuilder, Kysely } from "kysely";
+import { newId } from "../../core/ids.js";
+import type { ClaimedJob, JobPayload, JobQueue, Tx } from "../../core/ports.js";
+import { connOf, type DB } from "./schema.js";
+
+export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): JobQueue {
+  // Only the current lease holder may finish a job: a worker whose lease expired and was taken over
+  // finds its update matching no row.
+  const held = (job: ClaimedJob) => (eb: ExpressionBuilder<DB, "jobs">) =>
+    eb.and([eb("id", "=", job.id), eb("lease_token", "=", job.leaseToken), eb("status", "=", "running")]);
+
+  return {
+    async enqueue(job, tx?: Tx) {
+      const now = clock.now();
+      const id = newId("job", now);
+      await connOf(db, tx)
+        .insertInto("jobs")
+        .values({
+          id,
+          kind: job.payload.kind,
+          payload: JSON.stringify(job.payload),
+          status: "queued",
+          run_at: job.runAt,
+          attempt: 0,
+          max_attempts: job.maxAttempts,
+          lease_token: null,
+          lease_until: null,
+          last_error: null,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
+      return id;
+    },
+
+    async claim({ limit, leaseMs, now }) {
+      if (limit <= 0) return [];
+      return db.transaction().execute(async (trx) => {
+        const due = await trx
+          .selectFrom("jobs")
+          .select(["id", "payload", "attempt", "max_attempts"])
+          .where((eb) =>
+            eb.or([
+              eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
+              eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
+            ]),
+          )
+          .orderBy("run_at")
+          .limit(limit)
+          .execute();
+        const claimed: ClaimedJob[] = [];
+        for (const row of due) {
+          const leaseToken = randomUUID();
+          const attempt = row.attempt + 1;
+          await trx
+            .updateTable("jobs")
+            .set({
+              status: "running",
+              lease_token: leaseToken,
+              lease_until: now + leaseMs,
+              attempt,
+              updated_at: now,
+            })
+            .where("id", "=", row.id)
+            .execute();
+          claimed.push({
+            id: row.id,
+            payload: JSON.parse(row.payload) as JobPayload,
+            attempt,
+            maxAttempts: row.max_attempts,
+            leaseToken,
+          });
+        }
+        return claimed;
+      });
+    },
+
+    async extendLease(job, { leaseMs, now }) {
+      const r = await db
+        .updateTable("jobs")
+        .set({ lease_until: now + leaseMs, updated_at: now })
+        .where(held(job))
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    async complete(job, tx) {
+      await connOf(db, tx).deleteFrom("jobs").where(held(job)).execute();
+    },
+
+    async retry(job, { runAt, error }, tx) {
+      await connOf(db, tx)
+        .updateTable("jobs")
+        .set({
+          status: "queued",
+          run_at: runAt,
+          lease_token: null,
+          lease_until: null,
+          last_error: error,
+          updated_at: clock.now(),
+        })
+        .where(held(job))
+        .execute();
+    },
+
+    async bury(job, error, tx) {
+      await connOf(db, tx)
+        .updateTable("jobs")
+        .set({
+          status: "dead",
+          lease_token: null,
+          lease_until: null,
+          last_error: error,
+          updated_at: clock.now(),
+        })
+        .where(held(job))
+        .execute();
+    },
+
+    async releaseAllLeases() {
+      const r = await db
+        .updateTable("jobs")
+        .set({ status: "queued", lease_token: null, lease_until: null, updated_at: clock.now() })
+        .where("status", "=", "running")
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+
+    async depth(now) {
+      const rows = await db
+        .selectFrom("jobs")
+        .select((eb) => [
+          eb.fn.sum<number>(eb.case().when("status", "=", "queued").then(1).else(0).end()).as("queued"),
+          eb.fn
+            .sum<number>(
+              eb
+                .case()
+                .when(eb.and([eb("status", "=", "running"), eb("lease_until", ">=", now)]))
+                .then(1)
+                .else(0)
+                .end(),
+            )
+            .as("running"),
+          eb.fn.sum<number>(eb.case().when("status", "=", "dead").then(1).else(0).end()).as("dead"),
+        ])
+        .executeTakeFirstOrThrow();
+      return {
+        queued: Number(rows.queued ?? 0),
+        running: Number(rows.running ?? 0),
+        dead: Number(rows.dead ?? 0),
+      };
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Kysely, Migration, MigrationProvider } from "kysely";
+
+/**
+ * Migrations, in order. Never edit one that has shipped: add the next.
+ * Kysely's Migrator records which have run in `kysely_migration`.
+ */
+const migrations: Record<string, Migration> = {
+  "0001_core": {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("tasks")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("progress", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("request", "text", (c) => c.notNull())
+        .addColumn("created_at", "integer", (c) => c.notNull())
+        .addColumn("status_updated_at", "integer", (c) => c.notNull())
+        .addColumn("deadline_at", "integer", (c) => c.notNull())
+        .addColumn("attempts", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("error", "text")
+        .addColumn("failure_reason", "text")
+        .addColumn("enhanced_prompt", "text")
+        .addColumn("result", "text")
+        .execute();
+      await db.schema
+        .createIndex("tasks_owner_created")
+        .on("tasks")
+        .columns(["owner_id", "created_at"])
+        .execute();
+      await db.schema.createIndex("tasks_status").on("tasks").column("status").execute();
+
+      await db.schema
+        .createTable("api_keys")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("name", "text", (c) => c.notNull())
+        .addColumn("hash", "text", (c) => c.notNull().unique())
+        .addColumn("prefix", "text", (c) => c.notNull())
+        .addColumn("created_at", "integer", (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable("jobs")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("payload", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("run_at", "integer", (c) => c.notNull())
+        .addColumn("attempt", "integer", (c) => c.notNull().defaultTo(0))
+        .addColumn("max_attempts", "integer", (c) => c.notNull())
+        .addColumn("lease_token", "text")
+        .addColumn("lease_until", "integer")
+        .addColumn("last_error", "text")
+        .addColumn("created_at", "integer", (c) => c.notNull())
+        .addColumn("updated_at", "integer", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("jobs_due").on("jobs").columns(["status", "run_at"]).execute();
+    },
+  },
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

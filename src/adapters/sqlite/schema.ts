@@ -1,0 +1,57 @@
+/** Table types for Kysely: what the rows look like in the database (JSON columns hold text). */
+import type { Kysely, Transaction } from "kysely";
+import type { Tx } from "../../core/ports.js";
+
+export interface TasksTable {
+  id: string;
+  owner_id: string;
+  status: string;
+  progress: number;
+  request: string;
+  created_at: number;
+  status_updated_at: number;
+  deadline_at: number;
+  attempts: number;
+  error: string | null;
+  failure_reason: string | null;
+  enhanced_prompt: string | null;
+  result: string | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  owner_id: string;
+  name: string;
+  hash: string;
+  prefix: string;
+  created_at: number;
+}
+
+export interface JobsTable {
+  id: string;
+  kind: string;
+  payload: string;
+  /** queued | running | dead */
+  status: string;
+  run_at: number;
+  attempt: number;
+  max_attempts: number;
+  lease_token: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface DB {
+  tasks: TasksTable;
+  api_keys: ApiKeysTable;
+  jobs: JobsTable;
+}
+
+export type Conn = Kysely<DB> | Transaction<DB>;
+
+/** The opaque core `Tx` is a Kysely transaction underneath; only this folder opens it up. */
+export const wrapTx = (trx: Transaction<DB>): Tx => trx as unknown as Tx;
+export const connOf = (root: Kysely<DB>, tx: Tx | undefined): Conn =>
+  tx === undefined ? root : (tx as unknown as Transaction<DB>);

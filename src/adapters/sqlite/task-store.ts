@@ -1,0 +1,89 @@
+import type { Kysely, Selectable } from "kysely";
+import type { TaskPatch, TaskStore, Tx } from "../../core/ports.js";
+import { TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
+import { connOf, type DB, type TasksTable } from "./schema.js";
+
+const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
+
+function toTask(row: Selectable<TasksTable>): Task {
+  return {
+    id: row.id,
+    ownerId: row.owner_id,
+    request: JSON.parse(row.request) as Task["request"],
+    status: row.status as TaskStatus,
+    progress: row.progress,
+    createdAt: row.created_at,
+    statusUpdatedAt: row.status_updated_at,
+    deadlineAt: row.deadline_at,
+    attempts: row.attempts,
+    error: json<Task["error"]>(row.error),
+    failureReason: row.failure_reason,
+    enhancedPrompt: row.enhanced_prompt,
+    result: json<Task["result"]>(row.result),
+  };
+}
+
+/** Tasks in the SQL database (the same code serves SQLite and, later, PostgreSQL through Kysely). */
+export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
+  return {
+    async insert(task, tx?: Tx) {
+      await connOf(db, tx)
+        .insertInto("tasks")
+        .values({
+          id: task.id,
+          owner_id: task.ownerId,
+          status: task.status,
+          progress: task.progress,
+          request: JSON.stringify(task.request),
+          created_at: task.createdAt,
+          status_updated_at: task.statusUpdatedAt,
+          deadline_at: task.deadlineAt,
+          attempts: task.attempts,
+          error: task.error === null ? null : JSON.stringify(task.error),
+          failure_reason: task.failureReason,
+          enhanced_prompt: task.enhancedPrompt,
+          result: task.result === null ? null : JSON.stringify(task.result),
+        })
+        .execute();
+    },
+
+    async get(id, tx) {
+      const row = await connOf(db, tx)
+        .selectFrom("tasks")
+        .selectAll()
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return row ? toTask(row) : undefined;
+    },
+
+    async update(id, patch: TaskPatch, opts, tx) {
+      const set: Partial<TasksTable> = {};
+      if (patch.status !== undefined) {
+        set.status = patch.status;
+        set.status_updated_at = opts.now;
+      }
+      if (patch.progress !== undefined) set.progress = Math.max(0, Math.min(100, Math.round(patch.progress)));
+      if (patch.attempts !== undefined) set.attempts = patch.attempts;
+      if (patch.error !== undefined) set.error = patch.error === null ? null : JSON.stringify(patch.error);
+      if (patch.failureReason !== undefined) set.failure_reason = patch.failureReason;
+      if (patch.enhancedPrompt !== undefined) set.enhanced_prompt = patch.enhancedPrompt;
+      if (patch.result !== undefined)
+        set.result = patch.result === null ? null : JSON.stringify(patch.result);
+      let q = connOf(db, tx).updateTable("tasks").set(set).where("id", "=", id);
+      if (opts.onlyFrom) q = q.where("status", "in", [...opts.onlyFrom]);
+      const row = await q.returningAll().executeTakeFirst();
+      return row ? toTask(row) : undefined;
+    },
+
+    async countByStatus() {
+      const rows = await db
+        .selectFrom("tasks")
+        .select((eb) => ["status", eb.fn.countAll<number>().as("n")])
+        .groupBy("status")
+        .execute();
+      const counts = Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>;
+      for (const r of rows) counts[r.status as TaskStatus] = Number(r.n);
+      return counts;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * The one closed set of error codes Reelay returns, and the named factories that build them.
+ * HTTP status and envelope type are mapped from the code at the edge (src/http/errors.ts).
+ */
+export const ErrorCode = {
+  invalidRequest: "invalid_request",
+  invalidJson: "invalid_json",
+  unsupportedMediaType: "unsupported_media_type",
+  payloadTooLarge: "payload_too_large",
+  missingApiKey: "missing_api_key",
+  invalidApiKey: "invalid_api_key",
+  invalidAdminToken: "invalid_admin_token",
+  notFound: "not_found",
+  taskNotFound: "task_not_found",
+  linkExpired: "link_expired",
+  linkInvalid: "link_invalid",
+  rangeNotSatisfiable: "range_not_satisfiable",
+  methodNotAllowed: "method_not_allowed",
+  internal: "internal_error",
+  // Failures recorded on tasks (never an HTTP response of their own).
+  renderFailed: "render_failed",
+  imageFetchFailed: "image_fetch_failed",
+  imageRefused: "image_refused",
+  taskTimeout: "task_timeout",
+  retriesExhausted: "retries_exhausted",
+  providerUnavailable: "provider_unavailable",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** An error that carries a code from the closed set, the request field at fault, and whether a retry can help. */
+export class ReelayError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | null;
+  readonly retryable: boolean;
+  /** Seconds after which a retry makes sense (from an upstream's Retry-After), if known. */
+  readonly retryAfterS: number | null;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { param?: string | null; retryable?: boolean; retryAfterS?: number | null; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "ReelayError";
+    this.code = code;
+    this.param = opts.param ?? null;
+    this.retryable = opts.retryable ?? false;
+    this.retryAfterS = opts.retryAfterS ?? null;
+  }
+}
+
+export const isReelayError = (e: unknown): e is ReelayError => e instanceof ReelayError;
+
+/** Named factories: call sites read as what went wrong, not how it is encoded. */
+export const errors = {
+  invalidField: (param: string, message: string) =>
+    new ReelayError(ErrorCode.invalidRequest, message, { param }),
+  invalidJson: (detail: string) =>
+    new ReelayError(ErrorCode.invalidJson, `The request body is not valid JSON: ${detail}`),
+  unsupportedMediaType: (got: string | undefined) =>
+    new ReelayError(
+      ErrorCode.unsupportedMediaType,
+      `Content-Type must be application/json${got ? ` (got ${got})` : ""}`,
+    ),
+  payloadTooLarge: (limit: number) =>
+    new ReelayError(ErrorCode.payloadTooLarge, `The request body is larger than ${limit} bytes`),
+  missingApiKey: () =>
+    new ReelayError(ErrorCode.missingApiKey, "Missing API key: send it as 'Authorization: Bearer <key>'"),
+  invalidApiKey: () => new ReelayError(ErrorCode.invalidApiKey, "The API key is not valid"),
+  invalidAdminToken: () =>
+    new ReelayError(ErrorCode.invalidAdminToken, "The admin token is missing or not valid"),
+  taskNotFound: (id: string) =>
+    new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
+  routeNotFound: (method: string, url: string) =>
+    new ReelayError(ErrorCode.notFound, `No route for ${method} ${url}`),
+  linkExpired: () =>
+    new ReelayError(ErrorCode.linkExpired, "This link has expired: query the task for a fresh one"),
+  linkInvalid: () => new ReelayError(ErrorCode.linkInvalid, "This link's signature is not valid"),
+  rangeNotSatisfiable: (size: number) =>
+    new ReelayError(ErrorCode.rangeNotSatisfiable, `The requested range is outside the file (${size} bytes)`),
+  internal: () => new ReelayError(ErrorCode.internal, "Internal error"),
+  renderFailed: (message: string, cause?: unknown) =>
+    new ReelayError(ErrorCode.renderFailed, message, { cause }),
+  imageFetchFailed: (index: number, message: string, retryable: boolean) =>
+    new ReelayError(ErrorCode.imageFetchFailed, `images[${index}]: ${message}`, {
+      param: `images[${index}]`,
+      retryable,
+    }),
+  imageRefused: (index: number, message: string) =>
+    new ReelayError(ErrorCode.imageRefused, `images[${index}]: ${message}`, { param: `images[${index}]` }),
+  taskTimeout: (seconds: number) =>
+    new ReelayError(ErrorCode.taskTimeout, `The task did not finish within its deadline of ${seconds} s`),
+  retriesExhausted: (attempts: number, last: string) =>
+    new ReelayError(ErrorCode.retriesExhausted, `Gave up after ${attempts} attempts; last error: ${last}`),
+};

@@ -1,0 +1,31 @@
+/** API keys: random secrets shown once; only their SHA-256 is stored (they carry 256 bits, so no salt or KDF is needed). */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { newId, newSecret } from "./ids.js";
+import type { ApiKeyRecord } from "./ports.js";
+
+export const KEY_PREFIX = "rl-";
+
+export const hashSecret = (secret: string): string => createHash("sha256").update(secret).digest("hex");
+
+export function mintApiKey(opts: { name: string; ownerId?: string | undefined; now: number }): {
+  record: ApiKeyRecord;
+  secret: string;
+} {
+  const secret = `${KEY_PREFIX}${newSecret()}`;
+  const record: ApiKeyRecord = {
+    id: newId("key", opts.now),
+    ownerId: opts.ownerId ?? newId("owner", opts.now),
+    name: opts.name,
+    hash: hashSecret(secret),
+    prefix: secret.slice(0, KEY_PREFIX.length + 6),
+    createdAt: opts.now,
+  };
+  return { record, secret };
+}
+
+/** Compares a presented secret with a stored hash in constant time. */
+export function secretMatches(presented: string, hash: string): boolean {
+  const a = Buffer.from(hashSecret(presented), "hex");
+  const b = Buffer.from(hash, "hex");
+  return a.length === b.length && timingSafeEqual(a, b);
+}

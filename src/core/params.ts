@@ -1,0 +1,150 @@
+/**
+ * The unified create request (the seed's `POST /v1/video/create` body): schema, validation
+ * against the model capability table, and normalisation into a VideoRequest.
+ */
+import { z } from "zod";
+import { errors, type ReelayError } from "./errors.js";
+import { dimensions, type ModelTable, ORIENTATIONS, SIZES } from "./models.js";
+import type { VideoRequest } from "./task.js";
+
+export const MAX_PROMPT_CHARS = 4000;
+export const MAX_IMAGE_URL_CHARS = 2048;
+
+/** The wire schema, field for field as the seed documents it (types only; model rules come after). */
+export const unifiedCreateSchema = z.strictObject({
+  images: z.array(z.string()).default([]),
+  model: z.string(),
+  orientation: z.enum(ORIENTATIONS),
+  prompt: z.string(),
+  size: z.enum(SIZES),
+  duration: z.number().int(),
+  watermark: z.boolean().default(true),
+  private: z.boolean().default(false),
+});
+export type UnifiedCreateBody = z.input<typeof unifiedCreateSchema>;
+
+const typeName = (v: unknown): string => {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  if (typeof v === "number" && !Number.isInteger(v)) return "a non-integer number";
+  return typeof v;
+};
+
+const pathOf = (path: readonly PropertyKey[]): string =>
+  path.reduce<string>(
+    (acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    "",
+  );
+
+const valueAt = (body: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>(
+    (v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined),
+    body,
+  );
+
+/** Turns the first zod issue into an error that names the field and says what is allowed. */
+export function issueToError(issue: z.core.$ZodIssue, body: unknown): ReelayError {
+  const param = pathOf(issue.path);
+  const got = valueAt(body, issue.path);
+  switch (issue.code) {
+    case "unrecognized_keys": {
+      const key = issue.keys[0] ?? "";
+      const field = param ? `${param}.${key}` : key;
+      return errors.invalidField(field, `Unknown field '${field}': this API does not accept it`);
+    }
+    case "invalid_type":
+      if (got === undefined) return errors.invalidField(param, `'${param}' is required`);
+      return errors.invalidField(
+        param,
+        `'${param}' must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`} (got ${typeName(got)})`,
+      );
+    case "invalid_value":
+      return errors.invalidField(
+        param,
+        `'${param}' must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")} (got ${JSON.stringify(got)})`,
+      );
+    default:
+      return errors.invalidField(param, `'${param}': ${issue.message}`);
+  }
+}
+
+/** Checks a body against the schema and the model table. Throws a ReelayError naming the field at fault. */
+export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequest {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw errors.invalidField("", `The request body must be a JSON object (got ${typeName(body)})`);
+  }
+  const parsed = unifiedCreateSchema.safeParse(body);
+  if (!parsed.success) {
+    // Report unknown fields first: they usually explain the other issues (a misspelt field).
+    const issues = [...parsed.error.issues].sort(
+      (a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"),
+    );
+    throw issueToError(issues[0] as z.core.$ZodIssue, body);
+  }
+  const b = parsed.data;
+  const cap = models.get(b.model);
+  if (!cap) {
+    throw errors.invalidField(
+      "model",
+      `Unknown model '${b.model}'; available: ${[...models.keys()].join(", ")}`,
+    );
+  }
+  const prompt = b.prompt.trim();
+  if (prompt.length === 0) throw errors.invalidField("prompt", "'prompt' must not be empty");
+  if (b.prompt.length > MAX_PROMPT_CHARS) {
+    throw errors.invalidField(
+      "prompt",
+      `'prompt' is ${b.prompt.length} characters; at most ${MAX_PROMPT_CHARS} are allowed`,
+    );
+  }
+  if (!cap.sizes.includes(b.size)) {
+    throw errors.invalidField(
+      "size",
+      `Model '${cap.name}' does not support size '${b.size}'; allowed: ${cap.sizes.join(", ")}`,
+    );
+  }
+  if (!cap.durations.includes(b.duration)) {
+    throw errors.invalidField(
+      "duration",
+      `Model '${cap.name}' does not support duration ${b.duration}; allowed: ${cap.durations.join(", ")} (seconds)`,
+    );
+  }
+  if (b.images.length > cap.maxImages) {
+    throw errors.invalidField(
+      "images",
+      `Model '${cap.name}' accepts at most ${cap.maxImages} images (got ${b.images.length})`,
+    );
+  }
+  b.images.forEach((url, i) => {
+    const problem = imageUrlProblem(url);
+    if (problem) throw errors.invalidField(`images[${i}]`, `'images[${i}]' ${problem}`);
+  });
+  return {
+    model: cap.name,
+    family: cap.family,
+    prompt,
+    orientation: b.orientation,
+    size: b.size,
+    ...dimensions(b.orientation, b.size),
+    duration: b.duration,
+    images: b.images,
+    watermark: b.watermark,
+    private: b.private,
+  };
+}
+
+/** Syntax checks on an image link; where it points is checked when it is fetched. */
+export function imageUrlProblem(url: string): string | null {
+  if (url.length > MAX_IMAGE_URL_CHARS) return `is longer than ${MAX_IMAGE_URL_CHARS} characters`;
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return "is not a valid URL";
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    return `must be an http or https link (got ${u.protocol.replace(":", "")})`;
+  }
+  if (u.username || u.password) return "must not contain credentials";
+  return null;
+}

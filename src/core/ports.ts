@@ -1,0 +1,164 @@
+/**
+ * Ports: the interfaces core/ needs from the outside world. Adapters implement them; main/ wires them.
+ */
+import type { Readable } from "node:stream";
+import type { Task, TaskError, TaskResult, TaskStatus, VideoRequest } from "./task.js";
+
+/** An open transaction. Opaque to core: only the adapters of one database know what is inside. */
+export interface Tx {
+  readonly __brand: "Tx";
+}
+
+export interface Database {
+  /** Runs `fn` in one transaction: everything it writes commits together or not at all. */
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** Cheap check that the database answers (for readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TaskPatch {
+  status?: TaskStatus;
+  progress?: number;
+  attempts?: number;
+  error?: TaskError | null;
+  failureReason?: string | null;
+  enhancedPrompt?: string | null;
+  result?: TaskResult | null;
+}
+
+export interface TaskStore {
+  /** Stores a new task. */
+  insert(task: Task, tx?: Tx): Promise<void>;
+  /** The task, whoever owns it; undefined when there is none. */
+  get(id: string, tx?: Tx): Promise<Task | undefined>;
+  /**
+   * Applies `patch` if the task's current status is one of `onlyFrom` (when given).
+   * Sets `statusUpdatedAt` to `now` when the status changes. Returns the updated task, or
+   * undefined when the task does not exist or was not in an allowed status (nothing written).
+   */
+  update(
+    id: string,
+    patch: TaskPatch,
+    opts: { now: number; onlyFrom?: readonly TaskStatus[] },
+    tx?: Tx,
+  ): Promise<Task | undefined>;
+  /** Counts tasks per status (for health and metrics). */
+  countByStatus(): Promise<Record<TaskStatus, number>>;
+}
+
+export interface ApiKeyRecord {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly name: string;
+  /** Hex SHA-256 of the key: the key itself is never stored. */
+  readonly hash: string;
+  /** First characters of the key, to recognise it in listings. */
+  readonly prefix: string;
+  readonly createdAt: number;
+}
+
+export interface KeyStore {
+  insert(key: ApiKeyRecord): Promise<void>;
+  findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+}
+
+/** Versioned payloads: a worker refuses a version it does not know instead of misreading it. */
+export type JobPayload = { kind: "render"; version: 1; taskId: string };
+
+export interface NewJob {
+  readonly payload: JobPayload;
+  /** Epoch ms before which the job is not handed out. */
+  readonly runAt: number;
+  readonly maxAttempts: number;
+}
+
+export interface ClaimedJob {
+  readonly id: string;
+  readonly payload: JobPayload;
+  /** 1 on the first run. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** Proves this worker still holds the lease: stale holders cannot complete or retry the job. */
+  readonly leaseToken: string;
+}
+
+export interface QueueDepth {
+  readonly queued: number;
+  readonly running: number;
+  readonly dead: number;
+}
+
+export interface JobQueue {
+  /** Adds a job; with `tx` it commits or rolls back together with that transaction. */
+  enqueue(job: NewJob, tx?: Tx): Promise<string>;
+  /** Leases up to `limit` due jobs for `leaseMs`. An expired lease makes the job claimable again. */
+  claim(opts: { limit: number; leaseMs: number; now: number }): Promise<ClaimedJob[]>;
+  /** Extends a held lease; false when the lease was lost (expired and taken by another worker). */
+  extendLease(job: ClaimedJob, opts: { leaseMs: number; now: number }): Promise<boolean>;
+  /** Removes a finished job. */
+  complete(job: ClaimedJob, tx?: Tx): Promise<void>;
+  /** Hands the job back to run again at `runAt`, recording why. */
+  retry(job: ClaimedJob, opts: { runAt: number; error: string }, tx?: Tx): Promise<void>;
+  /** Moves the job to the dead-letter state, recording why. */
+  bury(job: ClaimedJob, error: string, tx?: Tx): Promise<void>;
+  /** Ends every lease at once; only safe when no other worker can hold one (embedded mode at start). */
+  releaseAllLeases(): Promise<number>;
+  depth(now: number): Promise<QueueDepth>;
+}
+
+export interface BlobInfo {
+  readonly size: number;
+  readonly contentType: string;
+}
+
+export interface BlobStore {
+  /** Stores the file at `sourcePath` under `key` (moved or copied; the source may be removed after). */
+  put(key: string, sourcePath: string, contentType: string): Promise<BlobInfo>;
+  stat(key: string): Promise<BlobInfo | undefined>;
+  /** Bytes `start`..`end` inclusive (the whole blob when omitted). */
+  read(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  delete(key: string): Promise<void>;
+}
+
+export interface GenerateContext {
+  /** A private scratch directory for this attempt; removed after. */
+  readonly workDir: string;
+  /** Aborted on timeout, cancel or shutdown: stop work and throw. */
+  readonly signal: AbortSignal;
+  /** Reports progress as a fraction 0–1. */
+  onProgress(fraction: number): void;
+}
+
+export interface GeneratedVideo {
+  /** An MP4 (H.264 + AAC) inside workDir. */
+  readonly videoPath: string;
+  /** A JPEG inside workDir. */
+  readonly thumbnailPath: string;
+  readonly width: number;
+  readonly height: number;
+  readonly durationS: number;
+  /** Whether the delivered video carries a visible watermark. */
+  readonly watermarked: boolean;
+  /** The prompt as the provider used it. */
+  readonly enhancedPrompt: string;
+}
+
+export interface VideoProvider {
+  readonly name: string;
+  /**
+   * Makes the video. Throws a ReelayError: `retryable: true` when trying again may succeed
+   * (network trouble, an upstream 5xx), false when it cannot (a broken image, a refused link).
+   */
+  generate(request: VideoRequest, ctx: GenerateContext): Promise<GeneratedVideo>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

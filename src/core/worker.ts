@@ -1,0 +1,310 @@
+/**
+ * The render worker: leases jobs from the queue, runs the provider, stores the result and moves
+ * the task through its states. Every outcome (done, retry, fail) is written in one transaction
+ * with the job's completion, so a crash at any point leaves either the old state (the job runs
+ * again) or the new one, never half of each.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { backoffMs } from "./backoff.js";
+import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
+import type {
+  BlobStore,
+  ClaimedJob,
+  Clock,
+  Database,
+  JobQueue,
+  Logger,
+  TaskStore,
+  Tx,
+  VideoProvider,
+} from "./ports.js";
+import type { Task, TaskResult, VideoRequest } from "./task.js";
+
+export interface WorkerSettings {
+  /** Jobs run at once; the rest wait in the queue. */
+  readonly concurrency: number;
+  readonly leaseMs: number;
+  readonly pollIntervalMs: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  /** Where each attempt gets a scratch directory (on the same disk as the blob store, so results move, not copy). */
+  readonly scratchDir: string;
+  /** Minimum time between two progress writes for one task. */
+  readonly progressWriteMs: number;
+}
+
+export interface Worker {
+  start(): void;
+  /** Looks for work now instead of at the next poll. */
+  wake(): void;
+  /** Stops taking jobs; aborts running ones and hands them back to the queue. */
+  stop(): Promise<void>;
+  /** Jobs running in this worker now. */
+  readonly active: number;
+}
+
+/** Why a running attempt was aborted: each reason ends differently. */
+class Shutdown extends Error {}
+class LeaseLost extends Error {}
+
+export function createWorker(deps: {
+  db: Database;
+  tasks: TaskStore;
+  queue: JobQueue;
+  blobs: BlobStore;
+  providerFor: (request: VideoRequest) => VideoProvider;
+  blobKey: (taskId: string, file: string) => string;
+  clock: Clock;
+  logger: Logger;
+  settings: WorkerSettings;
+}): Worker {
+  const { db, tasks, queue, blobs, clock, logger, settings } = deps;
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  let timer: NodeJS.Timeout | undefined;
+  let stopping = false;
+  let filling = false;
+  let again = false;
+
+  async function fill(): Promise<void> {
+    // One claim loop at a time; a wake during it asks for one more pass.
+    if (filling) {
+      again = true;
+      return;
+    }
+    filling = true;
+    try {
+      do {
+        again = false;
+        const free = settings.concurrency - running.size;
+        if (stopping || free <= 0) break;
+        const jobs = await queue.claim({ limit: free, leaseMs: settings.leaseMs, now: clock.now() });
+        for (const job of jobs) launch(job);
+        if (jobs.length === free) again = true;
+      } while (again);
+    } catch (e) {
+      logger.error({ err: e }, "claiming jobs failed");
+    } finally {
+      filling = false;
+    }
+  }
+
+  function launch(job: ClaimedJob): void {
+    const controller = new AbortController();
+    const done = runJob(job, controller)
+      .catch((e) => logger.error({ err: e, jobId: job.id }, "job handler crashed"))
+      .finally(() => {
+        running.delete(job.id);
+        void fill();
+      });
+    running.set(job.id, { controller, done });
+  }
+
+  async function runJob(job: ClaimedJob, controller: AbortController): Promise<void> {
+    if (job.payload.kind !== "render" || job.payload.version !== 1) {
+      await queue.bury(job, `unknown job payload ${JSON.stringify(job.payload)}`);
+      return;
+    }
+    const now = clock.now();
+    const task = await tasks.get(job.payload.taskId);
+    if (!task || task.status === "completed" || task.status === "failed" || task.status === "cancelled") {
+      await queue.complete(job);
+      return;
+    }
+    if (now >= task.deadlineAt) {
+      await finishFailed(
+        job,
+        task,
+        errors.taskTimeout(Math.round((task.deadlineAt - task.createdAt) / 1000)),
+      );
+      return;
+    }
+    if (job.attempt > job.maxAttempts) {
+      // Only reachable when earlier attempts died with their process (a crash counts as an attempt).
+      await finishFailed(
+        job,
+        task,
+        errors.retriesExhausted(job.maxAttempts, task.failureReason ?? "the worker stopped"),
+      );
+      return;
+    }
+    const started = await tasks.update(
+      task.id,
+      { status: "processing", progress: 0, attempts: job.attempt },
+      { now, onlyFrom: ["pending", "processing"] },
+    );
+    if (!started) {
+      await queue.complete(job);
+      return;
+    }
+
+    const workDir = join(settings.scratchDir, `${job.id}-${job.attempt}`);
+    const deadlineTimer = setTimeout(
+      () => controller.abort(errors.taskTimeout(Math.round((task.deadlineAt - task.createdAt) / 1000))),
+      Math.max(0, task.deadlineAt - now),
+    );
+    const heartbeat = setInterval(
+      () => {
+        queue
+          .extendLease(job, { leaseMs: settings.leaseMs, now: clock.now() })
+          .then((held) => {
+            if (!held) controller.abort(new LeaseLost("lease lost"));
+          })
+          .catch((e) => logger.warn({ err: e, jobId: job.id }, "extending a lease failed"));
+      },
+      Math.max(50, Math.floor(settings.leaseMs / 3)),
+    );
+
+    let lastWrite = 0;
+    let lastPct = 0;
+    const onProgress = (fraction: number) => {
+      const pct = Math.floor(Math.max(0, Math.min(0.99, fraction)) * 100);
+      const t = clock.now();
+      if (pct <= lastPct || t - lastWrite < settings.progressWriteMs) return;
+      lastPct = pct;
+      lastWrite = t;
+      tasks
+        .update(task.id, { progress: pct }, { now: t, onlyFrom: ["processing"] })
+        .catch((e) => logger.warn({ err: e, taskId: task.id }, "writing progress failed"));
+    };
+
+    try {
+      await mkdir(workDir, { recursive: true });
+      const provider = deps.providerFor(task.request);
+      const video = await provider.generate(task.request, { workDir, signal: controller.signal, onProgress });
+      const videoKey = deps.blobKey(task.id, "video.mp4");
+      const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
+      const stored = await blobs.put(videoKey, video.videoPath, "video/mp4");
+      await blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg");
+      const result: TaskResult = {
+        videoKey,
+        thumbnailKey,
+        width: video.width,
+        height: video.height,
+        durationS: video.durationS,
+        bytes: stored.size,
+        watermarked: video.watermarked,
+      };
+      await db.transaction(async (tx) => {
+        await tasks.update(
+          task.id,
+          {
+            status: "completed",
+            progress: 100,
+            result,
+            enhancedPrompt: video.enhancedPrompt,
+            error: null,
+            failureReason: null,
+          },
+          { now: clock.now(), onlyFrom: ["processing"] },
+          tx,
+        );
+        await queue.complete(job, tx);
+      });
+      logger.info({ taskId: task.id, attempt: job.attempt, provider: provider.name }, "task completed");
+    } catch (e) {
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : e;
+      await settle(job, task, reason);
+    } finally {
+      clearTimeout(deadlineTimer);
+      clearInterval(heartbeat);
+      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  async function settle(job: ClaimedJob, task: Task, reason: unknown): Promise<void> {
+    if (reason instanceof LeaseLost) {
+      // Another worker holds the job now: leave the task to it.
+      logger.warn({ taskId: task.id, jobId: job.id }, "lease lost; another worker took the job over");
+      return;
+    }
+    if (reason instanceof Shutdown) {
+      await db.transaction(async (tx) => {
+        await tasks.update(
+          task.id,
+          { status: "pending", progress: 0 },
+          { now: clock.now(), onlyFrom: ["processing"] },
+          tx,
+        );
+        await queue.retry(job, { runAt: clock.now(), error: "worker shut down" }, tx);
+      });
+      return;
+    }
+    if (!isReelayError(reason)) {
+      logger.error({ err: reason, taskId: task.id, jobId: job.id }, "unexpected error in a render job");
+      await db.transaction(async (tx) => {
+        await failTask(task, new ReelayError(ErrorCode.internal, "Internal error while rendering"), tx);
+        await queue.bury(job, String(reason instanceof Error ? reason.stack : reason), tx);
+      });
+      return;
+    }
+    const now = clock.now();
+    const delay = backoffMs(job.attempt, {
+      baseMs: settings.backoffBaseMs,
+      maxMs: settings.backoffMaxMs,
+      retryAfterS: reason.retryAfterS,
+    });
+    if (reason.retryable && job.attempt < job.maxAttempts && now + delay < task.deadlineAt) {
+      logger.warn(
+        { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
+        "attempt failed; will retry",
+      );
+      await db.transaction(async (tx) => {
+        await tasks.update(
+          task.id,
+          {
+            status: "pending",
+            progress: 0,
+            failureReason: `attempt ${job.attempt} failed: ${reason.message}`,
+          },
+          { now, onlyFrom: ["processing"] },
+          tx,
+        );
+        await queue.retry(job, { runAt: now + delay, error: reason.message }, tx);
+      });
+      return;
+    }
+    const final =
+      reason.retryable && job.attempt >= job.maxAttempts
+        ? errors.retriesExhausted(job.attempt, reason.message)
+        : reason;
+    await finishFailed(job, task, final);
+  }
+
+  async function failTask(task: Task, err: ReelayError, tx: Tx) {
+    await tasks.update(
+      task.id,
+      { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
+      { now: clock.now(), onlyFrom: ["pending", "processing"] },
+      tx,
+    );
+  }
+
+  async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {
+    logger.warn({ taskId: task.id, code: err.code, message: err.message }, "task failed");
+    await db.transaction(async (tx) => {
+      await failTask(task, err, tx);
+      await queue.complete(job, tx);
+    });
+  }
+
+  return {
+    start() {
+      stopping = false;
+      timer = setInterval(() => void fill(), settings.pollIntervalMs);
+      void fill();
+    },
+    wake() {
+      void fill();
+    },
+    async stop() {
+      stopping = true;
+      if (timer) clearInterval(timer);
+      for (const { controller } of running.values()) controller.abort(new Shutdown("shutdown"));
+      await Promise.all([...running.values()].map((r) => r.done));
+    },
+    get active() {
+      return running.size;
+    },
+  };
+}

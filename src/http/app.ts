@@ -1,0 +1,72 @@
+/**
+ * The HTTP application: body parsing, the one error handler, and every route, listed here.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import { errors } from "../core/errors.js";
+import { sendError, toReelayError } from "./errors.js";
+import { adminKeysCreate } from "./routes/admin_keys_create.js";
+import { filesGet } from "./routes/files_get.js";
+import { health } from "./routes/health.js";
+import { v1VideoCreate } from "./routes/v1_video_create.js";
+import { v1VideoQuery } from "./routes/v1_video_query.js";
+import type { AppServices } from "./services.js";
+
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+/** Link signatures are credentials: keep them out of request logs. */
+const redactUrl = (url: string): string => url.replace(/([?&]sig=)[^&]*/g, "$1[redacted]");
+
+export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): FastifyInstance {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: JSON_BODY_LIMIT,
+    // Clients that hold a connection open without finishing a request are cut off.
+    requestTimeout: 30_000,
+    connectionTimeout: 60_000,
+    return503OnClosing: true,
+    // Request logs name the route, never the raw URL: link signatures are credentials.
+    disableRequestLogging: true,
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.info(
+      {
+        method: req.method,
+        url: redactUrl(req.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
+      "request",
+    );
+  });
+  app.decorateRequest("principal", null);
+
+  // Every body is read as JSON, whatever its Content-Type says: `curl -d` sends
+  // application/x-www-form-urlencoded, and a clear "not JSON" beats a bare 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === "") return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(errors.invalidJson((e as Error).message), undefined);
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const e = toReelayError(err);
+    if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, errors.routeNotFound(req.method, redactUrl(req.url))),
+  );
+
+  // Every route, in one place.
+  health(app, s);
+  adminKeysCreate(app, s);
+  v1VideoCreate(app, s);
+  v1VideoQuery(app, s);
+  filesGet(app, s);
+  return app;
+}

@@ -1,0 +1,39 @@
+/** Bearer authentication: API keys for /v1, the admin token for /admin. */
+import type { FastifyRequest } from "fastify";
+import { errors } from "../core/errors.js";
+import { hashSecret, secretMatches } from "../core/keys.js";
+import type { KeyStore } from "../core/ports.js";
+
+export interface Principal {
+  readonly keyId: string;
+  readonly ownerId: string;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+const bearer = (req: FastifyRequest): string | undefined => {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1] ?? "";
+};
+
+/** Resolves the request's API key to its owner; 401 when it is missing or unknown. */
+export async function authenticateKey(req: FastifyRequest, keys: KeyStore): Promise<Principal> {
+  const secret = bearer(req);
+  if (secret === undefined) throw errors.missingApiKey();
+  if (secret === "") throw errors.invalidApiKey();
+  const key = await keys.findByHash(hashSecret(secret));
+  if (!key) throw errors.invalidApiKey();
+  req.principal = { keyId: key.id, ownerId: key.ownerId };
+  return req.principal;
+}
+
+export function authenticateAdmin(req: FastifyRequest, adminTokenHash: string): void {
+  const token = bearer(req);
+  if (!token || !secretMatches(token, adminTokenHash)) throw errors.invalidAdminToken();
+}

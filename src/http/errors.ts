@@ -1,0 +1,65 @@
+/**
+ * The edge of the error path: every error leaves as one JSON envelope,
+ * `{"error":{"message","type","code","param"}}` (OpenAI's shape, which its clients parse), with a
+ * status taken from the one code→status map below.
+ */
+import type { FastifyReply } from "fastify";
+import { ErrorCode, errors, isReelayError, type ReelayError } from "../core/errors.js";
+
+export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
+  [ErrorCode.invalidRequest]: { status: 400, type: "invalid_request_error" },
+  [ErrorCode.invalidJson]: { status: 400, type: "invalid_request_error" },
+  [ErrorCode.unsupportedMediaType]: { status: 415, type: "invalid_request_error" },
+  [ErrorCode.payloadTooLarge]: { status: 413, type: "invalid_request_error" },
+  [ErrorCode.missingApiKey]: { status: 401, type: "authentication_error" },
+  [ErrorCode.invalidApiKey]: { status: 401, type: "authentication_error" },
+  [ErrorCode.invalidAdminToken]: { status: 401, type: "authentication_error" },
+  [ErrorCode.notFound]: { status: 404, type: "not_found_error" },
+  [ErrorCode.taskNotFound]: { status: 404, type: "not_found_error" },
+  [ErrorCode.linkExpired]: { status: 403, type: "permission_error" },
+  [ErrorCode.linkInvalid]: { status: 403, type: "permission_error" },
+  [ErrorCode.rangeNotSatisfiable]: { status: 416, type: "invalid_request_error" },
+  [ErrorCode.methodNotAllowed]: { status: 405, type: "invalid_request_error" },
+  [ErrorCode.internal]: { status: 500, type: "server_error" },
+  // Task failure codes appear inside task bodies; if one ever reaches the edge it is a server fault.
+  [ErrorCode.renderFailed]: { status: 500, type: "server_error" },
+  [ErrorCode.imageFetchFailed]: { status: 400, type: "invalid_request_error" },
+  [ErrorCode.imageRefused]: { status: 400, type: "invalid_request_error" },
+  [ErrorCode.taskTimeout]: { status: 504, type: "server_error" },
+  [ErrorCode.retriesExhausted]: { status: 502, type: "server_error" },
+  [ErrorCode.providerUnavailable]: { status: 503, type: "server_error" },
+};
+
+export interface ErrorEnvelope {
+  error: { message: string; type: string; code: string; param: string | null };
+}
+
+export const envelope = (e: ReelayError): ErrorEnvelope => ({
+  error: { message: e.message, type: STATUS[e.code].type, code: e.code, param: e.param },
+});
+
+export function sendError(reply: FastifyReply, e: ReelayError): FastifyReply {
+  return reply.code(STATUS[e.code].status).type("application/json; charset=utf-8").send(envelope(e));
+}
+
+/** Maps whatever was thrown (ours, Fastify's, or a bug) to a ReelayError. */
+export function toReelayError(e: unknown): ReelayError {
+  if (isReelayError(e)) return e;
+  const fe = e as { code?: string; statusCode?: number; message?: string };
+  switch (fe.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return errors.payloadTooLarge(Number(/\d+/.exec(fe.message ?? "")?.[0] ?? 0));
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return errors.unsupportedMediaType(undefined);
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return errors.invalidJson("the body is empty");
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return errors.invalidField("", "Content-Length does not match the body");
+    default:
+      break;
+  }
+  if (fe.statusCode !== undefined && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return errors.invalidField("", fe.message ?? "Bad request");
+  }
+  return errors.internal();
+}

@@ -1,0 +1,110 @@
+/** `GET /v1/video/query?id=`: the unified format's task view. Every field is documented in the README. */
+import type { FastifyInstance } from "fastify";
+import { errors } from "../../core/errors.js";
+import { isTaskId } from "../../core/ids.js";
+import type { Task, TaskStatus } from "../../core/task.js";
+import { authenticateKey } from "../auth.js";
+import type { AppServices } from "../services.js";
+
+export interface VideoQueryResponse {
+  id: string;
+  status: TaskStatus;
+  status_update_time: number;
+  video_url: string | null;
+  thumbnail_url: string | null;
+  width: number | null;
+  height: number | null;
+  duration: number | null;
+  enhanced_prompt: string | null;
+  progress: number;
+  error: { code: string; message: string } | null;
+  detail: {
+    id: string;
+    status: TaskStatus;
+    created_at: number;
+    input: {
+      model: string;
+      prompt: string;
+      orientation: string;
+      size: string;
+      duration: number;
+      images: readonly string[];
+      watermark: boolean;
+      private: boolean;
+    };
+    pending_info: {
+      progress_pct: number;
+      status: TaskStatus;
+      failure_reason: string | null;
+      attempts: number;
+    };
+    url: string | null;
+    thumbnail_url: string | null;
+    urls_expire_at: number | null;
+    has_watermark: boolean | null;
+  };
+}
+
+export function videoQueryView(task: Task, s: AppServices): VideoQueryResponse {
+  const now = s.clock.now();
+  const video = task.result ? s.links.sign(task.result.videoKey, now) : null;
+  const thumb = task.result ? s.links.sign(task.result.thumbnailKey, now) : null;
+  const r = task.request;
+  return {
+    id: task.id,
+    status: task.status,
+    status_update_time: task.statusUpdatedAt,
+    video_url: video?.url ?? null,
+    thumbnail_url: thumb?.url ?? null,
+    width: task.result?.width ?? null,
+    height: task.result?.height ?? null,
+    duration: task.result?.durationS ?? null,
+    enhanced_prompt: task.enhancedPrompt,
+    progress: task.progress,
+    error: task.status === "failed" ? task.error : null,
+    detail: {
+      id: task.id,
+      status: task.status,
+      created_at: task.createdAt,
+      input: {
+        model: r.model,
+        prompt: r.prompt,
+        orientation: r.orientation,
+        size: r.size,
+        duration: r.duration,
+        images: r.images,
+        watermark: r.watermark,
+        private: r.private,
+      },
+      pending_info: {
+        progress_pct: task.progress / 100,
+        status: task.status,
+        failure_reason: task.failureReason,
+        attempts: task.attempts,
+      },
+      url: video?.url ?? null,
+      thumbnail_url: thumb?.url ?? null,
+      urls_expire_at: video?.expiresAt ?? null,
+      has_watermark: task.result?.watermarked ?? null,
+    },
+  };
+}
+
+export function v1VideoQuery(app: FastifyInstance, s: AppServices): void {
+  app.get("/v1/video/query", async (req): Promise<VideoQueryResponse> => {
+    const principal = await authenticateKey(req, s.keys);
+    const { id, ...rest } = req.query as Record<string, unknown>;
+    const unknown = Object.keys(rest)[0];
+    if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
+    if (id === undefined || id === "")
+      throw errors.invalidField("id", "'id' is required: the id that create returned");
+    if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
+    if (!isTaskId(id)) {
+      throw errors.invalidField(
+        "id",
+        `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
+      );
+    }
+    return videoQueryView(await s.engine.getOwned(principal.ownerId, id), s);
+  });
+}

@@ -1,0 +1,18 @@
+import type { TaskEngine } from "../core/engine.js";
+import type { LinkSigner } from "../core/links.js";
+import type { ModelTable } from "../core/models.js";
+import type { BlobStore, Clock, Database, JobQueue, KeyStore } from "../core/ports.js";
+
+/** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
+export interface AppServices {
+  readonly engine: TaskEngine;
+  readonly keys: KeyStore;
+  readonly models: ModelTable;
+  readonly links: LinkSigner;
+  readonly blobs: BlobStore;
+  readonly clock: Clock;
+  /** SHA-256 of the admin token. */
+  readonly adminTokenHash: string;
+  readonly db: Database;
+  readonly queue: JobQueue;
+}

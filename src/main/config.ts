@@ -1,0 +1,159 @@
+/**
+ * Configuration: read once from the environment at start-up into one typed object. A bad value
+ * stops start-up with a message that names the variable.
+ */
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { DEFAULT_MODELS, type ModelCapability, SIZES } from "../core/models.js";
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  /** From REELAY_ADMIN_TOKEN; undefined means "use or create the token file in the data dir". */
+  readonly adminToken: string | undefined;
+  readonly publicUrl: string;
+  readonly signingSecret: string | undefined;
+  readonly linkTtlS: number;
+  readonly logLevel: string;
+  readonly models: readonly ModelCapability[];
+  readonly engine: {
+    readonly concurrency: number;
+    readonly maxAttempts: number;
+    readonly taskTimeoutS: number;
+    readonly backoffBaseMs: number;
+    readonly backoffMaxMs: number;
+    readonly leaseMs: number;
+    readonly pollIntervalMs: number;
+    readonly progressWriteMs: number;
+  };
+  readonly images: {
+    readonly allowHosts: readonly string[];
+    readonly maxBytes: number;
+    readonly timeoutMs: number;
+    readonly maxRedirects: number;
+  };
+  readonly ffmpegPath: string | undefined;
+  readonly ffprobePath: string | undefined;
+}
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, "must be a whole number")
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+const url = z
+  .string()
+  .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "must be an http(s) URL");
+
+const envSchema = z.object({
+  PORT: int(0, 65535).default(8787),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  REELAY_DATA_DIR: z.string().min(1).default("./data"),
+  REELAY_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  REELAY_PUBLIC_URL: url.optional(),
+  REELAY_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
+  REELAY_LINK_TTL_S: int(60, 30 * 24 * 3600).default(24 * 3600),
+  REELAY_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  REELAY_CONFIG_FILE: z.string().min(1).optional(),
+  REELAY_WORKER_CONCURRENCY: int(0, 256).optional(),
+  REELAY_MAX_ATTEMPTS: int(1, 20).default(3),
+  REELAY_TASK_TIMEOUT_S: int(10, 7 * 24 * 3600).default(3600),
+  REELAY_RETRY_BASE_MS: int(10, 3_600_000).default(2000),
+  REELAY_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(60_000),
+  REELAY_IMAGE_ALLOW_HOSTS: z.string().default(""),
+  REELAY_IMAGE_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
+  REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
+});
+
+const modelSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  family: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
+  sizes: z.array(z.enum(SIZES)).min(1),
+  durations: z.array(z.number().int().min(1).max(600)).min(1),
+  maxImages: z.number().int().min(0).max(16),
+});
+const fileSchema = z.strictObject({ models: z.array(modelSchema).min(1).optional() });
+
+const describe = (issue: z.core.$ZodIssue): string => `${issue.path.join(".") || "(root)"} ${issue.message}`;
+
+function readConfigFile(path: string): z.infer<typeof fileSchema> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new ConfigError(`REELAY_CONFIG_FILE: cannot read ${path} as JSON: ${(e as Error).message}`);
+  }
+  const parsed = fileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(`REELAY_CONFIG_FILE ${path}: ${parsed.error.issues.map(describe).join("; ")}`);
+  }
+  const names = new Set<string>();
+  for (const m of parsed.data.models ?? []) {
+    if (names.has(m.name))
+      throw new ConfigError(`REELAY_CONFIG_FILE ${path}: model '${m.name}' is listed twice`);
+    names.add(m.name);
+  }
+  return parsed.data;
+}
+
+/** Parses the environment. Throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  // Empty variables count as unset: `PORT= npm start` should not be an error.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`Invalid ${name}=${JSON.stringify(present[name] ?? "")}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const file = e.REELAY_CONFIG_FILE ? readConfigFile(e.REELAY_CONFIG_FILE) : {};
+  if (e.REELAY_RETRY_MAX_MS < e.REELAY_RETRY_BASE_MS) {
+    throw new ConfigError("Invalid REELAY_RETRY_MAX_MS: must not be less than REELAY_RETRY_BASE_MS");
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: resolve(e.REELAY_DATA_DIR),
+    adminToken: e.REELAY_ADMIN_TOKEN,
+    publicUrl: e.REELAY_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
+    signingSecret: e.REELAY_SIGNING_SECRET,
+    linkTtlS: e.REELAY_LINK_TTL_S,
+    logLevel: e.REELAY_LOG_LEVEL,
+    models: file.models ?? DEFAULT_MODELS,
+    engine: {
+      concurrency: e.REELAY_WORKER_CONCURRENCY ?? availableParallelism(),
+      maxAttempts: e.REELAY_MAX_ATTEMPTS,
+      taskTimeoutS: e.REELAY_TASK_TIMEOUT_S,
+      backoffBaseMs: e.REELAY_RETRY_BASE_MS,
+      backoffMaxMs: e.REELAY_RETRY_MAX_MS,
+      leaseMs: 30_000,
+      pollIntervalMs: 1000,
+      progressWriteMs: 500,
+    },
+    images: {
+      allowHosts: e.REELAY_IMAGE_ALLOW_HOSTS.split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+      maxBytes: e.REELAY_IMAGE_MAX_BYTES,
+      timeoutMs: e.REELAY_IMAGE_TIMEOUT_MS,
+      maxRedirects: 3,
+    },
+    ffmpegPath: e.FFMPEG_PATH,
+    ffprobePath: e.FFPROBE_PATH,
+  };
+}

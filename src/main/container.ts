@@ -1,0 +1,121 @@
+/**
+ * The composition root: builds every service from the parsed config. Entry points call this and
+ * nothing else wires adapters. Tests pass `overrides` to put fakes in place (a flaky provider,
+ * a settable clock) instead of patching modules.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger as PinoLogger } from "pino";
+import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
+import { createImageFetcher } from "../adapters/net/safe-fetch.js";
+import { createLocalRenderer } from "../adapters/providers/local-renderer/index.js";
+import { resolveMediaTools } from "../adapters/providers/local-renderer/media-tools.js";
+import { openSqlite } from "../adapters/sqlite/db.js";
+import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
+import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
+import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
+import { createTaskEngine } from "../core/engine.js";
+import { hashSecret } from "../core/keys.js";
+import { createLinkSigner } from "../core/links.js";
+import { modelTable } from "../core/models.js";
+import type { Clock, VideoProvider } from "../core/ports.js";
+import { createWorker, type Worker } from "../core/worker.js";
+import type { AppServices } from "../http/services.js";
+import type { Config } from "./config.js";
+import { fileSecret } from "./secrets.js";
+
+export interface ContainerOverrides {
+  readonly clock?: Clock;
+  /** Replaces the provider for every model. */
+  readonly provider?: VideoProvider;
+}
+
+export interface Container {
+  readonly services: AppServices;
+  readonly worker: Worker;
+  /** Where the generated admin token is, when it was not given by REELAY_ADMIN_TOKEN. */
+  readonly adminTokenFile: string | null;
+  close(): Promise<void>;
+}
+
+export async function buildContainer(
+  config: Config,
+  logger: PinoLogger,
+  overrides: ContainerOverrides = {},
+): Promise<Container> {
+  const clock = overrides.clock ?? { now: () => Date.now() };
+  // Opening the database takes the data dir's lock: nothing else touches the dir before it.
+  const db = await openSqlite(config.dataDir);
+  try {
+    const admin = fileSecret(config.dataDir, "admin-token", config.adminToken);
+    const signing = fileSecret(config.dataDir, "signing-secret", config.signingSecret);
+    const scratchDir = join(config.dataDir, "tmp");
+    // Scratch files of attempts that died with an earlier process.
+    await rm(scratchDir, { recursive: true, force: true });
+    await mkdir(scratchDir, { recursive: true });
+
+    const tasks = createSqlTaskStore(db.kysely);
+    const queue = createSqlJobQueue(db.kysely, clock);
+    const keys = createSqlKeyStore(db.kysely);
+    const blobs = createFsBlobStore(join(config.dataDir, "blobs"));
+
+    let provider = overrides.provider;
+    if (!provider) {
+      const tools = await resolveMediaTools({
+        ffmpegPath: config.ffmpegPath,
+        ffprobePath: config.ffprobePath,
+      });
+      const fetcher = createImageFetcher(config.images);
+      provider = createLocalRenderer({ tools, fetcher });
+    }
+    const chosen = provider;
+
+    const worker = createWorker({
+      db,
+      tasks,
+      queue,
+      blobs,
+      providerFor: () => chosen,
+      blobKey: blobKeyFor,
+      clock,
+      logger,
+      settings: { ...config.engine, scratchDir },
+    });
+    const engine = createTaskEngine({
+      db,
+      tasks,
+      queue,
+      clock,
+      settings: config.engine,
+      onEnqueued: () => worker.wake(),
+    });
+    // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
+    // process that died: hand those jobs out again now rather than when their leases expire.
+    const released = await queue.releaseAllLeases();
+    if (released > 0) logger.warn({ jobs: released }, "re-queued jobs left running by a previous process");
+
+    const services: AppServices = {
+      engine,
+      keys,
+      models: modelTable(config.models),
+      links: createLinkSigner({ secret: signing.value, publicUrl: config.publicUrl, ttlS: config.linkTtlS }),
+      blobs,
+      clock,
+      adminTokenHash: hashSecret(admin.value),
+      db,
+      queue,
+    };
+    return {
+      services,
+      worker,
+      adminTokenFile: admin.path,
+      async close() {
+        await worker.stop();
+        await db.close();
+      },
+    };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}

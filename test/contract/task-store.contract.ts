@@ -1,0 +1,53 @@
+/** The TaskStore contract, run on every implementation. */
+import { describe, expect, it } from "vitest";
+import type { TaskStore } from "../../src/core/ports.js";
+import { sampleTask } from "./job-queue.contract.js";
+
+export function taskStoreContract(name: string, open: () => Promise<{ tasks: TaskStore; close(): Promise<void> }>) {
+  describe(`TaskStore contract: ${name}`, () => {
+    const id = "sora-2:task_01k9009g8ef1esae6388chgcpx";
+
+    it("stores and reads back a task unchanged", async () => {
+      const { tasks, close } = await open();
+      try {
+        await tasks.insert(sampleTask(id));
+        expect(await tasks.get(id)).toEqual(sampleTask(id));
+        expect(await tasks.get("sora-2:task_01k9009g8ef1esae6388chgcpy")).toBeUndefined();
+      } finally {
+        await close();
+      }
+    });
+
+    it("update applies only from allowed statuses and stamps status changes", async () => {
+      const { tasks, close } = await open();
+      try {
+        await tasks.insert(sampleTask(id));
+        const moved = await tasks.update(id, { status: "processing", progress: 12.6 }, { now: 50, onlyFrom: ["pending"] });
+        expect(moved).toMatchObject({ status: "processing", progress: 13, statusUpdatedAt: 50 });
+        expect(await tasks.update(id, { status: "completed" }, { now: 60, onlyFrom: ["pending"] })).toBeUndefined();
+        const progressed = await tasks.update(id, { progress: 40 }, { now: 70 });
+        expect(progressed?.statusUpdatedAt).toBe(50);
+        const done = await tasks.update(
+          id,
+          {
+            status: "completed",
+            result: {
+              videoKey: "v",
+              thumbnailKey: "t",
+              width: 1080,
+              height: 1920,
+              durationS: 15,
+              bytes: 10,
+              watermarked: false,
+            },
+          },
+          { now: 80, onlyFrom: ["processing"] },
+        );
+        expect(done?.result?.videoKey).toBe("v");
+        expect((await tasks.countByStatus()).completed).toBe(1);
+      } finally {
+        await close();
+      }
+    });
+  });
+}

@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    // Renders run real ffmpeg on two cores: allow them time; no test asserts on timing.
+    testTimeout: 180_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+    // Two files at a time: every e2e file starts its own renders, and CI has two cores.
+    maxWorkers: 2,
+  },
+});
