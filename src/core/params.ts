@@ -17,7 +17,7 @@ export const unifiedCreateSchema = z.strictObject({
   orientation: z.enum(ORIENTATIONS),
   prompt: z.string(),
   size: z.enum(SIZES),
-  duration: z.number().int(),
+  duration: z.int(),
   watermark: z.boolean().default(true),
   private: z.boolean().default(false),
 });
@@ -42,10 +42,21 @@ const valueAt = (body: unknown, path: readonly PropertyKey[]): unknown =>
     body,
   );
 
+// Every number in Reelay's request bodies is a whole number (seconds, counts), so say so.
+const article = (expected: string): string =>
+  expected === "int" || expected === "number"
+    ? "an integer"
+    : expected === "array"
+      ? "an array"
+      : `a ${expected}`;
+
 /** Turns the first zod issue into an error that names the field and says what is allowed. */
 export function issueToError(issue: z.core.$ZodIssue, body: unknown): ReelayError {
   const param = pathOf(issue.path);
   const got = valueAt(body, issue.path);
+  if (got === undefined && issue.code !== "unrecognized_keys") {
+    return errors.invalidField(param, `'${param}' is required`);
+  }
   switch (issue.code) {
     case "unrecognized_keys": {
       const key = issue.keys[0] ?? "";
@@ -53,10 +64,9 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown): ReelayErro
       return errors.invalidField(field, `Unknown field '${field}': this API does not accept it`);
     }
     case "invalid_type":
-      if (got === undefined) return errors.invalidField(param, `'${param}' is required`);
       return errors.invalidField(
         param,
-        `'${param}' must be ${issue.expected === "int" ? "an integer" : `a ${issue.expected}`} (got ${typeName(got)})`,
+        `'${param}' must be ${article(issue.expected)} (got ${typeName(got)})`,
       );
     case "invalid_value":
       return errors.invalidField(

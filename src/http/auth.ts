@@ -33,6 +33,28 @@ export async function authenticateKey(req: FastifyRequest, keys: KeyStore): Prom
   return req.principal;
 }
 
+/**
+ * An onRequest hook: authentication runs before the body is read, so a caller without a valid
+ * key learns nothing about what its body would have got (and costs no parsing).
+ */
+export const requireKey =
+  (keys: KeyStore) =>
+  async (req: FastifyRequest): Promise<void> => {
+    await authenticateKey(req, keys);
+  };
+
+/** The authenticated caller of a route guarded by requireKey. */
+export function principalOf(req: FastifyRequest): Principal {
+  if (!req.principal) throw errors.missingApiKey();
+  return req.principal;
+}
+
+export const requireAdmin =
+  (adminTokenHash: string) =>
+  async (req: FastifyRequest): Promise<void> => {
+    authenticateAdmin(req, adminTokenHash);
+  };
+
 export function authenticateAdmin(req: FastifyRequest, adminTokenHash: string): void {
   const token = bearer(req);
   if (!token || !secretMatches(token, adminTokenHash)) throw errors.invalidAdminToken();

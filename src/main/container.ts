@@ -7,9 +7,6 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
-import { createImageFetcher } from "../adapters/net/safe-fetch.js";
-import { createLocalRenderer } from "../adapters/providers/local-renderer/index.js";
-import { resolveMediaTools } from "../adapters/providers/local-renderer/media-tools.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
@@ -28,6 +25,17 @@ export interface ContainerOverrides {
   readonly clock?: Clock;
   /** Replaces the provider for every model. */
   readonly provider?: VideoProvider;
+}
+
+/** The built-in ffmpeg renderer; loaded only when used, so a process with another provider never needs ffmpeg. */
+async function localRenderer(config: Config): Promise<VideoProvider> {
+  const [{ createImageFetcher }, { createLocalRenderer }, { resolveMediaTools }] = await Promise.all([
+    import("../adapters/net/safe-fetch.js"),
+    import("../adapters/providers/local-renderer/index.js"),
+    import("../adapters/providers/local-renderer/media-tools.js"),
+  ]);
+  const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+  return createLocalRenderer({ tools, fetcher: createImageFetcher(config.images) });
 }
 
 export interface Container {
@@ -59,16 +67,7 @@ export async function buildContainer(
     const keys = createSqlKeyStore(db.kysely);
     const blobs = createFsBlobStore(join(config.dataDir, "blobs"));
 
-    let provider = overrides.provider;
-    if (!provider) {
-      const tools = await resolveMediaTools({
-        ffmpegPath: config.ffmpegPath,
-        ffprobePath: config.ffprobePath,
-      });
-      const fetcher = createImageFetcher(config.images);
-      provider = createLocalRenderer({ tools, fetcher });
-    }
-    const chosen = provider;
+    const chosen = overrides.provider ?? (await localRenderer(config));
 
     const worker = createWorker({
       db,

@@ -3,7 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { TaskStore } from "../../src/core/ports.js";
 import { sampleTask } from "./job-queue.contract.js";
 
-export function taskStoreContract(name: string, open: () => Promise<{ tasks: TaskStore; close(): Promise<void> }>) {
+export function taskStoreContract(
+  name: string,
+  open: () => Promise<{ tasks: TaskStore; close(): Promise<void> }>,
+) {
   describe(`TaskStore contract: ${name}`, () => {
     const id = "sora-2:task_01k9009g8ef1esae6388chgcpx";
 
@@ -22,9 +25,15 @@ export function taskStoreContract(name: string, open: () => Promise<{ tasks: Tas
       const { tasks, close } = await open();
       try {
         await tasks.insert(sampleTask(id));
-        const moved = await tasks.update(id, { status: "processing", progress: 12.6 }, { now: 50, onlyFrom: ["pending"] });
+        const moved = await tasks.update(
+          id,
+          { status: "processing", progress: 12.6 },
+          { now: 50, onlyFrom: ["pending"] },
+        );
         expect(moved).toMatchObject({ status: "processing", progress: 13, statusUpdatedAt: 50 });
-        expect(await tasks.update(id, { status: "completed" }, { now: 60, onlyFrom: ["pending"] })).toBeUndefined();
+        expect(
+          await tasks.update(id, { status: "completed" }, { now: 60, onlyFrom: ["pending"] }),
+        ).toBeUndefined();
         const progressed = await tasks.update(id, { progress: 40 }, { now: 70 });
         expect(progressed?.statusUpdatedAt).toBe(50);
         const done = await tasks.update(

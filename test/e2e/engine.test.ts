@@ -6,8 +6,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { errors, ReelayError } from "../../src/core/errors.js";
-import { type TestApp, startTestApp, waitForTask } from "../helpers/app.js";
+import { errors, type ReelayError } from "../../src/core/errors.js";
+import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider, SEED_BODY } from "../helpers/fake-provider.js";
 
 const apps: TestApp[] = [];

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, startTestApp } from "../helpers/app.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
 import { FakeProvider, SEED_BODY } from "../helpers/fake-provider.js";
 
 let app: TestApp;
@@ -24,9 +24,19 @@ const without = (field: string) => Object.fromEntries(Object.entries(SEED_BODY).
 const cases: [string, unknown, string, string[]][] = [
   ["images not an array", { ...SEED_BODY, images: "http://x/a.png" }, "images", ["array"]],
   ["an image that is not a string", { ...SEED_BODY, images: [5] }, "images[0]", ["string"]],
-  ["an image that is not http(s)", { ...SEED_BODY, images: ["ftp://example.com/a.png"] }, "images[0]", ["http"]],
+  [
+    "an image that is not http(s)",
+    { ...SEED_BODY, images: ["ftp://example.com/a.png"] },
+    "images[0]",
+    ["http"],
+  ],
   ["an image that is not a URL", { ...SEED_BODY, images: ["not a url"] }, "images[0]", ["URL"]],
-  ["too many images", { ...SEED_BODY, images: Array(5).fill("https://example.com/a.png") }, "images", ["at most 4"]],
+  [
+    "too many images",
+    { ...SEED_BODY, images: Array(5).fill("https://example.com/a.png") },
+    "images",
+    ["at most 4"],
+  ],
   ["model missing", without("model"), "model", ["required"]],
   ["model not a string", { ...SEED_BODY, model: 2 }, "model", ["string"]],
   ["unknown model", { ...SEED_BODY, model: "sora-3" }, "model", ["sora-2-pro", "sora-2"]],
@@ -44,7 +54,12 @@ const cases: [string, unknown, string, string[]][] = [
   ["duration as a string", { ...SEED_BODY, duration: "15" }, "duration", ["integer"]],
   ["duration not whole", { ...SEED_BODY, duration: 15.5 }, "duration", ["integer"]],
   ["duration not offered", { ...SEED_BODY, duration: 12 }, "duration", ["10, 15, 25"]],
-  ["duration the model lacks", { ...SEED_BODY, model: "sora-2", size: "small", duration: 25 }, "duration", ["10, 15"]],
+  [
+    "duration the model lacks",
+    { ...SEED_BODY, model: "sora-2", size: "small", duration: 25 },
+    "duration",
+    ["10, 15"],
+  ],
   ["watermark not a boolean", { ...SEED_BODY, watermark: "false" }, "watermark", ["boolean"]],
   ["private not a boolean", { ...SEED_BODY, private: 1 }, "private", ["boolean"]],
   ["an unknown field", { ...SEED_BODY, seconds: "8" }, "seconds", ["Unknown field"]],
@@ -116,7 +131,10 @@ describe("authentication and ownership", () => {
   });
 
   it("a non-Bearer scheme → 401", async () => {
-    const res = await app.request("/v1/video/create", { body: SEED_BODY, headers: { authorization: `Basic ${key}` } });
+    const res = await app.request("/v1/video/create", {
+      body: SEED_BODY,
+      headers: { authorization: `Basic ${key}` },
+    });
     expect(res.status).toBe(401);
   });
 
@@ -137,7 +155,9 @@ describe("authentication and ownership", () => {
     const other = await app.newKey();
     const mine = await app.request(`/v1/video/query?id=${encodeURIComponent(String(json.id))}`, { key });
     expect(mine.status).toBe(200);
-    const theirs = await app.request(`/v1/video/query?id=${encodeURIComponent(String(json.id))}`, { key: other });
+    const theirs = await app.request(`/v1/video/query?id=${encodeURIComponent(String(json.id))}`, {
+      key: other,
+    });
     expect(theirs.status).toBe(404);
     const missing = await app.request("/v1/video/query?id=sora-2:task_01k9009g8ef1esae6388chgcpx", { key });
     expect(missing.status).toBe(404);

@@ -20,7 +20,10 @@ export class FakeProvider implements VideoProvider {
   maxActive = 0;
   readonly requests: VideoRequest[] = [];
 
-  constructor(private readonly script: Outcome[] = [], private readonly fallback: Outcome = "ok") {}
+  constructor(
+    private readonly script: Outcome[] = [],
+    private readonly fallback: Outcome = "ok",
+  ) {}
 
   async generate(request: VideoRequest, ctx: GenerateContext): Promise<GeneratedVideo> {
     const outcome = this.script[this.calls] ?? this.fallback;

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { mintApiKey } from "../../core/keys.js";
 import { issueToError } from "../../core/params.js";
-import { authenticateAdmin } from "../auth.js";
+import { requireAdmin } from "../auth.js";
 import type { AppServices } from "../services.js";
 
 const bodySchema = z.strictObject({
@@ -24,24 +24,27 @@ export interface AdminKeyCreateResponse {
 }
 
 export function adminKeysCreate(app: FastifyInstance, s: AppServices): void {
-  app.post("/admin/keys", async (req, reply): Promise<AdminKeyCreateResponse> => {
-    authenticateAdmin(req, s.adminTokenHash);
-    const parsed = bodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-    const { record, secret } = mintApiKey({
-      name: parsed.data.name ?? "default",
-      ownerId: parsed.data.owner_id,
-      now: s.clock.now(),
-    });
-    await s.keys.insert(record);
-    reply.code(201);
-    return {
-      id: record.id,
-      key: secret,
-      name: record.name,
-      owner_id: record.ownerId,
-      prefix: record.prefix,
-      created_at: record.createdAt,
-    };
-  });
+  app.post(
+    "/admin/keys",
+    { onRequest: requireAdmin(s.adminTokenHash) },
+    async (req, reply): Promise<AdminKeyCreateResponse> => {
+      const parsed = bodySchema.safeParse(req.body ?? {});
+      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
+      const { record, secret } = mintApiKey({
+        name: parsed.data.name ?? "default",
+        ownerId: parsed.data.owner_id,
+        now: s.clock.now(),
+      });
+      await s.keys.insert(record);
+      reply.code(201);
+      return {
+        id: record.id,
+        key: secret,
+        name: record.name,
+        owner_id: record.ownerId,
+        prefix: record.prefix,
+        created_at: record.createdAt,
+      };
+    },
+  );
 }

@@ -42,10 +42,10 @@ export function filesGet(app: FastifyInstance, s: AppServices): void {
           .code(206)
           .header("content-range", `bytes ${start}-${end}/${info.size}`)
           .header("content-length", end - start + 1);
-        return reply.send(req.method === "HEAD" ? "" : await s.blobs.read(key, { start, end }));
+        return reply.send(await s.blobs.read(key, { start, end }));
       }
     }
     reply.header("content-length", info.size);
-    return reply.send(req.method === "HEAD" ? "" : await s.blobs.read(key));
+    return reply.send(await s.blobs.read(key));
   });
 }

@@ -1,7 +1,7 @@
 /** `POST /v1/video/create`: the seed's unified create, exactly. */
 import type { FastifyInstance } from "fastify";
 import { parseUnifiedCreate } from "../../core/params.js";
-import { authenticateKey } from "../auth.js";
+import { principalOf, requireKey } from "../auth.js";
 import type { AppServices } from "../services.js";
 
 export interface VideoCreateResponse {
@@ -11,10 +11,14 @@ export interface VideoCreateResponse {
 }
 
 export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
-  app.post("/v1/video/create", async (req): Promise<VideoCreateResponse> => {
-    const principal = await authenticateKey(req, s.keys);
-    const request = parseUnifiedCreate(req.body, s.models);
-    const task = await s.engine.create(principal.ownerId, request);
-    return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
-  });
+  app.post(
+    "/v1/video/create",
+    { onRequest: requireKey(s.keys) },
+    async (req): Promise<VideoCreateResponse> => {
+      const principal = principalOf(req);
+      const request = parseUnifiedCreate(req.body, s.models);
+      const task = await s.engine.create(principal.ownerId, request);
+      return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
+    },
+  );
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
 import type { Task, TaskStatus } from "../../core/task.js";
-import { authenticateKey } from "../auth.js";
+import { principalOf, requireKey } from "../auth.js";
 import type { AppServices } from "../services.js";
 
 export interface VideoQueryResponse {
@@ -91,8 +91,8 @@ export function videoQueryView(task: Task, s: AppServices): VideoQueryResponse {
 }
 
 export function v1VideoQuery(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/video/query", async (req): Promise<VideoQueryResponse> => {
-    const principal = await authenticateKey(req, s.keys);
+  app.get("/v1/video/query", { onRequest: requireKey(s.keys) }, async (req): Promise<VideoQueryResponse> => {
+    const principal = principalOf(req);
     const { id, ...rest } = req.query as Record<string, unknown>;
     const unknown = Object.keys(rest)[0];
     if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
