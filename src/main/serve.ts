@@ -1,4 +1,5 @@
 /** `npm start`: the API, the worker and (later) the web UI in one process. */
+import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { DataDirLockedError } from "../adapters/sqlite/db.js";
 import { buildApp } from "../http/app.js";
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((e) => {
     console.error(e);
     process.exit(1);

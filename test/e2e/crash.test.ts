@@ -1,0 +1,81 @@
+/**
+ * SIGKILL the server mid-render, start it again on the same data dir: every task still reaches
+ * `completed`, with a real video.
+ */
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { ffprobe } from "../helpers/ffprobe.js";
+import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+
+const ADMIN = "crash-test-admin-token-0123456789";
+const servers: ServerProcess[] = [];
+let dir = "";
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.kill("SIGKILL")));
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function start(): Promise<ServerProcess> {
+  const s = await spawnServer({ REELAY_DATA_DIR: join(dir, "data"), REELAY_ADMIN_TOKEN: ADMIN, REELAY_WORKER_CONCURRENCY: "2" });
+  servers.push(s);
+  await waitHealthy(s);
+  return s;
+}
+
+async function query(s: ServerProcess, key: string, id: string): Promise<Record<string, unknown>> {
+  const res = await fetch(`${s.url}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${key}` } });
+  return (await res.json()) as Record<string, unknown>;
+}
+
+it("SIGKILL mid-render, restart on the same data dir: every task completes", async () => {
+  dir = await mkdtemp(join(tmpdir(), "reelay-crash-"));
+  const first = await start();
+  const keyRes = await fetch(`${first.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
+  const { key } = (await keyRes.json()) as { key: string };
+  const ids: string[] = [];
+  for (const orientation of ["portrait", "landscape", "portrait"]) {
+    const res = await fetch(`${first.url}/v1/video/create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "sora-2-pro", prompt: "crash me", orientation, size: "large", duration: 15 }),
+    });
+    expect(res.status).toBe(200);
+    ids.push(((await res.json()) as { id: string }).id);
+  }
+
+  // Kill as soon as a render is under way (bounded wait).
+  const until = Date.now() + 60_000;
+  let midRender = false;
+  while (!midRender && Date.now() < until) {
+    const tasks = await Promise.all(ids.map((id) => query(first, key, id)));
+    midRender = tasks.some((t) => t.status === "processing" && Number(t.progress) > 0 && Number(t.progress) < 100);
+    if (!midRender) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(midRender).toBe(true);
+  expect(await first.kill("SIGKILL")).toBe("SIGKILL");
+
+  const second = await start();
+  expect(second.output()).toContain("re-queued jobs left running by a previous process");
+  const deadline = Date.now() + 170_000;
+  const final: Record<string, unknown>[] = [];
+  for (const id of ids) {
+    let t = await query(second, key, id);
+    while (!["completed", "failed", "cancelled"].includes(String(t.status)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      t = await query(second, key, id);
+    }
+    final.push(t);
+  }
+  expect(final.map((t) => t.status)).toEqual(["completed", "completed", "completed"]);
+  for (const [i, t] of final.entries()) {
+    const file = join(dir, `out-${i}.mp4`);
+    await writeFile(file, Buffer.from(await (await fetch(String(t.video_url))).arrayBuffer()));
+    const probe = await ffprobe(file);
+    expect(probe.streams.find((s) => s.codecType === "video")?.codecName).toBe("h264");
+    expect(Math.abs(probe.durationS - 15)).toBeLessThanOrEqual(0.2);
+  }
+  // No half-written results or scratch files were left behind.
+  expect(await readdir(join(dir, "data", "tmp"))).toEqual([]);
+}, 300_000);

@@ -1,0 +1,96 @@
+/** Start-up as a user sees it: config errors, the generated admin token, the data-dir lock. */
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+
+const dirs: string[] = [];
+const servers: ServerProcess[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.kill("SIGKILL")));
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+async function dataDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), "reelay-start-"));
+  dirs.push(d);
+  return d;
+}
+
+async function run(env: Record<string, string>): Promise<ServerProcess> {
+  const s = await spawnServer(env);
+  servers.push(s);
+  return s;
+}
+
+describe("configuration errors stop start-up and name the variable", () => {
+  it.each([
+    [{ PORT: "eighty" }, "PORT"],
+    [{ REELAY_PUBLIC_URL: "ftp://example.com" }, "REELAY_PUBLIC_URL"],
+    [{ REELAY_ADMIN_TOKEN: "short" }, "REELAY_ADMIN_TOKEN"],
+    [{ REELAY_WORKER_CONCURRENCY: "-1" }, "REELAY_WORKER_CONCURRENCY"],
+    [{ REELAY_LOG_LEVEL: "loud" }, "REELAY_LOG_LEVEL"],
+  ])("%o", async (env, name) => {
+    const s = await run({ REELAY_DATA_DIR: await dataDir(), ...env });
+    expect(await s.exited).toBe(78);
+    expect(s.output()).toContain(`reelay: Invalid ${name}=`);
+  });
+
+  it("a config file with a bad model entry names the file and the field", async () => {
+    const dir = await dataDir();
+    const file = join(dir, "reelay.json");
+    await writeFile(file, JSON.stringify({ models: [{ name: "m", family: "m", sizes: ["huge"], durations: [5], maxImages: 1 }] }));
+    const s = await run({ REELAY_DATA_DIR: dir, REELAY_CONFIG_FILE: file });
+    expect(await s.exited).toBe(78);
+    expect(s.output()).toContain(file);
+    expect(s.output()).toContain("models.0.sizes.0");
+  });
+});
+
+describe("first start without REELAY_ADMIN_TOKEN", () => {
+  it("writes a token file (0600), logs its path but never the token, and the token works", async () => {
+    const dir = await dataDir();
+    const s = await run({ REELAY_DATA_DIR: dir });
+    await waitHealthy(s);
+    const file = join(dir, "admin-token");
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const token = (await readFile(file, "utf8")).trim();
+    expect(token.length).toBeGreaterThanOrEqual(40);
+    expect(s.output()).toContain(file);
+    expect(s.output()).not.toContain(token);
+    const res = await fetch(`${s.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(201);
+    const { key } = (await res.json()) as { key: string };
+    expect(s.output()).not.toContain(key);
+
+    // A restart keeps the same token.
+    await s.kill("SIGTERM");
+    const again = await run({ REELAY_DATA_DIR: dir });
+    await waitHealthy(again);
+    expect((await readFile(file, "utf8")).trim()).toBe(token);
+    expect(again.output()).not.toContain(token);
+  });
+});
+
+describe("the data dir is locked", () => {
+  it("a second process on the same data dir refuses to start with a clear error", async () => {
+    const dir = await dataDir();
+    const first = await run({ REELAY_DATA_DIR: dir });
+    await waitHealthy(first);
+    const second = await run({ REELAY_DATA_DIR: dir });
+    expect(await second.exited).toBe(75);
+    expect(second.output()).toContain(`The data dir ${dir} is in use by another Reelay process`);
+    // The first one is unharmed.
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+  });
+
+  it("the lock dies with its process: a SIGKILLed server's dir opens again at once", async () => {
+    const dir = await dataDir();
+    const first = await run({ REELAY_DATA_DIR: dir });
+    await waitHealthy(first);
+    await first.kill("SIGKILL");
+    const second = await run({ REELAY_DATA_DIR: dir });
+    await waitHealthy(second);
+  });
+});

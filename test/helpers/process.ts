@@ -1,0 +1,67 @@
+/**
+ * Runs Reelay as its own process (`node --import tsx src/main/serve.ts`), for what only a real
+ * process shows: start-up errors, the data-dir lock, SIGKILL mid-render.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { freePort } from "./app.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+
+export interface ServerProcess {
+  readonly proc: ChildProcess;
+  readonly url: string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Resolves with the exit code (or signal name) once the process ends. */
+  readonly exited: Promise<number | string>;
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
+}
+
+export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+  const port = env.PORT ?? String(await freePort());
+  const proc = spawn(process.execPath, ["--import", "tsx", "src/main/serve.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: port, REELAY_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  proc.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  const exited = new Promise<number | string>((res) => {
+    proc.on("exit", (code, signal) => res(code ?? signal ?? -1));
+  });
+  return {
+    proc,
+    url: `http://127.0.0.1:${port}`,
+    output: () => out,
+    exited,
+    async kill(signal = "SIGTERM") {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Waits (bounded) until /healthz answers, or fails with the process's output. */
+export async function waitHealthy(server: ServerProcess, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let ended = false;
+  void server.exited.then(() => {
+    ended = true;
+  });
+  while (Date.now() < until && !ended) {
+    try {
+      const res = await fetch(`${server.url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become healthy:\n${server.output()}`);
+}
