@@ -1,7 +1,7 @@
 /**
  * The HTTP application: body parsing, the one error handler, and every route, listed here.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { adminKeysCreate } from "./routes/admin_keys_create.js";
@@ -25,7 +25,7 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
     connectionTimeout: 60_000,
     return503OnClosing: true,
     // Request logs name the route, never the raw URL: link signatures are credentials.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   app.addHook("onResponse", async (req, reply) => {
     req.log.info(

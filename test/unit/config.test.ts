@@ -1,0 +1,50 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/main/config.js";
+
+describe("config", () => {
+  it("has the documented defaults", () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(8787);
+    expect(c.dataDir).toBe(join(process.cwd(), "data"));
+    expect(c.publicUrl).toBe("http://localhost:8787");
+    expect(c.adminToken).toBeUndefined();
+    expect(c.models.map((m) => m.name)).toEqual(["sora-2", "sora-2-pro", "sora-2-all", "sora-2-pro-all"]);
+    expect(c.engine.concurrency).toBeGreaterThanOrEqual(1);
+  });
+
+  it("treats empty variables as unset", () => {
+    expect(loadConfig({ PORT: "" }).port).toBe(8787);
+  });
+
+  it.each([
+    [{ PORT: "70000" }, "PORT"],
+    [{ PORT: "1.5" }, "PORT"],
+    [{ REELAY_LINK_TTL_S: "5" }, "REELAY_LINK_TTL_S"],
+    [{ REELAY_SIGNING_SECRET: "short" }, "REELAY_SIGNING_SECRET"],
+    [{ REELAY_MAX_ATTEMPTS: "0" }, "REELAY_MAX_ATTEMPTS"],
+    [{ REELAY_RETRY_BASE_MS: "5000", REELAY_RETRY_MAX_MS: "1000" }, "REELAY_RETRY_MAX_MS"],
+    [{ REELAY_CONFIG_FILE: "/nonexistent/reelay.json" }, "REELAY_CONFIG_FILE"],
+  ])("%o is refused, naming the variable", (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(name);
+  });
+
+  it("a config file replaces the model table; duplicates are refused", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reelay-cfg-"));
+    try {
+      const file = join(dir, "c.json");
+      const m = { name: "clip-1", family: "clip", sizes: ["small"], durations: [5], maxImages: 0 };
+      await writeFile(file, JSON.stringify({ models: [m] }));
+      expect(loadConfig({ REELAY_CONFIG_FILE: file }).models).toEqual([m]);
+      await writeFile(file, JSON.stringify({ models: [m, m] }));
+      expect(() => loadConfig({ REELAY_CONFIG_FILE: file })).toThrow("listed twice");
+      await writeFile(file, JSON.stringify({ modles: [m] }));
+      expect(() => loadConfig({ REELAY_CONFIG_FILE: file })).toThrow("modles");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
