@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { openSqlite } from "../src/adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../src/adapters/sqlite/job-queue.js";
 import { createSqlTaskStore } from "../src/adapters/sqlite/task-store.js";
-import { sampleTask } from "../test/contract/job-queue.contract.js";
 import { newTaskId } from "../src/core/ids.js";
+import { sampleTask } from "../test/contract/job-queue.contract.js";
 
 const N = 2000;
 
@@ -26,7 +26,10 @@ async function run(sync: "FULL" | "NORMAL"): Promise<number> {
       const task = sampleTask(newTaskId("sora-2", Date.now()));
       await db.transaction(async (tx) => {
         await tasks.insert(task, tx);
-        await queue.enqueue({ payload: { kind: "render", version: 1, taskId: task.id }, runAt: 0, maxAttempts: 3 }, tx);
+        await queue.enqueue(
+          { payload: { kind: "render", version: 1, taskId: task.id }, runAt: 0, maxAttempts: 3 },
+          tx,
+        );
       });
     }
     const perS = N / ((performance.now() - t0) / 1000);

@@ -125,10 +125,10 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
     it(
       "an enqueue inside a transaction that rolls back leaves no job and no task",
       withQueue(async ({ queue, db, tasks }) => {
-        const task = { id: "sora-2:task_01k9009g8ef1esae6388chgcpx" } as Task;
+        const task = sampleTask("sora-2:task_01k9009g8ef1esae6388chgcpx");
         await expect(
           db.transaction(async (tx) => {
-            await tasks.insert(sampleTask(task.id), tx);
+            await tasks.insert(task, tx);
             await queue.enqueue(job(task.id), tx);
             throw new Error("roll back");
           }),

@@ -18,28 +18,43 @@ afterAll(async () => {
 });
 
 async function start(): Promise<ServerProcess> {
-  const s = await spawnServer({ REELAY_DATA_DIR: join(dir, "data"), REELAY_ADMIN_TOKEN: ADMIN, REELAY_WORKER_CONCURRENCY: "2" });
+  const s = await spawnServer({
+    REELAY_DATA_DIR: join(dir, "data"),
+    REELAY_ADMIN_TOKEN: ADMIN,
+    REELAY_WORKER_CONCURRENCY: "2",
+  });
   servers.push(s);
   await waitHealthy(s);
   return s;
 }
 
 async function query(s: ServerProcess, key: string, id: string): Promise<Record<string, unknown>> {
-  const res = await fetch(`${s.url}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${key}` } });
+  const res = await fetch(`${s.url}/v1/video/query?id=${encodeURIComponent(id)}`, {
+    headers: { authorization: `Bearer ${key}` },
+  });
   return (await res.json()) as Record<string, unknown>;
 }
 
 it("SIGKILL mid-render, restart on the same data dir: every task completes", async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-crash-"));
   const first = await start();
-  const keyRes = await fetch(`${first.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
+  const keyRes = await fetch(`${first.url}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
   const { key } = (await keyRes.json()) as { key: string };
   const ids: string[] = [];
   for (const orientation of ["portrait", "landscape", "portrait"]) {
     const res = await fetch(`${first.url}/v1/video/create`, {
       method: "POST",
       headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ model: "sora-2-pro", prompt: "crash me", orientation, size: "large", duration: 15 }),
+      body: JSON.stringify({
+        model: "sora-2-pro",
+        prompt: "crash me",
+        orientation,
+        size: "large",
+        duration: 15,
+      }),
     });
     expect(res.status).toBe(200);
     ids.push(((await res.json()) as { id: string }).id);
@@ -50,7 +65,9 @@ it("SIGKILL mid-render, restart on the same data dir: every task completes", asy
   let midRender = false;
   while (!midRender && Date.now() < until) {
     const tasks = await Promise.all(ids.map((id) => query(first, key, id)));
-    midRender = tasks.some((t) => t.status === "processing" && Number(t.progress) > 0 && Number(t.progress) < 100);
+    midRender = tasks.some(
+      (t) => t.status === "processing" && Number(t.progress) > 0 && Number(t.progress) < 100,
+    );
     if (!midRender) await new Promise((r) => setTimeout(r, 100));
   }
   expect(midRender).toBe(true);

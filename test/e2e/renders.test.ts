@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type TestApp, startTestApp, waitForTask } from "../helpers/app.js";
+import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { startImageServer } from "../helpers/image-server.js";
 
@@ -48,7 +48,11 @@ describe("local renderer through the API", () => {
   ])("%s %s → %d×%d, 10 s", async (orientation, size, width, height) => {
     const { task, probe } = await renderAndProbe({ orientation, size });
     expect(task).toMatchObject({ width, height });
-    expect(probe.streams.find((s) => s.codecType === "video")).toMatchObject({ codecName: "h264", width, height });
+    expect(probe.streams.find((s) => s.codecType === "video")).toMatchObject({
+      codecName: "h264",
+      width,
+      height,
+    });
     expect(probe.streams.find((s) => s.codecType === "audio")?.codecName).toBe("aac");
     expect(Math.abs(probe.durationS - 10)).toBeLessThanOrEqual(0.2);
   });
@@ -70,7 +74,14 @@ describe("local renderer through the API", () => {
       const k = await other.newKey();
       const res = await other.request("/v1/video/create", {
         key: k,
-        body: { model: "sora-2", prompt: "x", orientation: "portrait", size: "small", duration: 10, images: [`${images.url}/a.png`] },
+        body: {
+          model: "sora-2",
+          prompt: "x",
+          orientation: "portrait",
+          size: "small",
+          duration: 10,
+          images: [`${images.url}/a.png`],
+        },
       });
       const { id } = (await res.json()) as { id: string };
       const task = await waitForTask(other, k, id);

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type TestApp, startTestApp, waitForTask } from "../helpers/app.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 
 // Exactly the seed document's request body, as text.
@@ -106,5 +106,9 @@ it("the seed's example body makes a real 1080×1920, 15 s H.264 MP4", async () =
   expect(thumb.headers.get("content-type")).toBe("image/jpeg");
   const thumbFile = join(scratch, "thumb.jpg");
   await writeFile(thumbFile, Buffer.from(await thumb.arrayBuffer()));
-  expect((await ffprobe(thumbFile)).streams[0]).toMatchObject({ codecName: "mjpeg", width: 1080, height: 1920 });
+  expect((await ffprobe(thumbFile)).streams[0]).toMatchObject({
+    codecName: "mjpeg",
+    width: 1080,
+    height: 1920,
+  });
 });

@@ -40,7 +40,10 @@ describe("configuration errors stop start-up and name the variable", () => {
   it("a config file with a bad model entry names the file and the field", async () => {
     const dir = await dataDir();
     const file = join(dir, "reelay.json");
-    await writeFile(file, JSON.stringify({ models: [{ name: "m", family: "m", sizes: ["huge"], durations: [5], maxImages: 1 }] }));
+    await writeFile(
+      file,
+      JSON.stringify({ models: [{ name: "m", family: "m", sizes: ["huge"], durations: [5], maxImages: 1 }] }),
+    );
     const s = await run({ REELAY_DATA_DIR: dir, REELAY_CONFIG_FILE: file });
     expect(await s.exited).toBe(78);
     expect(s.output()).toContain(file);
@@ -59,7 +62,10 @@ describe("first start without REELAY_ADMIN_TOKEN", () => {
     expect(token.length).toBeGreaterThanOrEqual(40);
     expect(s.output()).toContain(file);
     expect(s.output()).not.toContain(token);
-    const res = await fetch(`${s.url}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${s.url}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(201);
     const { key } = (await res.json()) as { key: string };
     expect(s.output()).not.toContain(key);

@@ -218,3 +218,12 @@ it("an unknown route is a JSON 404", async () => {
   expect(res.status).toBe(404);
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);
 });
+
+it("/healthz and /readyz answer without a key", async () => {
+  const h = await app.request("/healthz");
+  expect(h.status).toBe(200);
+  expect(await h.json()).toEqual({ status: "ok" });
+  const r = await app.request("/readyz");
+  expect(r.status).toBe(200);
+  expect(await r.json()).toMatchObject({ status: "ready", queue: { dead: 0 } });
+});

@@ -1,0 +1,239 @@
+/**
+ * Pure builders of the local renderer's ffmpeg command lines. Only filters present in both the 2018
+ * npm ffmpeg (4.1) and Debian's 5.1 are used: no xfade, no gradients (see docs in shared notes).
+ */
+import { isAbsolute } from "node:path";
+import { captionFontSize } from "./caption.js";
+
+export const DEFAULT_FPS = 30;
+/** Images larger than this are refused by the decoder: a small PNG can inflate to gigabytes. */
+export const DEFAULT_MAX_IMAGE_PIXELS = 50_000_000;
+/** Images are scaled to cover this much of the frame, leaving slack for the pan. */
+const PAN_OVERSCAN = 1.15;
+/** Fade to/from black at the joins between images. */
+const JOIN_FADE_S = 0.3;
+/** Notes of the background tone, picked by the prompt's hash. */
+const TONES_HZ = [196, 220, 246.94, 261.63, 293.66, 329.63];
+
+export interface RenderInputs {
+  readonly width: number;
+  readonly height: number;
+  /** Seconds; the output is cut to exactly this. */
+  readonly durationS: number;
+  /** Chooses the background colour, pan directions and tone, so one prompt always looks the same. */
+  readonly prompt: string;
+  /** Absolute paths of the downloaded images, in order; empty for a colour background. */
+  readonly imagePaths: readonly string[];
+  /** Absolute path of the wrapped caption text (caption.ts), or null to draw no caption. */
+  readonly captionPath: string | null;
+  readonly fontPath: string;
+  readonly outputPath: string;
+  readonly fps?: number;
+  readonly maxImagePixels?: number;
+}
+
+/**
+ * The complete ffmpeg argv (without the binary) that renders `inputs` into an MP4: H.264 + AAC,
+ * exactly width×height, fps and duration, with `-progress pipe:1` key=value lines on stdout.
+ */
+export function buildRenderArgs(inputs: RenderInputs): string[] {
+  const { width: w, height: h, durationS: d } = inputs;
+  const fps = inputs.fps ?? DEFAULT_FPS;
+  for (const p of [...inputs.imagePaths, inputs.fontPath, inputs.outputPath, inputs.captionPath ?? "/"]) {
+    // Relative names could be read by ffmpeg as a protocol (`name:…`); absolute ones never are.
+    if (!isAbsolute(p)) throw new Error(`buildRenderArgs needs absolute paths, got '${p}'`);
+  }
+  const seed = promptSeed(inputs.prompt);
+  const maxPixels = String(inputs.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
+  const imageArgs = inputs.imagePaths.flatMap((p) => ["-max_pixels", maxPixels, "-i", p]);
+  const background =
+    inputs.imagePaths.length > 0
+      ? imageSlides(inputs.imagePaths.length, { w, h, fps, totalFrames: Math.round(d * fps), seed })
+      : colourBackground({ w, h, fps, d, seed, fontPath: inputs.fontPath });
+  const caption =
+    inputs.captionPath === null ? "" : `,${captionFilter(inputs.captionPath, inputs.fontPath, w, h)}`;
+  const graph = [
+    `${background}${caption},format=yuv420p[v]`,
+    `sine=frequency=${TONES_HZ[seed % TONES_HZ.length] ?? 220}:sample_rate=48000:duration=${num(d)}[tone]`,
+    `anoisesrc=color=pink:amplitude=0.03:sample_rate=48000:duration=${num(d)}[noise]`,
+    "[tone][noise]amix=inputs=2:duration=longest[a]",
+  ].join(";");
+  return [
+    ...["-nostdin", "-hide_banner", "-v", "error", "-y"],
+    ...imageArgs,
+    ...["-filter_complex", graph, "-map", "[v]", "-map", "[a]"],
+    ...["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-r", String(fps)],
+    ...["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"],
+    ...["-t", num(d), "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", inputs.outputPath],
+  ];
+}
+
+/** argv that grabs one JPEG frame at `atS` from a rendered video, at the video's own size. */
+export function buildThumbnailArgs(videoPath: string, thumbPath: string, atS: number): string[] {
+  return [
+    ...["-nostdin", "-hide_banner", "-v", "error", "-y", "-ss", num(atS), "-i", videoPath],
+    ...["-frames:v", "1", "-q:v", "3", thumbPath],
+  ];
+}
+
+/** argv that only decodes the first frame of an image: tells an undecodable input from other failures. */
+export function buildDecodeCheckArgs(imagePath: string, maxImagePixels = DEFAULT_MAX_IMAGE_PIXELS): string[] {
+  return [
+    ...["-nostdin", "-hide_banner", "-v", "error", "-xerror"],
+    ...["-max_pixels", String(maxImagePixels), "-i", imagePath, "-frames:v", "1", "-f", "null", "-"],
+  ];
+}
+
+/**
+ * One segment per image, each covering the frame with a slow pan, joined with fades through black.
+ * Each still is decoded, scaled and converted once, then repeated by `loop`: about 2.5× faster than
+ * `-loop 1` inputs, which decode and scale the picture again for every frame.
+ */
+function imageSlides(
+  n: number,
+  o: { w: number; h: number; fps: number; totalFrames: number; seed: number },
+): string {
+  const sw = even(o.w * PAN_OVERSCAN);
+  const sh = even(o.h * PAN_OVERSCAN);
+  const frames = segmentFrames(o.totalFrames, n);
+  const segments = frames.map((count, i) => {
+    const seg = count / o.fps;
+    const [x, y] = panExpressions((o.seed + i) % 4, seg);
+    const fade = Math.min(JOIN_FADE_S, seg / 4);
+    const fades = [
+      ...(i > 0 ? [`fade=t=in:st=0:d=${num(fade)}`] : []),
+      ...(i < n - 1 ? [`fade=t=out:st=${num(seg - fade)}:d=${num(fade)}`] : []),
+    ];
+    return [
+      // A multi-frame input (GIF, or a video behind an image/* type) must not add frames.
+      `[${i}:v]trim=end_frame=1`,
+      `scale=${sw}:${sh}:force_original_aspect_ratio=increase`,
+      "setsar=1",
+      `crop=${sw}:${sh}`,
+      "format=yuv420p",
+      `loop=loop=${count - 1}:size=1`,
+      `setpts=N/${o.fps}/TB`,
+      `crop=${o.w}:${o.h}:x=${esc(x)}:y=${esc(y)}`,
+      ...fades,
+    ].join(",");
+  });
+  if (n === 1) return segments[0] ?? "";
+  const labels = frames.map((_, i) => `[s${i}]`);
+  return `${segments.map((s, i) => `${s}${labels[i]}`).join(";")};${labels.join("")}concat=n=${n}:v=1:a=0`;
+}
+
+/** Pan directions: left→right, right→left, top→bottom, bottom→top over the segment. */
+function panExpressions(direction: number, segS: number): [string, string] {
+  const forward = `t/${num(segS)}`;
+  const backward = `(1-t/${num(segS)})`;
+  switch (direction) {
+    case 0:
+      return [`(iw-ow)*${forward}`, "(ih-oh)/2"];
+    case 1:
+      return [`(iw-ow)*${backward}`, "(ih-oh)/2"];
+    case 2:
+      return ["(iw-ow)/2", `(ih-oh)*${forward}`];
+    default:
+      return ["(iw-ow)/2", `(ih-oh)*${backward}`];
+  }
+}
+
+/**
+ * A flat colour from the prompt's hash with a large translucent disc drifting across it. A drawtext
+ * glyph is the cheapest moving shape in this ffmpeg: `hue` over the full frame costs 2.5× the render.
+ */
+function colourBackground(o: {
+  w: number;
+  h: number;
+  fps: number;
+  d: number;
+  seed: number;
+  fontPath: string;
+}) {
+  const size = even(Math.min(o.w, o.h) * 0.6);
+  const speed = num(o.w / 6);
+  const phase = o.seed % 997;
+  const disc = [
+    `fontfile=${esc(o.fontPath)}`,
+    "text=●",
+    "fontcolor=white@0.12",
+    `fontsize=${size}`,
+    `x=${esc(`mod(${phase}+t*${speed},w+tw)-tw`)}`,
+    `y=${esc(`h/4+h/10*sin(t*0.7+${phase})-th/2`)}`,
+  ].join(":");
+  return `color=c=${backgroundColour(o.seed)}:s=${o.w}x${o.h}:r=${o.fps}:d=${num(o.d)},format=yuv420p,drawtext=${disc}`;
+}
+
+function captionFilter(captionPath: string, fontPath: string, w: number, h: number): string {
+  const size = captionFontSize(w, h);
+  return `drawtext=${[
+    `fontfile=${esc(fontPath)}`,
+    `textfile=${esc(captionPath)}`,
+    // The prompt is user text: no %{…} expansion.
+    "expansion=none",
+    "fontcolor=white",
+    `fontsize=${size}`,
+    `line_spacing=${Math.round(size * 0.25)}`,
+    "box=1",
+    "boxcolor=black@0.45",
+    `boxborderw=${Math.round(size * 0.4)}`,
+    "x=(w-text_w)/2",
+    "y=h-text_h-h/8",
+  ].join(":")}`;
+}
+
+/** Splits `total` frames over `n` segments, the first ones one frame longer when it does not divide. */
+export function segmentFrames(total: number, n: number): number[] {
+  const base = Math.floor(total / n);
+  return Array.from({ length: n }, (_, i) => base + (i < total - base * n ? 1 : 0));
+}
+
+/** A dark, saturated `0xRRGGBB` colour (white text stays readable on it) chosen by `seed`. */
+export function backgroundColour(seed: number): string {
+  const hue = seed % 360;
+  const [s, l] = [0.55, 0.3];
+  const c = (1 - Math.abs(2 * l - 1)) * s;
+  const x = c * (1 - Math.abs(((hue / 60) % 2) - 1));
+  const m = l - c / 2;
+  const [r, g, b] =
+    hue < 60
+      ? [c, x, 0]
+      : hue < 120
+        ? [x, c, 0]
+        : hue < 180
+          ? [0, c, x]
+          : hue < 240
+            ? [0, x, c]
+            : hue < 300
+              ? [x, 0, c]
+              : [c, 0, x];
+  const hex = (v: number) =>
+    Math.round((v + m) * 255)
+      .toString(16)
+      .padStart(2, "0");
+  return `0x${hex(r)}${hex(g)}${hex(b)}`;
+}
+
+/** FNV-1a over the prompt's UTF-16 units: stable across runs and machines. */
+export function promptSeed(prompt: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < prompt.length; i++) {
+    hash ^= prompt.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
+
+/**
+ * Escapes a value for an ffmpeg filtergraph option: once for the option parser (`\ ' :`), then for the
+ * graph parser (`\ ' [ ] , ;`), so any path or expression arrives intact.
+ */
+export function esc(value: string): string {
+  const forOption = value.replace(/[\\':]/g, (c) => `\\${c}`);
+  return forOption.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
+}
+
+const even = (v: number): number => 2 * Math.ceil(v / 2);
+
+/** Numbers as ffmpeg reads them: no exponent, at most millisecond precision. */
+const num = (v: number): string => String(Number(v.toFixed(3)));
