@@ -79,8 +79,9 @@ export const errors = {
   rangeNotSatisfiable: (size: number) =>
     new ReelayError(ErrorCode.rangeNotSatisfiable, `The requested range is outside the file (${size} bytes)`),
   internal: () => new ReelayError(ErrorCode.internal, "Internal error"),
-  renderFailed: (message: string, cause?: unknown) =>
-    new ReelayError(ErrorCode.renderFailed, message, { cause }),
+  /** Retryable when the cause may be the machine's (a crash, a full disk), not the request's. */
+  renderFailed: (message: string, opts: { retryable?: boolean; cause?: unknown } = {}) =>
+    new ReelayError(ErrorCode.renderFailed, message, opts),
   imageFetchFailed: (index: number, message: string, retryable: boolean) =>
     new ReelayError(ErrorCode.imageFetchFailed, `images[${index}]: ${message}`, {
       param: `images[${index}]`,

@@ -70,3 +70,17 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
   filesGet(app, s);
   return app;
 }
+
+/**
+ * Stops the server: no new connections, idle keep-alive ones closed at once, in-flight requests
+ * (a long download, say) given `graceMs` to finish before their connections are cut. Without the
+ * cut, one client that stops reading holds shutdown open for ever.
+ */
+export async function closeServer(app: FastifyInstance, graceMs = 10_000): Promise<void> {
+  const cut = setTimeout(() => app.server.closeAllConnections(), graceMs);
+  try {
+    await app.close();
+  } finally {
+    clearTimeout(cut);
+  }
+}

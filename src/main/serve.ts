@@ -2,7 +2,7 @@
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { DataDirLockedError } from "../adapters/sqlite/db.js";
-import { buildApp } from "../http/app.js";
+import { buildApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";
 
@@ -24,7 +24,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   container.worker.start();
   logger.info({ dataDir: config.dataDir, concurrency: config.engine.concurrency }, "reelay is ready");
   return async () => {
-    await app.close();
+    await closeServer(app);
     await container.close();
   };
 }

@@ -38,6 +38,7 @@ describe("signed result links", () => {
     expect(Buffer.from(await res.arrayBuffer()).equals(FAKE_VIDEO)).toBe(true);
     const thumb = await fetch(thumbUrl);
     expect(thumb.headers.get("content-type")).toBe("image/jpeg");
+    expect(Buffer.from(await thumb.arrayBuffer()).toString()).toBe("thumb");
   });
 
   it.each([
@@ -98,7 +99,9 @@ describe("signed result links", () => {
       expect(res.status).toBe(403);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe("link_expired");
       const task = await waitForTask(app, key, id);
-      expect((await fetch(String(task.video_url))).status).toBe(200);
+      const fresh = await fetch(String(task.video_url));
+      expect(fresh.status).toBe(200);
+      expect((await fresh.arrayBuffer()).byteLength).toBe(FAKE_VIDEO.length);
     } finally {
       offsetMs = 0;
     }

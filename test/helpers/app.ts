@@ -7,7 +7,7 @@ import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import { buildApp } from "../../src/http/app.js";
+import { buildApp, closeServer } from "../../src/http/app.js";
 import type { Config } from "../../src/main/config.js";
 import { loadConfig } from "../../src/main/config.js";
 import { buildContainer, type Container, type ContainerOverrides } from "../../src/main/container.js";
@@ -88,7 +88,8 @@ export async function startTestApp(
       return ((await res.json()) as { key: string }).key;
     },
     async close(o = {}) {
-      await app.close();
+      // A short grace: a test client that left a keep-alive connection busy must not stall teardown.
+      await closeServer(app, 1000);
       await c.close();
       if (!o.keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },

@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ErrorCode, errors, ReelayError } from "../../../core/errors.js";
+import { errors, type ReelayError } from "../../../core/errors.js";
 import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../../core/ports.js";
 import type { VideoRequest } from "../../../core/task.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
@@ -170,7 +170,7 @@ function runFfmpeg(
     });
     child.on("error", (e) => {
       signal.removeEventListener("abort", kill);
-      reject(errors.renderFailed(`ffmpeg could not be started (${ffmpegPath}): ${e.message}`, e));
+      reject(errors.renderFailed(`ffmpeg could not be started (${ffmpegPath}): ${e.message}`, { cause: e }));
     });
     child.on("close", (code, killedBy) => {
       signal.removeEventListener("abort", kill);
@@ -187,9 +187,9 @@ function runFfmpeg(
 const describeExit = (exit: FfmpegExit): string =>
   `ffmpeg ${exit.code === null ? `was killed by ${exit.killedBy ?? "a signal"}` : `exited with code ${exit.code}`}: ${exit.stderrTail.join(" | ")}`;
 
-/** errors.renderFailed is not retryable; a render that failed for no reason we can name may succeed again. */
+/** A render that failed for no reason we can name may succeed again. */
 const retryableRenderFailed = (message: string): ReelayError =>
-  new ReelayError(ErrorCode.renderFailed, message, { retryable: true });
+  errors.renderFailed(message, { retryable: true });
 
 const abortReason = (signal: AbortSignal): Error =>
   signal.reason instanceof Error ? signal.reason : new Error("The render was aborted");
