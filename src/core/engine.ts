@@ -4,7 +4,7 @@
  */
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type { Clock, Database, JobQueue, TaskStore } from "./ports.js";
+import type { BlobStore, Clock, Database, JobQueue, TaskStore } from "./ports.js";
 import type { Task, VideoRequest } from "./task.js";
 
 export interface EngineSettings {
@@ -18,18 +18,34 @@ export interface TaskEngine {
   create(ownerId: string, request: VideoRequest): Promise<Task>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
+  /** A page of the owner's tasks; `after` is a task id of theirs (else `invalid_request` on `after`). */
+  list(
+    ownerId: string,
+    opts: { after?: string | undefined; limit: number; order: "asc" | "desc" },
+  ): Promise<{ tasks: Task[]; hasMore: boolean }>;
+  /**
+   * Deletes the task and every file stored for it (results and uploads). A render still running
+   * notices at its next progress report and stops; its output is discarded.
+   */
+  remove(ownerId: string, id: string): Promise<void>;
 }
 
 export function createTaskEngine(deps: {
   db: Database;
   tasks: TaskStore;
   queue: JobQueue;
+  blobs: BlobStore;
   clock: Clock;
   settings: EngineSettings;
   /** Called after a job commits, to wake a local worker without waiting for its next poll. */
   onEnqueued: () => void;
 }): TaskEngine {
-  const { db, tasks, queue, clock, settings } = deps;
+  const { db, tasks, queue, blobs, clock, settings } = deps;
+  const getOwned = async (ownerId: string, id: string): Promise<Task> => {
+    const task = await tasks.get(id);
+    if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
+    return task;
+  };
   return {
     async create(ownerId, request) {
       const now = clock.now();
@@ -63,10 +79,37 @@ export function createTaskEngine(deps: {
       return task;
     },
 
-    async getOwned(ownerId, id) {
-      const task = await tasks.get(id);
-      if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
-      return task;
+    getOwned,
+
+    async list(ownerId, { after, limit, order }) {
+      let cursor: { createdAt: number; id: string } | undefined;
+      if (after !== undefined) {
+        const t = await tasks.get(after);
+        if (!t || t.ownerId !== ownerId)
+          throw errors.invalidField("after", `'after' is not one of your videos: ${after}`);
+        cursor = { createdAt: t.createdAt, id: t.id };
+      }
+      const page = await tasks.listForOwner(ownerId, {
+        ...(cursor ? { after: cursor } : {}),
+        limit: limit + 1,
+        order,
+      });
+      return { tasks: page.slice(0, limit), hasMore: page.length > limit };
+    },
+
+    async remove(ownerId, id) {
+      const task = await getOwned(ownerId, id);
+      await tasks.delete(task.id);
+      const r = task.request;
+      const keys = [
+        task.result?.videoKey,
+        task.result?.thumbnailKey,
+        task.result?.spritesheetKey,
+        ...r.imageKeys,
+        // An uploaded source belongs to this task; a finished task's video belongs to that task.
+        r.source && r.source.taskId === null ? r.source.videoKey : undefined,
+      ];
+      await Promise.all(keys.map((k) => (k ? blobs.delete(k) : undefined)));
     },
   };
 }

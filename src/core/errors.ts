@@ -16,6 +16,8 @@ export const ErrorCode = {
   linkInvalid: "link_invalid",
   rangeNotSatisfiable: "range_not_satisfiable",
   methodNotAllowed: "method_not_allowed",
+  videoNotReady: "video_not_ready",
+  unsupportedParameter: "unsupported_parameter",
   internal: "internal_error",
   // Failures recorded on tasks (never an HTTP response of their own).
   renderFailed: "render_failed",
@@ -89,6 +91,16 @@ export const errors = {
     }),
   imageRefused: (index: number, message: string) =>
     new ReelayError(ErrorCode.imageRefused, `images[${index}]: ${message}`, { param: `images[${index}]` }),
+  videoNotReady: (id: string, status: string) =>
+    new ReelayError(
+      ErrorCode.videoNotReady,
+      `Video '${id}' is ${status}, not completed: wait until it completes`,
+      {
+        param: "id",
+      },
+    ),
+  unsupportedParameter: (param: string, message: string) =>
+    new ReelayError(ErrorCode.unsupportedParameter, message, { param }),
   taskTimeout: (seconds: number) =>
     new ReelayError(ErrorCode.taskTimeout, `The task did not finish within its deadline of ${seconds} s`),
   retriesExhausted: (attempts: number, last: string) =>

@@ -17,22 +17,48 @@ export interface ModelCapability {
   /** Allowed durations in seconds. */
   readonly durations: readonly number[];
   readonly maxImages: number;
+  /** Sizes (`WxH`) OpenAI-style requests may ask for. */
+  readonly videoSizes: readonly string[];
+  /** Seconds OpenAI-style requests may ask for. */
+  readonly videoSeconds: readonly number[];
 }
 
 export type ModelTable = ReadonlyMap<string, ModelCapability>;
 
+const SORA_2 = {
+  family: "sora-2",
+  sizes: ["small"],
+  durations: [10, 15],
+  maxImages: 4,
+  videoSizes: ["720x1280", "1280x720"],
+  videoSeconds: [4, 8, 12],
+} as const;
+const SORA_2_PRO = {
+  family: "sora-2",
+  sizes: ["small", "large"],
+  durations: [10, 15, 25],
+  maxImages: 4,
+  videoSizes: ["720x1280", "1280x720", "1024x1792", "1792x1024"],
+  videoSeconds: [4, 8, 12],
+} as const;
+
 export const DEFAULT_MODELS: readonly ModelCapability[] = [
-  { name: "sora-2", family: "sora-2", sizes: ["small"], durations: [10, 15], maxImages: 4 },
-  { name: "sora-2-pro", family: "sora-2", sizes: ["small", "large"], durations: [10, 15, 25], maxImages: 4 },
-  { name: "sora-2-all", family: "sora-2", sizes: ["small"], durations: [10, 15], maxImages: 4 },
-  {
-    name: "sora-2-pro-all",
-    family: "sora-2",
-    sizes: ["small", "large"],
-    durations: [10, 15, 25],
-    maxImages: 4,
-  },
+  { name: "sora-2", ...SORA_2 },
+  { name: "sora-2-pro", ...SORA_2_PRO },
+  // Names other relays of the unified format accept, and OpenAI's dated snapshots.
+  { name: "sora-2-all", ...SORA_2 },
+  { name: "sora-2-pro-all", ...SORA_2_PRO },
+  { name: "sora-2-2025-10-06", ...SORA_2 },
+  { name: "sora-2-2025-12-08", ...SORA_2 },
+  { name: "sora-2-pro-2025-10-06", ...SORA_2_PRO },
 ];
+
+/** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */
+export function parseSize(size: string): { width: number; height: number } | undefined {
+  const m = /^(\d{2,5})x(\d{2,5})$/.exec(size);
+  if (!m) return undefined;
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
 
 export const modelTable = (models: readonly ModelCapability[]): ModelTable =>
   new Map(models.map((m) => [m.name, m]));

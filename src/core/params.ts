@@ -130,6 +130,7 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
     if (problem) throw errors.invalidField(`images[${i}]`, `'images[${i}]' ${problem}`);
   });
   return {
+    api: "unified",
     model: cap.name,
     family: cap.family,
     prompt,
@@ -138,6 +139,8 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
     ...dimensions(b.orientation, b.size),
     duration: b.duration,
     images: b.images,
+    imageKeys: [],
+    source: null,
     watermark: b.watermark,
     private: b.private,
   };

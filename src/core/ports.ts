@@ -45,6 +45,16 @@ export interface TaskStore {
   ): Promise<Task | undefined>;
   /** Counts tasks per status (for health and metrics). */
   countByStatus(): Promise<Record<TaskStatus, number>>;
+  /**
+   * One page of an owner's tasks ordered by creation time (then id), starting after the task
+   * `after` (exclusive) when given. Asks for `limit` rows.
+   */
+  listForOwner(
+    ownerId: string,
+    opts: { after?: { createdAt: number; id: string }; limit: number; order: "asc" | "desc" },
+  ): Promise<Task[]>;
+  /** Removes a task; true when it existed. */
+  delete(id: string, tx?: Tx): Promise<boolean>;
 }
 
 export interface ApiKeyRecord {
@@ -124,6 +134,11 @@ export interface BlobStore {
 export interface GenerateContext {
   /** A private scratch directory for this attempt; removed after. */
   readonly workDir: string;
+  /**
+   * Local copies (inside workDir) of the request's stored inputs, made by the worker:
+   * `imageFiles[i]` is `request.imageKeys[i]`, `sourceVideo` is `request.source.videoKey`.
+   */
+  readonly files: { readonly imageFiles: readonly string[]; readonly sourceVideo: string | null };
   /** Aborted on timeout, cancel or shutdown: stop work and throw. */
   readonly signal: AbortSignal;
   /** Reports progress as a fraction 0–1. */
@@ -135,6 +150,8 @@ export interface GeneratedVideo {
   readonly videoPath: string;
   /** A JPEG inside workDir. */
   readonly thumbnailPath: string;
+  /** A JPEG grid of frames inside workDir, or null. */
+  readonly spritesheetPath: string | null;
   readonly width: number;
   readonly height: number;
   readonly durationS: number;
@@ -151,6 +168,18 @@ export interface VideoProvider {
    * (network trouble, an upstream 5xx), false when it cannot (a broken image, a refused link).
    */
   generate(request: VideoRequest, ctx: GenerateContext): Promise<GeneratedVideo>;
+}
+
+export interface VideoInfo {
+  readonly width: number;
+  readonly height: number;
+  readonly durationS: number;
+}
+
+/** Reads what an uploaded video is (ffprobe in production). */
+export interface MediaInspector {
+  /** Size and length of the video at `path`; undefined when it is not a readable video. */
+  inspectVideo(path: string): Promise<VideoInfo | undefined>;
 }
 
 export interface Clock {

@@ -19,17 +19,38 @@ export const canMove = (from: TaskStatus, to: TaskStatus): boolean => NEXT[from]
 export const predecessorsOf = (to: TaskStatus): TaskStatus[] =>
   (Object.keys(NEXT) as TaskStatus[]).filter((from) => NEXT[from].includes(to));
 
+/** Which API a task was created through; both can read it, this only picks defaults of its views. */
+export type TaskApi = "unified" | "openai";
+
+/** A video a new task starts from: remix, edit and extend all take one. */
+export interface VideoSource {
+  readonly kind: "remix" | "edit" | "extend";
+  /** The task whose result it is; null for an uploaded video. */
+  readonly taskId: string | null;
+  /** Blob key of the source MP4 (a finished task's result, or the upload). */
+  readonly videoKey: string;
+  /** Seconds of the source, as probed. */
+  readonly durationS: number;
+}
+
 /** A create request after validation and normalisation: what every provider receives. */
 export interface VideoRequest {
+  readonly api: TaskApi;
   readonly model: string;
   readonly family: string;
   readonly prompt: string;
   readonly orientation: Orientation;
-  readonly size: SizeName;
+  /** As the caller asked: `small`/`large` (unified API) or `WxH` (OpenAI API). */
+  readonly size: SizeName | string;
   readonly width: number;
   readonly height: number;
+  /** Seconds to generate; for `extend`, the length of the new segment added to the source. */
   readonly duration: number;
+  /** Image links, fetched by the provider. */
   readonly images: readonly string[];
+  /** Uploaded reference images (files or data URLs), kept as blobs; they follow `images`. */
+  readonly imageKeys: readonly string[];
+  readonly source: VideoSource | null;
   readonly watermark: boolean;
   readonly private: boolean;
 }
@@ -42,6 +63,8 @@ export interface TaskError {
 export interface TaskResult {
   readonly videoKey: string;
   readonly thumbnailKey: string;
+  /** A JPEG grid of frames; null when the provider made none. */
+  readonly spritesheetKey: string | null;
   readonly width: number;
   readonly height: number;
   readonly durationS: number;

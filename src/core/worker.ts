@@ -4,8 +4,10 @@
  * with the job's completion, so a crash at any point leaves either the old state (the job runs
  * again) or the new one, never half of each.
  */
+import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
 import { backoffMs } from "./backoff.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
 import type {
@@ -47,6 +49,8 @@ export interface Worker {
 /** Why a running attempt was aborted: each reason ends differently. */
 class Shutdown extends Error {}
 class LeaseLost extends Error {}
+/** The task was deleted while it ran: drop the work quietly. */
+class TaskGone extends Error {}
 
 export function createWorker(deps: {
   db: Database;
@@ -165,20 +169,33 @@ export function createWorker(deps: {
       lastWrite = t;
       tasks
         .update(task.id, { progress: pct }, { now: t, onlyFrom: ["processing"] })
+        .then((still) => {
+          if (!still) controller.abort(new TaskGone("task deleted or no longer running"));
+        })
         .catch((e) => logger.warn({ err: e, taskId: task.id }, "writing progress failed"));
     };
 
     try {
       await mkdir(workDir, { recursive: true });
+      const files = await materialise(task.request, workDir);
       const provider = deps.providerFor(task.request);
-      const video = await provider.generate(task.request, { workDir, signal: controller.signal, onProgress });
+      const video = await provider.generate(task.request, {
+        workDir,
+        files,
+        signal: controller.signal,
+        onProgress,
+      });
       const videoKey = deps.blobKey(task.id, "video.mp4");
       const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
+      const spritesheetKey = video.spritesheetPath ? deps.blobKey(task.id, "spritesheet.jpg") : null;
       const stored = await blobs.put(videoKey, video.videoPath, "video/mp4");
       await blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg");
+      if (spritesheetKey && video.spritesheetPath)
+        await blobs.put(spritesheetKey, video.spritesheetPath, "image/jpeg");
       const result: TaskResult = {
         videoKey,
         thumbnailKey,
+        spritesheetKey,
         width: video.width,
         height: video.height,
         durationS: video.durationS,
@@ -212,7 +229,28 @@ export function createWorker(deps: {
     }
   }
 
+  /** Copies the request's stored inputs (uploads, a source video) into the attempt's work dir. */
+  async function materialise(request: VideoRequest, workDir: string) {
+    const copy = async (key: string, file: string) => {
+      const path = join(workDir, file);
+      try {
+        await pipeline(await blobs.read(key), createWriteStream(path));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        throw errors.renderFailed("an input of this task was deleted before it ran", { retryable: false });
+      }
+      return path;
+    };
+    const imageFiles = await Promise.all(request.imageKeys.map((k, i) => copy(k, `upload-${i}`)));
+    const sourceVideo = request.source ? await copy(request.source.videoKey, "source.mp4") : null;
+    return { imageFiles, sourceVideo };
+  }
+
   async function settle(job: ClaimedJob, task: Task, reason: unknown): Promise<void> {
+    if (reason instanceof TaskGone) {
+      await queue.complete(job).catch(() => undefined);
+      return;
+    }
     if (reason instanceof LeaseLost) {
       // Another worker holds the job now: leave the task to it.
       logger.warn({ taskId: task.id, jobId: job.id }, "lease lost; another worker took the job over");

@@ -1,14 +1,24 @@
 /**
  * The HTTP application: body parsing, the one error handler, and every route, listed here.
  */
+import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { adminKeysCreate } from "./routes/admin_keys_create.js";
 import { filesGet } from "./routes/files_get.js";
 import { health } from "./routes/health.js";
+import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
+import { v1ModelsList } from "./routes/v1_models_list.js";
 import { v1VideoCreate } from "./routes/v1_video_create.js";
 import { v1VideoQuery } from "./routes/v1_video_query.js";
+import { v1VideosContent } from "./routes/v1_videos_content.js";
+import { v1VideosCreate } from "./routes/v1_videos_create.js";
+import { v1VideosDelete } from "./routes/v1_videos_delete.js";
+import { v1VideosList } from "./routes/v1_videos_list.js";
+import { v1VideosRemix } from "./routes/v1_videos_remix.js";
+import { v1VideosRetrieve } from "./routes/v1_videos_retrieve.js";
+import { v1VideosEdits, v1VideosExtensions } from "./routes/v1_videos_source_edits.js";
 import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -53,6 +63,9 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
     }
   });
 
+  // multipart/form-data (the official OpenAI client's bodies); routes read the parts themselves.
+  app.register(multipart);
+
   app.setErrorHandler((err, req, reply) => {
     const e = toReelayError(err);
     if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
@@ -67,6 +80,16 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
   adminKeysCreate(app, s);
   v1VideoCreate(app, s);
   v1VideoQuery(app, s);
+  v1VideosCreate(app, s);
+  v1VideosList(app, s);
+  v1VideosRetrieve(app, s);
+  v1VideosDelete(app, s);
+  v1VideosContent(app, s);
+  v1VideosRemix(app, s);
+  v1VideosEdits(app, s);
+  v1VideosExtensions(app, s);
+  v1ModelsList(app, s);
+  v1ChatCompletions(app, s);
   filesGet(app, s);
   return app;
 }

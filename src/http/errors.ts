@@ -20,6 +20,8 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.linkInvalid]: { status: 403, type: "permission_error" },
   [ErrorCode.rangeNotSatisfiable]: { status: 416, type: "invalid_request_error" },
   [ErrorCode.methodNotAllowed]: { status: 405, type: "invalid_request_error" },
+  [ErrorCode.videoNotReady]: { status: 409, type: "invalid_request_error" },
+  [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.internal]: { status: 500, type: "server_error" },
   // Task failure codes appear inside task bodies; if one ever reaches the edge it is a server fault.
   [ErrorCode.renderFailed]: { status: 500, type: "server_error" },
@@ -39,7 +41,10 @@ export const envelope = (e: ReelayError): ErrorEnvelope => ({
 });
 
 export function sendError(reply: FastifyReply, e: ReelayError): FastifyReply {
-  return reply.code(STATUS[e.code].status).type("application/json; charset=utf-8").send(envelope(e));
+  const { status } = STATUS[e.code];
+  // OpenAI's clients retry 409 by default; ours mean "not in that state", which a retry won't change.
+  if (status === 409) reply.header("x-should-retry", "false");
+  return reply.code(status).type("application/json; charset=utf-8").send(envelope(e));
 }
 
 /** Maps whatever was thrown (ours, Fastify's, or a bug) to a ReelayError. */

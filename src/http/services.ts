@@ -1,7 +1,7 @@
 import type { TaskEngine } from "../core/engine.js";
 import type { LinkSigner } from "../core/links.js";
 import type { ModelTable } from "../core/models.js";
-import type { BlobStore, Clock, Database, JobQueue, KeyStore } from "../core/ports.js";
+import type { BlobStore, Clock, Database, JobQueue, KeyStore, MediaInspector } from "../core/ports.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {
@@ -15,4 +15,13 @@ export interface AppServices {
   readonly adminTokenHash: string;
   readonly db: Database;
   readonly queue: JobQueue;
+  readonly inspector: MediaInspector;
+  /** How long a non-streaming chat completion waits for its video, seconds. */
+  readonly chatWaitS: number;
+  readonly uploads: {
+    /** Where multipart files are spooled before they are stored. */
+    readonly spoolDir: string;
+    readonly maxImageBytes: number;
+    readonly maxVideoBytes: number;
+  };
 }

@@ -42,6 +42,10 @@ export interface Config {
     readonly timeoutMs: number;
     readonly maxRedirects: number;
   };
+  /** Largest uploaded video (edits, extensions); images use images.maxBytes. */
+  readonly uploadMaxBytes: number;
+  /** How long a non-streaming chat completion waits for its video. */
+  readonly chatWaitS: number;
   readonly ffmpegPath: string | undefined;
   readonly ffprobePath: string | undefined;
 }
@@ -75,6 +79,8 @@ const envSchema = z.object({
   REELAY_IMAGE_ALLOW_HOSTS: z.string().default(""),
   REELAY_IMAGE_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
+  REELAY_CHAT_WAIT_S: int(1, 3600).default(600),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
 });
@@ -85,6 +91,8 @@ const modelSchema = z.strictObject({
   sizes: z.array(z.enum(SIZES)).min(1),
   durations: z.array(z.number().int().min(1).max(600)).min(1),
   maxImages: z.number().int().min(0).max(16),
+  videoSizes: z.array(z.string().regex(/^\d{2,4}x\d{2,4}$/, "must be WxH, e.g. 1280x720")).default([]),
+  videoSeconds: z.array(z.number().int().min(1).max(600)).default([]),
 });
 const fileSchema = z.strictObject({ models: z.array(modelSchema).min(1).optional() });
 
@@ -153,6 +161,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       timeoutMs: e.REELAY_IMAGE_TIMEOUT_MS,
       maxRedirects: 3,
     },
+    uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
+    chatWaitS: e.REELAY_CHAT_WAIT_S,
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
   };

@@ -15,7 +15,7 @@ import { createTaskEngine } from "../core/engine.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
-import type { Clock, VideoProvider } from "../core/ports.js";
+import type { Clock, MediaInspector, VideoProvider } from "../core/ports.js";
 import { createWorker, type Worker } from "../core/worker.js";
 import type { AppServices } from "../http/services.js";
 import type { Config } from "./config.js";
@@ -36,6 +36,20 @@ async function localRenderer(config: Config): Promise<VideoProvider> {
   ]);
   const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
   return createLocalRenderer({ tools, fetcher: createImageFetcher(config.images) });
+}
+
+/** Reads uploaded videos with ffprobe (from npm, or FFPROBE_PATH). */
+async function ffprobeInspector(config: Config): Promise<MediaInspector> {
+  const { probe, resolveMediaTools } = await import("../adapters/providers/local-renderer/media-tools.js");
+  const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+  return {
+    async inspectVideo(path) {
+      const info = await probe(tools.ffprobePath, path).catch(() => undefined);
+      const v = info?.streams.find((s) => s.codecType === "video");
+      if (!info || !v?.width || !v.height || !(info.durationS > 0)) return undefined;
+      return { width: v.width, height: v.height, durationS: info.durationS };
+    },
+  };
 }
 
 export interface Container {
@@ -68,6 +82,7 @@ export async function buildContainer(
     const blobs = createFsBlobStore(join(config.dataDir, "blobs"));
 
     const chosen = overrides.provider ?? (await localRenderer(config));
+    const inspector = await ffprobeInspector(config);
 
     const worker = createWorker({
       db,
@@ -84,6 +99,7 @@ export async function buildContainer(
       db,
       tasks,
       queue,
+      blobs,
       clock,
       settings: config.engine,
       onEnqueued: () => worker.wake(),
@@ -103,6 +119,13 @@ export async function buildContainer(
       adminTokenHash: hashSecret(admin.value),
       db,
       queue,
+      inspector,
+      chatWaitS: config.chatWaitS,
+      uploads: {
+        spoolDir: join(scratchDir, "uploads"),
+        maxImageBytes: config.images.maxBytes,
+        maxVideoBytes: config.uploadMaxBytes,
+      },
     };
     return {
       services,

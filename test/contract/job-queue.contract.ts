@@ -144,6 +144,7 @@ export const sampleTask = (id: string, ownerId = "owner_1"): Task => ({
   id,
   ownerId,
   request: {
+    api: "unified",
     model: "sora-2-pro",
     family: "sora-2",
     prompt: "a cat",
@@ -153,6 +154,8 @@ export const sampleTask = (id: string, ownerId = "owner_1"): Task => ({
     height: 1920,
     duration: 15,
     images: [],
+    imageKeys: [],
+    source: null,
     watermark: true,
     private: false,
   },

@@ -43,6 +43,7 @@ export function taskStoreContract(
             result: {
               videoKey: "v",
               thumbnailKey: "t",
+              spritesheetKey: null,
               width: 1080,
               height: 1920,
               durationS: 15,

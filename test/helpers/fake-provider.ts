@@ -19,6 +19,8 @@ export class FakeProvider implements VideoProvider {
   active = 0;
   maxActive = 0;
   readonly requests: VideoRequest[] = [];
+  /** What the worker copied out of the blob store for each call. */
+  readonly files: GenerateContext["files"][] = [];
 
   constructor(
     private readonly script: Outcome[] = [],
@@ -45,11 +47,15 @@ export class FakeProvider implements VideoProvider {
       }
       const videoPath = join(ctx.workDir, "out.mp4");
       const thumbnailPath = join(ctx.workDir, "out.jpg");
+      const spritesheetPath = join(ctx.workDir, "sprites.jpg");
       await writeFile(videoPath, FAKE_VIDEO);
       await writeFile(thumbnailPath, Buffer.from("thumb"));
+      await writeFile(spritesheetPath, Buffer.from("sprites"));
+      this.files.push(ctx.files);
       return {
         videoPath,
         thumbnailPath,
+        spritesheetPath,
         width: request.width,
         height: request.height,
         durationS: request.duration,

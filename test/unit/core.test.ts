@@ -30,6 +30,7 @@ describe("normalisation", () => {
       models,
     );
     expect(r).toEqual({
+      api: "unified",
       model: "sora-2-pro-all",
       family: "sora-2",
       prompt: "hi",
@@ -39,6 +40,8 @@ describe("normalisation", () => {
       height: 1080,
       duration: 25,
       images: [],
+      imageKeys: [],
+      source: null,
       watermark: true,
       private: false,
     });

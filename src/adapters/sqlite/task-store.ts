@@ -75,6 +75,26 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
       return row ? toTask(row) : undefined;
     },
 
+    async listForOwner(ownerId, { after, limit, order }) {
+      let q = db.selectFrom("tasks").selectAll().where("owner_id", "=", ownerId);
+      if (after) {
+        const cmp = order === "asc" ? ">" : "<";
+        q = q.where((eb) =>
+          eb.or([
+            eb("created_at", cmp, after.createdAt),
+            eb.and([eb("created_at", "=", after.createdAt), eb("id", cmp, after.id)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy("created_at", order).orderBy("id", order).limit(limit).execute();
+      return rows.map(toTask);
+    },
+
+    async delete(id, tx) {
+      const r = await connOf(db, tx).deleteFrom("tasks").where("id", "=", id).executeTakeFirst();
+      return r.numDeletedRows > 0n;
+    },
+
     async countByStatus() {
       const rows = await db
         .selectFrom("tasks")

@@ -1,10 +1,7 @@
-/**
- * `GET /files/<key>?exp=&sig=`: stored results behind expiring signed links, with HTTP Range
- * support (players seek with it; browsers will not play an MP4 without it).
- */
+/** `GET /files/<key>?exp=&sig=`: stored results behind expiring signed links. */
 import type { FastifyInstance } from "fastify";
-import parseRange from "range-parser";
 import { errors } from "../../core/errors.js";
+import { sendBlob } from "../blob_response.js";
 import type { AppServices } from "../services.js";
 
 export function filesGet(app: FastifyInstance, s: AppServices): void {
@@ -17,35 +14,10 @@ export function filesGet(app: FastifyInstance, s: AppServices): void {
     const verdict = s.links.verify(key, exp, sig, now);
     if (verdict === "expired") throw errors.linkExpired();
     if (verdict !== "ok") throw errors.linkInvalid();
-
-    const info = await s.blobs.stat(key);
-    if (!info) throw errors.routeNotFound("GET", "/files/…");
-    const name = key.split("/").pop() ?? "file";
-    reply
-      .header("accept-ranges", "bytes")
-      .header("content-type", info.contentType)
-      .header("content-disposition", `inline; filename="${name}"`)
+    return sendBlob(req, reply, s.blobs, key, {
+      filename: key.split("/").pop() ?? "file",
       // The link is the credential: caches may keep the bytes only as long as the link lives.
-      .header("cache-control", `private, max-age=${Math.max(0, Number(exp) - Math.floor(now / 1000))}`);
-
-    const header = req.headers.range;
-    if (header !== undefined) {
-      const ranges = parseRange(info.size, header, { combine: true });
-      if (ranges === -1) {
-        reply.header("content-range", `bytes */${info.size}`);
-        throw errors.rangeNotSatisfiable(info.size);
-      }
-      // A malformed header or several ranges: send the whole file, as RFC 9110 allows.
-      if (ranges !== -2 && ranges.type === "bytes" && ranges.length === 1 && ranges[0]) {
-        const { start, end } = ranges[0];
-        reply
-          .code(206)
-          .header("content-range", `bytes ${start}-${end}/${info.size}`)
-          .header("content-length", end - start + 1);
-        return reply.send(await s.blobs.read(key, { start, end }));
-      }
-    }
-    reply.header("content-length", info.size);
-    return reply.send(await s.blobs.read(key));
+      cacheControl: `private, max-age=${Math.max(0, Number(exp) - Math.floor(now / 1000))}`,
+    });
   });
 }

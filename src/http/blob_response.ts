@@ -1,0 +1,44 @@
+/**
+ * Sends a stored blob with HTTP Range support (players seek with it; browsers will not play an
+ * MP4 without it). Shared by signed links and the OpenAI content route.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import parseRange from "range-parser";
+import { errors } from "../core/errors.js";
+import type { BlobStore } from "../core/ports.js";
+
+export async function sendBlob(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  blobs: BlobStore,
+  key: string,
+  opts: { filename: string; cacheControl: string },
+): Promise<FastifyReply> {
+  const info = await blobs.stat(key);
+  if (!info) throw errors.routeNotFound(req.method, "stored file (it was deleted)");
+  reply
+    .header("accept-ranges", "bytes")
+    .header("content-type", info.contentType)
+    .header("content-disposition", `inline; filename="${opts.filename}"`)
+    .header("cache-control", opts.cacheControl);
+
+  const header = req.headers.range;
+  if (header !== undefined) {
+    const ranges = parseRange(info.size, header, { combine: true });
+    if (ranges === -1) {
+      reply.header("content-range", `bytes */${info.size}`);
+      throw errors.rangeNotSatisfiable(info.size);
+    }
+    // A malformed header or several ranges: send the whole file, as RFC 9110 allows.
+    if (ranges !== -2 && ranges.type === "bytes" && ranges.length === 1 && ranges[0]) {
+      const { start, end } = ranges[0];
+      reply
+        .code(206)
+        .header("content-range", `bytes ${start}-${end}/${info.size}`)
+        .header("content-length", end - start + 1);
+      return reply.send(await blobs.read(key, { start, end }));
+    }
+  }
+  reply.header("content-length", info.size);
+  return reply.send(await blobs.read(key));
+}

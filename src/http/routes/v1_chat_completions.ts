@@ -1,0 +1,176 @@
+/**
+ * `POST /v1/chat/completions` in video mode, as several relays offer it: the last user message is
+ * the prompt (its image parts become images), the reply carries the video link. `stream: true`
+ * sends progress as `chat.completion.chunk` events (in `delta.reasoning_content`), the link in the
+ * last `delta.content`, then `[DONE]`. The completion's id is the task id, so a client that goes
+ * away can still query the task; going away does not cancel it.
+ */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { errors } from "../../core/errors.js";
+import { issueToError, parseUnifiedCreate } from "../../core/params.js";
+import { isTerminal, type Task } from "../../core/task.js";
+import { principalOf, requireKey } from "../auth.js";
+import { storeReference } from "../openai_inputs.js";
+import type { AppServices } from "../services.js";
+import { videoQueryView } from "./v1_video_query.js";
+
+const part = z.union([
+  z.strictObject({ type: z.literal("text"), text: z.string() }),
+  z.strictObject({
+    type: z.literal("image_url"),
+    image_url: z.union([z.string(), z.looseObject({ url: z.string() })]),
+  }),
+]);
+const message = z.looseObject({
+  role: z.enum(["system", "developer", "user", "assistant", "tool"]),
+  content: z.union([z.string(), z.array(part), z.null()]).optional(),
+});
+const bodySchema = z.strictObject({
+  model: z.string(),
+  messages: z.array(message).min(1),
+  stream: z.boolean().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).optional(),
+  // Video settings (the unified API's fields); the model's defaults when absent.
+  orientation: z.string().optional(),
+  size: z.string().optional(),
+  duration: z.int().optional(),
+  watermark: z.boolean().optional(),
+  private: z.boolean().optional(),
+  // Chat fields clients send by habit: accepted, and meaningless for a video.
+  temperature: z.number().optional(),
+  top_p: z.number().optional(),
+  n: z.literal(1).optional(),
+  max_tokens: z.int().optional(),
+  max_completion_tokens: z.int().optional(),
+  user: z.string().optional(),
+});
+
+const POLL_MS = 500;
+const tokens = (text: string): number => Math.ceil(text.length / 4);
+
+function finalText(task: Task, s: AppServices): string {
+  if (task.status === "completed") return `[video](${videoQueryView(task, s).video_url ?? ""})`;
+  if (task.status === "failed")
+    return `Video generation failed (${task.error?.code ?? "error"}): ${task.error?.message ?? ""}`;
+  if (task.status === "cancelled") return "Video generation was cancelled.";
+  return `The video is still being made: query GET /v1/video/query?id=${task.id} or GET /v1/videos/${task.id}`;
+}
+
+export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
+  app.post("/v1/chat/completions", { onRequest: requireKey(s.keys) }, async (req, reply) => {
+    const { ownerId } = principalOf(req);
+    const parsed = bodySchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
+    const b = parsed.data;
+    const lastUser = [...b.messages].reverse().find((m) => m.role === "user");
+    if (!lastUser)
+      throw errors.invalidField("messages", "'messages' needs a user message: its text is the prompt");
+    const parts =
+      typeof lastUser.content === "string"
+        ? [{ type: "text" as const, text: lastUser.content }]
+        : (lastUser.content ?? []);
+    const prompt = parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("\n");
+    const imageUrls = parts.flatMap((p) =>
+      p.type === "image_url" ? [typeof p.image_url === "string" ? p.image_url : p.image_url.url] : [],
+    );
+    const cap = s.models.get(b.model);
+    const request = parseUnifiedCreate(
+      {
+        model: b.model,
+        prompt,
+        orientation: b.orientation ?? "portrait",
+        size: b.size ?? cap?.sizes[0] ?? "small",
+        duration: b.duration ?? cap?.durations[0] ?? 10,
+        images: imageUrls.filter((u) => !u.startsWith("data:")),
+        ...(b.watermark === undefined ? {} : { watermark: b.watermark }),
+        ...(b.private === undefined ? {} : { private: b.private }),
+      },
+      s.models,
+    );
+    const imageKeys: string[] = [];
+    for (const url of imageUrls.filter((u) => u.startsWith("data:"))) {
+      const m = /^data:(image\/[a-z0-9.+-]+);base64,(.+)$/is.exec(url);
+      if (!m?.[1] || !m[2])
+        throw errors.invalidField(
+          "messages",
+          "An image data URL must look like data:image/<type>;base64,<data>",
+        );
+      const data = Buffer.from(m[2], "base64");
+      if (data.length > s.uploads.maxImageBytes)
+        throw errors.invalidField("messages", `An image is larger than ${s.uploads.maxImageBytes} bytes`);
+      const key = await storeReference(s, { kind: "bytes", data, mimetype: m[1].toLowerCase() });
+      if (key) imageKeys.push(key);
+    }
+    let task = await s.engine.create(ownerId, { ...request, imageKeys });
+    const created = Math.floor(task.createdAt / 1000);
+    const base = { id: task.id, created, model: b.model };
+    const usage = (content: string) => ({
+      prompt_tokens: tokens(prompt),
+      completion_tokens: tokens(content),
+      total_tokens: tokens(prompt) + tokens(content),
+    });
+    const deadline = Date.now() + s.chatWaitS * 1000;
+    const sleep = () => new Promise((r) => setTimeout(r, POLL_MS));
+
+    if (!b.stream) {
+      while (!isTerminal(task.status) && Date.now() < deadline) {
+        await sleep();
+        task = await s.engine.getOwned(ownerId, task.id);
+      }
+      const content = finalText(task, s);
+      return {
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+        usage: usage(content),
+      };
+    }
+
+    reply.hijack();
+    const res = reply.raw;
+    let open = true;
+    res.on("close", () => {
+      open = false;
+    });
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    const send = (delta: object, finish: string | null = null, extra: object = {}): void => {
+      if (!open) return;
+      res.write(
+        `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
+      );
+    };
+    send({
+      role: "assistant",
+      content: "",
+      reasoning_content: `Task ${task.id} accepted (${task.status}).\n`,
+    });
+    let lastProgress = -1;
+    let lastStatus = task.status;
+    while (open && !isTerminal(task.status) && Date.now() < deadline) {
+      await sleep();
+      task = await s.engine.getOwned(ownerId, task.id).catch(() => task);
+      if (task.progress !== lastProgress || task.status !== lastStatus) {
+        lastProgress = task.progress;
+        lastStatus = task.status;
+        send({ reasoning_content: `${task.status}: ${task.progress}%\n` });
+      }
+    }
+    if (!open) return reply;
+    const content = finalText(task, s);
+    send({ content });
+    send({}, "stop");
+    if (b.stream_options?.include_usage) {
+      res.write(
+        `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [], usage: usage(content) })}\n\n`,
+      );
+    }
+    res.end("data: [DONE]\n\n");
+    return reply;
+  });
+}

@@ -1,0 +1,22 @@
+/** `GET /v1/models`: the capability table in OpenAI's list shape. */
+import type { FastifyInstance } from "fastify";
+import { requireKey } from "../auth.js";
+import type { AppServices } from "../services.js";
+
+export interface ModelListResponse {
+  object: "list";
+  data: { id: string; object: "model"; created: number; owned_by: string }[];
+}
+
+export function v1ModelsList(app: FastifyInstance, s: AppServices): void {
+  // A fixed date: the table has no creation times, and a changing one would look like a new model.
+  const created = Math.floor(Date.UTC(2025, 9, 6) / 1000);
+  app.get(
+    "/v1/models",
+    { onRequest: requireKey(s.keys) },
+    async (): Promise<ModelListResponse> => ({
+      object: "list",
+      data: [...s.models.keys()].map((id) => ({ id, object: "model", created, owned_by: "reelay" })),
+    }),
+  );
+}

@@ -1,0 +1,43 @@
+/** `GET /v1/videos?after=&limit=&order=`: the caller's videos, cursor-paginated as OpenAI lists are. */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { issueToError } from "../../core/params.js";
+import { principalOf, requireKey } from "../auth.js";
+import type { AppServices } from "../services.js";
+import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
+
+const querySchema = z.strictObject({
+  after: z.string().min(1).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, "must be from 1 to 100")
+    .optional(),
+  order: z.enum(["asc", "desc"]).optional(),
+});
+
+export interface VideoListResponse {
+  object: "list";
+  data: OpenAiVideo[];
+  first_id: string | null;
+  last_id: string | null;
+  has_more: boolean;
+}
+
+export function v1VideosList(app: FastifyInstance, s: AppServices): void {
+  app.get("/v1/videos", { onRequest: requireKey(s.keys) }, async (req): Promise<VideoListResponse> => {
+    const parsed = querySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    const { after, limit = 20, order = "desc" } = parsed.data;
+    const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
+    const data = page.tasks.map(openAiVideo);
+    return {
+      object: "list",
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+      has_more: page.hasMore,
+    };
+  });
+}
