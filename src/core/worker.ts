@@ -202,8 +202,8 @@ export function createWorker(deps: {
         bytes: stored.size,
         watermarked: video.watermarked,
       };
-      await db.transaction(async (tx) => {
-        await tasks.update(
+      const done = await db.transaction(async (tx) => {
+        const updated = await tasks.update(
           task.id,
           {
             status: "completed",
@@ -217,7 +217,13 @@ export function createWorker(deps: {
           tx,
         );
         await queue.complete(job, tx);
+        return updated;
       });
+      if (!done) {
+        // Deleted while rendering: nobody may see these files, so they go.
+        await Promise.all([videoKey, thumbnailKey, spritesheetKey].map((k) => (k ? blobs.delete(k) : undefined)));
+        return;
+      }
       logger.info({ taskId: task.id, attempt: job.attempt, provider: provider.name }, "task completed");
     } catch (e) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : e;
