@@ -1,5 +1,5 @@
 /** Turning OpenAI-style inputs (uploads, data URLs, `video[id]`) into stored blobs and task requests. */
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errors } from "../core/errors.js";
 import { newId } from "../core/ids.js";
@@ -29,6 +29,7 @@ export async function storeReference(s: AppServices, ref: ReferenceImage): Promi
   if (ref.kind === "file") {
     path = ref.file.path;
   } else {
+    await mkdir(s.uploads.spoolDir, { recursive: true });
     path = join(s.uploads.spoolDir, `${newId("data", s.clock.now())}`);
     await writeFile(path, ref.data);
   }

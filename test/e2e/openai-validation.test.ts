@@ -159,3 +159,21 @@ describe("deleting a task", () => {
     }
   });
 });
+
+it("a data-URL image in a JSON body (no multipart seen before) is stored for the provider", async () => {
+  const fresh = new FakeProvider();
+  const other = await startTestApp({ overrides: { provider: fresh } });
+  try {
+    const k = await other.newKey();
+    const png = Buffer.from("89504e470d0a1a0a", "hex").toString("base64");
+    const res = await other.request("/v1/videos", {
+      key: k,
+      body: { prompt: "x", input_reference: { image_url: `data:image/png;base64,${png}` } },
+    });
+    expect(res.status).toBe(200);
+    await waitForTask(other, k, String(((await res.json()) as { id: string }).id));
+    expect(fresh.files[0]?.imageFiles).toHaveLength(1);
+  } finally {
+    await other.close();
+  }
+});
