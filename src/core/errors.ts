@@ -10,6 +10,7 @@ export const ErrorCode = {
   missingApiKey: "missing_api_key",
   invalidApiKey: "invalid_api_key",
   invalidAdminToken: "invalid_admin_token",
+  adminOnly: "admin_only",
   notFound: "not_found",
   taskNotFound: "task_not_found",
   linkExpired: "link_expired",
@@ -71,6 +72,7 @@ export const errors = {
   invalidApiKey: () => new ReelayError(ErrorCode.invalidApiKey, "The API key is not valid"),
   invalidAdminToken: () =>
     new ReelayError(ErrorCode.invalidAdminToken, "The admin token is missing or not valid"),
+  adminOnly: () => new ReelayError(ErrorCode.adminOnly, "This route needs the admin token, not an API key"),
   taskNotFound: (id: string) =>
     new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
   routeNotFound: (method: string, url: string) =>

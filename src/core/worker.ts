@@ -221,7 +221,9 @@ export function createWorker(deps: {
       });
       if (!done) {
         // Deleted while rendering: nobody may see these files, so they go.
-        await Promise.all([videoKey, thumbnailKey, spritesheetKey].map((k) => (k ? blobs.delete(k) : undefined)));
+        await Promise.all(
+          [videoKey, thumbnailKey, spritesheetKey].map((k) => (k ? blobs.delete(k) : undefined)),
+        );
         return;
       }
       logger.info({ taskId: task.id, attempt: job.attempt, provider: provider.name }, "task completed");

@@ -23,6 +23,12 @@ import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
+declare module "fastify" {
+  interface FastifyInstance {
+    readonly reelayRoutes: readonly { method: string; url: string }[];
+  }
+}
+
 /** Link signatures are credentials: keep them out of request logs. */
 const redactUrl = (url: string): string => url.replace(/([?&]sig=)[^&]*/g, "$1[redacted]");
 
@@ -49,6 +55,12 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
     );
   });
   app.decorateRequest("principal", null);
+  // Every route as registered, for the authz table test and the OpenAPI document to check against.
+  const routes: { method: string; url: string }[] = [];
+  app.addHook("onRoute", (r) => {
+    for (const method of [r.method].flat()) if (method !== "HEAD") routes.push({ method, url: r.url });
+  });
+  app.decorate("reelayRoutes", routes);
 
   // Every body is read as JSON, whatever its Content-Type says: `curl -d` sends
   // application/x-www-form-urlencoded, and a clear "not JSON" beats a bare 415.

@@ -49,13 +49,15 @@ export function principalOf(req: FastifyRequest): Principal {
   return req.principal;
 }
 
+/**
+ * The admin token guards /admin. A valid API key is not enough: it is recognised and refused
+ * with 403 (known caller, not allowed), anything else is 401.
+ */
 export const requireAdmin =
-  (adminTokenHash: string) =>
+  (adminTokenHash: string, keys: KeyStore) =>
   async (req: FastifyRequest): Promise<void> => {
-    authenticateAdmin(req, adminTokenHash);
+    const token = bearer(req);
+    if (token && secretMatches(token, adminTokenHash)) return;
+    if (token && (await keys.findByHash(hashSecret(token)))) throw errors.adminOnly();
+    throw errors.invalidAdminToken();
   };
-
-export function authenticateAdmin(req: FastifyRequest, adminTokenHash: string): void {
-  const token = bearer(req);
-  if (!token || !secretMatches(token, adminTokenHash)) throw errors.invalidAdminToken();
-}

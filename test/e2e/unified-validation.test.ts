@@ -188,12 +188,15 @@ describe("authentication and ownership", () => {
 });
 
 describe("POST /admin/keys", () => {
-  it("needs the admin token: none, wrong, or a user key → 401", async () => {
-    for (const k of [null, "wrong-token-wrong-token", key]) {
+  it("needs the admin token: none or wrong → 401, a user key → 403", async () => {
+    for (const k of [null, "wrong-token-wrong-token"]) {
       const res = await app.request("/admin/keys", { key: k, body: {} });
       expect(res.status).toBe(401);
       expect(((await res.json()) as ErrorBody).error.code).toBe("invalid_admin_token");
     }
+    const res = await app.request("/admin/keys", { key, body: {} });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as ErrorBody).error.code).toBe("admin_only");
   });
 
   it("returns the key once; a listing field shows only its prefix", async () => {

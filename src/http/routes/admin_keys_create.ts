@@ -26,7 +26,7 @@ export interface AdminKeyCreateResponse {
 export function adminKeysCreate(app: FastifyInstance, s: AppServices): void {
   app.post(
     "/admin/keys",
-    { onRequest: requireAdmin(s.adminTokenHash) },
+    { onRequest: requireAdmin(s.adminTokenHash, s.keys) },
     async (req, reply): Promise<AdminKeyCreateResponse> => {
       const parsed = bodySchema.safeParse(req.body ?? {});
       if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);

@@ -1,0 +1,162 @@
+/**
+ * The authz table: every route, who may call it, and what everyone else gets. A route added
+ * without a row here fails the first test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildApp } from "../../src/http/app.js";
+import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { FakeProvider } from "../helpers/fake-provider.js";
+
+type Auth = "public" | "key" | "admin" | "signed";
+interface Row {
+  method: string;
+  url: string;
+  auth: Auth;
+  /** For routes that act on one task: the request, given a task id. */
+  owned?: (id: string) => { path: string; body?: unknown };
+  body?: unknown;
+}
+
+const enc = encodeURIComponent;
+const TABLE: Row[] = [
+  { method: "GET", url: "/healthz", auth: "public" },
+  { method: "GET", url: "/readyz", auth: "public" },
+  { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
+  { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
+  {
+    method: "GET",
+    url: "/v1/video/query",
+    auth: "key",
+    owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }),
+  },
+  { method: "POST", url: "/v1/videos", auth: "key", body: {} },
+  { method: "GET", url: "/v1/videos", auth: "key" },
+  { method: "GET", url: "/v1/videos/:id", auth: "key", owned: (id) => ({ path: `/v1/videos/${enc(id)}` }) },
+  {
+    method: "DELETE",
+    url: "/v1/videos/:id",
+    auth: "key",
+    owned: (id) => ({ path: `/v1/videos/${enc(id)}` }),
+  },
+  {
+    method: "GET",
+    url: "/v1/videos/:id/content",
+    auth: "key",
+    owned: (id) => ({ path: `/v1/videos/${enc(id)}/content` }),
+  },
+  {
+    method: "POST",
+    url: "/v1/videos/:id/remix",
+    auth: "key",
+    owned: (id) => ({ path: `/v1/videos/${enc(id)}/remix`, body: { prompt: "again" } }),
+  },
+  {
+    method: "POST",
+    url: "/v1/videos/edits",
+    auth: "key",
+    owned: (id) => ({ path: "/v1/videos/edits", body: { prompt: "edit", video: { id } } }),
+  },
+  {
+    method: "POST",
+    url: "/v1/videos/extensions",
+    auth: "key",
+    owned: (id) => ({ path: "/v1/videos/extensions", body: { prompt: "more", seconds: "4", video: { id } } }),
+  },
+  { method: "GET", url: "/v1/models", auth: "key" },
+  { method: "POST", url: "/v1/chat/completions", auth: "key", body: {} },
+  { method: "GET", url: "/files/*", auth: "signed" },
+];
+
+/** A concrete path for a row's URL pattern. */
+const pathOf = (r: Row) =>
+  r.url.replace(":id", enc("sora-2:task_01k9009g8ef1esae6388chgcpx")).replace("*", "tasks/x/video.mp4");
+
+let app: TestApp;
+let keyA: string;
+let keyB: string;
+let taskOfA: string;
+
+beforeAll(async () => {
+  app = await startTestApp({ overrides: { provider: new FakeProvider() } });
+  keyA = await app.newKey();
+  keyB = await app.newKey();
+  const res = await app.request("/v1/videos", { key: keyA, body: { prompt: "owned by A" } });
+  taskOfA = ((await res.json()) as { id: string }).id;
+  await waitForTask(app, keyA, taskOfA);
+});
+afterAll(() => app.close());
+
+async function call(method: string, path: string, key: string | null, body?: unknown) {
+  const res = await app.request(path, { method, key, ...(body === undefined ? {} : { body }) });
+  const type = res.headers.get("content-type");
+  const json = type?.startsWith("application/json")
+    ? ((await res.json()) as { error?: { code: string } })
+    : {};
+  if (!type?.startsWith("application/json")) await res.arrayBuffer();
+  return { status: res.status, type, json };
+}
+
+describe("authz table", () => {
+  it("covers every registered route, and nothing else", async () => {
+    const fresh = buildApp(app.container.services, {});
+    await fresh.ready();
+    const registered = fresh.reelayRoutes.map((r) => `${r.method} ${r.url}`).sort();
+    await fresh.close();
+    expect(TABLE.map((r) => `${r.method} ${r.url}`).sort()).toEqual(registered);
+  });
+
+  const keyRoutes = TABLE.filter((r) => r.auth === "key");
+  it.each(keyRoutes.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s: no key, an unknown key, the admin token → 401",
+    async (_n, r) => {
+      for (const k of [null, "rl-unknown", app.adminToken]) {
+        const { status, type, json } = await call(r.method, pathOf(r), k, r.body);
+        expect(status).toBe(401);
+        expect(type).toMatch(/^application\/json/);
+        expect(json.error?.code).toBe(k === null ? "missing_api_key" : "invalid_api_key");
+      }
+    },
+  );
+
+  it.each(TABLE.filter((r) => r.auth === "admin").map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s: no token → 401, a user key → 403",
+    async (_n, r) => {
+      expect((await call(r.method, pathOf(r), null, r.body)).status).toBe(401);
+      const asUser = await call(r.method, pathOf(r), keyA, r.body);
+      expect(asUser.status).toBe(403);
+      expect(asUser.json.error?.code).toBe("admin_only");
+    },
+  );
+
+  const owned = keyRoutes.filter((r) => r.owned);
+  it.each(owned.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s: another owner's task is 404; the owner's is not",
+    async (_n, r) => {
+      const req = r.owned?.(taskOfA);
+      if (!req) throw new Error("row without owned()");
+      const other = await call(r.method, req.path, keyB, req.body);
+      expect(other.status).toBe(404);
+      expect(other.json.error?.code).toBe("task_not_found");
+      if (r.method !== "DELETE") {
+        const mine = await call(r.method, req.path, keyA, req.body);
+        expect(mine.status).not.toBe(404);
+        expect(mine.status).toBeLessThan(500);
+      }
+    },
+  );
+
+  it("public routes answer without a key", async () => {
+    for (const r of TABLE.filter((x) => x.auth === "public"))
+      expect((await call(r.method, pathOf(r), null)).status).toBe(200);
+  });
+
+  it("signed links refuse a request without a valid signature, whatever key it carries", async () => {
+    for (const r of TABLE.filter((x) => x.auth === "signed")) {
+      for (const k of [null, keyA, app.adminToken]) {
+        const res = await call(r.method, pathOf(r), k);
+        expect(res.status).toBe(403);
+        expect(res.json.error?.code).toBe("link_invalid");
+      }
+    }
+  });
+});
