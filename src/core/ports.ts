@@ -182,6 +182,12 @@ export interface MediaInspector {
   inspectVideo(path: string): Promise<VideoInfo | undefined>;
 }
 
+/** What the engine reports for monitoring (Prometheus in production, nothing in unit tests). */
+export interface Telemetry {
+  /** A provider call ended after `seconds`: `outcome` is "ok" or the error code. */
+  providerCall(e: { provider: string; seconds: number; outcome: string }): void;
+}
+
 export interface Clock {
   now(): number;
 }

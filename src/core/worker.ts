@@ -18,6 +18,7 @@ import type {
   JobQueue,
   Logger,
   TaskStore,
+  Telemetry,
   Tx,
   VideoProvider,
 } from "./ports.js";
@@ -61,6 +62,7 @@ export function createWorker(deps: {
   blobKey: (taskId: string, file: string) => string;
   clock: Clock;
   logger: Logger;
+  telemetry: Telemetry;
   settings: WorkerSettings;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
@@ -179,12 +181,28 @@ export function createWorker(deps: {
       await mkdir(workDir, { recursive: true });
       const files = await materialise(task.request, workDir);
       const provider = deps.providerFor(task.request);
-      const video = await provider.generate(task.request, {
-        workDir,
-        files,
-        signal: controller.signal,
-        onProgress,
-      });
+      const started = performance.now();
+      const video = await provider
+        .generate(task.request, { workDir, files, signal: controller.signal, onProgress })
+        .then(
+          (v) => {
+            deps.telemetry.providerCall({
+              provider: provider.name,
+              seconds: (performance.now() - started) / 1000,
+              outcome: "ok",
+            });
+            return v;
+          },
+          (e: unknown) => {
+            const outcome = isReelayError(e) ? e.code : "exception";
+            deps.telemetry.providerCall({
+              provider: provider.name,
+              seconds: (performance.now() - started) / 1000,
+              outcome,
+            });
+            throw e;
+          },
+        );
       const videoKey = deps.blobKey(task.id, "video.mp4");
       const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
       const spritesheetKey = video.spritesheetPath ? deps.blobKey(task.id, "spritesheet.jpg") : null;

@@ -8,6 +8,7 @@ import { sendError, toReelayError } from "./errors.js";
 import { adminKeysCreate } from "./routes/admin_keys_create.js";
 import { filesGet } from "./routes/files_get.js";
 import { health } from "./routes/health.js";
+import { metrics } from "./routes/metrics.js";
 import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
 import { v1ModelsList } from "./routes/v1_models_list.js";
 import { v1VideoCreate } from "./routes/v1_video_create.js";
@@ -44,6 +45,12 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
     logController: new LogController({ disableRequestLogging: true }),
   });
   app.addHook("onResponse", async (req, reply) => {
+    s.metrics.observeRequest(
+      req.method,
+      req.routeOptions.url ?? "unmatched",
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     req.log.info(
       {
         method: req.method,
@@ -89,6 +96,7 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
 
   // Every route, in one place.
   health(app, s);
+  metrics(app, s);
   adminKeysCreate(app, s);
   v1VideoCreate(app, s);
   v1VideoQuery(app, s);

@@ -1,3 +1,4 @@
+import type { Prometheus } from "../adapters/metrics/prometheus.js";
 import type { TaskEngine } from "../core/engine.js";
 import type { LinkSigner } from "../core/links.js";
 import type { ModelTable } from "../core/models.js";
@@ -16,6 +17,7 @@ export interface AppServices {
   readonly db: Database;
   readonly queue: JobQueue;
   readonly inspector: MediaInspector;
+  readonly metrics: Prometheus;
   /** How long a non-streaming chat completion waits for its video, seconds. */
   readonly chatWaitS: number;
   readonly uploads: {

@@ -7,6 +7,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
+import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
@@ -84,6 +85,7 @@ export async function buildContainer(
     const chosen = overrides.provider ?? (await localRenderer(config));
     const inspector = await ffprobeInspector(config);
 
+    const prometheus = createPrometheus({ tasks, queue, clock });
     const worker = createWorker({
       db,
       tasks,
@@ -93,6 +95,7 @@ export async function buildContainer(
       blobKey: blobKeyFor,
       clock,
       logger,
+      telemetry: prometheus.telemetry,
       settings: { ...config.engine, scratchDir },
     });
     const engine = createTaskEngine({
@@ -120,6 +123,7 @@ export async function buildContainer(
       db,
       queue,
       inspector,
+      metrics: prometheus,
       chatWaitS: config.chatWaitS,
       uploads: {
         spoolDir: join(scratchDir, "uploads"),

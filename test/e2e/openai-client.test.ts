@@ -59,7 +59,12 @@ describe("client.videos", () => {
   let first: OpenAI.Videos.Video;
 
   it("create (no file) → retrieve until completed → downloadContent of each variant", async () => {
-    const created = await client.videos.create({ prompt: "a paper boat on a pond", model: "sora-2", seconds: "4", size: "720x1280" });
+    const created = await client.videos.create({
+      prompt: "a paper boat on a pond",
+      model: "sora-2",
+      seconds: "4",
+      size: "720x1280",
+    });
     expect(created).toMatchObject({
       object: "video",
       model: "sora-2",
@@ -73,7 +78,13 @@ describe("client.videos", () => {
     });
     expect(created.id).toMatch(/^sora-2:task_[0-9a-z]{26}$/);
     first = await untilDone(created.id);
-    expect(first).toMatchObject({ status: "completed", progress: 100, seconds: "4", size: "720x1280", error: null });
+    expect(first).toMatchObject({
+      status: "completed",
+      progress: 100,
+      seconds: "4",
+      size: "720x1280",
+      error: null,
+    });
     expect(first.completed_at).toBeGreaterThanOrEqual(first.created_at);
 
     const { probe, video } = await probeVideo(first.id, "first.mp4");
@@ -128,7 +139,11 @@ describe("client.videos", () => {
   });
 
   it("extend adds `seconds` to the source: ffprobe shows the longer video", async () => {
-    const e = await client.videos.extend({ prompt: "the boat sails on", seconds: "4", video: { id: first.id } });
+    const e = await client.videos.extend({
+      prompt: "the boat sails on",
+      seconds: "4",
+      video: { id: first.id },
+    });
     const done = await untilDone(e.id);
     expect(done.status).toBe("completed");
     expect(done.seconds).toBe("8");
@@ -278,7 +293,9 @@ describe("chat completions, video mode", () => {
     const firstChunk = chunks[0];
     expect(firstChunk?.id).toMatch(/^sora-2:task_/);
     const reasoning = chunks
-      .map((c) => (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "")
+      .map(
+        (c) => (c.choices[0]?.delta as { reasoning_content?: string } | undefined)?.reasoning_content ?? "",
+      )
       .join("");
     expect(reasoning).toContain(String(firstChunk?.id));
     const content = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");

@@ -19,7 +19,10 @@ type ErrorBody = { error: { message: string; code: string; param: string | null;
 async function post(path: string, body: FormData | object) {
   const res = await fetch(`${app.url}${path}`, {
     method: "POST",
-    headers: { authorization: `Bearer ${key}`, ...(body instanceof FormData ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body instanceof FormData ? {} : { "content-type": "application/json" }),
+    },
     body: body instanceof FormData ? body : JSON.stringify(body),
   });
   return { res, json: (await res.json()) as ErrorBody & Record<string, unknown> };
@@ -40,10 +43,26 @@ describe("POST /v1/videos", () => {
     ["seconds not offered", { prompt: "x", seconds: "10" }, "seconds"],
     ["seconds not a number", { prompt: "x", seconds: "four" }, "seconds"],
     ["a size that is not WxH", { prompt: "x", size: "big" }, "size"],
-    ["file_id (not supported)", { prompt: "x", input_reference: { file_id: "file_1" } }, "input_reference[file_id]"],
-    ["a bad data URL", { prompt: "x", input_reference: { image_url: "data:text/plain;base64,aGk=" } }, "input_reference[image_url]"],
-    ["an ftp image link", { prompt: "x", input_reference: { image_url: "ftp://example.com/a.png" } }, "input_reference[image_url]"],
-    ["an unknown key inside input_reference", { prompt: "x", input_reference: { url: "https://example.com/a.png" } }, "input_reference.url"],
+    [
+      "file_id (not supported)",
+      { prompt: "x", input_reference: { file_id: "file_1" } },
+      "input_reference[file_id]",
+    ],
+    [
+      "a bad data URL",
+      { prompt: "x", input_reference: { image_url: "data:text/plain;base64,aGk=" } },
+      "input_reference[image_url]",
+    ],
+    [
+      "an ftp image link",
+      { prompt: "x", input_reference: { image_url: "ftp://example.com/a.png" } },
+      "input_reference[image_url]",
+    ],
+    [
+      "an unknown key inside input_reference",
+      { prompt: "x", input_reference: { url: "https://example.com/a.png" } },
+      "input_reference.url",
+    ],
   ])("JSON with %s → 400 naming it", async (_n, body, param) => {
     const { res, json } = await post("/v1/videos", body);
     expect(res.status).toBe(400);
@@ -68,7 +87,10 @@ describe("POST /v1/videos", () => {
     const f = form({ prompt: "x" });
     f.append("prompt", "y");
     expect((await post("/v1/videos", f)).json.error.param).toBe("prompt");
-    const other = await post("/v1/videos", form({ prompt: "x", video: new Blob(["v"], { type: "video/mp4" }) }));
+    const other = await post(
+      "/v1/videos",
+      form({ prompt: "x", video: new Blob(["v"], { type: "video/mp4" }) }),
+    );
     expect(other.json.error.param).toBe("video");
   });
 
@@ -85,7 +107,12 @@ describe("POST /v1/videos", () => {
 
 describe("edits and extensions", () => {
   it.each([
-    ["/v1/videos/extensions", { prompt: "x", video: { id: "sora-2:task_01k9009g8ef1esae6388chgcpx" } }, 400, "seconds"],
+    [
+      "/v1/videos/extensions",
+      { prompt: "x", video: { id: "sora-2:task_01k9009g8ef1esae6388chgcpx" } },
+      400,
+      "seconds",
+    ],
     ["/v1/videos/extensions", { prompt: "x", seconds: "4" }, 400, "video"],
     ["/v1/videos/edits", { prompt: "x", seconds: "4", video: { id: "x" } }, 400, "seconds"],
     ["/v1/videos/edits", { prompt: "x", video: { id: "sora-2:task_01k9009g8ef1esae6388chgcpx" } }, 404, "id"],
@@ -96,7 +123,10 @@ describe("edits and extensions", () => {
   });
 
   it("an upload that is not a readable video → 400 naming video", async () => {
-    const { res, json } = await post("/v1/videos/edits", form({ prompt: "x", video: new Blob(["not a video"], { type: "video/mp4" }) }));
+    const { res, json } = await post(
+      "/v1/videos/edits",
+      form({ prompt: "x", video: new Blob(["not a video"], { type: "video/mp4" }) }),
+    );
     expect(res.status).toBe(400);
     expect(json.error.param).toBe("video");
   });
@@ -118,9 +148,12 @@ describe("GET /v1/videos", () => {
 
   it("content with an unknown variant → 400", async () => {
     const { json } = await post("/v1/videos", { prompt: "x" });
-    const res = await fetch(`${app.url}/v1/videos/${encodeURIComponent(String(json.id))}/content?variant=gif`, {
-      headers: { authorization: `Bearer ${key}` },
-    });
+    const res = await fetch(
+      `${app.url}/v1/videos/${encodeURIComponent(String(json.id))}/content?variant=gif`,
+      {
+        headers: { authorization: `Bearer ${key}` },
+      },
+    );
     expect(res.status).toBe(400);
   });
 });

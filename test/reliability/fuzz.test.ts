@@ -112,7 +112,9 @@ describe("fuzzing every route never yields a 5xx", () => {
     async (_n, r) => {
       await fc.assert(
         fc.asyncProperty(body, query, contentType, fc.boolean(), async (b, q, ct, withKey) => {
-          const qs = new URLSearchParams(Object.entries(q).map(([k, v]) => [k, String(v)])).toString();
+          const qs = new URLSearchParams(
+            Object.entries(q).map(([k, v]): [string, string] => [k, String(v)]),
+          ).toString();
           const url = `${app.url}${r.path()}${qs ? `${r.path().includes("?") ? "&" : "?"}${qs}` : ""}`;
           const headers: Record<string, string> = {};
           if (withKey) headers.authorization = `Bearer ${r.path() === "/admin/keys" ? app.adminToken : key}`;

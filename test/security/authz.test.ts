@@ -21,6 +21,7 @@ const enc = encodeURIComponent;
 const TABLE: Row[] = [
   { method: "GET", url: "/healthz", auth: "public" },
   { method: "GET", url: "/readyz", auth: "public" },
+  { method: "GET", url: "/metrics", auth: "admin" },
   { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
   { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
   {

@@ -1,0 +1,74 @@
+/**
+ * Prometheus metrics (prom-client), one registry per process container: request latency by route
+ * and status, tasks by status, queue depth, provider latency and errors, process defaults.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { Clock, JobQueue, TaskStore, Telemetry } from "../../core/ports.js";
+
+export interface Prometheus {
+  readonly registry: Registry;
+  readonly telemetry: Telemetry;
+  /** Records one answered HTTP request; `route` is the pattern (`/v1/videos/:id`), not the URL. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+}
+
+export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; clock: Clock }): Prometheus {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "reelay_" });
+
+  const http = new Histogram({
+    name: "reelay_http_request_duration_seconds",
+    help: "HTTP request latency by route and status",
+    labelNames: ["method", "route", "status"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+  const provider = new Histogram({
+    name: "reelay_provider_call_seconds",
+    help: "Provider calls (renders, upstream tasks) by provider and outcome",
+    labelNames: ["provider", "outcome"] as const,
+    buckets: [0.5, 1, 2, 5, 10, 20, 40, 80, 160, 320, 640],
+    registers: [registry],
+  });
+  const providerErrors = new Counter({
+    name: "reelay_provider_errors_total",
+    help: "Provider calls that failed, by provider and error code",
+    labelNames: ["provider", "code"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "reelay_tasks",
+    help: "Tasks by status",
+    labelNames: ["status"] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await deps.tasks.countByStatus();
+      for (const [status, n] of Object.entries(counts)) this.set({ status }, n);
+    },
+  });
+  new Gauge({
+    name: "reelay_queue_jobs",
+    help: "Jobs in the queue by state (queued, running, dead)",
+    labelNames: ["state"] as const,
+    registers: [registry],
+    async collect() {
+      const d = await deps.queue.depth(deps.clock.now());
+      this.set({ state: "queued" }, d.queued);
+      this.set({ state: "running" }, d.running);
+      this.set({ state: "dead" }, d.dead);
+    },
+  });
+
+  return {
+    registry,
+    telemetry: {
+      providerCall({ provider: name, seconds, outcome }) {
+        provider.observe({ provider: name, outcome }, seconds);
+        if (outcome !== "ok") providerErrors.inc({ provider: name, code: outcome });
+      },
+    },
+    observeRequest(method, route, status, seconds) {
+      http.observe({ method, route, status: String(status) }, seconds);
+    },
+  };
+}
