@@ -15,7 +15,7 @@ export interface EngineSettings {
 }
 
 export interface TaskEngine {
-  create(ownerId: string, request: VideoRequest): Promise<Task>;
+  create(ownerId: string, request: VideoRequest, opts?: { requestId?: string }): Promise<Task>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
   /** A page of the owner's tasks; `after` is a task id of theirs (else `invalid_request` on `after`). */
@@ -47,7 +47,7 @@ export function createTaskEngine(deps: {
     return task;
   };
   return {
-    async create(ownerId, request) {
+    async create(ownerId, request, opts = {}) {
       const now = clock.now();
       const task: Task = {
         id: newTaskId(request.family, now),
@@ -68,7 +68,12 @@ export function createTaskEngine(deps: {
         await tasks.insert(task, tx);
         await queue.enqueue(
           {
-            payload: { kind: "render", version: 1, taskId: task.id },
+            payload: {
+              kind: "render",
+              version: 1,
+              taskId: task.id,
+              ...(opts.requestId ? { requestId: opts.requestId } : {}),
+            },
             runAt: now,
             maxAttempts: settings.maxAttempts,
           },

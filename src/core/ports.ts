@@ -74,7 +74,13 @@ export interface KeyStore {
 }
 
 /** Versioned payloads: a worker refuses a version it does not know instead of misreading it. */
-export type JobPayload = { kind: "render"; version: 1; taskId: string };
+export type JobPayload = {
+  kind: "render";
+  version: 1;
+  taskId: string;
+  /** The id of the HTTP request that created the task, so its log lines can be followed into the worker. */
+  requestId?: string;
+};
 
 export interface NewJob {
   readonly payload: JobPayload;
@@ -193,6 +199,7 @@ export interface Clock {
 }
 
 export interface Logger {
+  child(bindings: Record<string, unknown>): Logger;
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;

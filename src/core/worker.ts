@@ -106,6 +106,10 @@ export function createWorker(deps: {
     running.set(job.id, { controller, done });
   }
 
+  /** Log lines of one job carry its task and the id of the request that created it. */
+  const logFor = (job: ClaimedJob): Logger =>
+    logger.child({ taskId: job.payload.taskId, jobId: job.id, ...(job.payload.requestId ? { reqId: job.payload.requestId } : {}) });
+
   async function runJob(job: ClaimedJob, controller: AbortController): Promise<void> {
     if (job.payload.kind !== "render" || job.payload.version !== 1) {
       await queue.bury(job, `unknown job payload ${JSON.stringify(job.payload)}`);
@@ -156,7 +160,7 @@ export function createWorker(deps: {
           .then((held) => {
             if (!held) controller.abort(new LeaseLost("lease lost"));
           })
-          .catch((e) => logger.warn({ err: e, jobId: job.id }, "extending a lease failed"));
+          .catch((e) => logFor(job).warn({ err: e, jobId: job.id }, "extending a lease failed"));
       },
       Math.max(50, Math.floor(settings.leaseMs / 3)),
     );
@@ -174,7 +178,7 @@ export function createWorker(deps: {
         .then((still) => {
           if (!still) controller.abort(new TaskGone("task deleted or no longer running"));
         })
-        .catch((e) => logger.warn({ err: e, taskId: task.id }, "writing progress failed"));
+        .catch((e) => logFor(job).warn({ err: e, taskId: task.id }, "writing progress failed"));
     };
 
     try {
@@ -244,7 +248,7 @@ export function createWorker(deps: {
         );
         return;
       }
-      logger.info({ taskId: task.id, attempt: job.attempt, provider: provider.name }, "task completed");
+      logFor(job).info({ taskId: task.id, attempt: job.attempt, provider: provider.name }, "task completed");
     } catch (e) {
       const reason: unknown = controller.signal.aborted ? controller.signal.reason : e;
       await settle(job, task, reason);
@@ -279,7 +283,7 @@ export function createWorker(deps: {
     }
     if (reason instanceof LeaseLost) {
       // Another worker holds the job now: leave the task to it.
-      logger.warn({ taskId: task.id, jobId: job.id }, "lease lost; another worker took the job over");
+      logFor(job).warn({ taskId: task.id, jobId: job.id }, "lease lost; another worker took the job over");
       return;
     }
     if (reason instanceof Shutdown) {
@@ -295,7 +299,7 @@ export function createWorker(deps: {
       return;
     }
     if (!isReelayError(reason)) {
-      logger.error({ err: reason, taskId: task.id, jobId: job.id }, "unexpected error in a render job");
+      logFor(job).error({ err: reason, taskId: task.id, jobId: job.id }, "unexpected error in a render job");
       await db.transaction(async (tx) => {
         await failTask(task, new ReelayError(ErrorCode.internal, "Internal error while rendering"), tx);
         await queue.bury(job, String(reason instanceof Error ? reason.stack : reason), tx);
@@ -309,7 +313,7 @@ export function createWorker(deps: {
       retryAfterS: reason.retryAfterS,
     });
     if (reason.retryable && job.attempt < job.maxAttempts && now + delay < task.deadlineAt) {
-      logger.warn(
+      logFor(job).warn(
         { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
         "attempt failed; will retry",
       );
@@ -345,7 +349,7 @@ export function createWorker(deps: {
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {
-    logger.warn({ taskId: task.id, code: err.code, message: err.message }, "task failed");
+    logFor(job).warn({ taskId: task.id, code: err.code, message: err.message }, "task failed");
     await db.transaction(async (tx) => {
       await failTask(task, err, tx);
       await queue.complete(job, tx);

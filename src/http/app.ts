@@ -1,6 +1,7 @@
 /**
  * The HTTP application: body parsing, the one error handler, and every route, listed here.
  */
+import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
@@ -41,8 +42,17 @@ export function buildApp(s: AppServices, opts: { logger?: FastifyBaseLogger }): 
     requestTimeout: 30_000,
     connectionTimeout: 60_000,
     return503OnClosing: true,
+    // A request id in every log line and response; a caller's own X-Request-Id is kept if sane.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
+    },
     // Request logs name the route, never the raw URL: link signatures are credentials.
     logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.addHook("onSend", async (req, reply) => {
+    reply.header("x-request-id", req.id);
   });
   app.addHook("onResponse", async (req, reply) => {
     s.metrics.observeRequest(

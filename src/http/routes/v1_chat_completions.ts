@@ -102,7 +102,7 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
       const key = await storeReference(s, { kind: "bytes", data, mimetype: m[1].toLowerCase() });
       if (key) imageKeys.push(key);
     }
-    let task = await s.engine.create(ownerId, { ...request, imageKeys });
+    let task = await s.engine.create(ownerId, { ...request, imageKeys }, { requestId: req.id });
     const created = Math.floor(task.createdAt / 1000);
     const base = { id: task.id, created, model: b.model };
     const usage = (content: string) => ({

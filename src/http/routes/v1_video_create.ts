@@ -17,7 +17,7 @@ export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
     async (req): Promise<VideoCreateResponse> => {
       const principal = principalOf(req);
       const request = parseUnifiedCreate(req.body, s.models);
-      const task = await s.engine.create(principal.ownerId, request);
+      const task = await s.engine.create(principal.ownerId, request, { requestId: req.id });
       return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
     },
   );

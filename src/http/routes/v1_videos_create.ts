@@ -18,7 +18,7 @@ export function v1VideosCreate(app: FastifyInstance, s: AppServices): void {
         images: p.reference?.kind === "url" ? [p.reference.url] : [],
         imageKeys: key ? [key] : [],
       });
-      return openAiVideo(await s.engine.create(principal.ownerId, request));
+      return openAiVideo(await s.engine.create(principal.ownerId, request, { requestId: req.id }));
     } finally {
       await form.discard();
     }

@@ -37,6 +37,6 @@ export function v1VideosRemix(app: FastifyInstance, s: AppServices): void {
       watermark: from.request.watermark,
       private: from.request.private,
     };
-    return openAiVideo(await s.engine.create(ownerId, request));
+    return openAiVideo(await s.engine.create(ownerId, request, { requestId: req.id }));
   });
 }

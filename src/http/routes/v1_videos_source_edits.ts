@@ -29,7 +29,7 @@ function sourceRoute(app: FastifyInstance, s: AppServices, path: string, kind: "
         },
         { source: src.source },
       );
-      return openAiVideo(await s.engine.create(ownerId, request));
+      return openAiVideo(await s.engine.create(ownerId, request, { requestId: req.id }));
     } finally {
       await form.discard();
     }

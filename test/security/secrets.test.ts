@@ -1,0 +1,65 @@
+/**
+ * Secrets never leave: the admin token, API keys and link signatures appear in no log line and in
+ * no response after creation. Also: the request id follows a task from the request into the worker.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+
+const ADMIN = "secrets-test-admin-token-0123456789";
+let server: ServerProcess | undefined;
+let dir = "";
+afterAll(async () => {
+  await server?.kill("SIGKILL");
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+it("no secret appears in logs or later responses; the request id reaches the worker's log lines", async () => {
+  dir = await mkdtemp(join(tmpdir(), "reelay-secrets-"));
+  server = await spawnServer({ REELAY_DATA_DIR: dir, REELAY_ADMIN_TOKEN: ADMIN, REELAY_LOG_LEVEL: "debug" });
+  await waitHealthy(server);
+  const base = server.url;
+  const made = await fetch(`${base}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
+  const { key, id: keyId } = (await made.json()) as { key: string; id: string };
+  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+
+  const created = await fetch(`${base}/v1/video/create`, {
+    method: "POST",
+    headers: { ...auth, "x-request-id": "trace-create-1" },
+    body: JSON.stringify({ model: "sora-2", prompt: "secret keeping", orientation: "landscape", size: "small", duration: 10 }),
+  });
+  expect(created.headers.get("x-request-id")).toBe("trace-create-1");
+  const { id } = (await created.json()) as { id: string };
+
+  let task: Record<string, unknown> = {};
+  for (let i = 0; i < 600 && task.status !== "completed" && task.status !== "failed"; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    task = (await (await fetch(`${base}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth })).json()) as Record<string, unknown>;
+  }
+  expect(task.status).toBe("completed");
+  const videoUrl = new URL(String(task.video_url));
+  const sig = String(videoUrl.searchParams.get("sig"));
+  expect((await fetch(videoUrl)).status).toBe(200);
+  // Failed attempts with things that look like secrets.
+  const attempt = "rl-this-is-a-guessed-key-that-must-not-be-logged";
+  expect((await fetch(`${base}/v1/videos`, { headers: { authorization: `Bearer ${attempt}` } })).status).toBe(401);
+  expect((await fetch(`${base}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${attempt}x` } })).status).toBe(401);
+  const listing = await (await fetch(`${base}/v1/videos`, { headers: auth })).text();
+  expect(listing).not.toContain(key);
+
+  await server.kill("SIGTERM");
+  const logs = server.output();
+  for (const secret of [ADMIN, key, sig, attempt]) expect(logs).not.toContain(secret);
+  expect(logs).toContain(keyId);
+
+  // Every log line is JSON; the create request's id shows up in the worker's lines for the task.
+  const lines = logs
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const traced = lines.filter((l) => l.reqId === "trace-create-1");
+  expect(traced.some((l) => l.msg === "request" && l.url === "/v1/video/create")).toBe(true);
+  expect(traced.some((l) => l.msg === "task completed" && l.taskId === id)).toBe(true);
+});
