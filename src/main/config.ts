@@ -46,6 +46,8 @@ export interface Config {
   readonly uploadMaxBytes: number;
   /** How long a non-streaming chat completion waits for its video. */
   readonly chatWaitS: number;
+  /** Time a client has to send a whole request. */
+  readonly requestTimeoutMs: number;
   readonly ffmpegPath: string | undefined;
   readonly ffprobePath: string | undefined;
 }
@@ -81,6 +83,7 @@ const envSchema = z.object({
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
   REELAY_CHAT_WAIT_S: int(1, 3600).default(600),
+  REELAY_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
 });
@@ -163,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,
+    requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
   };

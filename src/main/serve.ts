@@ -19,7 +19,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
         `curl -X POST ${config.publicUrl}/admin/keys -H "Authorization: Bearer $(cat ${container.adminTokenFile})"`,
     );
   }
-  const app = buildApp(container.services, { logger });
+  const app = buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs });
   await app.listen({ port: config.port, host: config.host });
   container.worker.start();
   logger.info({ dataDir: config.dataDir, concurrency: config.engine.concurrency }, "reelay is ready");

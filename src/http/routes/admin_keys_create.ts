@@ -36,7 +36,7 @@ export function adminKeysCreate(app: FastifyInstance, s: AppServices): void {
         now: s.clock.now(),
       });
       await s.keys.insert(record);
-    req.log.info({ keyId: record.id, ownerId: record.ownerId, prefix: record.prefix }, "api key created");
+      req.log.info({ keyId: record.id, ownerId: record.ownerId, prefix: record.prefix }, "api key created");
       reply.code(201);
       return {
         id: record.id,

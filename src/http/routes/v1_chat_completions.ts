@@ -47,6 +47,7 @@ const bodySchema = z.strictObject({
 });
 
 const POLL_MS = 500;
+const KEEPALIVE_MS = 15_000;
 const tokens = (text: string): number => Math.ceil(text.length / 4);
 
 function finalText(task: Task, s: AppServices): string {
@@ -113,6 +114,8 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
     const deadline = Date.now() + s.chatWaitS * 1000;
     const sleep = () => new Promise((r) => setTimeout(r, POLL_MS));
 
+    // A long wait sends nothing for minutes: the idle-connection timeout must not cut it.
+    req.raw.socket.setTimeout(0);
     if (!b.stream) {
       while (!isTerminal(task.status) && Date.now() < deadline) {
         await sleep();
@@ -130,6 +133,7 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
     reply.hijack();
     const res = reply.raw;
     let open = true;
+    let lastWrite = Date.now();
     res.on("close", () => {
       open = false;
     });
@@ -141,6 +145,7 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
     });
     const send = (delta: object, finish: string | null = null, extra: object = {}): void => {
       if (!open) return;
+      lastWrite = Date.now();
       res.write(
         `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
       );
@@ -159,6 +164,10 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
         lastProgress = task.progress;
         lastStatus = task.status;
         send({ reasoning_content: `${task.status}: ${task.progress}%\n` });
+      } else if (Date.now() - lastWrite > KEEPALIVE_MS && open) {
+        // An SSE comment: keeps proxies and clients from closing a quiet stream.
+        res.write(": keep-alive\n\n");
+        lastWrite = Date.now();
       }
     }
     if (!open) return reply;

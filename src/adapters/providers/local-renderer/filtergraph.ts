@@ -39,10 +39,7 @@ export interface RenderInputs {
 export function buildRenderArgs(inputs: RenderInputs): string[] {
   const { width: w, height: h, durationS: d } = inputs;
   const fps = inputs.fps ?? DEFAULT_FPS;
-  for (const p of [...inputs.imagePaths, inputs.fontPath, inputs.outputPath, inputs.captionPath ?? "/"]) {
-    // Relative names could be read by ffmpeg as a protocol (`name:…`); absolute ones never are.
-    if (!isAbsolute(p)) throw new Error(`buildRenderArgs needs absolute paths, got '${p}'`);
-  }
+  requireAbsolute([...inputs.imagePaths, inputs.fontPath, inputs.outputPath, inputs.captionPath ?? "/"]);
   const seed = promptSeed(inputs.prompt);
   const maxPixels = String(inputs.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
   const imageArgs = inputs.imagePaths.flatMap((p) => ["-max_pixels", maxPixels, "-i", p]);
@@ -52,20 +49,42 @@ export function buildRenderArgs(inputs: RenderInputs): string[] {
       : colourBackground({ w, h, fps, d, seed, fontPath: inputs.fontPath });
   const caption =
     inputs.captionPath === null ? "" : `,${captionFilter(inputs.captionPath, inputs.fontPath, w, h)}`;
-  const graph = [
-    `${background}${caption},format=yuv420p[v]`,
-    `sine=frequency=${TONES_HZ[seed % TONES_HZ.length] ?? 220}:sample_rate=48000:duration=${num(d)}[tone]`,
-    `anoisesrc=color=pink:amplitude=0.03:sample_rate=48000:duration=${num(d)}[noise]`,
-    "[tone][noise]amix=inputs=2:duration=longest[a]",
-  ].join(";");
+  const graph = [`${background}${caption},format=yuv420p[v]`, toneGraph(seed, d, "a")].join(";");
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y"],
     ...imageArgs,
     ...["-filter_complex", graph, "-map", "[v]", "-map", "[a]"],
+    ...encodeArgs(fps, d, inputs.outputPath),
+  ];
+}
+
+/** H.264 + AAC encoding of the mapped streams, cut to exactly `durationS`, progress on stdout. */
+export function encodeArgs(fps: number, durationS: number, outputPath: string): string[] {
+  return [
     ...["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p", "-r", String(fps)],
     ...["-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2"],
-    ...["-t", num(d), "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", inputs.outputPath],
+    ...["-t", num(durationS), "-movflags", "+faststart", "-progress", "pipe:1", "-nostats", outputPath],
   ];
+}
+
+/** The soundtrack: a quiet tone chosen by `seed` over pink noise, `durationS` long, as stereo `[label]`. */
+export function toneGraph(seed: number, durationS: number, label: string): string {
+  const d = num(durationS);
+  return [
+    `sine=frequency=${TONES_HZ[seed % TONES_HZ.length] ?? 220}:sample_rate=48000:duration=${d}[${label}tone]`,
+    `anoisesrc=color=pink:amplitude=0.03:sample_rate=48000:duration=${d}[${label}noise]`,
+    `[${label}tone][${label}noise]amix=inputs=2:duration=longest,${STEREO_48K}[${label}]`,
+  ].join(";");
+}
+
+/** One audio format for every stream that meets another in `concat`. */
+export const STEREO_48K = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo";
+
+/** Relative names could be read by ffmpeg as a protocol (`name:…`); absolute ones never are. */
+export function requireAbsolute(paths: readonly string[]): void {
+  for (const p of paths) {
+    if (!isAbsolute(p)) throw new Error(`ffmpeg arguments need absolute paths, got '${p}'`);
+  }
 }
 
 /** argv that grabs one JPEG frame at `atS` from a rendered video, at the video's own size. */
@@ -76,7 +95,7 @@ export function buildThumbnailArgs(videoPath: string, thumbPath: string, atS: nu
   ];
 }
 
-/** argv that only decodes the first frame of an image: tells an undecodable input from other failures. */
+/** argv that only decodes the first frame of an image or video: tells a broken input from other failures. */
 export function buildDecodeCheckArgs(imagePath: string, maxImagePixels = DEFAULT_MAX_IMAGE_PIXELS): string[] {
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-xerror"],
@@ -93,33 +112,43 @@ function imageSlides(
   n: number,
   o: { w: number; h: number; fps: number; totalFrames: number; seed: number },
 ): string {
-  const sw = even(o.w * PAN_OVERSCAN);
-  const sh = even(o.h * PAN_OVERSCAN);
   const frames = segmentFrames(o.totalFrames, n);
   const segments = frames.map((count, i) => {
-    const seg = count / o.fps;
-    const [x, y] = panExpressions((o.seed + i) % 4, seg);
-    const fade = Math.min(JOIN_FADE_S, seg / 4);
-    const fades = [
+    const fade = Math.min(JOIN_FADE_S, count / o.fps / 4);
+    return panningStill(`${i}:v`, { ...o, frames: count, direction: (o.seed + i) % 4 }, [
       ...(i > 0 ? [`fade=t=in:st=0:d=${num(fade)}`] : []),
-      ...(i < n - 1 ? [`fade=t=out:st=${num(seg - fade)}:d=${num(fade)}`] : []),
-    ];
-    return [
-      // A multi-frame input (GIF, or a video behind an image/* type) must not add frames.
-      `[${i}:v]trim=end_frame=1`,
-      `scale=${sw}:${sh}:force_original_aspect_ratio=increase`,
-      "setsar=1",
-      `crop=${sw}:${sh}`,
-      "format=yuv420p",
-      `loop=loop=${count - 1}:size=1`,
-      `setpts=N/${o.fps}/TB`,
-      `crop=${o.w}:${o.h}:x=${esc(x)}:y=${esc(y)}`,
-      ...fades,
-    ].join(",");
+      ...(i < n - 1 ? [`fade=t=out:st=${num(count / o.fps - fade)}:d=${num(fade)}`] : []),
+    ]);
   });
   if (n === 1) return segments[0] ?? "";
   const labels = frames.map((_, i) => `[s${i}]`);
   return `${segments.map((s, i) => `${s}${labels[i]}`).join(";")};${labels.join("")}concat=n=${n}:v=1:a=0`;
+}
+
+/**
+ * The first frame of `[input]` as a w×h clip of `frames` frames panning across it (`direction` 0–3,
+ * see panExpressions), `overscan` times larger than the frame, followed by `extra` filters.
+ */
+export function panningStill(
+  input: string,
+  o: { w: number; h: number; fps: number; frames: number; direction: number; overscan?: number },
+  extra: readonly string[] = [],
+): string {
+  const overscan = o.overscan ?? PAN_OVERSCAN;
+  const [sw, sh] = [even(o.w * overscan), even(o.h * overscan)];
+  const [x, y] = panExpressions(o.direction, o.frames / o.fps);
+  return [
+    // A multi-frame input (GIF, or a video behind an image/* type) must not add frames.
+    `[${input}]trim=end_frame=1`,
+    `scale=${sw}:${sh}:force_original_aspect_ratio=increase`,
+    "setsar=1",
+    `crop=${sw}:${sh}`,
+    "format=yuv420p",
+    `loop=loop=${o.frames - 1}:size=1`,
+    `setpts=N/${o.fps}/TB`,
+    `crop=${o.w}:${o.h}:x=${esc(x)}:y=${esc(y)}`,
+    ...extra,
+  ].join(",");
 }
 
 /** Pan directions: left→right, right→left, top→bottom, bottom→top over the segment. */
@@ -164,7 +193,14 @@ function colourBackground(o: {
   return `color=c=${backgroundColour(o.seed)}:s=${o.w}x${o.h}:r=${o.fps}:d=${num(o.d)},format=yuv420p,drawtext=${disc}`;
 }
 
-function captionFilter(captionPath: string, fontPath: string, w: number, h: number): string {
+/** The caption drawn over the lower part of the frame, on a box `boxOpacity` opaque. */
+export function captionFilter(
+  captionPath: string,
+  fontPath: string,
+  w: number,
+  h: number,
+  boxOpacity = 0.45,
+): string {
   const size = captionFontSize(w, h);
   return `drawtext=${[
     `fontfile=${esc(fontPath)}`,
@@ -175,7 +211,7 @@ function captionFilter(captionPath: string, fontPath: string, w: number, h: numb
     `fontsize=${size}`,
     `line_spacing=${Math.round(size * 0.25)}`,
     "box=1",
-    "boxcolor=black@0.45",
+    `boxcolor=black@${boxOpacity}`,
     `boxborderw=${Math.round(size * 0.4)}`,
     "x=(w-text_w)/2",
     "y=h-text_h-h/8",
@@ -233,7 +269,7 @@ export function esc(value: string): string {
   return forOption.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
 }
 
-const even = (v: number): number => 2 * Math.ceil(v / 2);
+export const even = (v: number): number => 2 * Math.ceil(v / 2);
 
 /** Numbers as ffmpeg reads them: no exponent, at most millisecond precision. */
-const num = (v: number): string => String(Number(v.toFixed(3)));
+export const num = (v: number): string => String(Number(v.toFixed(3)));
