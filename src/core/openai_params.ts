@@ -32,7 +32,7 @@ const DEFAULT_SIZE = "720x1280";
 const DEFAULT_SECONDS = 4;
 
 const seconds = z.union([z.string(), z.int()]);
-const createSchema = z.strictObject({
+export const openAiCreateSchema = z.strictObject({
   prompt: z.string(),
   model: z.string().optional(),
   seconds: seconds.optional(),
@@ -156,7 +156,7 @@ export interface OpenAiCreate {
 export function parseOpenAiCreate(body: FormBody, models: ModelTable, maxImageBytes: number): OpenAiCreate {
   const unknownFile = Object.keys(body.files).find((k) => k !== "input_reference");
   if (unknownFile) throw errors.invalidField(unknownFile, `Unknown file field '${unknownFile}'`);
-  const f = parseFields(createSchema, body.fields);
+  const f = parseFields(openAiCreateSchema, body.fields);
   const prompt = checkPrompt(f.prompt);
   const cap = modelOf(models, f.model ?? DEFAULT_MODEL);
   const size =
@@ -179,7 +179,7 @@ export function parseOpenAiCreate(body: FormBody, models: ModelTable, maxImageBy
   };
 }
 
-const sourceSchema = z.strictObject({
+export const sourceSchema = z.strictObject({
   prompt: z.string(),
   seconds: seconds.optional(),
   video: z.strictObject({ id: z.string() }).optional(),

@@ -108,7 +108,11 @@ export function createWorker(deps: {
 
   /** Log lines of one job carry its task and the id of the request that created it. */
   const logFor = (job: ClaimedJob): Logger =>
-    logger.child({ taskId: job.payload.taskId, jobId: job.id, ...(job.payload.requestId ? { reqId: job.payload.requestId } : {}) });
+    logger.child({
+      taskId: job.payload.taskId,
+      jobId: job.id,
+      ...(job.payload.requestId ? { reqId: job.payload.requestId } : {}),
+    });
 
   async function runJob(job: ClaimedJob, controller: AbortController): Promise<void> {
     if (job.payload.kind !== "render" || job.payload.version !== 1) {

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { adminKeysCreate } from "./routes/admin_keys_create.js";
+import { docs } from "./routes/docs.js";
 import { filesGet } from "./routes/files_get.js";
 import { health } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
@@ -122,6 +123,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
 
   // Every route, in one place.
   health(app, s);
+  docs(app, s);
   metrics(app, s);
   adminKeysCreate(app, s);
   v1VideoCreate(app, s);

@@ -17,6 +17,10 @@ export interface AppServices {
   readonly db: Database;
   readonly queue: JobQueue;
   readonly inspector: MediaInspector;
+  /** Base of absolute links (REELAY_PUBLIC_URL). */
+  readonly publicUrl: string;
+  /** Reelay's version, from package.json. */
+  readonly version: string;
   readonly metrics: Prometheus;
   /** How long a non-streaming chat completion waits for its video, seconds. */
   readonly chatWaitS: number;

@@ -48,6 +48,8 @@ export interface Config {
   readonly chatWaitS: number;
   /** Time a client has to send a whole request. */
   readonly requestTimeoutMs: number;
+  /** Reelay's own version (package.json). */
+  readonly version: string;
   readonly ffmpegPath: string | undefined;
   readonly ffprobePath: string | undefined;
 }
@@ -121,6 +123,14 @@ function readConfigFile(path: string): z.infer<typeof fileSchema> {
   return parsed.data;
 }
 
+function packageVersion(): string {
+  // src/main and dist/main both sit two levels below the package root.
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version?: string;
+  };
+  return pkg.version ?? "0.0.0";
+}
+
 /** Parses the environment. Throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   // Empty variables count as unset: `PORT= npm start` should not be an error.
@@ -167,6 +177,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
+    version: packageVersion(),
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
   };

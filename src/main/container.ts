@@ -124,6 +124,8 @@ export async function buildContainer(
       queue,
       inspector,
       metrics: prometheus,
+      publicUrl: config.publicUrl,
+      version: config.version,
       chatWaitS: config.chatWaitS,
       uploads: {
         spoolDir: join(scratchDir, "uploads"),

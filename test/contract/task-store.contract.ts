@@ -32,15 +32,34 @@ export function taskStoreContract(
         const all = [mk(1, 10), mk(2, 20), mk(3, 20), mk(4, 30), mk(5, 5, "owner_2")];
         for (const t of all) await tasks.insert(t);
         const ids = (ts: { id: string }[]) => ts.map((t) => t.id.slice(-3));
-        expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "asc" }))).toEqual(["001", "002", "003", "004"]);
-        expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "desc" }))).toEqual(["004", "003", "002", "001"]);
+        expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "asc" }))).toEqual([
+          "001",
+          "002",
+          "003",
+          "004",
+        ]);
+        expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "desc" }))).toEqual([
+          "004",
+          "003",
+          "002",
+          "001",
+        ]);
         const after2 = { createdAt: 20, id: all[1]?.id ?? "" };
-        expect(ids(await tasks.listForOwner("owner_1", { after: after2, limit: 10, order: "asc" }))).toEqual(["003", "004"]);
-        expect(ids(await tasks.listForOwner("owner_1", { after: after2, limit: 10, order: "desc" }))).toEqual(["001"]);
+        expect(ids(await tasks.listForOwner("owner_1", { after: after2, limit: 10, order: "asc" }))).toEqual([
+          "003",
+          "004",
+        ]);
+        expect(ids(await tasks.listForOwner("owner_1", { after: after2, limit: 10, order: "desc" }))).toEqual(
+          ["001"],
+        );
         expect(ids(await tasks.listForOwner("owner_1", { limit: 2, order: "asc" }))).toEqual(["001", "002"]);
         expect(await tasks.delete(all[0]?.id ?? "")).toBe(true);
         expect(await tasks.delete(all[0]?.id ?? "")).toBe(false);
-        expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "asc" }))).toEqual(["002", "003", "004"]);
+        expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "asc" }))).toEqual([
+          "002",
+          "003",
+          "004",
+        ]);
       } finally {
         await close();
       }

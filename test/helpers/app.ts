@@ -54,7 +54,7 @@ export async function startTestApp(
     engine: { ...base.engine, pollIntervalMs: 100, ...opts.engine },
   };
   const c = await buildContainer(config, pino({ level: "silent" }), opts.overrides);
-  const app = buildApp(c.services, {});
+  const app = buildApp(c.services, { requestTimeoutMs: config.requestTimeoutMs });
   await app.listen({ port, host: "127.0.0.1" });
   c.worker.start();
 

@@ -35,6 +35,8 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "GET", path: () => "/v1/models" },
   { method: "POST", path: () => "/v1/chat/completions" },
   { method: "GET", path: () => "/files/tasks/x/video.mp4" },
+  { method: "GET", path: () => "/metrics" },
+  { method: "GET", path: () => "/openapi.json" },
 ];
 
 /** Field names the routes know, mixed with noise, so bodies get past the first check sometimes. */

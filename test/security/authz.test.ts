@@ -15,6 +15,8 @@ interface Row {
   /** For routes that act on one task: the request, given a task id. */
   owned?: (id: string) => { path: string; body?: unknown };
   body?: unknown;
+  /** A concrete path, where the URL pattern has a wildcard. */
+  sample?: string;
 }
 
 const enc = encodeURIComponent;
@@ -22,6 +24,13 @@ const TABLE: Row[] = [
   { method: "GET", url: "/healthz", auth: "public" },
   { method: "GET", url: "/readyz", auth: "public" },
   { method: "GET", url: "/metrics", auth: "admin" },
+  { method: "GET", url: "/openapi.json", auth: "public" },
+  { method: "GET", url: "/docs", auth: "public" },
+  { method: "GET", url: "/docs/json", auth: "public" },
+  { method: "GET", url: "/docs/yaml", auth: "public" },
+  { method: "GET", url: "/docs/static/index.html", auth: "public" },
+  { method: "GET", url: "/docs/static/swagger-initializer.js", auth: "public" },
+  { method: "GET", url: "/docs/static/*", auth: "public", sample: "/docs/static/swagger-ui.css" },
   { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
   { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
   {
@@ -70,6 +79,7 @@ const TABLE: Row[] = [
 
 /** A concrete path for a row's URL pattern. */
 const pathOf = (r: Row) =>
+  r.sample ??
   r.url.replace(":id", enc("sora-2:task_01k9009g8ef1esae6388chgcpx")).replace("*", "tasks/x/video.mp4");
 
 let app: TestApp;

@@ -21,14 +21,23 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   server = await spawnServer({ REELAY_DATA_DIR: dir, REELAY_ADMIN_TOKEN: ADMIN, REELAY_LOG_LEVEL: "debug" });
   await waitHealthy(server);
   const base = server.url;
-  const made = await fetch(`${base}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${ADMIN}` } });
+  const made = await fetch(`${base}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
   const { key, id: keyId } = (await made.json()) as { key: string; id: string };
   const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
 
   const created = await fetch(`${base}/v1/video/create`, {
     method: "POST",
     headers: { ...auth, "x-request-id": "trace-create-1" },
-    body: JSON.stringify({ model: "sora-2", prompt: "secret keeping", orientation: "landscape", size: "small", duration: 10 }),
+    body: JSON.stringify({
+      model: "sora-2",
+      prompt: "secret keeping",
+      orientation: "landscape",
+      size: "small",
+      duration: 10,
+    }),
   });
   expect(created.headers.get("x-request-id")).toBe("trace-create-1");
   const { id } = (await created.json()) as { id: string };
@@ -36,7 +45,9 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   let task: Record<string, unknown> = {};
   for (let i = 0; i < 600 && task.status !== "completed" && task.status !== "failed"; i++) {
     await new Promise((r) => setTimeout(r, 200));
-    task = (await (await fetch(`${base}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth })).json()) as Record<string, unknown>;
+    task = (await (
+      await fetch(`${base}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth })
+    ).json()) as Record<string, unknown>;
   }
   expect(task.status).toBe("completed");
   const videoUrl = new URL(String(task.video_url));
@@ -44,8 +55,13 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   expect((await fetch(videoUrl)).status).toBe(200);
   // Failed attempts with things that look like secrets.
   const attempt = "rl-this-is-a-guessed-key-that-must-not-be-logged";
-  expect((await fetch(`${base}/v1/videos`, { headers: { authorization: `Bearer ${attempt}` } })).status).toBe(401);
-  expect((await fetch(`${base}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${attempt}x` } })).status).toBe(401);
+  expect((await fetch(`${base}/v1/videos`, { headers: { authorization: `Bearer ${attempt}` } })).status).toBe(
+    401,
+  );
+  expect(
+    (await fetch(`${base}/admin/keys`, { method: "POST", headers: { authorization: `Bearer ${attempt}x` } }))
+      .status,
+  ).toBe(401);
   const listing = await (await fetch(`${base}/v1/videos`, { headers: auth })).text();
   expect(listing).not.toContain(key);
 

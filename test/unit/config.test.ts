@@ -11,7 +11,12 @@ describe("config", () => {
     expect(c.dataDir).toBe(join(process.cwd(), "data"));
     expect(c.publicUrl).toBe("http://localhost:8787");
     expect(c.adminToken).toBeUndefined();
-    expect(c.models.map((m) => m.name).slice(0, 4)).toEqual(["sora-2", "sora-2-pro", "sora-2-all", "sora-2-pro-all"]);
+    expect(c.models.map((m) => m.name).slice(0, 4)).toEqual([
+      "sora-2",
+      "sora-2-pro",
+      "sora-2-all",
+      "sora-2-pro-all",
+    ]);
     expect(c.engine.concurrency).toBeGreaterThanOrEqual(1);
   });
 
@@ -36,7 +41,15 @@ describe("config", () => {
     const dir = await mkdtemp(join(tmpdir(), "reelay-cfg-"));
     try {
       const file = join(dir, "c.json");
-      const m = { name: "clip-1", family: "clip", sizes: ["small"], durations: [5], maxImages: 0, videoSizes: [], videoSeconds: [] };
+      const m = {
+        name: "clip-1",
+        family: "clip",
+        sizes: ["small"],
+        durations: [5],
+        maxImages: 0,
+        videoSizes: [],
+        videoSeconds: [],
+      };
       await writeFile(file, JSON.stringify({ models: [m] }));
       expect(loadConfig({ REELAY_CONFIG_FILE: file }).models).toEqual([m]);
       await writeFile(file, JSON.stringify({ models: [m, m] }));

@@ -28,6 +28,7 @@ import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
 
 const request = (over: Partial<VideoRequest>): VideoRequest => ({
+  api: "unified",
   model: "sora-2",
   family: "sora-2",
   prompt: "A lighthouse on a cliff at dusk, waves below, gulls circling in the warm evening light",
@@ -37,6 +38,8 @@ const request = (over: Partial<VideoRequest>): VideoRequest => ({
   height: 720,
   duration: 10,
   images: [],
+  imageKeys: [],
+  source: null,
   watermark: false,
   private: false,
   ...over,
@@ -71,7 +74,12 @@ describe("local renderer (real ffmpeg)", () => {
     const workDir = await mkdtemp(join(tmpdir(), name));
     dirs.push(workDir);
     const progress: number[] = [];
-    const ctx: GenerateContext = { workDir, signal, onProgress: (f) => progress.push(f) };
+    const ctx: GenerateContext = {
+      workDir,
+      files: { imageFiles: [], sourceVideo: null },
+      signal,
+      onProgress: (f) => progress.push(f),
+    };
     return { ctx, progress };
   }
 

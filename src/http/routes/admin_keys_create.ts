@@ -4,9 +4,10 @@ import { z } from "zod";
 import { mintApiKey } from "../../core/keys.js";
 import { issueToError } from "../../core/params.js";
 import { requireAdmin } from "../auth.js";
+import type { AdminKeyCreateResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
-const bodySchema = z.strictObject({
+export const adminKeyBodySchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   owner_id: z
     .string()
@@ -14,21 +15,12 @@ const bodySchema = z.strictObject({
     .optional(),
 });
 
-export interface AdminKeyCreateResponse {
-  id: string;
-  key: string;
-  name: string;
-  owner_id: string;
-  prefix: string;
-  created_at: number;
-}
-
 export function adminKeysCreate(app: FastifyInstance, s: AppServices): void {
   app.post(
     "/admin/keys",
     { onRequest: requireAdmin(s.adminTokenHash, s.keys) },
     async (req, reply): Promise<AdminKeyCreateResponse> => {
-      const parsed = bodySchema.safeParse(req.body ?? {});
+      const parsed = adminKeyBodySchema.safeParse(req.body ?? {});
       if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
       const { record, secret } = mintApiKey({
         name: parsed.data.name ?? "default",

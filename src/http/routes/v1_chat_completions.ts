@@ -26,7 +26,7 @@ const message = z.looseObject({
   role: z.enum(["system", "developer", "user", "assistant", "tool"]),
   content: z.union([z.string(), z.array(part), z.null()]).optional(),
 });
-const bodySchema = z.strictObject({
+export const chatBodySchema = z.strictObject({
   model: z.string(),
   messages: z.array(message).min(1),
   stream: z.boolean().optional(),
@@ -61,7 +61,7 @@ function finalText(task: Task, s: AppServices): string {
 export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
   app.post("/v1/chat/completions", { onRequest: requireKey(s.keys) }, async (req, reply) => {
     const { ownerId } = principalOf(req);
-    const parsed = bodySchema.safeParse(req.body ?? {});
+    const parsed = chatBodySchema.safeParse(req.body ?? {});
     if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
     const b = parsed.data;
     const lastUser = [...b.messages].reverse().find((m) => m.role === "user");

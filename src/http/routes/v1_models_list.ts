@@ -1,12 +1,8 @@
 /** `GET /v1/models`: the capability table in OpenAI's list shape. */
 import type { FastifyInstance } from "fastify";
 import { requireKey } from "../auth.js";
+import type { ModelListResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
-
-export interface ModelListResponse {
-  object: "list";
-  data: { id: string; object: "model"; created: number; owned_by: string }[];
-}
 
 export function v1ModelsList(app: FastifyInstance, s: AppServices): void {
   // A fixed date: the table has no creation times, and a changing one would look like a new model.

@@ -2,13 +2,8 @@
 import type { FastifyInstance } from "fastify";
 import { parseUnifiedCreate } from "../../core/params.js";
 import { principalOf, requireKey } from "../auth.js";
+import type { VideoCreateResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
-
-export interface VideoCreateResponse {
-  id: string;
-  status: "pending";
-  status_update_time: number;
-}
 
 export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
   app.post(

@@ -2,48 +2,10 @@
 import type { FastifyInstance } from "fastify";
 import { errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
-import type { Task, TaskStatus } from "../../core/task.js";
+import type { Task } from "../../core/task.js";
 import { principalOf, requireKey } from "../auth.js";
+import type { VideoQueryResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
-
-export interface VideoQueryResponse {
-  id: string;
-  status: TaskStatus;
-  status_update_time: number;
-  video_url: string | null;
-  thumbnail_url: string | null;
-  width: number | null;
-  height: number | null;
-  duration: number | null;
-  enhanced_prompt: string | null;
-  progress: number;
-  error: { code: string; message: string } | null;
-  detail: {
-    id: string;
-    status: TaskStatus;
-    created_at: number;
-    input: {
-      model: string;
-      prompt: string;
-      orientation: string;
-      size: string;
-      duration: number;
-      images: readonly string[];
-      watermark: boolean;
-      private: boolean;
-    };
-    pending_info: {
-      progress_pct: number;
-      status: TaskStatus;
-      failure_reason: string | null;
-      attempts: number;
-    };
-    url: string | null;
-    thumbnail_url: string | null;
-    urls_expire_at: number | null;
-    has_watermark: boolean | null;
-  };
-}
 
 export function videoQueryView(task: Task, s: AppServices): VideoQueryResponse {
   const now = s.clock.now();

@@ -1,13 +1,8 @@
 /** `DELETE /v1/videos/{id}`: removes the task and its stored files. */
 import type { FastifyInstance } from "fastify";
 import { principalOf, requireKey } from "../auth.js";
+import type { VideoDeleteResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
-
-export interface VideoDeleteResponse {
-  id: string;
-  object: "video.deleted";
-  deleted: true;
-}
 
 export function v1VideosDelete(app: FastifyInstance, s: AppServices): void {
   app.delete(

@@ -3,10 +3,11 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { issueToError } from "../../core/params.js";
 import { principalOf, requireKey } from "../auth.js";
+import type { VideoListResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
+import { openAiVideo } from "../views/openai_video.js";
 
-const querySchema = z.strictObject({
+export const listQuerySchema = z.strictObject({
   after: z.string().min(1).optional(),
   limit: z
     .string()
@@ -17,17 +18,9 @@ const querySchema = z.strictObject({
   order: z.enum(["asc", "desc"]).optional(),
 });
 
-export interface VideoListResponse {
-  object: "list";
-  data: OpenAiVideo[];
-  first_id: string | null;
-  last_id: string | null;
-  has_more: boolean;
-}
-
 export function v1VideosList(app: FastifyInstance, s: AppServices): void {
   app.get("/v1/videos", { onRequest: requireKey(s.keys) }, async (req): Promise<VideoListResponse> => {
-    const parsed = querySchema.safeParse(req.query);
+    const parsed = listQuerySchema.safeParse(req.query);
     if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
     const { after, limit = 20, order = "desc" } = parsed.data;
     const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });

@@ -1,23 +1,10 @@
 /** A task as the OpenAI Videos API shows it: the `Video` object the official client reads. */
 import type { Task, TaskStatus } from "../../core/task.js";
+import type { OpenAiVideo } from "../schemas.js";
+
+export type { OpenAiVideo };
 
 export type OpenAiStatus = "queued" | "in_progress" | "completed" | "failed";
-
-export interface OpenAiVideo {
-  id: string;
-  object: "video";
-  model: string;
-  status: OpenAiStatus;
-  progress: number;
-  created_at: number;
-  completed_at: number | null;
-  expires_at: number | null;
-  prompt: string;
-  remixed_from_video_id: string | null;
-  seconds: string;
-  size: string;
-  error: { code: string; message: string } | null;
-}
 
 /** One to one, except `cancelled`: OpenAI has no such status, so it reads as failed with code `cancelled`. */
 const STATUS: Record<TaskStatus, OpenAiStatus> = {

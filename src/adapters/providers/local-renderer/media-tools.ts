@@ -21,6 +21,8 @@ export interface ProbeStream {
   readonly codecName: string;
   readonly width?: number;
   readonly height?: number;
+  /** The stream's own length in seconds, when ffprobe reports one. */
+  readonly durationS?: number;
 }
 
 export interface ProbeResult {
@@ -132,11 +134,15 @@ export function parseProbeJson(json: string): ProbeResult {
     durationS: Number.isFinite(duration) ? duration : 0,
     streams: streams.map((s): ProbeStream => {
       const r = asRecord(s);
+      const streamDuration = Number(r.duration);
       return {
         codecType: typeof r.codec_type === "string" ? r.codec_type : "unknown",
         codecName: typeof r.codec_name === "string" ? r.codec_name : "unknown",
         ...(typeof r.width === "number" ? { width: r.width } : {}),
         ...(typeof r.height === "number" ? { height: r.height } : {}),
+        ...(typeof r.duration === "string" && Number.isFinite(streamDuration)
+          ? { durationS: streamDuration }
+          : {}),
       };
     }),
   };

@@ -23,7 +23,9 @@ export interface SpritesheetLayout {
  * video of at least 1 s holds more frames than tiles, so the grid always fills.
  */
 export function spritesheetLayout(width: number, height: number, durationS: number): SpritesheetLayout {
-  const side = Math.max(1, Math.min(MAX_GRID_SIDE, Math.floor(Math.sqrt(durationS / MIN_SECONDS_PER_TILE))));
+  // The small slack keeps a probed 7.999 s in the same grid as 8 s.
+  const fit = Math.floor(Math.sqrt(durationS / MIN_SECONDS_PER_TILE + 0.05));
+  const side = Math.max(1, Math.min(MAX_GRID_SIDE, fit));
   const tileHeight = Math.max(2, even(Math.round((TILE_WIDTH * height) / width)));
   return { columns: side, rows: side, tileWidth: TILE_WIDTH, tileHeight };
 }

@@ -1,0 +1,359 @@
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the routes validate requests with and
+ * the response schemas in schemas.ts. Never written by hand: a test checks it lists every route.
+ */
+import { z } from "zod";
+import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_params.js";
+import { unifiedCreateSchema } from "../core/params.js";
+import { adminKeyBodySchema } from "./routes/admin_keys_create.js";
+import { chatBodySchema } from "./routes/v1_chat_completions.js";
+import { listQuerySchema } from "./routes/v1_videos_list.js";
+import {
+  adminKeyCreateResponseSchema,
+  chatCompletionSchema,
+  healthSchema,
+  modelListResponseSchema,
+  openAiVideoSchema,
+  videoCreateResponseSchema,
+  videoDeleteResponseSchema,
+  videoListResponseSchema,
+  videoQueryResponseSchema,
+} from "./schemas.js";
+
+type Auth = "key" | "admin" | "none" | "signed";
+interface Op {
+  method: "get" | "post" | "delete";
+  path: string;
+  summary: string;
+  tag: string;
+  auth: Auth;
+  /** JSON body schema (validated by the route). */
+  body?: z.ZodType;
+  /** Also accepted as multipart/form-data (bracketed names for nested fields). */
+  multipart?: z.ZodType;
+  query?: Record<string, { schema: z.ZodType; required?: boolean; description: string }>;
+  pathParams?: string[];
+  ok: { status: number; schema?: z.ZodType; contentType?: string; description: string };
+  errors: number[];
+}
+
+const idParam = ["id"];
+const json = (s: z.ZodType) => s;
+const file = z.string().meta({ format: "binary" });
+
+const OPS: Op[] = [
+  {
+    method: "get",
+    path: "/healthz",
+    summary: "Liveness",
+    tag: "Operations",
+    auth: "none",
+    ok: { status: 200, schema: healthSchema, description: "The process answers" },
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/readyz",
+    summary: "Readiness: database and queue answer",
+    tag: "Operations",
+    auth: "none",
+    ok: { status: 200, schema: healthSchema, description: "Ready" },
+    errors: [503],
+  },
+  {
+    method: "get",
+    path: "/metrics",
+    summary: "Prometheus metrics",
+    tag: "Operations",
+    auth: "admin",
+    ok: { status: 200, contentType: "text/plain", description: "Prometheus text format" },
+    errors: [401, 403],
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    summary: "This document",
+    tag: "Operations",
+    auth: "none",
+    ok: { status: 200, description: "OpenAPI 3.1" },
+    errors: [],
+  },
+  {
+    method: "post",
+    path: "/admin/keys",
+    summary: "Create an API key (returned once)",
+    tag: "Admin",
+    auth: "admin",
+    body: adminKeyBodySchema,
+    ok: { status: 201, schema: adminKeyCreateResponseSchema, description: "The new key" },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "post",
+    path: "/v1/video/create",
+    summary: "Create a video (the unified format)",
+    tag: "Unified API",
+    auth: "key",
+    body: json(unifiedCreateSchema),
+    ok: { status: 200, schema: videoCreateResponseSchema, description: "The task, pending" },
+    errors: [400, 401, 413],
+  },
+  {
+    method: "get",
+    path: "/v1/video/query",
+    summary: "Query a task (the unified format)",
+    tag: "Unified API",
+    auth: "key",
+    query: { id: { schema: z.string(), required: true, description: "The id create returned" } },
+    ok: { status: 200, schema: videoQueryResponseSchema, description: "The task" },
+    errors: [400, 401, 404],
+  },
+  {
+    method: "post",
+    path: "/v1/videos",
+    summary: "Create a video (OpenAI Videos API)",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    body: openAiCreateSchema,
+    multipart: openAiCreateSchema.extend({
+      input_reference: z
+        .union([file, z.object({ image_url: z.string().optional(), file_id: z.string().optional() })])
+        .optional(),
+    }),
+    ok: { status: 200, schema: openAiVideoSchema, description: "The video, queued" },
+    errors: [400, 401, 413],
+  },
+  {
+    method: "get",
+    path: "/v1/videos",
+    summary: "List your videos (cursor pagination)",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    query: Object.fromEntries(
+      Object.entries(listQuerySchema.shape).map(([k, s]) => [k, { schema: s as z.ZodType, description: k }]),
+    ),
+    ok: { status: 200, schema: videoListResponseSchema, description: "A page" },
+    errors: [400, 401],
+  },
+  {
+    method: "get",
+    path: "/v1/videos/{id}",
+    summary: "Retrieve a video",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    pathParams: idParam,
+    ok: { status: 200, schema: openAiVideoSchema, description: "The video" },
+    errors: [401, 404],
+  },
+  {
+    method: "delete",
+    path: "/v1/videos/{id}",
+    summary: "Delete a video and its files",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    pathParams: idParam,
+    ok: { status: 200, schema: videoDeleteResponseSchema, description: "Deleted" },
+    errors: [401, 404],
+  },
+  {
+    method: "get",
+    path: "/v1/videos/{id}/content",
+    summary: "Download a video, its thumbnail or its spritesheet (Range supported)",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    pathParams: idParam,
+    query: {
+      variant: {
+        schema: z.enum(["video", "thumbnail", "spritesheet"]).default("video"),
+        description: "Which file",
+      },
+    },
+    ok: {
+      status: 200,
+      contentType: "application/octet-stream",
+      description: "video/mp4 or image/jpeg bytes (206 for a Range)",
+    },
+    errors: [400, 401, 404, 409, 416],
+  },
+  {
+    method: "post",
+    path: "/v1/videos/{id}/remix",
+    summary: "Remix a finished video with a new prompt",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    pathParams: idParam,
+    body: remixSchema,
+    ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
+    errors: [400, 401, 404, 409],
+  },
+  {
+    method: "post",
+    path: "/v1/videos/edits",
+    summary: "A new video from a source video and a new prompt",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    body: sourceSchema.omit({ seconds: true }),
+    multipart: sourceSchema
+      .omit({ seconds: true })
+      .extend({ video: z.union([file, z.object({ id: z.string() })]) }),
+    ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
+    errors: [400, 401, 404, 409, 413],
+  },
+  {
+    method: "post",
+    path: "/v1/videos/extensions",
+    summary: "Continue a video by `seconds`",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    body: sourceSchema,
+    multipart: sourceSchema.extend({ video: z.union([file, z.object({ id: z.string() })]) }),
+    ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
+    errors: [400, 401, 404, 409, 413],
+  },
+  {
+    method: "get",
+    path: "/v1/models",
+    summary: "List video models",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    ok: { status: 200, schema: modelListResponseSchema, description: "The capability table" },
+    errors: [401],
+  },
+  {
+    method: "post",
+    path: "/v1/chat/completions",
+    summary: "Chat-completions video mode (stream: true for server-sent progress)",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    body: chatBodySchema,
+    ok: {
+      status: 200,
+      schema: chatCompletionSchema,
+      description: "A chat.completion, or a text/event-stream of chat.completion.chunk",
+    },
+    errors: [400, 401],
+  },
+  {
+    method: "get",
+    path: "/files/{key}",
+    summary: "A stored result behind an expiring signed link (Range supported)",
+    tag: "Results",
+    auth: "signed",
+    pathParams: ["key"],
+    query: {
+      exp: { schema: z.string(), required: true, description: "Expiry, Unix seconds" },
+      sig: { schema: z.string(), required: true, description: "HMAC signature" },
+    },
+    ok: { status: 200, contentType: "application/octet-stream", description: "The bytes (206 for a Range)" },
+    errors: [403, 404, 416],
+  },
+];
+
+/** The path patterns the document covers, in Fastify's notation (`:id`, `*`). */
+export const documentedRoutes = (): string[] =>
+  OPS.map((o) => `${o.method.toUpperCase()} ${o.path.replace("{id}", ":id").replace("{key}", "*")}`);
+
+/** A named schema (schemas.ts) by reference; any other inline, as the request sees it. */
+const schemaOf = (s: z.ZodType): object => {
+  const id = z.globalRegistry.get(s)?.id;
+  if (id) return { $ref: `#/components/schemas/${id}` };
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
+  return rest;
+};
+
+const ERROR_TEXT: Record<number, string> = {
+  400: "Invalid request: `error.param` names the field",
+  401: "Missing or unknown key",
+  403: "Not allowed (or an invalid/expired signed link)",
+  404: "Not found for this key",
+  409: "Not in a state that allows this (sent with x-should-retry: false)",
+  413: "Body too large",
+  416: "Range not satisfiable",
+  503: "Not ready",
+};
+
+export function openApiDocument(opts: { publicUrl: string; version: string }): object {
+  const components = z.toJSONSchema(z.globalRegistry, {
+    uri: (id) => `#/components/schemas/${id}`,
+    io: "output",
+  });
+  const paths: Record<string, Record<string, object>> = {};
+  for (const op of OPS) {
+    const parameters = [
+      ...(op.pathParams ?? []).map((name) => ({
+        name,
+        in: "path",
+        required: true,
+        schema: { type: "string" },
+      })),
+      ...Object.entries(op.query ?? {}).map(([name, q]) => ({
+        name,
+        in: "query",
+        required: q.required ?? false,
+        description: q.description,
+        schema: schemaOf(q.schema),
+      })),
+    ];
+    const content: Record<string, object> = {};
+    if (op.body) content["application/json"] = { schema: schemaOf(op.body) };
+    if (op.multipart) content["multipart/form-data"] = { schema: schemaOf(op.multipart) };
+    const okContent = op.ok.schema
+      ? { "application/json": { schema: schemaOf(op.ok.schema) } }
+      : { [op.ok.contentType ?? "application/octet-stream"]: {} };
+    const security = op.auth === "key" ? [{ apiKey: [] }] : op.auth === "admin" ? [{ adminToken: [] }] : [];
+    paths[op.path] ??= {};
+    const byPath = paths[op.path] as Record<string, object>;
+    byPath[op.method] = {
+      summary: op.summary,
+      tags: [op.tag],
+      operationId: `${op.method}${op.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? "").toUpperCase())}`,
+      security,
+      ...(parameters.length ? { parameters } : {}),
+      ...(Object.keys(content).length ? { requestBody: { required: true, content } } : {}),
+      responses: {
+        [String(op.ok.status)]: { description: op.ok.description, content: okContent },
+        ...Object.fromEntries(
+          op.errors.map((code) => [
+            String(code),
+            {
+              description: ERROR_TEXT[code] ?? "Error",
+              content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+            },
+          ]),
+        ),
+      },
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Reelay",
+      version: opts.version,
+      description:
+        "Self-hostable video-generation gateway: the unified video API (`/v1/video/*`) and an OpenAI-compatible Videos API (`/v1/videos`).",
+    },
+    servers: [{ url: opts.publicUrl }],
+    tags: [
+      { name: "Unified API" },
+      { name: "OpenAI-compatible API" },
+      { name: "Results" },
+      { name: "Admin" },
+      { name: "Operations" },
+    ],
+    paths,
+    components: {
+      schemas: components.schemas,
+      securitySchemes: {
+        apiKey: { type: "http", scheme: "bearer", description: "An API key from POST /admin/keys" },
+        adminToken: {
+          type: "http",
+          scheme: "bearer",
+          description: "REELAY_ADMIN_TOKEN (or the generated admin-token file)",
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Response schemas of every route. The TypeScript types the handlers return are inferred from
+ * these, and the OpenAPI document (openapi.ts) is generated from them and from the request schemas
+ * the routes validate with: the docs cannot drift from the code.
+ */
+import { z } from "zod";
+import { ErrorCode } from "../core/errors.js";
+import { TASK_STATUSES } from "../core/task.js";
+
+export const errorEnvelopeSchema = z
+  .object({
+    error: z.object({
+      message: z.string(),
+      type: z.string(),
+      code: z.enum(Object.values(ErrorCode) as [string, ...string[]]),
+      param: z.string().nullable(),
+    }),
+  })
+  .meta({ id: "Error" });
+
+export const videoCreateResponseSchema = z
+  .object({
+    id: z.string().meta({ example: "sora-2:task_01k9009g8ef1esae6388chgcpx" }),
+    status: z.literal("pending"),
+    status_update_time: z.int().meta({ description: "Epoch milliseconds" }),
+  })
+  .meta({ id: "UnifiedCreateResponse" });
+
+const taskError = z.object({ code: z.string(), message: z.string() });
+const status = z.enum(TASK_STATUSES);
+
+export const videoQueryResponseSchema = z
+  .object({
+    id: z.string(),
+    status,
+    status_update_time: z.int(),
+    video_url: z.string().nullable(),
+    thumbnail_url: z.string().nullable(),
+    width: z.int().nullable(),
+    height: z.int().nullable(),
+    duration: z.number().nullable(),
+    enhanced_prompt: z.string().nullable(),
+    progress: z.int().min(0).max(100),
+    error: taskError.nullable(),
+    detail: z.object({
+      id: z.string(),
+      status,
+      created_at: z.int(),
+      input: z.object({
+        model: z.string(),
+        prompt: z.string(),
+        orientation: z.string(),
+        size: z.string(),
+        duration: z.int(),
+        images: z.array(z.string()).readonly(),
+        watermark: z.boolean(),
+        private: z.boolean(),
+      }),
+      pending_info: z.object({
+        progress_pct: z.number().min(0).max(1),
+        status,
+        failure_reason: z.string().nullable(),
+        attempts: z.int(),
+      }),
+      url: z.string().nullable(),
+      thumbnail_url: z.string().nullable(),
+      urls_expire_at: z.int().nullable(),
+      has_watermark: z.boolean().nullable(),
+    }),
+  })
+  .meta({ id: "UnifiedQueryResponse" });
+
+export const openAiVideoSchema = z
+  .object({
+    id: z.string(),
+    object: z.literal("video"),
+    model: z.string(),
+    status: z.enum(["queued", "in_progress", "completed", "failed"]),
+    progress: z.int().min(0).max(100),
+    created_at: z.int(),
+    completed_at: z.int().nullable(),
+    expires_at: z.int().nullable(),
+    prompt: z.string(),
+    remixed_from_video_id: z.string().nullable(),
+    seconds: z.string(),
+    size: z.string(),
+    error: taskError.nullable(),
+  })
+  .meta({ id: "Video" });
+
+export const videoListResponseSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(openAiVideoSchema),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+    has_more: z.boolean(),
+  })
+  .meta({ id: "VideoList" });
+
+export const videoDeleteResponseSchema = z
+  .object({ id: z.string(), object: z.literal("video.deleted"), deleted: z.literal(true) })
+  .meta({ id: "VideoDeleted" });
+
+export const modelListResponseSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(
+      z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() }),
+    ),
+  })
+  .meta({ id: "ModelList" });
+
+export const adminKeyCreateResponseSchema = z
+  .object({
+    id: z.string(),
+    key: z.string().meta({ description: "The API key. Shown only in this response." }),
+    name: z.string(),
+    owner_id: z.string(),
+    prefix: z.string(),
+    created_at: z.int(),
+  })
+  .meta({ id: "ApiKeyCreated" });
+
+export const chatCompletionSchema = z
+  .object({
+    id: z.string().meta({ description: "The task id" }),
+    object: z.literal("chat.completion"),
+    created: z.int(),
+    model: z.string(),
+    choices: z.array(
+      z.object({
+        index: z.int(),
+        message: z.object({ role: z.literal("assistant"), content: z.string() }),
+        finish_reason: z.string(),
+      }),
+    ),
+    usage: z.object({ prompt_tokens: z.int(), completion_tokens: z.int(), total_tokens: z.int() }),
+  })
+  .meta({ id: "ChatCompletion" });
+
+export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
+
+export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
+export type VideoQueryResponse = z.infer<typeof videoQueryResponseSchema>;
+export type OpenAiVideo = z.infer<typeof openAiVideoSchema>;
+export type VideoListResponse = z.infer<typeof videoListResponseSchema>;
+export type VideoDeleteResponse = z.infer<typeof videoDeleteResponseSchema>;
+export type ModelListResponse = z.infer<typeof modelListResponseSchema>;
+export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

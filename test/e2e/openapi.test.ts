@@ -1,0 +1,69 @@
+/** The OpenAPI document is generated from the route schemas and covers every route; /docs renders it. */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildApp } from "../../src/http/app.js";
+import { documentedRoutes } from "../../src/http/openapi.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { FakeProvider } from "../helpers/fake-provider.js";
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp({ overrides: { provider: new FakeProvider() } });
+});
+afterAll(() => app.close());
+
+interface Doc {
+  openapi: string;
+  paths: Record<
+    string,
+    Record<
+      string,
+      {
+        requestBody?: { content: Record<string, { schema: Record<string, unknown> }> };
+        responses: Record<string, unknown>;
+      }
+    >
+  >;
+  components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
+}
+
+it("documents every registered route except the docs UI's own", async () => {
+  const fresh = buildApp(app.container.services, {});
+  await fresh.ready();
+  const registered = fresh.reelayRoutes
+    .map((r) => `${r.method} ${r.url}`)
+    .filter((r) => !r.startsWith("GET /docs"));
+  await fresh.close();
+  expect(documentedRoutes().sort()).toEqual(registered.sort());
+});
+
+it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate with", async () => {
+  const res = await fetch(`${app.url}/openapi.json`);
+  expect(res.status).toBe(200);
+  const doc = (await res.json()) as Doc;
+  expect(doc.openapi).toBe("3.1.0");
+  const create = doc.paths["/v1/video/create"]?.post?.requestBody?.content["application/json"]?.schema;
+  expect(Object.keys((create?.properties as object) ?? {}).sort()).toEqual(
+    ["duration", "images", "model", "orientation", "private", "prompt", "size", "watermark"].sort(),
+  );
+  expect((create?.required as string[]).sort()).toEqual(
+    ["duration", "model", "orientation", "prompt", "size"].sort(),
+  );
+  expect(create?.additionalProperties).toBe(false);
+  const videos = doc.paths["/v1/videos"]?.post?.requestBody?.content;
+  expect(Object.keys(videos ?? {}).sort()).toEqual(["application/json", "multipart/form-data"]);
+  // Every error code the server can send is in the Error schema's enum.
+  const err = JSON.stringify(doc.components.schemas.Error);
+  for (const code of ["invalid_request", "task_not_found", "video_not_ready", "admin_only"])
+    expect(err).toContain(code);
+  expect(Object.keys(doc.components.schemas.Video?.properties ?? {})).toContain("remixed_from_video_id");
+});
+
+it("GET /docs serves the Swagger UI page and its assets from the package", async () => {
+  const page = await fetch(`${app.url}/docs/static/index.html`);
+  expect(page.status).toBe(200);
+  expect(await page.text()).toContain("swagger");
+  const css = await fetch(`${app.url}/docs/static/swagger-ui.css`);
+  expect(css.status).toBe(200);
+  const spec = (await (await fetch(`${app.url}/docs/json`)).json()) as Doc;
+  expect(spec.paths["/v1/videos/{id}"]).toBeDefined();
+});
