@@ -45,7 +45,7 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
   expect(Object.keys((create?.properties as object) ?? {}).sort()).toEqual(
     ["duration", "images", "model", "orientation", "private", "prompt", "size", "watermark"].sort(),
   );
-  expect((create?.required as string[]).sort()).toEqual(
+  expect([...((create?.required as string[] | undefined) ?? [])].sort()).toEqual(
     ["duration", "model", "orientation", "prompt", "size"].sort(),
   );
   expect(create?.additionalProperties).toBe(false);
