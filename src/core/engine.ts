@@ -5,7 +5,7 @@
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import type { BlobStore, Clock, Database, JobQueue, TaskStore } from "./ports.js";
-import type { Task, VideoRequest } from "./task.js";
+import { isPublished, type Task, type TaskResult, type VideoRequest } from "./task.js";
 
 export interface EngineSettings {
   /** Attempts per task, the first included. */
@@ -23,6 +23,20 @@ export interface TaskEngine {
     ownerId: string,
     opts: { after?: string | undefined; limit: number; order: "asc" | "desc" },
   ): Promise<{ tasks: Task[]; hasMore: boolean }>;
+  /**
+   * A finished video to start a new one from (remix, edit, extend): the caller's own, or (for a
+   * remix) a published one. 404 when the caller may not see it, `video_private` when it is
+   * private, `video_not_ready` until it is completed.
+   */
+  source(
+    ownerId: string,
+    id: string,
+    kind: "remix" | "edit" | "extend",
+  ): Promise<Task & { result: TaskResult }>;
+  /** Any task by id, whoever owns it: for lineage and internal reads, never to answer a caller directly. */
+  peek(id: string): Promise<Task | undefined>;
+  /** The public gallery: completed published videos, newest first. */
+  gallery(opts: { after?: string | undefined; limit: number }): Promise<{ tasks: Task[]; hasMore: boolean }>;
   /**
    * Deletes the task and every file stored for it (results and uploads). A render still running
    * notices at its next progress report and stops; its output is discarded.
@@ -99,6 +113,29 @@ export function createTaskEngine(deps: {
         limit: limit + 1,
         order,
       });
+      return { tasks: page.slice(0, limit), hasMore: page.length > limit };
+    },
+
+    async source(ownerId, id, kind) {
+      const task = await tasks.get(id);
+      const visible = task && (task.ownerId === ownerId || (kind === "remix" && isPublished(task.request)));
+      if (!task || !visible) throw errors.taskNotFound(id);
+      if (task.request.private) throw errors.videoPrivate(id);
+      if (task.status !== "completed" || !task.result) throw errors.videoNotReady(id, task.status);
+      return task as Task & { result: TaskResult };
+    },
+
+    peek: (id) => tasks.get(id),
+
+    async gallery({ after, limit }) {
+      let cursor: { createdAt: number; id: string } | undefined;
+      if (after !== undefined) {
+        const t = await tasks.get(after);
+        if (!t || !isPublished(t.request))
+          throw errors.invalidField("after", `'after' is not a video of the gallery: ${after}`);
+        cursor = { createdAt: t.createdAt, id: t.id };
+      }
+      const page = await tasks.listPublished({ ...(cursor ? { after: cursor } : {}), limit: limit + 1 });
       return { tasks: page.slice(0, limit), hasMore: page.length > limit };
     },
 

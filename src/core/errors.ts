@@ -18,6 +18,7 @@ export const ErrorCode = {
   rangeNotSatisfiable: "range_not_satisfiable",
   methodNotAllowed: "method_not_allowed",
   videoNotReady: "video_not_ready",
+  videoPrivate: "video_private",
   unsupportedParameter: "unsupported_parameter",
   internal: "internal_error",
   // Failures recorded on tasks (never an HTTP response of their own).
@@ -100,6 +101,12 @@ export const errors = {
       {
         param: "id",
       },
+    ),
+  videoPrivate: (id: string) =>
+    new ReelayError(
+      ErrorCode.videoPrivate,
+      `Video '${id}' is private: a private video cannot be remixed, edited or extended`,
+      { param: "id" },
     ),
   unsupportedParameter: (param: string, message: string) =>
     new ReelayError(ErrorCode.unsupportedParameter, message, { param }),

@@ -53,6 +53,8 @@ export interface TaskStore {
     ownerId: string,
     opts: { after?: { createdAt: number; id: string }; limit: number; order: "asc" | "desc" },
   ): Promise<Task[]>;
+  /** Completed published tasks (the public gallery), newest first, after the cursor task when given. */
+  listPublished(opts: { after?: { createdAt: number; id: string }; limit: number }): Promise<Task[]>;
   /** Removes a task; true when it existed. */
   delete(id: string, tx?: Tx): Promise<boolean>;
 }

@@ -91,4 +91,11 @@ export interface Task {
   readonly result: TaskResult | null;
 }
 
+/**
+ * Whether a finished task shows in the public gallery. The seed's API publishes unless
+ * `private: true`; the OpenAI API has no such field and OpenAI never published videos, so
+ * tasks made through it stay unlisted (still remixable by their owner).
+ */
+export const isPublished = (r: VideoRequest): boolean => r.api === "unified" && !r.private;
+
 export type ModelLookup = (name: string) => ModelCapability | undefined;

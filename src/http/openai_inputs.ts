@@ -70,17 +70,6 @@ export function capabilityOf(s: AppServices, name: string): ModelCapability {
   return cap;
 }
 
-/** A finished task of the caller's, usable as a source; 404 when not theirs, 409 when not completed. */
-export async function completedSource(
-  s: AppServices,
-  ownerId: string,
-  id: string,
-): Promise<Task & { result: NonNullable<Task["result"]> }> {
-  const task = await s.engine.getOwned(ownerId, id);
-  if (task.status !== "completed" || !task.result) throw errors.videoNotReady(id, task.status);
-  return task as Task & { result: NonNullable<Task["result"]> };
-}
-
 /**
  * Resolves the source of an edit or extension: `video[id]` (a finished video of the caller's) or
  * an upload (probed, then stored). Returns the source, its model and size, and the new length.
@@ -96,7 +85,7 @@ export async function resolveSource(
   let width: number;
   let height: number;
   if (req.videoId !== null) {
-    const task = await completedSource(s, ownerId, req.videoId);
+    const task = await s.engine.source(ownerId, req.videoId, kind);
     source = { kind, taskId: task.id, videoKey: task.result.videoKey, durationS: task.result.durationS };
     modelName = task.request.model;
     ({ width, height } = task.result);

@@ -7,10 +7,13 @@ import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_pa
 import { unifiedCreateSchema } from "../core/params.js";
 import { adminKeyBodySchema } from "./routes/admin_keys_create.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
+import { galleryQuerySchema } from "./routes/v1_gallery.js";
+import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import { listQuerySchema } from "./routes/v1_videos_list.js";
 import {
   adminKeyCreateResponseSchema,
   chatCompletionSchema,
+  galleryResponseSchema,
   healthSchema,
   modelListResponseSchema,
   openAiVideoSchema,
@@ -97,6 +100,31 @@ const OPS: Op[] = [
     body: json(unifiedCreateSchema),
     ok: { status: 200, schema: videoCreateResponseSchema, description: "The task, pending" },
     errors: [400, 401, 413],
+  },
+  {
+    method: "post",
+    path: "/v1/video/remix",
+    summary: "Remix a finished video (yours or a published one) with a new prompt",
+    tag: "Unified API",
+    auth: "key",
+    body: unifiedRemixSchema,
+    ok: { status: 200, schema: videoCreateResponseSchema, description: "The new task, pending" },
+    errors: [400, 401, 403, 404, 409],
+  },
+  {
+    method: "get",
+    path: "/v1/gallery",
+    summary: "The public gallery, newest first",
+    tag: "Unified API",
+    auth: "none",
+    query: Object.fromEntries(
+      Object.entries(galleryQuerySchema.shape).map(([k, s]) => [
+        k,
+        { schema: s as z.ZodType, description: k },
+      ]),
+    ),
+    ok: { status: 200, schema: galleryResponseSchema, description: "A page" },
+    errors: [400],
   },
   {
     method: "get",

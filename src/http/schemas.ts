@@ -41,6 +41,7 @@ export const videoQueryResponseSchema = z
     duration: z.number().nullable(),
     enhanced_prompt: z.string().nullable(),
     progress: z.int().min(0).max(100),
+    remixed_from: z.string().nullable().meta({ description: "The video this one remixes" }),
     error: taskError.nullable(),
     detail: z.object({
       id: z.string(),
@@ -139,6 +140,30 @@ export const chatCompletionSchema = z
   })
   .meta({ id: "ChatCompletion" });
 
+export const galleryResponseSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(
+      z.object({
+        id: z.string(),
+        model: z.string(),
+        prompt: z.string(),
+        created_at: z.int(),
+        width: z.int(),
+        height: z.int(),
+        duration: z.number(),
+        thumbnail_url: z.string().nullable(),
+        video_url: z.string().nullable(),
+        remixed_from: z.string().nullable(),
+        lineage: z.array(z.string()).meta({ description: "Remix ancestors, nearest first" }),
+      }),
+    ),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+    has_more: z.boolean(),
+  })
+  .meta({ id: "Gallery" });
+
 export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
 
 export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
@@ -147,4 +172,5 @@ export type OpenAiVideo = z.infer<typeof openAiVideoSchema>;
 export type VideoListResponse = z.infer<typeof videoListResponseSchema>;
 export type VideoDeleteResponse = z.infer<typeof videoDeleteResponseSchema>;
 export type ModelListResponse = z.infer<typeof modelListResponseSchema>;
+export type GalleryResponse = z.infer<typeof galleryResponseSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

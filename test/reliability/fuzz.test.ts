@@ -36,6 +36,8 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/v1/chat/completions" },
   { method: "GET", path: () => "/files/tasks/x/video.mp4" },
   { method: "GET", path: () => "/metrics" },
+  { method: "POST", path: () => "/v1/video/remix" },
+  { method: "GET", path: () => "/v1/gallery" },
   { method: "GET", path: () => "/openapi.json" },
 ];
 

@@ -40,6 +40,13 @@ const TABLE: Row[] = [
     owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }),
   },
   { method: "POST", url: "/v1/videos", auth: "key", body: {} },
+  {
+    method: "POST",
+    url: "/v1/video/remix",
+    auth: "key",
+    owned: (id) => ({ path: "/v1/video/remix", body: { id, prompt: "again" } }),
+  },
+  { method: "GET", url: "/v1/gallery", auth: "public" },
   { method: "GET", url: "/v1/videos", auth: "key" },
   { method: "GET", url: "/v1/videos/:id", auth: "key", owned: (id) => ({ path: `/v1/videos/${enc(id)}` }) },
   {

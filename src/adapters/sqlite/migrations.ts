@@ -58,6 +58,20 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex("jobs_due").on("jobs").columns(["status", "run_at"]).execute();
     },
   },
+  "0002_published": {
+    async up(db: Kysely<unknown>) {
+      // 1 when the task shows in the public gallery once completed (see core/task.ts isPublished).
+      await db.schema
+        .alterTable("tasks")
+        .addColumn("published", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createIndex("tasks_gallery")
+        .on("tasks")
+        .columns(["published", "status", "created_at"])
+        .execute();
+    },
+  },
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -16,6 +16,7 @@ export interface TasksTable {
   failure_reason: string | null;
   enhanced_prompt: string | null;
   result: string | null;
+  published: number;
 }
 
 export interface ApiKeysTable {

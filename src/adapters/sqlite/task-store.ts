@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { TaskPatch, TaskStore, Tx } from "../../core/ports.js";
-import { TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
+import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
 import { connOf, type DB, type TasksTable } from "./schema.js";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -43,6 +43,7 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
           failure_reason: task.failureReason,
           enhanced_prompt: task.enhancedPrompt,
           result: task.result === null ? null : JSON.stringify(task.result),
+          published: isPublished(task.request) ? 1 : 0,
         })
         .execute();
     },
@@ -87,6 +88,20 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
         );
       }
       const rows = await q.orderBy("created_at", order).orderBy("id", order).limit(limit).execute();
+      return rows.map(toTask);
+    },
+
+    async listPublished({ after, limit }) {
+      let q = db.selectFrom("tasks").selectAll().where("published", "=", 1).where("status", "=", "completed");
+      if (after) {
+        q = q.where((eb) =>
+          eb.or([
+            eb("created_at", "<", after.createdAt),
+            eb.and([eb("created_at", "=", after.createdAt), eb("id", "<", after.id)]),
+          ]),
+        );
+      }
+      const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
       return rows.map(toTask);
     },
 

@@ -23,6 +23,7 @@ export function videoQueryView(task: Task, s: AppServices): VideoQueryResponse {
     duration: task.result?.durationS ?? null,
     enhanced_prompt: task.enhancedPrompt,
     progress: task.progress,
+    remixed_from: r.source?.kind === "remix" ? r.source.taskId : null,
     error: task.status === "failed" ? task.error : null,
     detail: {
       id: task.id,

@@ -1,0 +1,67 @@
+/**
+ * `GET /v1/gallery?after=&limit=`: the public gallery. Completed videos made through the unified
+ * API without `private: true`, newest first, with their remix lineage. No key needed: it is public.
+ */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { issueToError } from "../../core/params.js";
+import type { Task } from "../../core/task.js";
+import type { GalleryResponse } from "../schemas.js";
+import type { AppServices } from "../services.js";
+
+export const galleryQuerySchema = z.strictObject({
+  after: z.string().min(1).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, "must be from 1 to 100")
+    .optional(),
+});
+
+/** Ancestors, nearest first, up to a bound (a chain is never followed for ever). */
+async function lineage(s: AppServices, task: Task): Promise<string[]> {
+  const chain: string[] = [];
+  let from = task.request.source?.kind === "remix" ? task.request.source.taskId : null;
+  while (from && chain.length < 10) {
+    chain.push(from);
+    const parent = await s.engine.peek(from);
+    from = parent?.request.source?.kind === "remix" ? parent.request.source.taskId : null;
+  }
+  return chain;
+}
+
+export function v1Gallery(app: FastifyInstance, s: AppServices): void {
+  app.get("/v1/gallery", async (req): Promise<GalleryResponse> => {
+    const parsed = galleryQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    const { after, limit = 20 } = parsed.data;
+    const page = await s.engine.gallery({ after, limit });
+    const now = s.clock.now();
+    const data = await Promise.all(
+      page.tasks.map(async (t) => {
+        const result = t.result;
+        return {
+          id: t.id,
+          model: t.request.model,
+          prompt: t.request.prompt,
+          created_at: t.createdAt,
+          width: result?.width ?? t.request.width,
+          height: result?.height ?? t.request.height,
+          duration: result?.durationS ?? t.request.duration,
+          thumbnail_url: result ? s.links.sign(result.thumbnailKey, now).url : null,
+          video_url: result ? s.links.sign(result.videoKey, now).url : null,
+          remixed_from: t.request.source?.kind === "remix" ? t.request.source.taskId : null,
+          lineage: await lineage(s, t),
+        };
+      }),
+    );
+    return {
+      object: "list",
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+      has_more: page.hasMore,
+    };
+  });
+}
