@@ -10,7 +10,7 @@ import {
   type SourceRequest,
   type UploadedFile,
 } from "../core/openai_params.js";
-import type { Task, VideoRequest, VideoSource } from "../core/task.js";
+import type { VideoRequest, VideoSource } from "../core/task.js";
 import type { AppServices } from "./services.js";
 
 const IMAGE_EXT: Record<string, string> = {
