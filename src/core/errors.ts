@@ -25,6 +25,7 @@ export const ErrorCode = {
   renderFailed: "render_failed",
   imageFetchFailed: "image_fetch_failed",
   imageRefused: "image_refused",
+  watermarkRemovalFailed: "watermark_removal_failed",
   taskTimeout: "task_timeout",
   retriesExhausted: "retries_exhausted",
   providerUnavailable: "provider_unavailable",
@@ -110,6 +111,14 @@ export const errors = {
     ),
   unsupportedParameter: (param: string, message: string) =>
     new ReelayError(ErrorCode.unsupportedParameter, message, { param }),
+  watermarkRemovalFailed: (attempts: number, last: string) =>
+    new ReelayError(
+      ErrorCode.watermarkRemovalFailed,
+      `The watermark could not be removed after ${attempts} attempts (watermark: false asks for a clean video): ${last}`,
+    ),
+  /** A remover's own failure: retryable unless the remover says otherwise. */
+  watermarkRemover: (message: string, retryable = true) =>
+    new ReelayError(ErrorCode.watermarkRemovalFailed, message, { retryable }),
   taskTimeout: (seconds: number) =>
     new ReelayError(ErrorCode.taskTimeout, `The task did not finish within its deadline of ${seconds} s`),
   retriesExhausted: (attempts: number, last: string) =>

@@ -163,10 +163,34 @@ export interface GeneratedVideo {
   readonly width: number;
   readonly height: number;
   readonly durationS: number;
-  /** Whether the delivered video carries a visible watermark. */
+  /** Whether the video carries a visible watermark. */
   readonly watermarked: boolean;
+  /** Where the mark is, when the provider knows (a remover may need it). */
+  readonly watermarkRegion?: Region | null;
   /** The prompt as the provider used it. */
   readonly enhancedPrompt: string;
+}
+
+export interface Region {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Takes a visible watermark off a video (locally with ffmpeg, or through a removal service). */
+export interface WatermarkRemover {
+  readonly name: string;
+  /**
+   * Writes a clean copy of `videoPath` into `workDir` and returns its path. Throws a ReelayError:
+   * retryable when trying again may work.
+   */
+  remove(input: {
+    videoPath: string;
+    region: Region | null;
+    workDir: string;
+    signal: AbortSignal;
+  }): Promise<string>;
 }
 
 export interface VideoProvider {

@@ -21,8 +21,10 @@ import type {
   Telemetry,
   Tx,
   VideoProvider,
+  WatermarkRemover,
 } from "./ports.js";
 import type { Task, TaskResult, VideoRequest } from "./task.js";
+import { applyWatermarkPolicy } from "./watermark.js";
 
 export interface WorkerSettings {
   /** Jobs run at once; the rest wait in the queue. */
@@ -35,6 +37,8 @@ export interface WorkerSettings {
   readonly scratchDir: string;
   /** Minimum time between two progress writes for one task. */
   readonly progressWriteMs: number;
+  /** Tries at removing a watermark when the request asks for a clean video (`watermark: false`). */
+  readonly watermarkAttempts: number;
 }
 
 export interface Worker {
@@ -46,6 +50,19 @@ export interface Worker {
   /** Jobs running in this worker now. */
   readonly active: number;
 }
+
+const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
 
 /** Why a running attempt was aborted: each reason ends differently. */
 class Shutdown extends Error {}
@@ -63,6 +80,7 @@ export function createWorker(deps: {
   clock: Clock;
   logger: Logger;
   telemetry: Telemetry;
+  remover: WatermarkRemover;
   settings: WorkerSettings;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
@@ -211,10 +229,20 @@ export function createWorker(deps: {
             throw e;
           },
         );
+      const delivered = await applyWatermarkPolicy({
+        video,
+        request: task.request,
+        remover: deps.remover,
+        workDir,
+        signal: controller.signal,
+        attempts: settings.watermarkAttempts,
+        backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
+        sleep: abortableSleep,
+      });
       const videoKey = deps.blobKey(task.id, "video.mp4");
       const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
       const spritesheetKey = video.spritesheetPath ? deps.blobKey(task.id, "spritesheet.jpg") : null;
-      const stored = await blobs.put(videoKey, video.videoPath, "video/mp4");
+      const stored = await blobs.put(videoKey, delivered.videoPath, "video/mp4");
       await blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg");
       if (spritesheetKey && video.spritesheetPath)
         await blobs.put(spritesheetKey, video.spritesheetPath, "image/jpeg");
@@ -226,7 +254,7 @@ export function createWorker(deps: {
         height: video.height,
         durationS: video.durationS,
         bytes: stored.size,
-        watermarked: video.watermarked,
+        watermarked: delivered.watermarked,
       };
       const done = await db.transaction(async (tx) => {
         const updated = await tasks.update(
@@ -237,7 +265,7 @@ export function createWorker(deps: {
             result,
             enhancedPrompt: video.enhancedPrompt,
             error: null,
-            failureReason: null,
+            failureReason: delivered.note,
           },
           { now: clock.now(), onlyFrom: ["processing"] },
           tx,

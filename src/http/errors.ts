@@ -29,6 +29,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.renderFailed]: { status: 500, type: "server_error" },
   [ErrorCode.imageFetchFailed]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.imageRefused]: { status: 400, type: "invalid_request_error" },
+  [ErrorCode.watermarkRemovalFailed]: { status: 502, type: "server_error" },
   [ErrorCode.taskTimeout]: { status: 504, type: "server_error" },
   [ErrorCode.retriesExhausted]: { status: 502, type: "server_error" },
   [ErrorCode.providerUnavailable]: { status: 503, type: "server_error" },

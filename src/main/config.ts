@@ -35,6 +35,7 @@ export interface Config {
     readonly leaseMs: number;
     readonly pollIntervalMs: number;
     readonly progressWriteMs: number;
+    readonly watermarkAttempts: number;
   };
   readonly images: {
     readonly allowHosts: readonly string[];
@@ -86,6 +87,7 @@ const envSchema = z.object({
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
   REELAY_CHAT_WAIT_S: int(1, 3600).default(600),
   REELAY_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
+  REELAY_WATERMARK_ATTEMPTS: int(1, 20).default(3),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
 });
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       leaseMs: 30_000,
       pollIntervalMs: 1000,
       progressWriteMs: 500,
+      watermarkAttempts: e.REELAY_WATERMARK_ATTEMPTS,
     },
     images: {
       allowHosts: e.REELAY_IMAGE_ALLOW_HOSTS.split(",")

@@ -8,15 +8,21 @@ import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
+import {
+  type MediaTools,
+  probe,
+  resolveMediaTools,
+} from "../adapters/providers/local-renderer/media-tools.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
+import { createDelogoRemover } from "../adapters/watermark/delogo.js";
 import { createTaskEngine } from "../core/engine.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
-import type { Clock, MediaInspector, VideoProvider } from "../core/ports.js";
+import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
 import { createWorker, type Worker } from "../core/worker.js";
 import type { AppServices } from "../http/services.js";
 import type { Config } from "./config.js";
@@ -26,23 +32,21 @@ export interface ContainerOverrides {
   readonly clock?: Clock;
   /** Replaces the provider for every model. */
   readonly provider?: VideoProvider;
+  /** Replaces the watermark remover. */
+  readonly remover?: WatermarkRemover;
 }
 
-/** The built-in ffmpeg renderer; loaded only when used, so a process with another provider never needs ffmpeg. */
-async function localRenderer(config: Config): Promise<VideoProvider> {
-  const [{ createImageFetcher }, { createLocalRenderer }, { resolveMediaTools }] = await Promise.all([
+/** The built-in ffmpeg renderer; loaded only when used (a process with another provider skips it). */
+async function localRenderer(config: Config, tools: MediaTools): Promise<VideoProvider> {
+  const [{ createImageFetcher }, { createLocalRenderer }] = await Promise.all([
     import("../adapters/net/safe-fetch.js"),
     import("../adapters/providers/local-renderer/index.js"),
-    import("../adapters/providers/local-renderer/media-tools.js"),
   ]);
-  const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
   return createLocalRenderer({ tools, fetcher: createImageFetcher(config.images) });
 }
 
 /** Reads uploaded videos with ffprobe (from npm, or FFPROBE_PATH). */
-async function ffprobeInspector(config: Config): Promise<MediaInspector> {
-  const { probe, resolveMediaTools } = await import("../adapters/providers/local-renderer/media-tools.js");
-  const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+function ffprobeInspector(tools: MediaTools): MediaInspector {
   return {
     async inspectVideo(path) {
       const info = await probe(tools.ffprobePath, path).catch(() => undefined);
@@ -82,8 +86,11 @@ export async function buildContainer(
     const keys = createSqlKeyStore(db.kysely);
     const blobs = createFsBlobStore(join(config.dataDir, "blobs"));
 
-    const chosen = overrides.provider ?? (await localRenderer(config));
-    const inspector = await ffprobeInspector(config);
+    // ffmpeg and ffprobe serve uploads (probe) and watermark removal whatever the provider.
+    const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
+    const chosen = overrides.provider ?? (await localRenderer(config, tools));
+    const inspector = ffprobeInspector(tools);
+    const remover = overrides.remover ?? createDelogoRemover({ ffmpegPath: tools.ffmpegPath });
 
     const prometheus = createPrometheus({ tasks, queue, clock });
     const worker = createWorker({
@@ -96,6 +103,7 @@ export async function buildContainer(
       clock,
       logger,
       telemetry: prometheus.telemetry,
+      remover,
       settings: { ...config.engine, scratchDir },
     });
     const engine = createTaskEngine({

@@ -5,7 +5,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ReelayError } from "../../src/core/errors.js";
-import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../src/core/ports.js";
+import type { GenerateContext, GeneratedVideo, Region, VideoProvider } from "../../src/core/ports.js";
 import type { VideoRequest } from "../../src/core/task.js";
 
 export type Outcome = "ok" | "hang" | { error: ReelayError } | { gate: Promise<void> };
@@ -21,6 +21,8 @@ export class FakeProvider implements VideoProvider {
   readonly requests: VideoRequest[] = [];
   /** What the worker copied out of the blob store for each call. */
   readonly files: GenerateContext["files"][] = [];
+  /** When set, every video comes back marked, with the mark in this region. */
+  markRegion: Region | null = null;
 
   constructor(
     private readonly script: Outcome[] = [],
@@ -59,7 +61,8 @@ export class FakeProvider implements VideoProvider {
         width: request.width,
         height: request.height,
         durationS: request.duration,
-        watermarked: false,
+        watermarked: this.markRegion !== null,
+        watermarkRegion: this.markRegion,
         enhancedPrompt: `${request.prompt} (fake)`,
       };
     } finally {

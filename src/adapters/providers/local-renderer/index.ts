@@ -121,7 +121,10 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
     return request.duration;
   }
 
-  /** Remix, edit or extend `source`; returns the output's length. */
+  /**
+   * Remix, edit or extend `source`; returns the output's length. The source's frames are the picture:
+   * images, linked or uploaded, are not used in these modes (nor downloaded).
+   */
   async function renderFromSource(job: Job, source: VideoSource): Promise<number> {
     const { request, ctx } = job;
     if (ctx.files.sourceVideo === null) {
