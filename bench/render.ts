@@ -1,8 +1,11 @@
 /**
  * How much the local renderer adds on top of ffmpeg itself. Each case runs the provider's `generate`
- * (downloads, caption, render, thumbnail, probe) and the bare render argv from `buildRenderArgs`
- * alternately, and reports the ratio of the medians (goal: ≤ 1.1). Run: `npx tsx bench/render.ts`.
- * Images come from a loopback server (allow-listed), so no traffic leaves the machine.
+ * (downloads, caption, render, thumbnail, spritesheet, probe) and the bare render argv (from
+ * `buildRenderArgs`, or `buildSourceRenderArgs` for the source modes) alternately, and reports the ratio
+ * of the medians (goal: ≤ 1.1). The source-mode cases (remix, extend of the first case's video) also
+ * report their bare render's cost per output second against the plain render of the same frame size.
+ * Run: `npx tsx bench/render.ts`. Images come from a loopback server (allow-listed), so no traffic
+ * leaves the machine.
  */
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -13,7 +16,11 @@ import { createImageFetcher } from "../src/adapters/net/safe-fetch.js";
 import { buildRenderArgs } from "../src/adapters/providers/local-renderer/filtergraph.js";
 import { createLocalRenderer } from "../src/adapters/providers/local-renderer/index.js";
 import { resolveMediaTools } from "../src/adapters/providers/local-renderer/media-tools.js";
-import type { VideoRequest } from "../src/core/task.js";
+import {
+  buildSourceRenderArgs,
+  sourceOutputDurationS,
+} from "../src/adapters/providers/local-renderer/source-modes.js";
+import type { VideoRequest, VideoSource } from "../src/core/task.js";
 import { startImageServer } from "../test/helpers/image-server.js";
 
 const RUNS = 3;
@@ -27,11 +34,23 @@ interface CaseResult {
   readonly medianGenerateMs: number;
   readonly medianBareMs: number;
   readonly ratio: number;
-  /** What generate adds in absolute terms: downloads, caption, thumbnail, probe. */
+  /** What generate adds in absolute terms: downloads, caption, thumbnail, spritesheet, probe. */
   readonly overheadMs: number;
+  /**
+   * Source modes only: bare ms per output second ÷ the same for the plain case of the same frame size
+   * (1 = as cheap per second as rendering from a colour background).
+   */
+  readonly perSecondVsPlain?: number;
 }
 
-/** Runs both cases and writes bench/results/render.json; returns the results. */
+interface BenchCase {
+  readonly name: string;
+  readonly request: VideoRequest;
+  /** The case whose warm-up video is this case's source, and whose bare render it is compared with. */
+  readonly sourceCase?: string;
+}
+
+/** Runs every case and writes bench/results/render.json; returns the results. */
 export async function runRenderBench(): Promise<CaseResult[]> {
   const tools = await resolveMediaTools({
     ffmpegPath: process.env.FFMPEG_PATH,
@@ -47,26 +66,35 @@ export async function runRenderBench(): Promise<CaseResult[]> {
       maxRedirects: 3,
     });
     const renderer = createLocalRenderer({ tools, fetcher });
-    const base = { model: "sora-2-pro", family: "sora-2", watermark: false, private: false } as const;
-    const cases: [string, VideoRequest][] = [
-      [
-        "15 s 1080x1920, no images",
-        {
-          ...base,
-          prompt: PROMPT,
-          orientation: "portrait",
-          size: "large",
-          width: 1080,
-          height: 1920,
-          duration: 15,
-          images: [],
-        },
-      ],
-      [
-        "10 s 1280x720, two images",
-        {
-          ...base,
-          prompt: PROMPT,
+    const portrait: VideoRequest = {
+      api: "unified",
+      model: "sora-2-pro",
+      family: "sora-2",
+      prompt: PROMPT,
+      orientation: "portrait",
+      size: "large",
+      width: 1080,
+      height: 1920,
+      duration: 15,
+      images: [],
+      imageKeys: [],
+      source: null,
+      watermark: false,
+      private: false,
+    };
+    const from = (kind: VideoSource["kind"]): VideoSource => ({
+      kind,
+      taskId: null,
+      videoKey: "bench/source.mp4",
+      durationS: portrait.duration,
+    });
+    const plainName = "15 s 1080x1920, no images";
+    const cases: BenchCase[] = [
+      { name: plainName, request: portrait },
+      {
+        name: "10 s 1280x720, two images",
+        request: {
+          ...portrait,
           orientation: "landscape",
           size: "small",
           width: 1280,
@@ -74,38 +102,44 @@ export async function runRenderBench(): Promise<CaseResult[]> {
           duration: 10,
           images: [`${server.url}/a.png`, `${server.url}/b.png`],
         },
-      ],
+      },
+      {
+        name: "15 s 1080x1920, remix of a 15 s video",
+        request: { ...portrait, prompt: NEW_PROMPT, source: from("remix") },
+        sourceCase: plainName,
+      },
+      {
+        name: "15 s 1080x1920 video extended by 10 s",
+        request: { ...portrait, prompt: NEW_PROMPT, duration: 10, source: from("extend") },
+        sourceCase: plainName,
+      },
     ];
     const results: CaseResult[] = [];
+    /** Each case's warm-up video, a source for later cases. */
+    const videos = new Map<string, string>();
     let dirCount = 0;
     const workDir = async () => {
       const dir = join(root, String(dirCount++));
       await mkdir(dir);
       return dir;
     };
-    for (const [name, request] of cases) {
+    for (const { name, request, sourceCase } of cases) {
+      const sourceVideo = sourceCase === undefined ? null : (videos.get(sourceCase) ?? null);
       const generate = async () => {
         const dir = await workDir();
         const started = performance.now();
-        await renderer.generate(request, {
+        const video = await renderer.generate(request, {
           workDir: dir,
+          files: { imageFiles: [], sourceVideo },
           signal: new AbortController().signal,
           onProgress: () => {},
         });
-        return { ms: performance.now() - started, dir };
+        return { ms: performance.now() - started, dir, videoPath: video.videoPath };
       };
       // Warm-up run, untimed: also leaves the downloaded images and caption the bare command reuses.
-      const { dir: inputs } = await generate();
-      const args = buildRenderArgs({
-        width: request.width,
-        height: request.height,
-        durationS: request.duration,
-        prompt: request.prompt,
-        imagePaths: request.images.map((_, i) => join(inputs, `image-${i}`)),
-        captionPath: join(inputs, "caption.txt"),
-        fontPath: tools.fontPath,
-        outputPath: join(inputs, "bare.mp4"),
-      });
+      const warmUp = await generate();
+      videos.set(name, warmUp.videoPath);
+      const args = bareArgs(request, warmUp.dir, sourceVideo, tools.fontPath);
       const generateMs: number[] = [];
       const bareMs: number[] = [];
       for (let run = 0; run < RUNS; run++) {
@@ -116,10 +150,31 @@ export async function runRenderBench(): Promise<CaseResult[]> {
       const medianBareMs = median(bareMs);
       const ratio = medianGenerateMs / medianBareMs;
       const overheadMs = medianGenerateMs - medianBareMs;
-      results.push({ name, generateMs, bareMs, medianGenerateMs, medianBareMs, ratio, overheadMs });
+      const plain = results.find((r) => r.name === sourceCase);
+      const perSecondVsPlain =
+        plain === undefined || request.source === null
+          ? undefined
+          : medianBareMs /
+            sourceOutputDurationS({
+              kind: request.source.kind,
+              durationS: request.duration,
+              sourceDurationS: request.source.durationS,
+            }) /
+            (plain.medianBareMs / portrait.duration);
+      results.push({
+        name,
+        generateMs,
+        bareMs,
+        medianGenerateMs,
+        medianBareMs,
+        ratio,
+        overheadMs,
+        ...(perSecondVsPlain === undefined ? {} : { perSecondVsPlain }),
+      });
       process.stdout.write(
         `${name}: generate ${fmt(medianGenerateMs)} ms, bare ffmpeg ${fmt(medianBareMs)} ms, ` +
-          `overhead ${fmt(overheadMs)} ms, ratio ${ratio.toFixed(3)} (goal ≤ ${GOAL}) ${ratio <= GOAL ? "ok" : "OVER"}\n`,
+          `overhead ${fmt(overheadMs)} ms, ratio ${ratio.toFixed(3)} (goal ≤ ${GOAL}) ${ratio <= GOAL ? "ok" : "OVER"}` +
+          `${perSecondVsPlain === undefined ? "" : `; per output second ${perSecondVsPlain.toFixed(2)}× the plain render`}\n`,
       );
     }
     await mkdir(dirname(RESULTS), { recursive: true });
@@ -141,9 +196,38 @@ export async function runRenderBench(): Promise<CaseResult[]> {
   }
 }
 
+/** The render `generate` runs for `request`, as a bare argv over the inputs its warm-up left in `dir`. */
+function bareArgs(
+  request: VideoRequest,
+  dir: string,
+  sourceVideo: string | null,
+  fontPath: string,
+): string[] {
+  const common = {
+    width: request.width,
+    height: request.height,
+    durationS: request.duration,
+    prompt: request.prompt,
+    captionPath: join(dir, "caption.txt"),
+    fontPath,
+    outputPath: join(dir, "bare.mp4"),
+  };
+  if (request.source === null || sourceVideo === null) {
+    return buildRenderArgs({ ...common, imagePaths: request.images.map((_, i) => join(dir, `image-${i}`)) });
+  }
+  return buildSourceRenderArgs({
+    ...common,
+    kind: request.source.kind,
+    sourcePath: sourceVideo,
+    sourceDurationS: request.source.durationS,
+    sourceHasAudio: true,
+  });
+}
+
 const PROMPT =
   "A lighthouse on a cliff at dusk, waves crashing below, gulls circling in the warm evening light " +
   "while a small boat heads home across the bay";
+const NEW_PROMPT = "The same coast at night under a green aurora, the lighthouse beam sweeping the dark sea";
 
 function timeProcess(cmd: string, args: readonly string[]): Promise<number> {
   const started = performance.now();
