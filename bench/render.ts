@@ -1,8 +1,9 @@
 /**
  * How much the local renderer adds on top of ffmpeg itself. Each case runs the provider's `generate`
- * (downloads, caption, render, thumbnail, spritesheet, probe) and the bare render argv (from
- * `buildRenderArgs`, or `buildSourceRenderArgs` for the source modes) alternately, and reports the ratio
- * of the medians (goal: ≤ 1.1). The source-mode cases (remix, extend of the first case's video) also
+ * (downloads, caption, render, thumbnail, spritesheet, probe) and the same ffmpeg work done bare
+ * (the render argv from `buildRenderArgs`, or `buildSourceRenderArgs` for the source modes, then the
+ * thumbnail, spritesheet and ffprobe commands side by side, as generate runs them) alternately, and
+ * reports the ratio of the medians (goal: ≤ 1.1). The source-mode cases (remix, extend of the first case's video) also
  * report their bare render's cost per output second against the plain render of the same frame size.
  * Run: `npx tsx bench/render.ts`. Images come from a loopback server (allow-listed), so no traffic
  * leaves the machine.
@@ -13,13 +14,17 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createImageFetcher } from "../src/adapters/net/safe-fetch.js";
-import { buildRenderArgs } from "../src/adapters/providers/local-renderer/filtergraph.js";
+import { buildRenderArgs, buildThumbnailArgs } from "../src/adapters/providers/local-renderer/filtergraph.js";
 import { createLocalRenderer } from "../src/adapters/providers/local-renderer/index.js";
 import { resolveMediaTools } from "../src/adapters/providers/local-renderer/media-tools.js";
 import {
   buildSourceRenderArgs,
   sourceOutputDurationS,
 } from "../src/adapters/providers/local-renderer/source-modes.js";
+import {
+  buildSpritesheetArgs,
+  spritesheetLayout,
+} from "../src/adapters/providers/local-renderer/spritesheet.js";
 import type { VideoRequest, VideoSource } from "../src/core/task.js";
 import { startImageServer } from "../test/helpers/image-server.js";
 
@@ -144,7 +149,7 @@ export async function runRenderBench(): Promise<CaseResult[]> {
       const bareMs: number[] = [];
       for (let run = 0; run < RUNS; run++) {
         generateMs.push((await generate()).ms);
-        bareMs.push(await timeProcess(tools.ffmpegPath, args));
+        bareMs.push(await timeBare(tools, args, request, join(warmUp.dir, "bare.mp4")));
       }
       const medianGenerateMs = median(generateMs);
       const medianBareMs = median(bareMs);
@@ -228,6 +233,46 @@ const PROMPT =
   "A lighthouse on a cliff at dusk, waves crashing below, gulls circling in the warm evening light " +
   "while a small boat heads home across the bay";
 const NEW_PROMPT = "The same coast at night under a green aurora, the lighthouse beam sweeping the dark sea";
+
+/** The bare render, then its thumbnail, spritesheet and probe in parallel: the ffmpeg work of generate. */
+async function timeBare(
+  tools: { ffmpegPath: string; ffprobePath: string },
+  renderArgs: readonly string[],
+  request: VideoRequest,
+  out: string,
+): Promise<number> {
+  const durationS = request.source
+    ? sourceOutputDurationS({
+        kind: request.source.kind,
+        durationS: request.duration,
+        sourceDurationS: request.source.durationS,
+      })
+    : request.duration;
+  const started = performance.now();
+  await timeProcess(tools.ffmpegPath, renderArgs);
+  await Promise.all([
+    timeProcess(tools.ffmpegPath, buildThumbnailArgs(out, `${out}.thumb.jpg`, Math.min(1, durationS / 2))),
+    timeProcess(
+      tools.ffmpegPath,
+      buildSpritesheetArgs(
+        out,
+        `${out}.sprites.jpg`,
+        spritesheetLayout(request.width, request.height, durationS),
+        durationS,
+      ),
+    ),
+    timeProcess(tools.ffprobePath, [
+      "-v",
+      "error",
+      "-print_format",
+      "json",
+      "-show_format",
+      "-show_streams",
+      out,
+    ]),
+  ]);
+  return performance.now() - started;
+}
 
 function timeProcess(cmd: string, args: readonly string[]): Promise<number> {
   const started = performance.now();
