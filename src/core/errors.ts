@@ -13,6 +13,7 @@ export const ErrorCode = {
   adminOnly: "admin_only",
   notFound: "not_found",
   taskNotFound: "task_not_found",
+  characterNotFound: "character_not_found",
   linkExpired: "link_expired",
   linkInvalid: "link_invalid",
   rangeNotSatisfiable: "range_not_satisfiable",
@@ -77,6 +78,8 @@ export const errors = {
   adminOnly: () => new ReelayError(ErrorCode.adminOnly, "This route needs the admin token, not an API key"),
   taskNotFound: (id: string) =>
     new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
+  characterNotFound: (id: string) =>
+    new ReelayError(ErrorCode.characterNotFound, `No character with id '${id}'`, { param: "id" }),
   routeNotFound: (method: string, url: string) =>
     new ReelayError(ErrorCode.notFound, `No route for ${method} ${url}`),
   linkExpired: () =>

@@ -75,6 +75,31 @@ export interface KeyStore {
   findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
 }
 
+/** A character (cameo): a short span of a video, usable in prompts as `@username`. */
+export interface Character {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly username: string;
+  readonly name: string;
+  readonly videoKey: string;
+  readonly startS: number;
+  readonly endS: number;
+  /** The task it was made from; null for an uploaded video. */
+  readonly sourceTaskId: string | null;
+  /** A still to show for it (blob key), when there is one. */
+  readonly pictureKey: string | null;
+  /** Usable by anyone: made from a published video. A character from a private or unlisted video stays its owner's. */
+  readonly public: boolean;
+  readonly createdAt: number;
+}
+
+export interface CharacterStore {
+  /** Stores a character; false when its username is taken (nothing written). */
+  insert(c: Character): Promise<boolean>;
+  get(id: string): Promise<Character | undefined>;
+  findByUsernames(usernames: readonly string[]): Promise<Character[]>;
+}
+
 /** Versioned payloads: a worker refuses a version it does not know instead of misreading it. */
 export type JobPayload = {
   kind: "render";
@@ -146,7 +171,12 @@ export interface GenerateContext {
    * Local copies (inside workDir) of the request's stored inputs, made by the worker:
    * `imageFiles[i]` is `request.imageKeys[i]`, `sourceVideo` is `request.source.videoKey`.
    */
-  readonly files: { readonly imageFiles: readonly string[]; readonly sourceVideo: string | null };
+  readonly files: {
+    readonly imageFiles: readonly string[];
+    readonly sourceVideo: string | null;
+    /** `characterVideos[i]` is the video of `request.characters[i]`. */
+    readonly characterVideos?: readonly string[];
+  };
   /** Aborted on timeout, cancel or shutdown: stop work and throw. */
   readonly signal: AbortSignal;
   /** Reports progress as a fraction 0–1. */

@@ -33,6 +33,15 @@ export interface VideoSource {
   readonly durationS: number;
 }
 
+/** A character (cameo) a prompt names as `@username`: a short span of a stored video. */
+export interface CharacterRef {
+  readonly username: string;
+  /** Blob key of the video the character comes from. */
+  readonly videoKey: string;
+  readonly startS: number;
+  readonly endS: number;
+}
+
 /** A create request after validation and normalisation: what every provider receives. */
 export interface VideoRequest {
   readonly api: TaskApi;
@@ -51,6 +60,8 @@ export interface VideoRequest {
   /** Uploaded reference images (files or data URLs), kept as blobs; they follow `images`. */
   readonly imageKeys: readonly string[];
   readonly source: VideoSource | null;
+  /** Characters the prompt names (`@username`), resolved at create time. */
+  readonly characters?: readonly CharacterRef[];
   readonly watermark: boolean;
   readonly private: boolean;
 }

@@ -305,7 +305,10 @@ export function createWorker(deps: {
     };
     const imageFiles = await Promise.all(request.imageKeys.map((k, i) => copy(k, `upload-${i}`)));
     const sourceVideo = request.source ? await copy(request.source.videoKey, "source.mp4") : null;
-    return { imageFiles, sourceVideo };
+    const characterVideos = await Promise.all(
+      (request.characters ?? []).map((c, i) => copy(c.videoKey, `character-${i}.mp4`)),
+    );
+    return { imageFiles, sourceVideo, characterVideos };
   }
 
   async function settle(job: ClaimedJob, task: Task, reason: unknown): Promise<void> {

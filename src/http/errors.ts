@@ -17,6 +17,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.adminOnly]: { status: 403, type: "permission_error" },
   [ErrorCode.notFound]: { status: 404, type: "not_found_error" },
   [ErrorCode.taskNotFound]: { status: 404, type: "not_found_error" },
+  [ErrorCode.characterNotFound]: { status: 404, type: "not_found_error" },
   [ErrorCode.linkExpired]: { status: 403, type: "permission_error" },
   [ErrorCode.linkInvalid]: { status: 403, type: "permission_error" },
   [ErrorCode.rangeNotSatisfiable]: { status: 416, type: "invalid_request_error" },

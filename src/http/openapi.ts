@@ -6,12 +6,15 @@ import { z } from "zod";
 import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_params.js";
 import { unifiedCreateSchema } from "../core/params.js";
 import { adminKeyBodySchema } from "./routes/admin_keys_create.js";
+import { characterCreateSchema, characterUploadSchema } from "./routes/characters.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
 import { galleryQuerySchema } from "./routes/v1_gallery.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import { listQuerySchema } from "./routes/v1_videos_list.js";
 import {
   adminKeyCreateResponseSchema,
+  characterOpenAiSchema,
+  characterUnifiedSchema,
   chatCompletionSchema,
   galleryResponseSchema,
   healthSchema,
@@ -237,6 +240,46 @@ const OPS: Op[] = [
     multipart: sourceSchema.extend({ video: z.union([file, z.object({ id: z.string() })]) }),
     ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
     errors: [400, 401, 404, 409, 413],
+  },
+  {
+    method: "post",
+    path: "/sora/v1/characters",
+    summary: "Make a character (cameo) from a 1–3 s span of a finished video; mention it as @username",
+    tag: "Unified API",
+    auth: "key",
+    body: characterCreateSchema,
+    ok: { status: 200, schema: characterUnifiedSchema, description: "The character" },
+    errors: [400, 401, 403, 404, 409],
+  },
+  {
+    method: "get",
+    path: "/sora/v1/characters/{id}",
+    summary: "A character (yours, or one made from a published video)",
+    tag: "Unified API",
+    auth: "key",
+    pathParams: idParam,
+    ok: { status: 200, schema: characterUnifiedSchema, description: "The character" },
+    errors: [401, 404],
+  },
+  {
+    method: "post",
+    path: "/v1/videos/characters",
+    summary: "Make a character from an uploaded video (first 3 s, or `timestamps`)",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    multipart: characterUploadSchema.extend({ video: file }),
+    ok: { status: 200, schema: characterOpenAiSchema, description: "The character" },
+    errors: [400, 401, 413],
+  },
+  {
+    method: "get",
+    path: "/v1/videos/characters/{id}",
+    summary: "A character",
+    tag: "OpenAI-compatible API",
+    auth: "key",
+    pathParams: idParam,
+    ok: { status: 200, schema: characterOpenAiSchema, description: "The character" },
+    errors: [401, 404],
   },
   {
     method: "get",

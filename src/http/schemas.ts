@@ -164,6 +164,19 @@ export const galleryResponseSchema = z
   })
   .meta({ id: "Gallery" });
 
+export const characterUnifiedSchema = z
+  .object({
+    id: z.string(),
+    username: z.string().meta({ description: "Mention it in a prompt as @username" }),
+    permalink: z.string(),
+    profile_picture_url: z.string().nullable(),
+  })
+  .meta({ id: "Character" });
+
+export const characterOpenAiSchema = z
+  .object({ id: z.string(), created_at: z.int(), name: z.string(), username: z.string() })
+  .meta({ id: "VideoCharacter" });
+
 export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
 
 export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
@@ -173,4 +186,6 @@ export type VideoListResponse = z.infer<typeof videoListResponseSchema>;
 export type VideoDeleteResponse = z.infer<typeof videoDeleteResponseSchema>;
 export type ModelListResponse = z.infer<typeof modelListResponseSchema>;
 export type GalleryResponse = z.infer<typeof galleryResponseSchema>;
+export type CharacterUnified = z.infer<typeof characterUnifiedSchema>;
+export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

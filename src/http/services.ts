@@ -1,4 +1,5 @@
 import type { Prometheus } from "../adapters/metrics/prometheus.js";
+import type { CharacterService } from "../core/characters.js";
 import type { TaskEngine } from "../core/engine.js";
 import type { LinkSigner } from "../core/links.js";
 import type { ModelTable } from "../core/models.js";
@@ -17,6 +18,7 @@ export interface AppServices {
   readonly db: Database;
   readonly queue: JobQueue;
   readonly inspector: MediaInspector;
+  readonly characters: CharacterService;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

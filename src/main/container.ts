@@ -13,11 +13,13 @@ import {
   probe,
   resolveMediaTools,
 } from "../adapters/providers/local-renderer/media-tools.js";
+import { createSqlCharacterStore } from "../adapters/sqlite/character-store.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
+import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
@@ -131,6 +133,7 @@ export async function buildContainer(
       db,
       queue,
       inspector,
+      characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
       metrics: prometheus,
       publicUrl: config.publicUrl,
       version: config.version,

@@ -38,6 +38,10 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "GET", path: () => "/metrics" },
   { method: "POST", path: () => "/v1/video/remix" },
   { method: "GET", path: () => "/v1/gallery" },
+  { method: "POST", path: () => "/sora/v1/characters" },
+  { method: "GET", path: () => "/sora/v1/characters/char_x" },
+  { method: "POST", path: () => "/v1/videos/characters" },
+  { method: "GET", path: () => "/v1/videos/characters/char_x" },
   { method: "GET", path: () => "/openapi.json" },
 ];
 
@@ -132,7 +136,7 @@ describe("fuzzing every route never yields a 5xx", () => {
     },
   );
 
-  it.each(["/v1/videos", "/v1/videos/edits", "/v1/videos/extensions"])(
+  it.each(["/v1/videos", "/v1/videos/edits", "/v1/videos/extensions", "/v1/videos/characters"])(
     "%s: arbitrary multipart parts",
     async (path) => {
       const part = fc.record({

@@ -80,6 +80,15 @@ const TABLE: Row[] = [
     owned: (id) => ({ path: "/v1/videos/extensions", body: { prompt: "more", seconds: "4", video: { id } } }),
   },
   { method: "GET", url: "/v1/models", auth: "key" },
+  {
+    method: "POST",
+    url: "/sora/v1/characters",
+    auth: "key",
+    owned: (id) => ({ path: "/sora/v1/characters", body: { from_task: id, timestamps: "0,1" } }),
+  },
+  { method: "GET", url: "/sora/v1/characters/:id", auth: "key" },
+  { method: "POST", url: "/v1/videos/characters", auth: "key", body: {} },
+  { method: "GET", url: "/v1/videos/characters/:id", auth: "key" },
   { method: "POST", url: "/v1/chat/completions", auth: "key", body: {} },
   { method: "GET", url: "/files/*", auth: "signed" },
 ];

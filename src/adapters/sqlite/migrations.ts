@@ -74,6 +74,26 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+migrations["0003_characters"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("characters")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("owner_id", "text", (c) => c.notNull())
+      .addColumn("username", "text", (c) => c.notNull().unique())
+      .addColumn("name", "text", (c) => c.notNull())
+      .addColumn("video_key", "text", (c) => c.notNull())
+      .addColumn("start_s", "real", (c) => c.notNull())
+      .addColumn("end_s", "real", (c) => c.notNull())
+      .addColumn("source_task_id", "text")
+      .addColumn("picture_key", "text")
+      // 1 when anyone may use it: made from a published video.
+      .addColumn("public", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };

@@ -44,7 +44,22 @@ export interface JobsTable {
   updated_at: number;
 }
 
+export interface CharactersTable {
+  id: string;
+  owner_id: string;
+  username: string;
+  name: string;
+  video_key: string;
+  start_s: number;
+  end_s: number;
+  source_task_id: string | null;
+  picture_key: string | null;
+  public: number;
+  created_at: number;
+}
+
 export interface DB {
+  characters: CharactersTable;
   tasks: TasksTable;
   api_keys: ApiKeysTable;
   jobs: JobsTable;

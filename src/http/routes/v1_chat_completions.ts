@@ -11,6 +11,7 @@ import { errors } from "../../core/errors.js";
 import { issueToError, parseUnifiedCreate } from "../../core/params.js";
 import { isTerminal, type Task } from "../../core/task.js";
 import { principalOf, requireKey } from "../auth.js";
+import { createTask } from "../create_task.js";
 import { storeReference } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
 import { videoQueryView } from "./v1_video_query.js";
@@ -103,7 +104,7 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
       const key = await storeReference(s, { kind: "bytes", data, mimetype: m[1].toLowerCase() });
       if (key) imageKeys.push(key);
     }
-    let task = await s.engine.create(ownerId, { ...request, imageKeys }, { requestId: req.id });
+    let task = await createTask(s, req, ownerId, { ...request, imageKeys });
     const created = Math.floor(task.createdAt / 1000);
     const base = { id: task.id, created, model: b.model };
     const usage = (content: string) => ({

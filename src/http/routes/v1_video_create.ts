@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { parseUnifiedCreate } from "../../core/params.js";
 import { principalOf, requireKey } from "../auth.js";
+import { createTask } from "../create_task.js";
 import type { VideoCreateResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
@@ -12,7 +13,7 @@ export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
     async (req): Promise<VideoCreateResponse> => {
       const principal = principalOf(req);
       const request = parseUnifiedCreate(req.body, s.models);
-      const task = await s.engine.create(principal.ownerId, request, { requestId: req.id });
+      const task = await createTask(s, req, principal.ownerId, request);
       return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
     },
   );

@@ -9,6 +9,7 @@ import { checkPrompt } from "../../core/openai_params.js";
 import { issueToError } from "../../core/params.js";
 import { remixRequest } from "../../core/remix.js";
 import { principalOf, requireKey } from "../auth.js";
+import { createTask } from "../create_task.js";
 import type { VideoCreateResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
@@ -36,7 +37,7 @@ export function v1VideoRemix(app: FastifyInstance, s: AppServices): void {
         ...(b.private === undefined ? {} : { private: b.private }),
         ...(b.watermark === undefined ? {} : { watermark: b.watermark }),
       });
-      const task = await s.engine.create(ownerId, request, { requestId: req.id });
+      const task = await createTask(s, req, ownerId, request);
       return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
     },
   );

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from "fastify";
 import { parseOpenAiCreate } from "../../core/openai_params.js";
 import { principalOf, requireKey } from "../auth.js";
+import { createTask } from "../create_task.js";
 import { readForm } from "../multipart.js";
 import { openAiRequest, storeReference } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
@@ -18,7 +19,7 @@ export function v1VideosCreate(app: FastifyInstance, s: AppServices): void {
         images: p.reference?.kind === "url" ? [p.reference.url] : [],
         imageKeys: key ? [key] : [],
       });
-      return openAiVideo(await s.engine.create(principal.ownerId, request, { requestId: req.id }));
+      return openAiVideo(await createTask(s, req, principal.ownerId, request));
     } finally {
       await form.discard();
     }

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { parseRemix } from "../../core/openai_params.js";
 import { remixRequest } from "../../core/remix.js";
 import { principalOf, requireKey } from "../auth.js";
+import { createTask } from "../create_task.js";
 import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
@@ -13,6 +14,6 @@ export function v1VideosRemix(app: FastifyInstance, s: AppServices): void {
     const prompt = parseRemix(req.body);
     const from = await s.engine.source(ownerId, id, "remix");
     const request = remixRequest(from, { prompt, api: "openai" });
-    return openAiVideo(await s.engine.create(ownerId, request, { requestId: req.id }));
+    return openAiVideo(await createTask(s, req, ownerId, request));
   });
 }

@@ -6,6 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import { parseSourceRequest } from "../../core/openai_params.js";
 import { principalOf, requireKey } from "../auth.js";
+import { createTask } from "../create_task.js";
 import { readForm } from "../multipart.js";
 import { openAiRequest, resolveSource } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
@@ -29,7 +30,7 @@ function sourceRoute(app: FastifyInstance, s: AppServices, path: string, kind: "
         },
         { source: src.source },
       );
-      return openAiVideo(await s.engine.create(ownerId, request, { requestId: req.id }));
+      return openAiVideo(await createTask(s, req, ownerId, request));
     } finally {
       await form.discard();
     }
