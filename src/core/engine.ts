@@ -33,6 +33,11 @@ export interface TaskEngine {
     id: string,
     kind: "remix" | "edit" | "extend",
   ): Promise<Task & { result: TaskResult }>;
+  /**
+   * Cancels a pending or running task of the owner's: it ends `cancelled` at once and its work
+   * stops. A task already finished is `task_not_cancellable`.
+   */
+  cancel(ownerId: string, id: string): Promise<Task>;
   /** Any task by id, whoever owns it: for lineage and internal reads, never to answer a caller directly. */
   peek(id: string): Promise<Task | undefined>;
   /** The public gallery: completed published videos, newest first. */
@@ -53,6 +58,8 @@ export function createTaskEngine(deps: {
   settings: EngineSettings;
   /** Called after a job commits, to wake a local worker without waiting for its next poll. */
   onEnqueued: () => void;
+  /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
+  onStopped: (taskId: string) => void;
 }): TaskEngine {
   const { db, tasks, queue, blobs, clock, settings } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
@@ -127,6 +134,18 @@ export function createTaskEngine(deps: {
 
     peek: (id) => tasks.get(id),
 
+    async cancel(ownerId, id) {
+      const task = await getOwned(ownerId, id);
+      const cancelled = await tasks.update(
+        id,
+        { status: "cancelled", error: { code: "cancelled", message: "Cancelled by the caller" } },
+        { now: clock.now(), onlyFrom: ["pending", "processing"] },
+      );
+      if (!cancelled) throw errors.notCancellable(id, task.status);
+      deps.onStopped(id);
+      return cancelled;
+    },
+
     async gallery({ after, limit }) {
       let cursor: { createdAt: number; id: string } | undefined;
       if (after !== undefined) {
@@ -142,6 +161,7 @@ export function createTaskEngine(deps: {
     async remove(ownerId, id) {
       const task = await getOwned(ownerId, id);
       await tasks.delete(task.id);
+      deps.onStopped(task.id);
       const r = task.request;
       const keys = [
         task.result?.videoKey,

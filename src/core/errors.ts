@@ -20,6 +20,7 @@ export const ErrorCode = {
   methodNotAllowed: "method_not_allowed",
   videoNotReady: "video_not_ready",
   videoPrivate: "video_private",
+  taskNotCancellable: "task_not_cancellable",
   unsupportedParameter: "unsupported_parameter",
   internal: "internal_error",
   // Failures recorded on tasks (never an HTTP response of their own).
@@ -102,6 +103,14 @@ export const errors = {
     new ReelayError(
       ErrorCode.videoNotReady,
       `Video '${id}' is ${status}, not completed: wait until it completes`,
+      {
+        param: "id",
+      },
+    ),
+  notCancellable: (id: string, status: string) =>
+    new ReelayError(
+      ErrorCode.taskNotCancellable,
+      `Task '${id}' is already ${status}: only pending or processing tasks can be cancelled`,
       {
         param: "id",
       },

@@ -45,6 +45,8 @@ export interface Worker {
   start(): void;
   /** Looks for work now instead of at the next poll. */
   wake(): void;
+  /** Stops the task's running attempt in this process, if there is one (after a cancel or delete). */
+  interrupt(taskId: string): void;
   /** Stops taking jobs; aborts running ones and hands them back to the queue. */
   stop(): Promise<void>;
   /** Jobs running in this worker now. */
@@ -84,7 +86,7 @@ export function createWorker(deps: {
   settings: WorkerSettings;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  const running = new Map<string, { controller: AbortController; done: Promise<void>; taskId: string }>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
   let filling = false;
@@ -121,7 +123,7 @@ export function createWorker(deps: {
         running.delete(job.id);
         void fill();
       });
-    running.set(job.id, { controller, done });
+    running.set(job.id, { controller, done, taskId: job.payload.taskId });
   }
 
   /** Log lines of one job carry its task and the id of the request that created it. */
@@ -396,6 +398,11 @@ export function createWorker(deps: {
       stopping = false;
       timer = setInterval(() => void fill(), settings.pollIntervalMs);
       void fill();
+    },
+    interrupt(taskId) {
+      for (const r of running.values()) {
+        if (r.taskId === taskId) r.controller.abort(new TaskGone("task cancelled or deleted"));
+      }
     },
     wake() {
       void fill();

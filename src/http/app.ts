@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { adminKeysCreate } from "./routes/admin_keys_create.js";
+import { cancel } from "./routes/cancel.js";
 import { characters } from "./routes/characters.js";
 import { docs } from "./routes/docs.js";
 import { filesGet } from "./routes/files_get.js";
@@ -144,6 +145,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   v1ModelsList(app, s);
   v1ChatCompletions(app, s);
   characters(app, s);
+  cancel(app, s);
   filesGet(app, s);
   return app;
 }

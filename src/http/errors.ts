@@ -24,6 +24,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.methodNotAllowed]: { status: 405, type: "invalid_request_error" },
   [ErrorCode.videoNotReady]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.videoPrivate]: { status: 403, type: "permission_error" },
+  [ErrorCode.taskNotCancellable]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.internal]: { status: 500, type: "server_error" },
   // Task failure codes appear inside task bodies; if one ever reaches the edge it is a server fault.

@@ -116,6 +116,7 @@ export async function buildContainer(
       clock,
       settings: config.engine,
       onEnqueued: () => worker.wake(),
+      onStopped: (taskId) => worker.interrupt(taskId),
     });
     // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
     // process that died: hand those jobs out again now rather than when their leases expire.

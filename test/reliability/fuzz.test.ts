@@ -38,6 +38,8 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "GET", path: () => "/metrics" },
   { method: "POST", path: () => "/v1/video/remix" },
   { method: "GET", path: () => "/v1/gallery" },
+  { method: "POST", path: () => "/v1/video/cancel" },
+  { method: "POST", path: () => `/v1/videos/${encodeURIComponent(taskId)}/cancel` },
   { method: "POST", path: () => "/sora/v1/characters" },
   { method: "GET", path: () => "/sora/v1/characters/char_x" },
   { method: "POST", path: () => "/v1/videos/characters" },

@@ -82,6 +82,18 @@ const TABLE: Row[] = [
   { method: "GET", url: "/v1/models", auth: "key" },
   {
     method: "POST",
+    url: "/v1/video/cancel",
+    auth: "key",
+    owned: (id) => ({ path: `/v1/video/cancel?id=${enc(id)}` }),
+  },
+  {
+    method: "POST",
+    url: "/v1/videos/:id/cancel",
+    auth: "key",
+    owned: (id) => ({ path: `/v1/videos/${enc(id)}/cancel` }),
+  },
+  {
+    method: "POST",
     url: "/sora/v1/characters",
     auth: "key",
     owned: (id) => ({ path: "/sora/v1/characters", body: { from_task: id, timestamps: "0,1" } }),
