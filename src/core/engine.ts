@@ -4,7 +4,7 @@
  */
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type { BlobStore, Clock, Database, JobQueue, TaskStore } from "./ports.js";
+import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
 import { isPublished, type Task, type TaskResult, type VideoRequest } from "./task.js";
 
 export interface EngineSettings {
@@ -15,7 +15,16 @@ export interface EngineSettings {
 }
 
 export interface TaskEngine {
-  create(ownerId: string, request: VideoRequest, opts?: { requestId?: string }): Promise<Task>;
+  /**
+   * Stores a task and its job in one transaction. With an idempotency key seen (for this owner)
+   * in the last 24 h: the same fingerprint returns the earlier task (`reused`), another one is
+   * `idempotency_conflict`.
+   */
+  create(
+    ownerId: string,
+    request: VideoRequest,
+    opts?: { requestId?: string; idempotency?: { key: string; fingerprint: string } },
+  ): Promise<{ task: Task; reused: boolean }>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
   /** A page of the owner's tasks; `after` is a task id of theirs (else `invalid_request` on `after`). */
@@ -49,9 +58,12 @@ export interface TaskEngine {
   remove(ownerId: string, id: string): Promise<void>;
 }
 
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
 export function createTaskEngine(deps: {
   db: Database;
   tasks: TaskStore;
+  idempotency: IdempotencyStore;
   queue: JobQueue;
   blobs: BlobStore;
   clock: Clock;
@@ -61,7 +73,7 @@ export function createTaskEngine(deps: {
   /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
   onStopped: (taskId: string) => void;
 }): TaskEngine {
-  const { db, tasks, queue, blobs, clock, settings } = deps;
+  const { db, tasks, queue, blobs, clock, settings, idempotency } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
     const task = await tasks.get(id);
     if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
@@ -85,7 +97,27 @@ export function createTaskEngine(deps: {
         enhancedPrompt: null,
         result: null,
       };
-      await db.transaction(async (tx) => {
+      const reused = await db.transaction(async (tx) => {
+        const idem = opts.idempotency;
+        if (idem) {
+          const prior = await idempotency.find(ownerId, idem.key, tx);
+          if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) {
+            if (prior.fingerprint !== idem.fingerprint) throw errors.idempotencyConflict(idem.key);
+            const earlier = await tasks.get(prior.taskId, tx);
+            // The first task may have been deleted since: then the key is spent.
+            if (!earlier) throw errors.idempotencyConflict(idem.key);
+            return earlier;
+          }
+          if (prior) await idempotency.remove(ownerId, idem.key, tx);
+          const won = await idempotency.insert(
+            ownerId,
+            idem.key,
+            { fingerprint: idem.fingerprint, taskId: task.id, createdAt: now },
+            tx,
+          );
+          // Another process recorded the key between our read and write (PostgreSQL): let the client retry.
+          if (!won) throw errors.idempotencyInProgress(idem.key);
+        }
         await tasks.insert(task, tx);
         await queue.enqueue(
           {
@@ -100,9 +132,11 @@ export function createTaskEngine(deps: {
           },
           tx,
         );
+        return undefined;
       });
+      if (reused) return { task: reused, reused: true };
       deps.onEnqueued();
-      return task;
+      return { task, reused: false };
     },
 
     getOwned,

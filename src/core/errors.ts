@@ -21,6 +21,7 @@ export const ErrorCode = {
   videoNotReady: "video_not_ready",
   videoPrivate: "video_private",
   taskNotCancellable: "task_not_cancellable",
+  idempotencyConflict: "idempotency_conflict",
   unsupportedParameter: "unsupported_parameter",
   internal: "internal_error",
   // Failures recorded on tasks (never an HTTP response of their own).
@@ -105,6 +106,21 @@ export const errors = {
       `Video '${id}' is ${status}, not completed: wait until it completes`,
       {
         param: "id",
+      },
+    ),
+  idempotencyConflict: (key: string) =>
+    new ReelayError(
+      ErrorCode.idempotencyConflict,
+      `Idempotency-Key '${key.slice(0, 80)}' was already used with a different request: use a new key for a new request`,
+      { param: "Idempotency-Key" },
+    ),
+  idempotencyInProgress: (key: string) =>
+    new ReelayError(
+      ErrorCode.idempotencyConflict,
+      `A request with Idempotency-Key '${key.slice(0, 80)}' is in progress: retry shortly`,
+      {
+        param: "Idempotency-Key",
+        retryable: true,
       },
     ),
   notCancellable: (id: string, status: string) =>

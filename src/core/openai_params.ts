@@ -14,6 +14,8 @@ export interface UploadedFile {
   readonly filename: string;
   readonly mimetype: string;
   readonly bytes: number;
+  /** Hex SHA-256 of the content. */
+  readonly sha256: string;
 }
 
 export interface FormBody {

@@ -75,6 +75,20 @@ export interface KeyStore {
   findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
 }
 
+export interface IdempotencyRecord {
+  readonly fingerprint: string;
+  readonly taskId: string;
+  readonly createdAt: number;
+}
+
+/** Idempotency keys of creates: one task per (owner, key) within the retention window. */
+export interface IdempotencyStore {
+  find(ownerId: string, key: string, tx?: Tx): Promise<IdempotencyRecord | undefined>;
+  /** Records the key; false when another request recorded it first (nothing written). */
+  insert(ownerId: string, key: string, record: IdempotencyRecord, tx?: Tx): Promise<boolean>;
+  remove(ownerId: string, key: string, tx?: Tx): Promise<void>;
+}
+
 /** A character (cameo): a short span of a video, usable in prompts as `@username`. */
 export interface Character {
   readonly id: string;

@@ -25,6 +25,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.videoNotReady]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.videoPrivate]: { status: 403, type: "permission_error" },
   [ErrorCode.taskNotCancellable]: { status: 409, type: "invalid_request_error" },
+  [ErrorCode.idempotencyConflict]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.internal]: { status: 500, type: "server_error" },
   // Task failure codes appear inside task bodies; if one ever reaches the edge it is a server fault.
@@ -48,7 +49,7 @@ export const envelope = (e: ReelayError): ErrorEnvelope => ({
 export function sendError(reply: FastifyReply, e: ReelayError): FastifyReply {
   const { status } = STATUS[e.code];
   // OpenAI's clients retry 409 by default; ours mean "not in that state", which a retry won't change.
-  if (status === 409) reply.header("x-should-retry", "false");
+  if (status === 409 && !e.retryable) reply.header("x-should-retry", "false");
   return reply.code(status).type("application/json; charset=utf-8").send(envelope(e));
 }
 

@@ -3,7 +3,7 @@
  * client sends, with bracketed names like `input_reference[image_url]`) or JSON (older clients).
  * Files are spooled to disk with a size cap; fields are nested by their brackets.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -47,6 +47,14 @@ export interface ReadFormOptions {
   readonly maxFileBytes: number;
 }
 
+/** What the client sent, for idempotency fingerprints: fields, and each file by its content hash. */
+export const formInput = (form: FormBody): unknown => ({
+  fields: form.fields,
+  files: Object.fromEntries(
+    Object.entries(form.files).map(([k, f]) => [k, { sha256: f.sha256, type: f.mimetype }]),
+  ),
+});
+
 /** The body as fields + files. The caller owns the spooled files: `discard` removes them. */
 export async function readForm(
   req: FastifyRequest,
@@ -72,8 +80,10 @@ export async function readForm(
         const path = join(opts.spoolDir, randomUUID());
         spooled.push(path);
         let bytes = 0;
+        const hash = createHash("sha256");
         part.file.on("data", (c: Buffer) => {
           bytes += c.length;
+          hash.update(c);
         });
         await pipeline(part.file, createWriteStream(path));
         if (part.file.truncated) {
@@ -82,7 +92,13 @@ export async function readForm(
             `The file '${part.fieldname}' is larger than ${opts.maxFileBytes} bytes`,
           );
         }
-        files[part.fieldname] = { path, filename: part.filename, mimetype: part.mimetype, bytes };
+        files[part.fieldname] = {
+          path,
+          filename: part.filename,
+          mimetype: part.mimetype,
+          bytes,
+          sha256: hash.digest("hex"),
+        };
       } else {
         if (typeof part.value !== "string")
           throw errors.invalidField(part.fieldname, "Form fields must be text");

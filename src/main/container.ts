@@ -15,6 +15,7 @@ import {
 } from "../adapters/providers/local-renderer/media-tools.js";
 import { createSqlCharacterStore } from "../adapters/sqlite/character-store.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
+import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
@@ -111,6 +112,7 @@ export async function buildContainer(
     const engine = createTaskEngine({
       db,
       tasks,
+      idempotency: createSqlIdempotencyStore(db.kysely),
       queue,
       blobs,
       clock,

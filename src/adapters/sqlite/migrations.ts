@@ -94,6 +94,20 @@ migrations["0003_characters"] = {
   },
 };
 
+migrations["0004_idempotency"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("idempotency_keys")
+      .addColumn("owner_id", "text", (c) => c.notNull())
+      .addColumn("key", "text", (c) => c.notNull())
+      .addColumn("fingerprint", "text", (c) => c.notNull())
+      .addColumn("task_id", "text", (c) => c.notNull())
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .addPrimaryKeyConstraint("idempotency_keys_pk", ["owner_id", "key"])
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };

@@ -58,7 +58,16 @@ export interface CharactersTable {
   created_at: number;
 }
 
+export interface IdempotencyKeysTable {
+  owner_id: string;
+  key: string;
+  fingerprint: string;
+  task_id: string;
+  created_at: number;
+}
+
 export interface DB {
+  idempotency_keys: IdempotencyKeysTable;
   characters: CharactersTable;
   tasks: TasksTable;
   api_keys: ApiKeysTable;

@@ -14,7 +14,7 @@ export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
       const principal = principalOf(req);
       const request = parseUnifiedCreate(req.body, s.models);
       const task = await createTask(s, req, principal.ownerId, request);
-      return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
+      return { id: task.id, status: "pending", status_update_time: task.createdAt };
     },
   );
 }

@@ -38,7 +38,7 @@ export function v1VideoRemix(app: FastifyInstance, s: AppServices): void {
         ...(b.watermark === undefined ? {} : { watermark: b.watermark }),
       });
       const task = await createTask(s, req, ownerId, request);
-      return { id: task.id, status: "pending", status_update_time: task.statusUpdatedAt };
+      return { id: task.id, status: "pending", status_update_time: task.createdAt };
     },
   );
 }

@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { parseOpenAiCreate } from "../../core/openai_params.js";
 import { principalOf, requireKey } from "../auth.js";
 import { createTask } from "../create_task.js";
-import { readForm } from "../multipart.js";
+import { formInput, readForm } from "../multipart.js";
 import { openAiRequest, storeReference } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
@@ -19,7 +19,7 @@ export function v1VideosCreate(app: FastifyInstance, s: AppServices): void {
         images: p.reference?.kind === "url" ? [p.reference.url] : [],
         imageKeys: key ? [key] : [],
       });
-      return openAiVideo(await createTask(s, req, principal.ownerId, request));
+      return openAiVideo(await createTask(s, req, principal.ownerId, request, formInput(form)));
     } finally {
       await form.discard();
     }

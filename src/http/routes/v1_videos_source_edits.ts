@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { parseSourceRequest } from "../../core/openai_params.js";
 import { principalOf, requireKey } from "../auth.js";
 import { createTask } from "../create_task.js";
-import { readForm } from "../multipart.js";
+import { formInput, readForm } from "../multipart.js";
 import { openAiRequest, resolveSource } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
@@ -30,7 +30,7 @@ function sourceRoute(app: FastifyInstance, s: AppServices, path: string, kind: "
         },
         { source: src.source },
       );
-      return openAiVideo(await createTask(s, req, ownerId, request));
+      return openAiVideo(await createTask(s, req, ownerId, request, formInput(form)));
     } finally {
       await form.discard();
     }
