@@ -11,6 +11,7 @@ export const ErrorCode = {
   invalidApiKey: "invalid_api_key",
   invalidAdminToken: "invalid_admin_token",
   adminOnly: "admin_only",
+  modelNotAllowed: "model_not_allowed",
   notFound: "not_found",
   taskNotFound: "task_not_found",
   characterNotFound: "character_not_found",
@@ -75,6 +76,18 @@ export const errors = {
   missingApiKey: () =>
     new ReelayError(ErrorCode.missingApiKey, "Missing API key: send it as 'Authorization: Bearer <key>'"),
   invalidApiKey: () => new ReelayError(ErrorCode.invalidApiKey, "The API key is not valid"),
+  keyUnusable: (why: "revoked" | "expired") =>
+    new ReelayError(ErrorCode.invalidApiKey, `The API key has been ${why}`),
+  modelNotAllowed: (model: string, allowed: readonly string[]) =>
+    new ReelayError(
+      ErrorCode.modelNotAllowed,
+      `This API key may not use model '${model}'; it may use: ${allowed.join(", ")}`,
+      {
+        param: "model",
+      },
+    ),
+  keyNotFound: (id: string) =>
+    new ReelayError(ErrorCode.notFound, `No API key with id '${id}'`, { param: "id" }),
   invalidAdminToken: () =>
     new ReelayError(ErrorCode.invalidAdminToken, "The admin token is missing or not valid"),
   adminOnly: () => new ReelayError(ErrorCode.adminOnly, "This route needs the admin token, not an API key"),

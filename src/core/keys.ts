@@ -7,7 +7,13 @@ export const KEY_PREFIX = "rl-";
 
 export const hashSecret = (secret: string): string => createHash("sha256").update(secret).digest("hex");
 
-export function mintApiKey(opts: { name: string; ownerId?: string | undefined; now: number }): {
+export function mintApiKey(opts: {
+  name: string;
+  ownerId?: string | undefined;
+  now: number;
+  expiresAt?: number | null;
+  allowedModels?: readonly string[] | null;
+}): {
   record: ApiKeyRecord;
   secret: string;
 } {
@@ -19,8 +25,18 @@ export function mintApiKey(opts: { name: string; ownerId?: string | undefined; n
     hash: hashSecret(secret),
     prefix: secret.slice(0, KEY_PREFIX.length + 6),
     createdAt: opts.now,
+    expiresAt: opts.expiresAt ?? null,
+    revokedAt: null,
+    allowedModels: opts.allowedModels ?? null,
   };
   return { record, secret };
+}
+
+/** Why a stored key no longer works, or null when it does. */
+export function keyUnusable(key: ApiKeyRecord, now: number): "revoked" | "expired" | null {
+  if (key.revokedAt !== null) return "revoked";
+  if (key.expiresAt !== null && key.expiresAt <= now) return "expired";
+  return null;
 }
 
 /** Compares a presented secret with a stored hash in constant time. */

@@ -68,11 +68,21 @@ export interface ApiKeyRecord {
   /** First characters of the key, to recognise it in listings. */
   readonly prefix: string;
   readonly createdAt: number;
+  /** Epoch ms after which the key no longer works; null: never. */
+  readonly expiresAt: number | null;
+  /** Epoch ms it was revoked; null: live. */
+  readonly revokedAt: number | null;
+  /** Models the key may use; null: all. */
+  readonly allowedModels: readonly string[] | null;
 }
 
 export interface KeyStore {
   insert(key: ApiKeyRecord): Promise<void>;
   findByHash(hash: string): Promise<ApiKeyRecord | undefined>;
+  /** Keys, newest first; an owner's only when `ownerId` is given. */
+  list(opts: { ownerId?: string | undefined }): Promise<ApiKeyRecord[]>;
+  /** Revokes the key at `now`; the record after, or undefined when there is no such key. */
+  revoke(id: string, now: number): Promise<ApiKeyRecord | undefined>;
 }
 
 export interface IdempotencyRecord {

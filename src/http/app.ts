@@ -7,7 +7,7 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
-import { adminKeysCreate } from "./routes/admin_keys_create.js";
+import { adminKeys } from "./routes/admin_keys.js";
 import { cancel } from "./routes/cancel.js";
 import { characters } from "./routes/characters.js";
 import { docs } from "./routes/docs.js";
@@ -129,7 +129,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   health(app, s);
   docs(app, s);
   metrics(app, s);
-  adminKeysCreate(app, s);
+  adminKeys(app, s);
   v1VideoCreate(app, s);
   v1VideoQuery(app, s);
   v1VideoRemix(app, s);

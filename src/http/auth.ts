@@ -1,12 +1,14 @@
 /** Bearer authentication: API keys for /v1, the admin token for /admin. */
 import type { FastifyRequest } from "fastify";
 import { errors } from "../core/errors.js";
-import { hashSecret, secretMatches } from "../core/keys.js";
-import type { KeyStore } from "../core/ports.js";
+import { hashSecret, keyUnusable, secretMatches } from "../core/keys.js";
+import type { Clock, KeyStore } from "../core/ports.js";
 
 export interface Principal {
   readonly keyId: string;
   readonly ownerId: string;
+  /** Models this key may use; null: all. */
+  readonly allowedModels: readonly string[] | null;
 }
 
 declare module "fastify" {
@@ -23,13 +25,15 @@ const bearer = (req: FastifyRequest): string | undefined => {
 };
 
 /** Resolves the request's API key to its owner; 401 when it is missing or unknown. */
-export async function authenticateKey(req: FastifyRequest, keys: KeyStore): Promise<Principal> {
+export async function authenticateKey(req: FastifyRequest, keys: KeyStore, clock: Clock): Promise<Principal> {
   const secret = bearer(req);
   if (secret === undefined) throw errors.missingApiKey();
   if (secret === "") throw errors.invalidApiKey();
   const key = await keys.findByHash(hashSecret(secret));
   if (!key) throw errors.invalidApiKey();
-  req.principal = { keyId: key.id, ownerId: key.ownerId };
+  const why = keyUnusable(key, clock.now());
+  if (why) throw errors.keyUnusable(why);
+  req.principal = { keyId: key.id, ownerId: key.ownerId, allowedModels: key.allowedModels };
   return req.principal;
 }
 
@@ -38,9 +42,9 @@ export async function authenticateKey(req: FastifyRequest, keys: KeyStore): Prom
  * key learns nothing about what its body would have got (and costs no parsing).
  */
 export const requireKey =
-  (keys: KeyStore) =>
+  (keys: KeyStore, clock: Clock) =>
   async (req: FastifyRequest): Promise<void> => {
-    await authenticateKey(req, keys);
+    await authenticateKey(req, keys, clock);
   };
 
 /** The authenticated caller of a route guarded by requireKey. */

@@ -48,21 +48,29 @@ export async function createTask(
   request: VideoRequest,
   input: unknown = req.body,
 ): Promise<Task> {
-  const idempotency = idempotencyOf(req, input);
-  const characters = await s.characters.mentioned(ownerId, request.prompt);
-  const { task, reused } = await s.engine.create(
-    ownerId,
-    characters.length > 0 ? { ...request, characters } : request,
-    {
+  // This request's uploads, stored before we got here: they go if no new task is made from them.
+  const dropUploads = () =>
+    Promise.all([
+      ...request.imageKeys.map((k) => s.blobs.delete(k)),
+      request.source && request.source.taskId === null ? s.blobs.delete(request.source.videoKey) : undefined,
+    ]);
+  try {
+    const allowed = req.principal?.allowedModels;
+    if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
+    const idempotency = idempotencyOf(req, input);
+    const characters = await s.characters.mentioned(ownerId, request.prompt);
+    const withCharacters = characters.length > 0 ? { ...request, characters } : request;
+    const { task, reused } = await s.engine.create(ownerId, withCharacters, {
       requestId: req.id,
       ...(idempotency ? { idempotency } : {}),
-    },
-  );
-  if (reused) {
-    // This request's uploads were stored for a task that is not being made: drop them.
-    await Promise.all(request.imageKeys.map((k) => s.blobs.delete(k)));
-    if (request.source && request.source.taskId === null) await s.blobs.delete(request.source.videoKey);
-    req.log.info({ taskId: task.id }, "idempotent create: returned the earlier task");
+    });
+    if (reused) {
+      await dropUploads();
+      req.log.info({ taskId: task.id }, "idempotent create: returned the earlier task");
+    }
+    return task;
+  } catch (e) {
+    await dropUploads().catch(() => undefined);
+    throw e;
   }
-  return task;
 }

@@ -15,6 +15,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.invalidApiKey]: { status: 401, type: "authentication_error" },
   [ErrorCode.invalidAdminToken]: { status: 401, type: "authentication_error" },
   [ErrorCode.adminOnly]: { status: 403, type: "permission_error" },
+  [ErrorCode.modelNotAllowed]: { status: 403, type: "permission_error" },
   [ErrorCode.notFound]: { status: 404, type: "not_found_error" },
   [ErrorCode.taskNotFound]: { status: 404, type: "not_found_error" },
   [ErrorCode.characterNotFound]: { status: 404, type: "not_found_error" },

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_params.js";
 import { unifiedCreateSchema } from "../core/params.js";
-import { adminKeyBodySchema } from "./routes/admin_keys_create.js";
+import { adminKeyBodySchema, adminKeyListQuerySchema } from "./routes/admin_keys.js";
 import { characterCreateSchema, characterUploadSchema } from "./routes/characters.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
 import { galleryQuerySchema } from "./routes/v1_gallery.js";
@@ -13,6 +13,8 @@ import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import { listQuerySchema } from "./routes/v1_videos_list.js";
 import {
   adminKeyCreateResponseSchema,
+  adminKeyListSchema,
+  adminKeySchema,
   characterOpenAiSchema,
   characterUnifiedSchema,
   chatCompletionSchema,
@@ -93,6 +95,28 @@ const OPS: Op[] = [
     body: adminKeyBodySchema,
     ok: { status: 201, schema: adminKeyCreateResponseSchema, description: "The new key" },
     errors: [400, 401, 403],
+  },
+  {
+    method: "get",
+    path: "/admin/keys",
+    summary: "List API keys (never their secrets)",
+    tag: "Admin",
+    auth: "admin",
+    query: {
+      owner_id: { schema: adminKeyListQuerySchema.shape.owner_id, description: "Only this owner's keys" },
+    },
+    ok: { status: 200, schema: adminKeyListSchema, description: "Keys, newest first" },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "delete",
+    path: "/admin/keys/{id}",
+    summary: "Revoke an API key (effective on the next request)",
+    tag: "Admin",
+    auth: "admin",
+    pathParams: idParam,
+    ok: { status: 200, schema: adminKeySchema, description: "The key, revoked" },
+    errors: [401, 403, 404],
   },
   {
     method: "post",

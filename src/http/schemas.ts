@@ -112,16 +112,26 @@ export const modelListResponseSchema = z
   })
   .meta({ id: "ModelList" });
 
-export const adminKeyCreateResponseSchema = z
+export const adminKeySchema = z
   .object({
     id: z.string(),
-    key: z.string().meta({ description: "The API key. Shown only in this response." }),
     name: z.string(),
     owner_id: z.string(),
-    prefix: z.string(),
+    prefix: z.string().meta({ description: "The key's first characters, to recognise it" }),
     created_at: z.int(),
+    expires_at: z.int().nullable().meta({ description: "Unix seconds; null: never" }),
+    revoked_at: z.int().nullable().meta({ description: "Unix seconds; null: live" }),
+    allowed_models: z.array(z.string()).nullable().meta({ description: "null: every model" }),
   })
+  .meta({ id: "ApiKey" });
+
+export const adminKeyCreateResponseSchema = adminKeySchema
+  .extend({ key: z.string().meta({ description: "The API key. Shown only in this response." }) })
   .meta({ id: "ApiKeyCreated" });
+
+export const adminKeyListSchema = z
+  .object({ object: z.literal("list"), data: z.array(adminKeySchema) })
+  .meta({ id: "ApiKeyList" });
 
 export const chatCompletionSchema = z
   .object({
@@ -188,4 +198,6 @@ export type ModelListResponse = z.infer<typeof modelListResponseSchema>;
 export type GalleryResponse = z.infer<typeof galleryResponseSchema>;
 export type CharacterUnified = z.infer<typeof characterUnifiedSchema>;
 export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
+export type AdminKey = z.infer<typeof adminKeySchema>;
+export type AdminKeyList = z.infer<typeof adminKeyListSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

@@ -23,6 +23,8 @@ afterAll(() => app.close());
 
 const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/admin/keys" },
+  { method: "GET", path: () => "/admin/keys" },
+  { method: "DELETE", path: () => "/admin/keys/key_nope" },
   { method: "POST", path: () => "/v1/video/create" },
   { method: "GET", path: () => "/v1/video/query" },
   { method: "POST", path: () => "/v1/videos" },
@@ -127,7 +129,8 @@ describe("fuzzing every route never yields a 5xx", () => {
           ).toString();
           const url = `${app.url}${r.path()}${qs ? `${r.path().includes("?") ? "&" : "?"}${qs}` : ""}`;
           const headers: Record<string, string> = {};
-          if (withKey) headers.authorization = `Bearer ${r.path() === "/admin/keys" ? app.adminToken : key}`;
+          if (withKey)
+            headers.authorization = `Bearer ${r.path().startsWith("/admin/") ? app.adminToken : key}`;
           if (ct) headers["content-type"] = ct;
           const init: RequestInit = { method: r.method, headers };
           if (r.method !== "GET") init.body = typeof b === "string" ? b : JSON.stringify(b);

@@ -32,6 +32,8 @@ const TABLE: Row[] = [
   { method: "GET", url: "/docs/static/swagger-initializer.js", auth: "public" },
   { method: "GET", url: "/docs/static/*", auth: "public", sample: "/docs/static/swagger-ui.css" },
   { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
+  { method: "GET", url: "/admin/keys", auth: "admin" },
+  { method: "DELETE", url: "/admin/keys/:id", auth: "admin" },
   { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
   {
     method: "GET",

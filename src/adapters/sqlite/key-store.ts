@@ -1,6 +1,18 @@
-import type { Kysely } from "kysely";
-import type { KeyStore } from "../../core/ports.js";
-import type { DB } from "./schema.js";
+import type { Kysely, Selectable } from "kysely";
+import type { ApiKeyRecord, KeyStore } from "../../core/ports.js";
+import type { ApiKeysTable, DB } from "./schema.js";
+
+const toRecord = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
+  id: row.id,
+  ownerId: row.owner_id,
+  name: row.name,
+  hash: row.hash,
+  prefix: row.prefix,
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  revokedAt: row.revoked_at,
+  allowedModels: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
+});
 
 export function createSqlKeyStore(db: Kysely<DB>): KeyStore {
   return {
@@ -14,21 +26,30 @@ export function createSqlKeyStore(db: Kysely<DB>): KeyStore {
           hash: key.hash,
           prefix: key.prefix,
           created_at: key.createdAt,
+          expires_at: key.expiresAt,
+          revoked_at: key.revokedAt,
+          allowed_models: key.allowedModels === null ? null : JSON.stringify(key.allowedModels),
         })
         .execute();
     },
     async findByHash(hash) {
       const row = await db.selectFrom("api_keys").selectAll().where("hash", "=", hash).executeTakeFirst();
-      return row
-        ? {
-            id: row.id,
-            ownerId: row.owner_id,
-            name: row.name,
-            hash: row.hash,
-            prefix: row.prefix,
-            createdAt: row.created_at,
-          }
-        : undefined;
+      return row ? toRecord(row) : undefined;
+    },
+    async list({ ownerId }) {
+      let q = db.selectFrom("api_keys").selectAll();
+      if (ownerId !== undefined) q = q.where("owner_id", "=", ownerId);
+      return (await q.orderBy("created_at", "desc").orderBy("id", "desc").execute()).map(toRecord);
+    },
+    async revoke(id, now) {
+      await db
+        .updateTable("api_keys")
+        .set({ revoked_at: now })
+        .where("id", "=", id)
+        .where("revoked_at", "is", null)
+        .execute();
+      const row = await db.selectFrom("api_keys").selectAll().where("id", "=", id).executeTakeFirst();
+      return row ? toRecord(row) : undefined;
     },
   };
 }

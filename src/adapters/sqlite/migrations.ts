@@ -108,6 +108,15 @@ migrations["0004_idempotency"] = {
   },
 };
 
+migrations["0005_key_lifecycle"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema.alterTable("api_keys").addColumn("expires_at", "integer").execute();
+    await db.schema.alterTable("api_keys").addColumn("revoked_at", "integer").execute();
+    // JSON array of model names, or null for every model.
+    await db.schema.alterTable("api_keys").addColumn("allowed_models", "text").execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };

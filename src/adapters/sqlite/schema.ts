@@ -26,6 +26,9 @@ export interface ApiKeysTable {
   hash: string;
   prefix: string;
   created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  allowed_models: string | null;
 }
 
 export interface JobsTable {

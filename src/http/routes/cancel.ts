@@ -14,7 +14,7 @@ import { videoQueryView } from "./v1_video_query.js";
 export function cancel(app: FastifyInstance, s: AppServices): void {
   app.post(
     "/v1/video/cancel",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<VideoQueryResponse> => {
       const { id, ...rest } = req.query as Record<string, unknown>;
       const extra = Object.keys(rest)[0];
@@ -25,8 +25,12 @@ export function cancel(app: FastifyInstance, s: AppServices): void {
     },
   );
 
-  app.post("/v1/videos/:id/cancel", { onRequest: requireKey(s.keys) }, async (req): Promise<OpenAiVideo> => {
-    const { id } = req.params as { id: string };
-    return openAiVideo(await s.engine.cancel(principalOf(req).ownerId, id));
-  });
+  app.post(
+    "/v1/videos/:id/cancel",
+    { onRequest: requireKey(s.keys, s.clock) },
+    async (req): Promise<OpenAiVideo> => {
+      const { id } = req.params as { id: string };
+      return openAiVideo(await s.engine.cancel(principalOf(req).ownerId, id));
+    },
+  );
 }

@@ -48,7 +48,7 @@ const openAi = (c: Character): CharacterOpenAi => ({
 export function characters(app: FastifyInstance, s: AppServices): void {
   app.post(
     "/sora/v1/characters",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<CharacterUnified> => {
       const parsed = characterCreateSchema.safeParse(req.body ?? {});
       if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
@@ -71,7 +71,7 @@ export function characters(app: FastifyInstance, s: AppServices): void {
 
   app.get(
     "/sora/v1/characters/:id",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<CharacterUnified> => {
       const { id } = req.params as { id: string };
       return unified(s, await s.characters.get(principalOf(req).ownerId, id));
@@ -80,7 +80,7 @@ export function characters(app: FastifyInstance, s: AppServices): void {
 
   app.post(
     "/v1/videos/characters",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<CharacterOpenAi> => {
       const { ownerId } = principalOf(req);
       const form = await readForm(req, {
@@ -114,7 +114,7 @@ export function characters(app: FastifyInstance, s: AppServices): void {
 
   app.get(
     "/v1/videos/characters/:id",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<CharacterOpenAi> => {
       const { id } = req.params as { id: string };
       return openAi(await s.characters.get(principalOf(req).ownerId, id));

@@ -9,7 +9,7 @@ import type { AppServices } from "../services.js";
 export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
   app.post(
     "/v1/video/create",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<VideoCreateResponse> => {
       const principal = principalOf(req);
       const request = parseUnifiedCreate(req.body, s.models);

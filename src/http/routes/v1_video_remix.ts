@@ -23,7 +23,7 @@ export const unifiedRemixSchema = z.strictObject({
 export function v1VideoRemix(app: FastifyInstance, s: AppServices): void {
   app.post(
     "/v1/video/remix",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<VideoCreateResponse> => {
       const { ownerId } = principalOf(req);
       const parsed = unifiedRemixSchema.safeParse(req.body ?? {});

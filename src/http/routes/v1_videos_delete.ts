@@ -7,7 +7,7 @@ import type { AppServices } from "../services.js";
 export function v1VideosDelete(app: FastifyInstance, s: AppServices): void {
   app.delete(
     "/v1/videos/:id",
-    { onRequest: requireKey(s.keys) },
+    { onRequest: requireKey(s.keys, s.clock) },
     async (req): Promise<VideoDeleteResponse> => {
       const { id } = req.params as { id: string };
       await s.engine.remove(principalOf(req).ownerId, id);

@@ -1,0 +1,84 @@
+/**
+ * Admin key management: `POST /admin/keys` mints a key (in this response only; Reelay keeps its
+ * hash), `GET /admin/keys?owner_id=` lists keys (never their secrets), `DELETE /admin/keys/{id}`
+ * revokes one, effective on the next request.
+ */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { errors } from "../../core/errors.js";
+import { mintApiKey } from "../../core/keys.js";
+import { issueToError } from "../../core/params.js";
+import type { ApiKeyRecord } from "../../core/ports.js";
+import { requireAdmin } from "../auth.js";
+import type { AdminKey, AdminKeyCreateResponse, AdminKeyList } from "../schemas.js";
+import type { AppServices } from "../services.js";
+
+export const adminKeyBodySchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  owner_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,100}$/)
+    .optional(),
+  /** Unix seconds. */
+  expires_at: z.int().positive().optional(),
+  allowed_models: z.array(z.string()).min(1).optional(),
+});
+export const adminKeyListQuerySchema = z.strictObject({ owner_id: z.string().min(1).optional() });
+
+const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
+export const adminKeyView = (k: ApiKeyRecord): AdminKey => ({
+  id: k.id,
+  name: k.name,
+  owner_id: k.ownerId,
+  prefix: k.prefix,
+  created_at: k.createdAt,
+  expires_at: seconds(k.expiresAt),
+  revoked_at: seconds(k.revokedAt),
+  allowed_models: k.allowedModels === null ? null : [...k.allowedModels],
+});
+
+export function adminKeys(app: FastifyInstance, s: AppServices): void {
+  const onRequest = requireAdmin(s.adminTokenHash, s.keys);
+
+  app.post("/admin/keys", { onRequest }, async (req, reply): Promise<AdminKeyCreateResponse> => {
+    const parsed = adminKeyBodySchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
+    const b = parsed.data;
+    const unknownModel = b.allowed_models?.find((m) => !s.models.has(m));
+    if (unknownModel) {
+      throw errors.invalidField(
+        "allowed_models",
+        `Unknown model '${unknownModel}'; available: ${[...s.models.keys()].join(", ")}`,
+      );
+    }
+    const now = s.clock.now();
+    if (b.expires_at !== undefined && b.expires_at * 1000 <= now) {
+      throw errors.invalidField("expires_at", "'expires_at' must be in the future (Unix seconds)");
+    }
+    const { record, secret } = mintApiKey({
+      name: b.name ?? "default",
+      ownerId: b.owner_id,
+      now,
+      expiresAt: b.expires_at === undefined ? null : b.expires_at * 1000,
+      allowedModels: b.allowed_models ?? null,
+    });
+    await s.keys.insert(record);
+    req.log.info({ keyId: record.id, ownerId: record.ownerId, prefix: record.prefix }, "api key created");
+    reply.code(201);
+    return { ...adminKeyView(record), key: secret };
+  });
+
+  app.get("/admin/keys", { onRequest }, async (req): Promise<AdminKeyList> => {
+    const parsed = adminKeyListQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    return { object: "list", data: (await s.keys.list({ ownerId: parsed.data.owner_id })).map(adminKeyView) };
+  });
+
+  app.delete("/admin/keys/:id", { onRequest }, async (req): Promise<AdminKey> => {
+    const { id } = req.params as { id: string };
+    const revoked = await s.keys.revoke(id, s.clock.now());
+    if (!revoked) throw errors.keyNotFound(id);
+    req.log.info({ keyId: id }, "api key revoked");
+    return adminKeyView(revoked);
+  });
+}
