@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+/**
+ * `reelay`: the command line for Reelay's API. Reads REELAY_URL (default http://localhost:8787),
+ * REELAY_API_KEY, and REELAY_ADMIN_TOKEN for the `keys` commands.
+ */
+import { createWriteStream } from "node:fs";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { pathToFileURL } from "node:url";
+import { SingleBar } from "cli-progress";
+import { Command, InvalidArgumentError } from "commander";
+import { ReelayClient, type VideoQueryResponse } from "../client/index.js";
+import { describeError, EXIT, exitCodeOf, table } from "./output.js";
+
+const intArg = (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number");
+  return Number(v);
+};
+
+export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Command {
+  const client = () =>
+    new ReelayClient({
+      baseUrl: env.REELAY_URL ?? "http://localhost:8787",
+      apiKey: env.REELAY_API_KEY,
+      adminToken: env.REELAY_ADMIN_TOKEN,
+    });
+  const print = (json: boolean, data: unknown, human: string) =>
+    out(json ? JSON.stringify(data, null, 2) : human);
+
+  const save = async (id: string, path: string, variant: "video" | "thumbnail" | "spritesheet" = "video") => {
+    const res = await client().download(id, variant);
+    if (!res.body) throw new Error("empty download");
+    await pipeline(
+      Readable.fromWeb(res.body as import("node:stream/web").ReadableStream),
+      createWriteStream(path),
+    );
+  };
+
+  const p = new Command("reelay").description("Reelay: make videos through a Reelay server").exitOverride();
+  p.configureOutput({ writeOut: out, writeErr: err });
+
+  p.command("create")
+    .description("create a video (unified API)")
+    .requiredOption("--prompt <text>", "what the video shows")
+    .option("--model <name>", "model", "sora-2")
+    .option("--orientation <o>", "portrait | landscape", "portrait")
+    .option("--size <s>", "small (720p) | large (1080p)", "small")
+    .option("--duration <seconds>", "seconds", intArg, 10)
+    .option(
+      "--image <url>",
+      "an image link (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--private", "never published, never remixed")
+    .option("--no-watermark", "the video must be clean")
+    .option("--wait", "wait until it is done, with a progress bar")
+    .option("--out <file>", "with --wait: save the MP4 here")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const c = client();
+      const created = await c.createVideo({
+        model: o.model,
+        prompt: o.prompt,
+        orientation: o.orientation,
+        size: o.size,
+        duration: o.duration,
+        images: o.image,
+        watermark: o.watermark,
+        private: Boolean(o.private),
+      });
+      if (!o.wait) return print(o.json, created, created.id);
+      const bar =
+        o.json || !process.stderr.isTTY
+          ? null
+          : new SingleBar({ format: " {bar} {percentage}% | {status}", stream: process.stderr });
+      bar?.start(100, 0, { status: "pending" });
+      const final: VideoQueryResponse = await c.waitFor(created.id, {
+        onProgress: (t) => bar?.update(t.progress, { status: t.status }),
+      });
+      bar?.stop();
+      if (final.status !== "completed") {
+        print(o.json, final, `${final.id} ${final.status}: ${final.error?.message ?? ""}`);
+        process.exitCode = EXIT.taskFailed;
+        return;
+      }
+      if (o.out) await save(final.id, o.out);
+      print(
+        o.json,
+        { ...final, saved_to: o.out ?? null },
+        o.out ? `${final.id} completed → ${o.out}` : `${final.id} completed: ${final.video_url}`,
+      );
+    });
+
+  p.command("status <id>")
+    .description("a task's status")
+    .option("--json", "machine-readable output")
+    .action(async (id: string, o) => {
+      const t = await client().queryVideo(id);
+      print(
+        o.json,
+        t,
+        `${t.id}  ${t.status}  ${t.progress}%${t.video_url ? `  ${t.video_url}` : ""}${t.error ? `  ${t.error.code}: ${t.error.message}` : ""}`,
+      );
+      if (t.status === "failed" || t.status === "cancelled") process.exitCode = EXIT.taskFailed;
+    });
+
+  p.command("ls")
+    .description("your videos, newest first")
+    .option("--limit <n>", "how many", intArg, 20)
+    .option("--status <s>", "only this status (queued, in_progress, completed, failed)")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const page = await client().listVideos({ limit: o.limit });
+      const data = o.status ? page.data.filter((v) => v.status === o.status) : page.data;
+      print(
+        o.json,
+        data,
+        table([
+          ["ID", "STATUS", "PROGRESS", "SIZE", "SECONDS", "PROMPT"],
+          ...data.map((v) => [v.id, v.status, `${v.progress}%`, v.size, v.seconds, v.prompt.slice(0, 40)]),
+        ]),
+      );
+    });
+
+  p.command("download <id>")
+    .description("save a finished video")
+    .option("--out <file>", "where to save it (default <id>.mp4)")
+    .option("--variant <v>", "video | thumbnail | spritesheet", "video")
+    .action(async (id: string, o) => {
+      const path = o.out ?? `${id.replace(/[^A-Za-z0-9_-]/g, "_")}.${o.variant === "video" ? "mp4" : "jpg"}`;
+      await save(id, path, o.variant);
+      out(path);
+    });
+
+  p.command("cancel <id>")
+    .description("cancel a pending or running task")
+    .option("--json", "machine-readable output")
+    .action(async (id: string, o) => {
+      const t = await client().cancelVideo(id);
+      print(o.json, t, `${t.id} ${t.status}`);
+    });
+
+  const keys = p.command("keys").description("API keys (needs REELAY_ADMIN_TOKEN)");
+  keys
+    .command("create")
+    .option("--name <name>", "a label")
+    .option("--user <owner>", "the owner the key acts for (keys of one owner share tasks)")
+    .option("--models <list>", "comma-separated models the key may use")
+    .option("--expires-in <days>", "days until it stops working", intArg)
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const k = await client().createKey({
+        ...(o.name ? { name: o.name } : {}),
+        ...(o.user ? { owner_id: o.user } : {}),
+        ...(o.models
+          ? {
+              allowed_models: String(o.models)
+                .split(",")
+                .map((m: string) => m.trim()),
+            }
+          : {}),
+        ...(o.expiresIn ? { expires_at: Math.floor(Date.now() / 1000) + o.expiresIn * 86_400 } : {}),
+      });
+      print(o.json, k, `${k.key}\n(id ${k.id}, owner ${k.owner_id}; shown once, keep it)`);
+    });
+  keys
+    .command("ls")
+    .option("--user <owner>", "only this owner's keys")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const list = await client().listKeys(o.user);
+      const when = (s: number | null) => (s === null ? "-" : new Date(s * 1000).toISOString().slice(0, 16));
+      print(
+        o.json,
+        list.data,
+        table([
+          ["ID", "NAME", "OWNER", "PREFIX", "EXPIRES", "REVOKED"],
+          ...list.data.map((k) => [
+            k.id,
+            k.name,
+            k.owner_id,
+            k.prefix,
+            when(k.expires_at),
+            when(k.revoked_at),
+          ]),
+        ]),
+      );
+    });
+  keys
+    .command("revoke <id>")
+    .option("--json", "machine-readable output")
+    .action(async (id: string, o) => {
+      const k = await client().revokeKey(id);
+      print(o.json, k, `${k.id} revoked`);
+    });
+  return p;
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const p = program(
+    env,
+    (s) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`),
+    (s) => process.stderr.write(s.endsWith("\n") ? s : `${s}\n`),
+  );
+  try {
+    await p.parseAsync([...argv], { from: "user" });
+    return Number(process.exitCode ?? EXIT.ok);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === "commander.helpDisplayed" || code === "commander.version") return EXIT.ok;
+    if (code?.startsWith("commander.")) return EXIT.badRequest;
+    process.stderr.write(`reelay: ${describeError(e)}\n`);
+    return exitCodeOf(e);
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  run(process.argv.slice(2), process.env).then((code) => process.exit(code));
+}

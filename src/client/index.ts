@@ -1,0 +1,164 @@
+/**
+ * A small typed client for Reelay's unified API and admin key API, used by the CLI (and usable by
+ * any TypeScript code). Response types are the ones the server's schemas define.
+ */
+import type {
+  AdminKey,
+  AdminKeyCreateResponse,
+  AdminKeyList,
+  VideoCreateResponse,
+  VideoListResponse,
+  VideoQueryResponse,
+} from "../http/schemas.js";
+
+export type { AdminKey, VideoCreateResponse, VideoQueryResponse };
+
+export interface CreateVideoParams {
+  model: string;
+  prompt: string;
+  orientation: "portrait" | "landscape";
+  size: "small" | "large";
+  duration: number;
+  images?: string[];
+  watermark?: boolean;
+  private?: boolean;
+}
+
+/** An error answer from Reelay, with its HTTP status and the envelope's fields. */
+export class ReelayApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly param: string | null,
+    message: string,
+  ) {
+    super(message);
+    this.name = "ReelayApiError";
+  }
+}
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+export class ReelayClient {
+  private readonly base: string;
+  constructor(
+    private readonly opts: { baseUrl: string; apiKey?: string | undefined; adminToken?: string | undefined },
+  ) {
+    this.base = opts.baseUrl.replace(/\/+$/, "");
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; admin?: boolean } = {},
+  ): Promise<T> {
+    const token = opts.admin ? this.opts.adminToken : this.opts.apiKey;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (opts.body !== undefined) headers["content-type"] = "application/json";
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers,
+      ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
+    });
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      throw new ReelayApiError(
+        res.status,
+        "bad_response",
+        null,
+        `Unexpected response (${res.status}): ${text.slice(0, 200)}`,
+      );
+    }
+    if (!res.ok) {
+      const e = (json as { error?: { code?: string; param?: string | null; message?: string } }).error;
+      throw new ReelayApiError(
+        res.status,
+        e?.code ?? "error",
+        e?.param ?? null,
+        e?.message ?? `HTTP ${res.status}`,
+      );
+    }
+    return json as T;
+  }
+
+  createVideo(params: CreateVideoParams): Promise<VideoCreateResponse> {
+    return this.call("POST", "/v1/video/create", { body: params });
+  }
+
+  queryVideo(id: string): Promise<VideoQueryResponse> {
+    return this.call("GET", `/v1/video/query?id=${encodeURIComponent(id)}`);
+  }
+
+  cancelVideo(id: string): Promise<VideoQueryResponse> {
+    return this.call("POST", `/v1/video/cancel?id=${encodeURIComponent(id)}`);
+  }
+
+  listVideos(
+    opts: { limit?: number; after?: string; order?: "asc" | "desc" } = {},
+  ): Promise<VideoListResponse> {
+    const q = new URLSearchParams();
+    if (opts.limit) q.set("limit", String(opts.limit));
+    if (opts.after) q.set("after", opts.after);
+    if (opts.order) q.set("order", opts.order);
+    return this.call("GET", `/v1/videos${q.size ? `?${q}` : ""}`);
+  }
+
+  /** Creates a video and polls until it ends; `onProgress` sees every poll. Bounded by `timeoutMs`. */
+  async createAndWait(
+    params: CreateVideoParams,
+    opts: { onProgress?: (t: VideoQueryResponse) => void; intervalMs?: number; timeoutMs?: number } = {},
+  ): Promise<VideoQueryResponse> {
+    const { id } = await this.createVideo(params);
+    return this.waitFor(id, opts);
+  }
+
+  async waitFor(
+    id: string,
+    opts: { onProgress?: (t: VideoQueryResponse) => void; intervalMs?: number; timeoutMs?: number } = {},
+  ): Promise<VideoQueryResponse> {
+    const until = Date.now() + (opts.timeoutMs ?? 3_600_000);
+    for (;;) {
+      const t = await this.queryVideo(id);
+      opts.onProgress?.(t);
+      if (TERMINAL.has(t.status)) return t;
+      if (Date.now() > until) throw new ReelayApiError(0, "timeout", null, `Task ${id} still ${t.status}`);
+      await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+    }
+  }
+
+  /** The bytes of a finished video (or its thumbnail / spritesheet). */
+  async download(id: string, variant: "video" | "thumbnail" | "spritesheet" = "video"): Promise<Response> {
+    const res = await fetch(`${this.base}/v1/videos/${encodeURIComponent(id)}/content?variant=${variant}`, {
+      headers: this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {},
+    });
+    if (!res.ok) {
+      const e = ((await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } })
+        .error;
+      throw new ReelayApiError(res.status, e?.code ?? "error", null, e?.message ?? `HTTP ${res.status}`);
+    }
+    return res;
+  }
+
+  createKey(body: {
+    name?: string;
+    owner_id?: string;
+    expires_at?: number;
+    allowed_models?: string[];
+  }): Promise<AdminKeyCreateResponse> {
+    return this.call("POST", "/admin/keys", { body, admin: true });
+  }
+
+  listKeys(ownerId?: string): Promise<AdminKeyList> {
+    return this.call("GET", `/admin/keys${ownerId ? `?owner_id=${encodeURIComponent(ownerId)}` : ""}`, {
+      admin: true,
+    });
+  }
+
+  revokeKey(id: string): Promise<AdminKey> {
+    return this.call("DELETE", `/admin/keys/${encodeURIComponent(id)}`, { admin: true });
+  }
+}

@@ -1,0 +1,108 @@
+/** The `reelay` CLI as a user runs it: a separate process against a live server. */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { FAKE_VIDEO, FakeProvider } from "../helpers/fake-provider.js";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+let app: TestApp;
+let dir: string;
+let key: string;
+
+function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", REELAY_URL: app.url, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) =>
+        res({ code: typeof error?.code === "number" ? error.code : error ? 99 : 0, stdout, stderr }),
+    );
+  });
+}
+
+beforeAll(async () => {
+  app = await startTestApp({ overrides: { provider: new FakeProvider() } });
+  dir = await mkdtemp(join(tmpdir(), "reelay-cli-"));
+});
+afterAll(async () => {
+  await app.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("reelay keys", () => {
+  it("create, ls, revoke with the admin token", async () => {
+    const made = await cli(["keys", "create", "--user", "alice", "--name", "laptop", "--json"], {
+      REELAY_ADMIN_TOKEN: app.adminToken,
+    });
+    expect(made.code).toBe(0);
+    const k = JSON.parse(made.stdout) as { key: string; id: string; owner_id: string };
+    expect(k.owner_id).toBe("alice");
+    key = k.key;
+    const ls = await cli(["keys", "ls", "--user", "alice"], { REELAY_ADMIN_TOKEN: app.adminToken });
+    expect(ls.stdout).toContain(k.id);
+    expect(ls.stdout).toContain("laptop");
+    expect(ls.stdout).not.toContain(k.key);
+    const spare = JSON.parse(
+      (await cli(["keys", "create", "--json"], { REELAY_ADMIN_TOKEN: app.adminToken })).stdout,
+    ) as { id: string; key: string };
+    expect(
+      (await cli(["keys", "revoke", spare.id], { REELAY_ADMIN_TOKEN: app.adminToken })).stdout,
+    ).toContain("revoked");
+    const refused = await cli(["ls"], { REELAY_API_KEY: spare.key });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain("revoked");
+  });
+
+  it("without the admin token: exit code 3 and a message", async () => {
+    const r = await cli(["keys", "ls"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("admin token");
+  });
+});
+
+describe("reelay create / status / ls / download", () => {
+  it("create --wait --out saves the video; status and ls show it", async () => {
+    const out = join(dir, "clip.mp4");
+    const r = await cli(
+      ["create", "--prompt", "a red kite", "--duration", "10", "--wait", "--out", out, "--json"],
+      { REELAY_API_KEY: key },
+    );
+    expect(r.code).toBe(0);
+    const task = JSON.parse(r.stdout) as { id: string; status: string; saved_to: string };
+    expect(task).toMatchObject({ status: "completed", saved_to: out });
+    expect((await readFile(out)).equals(FAKE_VIDEO)).toBe(true);
+
+    const st = await cli(["status", task.id, "--json"], { REELAY_API_KEY: key });
+    expect(JSON.parse(st.stdout)).toMatchObject({ id: task.id, status: "completed", progress: 100 });
+    const ls = await cli(["ls"], { REELAY_API_KEY: key });
+    expect(ls.stdout).toContain(task.id);
+    expect(ls.stdout.split("\n")[0]).toMatch(/^ID\s+STATUS/);
+    const thumb = join(dir, "t.jpg");
+    const dl = await cli(["download", task.id, "--variant", "thumbnail", "--out", thumb], {
+      REELAY_API_KEY: key,
+    });
+    expect(dl.code).toBe(0);
+    expect((await readFile(thumb)).toString()).toBe("thumb");
+    // Cancelling a finished task is refused: exit code 2.
+    expect((await cli(["cancel", task.id], { REELAY_API_KEY: key })).code).toBe(2);
+  });
+
+  it("exit codes say what failed", async () => {
+    const bad = await cli(["create", "--prompt", "x", "--duration", "12"], { REELAY_API_KEY: key });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("duration");
+    expect(
+      (await cli(["status", "sora-2:task_01k9009g8ef1esae6388chgcpx"], { REELAY_API_KEY: key })).code,
+    ).toBe(4);
+    expect((await cli(["ls"], { REELAY_API_KEY: "rl-wrong" })).code).toBe(3);
+    expect((await cli(["ls"], { REELAY_API_KEY: key, REELAY_URL: "http://127.0.0.1:9" })).code).toBe(5);
+    expect((await cli(["create"], { REELAY_API_KEY: key })).code).toBe(2);
+  });
+});
