@@ -23,7 +23,7 @@ export interface TaskEngine {
   create(
     ownerId: string,
     request: VideoRequest,
-    opts?: { requestId?: string; idempotency?: { key: string; fingerprint: string } },
+    opts?: { requestId?: string; idempotency?: { key: string; fingerprint: string }; maxActive?: number },
   ): Promise<{ task: Task; reused: boolean }>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
@@ -117,6 +117,10 @@ export function createTaskEngine(deps: {
           );
           // Another process recorded the key between our read and write (PostgreSQL): let the client retry.
           if (!won) throw errors.idempotencyInProgress(idem.key);
+        }
+        // Counted inside the transaction: concurrent creates cannot both slip under the limit.
+        if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {
+          throw errors.tooManyActiveTasks(opts.maxActive);
         }
         await tasks.insert(task, tx);
         await queue.enqueue(

@@ -23,6 +23,8 @@ export const ErrorCode = {
   videoPrivate: "video_private",
   taskNotCancellable: "task_not_cancellable",
   idempotencyConflict: "idempotency_conflict",
+  rateLimited: "rate_limited",
+  tooManyActiveTasks: "too_many_active_tasks",
   unsupportedParameter: "unsupported_parameter",
   internal: "internal_error",
   // Failures recorded on tasks (never an HTTP response of their own).
@@ -120,6 +122,21 @@ export const errors = {
       {
         param: "id",
       },
+    ),
+  rateLimited: (perMin: number, retryAfterS: number) =>
+    new ReelayError(
+      ErrorCode.rateLimited,
+      `Rate limit: ${perMin} requests a minute for this key; retry in ${retryAfterS} s`,
+      {
+        retryable: true,
+        retryAfterS,
+      },
+    ),
+  tooManyActiveTasks: (max: number) =>
+    new ReelayError(
+      ErrorCode.tooManyActiveTasks,
+      `This key may have ${max} pending or processing tasks at once; wait for one to finish`,
+      { retryable: true, retryAfterS: 5 },
     ),
   idempotencyConflict: (key: string) =>
     new ReelayError(

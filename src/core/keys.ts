@@ -13,6 +13,8 @@ export function mintApiKey(opts: {
   now: number;
   expiresAt?: number | null;
   allowedModels?: readonly string[] | null;
+  ratePerMin?: number | null;
+  maxActive?: number | null;
 }): {
   record: ApiKeyRecord;
   secret: string;
@@ -28,6 +30,8 @@ export function mintApiKey(opts: {
     expiresAt: opts.expiresAt ?? null,
     revokedAt: null,
     allowedModels: opts.allowedModels ?? null,
+    ratePerMin: opts.ratePerMin ?? null,
+    maxActive: opts.maxActive ?? null,
   };
   return { record, secret };
 }

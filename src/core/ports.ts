@@ -55,6 +55,8 @@ export interface TaskStore {
   ): Promise<Task[]>;
   /** Completed published tasks (the public gallery), newest first, after the cursor task when given. */
   listPublished(opts: { after?: { createdAt: number; id: string }; limit: number }): Promise<Task[]>;
+  /** The owner's tasks that are pending or processing. */
+  countActive(ownerId: string, tx?: Tx): Promise<number>;
   /** Removes a task; true when it existed. */
   delete(id: string, tx?: Tx): Promise<boolean>;
 }
@@ -74,6 +76,10 @@ export interface ApiKeyRecord {
   readonly revokedAt: number | null;
   /** Models the key may use; null: all. */
   readonly allowedModels: readonly string[] | null;
+  /** Requests per minute; null: the configured default (0 there: no limit). */
+  readonly ratePerMin: number | null;
+  /** Pending + processing tasks the owner may have through this key; null: the default. */
+  readonly maxActive: number | null;
 }
 
 export interface KeyStore {
@@ -83,6 +89,18 @@ export interface KeyStore {
   list(opts: { ownerId?: string | undefined }): Promise<ApiKeyRecord[]>;
   /** Revokes the key at `now`; the record after, or undefined when there is no such key. */
   revoke(id: string, now: number): Promise<ApiKeyRecord | undefined>;
+}
+
+/** A token bucket per key, kept in the shared store so that it holds across processes. */
+export interface RateLimiter {
+  /**
+   * Takes one token from `bucket` (capacity `burst`, refilled at `perMin` a minute). When none is
+   * left: `{ ok: false, retryAfterS }`, with nothing taken.
+   */
+  take(
+    bucket: string,
+    opts: { perMin: number; burst: number; now: number },
+  ): Promise<{ ok: boolean; retryAfterS: number }>;
 }
 
 export interface IdempotencyRecord {

@@ -2,13 +2,23 @@
 import type { FastifyRequest } from "fastify";
 import { errors } from "../core/errors.js";
 import { hashSecret, keyUnusable, secretMatches } from "../core/keys.js";
-import type { Clock, KeyStore } from "../core/ports.js";
+import type { Clock, KeyStore, RateLimiter } from "../core/ports.js";
 
 export interface Principal {
   readonly keyId: string;
   readonly ownerId: string;
   /** Models this key may use; null: all. */
   readonly allowedModels: readonly string[] | null;
+  /** Pending + processing tasks allowed at once; 0: no limit. */
+  readonly maxActive: number;
+}
+
+/** What requireKey needs: the key store, the clock, the limiter and the default limits. */
+export interface AuthDeps {
+  readonly keys: KeyStore;
+  readonly clock: Clock;
+  readonly rateLimiter: RateLimiter;
+  readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
 }
 
 declare module "fastify" {
@@ -24,8 +34,11 @@ const bearer = (req: FastifyRequest): string | undefined => {
   return m?.[1] ?? "";
 };
 
-/** Resolves the request's API key to its owner; 401 when it is missing or unknown. */
-export async function authenticateKey(req: FastifyRequest, keys: KeyStore, clock: Clock): Promise<Principal> {
+/** Resolves the request's API key to its owner; 401 when it is missing, unknown, revoked or expired. */
+export async function authenticateKey(
+  req: FastifyRequest,
+  { keys, clock, rateLimiter, limits }: AuthDeps,
+): Promise<Principal> {
   const secret = bearer(req);
   if (secret === undefined) throw errors.missingApiKey();
   if (secret === "") throw errors.invalidApiKey();
@@ -33,7 +46,18 @@ export async function authenticateKey(req: FastifyRequest, keys: KeyStore, clock
   if (!key) throw errors.invalidApiKey();
   const why = keyUnusable(key, clock.now());
   if (why) throw errors.keyUnusable(why);
-  req.principal = { keyId: key.id, ownerId: key.ownerId, allowedModels: key.allowedModels };
+  const perMin = key.ratePerMin ?? limits.ratePerMin;
+  if (perMin > 0) {
+    const burst = key.ratePerMin === null ? limits.burst : Math.max(1, key.ratePerMin);
+    const taken = await rateLimiter.take(`key:${key.id}`, { perMin, burst, now: clock.now() });
+    if (!taken.ok) throw errors.rateLimited(perMin, taken.retryAfterS);
+  }
+  req.principal = {
+    keyId: key.id,
+    ownerId: key.ownerId,
+    allowedModels: key.allowedModels,
+    maxActive: key.maxActive ?? limits.maxActive,
+  };
   return req.principal;
 }
 
@@ -42,9 +66,9 @@ export async function authenticateKey(req: FastifyRequest, keys: KeyStore, clock
  * key learns nothing about what its body would have got (and costs no parsing).
  */
 export const requireKey =
-  (keys: KeyStore, clock: Clock) =>
+  (deps: AuthDeps) =>
   async (req: FastifyRequest): Promise<void> => {
-    await authenticateKey(req, keys, clock);
+    await authenticateKey(req, deps);
   };
 
 /** The authenticated caller of a route guarded by requireKey. */

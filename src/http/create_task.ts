@@ -62,6 +62,7 @@ export async function createTask(
     const withCharacters = characters.length > 0 ? { ...request, characters } : request;
     const { task, reused } = await s.engine.create(ownerId, withCharacters, {
       requestId: req.id,
+      maxActive: req.principal?.maxActive ?? 0,
       ...(idempotency ? { idempotency } : {}),
     });
     if (reused) {

@@ -27,6 +27,8 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.videoPrivate]: { status: 403, type: "permission_error" },
   [ErrorCode.taskNotCancellable]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.idempotencyConflict]: { status: 409, type: "invalid_request_error" },
+  [ErrorCode.rateLimited]: { status: 429, type: "rate_limit_error" },
+  [ErrorCode.tooManyActiveTasks]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.internal]: { status: 500, type: "server_error" },
   // Task failure codes appear inside task bodies; if one ever reaches the edge it is a server fault.
@@ -51,6 +53,7 @@ export function sendError(reply: FastifyReply, e: ReelayError): FastifyReply {
   const { status } = STATUS[e.code];
   // OpenAI's clients retry 409 by default; ours mean "not in that state", which a retry won't change.
   if (status === 409 && !e.retryable) reply.header("x-should-retry", "false");
+  if (e.retryAfterS !== null) reply.header("retry-after", String(Math.ceil(e.retryAfterS)));
   return reply.code(status).type("application/json; charset=utf-8").send(envelope(e));
 }
 

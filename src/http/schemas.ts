@@ -122,6 +122,8 @@ export const adminKeySchema = z
     expires_at: z.int().nullable().meta({ description: "Unix seconds; null: never" }),
     revoked_at: z.int().nullable().meta({ description: "Unix seconds; null: live" }),
     allowed_models: z.array(z.string()).nullable().meta({ description: "null: every model" }),
+    rate_limit_per_min: z.int().nullable().meta({ description: "null: the server default" }),
+    max_active_tasks: z.int().nullable().meta({ description: "null: the server default" }),
   })
   .meta({ id: "ApiKey" });
 

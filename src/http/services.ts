@@ -3,7 +3,15 @@ import type { CharacterService } from "../core/characters.js";
 import type { TaskEngine } from "../core/engine.js";
 import type { LinkSigner } from "../core/links.js";
 import type { ModelTable } from "../core/models.js";
-import type { BlobStore, Clock, Database, JobQueue, KeyStore, MediaInspector } from "../core/ports.js";
+import type {
+  BlobStore,
+  Clock,
+  Database,
+  JobQueue,
+  KeyStore,
+  MediaInspector,
+  RateLimiter,
+} from "../core/ports.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {
@@ -18,6 +26,9 @@ export interface AppServices {
   readonly db: Database;
   readonly queue: JobQueue;
   readonly inspector: MediaInspector;
+  readonly rateLimiter: RateLimiter;
+  /** Defaults for keys without their own limits; 0: no limit. */
+  readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;

@@ -49,6 +49,8 @@ export interface Config {
   readonly chatWaitS: number;
   /** Time a client has to send a whole request. */
   readonly requestTimeoutMs: number;
+  /** Default per-key limits; 0: none. */
+  readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   /** Reelay's own version (package.json). */
   readonly version: string;
   readonly ffmpegPath: string | undefined;
@@ -88,6 +90,9 @@ const envSchema = z.object({
   REELAY_CHAT_WAIT_S: int(1, 3600).default(600),
   REELAY_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   REELAY_WATERMARK_ATTEMPTS: int(1, 20).default(3),
+  REELAY_RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(0),
+  REELAY_RATE_LIMIT_BURST: int(1, 1_000_000).optional(),
+  REELAY_MAX_ACTIVE_TASKS: int(0, 1_000_000).default(0),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
 });
@@ -181,6 +186,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     chatWaitS: e.REELAY_CHAT_WAIT_S,
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     version: packageVersion(),
+    limits: {
+      ratePerMin: e.REELAY_RATE_LIMIT_PER_MIN,
+      burst: e.REELAY_RATE_LIMIT_BURST ?? Math.max(1, e.REELAY_RATE_LIMIT_PER_MIN),
+      maxActive: e.REELAY_MAX_ACTIVE_TASKS,
+    },
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
   };

@@ -18,6 +18,7 @@ import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
+import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
 import { createCharacterService } from "../core/characters.js";
@@ -136,6 +137,8 @@ export async function buildContainer(
       db,
       queue,
       inspector,
+      rateLimiter: createSqlRateLimiter(db.kysely),
+      limits: config.limits,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
       metrics: prometheus,
       publicUrl: config.publicUrl,

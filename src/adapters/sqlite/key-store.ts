@@ -12,6 +12,8 @@ const toRecord = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   expiresAt: row.expires_at,
   revokedAt: row.revoked_at,
   allowedModels: row.allowed_models === null ? null : (JSON.parse(row.allowed_models) as string[]),
+  ratePerMin: row.rate_per_min,
+  maxActive: row.max_active,
 });
 
 export function createSqlKeyStore(db: Kysely<DB>): KeyStore {
@@ -29,6 +31,8 @@ export function createSqlKeyStore(db: Kysely<DB>): KeyStore {
           expires_at: key.expiresAt,
           revoked_at: key.revokedAt,
           allowed_models: key.allowedModels === null ? null : JSON.stringify(key.allowedModels),
+          rate_per_min: key.ratePerMin,
+          max_active: key.maxActive,
         })
         .execute();
     },

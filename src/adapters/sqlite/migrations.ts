@@ -117,6 +117,20 @@ migrations["0005_key_lifecycle"] = {
   },
 };
 
+migrations["0006_limits"] = {
+  async up(db: Kysely<unknown>) {
+    // Per-key overrides of the configured defaults; null: the default.
+    await db.schema.alterTable("api_keys").addColumn("rate_per_min", "integer").execute();
+    await db.schema.alterTable("api_keys").addColumn("max_active", "integer").execute();
+    await db.schema
+      .createTable("rate_buckets")
+      .addColumn("bucket", "text", (c) => c.primaryKey())
+      .addColumn("tokens", "real", (c) => c.notNull())
+      .addColumn("updated_at", "integer", (c) => c.notNull())
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };

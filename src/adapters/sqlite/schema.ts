@@ -29,6 +29,14 @@ export interface ApiKeysTable {
   expires_at: number | null;
   revoked_at: number | null;
   allowed_models: string | null;
+  rate_per_min: number | null;
+  max_active: number | null;
+}
+
+export interface RateBucketsTable {
+  bucket: string;
+  tokens: number;
+  updated_at: number;
 }
 
 export interface JobsTable {
@@ -70,6 +78,7 @@ export interface IdempotencyKeysTable {
 }
 
 export interface DB {
+  rate_buckets: RateBucketsTable;
   idempotency_keys: IdempotencyKeysTable;
   characters: CharactersTable;
   tasks: TasksTable;

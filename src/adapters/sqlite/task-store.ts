@@ -105,6 +105,16 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
       return rows.map(toTask);
     },
 
+    async countActive(ownerId, tx) {
+      const r = await connOf(db, tx)
+        .selectFrom("tasks")
+        .select((eb) => eb.fn.countAll<number>().as("n"))
+        .where("owner_id", "=", ownerId)
+        .where("status", "in", ["pending", "processing"])
+        .executeTakeFirstOrThrow();
+      return Number(r.n);
+    },
+
     async delete(id, tx) {
       const r = await connOf(db, tx).deleteFrom("tasks").where("id", "=", id).executeTakeFirst();
       return r.numDeletedRows > 0n;

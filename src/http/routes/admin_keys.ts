@@ -22,6 +22,10 @@ export const adminKeyBodySchema = z.strictObject({
   /** Unix seconds. */
   expires_at: z.int().positive().optional(),
   allowed_models: z.array(z.string()).min(1).optional(),
+  /** Overrides REELAY_RATE_LIMIT_PER_MIN for this key (0: none). */
+  rate_limit_per_min: z.int().min(0).max(1_000_000).optional(),
+  /** Overrides REELAY_MAX_ACTIVE_TASKS for this key (0: none). */
+  max_active_tasks: z.int().min(0).max(1_000_000).optional(),
 });
 export const adminKeyListQuerySchema = z.strictObject({ owner_id: z.string().min(1).optional() });
 
@@ -35,6 +39,8 @@ export const adminKeyView = (k: ApiKeyRecord): AdminKey => ({
   expires_at: seconds(k.expiresAt),
   revoked_at: seconds(k.revokedAt),
   allowed_models: k.allowedModels === null ? null : [...k.allowedModels],
+  rate_limit_per_min: k.ratePerMin,
+  max_active_tasks: k.maxActive,
 });
 
 export function adminKeys(app: FastifyInstance, s: AppServices): void {
@@ -61,6 +67,8 @@ export function adminKeys(app: FastifyInstance, s: AppServices): void {
       now,
       expiresAt: b.expires_at === undefined ? null : b.expires_at * 1000,
       allowedModels: b.allowed_models ?? null,
+      ratePerMin: b.rate_limit_per_min ?? null,
+      maxActive: b.max_active_tasks ?? null,
     });
     await s.keys.insert(record);
     req.log.info({ keyId: record.id, ownerId: record.ownerId, prefix: record.prefix }, "api key created");

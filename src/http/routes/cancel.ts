@@ -12,25 +12,17 @@ import { openAiVideo } from "../views/openai_video.js";
 import { videoQueryView } from "./v1_video_query.js";
 
 export function cancel(app: FastifyInstance, s: AppServices): void {
-  app.post(
-    "/v1/video/cancel",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<VideoQueryResponse> => {
-      const { id, ...rest } = req.query as Record<string, unknown>;
-      const extra = Object.keys(rest)[0];
-      if (extra !== undefined) throw errors.invalidField(extra, `Unknown query parameter '${extra}'`);
-      if (typeof id !== "string" || id === "")
-        throw errors.invalidField("id", "'id' is required: the id that create returned");
-      return videoQueryView(await s.engine.cancel(principalOf(req).ownerId, id), s);
-    },
-  );
+  app.post("/v1/video/cancel", { onRequest: requireKey(s) }, async (req): Promise<VideoQueryResponse> => {
+    const { id, ...rest } = req.query as Record<string, unknown>;
+    const extra = Object.keys(rest)[0];
+    if (extra !== undefined) throw errors.invalidField(extra, `Unknown query parameter '${extra}'`);
+    if (typeof id !== "string" || id === "")
+      throw errors.invalidField("id", "'id' is required: the id that create returned");
+    return videoQueryView(await s.engine.cancel(principalOf(req).ownerId, id), s);
+  });
 
-  app.post(
-    "/v1/videos/:id/cancel",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<OpenAiVideo> => {
-      const { id } = req.params as { id: string };
-      return openAiVideo(await s.engine.cancel(principalOf(req).ownerId, id));
-    },
-  );
+  app.post("/v1/videos/:id/cancel", { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {
+    const { id } = req.params as { id: string };
+    return openAiVideo(await s.engine.cancel(principalOf(req).ownerId, id));
+  });
 }

@@ -46,75 +46,63 @@ const openAi = (c: Character): CharacterOpenAi => ({
 });
 
 export function characters(app: FastifyInstance, s: AppServices): void {
-  app.post(
-    "/sora/v1/characters",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<CharacterUnified> => {
-      const parsed = characterCreateSchema.safeParse(req.body ?? {});
-      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-      const b = parsed.data;
-      if (b.url !== undefined) {
-        throw errors.unsupportedParameter(
-          "url",
-          "'url' is not supported here: make the video a task first and pass from_task",
-        );
-      }
-      if (b.from_task === undefined)
-        throw errors.invalidField("from_task", "'from_task' is required: the id of a finished video");
-      const c = await s.characters.fromTask(principalOf(req).ownerId, b.from_task, {
-        timestamps: b.timestamps,
-        name: b.name,
-      });
-      return unified(s, c);
-    },
-  );
+  app.post("/sora/v1/characters", { onRequest: requireKey(s) }, async (req): Promise<CharacterUnified> => {
+    const parsed = characterCreateSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
+    const b = parsed.data;
+    if (b.url !== undefined) {
+      throw errors.unsupportedParameter(
+        "url",
+        "'url' is not supported here: make the video a task first and pass from_task",
+      );
+    }
+    if (b.from_task === undefined)
+      throw errors.invalidField("from_task", "'from_task' is required: the id of a finished video");
+    const c = await s.characters.fromTask(principalOf(req).ownerId, b.from_task, {
+      timestamps: b.timestamps,
+      name: b.name,
+    });
+    return unified(s, c);
+  });
 
-  app.get(
-    "/sora/v1/characters/:id",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<CharacterUnified> => {
-      const { id } = req.params as { id: string };
-      return unified(s, await s.characters.get(principalOf(req).ownerId, id));
-    },
-  );
+  app.get("/sora/v1/characters/:id", { onRequest: requireKey(s) }, async (req): Promise<CharacterUnified> => {
+    const { id } = req.params as { id: string };
+    return unified(s, await s.characters.get(principalOf(req).ownerId, id));
+  });
 
-  app.post(
-    "/v1/videos/characters",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<CharacterOpenAi> => {
-      const { ownerId } = principalOf(req);
-      const form = await readForm(req, {
-        spoolDir: s.uploads.spoolDir,
-        maxFileBytes: s.uploads.maxVideoBytes,
+  app.post("/v1/videos/characters", { onRequest: requireKey(s) }, async (req): Promise<CharacterOpenAi> => {
+    const { ownerId } = principalOf(req);
+    const form = await readForm(req, {
+      spoolDir: s.uploads.spoolDir,
+      maxFileBytes: s.uploads.maxVideoBytes,
+    });
+    try {
+      const extra = Object.keys(form.files).find((k) => k !== "video");
+      if (extra) throw errors.invalidField(extra, `Unknown file field '${extra}'`);
+      const parsed = characterUploadSchema.safeParse(form.fields ?? {});
+      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, form.fields);
+      const video = form.files.video;
+      if (!video)
+        throw errors.invalidField("video", "'video' is required: the video file the character comes from");
+      const info = await s.inspector.inspectVideo(video.path);
+      if (!info) throw errors.invalidField("video", "The uploaded video could not be read as a video");
+      const videoKey = `uploads/${newId("upload", s.clock.now())}/character.mp4`;
+      await s.blobs.put(videoKey, video.path, "video/mp4");
+      const c = await s.characters.fromUpload(ownerId, {
+        videoKey,
+        durationS: info.durationS,
+        name: parsed.data.name,
+        ...(parsed.data.timestamps ? { timestamps: parsed.data.timestamps } : {}),
       });
-      try {
-        const extra = Object.keys(form.files).find((k) => k !== "video");
-        if (extra) throw errors.invalidField(extra, `Unknown file field '${extra}'`);
-        const parsed = characterUploadSchema.safeParse(form.fields ?? {});
-        if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, form.fields);
-        const video = form.files.video;
-        if (!video)
-          throw errors.invalidField("video", "'video' is required: the video file the character comes from");
-        const info = await s.inspector.inspectVideo(video.path);
-        if (!info) throw errors.invalidField("video", "The uploaded video could not be read as a video");
-        const videoKey = `uploads/${newId("upload", s.clock.now())}/character.mp4`;
-        await s.blobs.put(videoKey, video.path, "video/mp4");
-        const c = await s.characters.fromUpload(ownerId, {
-          videoKey,
-          durationS: info.durationS,
-          name: parsed.data.name,
-          ...(parsed.data.timestamps ? { timestamps: parsed.data.timestamps } : {}),
-        });
-        return openAi(c);
-      } finally {
-        await form.discard();
-      }
-    },
-  );
+      return openAi(c);
+    } finally {
+      await form.discard();
+    }
+  });
 
   app.get(
     "/v1/videos/characters/:id",
-    { onRequest: requireKey(s.keys, s.clock) },
+    { onRequest: requireKey(s) },
     async (req): Promise<CharacterOpenAi> => {
       const { id } = req.params as { id: string };
       return openAi(await s.characters.get(principalOf(req).ownerId, id));

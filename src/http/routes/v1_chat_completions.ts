@@ -60,7 +60,7 @@ function finalText(task: Task, s: AppServices): string {
 }
 
 export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
-  app.post("/v1/chat/completions", { onRequest: requireKey(s.keys, s.clock) }, async (req, reply) => {
+  app.post("/v1/chat/completions", { onRequest: requireKey(s) }, async (req, reply) => {
     const { ownerId } = principalOf(req);
     const parsed = chatBodySchema.safeParse(req.body ?? {});
     if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);

@@ -9,7 +9,7 @@ export function v1ModelsList(app: FastifyInstance, s: AppServices): void {
   const created = Math.floor(Date.UTC(2025, 9, 6) / 1000);
   app.get(
     "/v1/models",
-    { onRequest: requireKey(s.keys, s.clock) },
+    { onRequest: requireKey(s) },
     async (): Promise<ModelListResponse> => ({
       object: "list",
       data: [...s.models.keys()].map((id) => ({ id, object: "model", created, owned_by: "reelay" })),

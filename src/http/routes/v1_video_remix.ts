@@ -21,24 +21,20 @@ export const unifiedRemixSchema = z.strictObject({
 });
 
 export function v1VideoRemix(app: FastifyInstance, s: AppServices): void {
-  app.post(
-    "/v1/video/remix",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<VideoCreateResponse> => {
-      const { ownerId } = principalOf(req);
-      const parsed = unifiedRemixSchema.safeParse(req.body ?? {});
-      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-      const b = parsed.data;
-      const prompt = checkPrompt(b.prompt);
-      const from = await s.engine.source(ownerId, b.id, "remix");
-      const request = remixRequest(from, {
-        prompt,
-        api: "unified",
-        ...(b.private === undefined ? {} : { private: b.private }),
-        ...(b.watermark === undefined ? {} : { watermark: b.watermark }),
-      });
-      const task = await createTask(s, req, ownerId, request);
-      return { id: task.id, status: "pending", status_update_time: task.createdAt };
-    },
-  );
+  app.post("/v1/video/remix", { onRequest: requireKey(s) }, async (req): Promise<VideoCreateResponse> => {
+    const { ownerId } = principalOf(req);
+    const parsed = unifiedRemixSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
+    const b = parsed.data;
+    const prompt = checkPrompt(b.prompt);
+    const from = await s.engine.source(ownerId, b.id, "remix");
+    const request = remixRequest(from, {
+      prompt,
+      api: "unified",
+      ...(b.private === undefined ? {} : { private: b.private }),
+      ...(b.watermark === undefined ? {} : { watermark: b.watermark }),
+    });
+    const task = await createTask(s, req, ownerId, request);
+    return { id: task.id, status: "pending", status_update_time: task.createdAt };
+  });
 }

@@ -8,7 +8,7 @@ import type { AppServices } from "../services.js";
 const VARIANTS = ["video", "thumbnail", "spritesheet"] as const;
 
 export function v1VideosContent(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/videos/:id/content", { onRequest: requireKey(s.keys, s.clock) }, async (req, reply) => {
+  app.get("/v1/videos/:id/content", { onRequest: requireKey(s) }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const { variant = "video", ...rest } = req.query as Record<string, unknown>;
     const extra = Object.keys(rest)[0];

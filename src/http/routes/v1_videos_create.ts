@@ -9,7 +9,7 @@ import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
 export function v1VideosCreate(app: FastifyInstance, s: AppServices): void {
-  app.post("/v1/videos", { onRequest: requireKey(s.keys, s.clock) }, async (req): Promise<OpenAiVideo> => {
+  app.post("/v1/videos", { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {
     const principal = principalOf(req);
     const form = await readForm(req, { spoolDir: s.uploads.spoolDir, maxFileBytes: s.uploads.maxImageBytes });
     try {

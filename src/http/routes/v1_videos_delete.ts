@@ -5,13 +5,9 @@ import type { VideoDeleteResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
 export function v1VideosDelete(app: FastifyInstance, s: AppServices): void {
-  app.delete(
-    "/v1/videos/:id",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<VideoDeleteResponse> => {
-      const { id } = req.params as { id: string };
-      await s.engine.remove(principalOf(req).ownerId, id);
-      return { id, object: "video.deleted", deleted: true };
-    },
-  );
+  app.delete("/v1/videos/:id", { onRequest: requireKey(s) }, async (req): Promise<VideoDeleteResponse> => {
+    const { id } = req.params as { id: string };
+    await s.engine.remove(principalOf(req).ownerId, id);
+    return { id, object: "video.deleted", deleted: true };
+  });
 }

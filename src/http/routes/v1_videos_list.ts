@@ -19,22 +19,18 @@ export const listQuerySchema = z.strictObject({
 });
 
 export function v1VideosList(app: FastifyInstance, s: AppServices): void {
-  app.get(
-    "/v1/videos",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<VideoListResponse> => {
-      const parsed = listQuerySchema.safeParse(req.query);
-      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-      const { after, limit = 20, order = "desc" } = parsed.data;
-      const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
-      const data = page.tasks.map(openAiVideo);
-      return {
-        object: "list",
-        data,
-        first_id: data[0]?.id ?? null,
-        last_id: data[data.length - 1]?.id ?? null,
-        has_more: page.hasMore,
-      };
-    },
-  );
+  app.get("/v1/videos", { onRequest: requireKey(s) }, async (req): Promise<VideoListResponse> => {
+    const parsed = listQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    const { after, limit = 20, order = "desc" } = parsed.data;
+    const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
+    const data = page.tasks.map(openAiVideo);
+    return {
+      object: "list",
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data[data.length - 1]?.id ?? null,
+      has_more: page.hasMore,
+    };
+  });
 }

@@ -8,16 +8,12 @@ import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
 export function v1VideosRemix(app: FastifyInstance, s: AppServices): void {
-  app.post(
-    "/v1/videos/:id/remix",
-    { onRequest: requireKey(s.keys, s.clock) },
-    async (req): Promise<OpenAiVideo> => {
-      const { ownerId } = principalOf(req);
-      const { id } = req.params as { id: string };
-      const prompt = parseRemix(req.body);
-      const from = await s.engine.source(ownerId, id, "remix");
-      const request = remixRequest(from, { prompt, api: "openai" });
-      return openAiVideo(await createTask(s, req, ownerId, request));
-    },
-  );
+  app.post("/v1/videos/:id/remix", { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {
+    const { ownerId } = principalOf(req);
+    const { id } = req.params as { id: string };
+    const prompt = parseRemix(req.body);
+    const from = await s.engine.source(ownerId, id, "remix");
+    const request = remixRequest(from, { prompt, api: "openai" });
+    return openAiVideo(await createTask(s, req, ownerId, request));
+  });
 }

@@ -5,7 +5,7 @@ import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
 export function v1VideosRetrieve(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/videos/:id", { onRequest: requireKey(s.keys, s.clock) }, async (req): Promise<OpenAiVideo> => {
+  app.get("/v1/videos/:id", { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {
     const { id } = req.params as { id: string };
     return openAiVideo(await s.engine.getOwned(principalOf(req).ownerId, id));
   });

@@ -13,7 +13,7 @@ import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
 function sourceRoute(app: FastifyInstance, s: AppServices, path: string, kind: "edit" | "extend"): void {
-  app.post(path, { onRequest: requireKey(s.keys, s.clock) }, async (req): Promise<OpenAiVideo> => {
+  app.post(path, { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {
     const { ownerId } = principalOf(req);
     const form = await readForm(req, { spoolDir: s.uploads.spoolDir, maxFileBytes: s.uploads.maxVideoBytes });
     try {
