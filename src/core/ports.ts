@@ -166,6 +166,8 @@ export interface ClaimedJob {
   readonly maxAttempts: number;
   /** Proves this worker still holds the lease: stale holders cannot complete or retry the job. */
   readonly leaseToken: string;
+  /** Earlier attempts cut short by the death of their process (not counted in `attempt`). */
+  readonly interrupted: number;
 }
 
 export interface QueueDepth {
@@ -187,7 +189,10 @@ export interface JobQueue {
   retry(job: ClaimedJob, opts: { runAt: number; error: string }, tx?: Tx): Promise<void>;
   /** Moves the job to the dead-letter state, recording why. */
   bury(job: ClaimedJob, error: string, tx?: Tx): Promise<void>;
-  /** Ends every lease at once; only safe when no other worker can hold one (embedded mode at start). */
+  /**
+   * Ends every lease at once, handing the attempts back (the process died, not the job) and
+   * counting an interruption. Only safe when no other worker can hold one (embedded mode at start).
+   */
   releaseAllLeases(): Promise<number>;
   depth(now: number): Promise<QueueDepth>;
 }

@@ -1,13 +1,6 @@
-/**
- * The render worker: leases jobs from the queue, runs the provider, stores the result and moves
- * the task through its states. Every outcome (done, retry, fail) is written in one transaction
- * with the job's completion, so a crash at any point leaves either the old state (the job runs
- * again) or the new one, never half of each.
- */
-import { createWriteStream } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
+import { abortableSleep, materialiseInputs } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
 import type {
@@ -53,18 +46,8 @@ export interface Worker {
   readonly active: number;
 }
 
-const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(t);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
+/** Process deaths under one job before it is failed: a crash loop must end somewhere. */
+const MAX_INTERRUPTIONS = 10;
 
 /** Why a running attempt was aborted: each reason ends differently. */
 class Shutdown extends Error {}
@@ -153,8 +136,17 @@ export function createWorker(deps: {
       );
       return;
     }
+    if (job.interrupted >= MAX_INTERRUPTIONS) {
+      // A job whose process keeps dying under it is likely what kills it: stop trying.
+      await finishFailed(
+        job,
+        task,
+        errors.renderFailed(`the worker process died ${job.interrupted} times while rendering this task`),
+      );
+      return;
+    }
     if (job.attempt > job.maxAttempts) {
-      // Only reachable when earlier attempts died with their process (a crash counts as an attempt).
+      // Reachable when earlier attempts lost their leases (another process took the job over).
       await finishFailed(
         job,
         task,
@@ -207,7 +199,7 @@ export function createWorker(deps: {
 
     try {
       await mkdir(workDir, { recursive: true });
-      const files = await materialise(task.request, workDir);
+      const files = await materialiseInputs(blobs, task.request, workDir);
       const provider = deps.providerFor(task.request);
       const started = performance.now();
       const video = await provider
@@ -291,26 +283,6 @@ export function createWorker(deps: {
       clearInterval(heartbeat);
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
-  }
-
-  /** Copies the request's stored inputs (uploads, a source video) into the attempt's work dir. */
-  async function materialise(request: VideoRequest, workDir: string) {
-    const copy = async (key: string, file: string) => {
-      const path = join(workDir, file);
-      try {
-        await pipeline(await blobs.read(key), createWriteStream(path));
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-        throw errors.renderFailed("an input of this task was deleted before it ran", { retryable: false });
-      }
-      return path;
-    };
-    const imageFiles = await Promise.all(request.imageKeys.map((k, i) => copy(k, `upload-${i}`)));
-    const sourceVideo = request.source ? await copy(request.source.videoKey, "source.mp4") : null;
-    const characterVideos = await Promise.all(
-      (request.characters ?? []).map((c, i) => copy(c.videoKey, `character-${i}.mp4`)),
-    );
-    return { imageFiles, sourceVideo, characterVideos };
   }
 
   async function settle(job: ClaimedJob, task: Task, reason: unknown): Promise<void> {

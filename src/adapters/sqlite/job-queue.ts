@@ -34,6 +34,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
           last_error: null,
           created_at: now,
           updated_at: now,
+          interrupted: 0,
         })
         .execute();
       return id;
@@ -44,7 +45,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
       return db.transaction().execute(async (trx) => {
         const due = await trx
           .selectFrom("jobs")
-          .select(["id", "payload", "attempt", "max_attempts"])
+          .select(["id", "payload", "attempt", "max_attempts", "interrupted"])
           .where((eb) =>
             eb.or([
               eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
@@ -74,6 +75,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
             payload: JSON.parse(row.payload) as JobPayload,
             attempt,
             maxAttempts: row.max_attempts,
+            interrupted: row.interrupted,
             leaseToken,
           });
         }
@@ -126,7 +128,20 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
     async releaseAllLeases() {
       const r = await db
         .updateTable("jobs")
-        .set({ status: "queued", lease_token: null, lease_until: null, updated_at: clock.now() })
+        .set((eb) => ({
+          status: "queued",
+          lease_token: null,
+          lease_until: null,
+          updated_at: clock.now(),
+          // The process died, not the attempt: hand the attempt back and count the interruption.
+          attempt: eb
+            .case()
+            .when("attempt", ">", 0)
+            .then(eb("attempt", "-", 1))
+            .else(0)
+            .end(),
+          interrupted: eb("interrupted", "+", 1),
+        }))
         .where("status", "=", "running")
         .executeTakeFirst();
       return Number(r.numUpdatedRows);

@@ -131,6 +131,16 @@ migrations["0006_limits"] = {
   },
 };
 
+migrations["0007_job_interruptions"] = {
+  async up(db: Kysely<unknown>) {
+    // Attempts cut short by the death of their process; they do not count as attempts.
+    await db.schema
+      .alterTable("jobs")
+      .addColumn("interrupted", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };

@@ -53,6 +53,7 @@ export interface JobsTable {
   last_error: string | null;
   created_at: number;
   updated_at: number;
+  interrupted: number;
 }
 
 export interface CharactersTable {

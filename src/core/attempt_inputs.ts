@@ -1,0 +1,44 @@
+/** What an attempt needs on local disk before its provider runs, and a sleep an abort can cut short. */
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { errors } from "./errors.js";
+import type { BlobStore, GenerateContext } from "./ports.js";
+import type { VideoRequest } from "./task.js";
+
+/** Copies the request's stored inputs (uploads, a source video, character clips) into `workDir`. */
+export async function materialiseInputs(
+  blobs: BlobStore,
+  request: VideoRequest,
+  workDir: string,
+): Promise<GenerateContext["files"]> {
+  const copy = async (key: string, file: string) => {
+    const path = join(workDir, file);
+    try {
+      await pipeline(await blobs.read(key), createWriteStream(path));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+      throw errors.renderFailed("an input of this task was deleted before it ran", { retryable: false });
+    }
+    return path;
+  };
+  const imageFiles = await Promise.all(request.imageKeys.map((k, i) => copy(k, `upload-${i}`)));
+  const sourceVideo = request.source ? await copy(request.source.videoKey, "source.mp4") : null;
+  const characterVideos = await Promise.all(
+    (request.characters ?? []).map((c, i) => copy(c.videoKey, `character-${i}.mp4`)),
+  );
+  return { imageFiles, sourceVideo, characterVideos };
+}
+
+export const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
