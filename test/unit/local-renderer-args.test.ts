@@ -1,29 +1,38 @@
-/** The command lines of the source modes and the spritesheet, checked without running ffmpeg. */
+/**
+ * The command lines of the source modes, the spritesheet and the overlays, and the geometry of the mark,
+ * insets and crossfades, checked without running ffmpeg.
+ */
 import { describe, expect, it } from "vitest";
 import {
+  buildRenderArgs,
   buildSourceRenderArgs,
   buildSpritesheetArgs,
+  characterInsetRegion,
+  MAX_CHARACTER_INSETS,
+  markRegion,
   type SourceRenderInputs,
+  slidePlan,
   spritesheetLayout,
 } from "../../src/adapters/providers/local-renderer/index.js";
+import type { Region } from "../../src/core/ports.js";
+
+const inputs = (over: Partial<SourceRenderInputs> = {}): SourceRenderInputs => ({
+  kind: "remix",
+  width: 1280,
+  height: 720,
+  durationS: 8,
+  sourcePath: "/work/source.mp4",
+  sourceDurationS: 4,
+  sourceHasAudio: true,
+  prompt: "a prompt",
+  captionPath: "/work/caption.txt",
+  fontPath: "/fonts/DejaVuSans-Bold.ttf",
+  outputPath: "/work/video.mp4",
+  ...over,
+});
+const graphOf = (args: string[]) => args[args.indexOf("-filter_complex") + 1] ?? "";
 
 describe("source-mode and spritesheet command lines", () => {
-  const inputs = (over: Partial<SourceRenderInputs> = {}): SourceRenderInputs => ({
-    kind: "remix",
-    width: 1280,
-    height: 720,
-    durationS: 8,
-    sourcePath: "/work/source.mp4",
-    sourceDurationS: 4,
-    sourceHasAudio: true,
-    prompt: "a prompt",
-    captionPath: "/work/caption.txt",
-    fontPath: "/fonts/DejaVuSans-Bold.ttf",
-    outputPath: "/work/video.mp4",
-    ...over,
-  });
-  const graphOf = (args: string[]) => args[args.indexOf("-filter_complex") + 1] ?? "";
-
   it("loops a source only when it is shorter than the output, and cuts to the asked duration", () => {
     expect(buildSourceRenderArgs(inputs()).join(" ")).toContain("-stream_loop -1 -i /work/source.mp4");
     const long = buildSourceRenderArgs(inputs({ sourceDurationS: 20 }));
@@ -64,5 +73,121 @@ describe("source-mode and spritesheet command lines", () => {
       15,
     );
     expect(args.join(" ")).toContain("fps=25/15,scale=160:284,setsar=1,tile=5x5 -frames:v 1");
+  });
+});
+
+describe("overlay geometry and command lines", () => {
+  const sizes: [number, number][] = [
+    [1280, 720],
+    [720, 1280],
+    [1080, 1920],
+    [1920, 1080],
+    [1792, 1024],
+    [1024, 1792],
+    [480, 480],
+  ];
+  const inside = (r: Region, w: number, h: number) =>
+    r.x >= 1 && r.y >= 1 && r.x + r.width <= w - 1 && r.y + r.height <= h - 1;
+  const overlap = (a: Region, b: Region) =>
+    a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+  it("puts the mark in the bottom-right corner, strictly inside the frame, sized by the frame", () => {
+    for (const [w, h] of sizes) {
+      const r = markRegion(w, h);
+      expect(inside(r, w, h)).toBe(true);
+      expect(r.x).toBeGreaterThan(w / 2);
+      // Below the caption, whose box ends about an eighth of the height above the bottom edge.
+      expect(r.y).toBeGreaterThan(h - h / 8);
+      expect(r.width).toBeGreaterThan(Math.min(w, h) / 8);
+      expect(r.width).toBeLessThan(w / 4);
+    }
+    expect(markRegion(1280, 720)).toEqual(markRegion(1280, 720));
+  });
+
+  it("lays the insets side by side in the top-left, inside the frame, clear of each other and the mark", () => {
+    for (const [w, h] of sizes) {
+      const insets = Array.from({ length: MAX_CHARACTER_INSETS }, (_, i) => characterInsetRegion(w, h, i));
+      for (const [i, r] of insets.entries()) {
+        expect(inside(r, w, h)).toBe(true);
+        expect(Math.abs(r.width - w * 0.28)).toBeLessThanOrEqual(2);
+        expect(overlap(r, markRegion(w, h))).toBe(false);
+        for (const other of insets.slice(i + 1)) expect(overlap(r, other)).toBe(false);
+      }
+    }
+  });
+
+  it("crossfades centred on each image's share, keeping the total exact", () => {
+    const plan = slidePlan(270, 3, 30);
+    expect(plan.fadeFrames).toBe(18);
+    expect(plan.segments).toEqual([
+      { startFrame: 0, frames: 99 },
+      { startFrame: 81, frames: 108 },
+      { startFrame: 171, frames: 99 },
+    ]);
+    for (const [n, total] of [
+      [2, 300],
+      [3, 301],
+      [5, 120],
+      [7, 20],
+      [1, 90],
+    ] as const) {
+      const p = slidePlan(total, n, 30);
+      const shown = p.segments.reduce((sum, s) => sum + s.frames, 0) - (n - 1) * p.fadeFrames;
+      expect(shown).toBe(total);
+      // Every image has at least one frame of its own, outside its crossfades.
+      for (const [i, s] of p.segments.entries()) {
+        const fades = (i > 0 ? 1 : 0) + (i < n - 1 ? 1 : 0);
+        expect(s.frames).toBeGreaterThan(fades * p.fadeFrames);
+      }
+    }
+    // Shares too short for a crossfade: hard cuts.
+    expect(slidePlan(8, 4, 30).fadeFrames).toBe(0);
+    expect(slidePlan(90, 1, 30).fadeFrames).toBe(0);
+  });
+
+  it("adds the characters' spans as inputs after the mode's own, and the mark last", () => {
+    const overlays = {
+      mark: true,
+      characters: [
+        { path: "/work/alice.mp4", startS: 0.5, endS: 2.5 },
+        { path: "/work/bob.mp4", startS: 1, endS: 3 },
+      ],
+    };
+    const still = buildRenderArgs({
+      width: 1280,
+      height: 720,
+      durationS: 10,
+      prompt: "a prompt",
+      imagePaths: ["/work/image-0"],
+      captionPath: null,
+      fontPath: "/fonts/DejaVuSans-Bold.ttf",
+      outputPath: "/work/video.mp4",
+      overlays,
+    });
+    const joined = still.join(" ");
+    expect(joined).toContain("-i /work/image-0 -ss 0.5 -t 2 -i /work/alice.mp4 -ss 1 -t 2 -i /work/bob.mp4");
+    const graph = still[still.indexOf("-filter_complex") + 1] ?? "";
+    expect(graph).toContain("[1:v]setpts=PTS-STARTPTS");
+    expect(graph).toContain("[2:v]setpts=PTS-STARTPTS");
+    expect(graph).toContain("loop=loop=-1:size=60");
+    expect(graph).toMatch(/drawtext=[^;]*text=Reelay[^;]*,format=yuv420p\[v\];/);
+    // The text starts inside the mark's region.
+    const [, x, y] = (/text=Reelay:.*:x=(\d+):y=(\d+)/.exec(graph) ?? []).map(Number);
+    const r = markRegion(1280, 720);
+    expect(x).toBeGreaterThan(r.x);
+    expect(y).toBeGreaterThan(r.y);
+
+    const remix = buildSourceRenderArgs({ ...inputs(), overlays });
+    expect(remix.join(" ")).toContain("-stream_loop -1 -i /work/source.mp4 -ss 0.5 -t 2 -i /work/alice.mp4");
+    expect(graphOf(remix)).toContain("[1:v]setpts");
+    expect(graphOf(buildSourceRenderArgs({ ...inputs({ kind: "extend" }), overlays }))).toContain(
+      "[cat]null[pip0]",
+    );
+    expect(() =>
+      buildSourceRenderArgs({
+        ...inputs(),
+        overlays: { characters: [{ path: "a.mp4", startS: 0, endS: 1 }] },
+      }),
+    ).toThrow(/absolute/);
   });
 });

@@ -221,13 +221,16 @@ describe("buildRenderArgs", () => {
     expect(graphOf(args)).toContain("textfile=/work/caption.txt:expansion=none");
   });
 
-  it("feeds each image once, scaled once, split evenly over the duration", () => {
+  it("feeds each image once, scaled once, split evenly over the duration with a crossfade", () => {
     const args = buildRenderArgs(inputs({ imagePaths: ["/work/image-0", "/work/image-1"], durationS: 15 }));
     expect(args.filter((a) => a === "-i")).toHaveLength(2);
     expect(args).not.toContain("-loop");
     const graph = graphOf(args);
-    expect(graph).toContain("loop=loop=224:size=1");
-    expect(graph).toContain("concat=n=2:v=1:a=0");
+    // 225 frames each, plus half of the 18-frame crossfade centred on their boundary.
+    expect(graph).toContain("loop=loop=234:size=1,trim=start_frame=1,");
+    expect(graph).toContain("fade=t=in:s=0:n=18:alpha=1");
+    // First body, the join, second body.
+    expect(graph).toContain("[bb0][j1][bb1]concat=n=3:v=1:a=0");
     expect(graph).toContain("scale=1472:828:force_original_aspect_ratio=increase");
   });
 

@@ -2,16 +2,17 @@
  * Pure builders of the local renderer's ffmpeg command lines. Only filters present in both the 2018
  * npm ffmpeg (4.1) and Debian's 5.1 are used: no xfade, no gradients (see docs in shared notes).
  */
-import { isAbsolute } from "node:path";
 import { captionFontSize } from "./caption.js";
+import { esc, even, num, requireAbsolute } from "./graph-util.js";
+import { finishVideo, type Overlays, overlayInputArgs, overlayPaths } from "./overlays.js";
+import { imageSlides } from "./slides.js";
+
+export { esc, even, num, requireAbsolute } from "./graph-util.js";
+export { panningStill, segmentFrames } from "./slides.js";
 
 export const DEFAULT_FPS = 30;
 /** Images larger than this are refused by the decoder: a small PNG can inflate to gigabytes. */
 export const DEFAULT_MAX_IMAGE_PIXELS = 50_000_000;
-/** Images are scaled to cover this much of the frame, leaving slack for the pan. */
-const PAN_OVERSCAN = 1.15;
-/** Fade to/from black at the joins between images. */
-const JOIN_FADE_S = 0.3;
 /** Notes of the background tone, picked by the prompt's hash. */
 const TONES_HZ = [196, 220, 246.94, 261.63, 293.66, 329.63];
 
@@ -30,16 +31,25 @@ export interface RenderInputs {
   readonly outputPath: string;
   readonly fps?: number;
   readonly maxImagePixels?: number;
+  /** The mark and character insets drawn over the picture (overlays.ts); none when absent. */
+  readonly overlays?: Overlays;
 }
 
 /**
  * The complete ffmpeg argv (without the binary) that renders `inputs` into an MP4: H.264 + AAC,
  * exactly width×height, fps and duration, with `-progress pipe:1` key=value lines on stdout.
+ * Consecutive images crossfade (slides.ts).
  */
 export function buildRenderArgs(inputs: RenderInputs): string[] {
   const { width: w, height: h, durationS: d } = inputs;
   const fps = inputs.fps ?? DEFAULT_FPS;
-  requireAbsolute([...inputs.imagePaths, inputs.fontPath, inputs.outputPath, inputs.captionPath ?? "/"]);
+  requireAbsolute([
+    ...inputs.imagePaths,
+    ...overlayPaths(inputs.overlays),
+    inputs.fontPath,
+    inputs.outputPath,
+    inputs.captionPath ?? "/",
+  ]);
   const seed = promptSeed(inputs.prompt);
   const maxPixels = String(inputs.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
   const imageArgs = inputs.imagePaths.flatMap((p) => ["-max_pixels", maxPixels, "-i", p]);
@@ -49,11 +59,19 @@ export function buildRenderArgs(inputs: RenderInputs): string[] {
       : colourBackground({ w, h, fps, d, seed, fontPath: inputs.fontPath });
   const caption =
     inputs.captionPath === null ? "" : `,${captionFilter(inputs.captionPath, inputs.fontPath, w, h)}`;
-  const graph = [`${background}${caption},format=yuv420p[v]`, toneGraph(seed, d, "a")].join(";");
+  const video = finishVideo(`${background}${caption}`, {
+    w,
+    h,
+    fps,
+    fontPath: inputs.fontPath,
+    firstInput: inputs.imagePaths.length,
+    overlays: inputs.overlays,
+  });
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y"],
     ...imageArgs,
-    ...["-filter_complex", graph, "-map", "[v]", "-map", "[a]"],
+    ...overlayInputArgs(inputs.overlays),
+    ...["-filter_complex", `${video};${toneGraph(seed, d, "a")}`, "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, d, inputs.outputPath),
   ];
 }
@@ -80,13 +98,6 @@ export function toneGraph(seed: number, durationS: number, label: string): strin
 /** One audio format for every stream that meets another in `concat`. */
 export const STEREO_48K = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo";
 
-/** Relative names could be read by ffmpeg as a protocol (`name:…`); absolute ones never are. */
-export function requireAbsolute(paths: readonly string[]): void {
-  for (const p of paths) {
-    if (!isAbsolute(p)) throw new Error(`ffmpeg arguments need absolute paths, got '${p}'`);
-  }
-}
-
 /** argv that grabs one JPEG frame at `atS` from a rendered video, at the video's own size. */
 export function buildThumbnailArgs(videoPath: string, thumbPath: string, atS: number): string[] {
   return [
@@ -101,70 +112,6 @@ export function buildDecodeCheckArgs(imagePath: string, maxImagePixels = DEFAULT
     ...["-nostdin", "-hide_banner", "-v", "error", "-xerror"],
     ...["-max_pixels", String(maxImagePixels), "-i", imagePath, "-frames:v", "1", "-f", "null", "-"],
   ];
-}
-
-/**
- * One segment per image, each covering the frame with a slow pan, joined with fades through black.
- * Each still is decoded, scaled and converted once, then repeated by `loop`: about 2.5× faster than
- * `-loop 1` inputs, which decode and scale the picture again for every frame.
- */
-function imageSlides(
-  n: number,
-  o: { w: number; h: number; fps: number; totalFrames: number; seed: number },
-): string {
-  const frames = segmentFrames(o.totalFrames, n);
-  const segments = frames.map((count, i) => {
-    const fade = Math.min(JOIN_FADE_S, count / o.fps / 4);
-    return panningStill(`${i}:v`, { ...o, frames: count, direction: (o.seed + i) % 4 }, [
-      ...(i > 0 ? [`fade=t=in:st=0:d=${num(fade)}`] : []),
-      ...(i < n - 1 ? [`fade=t=out:st=${num(count / o.fps - fade)}:d=${num(fade)}`] : []),
-    ]);
-  });
-  if (n === 1) return segments[0] ?? "";
-  const labels = frames.map((_, i) => `[s${i}]`);
-  return `${segments.map((s, i) => `${s}${labels[i]}`).join(";")};${labels.join("")}concat=n=${n}:v=1:a=0`;
-}
-
-/**
- * The first frame of `[input]` as a w×h clip of `frames` frames panning across it (`direction` 0–3,
- * see panExpressions), `overscan` times larger than the frame, followed by `extra` filters.
- */
-export function panningStill(
-  input: string,
-  o: { w: number; h: number; fps: number; frames: number; direction: number; overscan?: number },
-  extra: readonly string[] = [],
-): string {
-  const overscan = o.overscan ?? PAN_OVERSCAN;
-  const [sw, sh] = [even(o.w * overscan), even(o.h * overscan)];
-  const [x, y] = panExpressions(o.direction, o.frames / o.fps);
-  return [
-    // A multi-frame input (GIF, or a video behind an image/* type) must not add frames.
-    `[${input}]trim=end_frame=1`,
-    `scale=${sw}:${sh}:force_original_aspect_ratio=increase`,
-    "setsar=1",
-    `crop=${sw}:${sh}`,
-    "format=yuv420p",
-    `loop=loop=${o.frames - 1}:size=1`,
-    `setpts=N/${o.fps}/TB`,
-    `crop=${o.w}:${o.h}:x=${esc(x)}:y=${esc(y)}`,
-    ...extra,
-  ].join(",");
-}
-
-/** Pan directions: left→right, right→left, top→bottom, bottom→top over the segment. */
-function panExpressions(direction: number, segS: number): [string, string] {
-  const forward = `t/${num(segS)}`;
-  const backward = `(1-t/${num(segS)})`;
-  switch (direction) {
-    case 0:
-      return [`(iw-ow)*${forward}`, "(ih-oh)/2"];
-    case 1:
-      return [`(iw-ow)*${backward}`, "(ih-oh)/2"];
-    case 2:
-      return ["(iw-ow)/2", `(ih-oh)*${forward}`];
-    default:
-      return ["(iw-ow)/2", `(ih-oh)*${backward}`];
-  }
 }
 
 /**
@@ -218,12 +165,6 @@ export function captionFilter(
   ].join(":")}`;
 }
 
-/** Splits `total` frames over `n` segments, the first ones one frame longer when it does not divide. */
-export function segmentFrames(total: number, n: number): number[] {
-  const base = Math.floor(total / n);
-  return Array.from({ length: n }, (_, i) => base + (i < total - base * n ? 1 : 0));
-}
-
 /** A dark, saturated `0xRRGGBB` colour (white text stays readable on it) chosen by `seed`. */
 export function backgroundColour(seed: number): string {
   const hue = seed % 360;
@@ -259,17 +200,3 @@ export function promptSeed(prompt: string): number {
   }
   return hash;
 }
-
-/**
- * Escapes a value for an ffmpeg filtergraph option: once for the option parser (`\ ' :`), then for the
- * graph parser (`\ ' [ ] , ;`), so any path or expression arrives intact.
- */
-export function esc(value: string): string {
-  const forOption = value.replace(/[\\':]/g, (c) => `\\${c}`);
-  return forOption.replace(/[\\'[\],;]/g, (c) => `\\${c}`);
-}
-
-export const even = (v: number): number => 2 * Math.ceil(v / 2);
-
-/** Numbers as ffmpeg reads them: no exponent, at most millisecond precision. */
-export const num = (v: number): string => String(Number(v.toFixed(3)));

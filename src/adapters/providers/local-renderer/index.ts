@@ -3,13 +3,15 @@
  * (links downloaded through the SSRF-guarded fetcher, then uploaded files) are shown one after another
  * with a slow pan, or a colour background is drawn; the prompt is the caption; a quiet generated tone
  * is the soundtrack. With a source video (remix, edit, extend) the source's frames are the picture
- * (source-modes.ts). Every video also gets a thumbnail and a spritesheet.
+ * (source-modes.ts). In every mode, the request's characters are shown as insets and, when the
+ * renderer is built with `mark: true`, a visible "Reelay" mark is drawn (overlays.ts), all in the one
+ * render command. Every video also gets a thumbnail and a spritesheet.
  */
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
 import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../../core/ports.js";
-import type { VideoRequest, VideoSource } from "../../../core/task.js";
+import type { CharacterRef, VideoRequest, VideoSource } from "../../../core/task.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
 import { captionText } from "./caption.js";
 import {
@@ -28,11 +30,20 @@ import {
   DEFAULT_MAX_IMAGE_PIXELS,
 } from "./filtergraph.js";
 import { type MediaTools, probe } from "./media-tools.js";
+import { type CharacterClip, MAX_CHARACTER_INSETS, markRegion, type Overlays } from "./overlays.js";
 import { buildSourceRenderArgs, type SourceRenderInputs, sourceOutputDurationS } from "./source-modes.js";
 import { buildSpritesheetArgs, spritesheetLayout } from "./spritesheet.js";
 
 export { buildRenderArgs } from "./filtergraph.js";
 export { type MediaTools, probe, resolveMediaTools } from "./media-tools.js";
+export {
+  type CharacterClip,
+  characterInsetRegion,
+  MAX_CHARACTER_INSETS,
+  markRegion,
+  type Overlays,
+} from "./overlays.js";
+export { type SlidePlan, slidePlan } from "./slides.js";
 export { buildSourceRenderArgs, type SourceRenderInputs, sourceOutputDurationS } from "./source-modes.js";
 export { buildSpritesheetArgs, type SpritesheetLayout, spritesheetLayout } from "./spritesheet.js";
 
@@ -47,6 +58,11 @@ export interface LocalRendererOptions {
   readonly fps?: number;
   /** Decoded pixels one image may have (default 50 M): guards against decompression bombs. */
   readonly maxImagePixels?: number;
+  /**
+   * Draw a visible "Reelay" mark on every video (default false). The result then says
+   * `watermarked: true` and where the mark is (`markRegion`), for a remover such as delogo.
+   */
+  readonly mark?: boolean;
 }
 
 /** What every rendering mode shares for one call. */
@@ -55,6 +71,7 @@ interface Job {
   readonly ctx: GenerateContext;
   readonly captionPath: string | null;
   readonly videoPath: string;
+  readonly overlays: Overlays;
   readonly report: (fraction: number) => void;
 }
 
@@ -62,6 +79,7 @@ interface Job {
 export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
   const fps = opts.fps ?? DEFAULT_FPS;
   const maxImagePixels = opts.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS;
+  const mark = opts.mark ?? false;
   const { ffmpegPath, ffprobePath, fontPath } = opts.tools;
   return {
     name: "local",
@@ -72,6 +90,7 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
     // ffmpeg must get absolute paths (a relative `name:…` could be read as a protocol).
     const workDir = resolve(ctx.workDir);
     throwIfAborted(ctx.signal);
+    const characters = characterClips(request, ctx);
     const caption = captionText(request.prompt, request.width, request.height);
     const captionPath = caption === "" ? null : join(workDir, "caption.txt");
     if (captionPath !== null) await writeFile(captionPath, caption, "utf8");
@@ -80,6 +99,7 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       ctx,
       captionPath,
       videoPath: join(workDir, "video.mp4"),
+      overlays: { mark, characters },
       report: monotonic(ctx.onProgress),
     };
     const durationS =
@@ -112,12 +132,13 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       outputPath: job.videoPath,
       fps,
       maxImagePixels,
+      overlays: job.overlays,
     });
     const start = request.images.length > 0 ? DOWNLOAD_SHARE : 0;
     const render = await runFfmpeg(ffmpegPath, args, ctx.signal, (outS) =>
       report(start + (RENDER_PROGRESS_CAP - start) * Math.min(1, outS / request.duration)),
     );
-    if (render.code !== 0) throw await imageFailure(render, imagePaths, ctx.signal);
+    if (render.code !== 0) throw await imageFailure(render, imagePaths, job);
     return request.duration;
   }
 
@@ -156,6 +177,7 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       fontPath,
       outputPath: job.videoPath,
       fps,
+      overlays: job.overlays,
     };
     const totalS = sourceOutputDurationS(inputs);
     const render = await runFfmpeg(ffmpegPath, buildSourceRenderArgs(inputs), ctx.signal, (outS) =>
@@ -163,7 +185,8 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
     );
     if (render.code !== 0) {
       const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(sourcePath), ctx.signal);
-      throw check.code !== 0 ? sourceUndecodable() : retryableRenderFailed(describeExit(render));
+      if (check.code !== 0) throw sourceUndecodable();
+      throw (await characterFailure(job)) ?? retryableRenderFailed(describeExit(render));
     }
     return totalS;
   }
@@ -199,27 +222,64 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       width: video.width,
       height: video.height,
       durationS: info.durationS,
-      watermarked: false,
+      watermarked: mark,
+      watermarkRegion: mark ? markRegion(video.width, video.height) : null,
       enhancedPrompt: request.prompt,
     };
   }
 
   /**
    * Explains a failed render. A broken input image is the user's to fix (not retryable, named by its
-   * index among links then uploads): decoding each image alone finds it. Anything else may be the
-   * machine's trouble: retryable.
+   * index among links then uploads): decoding each image alone finds it. So is a broken character video.
+   * Anything else may be the machine's trouble: retryable.
    */
-  async function imageFailure(render: FfmpegExit, imagePaths: readonly string[], signal: AbortSignal) {
+  async function imageFailure(render: FfmpegExit, imagePaths: readonly string[], job: Job) {
     for (const [index, path] of imagePaths.entries()) {
-      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(path, maxImagePixels), signal);
+      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(path, maxImagePixels), job.ctx.signal);
       if (check.code !== 0) {
         const tooBig = check.stderrTail.some((l) => l.includes("max pixel count"));
         const why = tooBig ? `is larger than ${maxImagePixels} pixels` : "could not be decoded as an image";
         return errors.imageFetchFailed(index, why, false);
       }
     }
-    return retryableRenderFailed(describeExit(render));
+    return (await characterFailure(job)) ?? retryableRenderFailed(describeExit(render));
   }
+
+  /** The error for the first character video ffmpeg cannot decode, if any: a retry cannot mend it. */
+  async function characterFailure(job: Job): Promise<ReelayError | undefined> {
+    const refs = job.request.characters ?? [];
+    for (const [index, clip] of (job.overlays.characters ?? []).entries()) {
+      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(clip.path), job.ctx.signal);
+      if (check.code !== 0) {
+        return errors.renderFailed(
+          `the video of character @${refs[index]?.username ?? index} could not be decoded`,
+          {
+            retryable: false,
+          },
+        );
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * The clips of the characters the renderer draws (the first MAX_CHARACTER_INSETS), each from the local
+ * copy the worker made. A character without its copy is the worker's omission: retrying the same
+ * hand-over cannot help.
+ */
+function characterClips(request: VideoRequest, ctx: GenerateContext): CharacterClip[] {
+  const refs: readonly CharacterRef[] = (request.characters ?? []).slice(0, MAX_CHARACTER_INSETS);
+  const files = ctx.files.characterVideos ?? [];
+  return refs.map((c, i) => {
+    const path = files[i];
+    if (path === undefined) {
+      throw errors.renderFailed(`the video of character @${c.username} was not provided to the renderer`, {
+        retryable: false,
+      });
+    }
+    return { path: resolve(path), startS: c.startS, endS: c.endS };
+  });
 }
 
 /** The user's source is not a video ffmpeg can read: trying again cannot help. */

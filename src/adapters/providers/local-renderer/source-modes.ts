@@ -3,17 +3,10 @@
  * restyle the source's frames under the new prompt; `extend` appends a new segment that starts from the
  * source's last frame. Same encoding as the image/background mode (filtergraph.ts).
  */
-import {
-  captionFilter,
-  DEFAULT_FPS,
-  encodeArgs,
-  num,
-  panningStill,
-  promptSeed,
-  requireAbsolute,
-  STEREO_48K,
-  toneGraph,
-} from "./filtergraph.js";
+import { captionFilter, DEFAULT_FPS, encodeArgs, promptSeed, STEREO_48K, toneGraph } from "./filtergraph.js";
+import { num, requireAbsolute } from "./graph-util.js";
+import { finishVideo, type Overlays, overlayInputArgs, overlayPaths } from "./overlays.js";
+import { panningStill } from "./slides.js";
 
 export type SourceKind = "remix" | "edit" | "extend";
 
@@ -36,6 +29,8 @@ export interface SourceRenderInputs {
   readonly fontPath: string;
   readonly outputPath: string;
   readonly fps?: number;
+  /** The mark and character insets drawn over the picture (overlays.ts); none when absent. */
+  readonly overlays?: Overlays;
 }
 
 /**
@@ -60,7 +55,13 @@ export function sourceOutputDurationS(
 
 /** The complete ffmpeg argv (without the binary) for one source mode. */
 export function buildSourceRenderArgs(inputs: SourceRenderInputs): string[] {
-  requireAbsolute([inputs.sourcePath, inputs.fontPath, inputs.outputPath, inputs.captionPath ?? "/"]);
+  requireAbsolute([
+    inputs.sourcePath,
+    ...overlayPaths(inputs.overlays),
+    inputs.fontPath,
+    inputs.outputPath,
+    inputs.captionPath ?? "/",
+  ]);
   return inputs.kind === "extend" ? buildExtendArgs(inputs) : buildRestyleArgs(inputs);
 }
 
@@ -74,11 +75,20 @@ function buildRestyleArgs(inputs: SourceRenderInputs): string[] {
   const fps = inputs.fps ?? DEFAULT_FPS;
   const seed = promptSeed(inputs.prompt);
   const look = inputs.kind === "remix" ? `hue=h=${90 + (seed % 181)}` : "eq=contrast=1.12:saturation=1.3";
-  const video = [`[0:v]${coverFrame(w, h, fps)}`, look, ...caption(inputs), "format=yuv420p[v]"].join(",");
+  const picture = [`[0:v]${coverFrame(w, h, fps)}`, look, ...caption(inputs)].join(",");
+  const video = finishVideo(picture, {
+    w,
+    h,
+    fps,
+    fontPath: inputs.fontPath,
+    firstInput: 1,
+    overlays: inputs.overlays,
+  });
   const loop = inputs.sourceDurationS < d ? ["-stream_loop", "-1"] : [];
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y"],
     ...[...loop, "-i", inputs.sourcePath],
+    ...overlayInputArgs(inputs.overlays),
     ...["-filter_complex", `${video};${toneGraph(seed, d, "a")}`, "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, d, inputs.outputPath),
   ];
@@ -112,13 +122,24 @@ function buildExtendArgs(inputs: SourceRenderInputs): string[] {
       // Exactly the source's length: apad fills a short track, atrim cuts a long one.
       `[0:a]aresample=48000,${STEREO_48K},apad,atrim=duration=${num(s)},asetpts=PTS-STARTPTS[srca]`,
       toneGraph(seed, d, "newa"),
-      "[src][srca][new][newa]concat=n=2:v=1:a=1[v][a]",
+      "[src][srca][new][newa]concat=n=2:v=1:a=1[cat][a]",
     );
   } else {
-    graph.push(toneGraph(seed, s + d, "a"), "[src][new]concat=n=2:v=1:a=0[v]");
+    graph.push(toneGraph(seed, s + d, "a"), "[src][new]concat=n=2:v=1:a=0[cat]");
   }
+  graph.push(
+    finishVideo("[cat]null", {
+      w,
+      h,
+      fps,
+      fontPath: inputs.fontPath,
+      firstInput: 1,
+      overlays: inputs.overlays,
+    }),
+  );
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", inputs.sourcePath],
+    ...overlayInputArgs(inputs.overlays),
     ...["-filter_complex", graph.join(";"), "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, s + d, inputs.outputPath),
   ];
