@@ -11,6 +11,8 @@ import { type CharacterRef, isPublished } from "./task.js";
 
 export const MIN_SPAN_S = 1;
 export const MAX_SPAN_S = 3;
+/** Characters one video shows at most. */
+export const MAX_CHARACTERS = 3;
 const MENTION = /(?<![\w@.])@([a-z0-9][a-z0-9._]{1,39})\b/gi;
 
 /** `"1.5,3"` → {startS, endS}, checked against the 1–3 s rule and the video's length. */
@@ -137,7 +139,9 @@ export function createCharacterService(deps: {
     async mentioned(ownerId, prompt) {
       const names = [...new Set([...prompt.matchAll(MENTION)].map((m) => (m[1] ?? "").toLowerCase()))];
       const found = (await store.findByUsernames(names)).filter((c) => usable(c, ownerId));
-      return found.map((c) => ({
+      // In the order the prompt names them, at most MAX_CHARACTERS (more would cover the frame).
+      found.sort((a, b) => names.indexOf(a.username) - names.indexOf(b.username));
+      return found.slice(0, MAX_CHARACTERS).map((c) => ({
         username: c.username,
         videoKey: c.videoKey,
         startS: c.startS,

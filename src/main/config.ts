@@ -49,6 +49,8 @@ export interface Config {
   readonly chatWaitS: number;
   /** Time a client has to send a whole request. */
   readonly requestTimeoutMs: number;
+  /** Whether the local renderer marks its videos (to exercise the watermark pipeline). */
+  readonly localWatermark: boolean;
   /** Default per-key limits; 0: none. */
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   /** Reelay's own version (package.json). */
@@ -90,6 +92,7 @@ const envSchema = z.object({
   REELAY_CHAT_WAIT_S: int(1, 3600).default(600),
   REELAY_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   REELAY_WATERMARK_ATTEMPTS: int(1, 20).default(3),
+  REELAY_LOCAL_WATERMARK: z.enum(["true", "false", "1", "0"]).default("false"),
   REELAY_RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(0),
   REELAY_RATE_LIMIT_BURST: int(1, 1_000_000).optional(),
   REELAY_MAX_ACTIVE_TASKS: int(0, 1_000_000).default(0),
@@ -186,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     chatWaitS: e.REELAY_CHAT_WAIT_S,
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     version: packageVersion(),
+    localWatermark: e.REELAY_LOCAL_WATERMARK === "true" || e.REELAY_LOCAL_WATERMARK === "1",
     limits: {
       ratePerMin: e.REELAY_RATE_LIMIT_PER_MIN,
       burst: e.REELAY_RATE_LIMIT_BURST ?? Math.max(1, e.REELAY_RATE_LIMIT_PER_MIN),

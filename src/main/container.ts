@@ -46,7 +46,11 @@ async function localRenderer(config: Config, tools: MediaTools): Promise<VideoPr
     import("../adapters/net/safe-fetch.js"),
     import("../adapters/providers/local-renderer/index.js"),
   ]);
-  return createLocalRenderer({ tools, fetcher: createImageFetcher(config.images) });
+  return createLocalRenderer({
+    tools,
+    fetcher: createImageFetcher(config.images),
+    mark: config.localWatermark,
+  });
 }
 
 /** Reads uploaded videos with ffprobe (from npm, or FFPROBE_PATH). */
