@@ -48,8 +48,9 @@ it("an owner at its active-task limit gets 429; concurrent creates never pass th
   const statuses = results.map((r) => r.status).sort();
   expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);
   const refused = results.find((r) => r.status === 429);
-  expect(refused?.headers.get("retry-after")).toBe("5");
-  expect(((await refused?.json()) as { error: { code: string } }).error.code).toBe("too_many_active_tasks");
+  if (!refused) throw new Error("no refused create");
+  expect(refused.headers.get("retry-after")).toBe("5");
+  expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("too_many_active_tasks");
   // Cancelling one frees a slot.
   const ok = (await results.find((r) => r.status === 200)?.json()) as { id: string };
   await app.request(`/v1/video/cancel?id=${encodeURIComponent(ok.id)}`, { key: k, method: "POST" });
