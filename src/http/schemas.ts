@@ -7,6 +7,17 @@ import { z } from "zod";
 import { ErrorCode } from "../core/errors.js";
 import { TASK_STATUSES } from "../core/task.js";
 
+/** The query of cursor-paginated lists: `after` (the last id seen) and `limit` (1–100). */
+export const cursorPageQuery = {
+  after: z.string().min(1).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 100, "must be from 1 to 100")
+    .optional(),
+};
+
 export const errorEnvelopeSchema = z
   .object({
     error: z.object({

@@ -6,18 +6,10 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { issueToError } from "../../core/params.js";
 import type { Task } from "../../core/task.js";
-import type { GalleryResponse } from "../schemas.js";
+import { cursorPageQuery, type GalleryResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
-export const galleryQuerySchema = z.strictObject({
-  after: z.string().min(1).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, "must be from 1 to 100")
-    .optional(),
-});
+export const galleryQuerySchema = z.strictObject(cursorPageQuery);
 
 /** Ancestors, nearest first, up to a bound (a chain is never followed for ever). */
 async function lineage(s: AppServices, task: Task): Promise<string[]> {

@@ -3,18 +3,12 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { issueToError } from "../../core/params.js";
 import { principalOf, requireKey } from "../auth.js";
-import type { VideoListResponse } from "../schemas.js";
+import { cursorPageQuery, type VideoListResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 import { openAiVideo } from "../views/openai_video.js";
 
 export const listQuerySchema = z.strictObject({
-  after: z.string().min(1).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, "must be from 1 to 100")
-    .optional(),
+  ...cursorPageQuery,
   order: z.enum(["asc", "desc"]).optional(),
 });
 
