@@ -113,6 +113,47 @@ describe("watermark, judged by pixels", () => {
 });
 
 describe("characters, judged by pixels", () => {
+  it("a character made from a task (a green picture) shows in the inset of a new task naming it", async () => {
+    const app = await startTestApp();
+    apps.push(app);
+    const key = await app.newKey();
+    const png = join(dir, "green.png");
+    await run(ffmpeg, [
+      "-v",
+      "error",
+      "-f",
+      "lavfi",
+      "-i",
+      "color=c=0x00c000:s=1280x720",
+      "-frames:v",
+      "1",
+      png,
+    ]);
+    const src = await app.request("/v1/videos", {
+      key,
+      body: {
+        prompt: "green",
+        size: "1280x720",
+        seconds: "4",
+        input_reference: { image_url: `data:image/png;base64,${(await readFile(png)).toString("base64")}` },
+      },
+    });
+    const srcId = ((await src.json()) as { id: string }).id;
+    expect((await waitForTask(app, key, srcId, 150_000)).status).toBe("completed");
+    const made = await app.request("/sora/v1/characters", {
+      key,
+      body: { from_task: srcId, timestamps: "1,3", name: "Leaf" },
+    });
+    expect(made.status).toBe(200);
+    const { username } = (await made.json()) as { username: string };
+
+    const withChar = await render(app, key, { prompt: `@${username} on a red carpet` }, "task-char.mp4");
+    const [r, g, b] = meanRgb(await pixels(withChar.file, 5, characterInsetRegion(1280, 720, 0)));
+    expect(g).toBeGreaterThan(100);
+    expect(g).toBeGreaterThan((r ?? 0) + 40);
+    expect(g).toBeGreaterThan((b ?? 0) + 40);
+  });
+
   it("a character uploaded from a green clip shows green in the inset of a video that mentions it", async () => {
     const app = await startTestApp();
     apps.push(app);
