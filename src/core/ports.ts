@@ -187,6 +187,11 @@ export interface JobQueue {
   complete(job: ClaimedJob, tx?: Tx): Promise<void>;
   /** Hands the job back to run again at `runAt`, recording why. */
   retry(job: ClaimedJob, opts: { runAt: number; error: string }, tx?: Tx): Promise<void>;
+  /**
+   * Hands a job back unfinished, not counting the attempt (its worker is shutting down): it runs
+   * again at once, as a job whose process died would.
+   */
+  release(job: ClaimedJob, tx?: Tx): Promise<void>;
   /** Moves the job to the dead-letter state, recording why. */
   bury(job: ClaimedJob, error: string, tx?: Tx): Promise<void>;
   /**

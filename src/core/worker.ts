@@ -303,7 +303,7 @@ export function createWorker(deps: {
           { now: clock.now(), onlyFrom: ["processing"] },
           tx,
         );
-        await queue.retry(job, { runAt: clock.now(), error: "worker shut down" }, tx);
+        await queue.release(job, tx);
       });
       return;
     }

@@ -100,6 +100,18 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
     );
 
     it(
+      "release hands the job back at once without counting the attempt",
+      withQueue(async ({ queue }) => {
+        await queue.enqueue(job("t"));
+        const [a] = await queue.claim({ limit: 1, leaseMs: 60_000, now: 0 });
+        if (!a) throw new Error("no claim");
+        await queue.release(a);
+        const [b] = await queue.claim({ limit: 1, leaseMs: 100, now: 0 });
+        expect(b).toMatchObject({ attempt: 1, interrupted: 1 });
+      }),
+    );
+
+    it(
       "bury moves the job to the dead-letter state, out of reach of claims",
       withQueue(async ({ queue }) => {
         await queue.enqueue(job("t"));

@@ -5,21 +5,24 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
 
 const ADMIN = "crash-test-admin-token-0123456789";
 const servers: ServerProcess[] = [];
 let dir = "";
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "reelay-crash-"));
+});
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.kill("SIGKILL")));
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<ServerProcess> {
+async function start(name = "data"): Promise<ServerProcess> {
   const s = await spawnServer({
-    REELAY_DATA_DIR: join(dir, "data"),
+    REELAY_DATA_DIR: join(dir, name),
     REELAY_ADMIN_TOKEN: ADMIN,
     REELAY_WORKER_CONCURRENCY: "2",
   });
@@ -36,7 +39,6 @@ async function query(s: ServerProcess, key: string, id: string): Promise<Record<
 }
 
 it("SIGKILL mid-render, restart on the same data dir: every task completes", async () => {
-  dir = await mkdtemp(join(tmpdir(), "reelay-crash-"));
   const first = await start();
   const keyRes = await fetch(`${first.url}/admin/keys`, {
     method: "POST",
@@ -95,4 +97,41 @@ it("SIGKILL mid-render, restart on the same data dir: every task completes", asy
   }
   // No half-written results or scratch files were left behind.
   expect(await readdir(join(dir, "data", "tmp"))).toEqual([]);
+}, 300_000);
+
+it("SIGTERM mid-render hands the task back: the process exits 0, the next start finishes it, no attempt spent", async () => {
+  const first = await start("graceful");
+  const keyRes = await fetch(`${first.url}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ADMIN}` },
+  });
+  const { key } = (await keyRes.json()) as { key: string };
+  const res = await fetch(`${first.url}/v1/video/create`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      model: "sora-2-pro",
+      prompt: "graceful",
+      orientation: "portrait",
+      size: "large",
+      duration: 25,
+    }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  let t = await query(first, key, id);
+  for (let i = 0; i < 300 && !(t.status === "processing" && Number(t.progress) > 0); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    t = await query(first, key, id);
+  }
+  expect(t.status).toBe("processing");
+  expect(await first.kill("SIGTERM")).toBe(0);
+
+  const second = await start("graceful");
+  let done = await query(second, key, id);
+  for (let i = 0; i < 1200 && !["completed", "failed"].includes(String(done.status)); i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    done = await query(second, key, id);
+  }
+  expect(done.status).toBe("completed");
+  expect((done.detail as { pending_info: { attempts: number } }).pending_info.attempts).toBe(1);
 }, 300_000);

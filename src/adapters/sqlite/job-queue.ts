@@ -111,6 +111,27 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
         .execute();
     },
 
+    async release(job, tx) {
+      await connOf(db, tx)
+        .updateTable("jobs")
+        .set((eb) => ({
+          status: "queued",
+          run_at: clock.now(),
+          lease_token: null,
+          lease_until: null,
+          updated_at: clock.now(),
+          attempt: eb
+            .case()
+            .when("attempt", ">", 0)
+            .then(eb("attempt", "-", 1))
+            .else(0)
+            .end(),
+          interrupted: eb("interrupted", "+", 1),
+        }))
+        .where(held(job))
+        .execute();
+    },
+
     async bury(job, error, tx) {
       await connOf(db, tx)
         .updateTable("jobs")
