@@ -5,6 +5,7 @@
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
+import { type Billing, priceOf } from "./pricing.js";
 import { isPublished, type Task, type TaskResult, type VideoRequest } from "./task.js";
 
 export interface EngineSettings {
@@ -23,7 +24,13 @@ export interface TaskEngine {
   create(
     ownerId: string,
     request: VideoRequest,
-    opts?: { requestId?: string; idempotency?: { key: string; fingerprint: string }; maxActive?: number },
+    opts?: {
+      requestId?: string;
+      idempotency?: { key: string; fingerprint: string };
+      maxActive?: number;
+      /** The API key that pays (for the usage report). */
+      keyId?: string;
+    },
   ): Promise<{ task: Task; reused: boolean }>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
@@ -64,6 +71,8 @@ export function createTaskEngine(deps: {
   db: Database;
   tasks: TaskStore;
   idempotency: IdempotencyStore;
+  /** Credits and prices; null while billing is off. */
+  billing: Billing | null;
   queue: JobQueue;
   blobs: BlobStore;
   clock: Clock;
@@ -73,7 +82,7 @@ export function createTaskEngine(deps: {
   /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
   onStopped: (taskId: string) => void;
 }): TaskEngine {
-  const { db, tasks, queue, blobs, clock, settings, idempotency } = deps;
+  const { db, tasks, queue, blobs, clock, settings, idempotency, billing } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
     const task = await tasks.get(id);
     if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
@@ -121,6 +130,21 @@ export function createTaskEngine(deps: {
         // Counted inside the transaction: concurrent creates cannot both slip under the limit.
         if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {
           throw errors.tooManyActiveTasks(opts.maxActive);
+        }
+        if (billing) {
+          // The pre-charge: a hold, settled against what is delivered, refunded on failure.
+          const price = priceOf(billing.prices, request);
+          if (price === null) throw errors.noPrice(request.model);
+          const charge = {
+            ownerId,
+            keyId: opts.keyId ?? null,
+            taskId: task.id,
+            model: request.model,
+            amount: price,
+            now,
+          };
+          if (price > 0 && !(await billing.accounts.charge(charge, tx)))
+            throw errors.insufficientCredits(price);
         }
         await tasks.insert(task, tx);
         await queue.enqueue(
@@ -174,11 +198,16 @@ export function createTaskEngine(deps: {
 
     async cancel(ownerId, id) {
       const task = await getOwned(ownerId, id);
-      const cancelled = await tasks.update(
-        id,
-        { status: "cancelled", error: { code: "cancelled", message: "Cancelled by the caller" } },
-        { now: clock.now(), onlyFrom: ["pending", "processing"] },
-      );
+      const cancelled = await db.transaction(async (tx) => {
+        const t = await tasks.update(
+          id,
+          { status: "cancelled", error: { code: "cancelled", message: "Cancelled by the caller" } },
+          { now: clock.now(), onlyFrom: ["pending", "processing"] },
+          tx,
+        );
+        if (t && billing) await billing.accounts.refund(id, clock.now(), tx);
+        return t;
+      });
       if (!cancelled) throw errors.notCancellable(id, task.status);
       deps.onStopped(id);
       return cancelled;
@@ -198,7 +227,11 @@ export function createTaskEngine(deps: {
 
     async remove(ownerId, id) {
       const task = await getOwned(ownerId, id);
-      await tasks.delete(task.id);
+      await db.transaction(async (tx) => {
+        // An unfinished task that is deleted was never delivered: its charge goes back.
+        if (billing && task.status !== "completed") await billing.accounts.refund(task.id, clock.now(), tx);
+        await tasks.delete(task.id, tx);
+      });
       deps.onStopped(task.id);
       const r = task.request;
       const keys = [

@@ -24,6 +24,7 @@ export const ErrorCode = {
   taskNotCancellable: "task_not_cancellable",
   idempotencyConflict: "idempotency_conflict",
   rateLimited: "rate_limited",
+  insufficientCredits: "insufficient_credits",
   tooManyActiveTasks: "too_many_active_tasks",
   unsupportedParameter: "unsupported_parameter",
   internal: "internal_error",
@@ -121,6 +122,19 @@ export const errors = {
       `Video '${id}' is ${status}, not completed: wait until it completes`,
       {
         param: "id",
+      },
+    ),
+  insufficientCredits: (price: number) =>
+    new ReelayError(
+      ErrorCode.insufficientCredits,
+      `This video costs ${price} credits and the balance is lower: top up, then retry`,
+    ),
+  noPrice: (model: string) =>
+    new ReelayError(
+      ErrorCode.invalidRequest,
+      `Model '${model}' has no price in the price table, so it cannot be billed`,
+      {
+        param: "model",
       },
     ),
   rateLimited: (perMin: number, retryAfterS: number) =>

@@ -117,6 +117,47 @@ export interface IdempotencyStore {
   remove(ownerId: string, key: string, tx?: Tx): Promise<void>;
 }
 
+export interface Account {
+  readonly ownerId: string;
+  /** Credits left. */
+  readonly balance: number;
+  /** Credits spent (charges minus refunds). Always: balance + used = all top-ups. */
+  readonly used: number;
+  readonly toppedUp: number;
+}
+
+export interface UsageRow {
+  /** UTC day, YYYY-MM-DD. */
+  readonly day: string;
+  readonly keyId: string | null;
+  readonly model: string | null;
+  readonly charged: number;
+  readonly refunded: number;
+}
+
+/**
+ * Credits and the ledger. Every change of a balance is a ledger row written in the same
+ * transaction; a task has at most one charge, one settlement and one refund (unique per task),
+ * so no retry or crash can charge or refund twice.
+ */
+export interface Accounts {
+  /** Takes `amount` from the owner's balance for `taskId`; false (nothing written) when the balance is short. */
+  charge(
+    e: { ownerId: string; keyId: string | null; taskId: string; model: string; amount: number; now: number },
+    tx: Tx,
+  ): Promise<boolean>;
+  /** Returns what the task still holds (its charge less what was returned); 0 when nothing is left or it was refunded before. */
+  refund(taskId: string, now: number, tx: Tx): Promise<number>;
+  /** Returns `amount` of the task's charge (it delivered less than it was charged for); once per task. */
+  settle(taskId: string, amount: number, now: number, tx: Tx): Promise<number>;
+  topUp(ownerId: string, amount: number, now: number): Promise<Account>;
+  get(ownerId: string): Promise<Account>;
+  /** Charges and refunds per UTC day, key and model, newest day first. */
+  usage(ownerId: string, opts: { sinceMs: number }): Promise<UsageRow[]>;
+  /** The sum of the owner's ledger (it must equal the balance). */
+  ledgerSum(ownerId: string): Promise<number>;
+}
+
 /** A character (cameo): a short span of a video, usable in prompts as `@username`. */
 export interface Character {
   readonly id: string;

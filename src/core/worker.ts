@@ -16,6 +16,7 @@ import type {
   VideoProvider,
   WatermarkRemover,
 } from "./ports.js";
+import { type Billing, deliveredSeconds, priceOf } from "./pricing.js";
 import type { Task, TaskResult, VideoRequest } from "./task.js";
 import { applyWatermarkPolicy } from "./watermark.js";
 
@@ -66,6 +67,8 @@ export function createWorker(deps: {
   logger: Logger;
   telemetry: Telemetry;
   remover: WatermarkRemover;
+  /** Credits and prices; null while billing is off. */
+  billing: Billing | null;
   settings: WorkerSettings;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
@@ -265,6 +268,7 @@ export function createWorker(deps: {
           tx,
         );
         await queue.complete(job, tx);
+        if (updated && deps.billing) await settleDelivered(updated, result, tx);
         return updated;
       });
       if (!done) {
@@ -348,13 +352,25 @@ export function createWorker(deps: {
     await finishFailed(job, task, final);
   }
 
+  /** Charged for what was asked, billed for what was delivered: the difference goes back. */
+  async function settleDelivered(task: Task, result: TaskResult, tx: Tx) {
+    if (!deps.billing) return;
+    const { prices, accounts } = deps.billing;
+    const asked = priceOf(prices, task.request);
+    const made = priceOf(prices, task.request, deliveredSeconds(task.request, result));
+    if (asked !== null && made !== null && made < asked)
+      await accounts.settle(task.id, asked - made, clock.now(), tx);
+  }
+
+  /** Fails the task and, in the same transaction, refunds what it was charged: never one without the other. */
   async function failTask(task: Task, err: ReelayError, tx: Tx) {
-    await tasks.update(
+    const failed = await tasks.update(
       task.id,
       { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
       { now: clock.now(), onlyFrom: ["pending", "processing"] },
       tx,
     );
+    if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {

@@ -7,6 +7,7 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
+import { accounts } from "./routes/accounts.js";
 import { adminKeys } from "./routes/admin_keys.js";
 import { cancel } from "./routes/cancel.js";
 import { characters } from "./routes/characters.js";
@@ -146,6 +147,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   v1ChatCompletions(app, s);
   characters(app, s);
   cancel(app, s);
+  accounts(app, s);
   filesGet(app, s);
   return app;
 }

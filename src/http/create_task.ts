@@ -63,6 +63,7 @@ export async function createTask(
     const { task, reused } = await s.engine.create(ownerId, withCharacters, {
       requestId: req.id,
       maxActive: req.principal?.maxActive ?? 0,
+      ...(req.principal ? { keyId: req.principal.keyId } : {}),
       ...(idempotency ? { idempotency } : {}),
     });
     if (reused) {

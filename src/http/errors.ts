@@ -28,6 +28,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.taskNotCancellable]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.idempotencyConflict]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.rateLimited]: { status: 429, type: "rate_limit_error" },
+  [ErrorCode.insufficientCredits]: { status: 402, type: "insufficient_quota" },
   [ErrorCode.tooManyActiveTasks]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.internal]: { status: 500, type: "server_error" },

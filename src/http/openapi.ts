@@ -7,7 +7,10 @@ import { OPS } from "./openapi_routes.js";
 
 /** The path patterns the document covers, in Fastify's notation (`:id`, `*`). */
 export const documentedRoutes = (): string[] =>
-  OPS.map((o) => `${o.method.toUpperCase()} ${o.path.replace("{id}", ":id").replace("{key}", "*")}`);
+  OPS.map(
+    (o) =>
+      `${o.method.toUpperCase()} ${o.path.replace(/\{(\w+)\}/g, (_m, name: string) => (name === "key" ? "*" : `:${name}`))}`,
+  );
 
 /** A named schema (schemas.ts) by reference; any other inline, as the request sees it. */
 const schemaOf = (s: z.ZodType): object => {

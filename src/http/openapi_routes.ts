@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_params.js";
 import { unifiedCreateSchema } from "../core/params.js";
+import { topUpSchema, usageQuerySchema } from "./routes/accounts.js";
 import { adminKeyBodySchema, adminKeyListQuerySchema } from "./routes/admin_keys.js";
 import { characterCreateSchema, characterUploadSchema } from "./routes/characters.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
@@ -9,6 +10,7 @@ import { galleryQuerySchema } from "./routes/v1_gallery.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import { listQuerySchema } from "./routes/v1_videos_list.js";
 import {
+  accountSchema,
   adminKeyCreateResponseSchema,
   adminKeyListSchema,
   adminKeySchema,
@@ -19,6 +21,7 @@ import {
   healthSchema,
   modelListResponseSchema,
   openAiVideoSchema,
+  usageResponseSchema,
   videoCreateResponseSchema,
   videoDeleteResponseSchema,
   videoListResponseSchema,
@@ -325,6 +328,37 @@ export const OPS: Op[] = [
       description: "The video (status failed, error.code cancelled)",
     },
     errors: [401, 404, 409],
+  },
+  {
+    method: "post",
+    path: "/admin/accounts/{owner_id}/credits",
+    summary: "Top up an owner's credits",
+    tag: "Admin",
+    auth: "admin",
+    pathParams: ["owner_id"],
+    body: topUpSchema,
+    ok: { status: 200, schema: accountSchema, description: "The account after" },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "get",
+    path: "/admin/accounts/{owner_id}",
+    summary: "An owner's balance, used and top-ups",
+    tag: "Admin",
+    auth: "admin",
+    pathParams: ["owner_id"],
+    ok: { status: 200, schema: accountSchema, description: "The account" },
+    errors: [401, 403],
+  },
+  {
+    method: "get",
+    path: "/v1/usage",
+    summary: "Your balance and charges and refunds per day, key and model",
+    tag: "Unified API",
+    auth: "key",
+    query: { days: { schema: usageQuerySchema.shape.days, description: "How many days back (default 30)" } },
+    ok: { status: 200, schema: usageResponseSchema, description: "Usage" },
+    errors: [400, 401],
   },
   {
     method: "get",

@@ -200,6 +200,32 @@ export const characterOpenAiSchema = z
   .object({ id: z.string(), created_at: z.int(), name: z.string(), username: z.string() })
   .meta({ id: "VideoCharacter" });
 
+export const accountSchema = z
+  .object({
+    owner_id: z.string(),
+    balance: z.int().meta({ description: "Credits left" }),
+    used: z.int().meta({ description: "Credits spent (charges less refunds)" }),
+    topped_up: z.int().meta({ description: "All top-ups: always balance + used" }),
+  })
+  .meta({ id: "Account" });
+
+export const usageResponseSchema = accountSchema
+  .extend({
+    billing: z.boolean().meta({ description: "false: no price table, nothing is charged" }),
+    unit: z.literal("credits"),
+    data: z.array(
+      z.object({
+        day: z.string(),
+        key_id: z.string().nullable(),
+        model: z.string().nullable(),
+        charged: z.int(),
+        refunded: z.int(),
+        net: z.int(),
+      }),
+    ),
+  })
+  .meta({ id: "Usage" });
+
 export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
 
 export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
@@ -213,4 +239,6 @@ export type CharacterUnified = z.infer<typeof characterUnifiedSchema>;
 export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
 export type AdminKey = z.infer<typeof adminKeySchema>;
 export type AdminKeyList = z.infer<typeof adminKeyListSchema>;
+export type AccountView = z.infer<typeof accountSchema>;
+export type UsageResponse = z.infer<typeof usageResponseSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

@@ -4,6 +4,7 @@ import type { TaskEngine } from "../core/engine.js";
 import type { LinkSigner } from "../core/links.js";
 import type { ModelTable } from "../core/models.js";
 import type {
+  Accounts,
   BlobStore,
   Clock,
   Database,
@@ -27,6 +28,9 @@ export interface AppServices {
   readonly queue: JobQueue;
   readonly inspector: MediaInspector;
   readonly rateLimiter: RateLimiter;
+  readonly accounts: Accounts;
+  /** Whether creates are charged (a price table is configured). */
+  readonly billingEnabled: boolean;
   /** Defaults for keys without their own limits; 0: no limit. */
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;

@@ -7,6 +7,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_MODELS, type ModelCapability, SIZES } from "../core/models.js";
+import type { PriceTable } from "../core/pricing.js";
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -49,6 +50,8 @@ export interface Config {
   readonly chatWaitS: number;
   /** Time a client has to send a whole request. */
   readonly requestTimeoutMs: number;
+  /** The price table; null: billing is off (keys work without credits). */
+  readonly pricing: PriceTable | null;
   /** Whether the local renderer marks its videos (to exercise the watermark pipeline). */
   readonly localWatermark: boolean;
   /** Default per-key limits; 0: none. */
@@ -109,7 +112,23 @@ const modelSchema = z.strictObject({
   videoSizes: z.array(z.string().regex(/^\d{2,4}x\d{2,4}$/, "must be WxH, e.g. 1280x720")).default([]),
   videoSeconds: z.array(z.number().int().min(1).max(600)).default([]),
 });
-const fileSchema = z.strictObject({ models: z.array(modelSchema).min(1).optional() });
+const pricingSchema = z.strictObject({
+  perTask: z
+    .array(
+      z.strictObject({
+        model: z.string(),
+        size: z.string().optional(),
+        duration: z.int().positive().optional(),
+        credits: z.int().min(0),
+      }),
+    )
+    .default([]),
+  perSecond: z.record(z.string(), z.int().min(0)).default({}),
+});
+const fileSchema = z.strictObject({
+  models: z.array(modelSchema).min(1).optional(),
+  pricing: pricingSchema.optional(),
+});
 
 const describe = (issue: z.core.$ZodIssue): string => `${issue.path.join(".") || "(root)"} ${issue.message}`;
 
@@ -190,6 +209,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     version: packageVersion(),
     localWatermark: e.REELAY_LOCAL_WATERMARK === "true" || e.REELAY_LOCAL_WATERMARK === "1",
+    pricing: file.pricing ?? null,
     limits: {
       ratePerMin: e.REELAY_RATE_LIMIT_PER_MIN,
       burst: e.REELAY_RATE_LIMIT_BURST ?? Math.max(1, e.REELAY_RATE_LIMIT_PER_MIN),

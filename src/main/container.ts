@@ -13,6 +13,7 @@ import {
   probe,
   resolveMediaTools,
 } from "../adapters/providers/local-renderer/media-tools.js";
+import { createSqlAccounts } from "../adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../adapters/sqlite/character-store.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.js";
@@ -101,6 +102,8 @@ export async function buildContainer(
     const remover = overrides.remover ?? createDelogoRemover({ ffmpegPath: tools.ffmpegPath });
 
     const prometheus = createPrometheus({ tasks, queue, clock });
+    const accounts = createSqlAccounts(db.kysely);
+    const billing = config.pricing ? { accounts, prices: config.pricing } : null;
     const worker = createWorker({
       db,
       tasks,
@@ -112,12 +115,14 @@ export async function buildContainer(
       logger,
       telemetry: prometheus.telemetry,
       remover,
+      billing,
       settings: { ...config.engine, scratchDir },
     });
     const engine = createTaskEngine({
       db,
       tasks,
       idempotency: createSqlIdempotencyStore(db.kysely),
+      billing,
       queue,
       blobs,
       clock,
@@ -142,6 +147,8 @@ export async function buildContainer(
       queue,
       inspector,
       rateLimiter: createSqlRateLimiter(db.kysely),
+      accounts,
+      billingEnabled: billing !== null,
       limits: config.limits,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
       metrics: prometheus,

@@ -21,6 +21,8 @@ export class FakeProvider implements VideoProvider {
   readonly requests: VideoRequest[] = [];
   /** What the worker copied out of the blob store for each call. */
   readonly files: GenerateContext["files"][] = [];
+  /** When set, videos come back this many seconds long instead of the asked duration. */
+  deliverSeconds: number | null = null;
   /** When set, every video comes back marked, with the mark in this region. */
   markRegion: Region | null = null;
 
@@ -60,7 +62,7 @@ export class FakeProvider implements VideoProvider {
         spritesheetPath,
         width: request.width,
         height: request.height,
-        durationS: request.duration,
+        durationS: this.deliverSeconds ?? request.duration,
         watermarked: this.markRegion !== null,
         watermarkRegion: this.markRegion,
         enhancedPrompt: `${request.prompt} (fake)`,

@@ -34,6 +34,9 @@ const TABLE: Row[] = [
   { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
   { method: "GET", url: "/admin/keys", auth: "admin" },
   { method: "DELETE", url: "/admin/keys/:id", auth: "admin" },
+  { method: "POST", url: "/admin/accounts/:owner_id/credits", auth: "admin", body: { amount: 1 } },
+  { method: "GET", url: "/admin/accounts/:owner_id", auth: "admin" },
+  { method: "GET", url: "/v1/usage", auth: "key" },
   { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
   {
     method: "GET",
@@ -110,7 +113,10 @@ const TABLE: Row[] = [
 /** A concrete path for a row's URL pattern. */
 const pathOf = (r: Row) =>
   r.sample ??
-  r.url.replace(":id", enc("sora-2:task_01k9009g8ef1esae6388chgcpx")).replace("*", "tasks/x/video.mp4");
+  r.url
+    .replace(":id", enc("sora-2:task_01k9009g8ef1esae6388chgcpx"))
+    .replace(":owner_id", "owner_x")
+    .replace("*", "tasks/x/video.mp4");
 
 let app: TestApp;
 let keyA: string;

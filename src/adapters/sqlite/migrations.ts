@@ -141,6 +141,36 @@ migrations["0007_job_interruptions"] = {
   },
 };
 
+migrations["0008_accounts"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("accounts")
+      .addColumn("owner_id", "text", (c) => c.primaryKey())
+      .addColumn("balance", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("used", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("topped_up", "integer", (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema
+      .createTable("ledger")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("owner_id", "text", (c) => c.notNull())
+      .addColumn("key_id", "text")
+      .addColumn("task_id", "text")
+      // topup | charge | settle | refund; amount is signed (a charge is negative).
+      .addColumn("kind", "text", (c) => c.notNull())
+      .addColumn("amount", "integer", (c) => c.notNull())
+      .addColumn("model", "text")
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .addUniqueConstraint("ledger_once_per_task", ["task_id", "kind"])
+      .execute();
+    await db.schema
+      .createIndex("ledger_owner_time")
+      .on("ledger")
+      .columns(["owner_id", "created_at"])
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };

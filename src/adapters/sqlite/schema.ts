@@ -78,7 +78,27 @@ export interface IdempotencyKeysTable {
   created_at: number;
 }
 
+export interface AccountsTable {
+  owner_id: string;
+  balance: number;
+  used: number;
+  topped_up: number;
+}
+
+export interface LedgerTable {
+  id: string;
+  owner_id: string;
+  key_id: string | null;
+  task_id: string | null;
+  kind: string;
+  amount: number;
+  model: string | null;
+  created_at: number;
+}
+
 export interface DB {
+  accounts: AccountsTable;
+  ledger: LedgerTable;
   rate_buckets: RateBucketsTable;
   idempotency_keys: IdempotencyKeysTable;
   characters: CharactersTable;

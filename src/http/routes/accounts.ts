@@ -1,0 +1,68 @@
+/**
+ * Credits: `POST /admin/accounts/{owner_id}/credits` (top up), `GET /admin/accounts/{owner_id}`,
+ * and `GET /v1/usage?days=` for the caller's own owner: balance, used, and charges and refunds per
+ * day, key and model. Amounts are whole credits.
+ */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { issueToError } from "../../core/params.js";
+import type { Account } from "../../core/ports.js";
+import { principalOf, requireAdmin, requireKey } from "../auth.js";
+import type { AccountView, UsageResponse } from "../schemas.js";
+import type { AppServices } from "../services.js";
+
+export const topUpSchema = z.strictObject({ amount: z.int().min(1).max(1_000_000_000) });
+export const usageQuerySchema = z.strictObject({
+  days: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number of days from 1 to 366")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 366, "must be from 1 to 366")
+    .optional(),
+});
+
+const view = (a: Account): AccountView => ({
+  owner_id: a.ownerId,
+  balance: a.balance,
+  used: a.used,
+  topped_up: a.toppedUp,
+});
+
+export function accounts(app: FastifyInstance, s: AppServices): void {
+  const admin = requireAdmin(s.adminTokenHash, s.keys);
+
+  app.post("/admin/accounts/:owner_id/credits", { onRequest: admin }, async (req): Promise<AccountView> => {
+    const { owner_id } = req.params as { owner_id: string };
+    const parsed = topUpSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
+    const account = await s.accounts.topUp(owner_id, parsed.data.amount, s.clock.now());
+    req.log.info({ ownerId: owner_id, amount: parsed.data.amount }, "credits topped up");
+    return view(account);
+  });
+
+  app.get("/admin/accounts/:owner_id", { onRequest: admin }, async (req): Promise<AccountView> => {
+    const { owner_id } = req.params as { owner_id: string };
+    return view(await s.accounts.get(owner_id));
+  });
+
+  app.get("/v1/usage", { onRequest: requireKey(s) }, async (req): Promise<UsageResponse> => {
+    const parsed = usageQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    const { ownerId } = principalOf(req);
+    const days = parsed.data.days ?? 30;
+    const rows = await s.accounts.usage(ownerId, { sinceMs: s.clock.now() - days * 86_400_000 });
+    return {
+      ...view(await s.accounts.get(ownerId)),
+      billing: s.billingEnabled,
+      unit: "credits",
+      data: rows.map((r) => ({
+        day: r.day,
+        key_id: r.keyId,
+        model: r.model,
+        charged: r.charged,
+        refunded: r.refunded,
+        net: r.charged - r.refunded,
+      })),
+    };
+  });
+}
