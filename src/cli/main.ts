@@ -148,6 +148,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     .option("--user <owner>", "the owner the key acts for (keys of one owner share tasks)")
     .option("--models <list>", "comma-separated models the key may use")
     .option("--expires-in <days>", "days until it stops working", intArg)
+    .option("--credits <n>", "top up the owner's credits by n", intArg)
     .option("--json", "machine-readable output")
     .action(async (o) => {
       const k = await client().createKey({
@@ -162,7 +163,12 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
           : {}),
         ...(o.expiresIn ? { expires_at: Math.floor(Date.now() / 1000) + o.expiresIn * 86_400 } : {}),
       });
-      print(o.json, k, `${k.key}\n(id ${k.id}, owner ${k.owner_id}; shown once, keep it)`);
+      const account = o.credits ? await client().topUp(k.owner_id, o.credits) : undefined;
+      print(
+        o.json,
+        { ...k, ...(account ? { balance: account.balance } : {}) },
+        `${k.key}\n(id ${k.id}, owner ${k.owner_id}${account ? `, balance ${account.balance} credits` : ""}; shown once, keep it)`,
+      );
     });
   keys
     .command("ls")
@@ -193,6 +199,74 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     .action(async (id: string, o) => {
       const k = await client().revokeKey(id);
       print(o.json, k, `${k.id} revoked`);
+    });
+  const credits = p.command("credits").description("owners' credits (needs REELAY_ADMIN_TOKEN)");
+  credits
+    .command("add <owner> <amount>")
+    .option("--json", "machine-readable output")
+    .action(async (owner: string, amount: string, o) => {
+      const a = await client().topUp(owner, intArg(amount));
+      print(o.json, a, `${a.owner_id}: balance ${a.balance}, used ${a.used} credits`);
+    });
+  credits
+    .command("show <owner>")
+    .option("--json", "machine-readable output")
+    .action(async (owner: string, o) => {
+      const a = await client().account(owner);
+      print(
+        o.json,
+        a,
+        `${a.owner_id}: balance ${a.balance}, used ${a.used}, topped up ${a.topped_up} credits`,
+      );
+    });
+
+  p.command("usage")
+    .description("your balance and usage per day, key and model")
+    .option("--days <n>", "days back", intArg, 30)
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const u = await client().usage(o.days);
+      print(
+        o.json,
+        u,
+        `balance ${u.balance}, used ${u.used} credits${u.billing ? "" : " (billing is off)"}\n${table([
+          ["DAY", "KEY", "MODEL", "CHARGED", "REFUNDED", "NET"],
+          ...u.data.map((r) => [
+            r.day,
+            r.key_id ?? "-",
+            r.model ?? "-",
+            String(r.charged),
+            String(r.refunded),
+            String(r.net),
+          ]),
+        ])}`,
+      );
+    });
+
+  p.command("tasks")
+    .description("every owner's tasks (needs REELAY_ADMIN_TOKEN)")
+    .command("ls")
+    .option("--status <s>", "pending | processing | completed | failed | cancelled")
+    .option("--user <owner>", "only this owner's tasks")
+    .option("--limit <n>", "how many", intArg, 50)
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const list = await client().searchTasks({ status: o.status, ownerId: o.user, limit: o.limit });
+      print(
+        o.json,
+        list.data,
+        table([
+          ["ID", "OWNER", "STATUS", "PROGRESS", "MODEL", "ERROR"],
+          ...list.data.map((t) => [
+            t.id,
+            t.owner_id,
+            t.status,
+            `${t.progress}%`,
+            t.detail.input.model,
+            t.error?.code ?? "",
+          ]),
+        ]),
+      );
     });
   return p;
 }

@@ -3,9 +3,12 @@
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
 import type {
+  AccountView,
   AdminKey,
   AdminKeyCreateResponse,
   AdminKeyList,
+  AdminTaskList,
+  UsageResponse,
   VideoCreateResponse,
   VideoListResponse,
   VideoQueryResponse,
@@ -156,6 +159,29 @@ export class ReelayClient {
     return this.call("GET", `/admin/keys${ownerId ? `?owner_id=${encodeURIComponent(ownerId)}` : ""}`, {
       admin: true,
     });
+  }
+
+  topUp(ownerId: string, amount: number): Promise<AccountView> {
+    return this.call("POST", `/admin/accounts/${encodeURIComponent(ownerId)}/credits`, {
+      body: { amount },
+      admin: true,
+    });
+  }
+
+  account(ownerId: string): Promise<AccountView> {
+    return this.call("GET", `/admin/accounts/${encodeURIComponent(ownerId)}`, { admin: true });
+  }
+
+  usage(days?: number): Promise<UsageResponse> {
+    return this.call("GET", `/v1/usage${days ? `?days=${days}` : ""}`);
+  }
+
+  searchTasks(opts: { status?: string; ownerId?: string; limit?: number } = {}): Promise<AdminTaskList> {
+    const q = new URLSearchParams();
+    if (opts.status) q.set("status", opts.status);
+    if (opts.ownerId) q.set("owner_id", opts.ownerId);
+    if (opts.limit) q.set("limit", String(opts.limit));
+    return this.call("GET", `/admin/tasks${q.size ? `?${q}` : ""}`, { admin: true });
   }
 
   revokeKey(id: string): Promise<AdminKey> {

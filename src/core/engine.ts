@@ -6,7 +6,7 @@ import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
 import { type Billing, priceOf } from "./pricing.js";
-import { isPublished, type Task, type TaskResult, type VideoRequest } from "./task.js";
+import { isPublished, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
 
 export interface EngineSettings {
   /** Attempts per task, the first included. */
@@ -54,6 +54,12 @@ export interface TaskEngine {
    * stops. A task already finished is `task_not_cancellable`.
    */
   cancel(ownerId: string, id: string): Promise<Task>;
+  /** Admin search over every owner's tasks. */
+  search(opts: {
+    status?: TaskStatus | undefined;
+    ownerId?: string | undefined;
+    limit: number;
+  }): Promise<Task[]>;
   /** Any task by id, whoever owns it: for lineage and internal reads, never to answer a caller directly. */
   peek(id: string): Promise<Task | undefined>;
   /** The public gallery: completed published videos, newest first. */
@@ -195,6 +201,7 @@ export function createTaskEngine(deps: {
     },
 
     peek: (id) => tasks.get(id),
+    search: (opts) => tasks.search(opts),
 
     async cancel(ownerId, id) {
       const task = await getOwned(ownerId, id);

@@ -55,6 +55,12 @@ export interface TaskStore {
   ): Promise<Task[]>;
   /** Completed published tasks (the public gallery), newest first, after the cursor task when given. */
   listPublished(opts: { after?: { createdAt: number; id: string }; limit: number }): Promise<Task[]>;
+  /** Any owner's tasks, newest first, filtered by status and owner when given (admin search). */
+  search(opts: {
+    status?: TaskStatus | undefined;
+    ownerId?: string | undefined;
+    limit: number;
+  }): Promise<Task[]>;
   /** The owner's tasks that are pending or processing. */
   countActive(ownerId: string, tx?: Tx): Promise<number>;
   /** Removes a task; true when it existed. */

@@ -9,6 +9,7 @@ import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { accounts } from "./routes/accounts.js";
 import { adminKeys } from "./routes/admin_keys.js";
+import { adminTasks } from "./routes/admin_tasks.js";
 import { cancel } from "./routes/cancel.js";
 import { characters } from "./routes/characters.js";
 import { docs } from "./routes/docs.js";
@@ -148,6 +149,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   characters(app, s);
   cancel(app, s);
   accounts(app, s);
+  adminTasks(app, s);
   filesGet(app, s);
   return app;
 }

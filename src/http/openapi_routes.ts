@@ -4,6 +4,7 @@ import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_pa
 import { unifiedCreateSchema } from "../core/params.js";
 import { topUpSchema, usageQuerySchema } from "./routes/accounts.js";
 import { adminKeyBodySchema, adminKeyListQuerySchema } from "./routes/admin_keys.js";
+import { adminTasksQuerySchema } from "./routes/admin_tasks.js";
 import { characterCreateSchema, characterUploadSchema } from "./routes/characters.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
 import { galleryQuerySchema } from "./routes/v1_gallery.js";
@@ -14,6 +15,7 @@ import {
   adminKeyCreateResponseSchema,
   adminKeyListSchema,
   adminKeySchema,
+  adminTaskListSchema,
   characterOpenAiSchema,
   characterUnifiedSchema,
   chatCompletionSchema,
@@ -349,6 +351,21 @@ export const OPS: Op[] = [
     pathParams: ["owner_id"],
     ok: { status: 200, schema: accountSchema, description: "The account" },
     errors: [401, 403],
+  },
+  {
+    method: "get",
+    path: "/admin/tasks",
+    summary: "Every owner's tasks, newest first, by status and owner",
+    tag: "Admin",
+    auth: "admin",
+    query: Object.fromEntries(
+      Object.entries(adminTasksQuerySchema.shape).map(([k, s]) => [
+        k,
+        { schema: s as z.ZodType, description: k },
+      ]),
+    ),
+    ok: { status: 200, schema: adminTaskListSchema, description: "Tasks" },
+    errors: [400, 401, 403],
   },
   {
     method: "get",

@@ -226,6 +226,13 @@ export const usageResponseSchema = accountSchema
   })
   .meta({ id: "Usage" });
 
+export const adminTaskListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(videoQueryResponseSchema.extend({ owner_id: z.string() })),
+  })
+  .meta({ id: "AdminTaskList" });
+
 export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
 
 export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
@@ -239,6 +246,7 @@ export type CharacterUnified = z.infer<typeof characterUnifiedSchema>;
 export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
 export type AdminKey = z.infer<typeof adminKeySchema>;
 export type AdminKeyList = z.infer<typeof adminKeyListSchema>;
+export type AdminTaskList = z.infer<typeof adminTaskListSchema>;
 export type AccountView = z.infer<typeof accountSchema>;
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

@@ -1,9 +1,10 @@
 /** The `reelay` CLI as a user runs it: a separate process against a live server. */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { errors } from "../../src/core/errors.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { FAKE_VIDEO, FakeProvider } from "../helpers/fake-provider.js";
 
@@ -64,6 +65,52 @@ describe("reelay keys", () => {
     const r = await cli(["keys", "ls"]);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain("admin token");
+  });
+});
+
+describe("reelay credits, usage, tasks (billing on)", () => {
+  it("keys create --credits, credits add/show, usage and tasks ls --status", async () => {
+    const cfgDir = await mkdtemp(join(tmpdir(), "reelay-cli-billing-"));
+    const cfg = join(cfgDir, "reelay.json");
+    await writeFile(cfg, JSON.stringify({ pricing: { perSecond: { "sora-2": 1 } } }));
+    const billed = await startTestApp({
+      env: { REELAY_CONFIG_FILE: cfg },
+      overrides: { provider: new FakeProvider([{ error: errors.imageFetchFailed(0, "gone", false) }]) },
+    });
+    try {
+      const env = { REELAY_URL: billed.url, REELAY_ADMIN_TOKEN: billed.adminToken };
+      const made = JSON.parse(
+        (await cli(["keys", "create", "--user", "bob", "--credits", "25", "--json"], env)).stdout,
+      ) as {
+        key: string;
+        balance: number;
+      };
+      expect(made.balance).toBe(25);
+      expect((await cli(["credits", "add", "bob", "5"], env)).stdout).toContain("balance 30");
+      const failed = await cli(["create", "--prompt", "fails", "--wait", "--json"], {
+        ...env,
+        REELAY_API_KEY: made.key,
+      });
+      expect(failed.code).toBe(1);
+      const ok = await cli(["create", "--prompt", "works", "--wait", "--json"], {
+        ...env,
+        REELAY_API_KEY: made.key,
+      });
+      expect(ok.code).toBe(0);
+      expect((await cli(["credits", "show", "bob", "--json"], env)).stdout).toContain('"balance": 20');
+      const usage = JSON.parse(
+        (await cli(["usage", "--json"], { ...env, REELAY_API_KEY: made.key })).stdout,
+      ) as {
+        data: { charged: number; refunded: number }[];
+      };
+      expect(usage.data.reduce((s, r) => s + r.charged - r.refunded, 0)).toBe(10);
+      const ls = await cli(["tasks", "ls", "--status", "failed", "--user", "bob"], env);
+      expect(ls.stdout.split("\n").filter((l) => l.includes("failed"))).toHaveLength(1);
+      expect(ls.stdout).toContain("image_fetch_failed");
+    } finally {
+      await billed.close();
+      await rm(cfgDir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -27,6 +27,7 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "DELETE", path: () => "/admin/keys/key_nope" },
   { method: "POST", path: () => "/admin/accounts/owner_x/credits" },
   { method: "GET", path: () => "/admin/accounts/owner_x" },
+  { method: "GET", path: () => "/admin/tasks" },
   { method: "GET", path: () => "/v1/usage" },
   { method: "POST", path: () => "/v1/video/create" },
   { method: "GET", path: () => "/v1/video/query" },

@@ -36,6 +36,7 @@ const TABLE: Row[] = [
   { method: "DELETE", url: "/admin/keys/:id", auth: "admin" },
   { method: "POST", url: "/admin/accounts/:owner_id/credits", auth: "admin", body: { amount: 1 } },
   { method: "GET", url: "/admin/accounts/:owner_id", auth: "admin" },
+  { method: "GET", url: "/admin/tasks", auth: "admin" },
   { method: "GET", url: "/v1/usage", auth: "key" },
   { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
   {

@@ -105,6 +105,13 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
       return rows.map(toTask);
     },
 
+    async search({ status, ownerId, limit }) {
+      let q = db.selectFrom("tasks").selectAll();
+      if (status) q = q.where("status", "=", status);
+      if (ownerId) q = q.where("owner_id", "=", ownerId);
+      return (await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute()).map(toTask);
+    },
+
     async countActive(ownerId, tx) {
       const r = await connOf(db, tx)
         .selectFrom("tasks")

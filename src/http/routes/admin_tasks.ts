@@ -1,0 +1,34 @@
+/** `GET /admin/tasks?status=&owner_id=&limit=`: every owner's tasks, newest first (unified query view plus owner). */
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { issueToError } from "../../core/params.js";
+import { TASK_STATUSES } from "../../core/task.js";
+import { requireAdmin } from "../auth.js";
+import type { AdminTaskList } from "../schemas.js";
+import type { AppServices } from "../services.js";
+import { videoQueryView } from "./v1_video_query.js";
+
+export const adminTasksQuerySchema = z.strictObject({
+  status: z.enum(TASK_STATUSES).optional(),
+  owner_id: z.string().min(1).optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 500")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= 500, "must be from 1 to 500")
+    .optional(),
+});
+
+export function adminTasks(app: FastifyInstance, s: AppServices): void {
+  app.get(
+    "/admin/tasks",
+    { onRequest: requireAdmin(s.adminTokenHash, s.keys) },
+    async (req): Promise<AdminTaskList> => {
+      const parsed = adminTasksQuerySchema.safeParse(req.query);
+      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+      const q = parsed.data;
+      const tasks = await s.engine.search({ status: q.status, ownerId: q.owner_id, limit: q.limit ?? 50 });
+      return { object: "list", data: tasks.map((t) => ({ ...videoQueryView(t, s), owner_id: t.ownerId })) };
+    },
+  );
+}
