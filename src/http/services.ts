@@ -13,6 +13,7 @@ import type {
   MediaInspector,
   RateLimiter,
 } from "../core/ports.js";
+import type { PriceTable } from "../core/pricing.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {
@@ -31,6 +32,7 @@ export interface AppServices {
   readonly accounts: Accounts;
   /** Whether creates are charged (a price table is configured). */
   readonly billingEnabled: boolean;
+  readonly prices: PriceTable | null;
   /** Defaults for keys without their own limits; 0: no limit. */
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;

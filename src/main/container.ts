@@ -149,6 +149,7 @@ export async function buildContainer(
       rateLimiter: createSqlRateLimiter(db.kysely),
       accounts,
       billingEnabled: billing !== null,
+      prices: config.pricing,
       limits: config.limits,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
       metrics: prometheus,

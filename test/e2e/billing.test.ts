@@ -158,6 +158,31 @@ describe("billing", () => {
     expect(((await noPrice.json()) as { error: { param: string } }).error.param).toBe("model");
   });
 
+  it("20 concurrent identical creates under one Idempotency-Key: one task, one charge", async () => {
+    const { app, owner, topUp, invariant, key } = await setup(["hang"], { engine: { concurrency: 0 } });
+    await topUp(100);
+    const body = { model: "sora-2", prompt: "once", orientation: "portrait", size: "small", duration: 10 };
+    const res = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        app.request("/v1/video/create", { key, body, headers: { "idempotency-key": "pay-once" } }),
+      ),
+    );
+    const ids = new Set(await Promise.all(res.map(async (r) => ((await r.json()) as { id: string }).id)));
+    expect(ids.size).toBe(1);
+    expect(await invariant()).toMatchObject({ balance: 80, used: 20 });
+    const usage = (await (
+      await app.request(`/admin/accounts/${owner}/usage`, { key: app.adminToken })
+    ).json()) as {
+      data: { charged: number }[];
+    };
+    expect(usage.data.reduce((s, r) => s + r.charged, 0)).toBe(20);
+    const prices = (await (await app.request("/admin/prices", { key: app.adminToken })).json()) as {
+      billing: boolean;
+      unit: string;
+    };
+    expect(prices).toMatchObject({ billing: true, unit: "credits" });
+  });
+
   it("concurrent creates racing a small balance never overdraw it", async () => {
     const { create, topUp, invariant } = await setup(["hang"], { engine: { concurrency: 0 } });
     await topUp(50);

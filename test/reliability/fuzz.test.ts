@@ -28,6 +28,8 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/admin/accounts/owner_x/credits" },
   { method: "GET", path: () => "/admin/accounts/owner_x" },
   { method: "GET", path: () => "/admin/tasks" },
+  { method: "GET", path: () => "/admin/accounts/owner_x/usage" },
+  { method: "GET", path: () => "/admin/prices" },
   { method: "GET", path: () => "/v1/usage" },
   { method: "POST", path: () => "/v1/video/create" },
   { method: "GET", path: () => "/v1/video/query" },

@@ -45,11 +45,7 @@ export function accounts(app: FastifyInstance, s: AppServices): void {
     return view(await s.accounts.get(owner_id));
   });
 
-  app.get("/v1/usage", { onRequest: requireKey(s) }, async (req): Promise<UsageResponse> => {
-    const parsed = usageQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-    const { ownerId } = principalOf(req);
-    const days = parsed.data.days ?? 30;
+  const usage = async (ownerId: string, days: number): Promise<UsageResponse> => {
     const rows = await s.accounts.usage(ownerId, { sinceMs: s.clock.now() - days * 86_400_000 });
     return {
       ...view(await s.accounts.get(ownerId)),
@@ -64,5 +60,24 @@ export function accounts(app: FastifyInstance, s: AppServices): void {
         net: r.charged - r.refunded,
       })),
     };
+  };
+
+  app.get("/v1/usage", { onRequest: requireKey(s) }, async (req): Promise<UsageResponse> => {
+    const parsed = usageQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    return usage(principalOf(req).ownerId, parsed.data.days ?? 30);
   });
+
+  app.get("/admin/accounts/:owner_id/usage", { onRequest: admin }, async (req): Promise<UsageResponse> => {
+    const parsed = usageQuerySchema.safeParse(req.query);
+    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
+    return usage((req.params as { owner_id: string }).owner_id, parsed.data.days ?? 30);
+  });
+
+  app.get("/admin/prices", { onRequest: admin }, async () => ({
+    billing: s.billingEnabled,
+    unit: "credits",
+    per_task: s.prices?.perTask ?? [],
+    per_second: s.prices?.perSecond ?? {},
+  }));
 }
