@@ -2,8 +2,8 @@
  * Prices, in whole credits. A per-task price (most specific match of model, size, duration) wins;
  * else the model's per-second price × seconds. Billing is off until a price table is configured.
  */
-import type { Accounts } from "./ports.js";
-import type { TaskResult, VideoRequest } from "./task.js";
+import type { Accounts, Tx } from "./ports.js";
+import type { Task, TaskResult, VideoRequest } from "./task.js";
 
 export interface PriceTable {
   /** Credits for one task; `size` and `duration` narrow the match when given. */
@@ -30,6 +30,20 @@ export const requestedSeconds = (r: VideoRequest): number => r.duration;
 export function deliveredSeconds(r: VideoRequest, result: TaskResult): number {
   const made = r.source?.kind === "extend" ? result.durationS - r.source.durationS : result.durationS;
   return Math.max(0, Math.round(made));
+}
+
+/** Charged for what was asked, billed for what was delivered: the difference goes back (in `tx`). */
+export async function settleDelivered(
+  billing: Billing,
+  task: Task,
+  result: TaskResult,
+  now: number,
+  tx: Tx,
+): Promise<void> {
+  const asked = priceOf(billing.prices, task.request);
+  const made = priceOf(billing.prices, task.request, deliveredSeconds(task.request, result));
+  if (asked !== null && made !== null && made < asked)
+    await billing.accounts.settle(task.id, asked - made, now, tx);
 }
 
 /** The price of `request` for `seconds` (default: what it asks for); null when the table has none. */

@@ -16,7 +16,7 @@ import type {
   VideoProvider,
   WatermarkRemover,
 } from "./ports.js";
-import { type Billing, deliveredSeconds, priceOf } from "./pricing.js";
+import { type Billing, settleDelivered } from "./pricing.js";
 import type { Task, TaskResult, VideoRequest } from "./task.js";
 import { applyWatermarkPolicy } from "./watermark.js";
 
@@ -268,7 +268,7 @@ export function createWorker(deps: {
           tx,
         );
         await queue.complete(job, tx);
-        if (updated && deps.billing) await settleDelivered(updated, result, tx);
+        if (updated && deps.billing) await settleDelivered(deps.billing, updated, result, clock.now(), tx);
         return updated;
       });
       if (!done) {
@@ -350,16 +350,6 @@ export function createWorker(deps: {
         ? errors.retriesExhausted(job.attempt, reason.message)
         : reason;
     await finishFailed(job, task, final);
-  }
-
-  /** Charged for what was asked, billed for what was delivered: the difference goes back. */
-  async function settleDelivered(task: Task, result: TaskResult, tx: Tx) {
-    if (!deps.billing) return;
-    const { prices, accounts } = deps.billing;
-    const asked = priceOf(prices, task.request);
-    const made = priceOf(prices, task.request, deliveredSeconds(task.request, result));
-    if (asked !== null && made !== null && made < asked)
-      await accounts.settle(task.id, asked - made, clock.now(), tx);
   }
 
   /** Fails the task and, in the same transaction, refunds what it was charged: never one without the other. */

@@ -1,7 +1,8 @@
 /** The documented operations: one row per route, with the schemas the route validates with. */
 import { z } from "zod";
-import { openAiCreateSchema, remixSchema, sourceSchema } from "../core/openai_params.js";
 import { unifiedCreateSchema } from "../core/params.js";
+import { file, idParam, type Op } from "./openapi_op.js";
+import { OPENAI_VIDEO_OPS } from "./openapi_openai_routes.js";
 import { topUpSchema, usageQuerySchema } from "./routes/accounts.js";
 import { adminKeyBodySchema, adminKeyListQuerySchema } from "./routes/admin_keys.js";
 import { adminTasksQuerySchema } from "./routes/admin_tasks.js";
@@ -9,7 +10,6 @@ import { characterCreateSchema, characterUploadSchema } from "./routes/character
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
 import { galleryQuerySchema } from "./routes/v1_gallery.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
-import { listQuerySchema } from "./routes/v1_videos_list.js";
 import {
   accountSchema,
   adminKeyCreateResponseSchema,
@@ -25,31 +25,8 @@ import {
   openAiVideoSchema,
   usageResponseSchema,
   videoCreateResponseSchema,
-  videoDeleteResponseSchema,
-  videoListResponseSchema,
   videoQueryResponseSchema,
 } from "./schemas.js";
-
-export type Auth = "key" | "admin" | "none" | "signed";
-export interface Op {
-  method: "get" | "post" | "delete";
-  path: string;
-  summary: string;
-  tag: string;
-  auth: Auth;
-  /** JSON body schema (validated by the route). */
-  body?: z.ZodType;
-  /** Also accepted as multipart/form-data (bracketed names for nested fields). */
-  multipart?: z.ZodType;
-  query?: Record<string, { schema: z.ZodType; required?: boolean; description: string }>;
-  pathParams?: string[];
-  ok: { status: number; schema?: z.ZodType; contentType?: string; description: string };
-  errors: number[];
-}
-
-const idParam = ["id"];
-
-const file = z.string().meta({ format: "binary" });
 
 export const OPS: Op[] = [
   {
@@ -165,108 +142,7 @@ export const OPS: Op[] = [
     ok: { status: 200, schema: videoQueryResponseSchema, description: "The task" },
     errors: [400, 401, 404],
   },
-  {
-    method: "post",
-    path: "/v1/videos",
-    summary: "Create a video (OpenAI Videos API)",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    body: openAiCreateSchema,
-    multipart: openAiCreateSchema.extend({
-      input_reference: z
-        .union([file, z.object({ image_url: z.string().optional(), file_id: z.string().optional() })])
-        .optional(),
-    }),
-    ok: { status: 200, schema: openAiVideoSchema, description: "The video, queued" },
-    errors: [400, 401, 413],
-  },
-  {
-    method: "get",
-    path: "/v1/videos",
-    summary: "List your videos (cursor pagination)",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    query: Object.fromEntries(
-      Object.entries(listQuerySchema.shape).map(([k, s]) => [k, { schema: s as z.ZodType, description: k }]),
-    ),
-    ok: { status: 200, schema: videoListResponseSchema, description: "A page" },
-    errors: [400, 401],
-  },
-  {
-    method: "get",
-    path: "/v1/videos/{id}",
-    summary: "Retrieve a video",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    pathParams: idParam,
-    ok: { status: 200, schema: openAiVideoSchema, description: "The video" },
-    errors: [401, 404],
-  },
-  {
-    method: "delete",
-    path: "/v1/videos/{id}",
-    summary: "Delete a video and its files",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    pathParams: idParam,
-    ok: { status: 200, schema: videoDeleteResponseSchema, description: "Deleted" },
-    errors: [401, 404],
-  },
-  {
-    method: "get",
-    path: "/v1/videos/{id}/content",
-    summary: "Download a video, its thumbnail or its spritesheet (Range supported)",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    pathParams: idParam,
-    query: {
-      variant: {
-        schema: z.enum(["video", "thumbnail", "spritesheet"]).default("video"),
-        description: "Which file",
-      },
-    },
-    ok: {
-      status: 200,
-      contentType: "application/octet-stream",
-      description: "video/mp4 or image/jpeg bytes (206 for a Range)",
-    },
-    errors: [400, 401, 404, 409, 416],
-  },
-  {
-    method: "post",
-    path: "/v1/videos/{id}/remix",
-    summary: "Remix a finished video with a new prompt",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    pathParams: idParam,
-    body: remixSchema,
-    ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
-    errors: [400, 401, 404, 409],
-  },
-  {
-    method: "post",
-    path: "/v1/videos/edits",
-    summary: "A new video from a source video and a new prompt",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    body: sourceSchema.omit({ seconds: true }),
-    multipart: sourceSchema
-      .omit({ seconds: true })
-      .extend({ video: z.union([file, z.object({ id: z.string() })]) }),
-    ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
-    errors: [400, 401, 404, 409, 413],
-  },
-  {
-    method: "post",
-    path: "/v1/videos/extensions",
-    summary: "Continue a video by `seconds`",
-    tag: "OpenAI-compatible API",
-    auth: "key",
-    body: sourceSchema,
-    multipart: sourceSchema.extend({ video: z.union([file, z.object({ id: z.string() })]) }),
-    ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
-    errors: [400, 401, 404, 409, 413],
-  },
+  ...OPENAI_VIDEO_OPS,
   {
     method: "post",
     path: "/sora/v1/characters",
