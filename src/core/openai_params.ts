@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { errors } from "./errors.js";
 import { type ModelCapability, type ModelTable, parseSize } from "./models.js";
-import { imageUrlProblem, issueToError, MAX_PROMPT_CHARS } from "./params.js";
+import { imageUrlProblem, MAX_PROMPT_CHARS, parseInput } from "./params.js";
 
 export interface UploadedFile {
   /** Where the upload was spooled on disk. */
@@ -49,9 +49,7 @@ function parseFields<T extends z.ZodType>(schema: T, fields: unknown): z.infer<T
   if (typeof body !== "object" || Array.isArray(body)) {
     throw errors.invalidField("", "The request body must be a JSON object or multipart form");
   }
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, body);
-  return parsed.data;
+  return parseInput(schema, body);
 }
 
 export function checkPrompt(prompt: string): string {

@@ -78,6 +78,13 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown): ReelayErro
   }
 }
 
+/** Parses `value` with `schema`; a failure is the 400 that names the first field at fault. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, value);
+  return parsed.data;
+}
+
 /** Checks a body against the schema and the model table. Throws a ReelayError naming the field at fault. */
 export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {

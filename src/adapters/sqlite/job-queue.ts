@@ -15,6 +15,21 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
   const held = (job: ClaimedJob) => (eb: ExpressionBuilder<DB, "jobs">) =>
     eb.and([eb("id", "=", job.id), eb("lease_token", "=", job.leaseToken), eb("status", "=", "running")]);
 
+  /** Back to the queue without spending the attempt: its process died or is shutting down, the job did not fail. */
+  const handBack = (eb: ExpressionBuilder<DB, "jobs">) => ({
+    status: "queued",
+    lease_token: null,
+    lease_until: null,
+    updated_at: clock.now(),
+    attempt: eb
+      .case()
+      .when("attempt", ">", 0)
+      .then(eb("attempt", "-", 1))
+      .else(0)
+      .end(),
+    interrupted: eb("interrupted", "+", 1),
+  });
+
   return {
     async enqueue(job, tx?: Tx) {
       const now = clock.now();
@@ -114,20 +129,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
     async release(job, tx) {
       await connOf(db, tx)
         .updateTable("jobs")
-        .set((eb) => ({
-          status: "queued",
-          run_at: clock.now(),
-          lease_token: null,
-          lease_until: null,
-          updated_at: clock.now(),
-          attempt: eb
-            .case()
-            .when("attempt", ">", 0)
-            .then(eb("attempt", "-", 1))
-            .else(0)
-            .end(),
-          interrupted: eb("interrupted", "+", 1),
-        }))
+        .set((eb) => ({ ...handBack(eb), run_at: clock.now() }))
         .where(held(job))
         .execute();
     },
@@ -147,24 +149,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
     },
 
     async releaseAllLeases() {
-      const r = await db
-        .updateTable("jobs")
-        .set((eb) => ({
-          status: "queued",
-          lease_token: null,
-          lease_until: null,
-          updated_at: clock.now(),
-          // The process died, not the attempt: hand the attempt back and count the interruption.
-          attempt: eb
-            .case()
-            .when("attempt", ">", 0)
-            .then(eb("attempt", "-", 1))
-            .else(0)
-            .end(),
-          interrupted: eb("interrupted", "+", 1),
-        }))
-        .where("status", "=", "running")
-        .executeTakeFirst();
+      const r = await db.updateTable("jobs").set(handBack).where("status", "=", "running").executeTakeFirst();
       return Number(r.numUpdatedRows);
     },
 

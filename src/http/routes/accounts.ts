@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import type { Account } from "../../core/ports.js";
 import { principalOf, requireAdmin, requireKey } from "../auth.js";
 import type { AccountView, UsageResponse } from "../schemas.js";
@@ -33,10 +33,9 @@ export function accounts(app: FastifyInstance, s: AppServices): void {
 
   app.post("/admin/accounts/:owner_id/credits", { onRequest: admin }, async (req): Promise<AccountView> => {
     const { owner_id } = req.params as { owner_id: string };
-    const parsed = topUpSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-    const account = await s.accounts.topUp(owner_id, parsed.data.amount, s.clock.now());
-    req.log.info({ ownerId: owner_id, amount: parsed.data.amount }, "credits topped up");
+    const params = parseInput(topUpSchema, req.body ?? {});
+    const account = await s.accounts.topUp(owner_id, params.amount, s.clock.now());
+    req.log.info({ ownerId: owner_id, amount: params.amount }, "credits topped up");
     return view(account);
   });
 
@@ -63,15 +62,13 @@ export function accounts(app: FastifyInstance, s: AppServices): void {
   };
 
   app.get("/v1/usage", { onRequest: requireKey(s) }, async (req): Promise<UsageResponse> => {
-    const parsed = usageQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-    return usage(principalOf(req).ownerId, parsed.data.days ?? 30);
+    const params = parseInput(usageQuerySchema, req.query);
+    return usage(principalOf(req).ownerId, params.days ?? 30);
   });
 
   app.get("/admin/accounts/:owner_id/usage", { onRequest: admin }, async (req): Promise<UsageResponse> => {
-    const parsed = usageQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-    return usage((req.params as { owner_id: string }).owner_id, parsed.data.days ?? 30);
+    const params = parseInput(usageQuerySchema, req.query);
+    return usage((req.params as { owner_id: string }).owner_id, params.days ?? 30);
   });
 
   app.get("/admin/prices", { onRequest: admin }, async () => ({

@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
 import { mintApiKey } from "../../core/keys.js";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import type { ApiKeyRecord } from "../../core/ports.js";
 import { requireAdmin } from "../auth.js";
 import type { AdminKey, AdminKeyCreateResponse, AdminKeyList } from "../schemas.js";
@@ -47,9 +47,7 @@ export function adminKeys(app: FastifyInstance, s: AppServices): void {
   const onRequest = requireAdmin(s.adminTokenHash, s.keys);
 
   app.post("/admin/keys", { onRequest }, async (req, reply): Promise<AdminKeyCreateResponse> => {
-    const parsed = adminKeyBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-    const b = parsed.data;
+    const b = parseInput(adminKeyBodySchema, req.body ?? {});
     const unknownModel = b.allowed_models?.find((m) => !s.models.has(m));
     if (unknownModel) {
       throw errors.invalidField(
@@ -77,9 +75,8 @@ export function adminKeys(app: FastifyInstance, s: AppServices): void {
   });
 
   app.get("/admin/keys", { onRequest }, async (req): Promise<AdminKeyList> => {
-    const parsed = adminKeyListQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-    return { object: "list", data: (await s.keys.list({ ownerId: parsed.data.owner_id })).map(adminKeyView) };
+    const params = parseInput(adminKeyListQuerySchema, req.query);
+    return { object: "list", data: (await s.keys.list({ ownerId: params.owner_id })).map(adminKeyView) };
   });
 
   app.delete("/admin/keys/:id", { onRequest }, async (req): Promise<AdminKey> => {

@@ -1,7 +1,7 @@
 /** `GET /admin/tasks?status=&owner_id=&limit=`: every owner's tasks, newest first (unified query view plus owner). */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import { TASK_STATUSES } from "../../core/task.js";
 import { requireAdmin } from "../auth.js";
 import type { AdminTaskList } from "../schemas.js";
@@ -24,9 +24,8 @@ export function adminTasks(app: FastifyInstance, s: AppServices): void {
     "/admin/tasks",
     { onRequest: requireAdmin(s.adminTokenHash, s.keys) },
     async (req): Promise<AdminTaskList> => {
-      const parsed = adminTasksQuerySchema.safeParse(req.query);
-      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-      const q = parsed.data;
+      const params = parseInput(adminTasksQuerySchema, req.query);
+      const q = params;
       const tasks = await s.engine.search({ status: q.status, ownerId: q.owner_id, limit: q.limit ?? 50 });
       return { object: "list", data: tasks.map((t) => ({ ...videoQueryView(t, s), owner_id: t.ownerId })) };
     },

@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
 import { newId } from "../../core/ids.js";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import type { Character } from "../../core/ports.js";
 import { principalOf, requireKey } from "../auth.js";
 import { readForm } from "../multipart.js";
@@ -47,9 +47,7 @@ const openAi = (c: Character): CharacterOpenAi => ({
 
 export function characters(app: FastifyInstance, s: AppServices): void {
   app.post("/sora/v1/characters", { onRequest: requireKey(s) }, async (req): Promise<CharacterUnified> => {
-    const parsed = characterCreateSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-    const b = parsed.data;
+    const b = parseInput(characterCreateSchema, req.body ?? {});
     if (b.url !== undefined) {
       throw errors.unsupportedParameter(
         "url",
@@ -79,8 +77,7 @@ export function characters(app: FastifyInstance, s: AppServices): void {
     try {
       const extra = Object.keys(form.files).find((k) => k !== "video");
       if (extra) throw errors.invalidField(extra, `Unknown file field '${extra}'`);
-      const parsed = characterUploadSchema.safeParse(form.fields ?? {});
-      if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, form.fields);
+      const params = parseInput(characterUploadSchema, form.fields ?? {});
       const video = form.files.video;
       if (!video)
         throw errors.invalidField("video", "'video' is required: the video file the character comes from");
@@ -91,8 +88,8 @@ export function characters(app: FastifyInstance, s: AppServices): void {
       const c = await s.characters.fromUpload(ownerId, {
         videoKey,
         durationS: info.durationS,
-        name: parsed.data.name,
-        ...(parsed.data.timestamps ? { timestamps: parsed.data.timestamps } : {}),
+        name: params.name,
+        ...(params.timestamps ? { timestamps: params.timestamps } : {}),
       });
       return openAi(c);
     } finally {

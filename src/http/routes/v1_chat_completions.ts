@@ -8,7 +8,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
-import { issueToError, parseUnifiedCreate } from "../../core/params.js";
+import { parseInput, parseUnifiedCreate } from "../../core/params.js";
 import { isTerminal, type Task } from "../../core/task.js";
 import { principalOf, requireKey } from "../auth.js";
 import { createTask } from "../create_task.js";
@@ -62,9 +62,7 @@ function finalText(task: Task, s: AppServices): string {
 export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
   app.post("/v1/chat/completions", { onRequest: requireKey(s) }, async (req, reply) => {
     const { ownerId } = principalOf(req);
-    const parsed = chatBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-    const b = parsed.data;
+    const b = parseInput(chatBodySchema, req.body ?? {});
     const lastUser = [...b.messages].reverse().find((m) => m.role === "user");
     if (!lastUser)
       throw errors.invalidField("messages", "'messages' needs a user message: its text is the prompt");

@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import type { Task } from "../../core/task.js";
 import { cursorPageQuery, type GalleryResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
@@ -25,9 +25,8 @@ async function lineage(s: AppServices, task: Task): Promise<string[]> {
 
 export function v1Gallery(app: FastifyInstance, s: AppServices): void {
   app.get("/v1/gallery", async (req): Promise<GalleryResponse> => {
-    const parsed = galleryQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-    const { after, limit = 20 } = parsed.data;
+    const params = parseInput(galleryQuerySchema, req.query);
+    const { after, limit = 20 } = params;
     const page = await s.engine.gallery({ after, limit });
     const now = s.clock.now();
     const data = await Promise.all(

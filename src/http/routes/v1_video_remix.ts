@@ -6,7 +6,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { checkPrompt } from "../../core/openai_params.js";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import { remixRequest } from "../../core/remix.js";
 import { principalOf, requireKey } from "../auth.js";
 import { createTask } from "../create_task.js";
@@ -23,9 +23,7 @@ export const unifiedRemixSchema = z.strictObject({
 export function v1VideoRemix(app: FastifyInstance, s: AppServices): void {
   app.post("/v1/video/remix", { onRequest: requireKey(s) }, async (req): Promise<VideoCreateResponse> => {
     const { ownerId } = principalOf(req);
-    const parsed = unifiedRemixSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.body);
-    const b = parsed.data;
+    const b = parseInput(unifiedRemixSchema, req.body ?? {});
     const prompt = checkPrompt(b.prompt);
     const from = await s.engine.source(ownerId, b.id, "remix");
     const request = remixRequest(from, {

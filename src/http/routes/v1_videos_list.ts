@@ -1,7 +1,7 @@
 /** `GET /v1/videos?after=&limit=&order=`: the caller's videos, cursor-paginated as OpenAI lists are. */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { issueToError } from "../../core/params.js";
+import { parseInput } from "../../core/params.js";
 import { principalOf, requireKey } from "../auth.js";
 import { cursorPageQuery, type VideoListResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
@@ -14,9 +14,8 @@ export const listQuerySchema = z.strictObject({
 
 export function v1VideosList(app: FastifyInstance, s: AppServices): void {
   app.get("/v1/videos", { onRequest: requireKey(s) }, async (req): Promise<VideoListResponse> => {
-    const parsed = listQuerySchema.safeParse(req.query);
-    if (!parsed.success) throw issueToError(parsed.error.issues[0] as z.core.$ZodIssue, req.query);
-    const { after, limit = 20, order = "desc" } = parsed.data;
+    const params = parseInput(listQuerySchema, req.query);
+    const { after, limit = 20, order = "desc" } = params;
     const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
     const data = page.tasks.map(openAiVideo);
     return {
