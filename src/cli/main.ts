@@ -4,6 +4,8 @@
  * REELAY_API_KEY, and REELAY_ADMIN_TOKEN for the `keys` commands.
  */
 import { createWriteStream } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
@@ -11,6 +13,25 @@ import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import { ReelayClient, type VideoQueryResponse } from "../client/index.js";
 import { describeError, EXIT, exitCodeOf, table } from "./output.js";
+
+const IMAGE_TYPES: Record<string, string> = {
+  ".png": "image/png",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".webp": "image/webp",
+  ".gif": "image/gif",
+};
+
+/** A mistake in how the command was called, found after parsing: exit code 2 with the message. */
+class UsageError extends Error {}
+
+/** A link stays a link; a local file is sent inline as a data URL. */
+async function imageArg(value: string): Promise<string> {
+  if (/^https?:\/\//i.test(value)) return value;
+  const type = IMAGE_TYPES[extname(value).toLowerCase()];
+  if (!type) throw new UsageError(`--image ${value}: not a link, nor a .png/.jpg/.webp/.gif file`);
+  return `data:${type};base64,${(await readFile(value)).toString("base64")}`;
+}
 
 const intArg = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number");
@@ -47,8 +68,8 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     .option("--size <s>", "small (720p) | large (1080p)", "small")
     .option("--duration <seconds>", "seconds", intArg, 10)
     .option(
-      "--image <url>",
-      "an image link (repeatable)",
+      "--image <url|file>",
+      "an image link or a local image file (repeatable)",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
@@ -65,7 +86,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
         orientation: o.orientation,
         size: o.size,
         duration: o.duration,
-        images: o.image,
+        images: await Promise.all((o.image as string[]).map(imageArg)),
         watermark: o.watermark,
         private: Boolean(o.private),
       });
@@ -284,6 +305,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     const code = (e as { code?: string }).code;
     if (code === "commander.helpDisplayed" || code === "commander.version") return EXIT.ok;
     if (code?.startsWith("commander.")) return EXIT.badRequest;
+    if (e instanceof UsageError || (e as NodeJS.ErrnoException).code === "ENOENT") {
+      process.stderr.write(`reelay: ${(e as Error).message}\n`);
+      return EXIT.badRequest;
+    }
     process.stderr.write(`reelay: ${describeError(e)}\n`);
     return exitCodeOf(e);
   }

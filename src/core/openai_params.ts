@@ -94,6 +94,24 @@ export function checkSeconds(cap: ModelCapability, value: string | number | unde
 
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,([A-Za-z0-9+/=\s]+)$/i;
 
+export const isDataUrl = (url: string): boolean => url.startsWith("data:");
+
+/** An image sent inline as `data:image/<type>;base64,…`, checked and decoded; `param` names it in errors. */
+export function decodeImageDataUrl(
+  url: string,
+  maxBytes: number,
+  param: string,
+): ReferenceImage & { kind: "bytes" } {
+  const m = DATA_URL.exec(url);
+  if (!m?.[1] || !m[2])
+    throw errors.invalidField(param, `'${param}': a data URL must look like data:image/<type>;base64,<data>`);
+  const data = Buffer.from(m[2], "base64");
+  if (data.length === 0) throw errors.invalidField(param, `'${param}': the data URL holds no data`);
+  if (data.length > maxBytes)
+    throw errors.invalidField(param, `'${param}': the image is larger than ${maxBytes} bytes`);
+  return { kind: "bytes", data, mimetype: m[1].toLowerCase() };
+}
+
 function referenceOf(
   field: { image_url?: string | undefined; file_id?: string | undefined } | undefined,
   file: UploadedFile | undefined,
@@ -120,22 +138,7 @@ function referenceOf(
   const url = field.image_url;
   if (url === undefined)
     throw errors.invalidField("input_reference", "input_reference needs image_url (or send a file)");
-  if (url.startsWith("data:")) {
-    const m = DATA_URL.exec(url);
-    if (!m?.[1] || !m[2]) {
-      throw errors.invalidField(
-        "input_reference[image_url]",
-        "A data URL must look like data:image/<type>;base64,<data>",
-      );
-    }
-    const data = Buffer.from(m[2], "base64");
-    if (data.length === 0)
-      throw errors.invalidField("input_reference[image_url]", "The data URL holds no data");
-    if (data.length > maxBytes) {
-      throw errors.invalidField("input_reference[image_url]", `The image is larger than ${maxBytes} bytes`);
-    }
-    return { kind: "bytes", data, mimetype: m[1].toLowerCase() };
-  }
+  if (isDataUrl(url)) return decodeImageDataUrl(url, maxBytes, "input_reference[image_url]");
   const problem = imageUrlProblem(url);
   if (problem)
     throw errors.invalidField("input_reference[image_url]", `'input_reference[image_url]' ${problem}`);

@@ -133,6 +133,8 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
     );
   }
   b.images.forEach((url, i) => {
+    // Inline images (data URLs) are decoded and checked where they are stored.
+    if (url.startsWith("data:")) return;
     const problem = imageUrlProblem(url);
     if (problem) throw errors.invalidField(`images[${i}]`, `'images[${i}]' ${problem}`);
   });

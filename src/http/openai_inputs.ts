@@ -6,6 +6,7 @@ import { newId } from "../core/ids.js";
 import type { ModelCapability, Orientation } from "../core/models.js";
 import {
   checkSeconds,
+  decodeImageDataUrl,
   type ReferenceImage,
   type SourceRequest,
   type UploadedFile,
@@ -19,6 +20,23 @@ const IMAGE_EXT: Record<string, string> = {
   "image/webp": "webp",
   "image/gif": "gif",
 };
+
+/**
+ * Decodes and stores inline (data-URL) images; their blob keys, in order. Every image is decoded
+ * before any is stored, so a bad one stores nothing; `param` names each in errors.
+ */
+export async function storeDataUrls(
+  s: AppServices,
+  items: readonly { url: string; param: string }[],
+): Promise<string[]> {
+  const decoded = items.map(({ url, param }) => decodeImageDataUrl(url, s.uploads.maxImageBytes, param));
+  const keys: string[] = [];
+  for (const ref of decoded) {
+    const key = await storeReference(s, ref);
+    if (key) keys.push(key);
+  }
+  return keys;
+}
 
 /** Stores an uploaded or data-URL image; returns its blob key (links are fetched by the worker instead). */
 export async function storeReference(s: AppServices, ref: ReferenceImage): Promise<string | null> {

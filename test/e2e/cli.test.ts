@@ -12,6 +12,7 @@ const ROOT = resolve(import.meta.dirname, "../..");
 let app: TestApp;
 let dir: string;
 let key: string;
+let provider: FakeProvider;
 
 function cli(
   args: string[],
@@ -29,7 +30,8 @@ function cli(
 }
 
 beforeAll(async () => {
-  app = await startTestApp({ overrides: { provider: new FakeProvider() } });
+  provider = new FakeProvider();
+  app = await startTestApp({ overrides: { provider } });
   dir = await mkdtemp(join(tmpdir(), "reelay-cli-"));
 });
 afterAll(async () => {
@@ -139,6 +141,38 @@ describe("reelay create / status / ls / download", () => {
     expect((await readFile(thumb)).toString()).toBe("thumb");
     // Cancelling a finished task is refused: exit code 2.
     expect((await cli(["cancel", task.id], { REELAY_API_KEY: key })).code).toBe(2);
+  });
+
+  it("--image takes a local file (sent inline) as well as a link", async () => {
+    const png = join(dir, "frame.png");
+    await writeFile(png, Buffer.from("89504e470d0a1a0a", "hex"));
+    const r = await cli(
+      [
+        "create",
+        "--prompt",
+        "from a file",
+        "--image",
+        png,
+        "--image",
+        "https://example.com/b.png",
+        "--wait",
+        "--json",
+      ],
+      { REELAY_API_KEY: key },
+    );
+    expect(r.code).toBe(0);
+    expect(provider.files.at(-1)?.imageFiles).toHaveLength(1);
+    expect(provider.requests.at(-1)?.images).toEqual(["https://example.com/b.png"]);
+    const wrongType = await cli(["create", "--prompt", "x", "--image", join(dir, "nope.txt")], {
+      REELAY_API_KEY: key,
+    });
+    expect(wrongType.code).toBe(2);
+    expect(wrongType.stderr).toContain("nope.txt");
+    const missing = await cli(["create", "--prompt", "x", "--image", join(dir, "missing.png")], {
+      REELAY_API_KEY: key,
+    });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("missing.png");
   });
 
   it("exit codes say what failed", async () => {

@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider, SEED_BODY } from "../helpers/fake-provider.js";
 
 let app: TestApp;
 let key: string;
+let provider: FakeProvider;
 
 beforeAll(async () => {
-  app = await startTestApp({ overrides: { provider: new FakeProvider() } });
+  provider = new FakeProvider();
+  app = await startTestApp({ overrides: { provider } });
   key = await app.newKey();
 });
 afterAll(() => app.close());
@@ -96,9 +98,33 @@ describe("POST /v1/video/create refuses bad input with a 400 naming the field", 
   });
 
   it("a body over the size limit is refused with 413", async () => {
-    const { res, json } = await create({ ...SEED_BODY, prompt: "a".repeat(2 * 1024 * 1024) });
+    const res0 = await app.request("/v1/video/remix", {
+      key,
+      body: { id: "x", prompt: "a".repeat(2 * 1024 * 1024) },
+    });
+    expect(res0.status).toBe(413);
+    const { res, json } = await create({ ...SEED_BODY, prompt: "a".repeat(33 * 1024 * 1024) });
     expect(res.status).toBe(413);
     expect(json.error.code).toBe("payload_too_large");
+  });
+
+  it("inline data-URL images are stored for the provider; a bad one is 400 naming it and stores nothing", async () => {
+    const png = Buffer.from("89504e470d0a1a0a", "hex").toString("base64");
+    const body = { ...SEED_BODY, images: ["https://example.com/a.png", `data:image/png;base64,${png}`] };
+    const { res, json } = await create(body);
+    expect(res.status).toBe(200);
+    const task = await waitForTask(app, key, String(json.id));
+    expect((task.detail as { input: { images: string[] } }).input.images).toEqual([
+      "https://example.com/a.png",
+    ]);
+    expect(provider.requests.at(-1)?.imageKeys).toHaveLength(1);
+    expect(provider.files.at(-1)?.imageFiles).toHaveLength(1);
+    const bad = await create({
+      ...SEED_BODY,
+      images: [`data:image/png;base64,${png}`, "data:text/plain;base64,aGk="],
+    });
+    expect(bad.res.status).toBe(400);
+    expect(bad.json.error.param).toBe("images[1]");
   });
 
   it("JSON sent without a JSON content type still parses (curl -d)", async () => {

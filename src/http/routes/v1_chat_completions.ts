@@ -8,11 +8,12 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
+import { isDataUrl } from "../../core/openai_params.js";
 import { parseInput, parseUnifiedCreate } from "../../core/params.js";
 import { isTerminal, type Task } from "../../core/task.js";
 import { principalOf, requireKey } from "../auth.js";
 import { createTask } from "../create_task.js";
-import { storeReference } from "../openai_inputs.js";
+import { storeDataUrls } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
 import { videoQueryView } from "./v1_video_query.js";
 
@@ -82,26 +83,16 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
         orientation: b.orientation ?? "portrait",
         size: b.size ?? cap?.sizes[0] ?? "small",
         duration: b.duration ?? cap?.durations[0] ?? 10,
-        images: imageUrls.filter((u) => !u.startsWith("data:")),
+        images: imageUrls.filter((u) => !isDataUrl(u)),
         ...(b.watermark === undefined ? {} : { watermark: b.watermark }),
         ...(b.private === undefined ? {} : { private: b.private }),
       },
       s.models,
     );
-    const imageKeys: string[] = [];
-    for (const url of imageUrls.filter((u) => u.startsWith("data:"))) {
-      const m = /^data:(image\/[a-z0-9.+-]+);base64,(.+)$/is.exec(url);
-      if (!m?.[1] || !m[2])
-        throw errors.invalidField(
-          "messages",
-          "An image data URL must look like data:image/<type>;base64,<data>",
-        );
-      const data = Buffer.from(m[2], "base64");
-      if (data.length > s.uploads.maxImageBytes)
-        throw errors.invalidField("messages", `An image is larger than ${s.uploads.maxImageBytes} bytes`);
-      const key = await storeReference(s, { kind: "bytes", data, mimetype: m[1].toLowerCase() });
-      if (key) imageKeys.push(key);
-    }
+    const imageKeys = await storeDataUrls(
+      s,
+      imageUrls.filter(isDataUrl).map((url) => ({ url, param: "messages" })),
+    );
     let task = await createTask(s, req, ownerId, { ...request, imageKeys });
     const created = Math.floor(task.createdAt / 1000);
     const base = { id: task.id, created, model: b.model };
