@@ -2,6 +2,7 @@
  * A small typed client for Reelay's unified API and admin key API, used by the CLI (and usable by
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
+import type { UnifiedCreateBody } from "../core/params.js";
 import type {
   AccountView,
   AdminKey,
@@ -16,16 +17,8 @@ import type {
 
 export type { AdminKey, VideoCreateResponse, VideoQueryResponse };
 
-export interface CreateVideoParams {
-  model: string;
-  prompt: string;
-  orientation: "portrait" | "landscape";
-  size: "small" | "large";
-  duration: number;
-  images?: string[];
-  watermark?: boolean;
-  private?: boolean;
-}
+/** The unified create body, as the server's own schema defines it. */
+export type CreateVideoParams = UnifiedCreateBody;
 
 /** An error answer from Reelay, with its HTTP status and the envelope's fields. */
 export class ReelayApiError extends Error {

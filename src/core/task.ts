@@ -1,4 +1,4 @@
-import type { ModelCapability, Orientation, SizeName } from "./models.js";
+import type { Orientation, SizeName } from "./models.js";
 
 export const TASK_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -16,8 +16,6 @@ const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
   cancelled: [],
 };
 export const canMove = (from: TaskStatus, to: TaskStatus): boolean => NEXT[from].includes(to);
-export const predecessorsOf = (to: TaskStatus): TaskStatus[] =>
-  (Object.keys(NEXT) as TaskStatus[]).filter((from) => NEXT[from].includes(to));
 
 /** Which API a task was created through; both can read it, this only picks defaults of its views. */
 export type TaskApi = "unified" | "openai";
@@ -108,5 +106,3 @@ export interface Task {
  * tasks made through it stay unlisted (still remixable by their owner).
  */
 export const isPublished = (r: VideoRequest): boolean => r.api === "unified" && !r.private;
-
-export type ModelLookup = (name: string) => ModelCapability | undefined;
