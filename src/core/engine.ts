@@ -94,6 +94,27 @@ export function createTaskEngine(deps: {
     if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
     return task;
   };
+  /**
+   * One page after the task `after` (which `visible` must accept), fetched one row long to learn
+   * whether more follow.
+   */
+  const page = async (
+    after: string | undefined,
+    limit: number,
+    visible: (t: Task) => boolean,
+    what: string,
+    fetch: (cursor: { after?: { createdAt: number; id: string } }) => Promise<Task[]>,
+  ): Promise<{ tasks: Task[]; hasMore: boolean }> => {
+    let cursor: { after?: { createdAt: number; id: string } } = {};
+    if (after !== undefined) {
+      const t = await tasks.get(after);
+      if (!t || !visible(t)) throw errors.invalidField("after", `'after' is not ${what}: ${after}`);
+      cursor = { after: { createdAt: t.createdAt, id: t.id } };
+    }
+    const rows = await fetch(cursor);
+    return { tasks: rows.slice(0, limit), hasMore: rows.length > limit };
+  };
+
   return {
     async create(ownerId, request, opts = {}) {
       const now = clock.now();
@@ -175,21 +196,14 @@ export function createTaskEngine(deps: {
 
     getOwned,
 
-    async list(ownerId, { after, limit, order }) {
-      let cursor: { createdAt: number; id: string } | undefined;
-      if (after !== undefined) {
-        const t = await tasks.get(after);
-        if (!t || t.ownerId !== ownerId)
-          throw errors.invalidField("after", `'after' is not one of your videos: ${after}`);
-        cursor = { createdAt: t.createdAt, id: t.id };
-      }
-      const page = await tasks.listForOwner(ownerId, {
-        ...(cursor ? { after: cursor } : {}),
-        limit: limit + 1,
-        order,
-      });
-      return { tasks: page.slice(0, limit), hasMore: page.length > limit };
-    },
+    list: (ownerId, { after, limit, order }) =>
+      page(
+        after,
+        limit,
+        (t) => t.ownerId === ownerId,
+        "one of your videos",
+        (cursor) => tasks.listForOwner(ownerId, { ...cursor, limit: limit + 1, order }),
+      ),
 
     async source(ownerId, id, kind) {
       const task = await tasks.get(id);
@@ -220,17 +234,14 @@ export function createTaskEngine(deps: {
       return cancelled;
     },
 
-    async gallery({ after, limit }) {
-      let cursor: { createdAt: number; id: string } | undefined;
-      if (after !== undefined) {
-        const t = await tasks.get(after);
-        if (!t || !isPublished(t.request))
-          throw errors.invalidField("after", `'after' is not a video of the gallery: ${after}`);
-        cursor = { createdAt: t.createdAt, id: t.id };
-      }
-      const page = await tasks.listPublished({ ...(cursor ? { after: cursor } : {}), limit: limit + 1 });
-      return { tasks: page.slice(0, limit), hasMore: page.length > limit };
-    },
+    gallery: ({ after, limit }) =>
+      page(
+        after,
+        limit,
+        (t) => isPublished(t.request),
+        "a video of the gallery",
+        (cursor) => tasks.listPublished({ ...cursor, limit: limit + 1 }),
+      ),
 
     async remove(ownerId, id) {
       const task = await getOwned(ownerId, id);

@@ -7,16 +7,26 @@ import { z } from "zod";
 import { ErrorCode } from "../core/errors.js";
 import { TASK_STATUSES } from "../core/task.js";
 
-/** The query of cursor-paginated lists: `after` (the last id seen) and `limit` (1–100). */
-export const cursorPageQuery = {
-  after: z.string().min(1).optional(),
-  limit: z
+/** An optional whole-number query parameter from `min` to `max` (query strings are text). */
+export const queryInt = (min: number, max: number) =>
+  z
     .string()
-    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
+    .regex(/^\d{1,9}$/, `must be a whole number from ${min} to ${max}`)
     .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, "must be from 1 to 100")
-    .optional(),
-};
+    .refine((n) => n >= min && n <= max, `must be from ${min} to ${max}`)
+    .optional();
+
+/** The query of cursor-paginated lists: `after` (the last id seen) and `limit` (1–100). */
+export const cursorPageQuery = { after: z.string().min(1).optional(), limit: queryInt(1, 100) };
+
+/** A page of a cursor-paginated list, in OpenAI's list shape. */
+export const listPage = <T extends { id: string }>(data: T[], hasMore: boolean) => ({
+  object: "list" as const,
+  data,
+  first_id: data[0]?.id ?? null,
+  last_id: data[data.length - 1]?.id ?? null,
+  has_more: hasMore,
+});
 
 export const errorEnvelopeSchema = z
   .object({

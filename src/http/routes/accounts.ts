@@ -8,17 +8,12 @@ import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import type { Account } from "../../core/ports.js";
 import { principalOf, requireAdmin, requireKey } from "../auth.js";
-import type { AccountView, UsageResponse } from "../schemas.js";
+import { type AccountView, queryInt, type UsageResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
 export const topUpSchema = z.strictObject({ amount: z.int().min(1).max(1_000_000_000) });
 export const usageQuerySchema = z.strictObject({
-  days: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a whole number of days from 1 to 366")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 366, "must be from 1 to 366")
-    .optional(),
+  days: queryInt(1, 366),
 });
 
 const view = (a: Account): AccountView => ({

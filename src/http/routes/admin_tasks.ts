@@ -4,19 +4,14 @@ import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import { TASK_STATUSES } from "../../core/task.js";
 import { requireAdmin } from "../auth.js";
-import type { AdminTaskList } from "../schemas.js";
+import { type AdminTaskList, queryInt } from "../schemas.js";
 import type { AppServices } from "../services.js";
 import { videoQueryView } from "./v1_video_query.js";
 
 export const adminTasksQuerySchema = z.strictObject({
   status: z.enum(TASK_STATUSES).optional(),
   owner_id: z.string().min(1).optional(),
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 500")
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 500, "must be from 1 to 500")
-    .optional(),
+  limit: queryInt(1, 500),
 });
 
 export function adminTasks(app: FastifyInstance, s: AppServices): void {

@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import type { Task } from "../../core/task.js";
-import { cursorPageQuery, type GalleryResponse } from "../schemas.js";
+import { cursorPageQuery, type GalleryResponse, listPage } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
 export const galleryQuerySchema = z.strictObject(cursorPageQuery);
@@ -47,12 +47,6 @@ export function v1Gallery(app: FastifyInstance, s: AppServices): void {
         };
       }),
     );
-    return {
-      object: "list",
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data[data.length - 1]?.id ?? null,
-      has_more: page.hasMore,
-    };
+    return listPage(data, page.hasMore);
   });
 }

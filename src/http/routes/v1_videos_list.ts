@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import { principalOf, requireKey } from "../auth.js";
-import { cursorPageQuery, type VideoListResponse } from "../schemas.js";
+import { cursorPageQuery, listPage, type VideoListResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 import { openAiVideo } from "../views/openai_video.js";
 
@@ -18,12 +18,6 @@ export function v1VideosList(app: FastifyInstance, s: AppServices): void {
     const { after, limit = 20, order = "desc" } = params;
     const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
     const data = page.tasks.map(openAiVideo);
-    return {
-      object: "list",
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data[data.length - 1]?.id ?? null,
-      has_more: page.hasMore,
-    };
+    return listPage(data, page.hasMore);
   });
 }
