@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ffprobe } from "../helpers/ffprobe.js";
-import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+import { mintKey, type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
 
 const ADMIN = "crash-test-admin-token-0123456789";
 const servers: ServerProcess[] = [];
@@ -40,11 +40,7 @@ async function query(s: ServerProcess, key: string, id: string): Promise<Record<
 
 it("SIGKILL mid-render, restart on the same data dir: every task completes", async () => {
   const first = await start();
-  const keyRes = await fetch(`${first.url}/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}` },
-  });
-  const { key } = (await keyRes.json()) as { key: string };
+  const key = await mintKey(first, ADMIN);
   const ids: string[] = [];
   for (const orientation of ["portrait", "landscape", "portrait"]) {
     const res = await fetch(`${first.url}/v1/video/create`, {
@@ -101,11 +97,7 @@ it("SIGKILL mid-render, restart on the same data dir: every task completes", asy
 
 it("SIGTERM mid-render hands the task back: the process exits 0, the next start finishes it, no attempt spent", async () => {
   const first = await start("graceful");
-  const keyRes = await fetch(`${first.url}/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}` },
-  });
-  const { key } = (await keyRes.json()) as { key: string };
+  const key = await mintKey(first, ADMIN);
   const res = await fetch(`${first.url}/v1/video/create`, {
     method: "POST",
     headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },

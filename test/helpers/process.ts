@@ -47,6 +47,16 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   };
 }
 
+/** Mints an API key on a running server with its admin token. */
+export async function mintKey(server: ServerProcess, adminToken: string): Promise<string> {
+  const res = await fetch(`${server.url}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}` },
+  });
+  if (res.status !== 201) throw new Error(`POST /admin/keys → ${res.status}`);
+  return ((await res.json()) as { key: string }).key;
+}
+
 /** Waits (bounded) until /healthz answers, or fails with the process's output. */
 export async function waitHealthy(server: ServerProcess, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+import { mintKey, type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
 
 const SOAK = process.env.REELAY_SOAK === "1";
 const TASKS = SOAK ? 60 : 8;
@@ -35,11 +35,7 @@ async function start(): Promise<ServerProcess> {
 it(`${TASKS} tasks, ${KILLS} SIGKILLs at random moments: every task completes exactly once`, async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-crashloop-"));
   let server = await start();
-  const keyRes = await fetch(`${server.url}/admin/keys`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${ADMIN}` },
-  });
-  const { key } = (await keyRes.json()) as { key: string };
+  const key = await mintKey(server, ADMIN);
   const headers = { authorization: `Bearer ${key}`, "content-type": "application/json" };
   const ids: string[] = [];
   for (let i = 0; i < TASKS; i++) {
