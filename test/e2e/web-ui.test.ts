@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { launchBrowser } from "../helpers/browser.js";
+import { FakeProvider } from "../helpers/fake-provider.js";
 import { makePng } from "../helpers/image-server.js";
 
 const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
@@ -220,6 +221,21 @@ describe("web UI", () => {
     await shot(page, "gallery");
   });
 
+  it("remixes a gallery video into a new task of mine", async () => {
+    const tile = page.locator(`#gallery li[data-id="${taskId}"]`);
+    await tile.getByRole("button", { name: "Remix" }).click();
+    await tile.getByLabel("Remix prompt").fill("The same pond at night");
+    await tile.getByRole("button", { name: "Remix" }).click();
+    await page.waitForURL(
+      (u) => u.hash.startsWith("#/task/") && !u.hash.includes(encodeURIComponent(taskId)),
+    );
+    await page.getByRole("link", { name: taskId }).waitFor();
+    await page.locator('#task .badge[data-status="completed"]').waitFor({ timeout: 120_000 });
+    const remixId = decodeURIComponent(page.url().split("#/task/")[1] ?? "");
+    const res = await app.request(`/v1/video/query?id=${encodeURIComponent(remixId)}`, { key });
+    expect(await res.json()).toMatchObject({ remixed_from: taskId, status: "completed" });
+  });
+
   it("lets the admin token see keys, make one and top up a balance", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await signIn(page, app.adminToken);
@@ -245,6 +261,35 @@ describe("web UI", () => {
     ).json()) as { balance: number };
     expect(account.balance).toBe(250);
     await shot(page, "admin");
+  });
+});
+
+describe("web UI with a render that is still running", () => {
+  let slow: TestApp;
+  beforeAll(async () => {
+    slow = await startTestApp({ overrides: { provider: new FakeProvider(["hang"]) } });
+  });
+  afterAll(() => slow?.close());
+
+  it("shows live progress and cancels from the task page", async () => {
+    const page = await newPage();
+    const slowKey = await slow.newKey();
+    await page.goto(`${slow.url}/`);
+    await page.getByLabel("API key").fill(slowKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#duration option").length > 0);
+    await page.getByLabel("Prompt").fill("A long slow pan over a mountain ridge");
+    await page.getByRole("button", { name: "Create video" }).click();
+    // The provider reports half way, then waits: the page shows it.
+    await page.locator("#progress-text").filter({ hasText: "50%" }).waitFor();
+    expect(await page.locator("#task .badge").getAttribute("data-status")).toBe("processing");
+    await shot(page, "task-progress");
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.locator('#task .badge[data-status="cancelled"]').waitFor();
+    expect(await page.locator("#progress").count()).toBe(0);
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    await page.getByLabel("Filter by status").selectOption("cancelled");
+    await page.locator('#task-list li[data-id] .badge[data-status="cancelled"]').waitFor();
   });
 });
 
