@@ -36,11 +36,13 @@ const list = async (query: string, k = key) => {
 beforeAll(async () => {
   app = await startTestApp({ overrides: { provider: new FakeProvider(["ok", "ok", "ok", "hang"]) } });
   [key, other] = await Promise.all([app.newKey(), app.newKey()]);
+  // One after another, each finished first: creation times differ, so the order is defined.
   for (const p of ["one", "two", "three"]) {
     const res = await app.request("/v1/video/create", { key, body: body(p) });
-    ids.push(((await res.json()) as { id: string }).id);
+    const { id } = (await res.json()) as { id: string };
+    ids.push(id);
+    await waitForTask(app, key, id);
   }
-  for (const id of ids) await waitForTask(app, key, id);
   // The fourth render never ends on its own: it is cancelled.
   const running = await app.request("/v1/video/create", { key, body: body("four") });
   const id = ((await running.json()) as { id: string }).id;

@@ -291,6 +291,36 @@ describe("web UI with a render that is still running", () => {
     await page.getByLabel("Filter by status").selectOption("cancelled");
     await page.locator('#task-list li[data-id] .badge[data-status="cancelled"]').waitFor();
   });
+  it("pages through my videos, and shows prompts as text, never as markup", async () => {
+    const page = await newPage();
+    const pagerKey = await slow.newKey();
+    const prompts = Array.from({ length: 13 }, (_, i) => `clip ${i + 1}`);
+    prompts[12] = '<img src=x onerror="document.title=1">clip 13';
+    for (const prompt of prompts) {
+      const res = await slow.request("/v1/video/create", {
+        key: pagerKey,
+        body: { model: "sora-2", prompt, orientation: "portrait", size: "small", duration: 10 },
+      });
+      expect(res.status).toBe(200);
+    }
+    await page.goto(`${slow.url}/`);
+    await page.getByLabel("API key").fill(pagerKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    const rows = page.locator("#task-list li[data-id]");
+    await rows.nth(11).waitFor();
+    expect(await rows.count()).toBe(12);
+    await page.getByRole("button", { name: "Load more" }).click();
+    await rows.nth(12).waitFor();
+    expect(await page.getByRole("button", { name: "Load more" }).isHidden()).toBe(true);
+    // Both pages together: every video once. (Tasks made in the same millisecond have no
+    // defined order between them, so only the set is checked.)
+    const shown = await rows.locator(".task-prompt").allTextContents();
+    expect(shown.sort()).toEqual([...prompts].sort());
+    // The markup is shown as typed, and never became an element.
+    expect(await page.locator("#task-list img[src=x]").count()).toBe(0);
+    expect(await page.title()).toBe("Reelay");
+  });
 });
 
 describe("web UI at phone width", () => {
