@@ -18,6 +18,7 @@ import type {
 } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
 import type { Task, TaskResult, VideoRequest } from "./task.js";
+import type { Dispatcher } from "./upstream_submit.js";
 import { applyWatermarkPolicy } from "./watermark.js";
 
 export interface WorkerSettings {
@@ -69,6 +70,8 @@ export function createWorker(deps: {
   remover: WatermarkRemover;
   /** Credits and prices; null while billing is off. */
   billing: Billing | null;
+  /** Sends tasks to upstream channels; null: every task is rendered here. */
+  dispatcher: Dispatcher | null;
   settings: WorkerSettings;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
@@ -203,6 +206,14 @@ export function createWorker(deps: {
     try {
       await mkdir(workDir, { recursive: true });
       const files = await materialiseInputs(blobs, task.request, workDir);
+      if (deps.dispatcher) {
+        const sent = await deps.dispatcher.dispatch(job, task, {
+          imageFiles: files.imageFiles,
+          workDir,
+          signal: controller.signal,
+        });
+        if (sent.kind === "submitted") return;
+      }
       const provider = deps.providerFor(task.request);
       const started = performance.now();
       const video = await provider
@@ -325,7 +336,13 @@ export function createWorker(deps: {
       maxMs: settings.backoffMaxMs,
       retryAfterS: reason.retryAfterS,
     });
-    if (reason.retryable && job.attempt < job.maxAttempts && now + delay < task.deadlineAt) {
+    // Every channel busy or cooling down: the task waits for capacity, it did not fail.
+    const waitedForCapacity = reason.code === ErrorCode.providerUnavailable;
+    if (
+      reason.retryable &&
+      (waitedForCapacity || job.attempt < job.maxAttempts) &&
+      now + delay < task.deadlineAt
+    ) {
       logFor(job).warn(
         { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
         "attempt failed; will retry",
@@ -341,7 +358,7 @@ export function createWorker(deps: {
           { now, onlyFrom: ["processing"] },
           tx,
         );
-        await queue.retry(job, { runAt: now + delay, error: reason.message }, tx);
+        await queue.retry(job, { runAt: now + delay, error: reason.message, free: waitedForCapacity }, tx);
       });
       return;
     }

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { accounts } from "./routes/accounts.js";
+import { adminChannels } from "./routes/admin_channels.js";
 import { adminKeys } from "./routes/admin_keys.js";
 import { adminTasks } from "./routes/admin_tasks.js";
 import { cancel } from "./routes/cancel.js";
@@ -153,6 +154,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   cancel(app, s);
   accounts(app, s);
   adminTasks(app, s);
+  adminChannels(app, s);
   filesGet(app, s);
   webUi(app, s);
   return app;

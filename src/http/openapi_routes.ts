@@ -13,6 +13,7 @@ import { videoListQuerySchema } from "./routes/v1_video_list.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import {
   accountSchema,
+  adminChannelListSchema,
   adminKeyCreateResponseSchema,
   adminKeyListSchema,
   adminKeySchema,
@@ -278,6 +279,15 @@ export const OPS: Op[] = [
       ]),
     ),
     ok: { status: 200, schema: adminTaskListSchema, description: "Tasks" },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "get",
+    path: "/admin/channels",
+    summary: "Channels (local renderer, upstream accounts): health, cool-down, tasks in flight",
+    tag: "Admin",
+    auth: "admin",
+    ok: { status: 200, schema: adminChannelListSchema, description: "Channels in configured order" },
     errors: [400, 401, 403],
   },
   {

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web UI in a real headless Chromium against the running app and the real local renderer:
  * sign in, an inline error for a bad field, create a video with an uploaded image, watch it
@@ -15,6 +14,36 @@ import { startTestApp, type TestApp } from "../helpers/app.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { makePng } from "../helpers/image-server.js";
+
+/*
+ * The browser side of the evaluate() callbacks. The project type-checks without the DOM library
+ * (its fetch types clash with Node's), so the few members those callbacks use are declared here.
+ */
+type Listener = (...args: unknown[]) => void;
+interface Events {
+  addEventListener(type: string, fn: Listener, opts?: { once: boolean }): void;
+}
+interface VideoEl extends Events {
+  readyState: number;
+  duration: number;
+  error: { code: number } | null;
+  muted: boolean;
+  currentTime: number;
+  videoWidth: number;
+  videoHeight: number;
+  play(): Promise<void>;
+  pause(): void;
+}
+interface ImgEl extends Events {
+  complete: boolean;
+  naturalWidth: number;
+  naturalHeight: number;
+}
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { scrollWidth: number };
+};
+declare const window: { innerWidth: number };
 
 const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
 
@@ -158,7 +187,7 @@ describe("web UI", () => {
     const player = page.locator("video#player");
     await player.waitFor();
     const duration = await player.evaluate(
-      (v: HTMLVideoElement) =>
+      (v: VideoEl) =>
         new Promise<number>((resolve, reject) => {
           if (v.readyState >= 1) return resolve(v.duration);
           v.addEventListener("loadedmetadata", () => resolve(v.duration), { once: true });
@@ -169,7 +198,7 @@ describe("web UI", () => {
     );
     expect(duration).toBeCloseTo(10, 0);
     // It decodes and plays (H.264): the playhead moves.
-    const played = await player.evaluate(async (v: HTMLVideoElement) => {
+    const played = await player.evaluate(async (v: VideoEl) => {
       v.muted = true;
       await v.play();
       await new Promise((r) => v.addEventListener("timeupdate", r, { once: true }));
@@ -179,7 +208,7 @@ describe("web UI", () => {
     });
     expect(played.time).toBeGreaterThan(0);
     expect(played).toMatchObject({ width: 1280, height: 720 });
-    await player.evaluate((v: HTMLVideoElement) => {
+    await player.evaluate((v: VideoEl) => {
       v.currentTime = 4;
     });
     await shot(page, "task-done");
@@ -197,7 +226,7 @@ describe("web UI", () => {
     await row.waitFor();
     await row
       .locator("img")
-      .evaluate((img: HTMLImageElement) =>
+      .evaluate((img: ImgEl) =>
         img.complete ? null : new Promise((r) => img.addEventListener("load", r, { once: true })),
       );
     await shot(page, "my-videos");
@@ -207,7 +236,7 @@ describe("web UI", () => {
     await page.getByRole("link", { name: "Gallery" }).first().click();
     const tile = page.locator(`#gallery li[data-id="${taskId}"]`);
     await tile.waitFor();
-    const size = await tile.locator("img").evaluate((img: HTMLImageElement) =>
+    const size = await tile.locator("img").evaluate((img: ImgEl) =>
       img.complete
         ? { w: img.naturalWidth, h: img.naturalHeight }
         : new Promise<{ w: number; h: number }>((r) =>
