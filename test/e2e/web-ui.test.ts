@@ -7,7 +7,7 @@
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
@@ -92,8 +92,9 @@ async function signIn(page: Page, token: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-const shot = (page: Page, name: string, fullPage = false) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage });
+/** Saves a screenshot for the README; `mask` covers what must not be published (a new key). */
+const shot = (page: Page, name: string, opts: { fullPage?: boolean; mask?: Locator[] } = {}) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), maskColor: "#c9ceda", ...opts });
 
 describe("web UI", () => {
   let page: Page;
@@ -153,7 +154,7 @@ describe("web UI", () => {
     await page.locator(".preview img").waitFor();
     await page.getByLabel("Accept a watermarked fallback").uncheck();
     expect(await page.locator("#err-prompt").isVisible()).toBe(false);
-    await shot(page, "playground", true);
+    await shot(page, "playground", { fullPage: true });
     await page.getByRole("button", { name: "Create video" }).click();
     await page.waitForURL(/#\/task\//);
     taskId = decodeURIComponent(page.url().split("#/task/")[1] ?? "");
@@ -289,7 +290,7 @@ describe("web UI", () => {
       await app.request(`/admin/accounts/${encodeURIComponent(ownerId)}`, { key: app.adminToken })
     ).json()) as { balance: number };
     expect(account.balance).toBe(250);
-    await shot(page, "admin");
+    await shot(page, "admin", { mask: [secret] });
   });
 });
 
