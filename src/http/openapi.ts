@@ -101,6 +101,7 @@ export function openApiDocument(opts: { publicUrl: string; version: string }): o
       { name: "Results" },
       { name: "Admin" },
       { name: "Operations" },
+      { name: "Web UI" },
     ],
     paths,
     components: {
