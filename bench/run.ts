@@ -37,6 +37,7 @@ async function main(): Promise<number> {
     ["http", async () => (await import("./http.js")).runHttpBench({ reelay: await reelay() })],
     ["tasks", async () => (await import("./tasks.js")).runTasksBench()],
     ["rss", async () => (await import("./rss.js")).runRssBench({ reelay: await reelay() })],
+    ["inflight", async () => (await import("./inflight.js")).runInflightBench({ reelay: await reelay() })],
   ];
 
   const rows: SummaryRow[] = [];
