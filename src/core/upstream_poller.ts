@@ -8,6 +8,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { ChannelRouter } from "./channels.js";
 import { errors, isReelayError, type ReelayError } from "./errors.js";
+import { gate } from "./gate.js";
 import type { BlobStore, Clock, Database, Logger, TaskStore, Telemetry, Tx } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
 import { isTerminal, type Task, type TaskResult } from "./task.js";
@@ -69,23 +70,6 @@ async function eachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Pr
     }
   });
   await Promise.all(lanes);
-}
-
-/** A counting gate: at most `n` holders at once. */
-function gate(n: number) {
-  let free = n;
-  const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
-    if (free > 0) free--;
-    else await new Promise<void>((r) => waiting.push(r));
-    try {
-      return await fn();
-    } finally {
-      const w = waiting.shift();
-      if (w) w();
-      else free++;
-    }
-  };
 }
 
 export function createUpstreamPoller(deps: {

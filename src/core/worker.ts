@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { abortableSleep, materialiseInputs } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
+import { gate } from "./gate.js";
 import type {
   BlobStore,
   ClaimedJob,
@@ -22,8 +23,13 @@ import type { Dispatcher } from "./upstream_submit.js";
 import { applyWatermarkPolicy } from "./watermark.js";
 
 export interface WorkerSettings {
-  /** Jobs run at once; the rest wait in the queue. */
+  /** Local renders at once; the rest wait in the queue. */
   readonly concurrency: number;
+  /**
+   * Jobs that may be sending tasks to upstream channels on top of the renders (a create is a
+   * short HTTP call, not a render: it should not wait behind them). Used with a dispatcher only.
+   */
+  readonly submitConcurrency: number;
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   readonly backoffBaseMs: number;
@@ -75,6 +81,13 @@ export function createWorker(deps: {
   settings: WorkerSettings;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
+  // With upstream channels a job may be a short create call: more jobs run than renders, and
+  // renders take a slot of their own. Concurrency 0 still means "run nothing".
+  const jobSlots =
+    deps.dispatcher && settings.concurrency > 0
+      ? settings.concurrency + settings.submitConcurrency
+      : settings.concurrency;
+  const rendering = gate(Math.max(1, settings.concurrency));
   const running = new Map<string, { controller: AbortController; done: Promise<void>; taskId: string }>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -91,7 +104,7 @@ export function createWorker(deps: {
     try {
       do {
         again = false;
-        const free = settings.concurrency - running.size;
+        const free = jobSlots - running.size;
         if (stopping || free <= 0) break;
         const jobs = await queue.claim({ limit: free, leaseMs: settings.leaseMs, now: clock.now() });
         for (const job of jobs) launch(job);
@@ -215,37 +228,40 @@ export function createWorker(deps: {
         if (sent.kind === "submitted") return;
       }
       const provider = deps.providerFor(task.request);
-      const started = performance.now();
-      const video = await provider
-        .generate(task.request, { workDir, files, signal: controller.signal, onProgress })
-        .then(
-          (v) => {
-            deps.telemetry.providerCall({
-              provider: provider.name,
-              seconds: (performance.now() - started) / 1000,
-              outcome: "ok",
-            });
-            return v;
-          },
-          (e: unknown) => {
-            const outcome = isReelayError(e) ? e.code : "exception";
-            deps.telemetry.providerCall({
-              provider: provider.name,
-              seconds: (performance.now() - started) / 1000,
-              outcome,
-            });
-            throw e;
-          },
-        );
-      const delivered = await applyWatermarkPolicy({
-        video,
-        request: task.request,
-        remover: deps.remover,
-        workDir,
-        signal: controller.signal,
-        attempts: settings.watermarkAttempts,
-        backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
-        sleep: abortableSleep,
+      const { video, delivered } = await rendering(async () => {
+        const started = performance.now();
+        const video = await provider
+          .generate(task.request, { workDir, files, signal: controller.signal, onProgress })
+          .then(
+            (v) => {
+              deps.telemetry.providerCall({
+                provider: provider.name,
+                seconds: (performance.now() - started) / 1000,
+                outcome: "ok",
+              });
+              return v;
+            },
+            (e: unknown) => {
+              const outcome = isReelayError(e) ? e.code : "exception";
+              deps.telemetry.providerCall({
+                provider: provider.name,
+                seconds: (performance.now() - started) / 1000,
+                outcome,
+              });
+              throw e;
+            },
+          );
+        const delivered = await applyWatermarkPolicy({
+          video,
+          request: task.request,
+          remover: deps.remover,
+          workDir,
+          signal: controller.signal,
+          attempts: settings.watermarkAttempts,
+          backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
+          sleep: abortableSleep,
+        });
+        return { video, delivered };
       });
       const videoKey = deps.blobKey(task.id, "video.mp4");
       const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");

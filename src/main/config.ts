@@ -37,6 +37,7 @@ export interface Config {
     readonly pollIntervalMs: number;
     readonly progressWriteMs: number;
     readonly watermarkAttempts: number;
+    readonly submitConcurrency: number;
   };
   readonly images: {
     readonly allowHosts: readonly string[];
@@ -130,6 +131,7 @@ const envSchema = z.object({
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
   REELAY_POLL_CONCURRENCY: int(1, 10_000).default(256),
+  REELAY_SUBMIT_CONCURRENCY: int(1, 1024).default(16),
   REELAY_FETCH_CONCURRENCY: int(1, 256).default(4),
 });
 
@@ -339,6 +341,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       pollIntervalMs: 1000,
       progressWriteMs: 500,
       watermarkAttempts: e.REELAY_WATERMARK_ATTEMPTS,
+      submitConcurrency: e.REELAY_SUBMIT_CONCURRENCY,
     },
     images: {
       allowHosts: e.REELAY_IMAGE_ALLOW_HOSTS.split(",")
