@@ -90,7 +90,12 @@ export function createWorker(deps: {
         again = false;
         const free = settings.concurrency - running.size;
         if (stopping || free <= 0) break;
-        const jobs = await queue.claim({ limit: free, leaseMs: settings.leaseMs, now: clock.now() });
+        const jobs = await queue.claim({
+          limit: free,
+          leaseMs: settings.leaseMs,
+          now: clock.now(),
+          kinds: ["render"],
+        });
         for (const job of jobs) launch(job);
         if (jobs.length === free) again = true;
       } while (again);
