@@ -94,6 +94,8 @@ export const errors = {
   invalidAdminToken: () =>
     new ReelayError(ErrorCode.invalidAdminToken, "The admin token is missing or not valid"),
   adminOnly: () => new ReelayError(ErrorCode.adminOnly, "This route needs the admin token, not an API key"),
+  webhookNotFound: (id: string) =>
+    new ReelayError(ErrorCode.notFound, `No webhook endpoint with id '${id}'`, { param: "id" }),
   taskNotFound: (id: string) =>
     new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
   characterNotFound: (id: string) =>

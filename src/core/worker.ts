@@ -10,6 +10,7 @@ import type {
   Database,
   JobQueue,
   Logger,
+  TaskEvents,
   TaskStore,
   Telemetry,
   Tx,
@@ -70,6 +71,8 @@ export function createWorker(deps: {
   /** Credits and prices; null while billing is off. */
   billing: Billing | null;
   settings: WorkerSettings;
+  /** Told of every task this worker ends, inside that transaction (the webhook outbox). */
+  events?: TaskEvents;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
   const running = new Map<string, { controller: AbortController; done: Promise<void>; taskId: string }>();
@@ -274,6 +277,7 @@ export function createWorker(deps: {
         );
         await queue.complete(job, tx);
         if (updated && deps.billing) await settleDelivered(deps.billing, updated, result, clock.now(), tx);
+        if (updated) await deps.events?.taskEnded(updated, tx);
         return updated;
       });
       if (!done) {
@@ -366,6 +370,7 @@ export function createWorker(deps: {
       tx,
     );
     if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
+    if (failed) await deps.events?.taskEnded(failed, tx);
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {

@@ -14,6 +14,7 @@ import type {
   RateLimiter,
 } from "../core/ports.js";
 import type { PriceTable } from "../core/pricing.js";
+import type { WebhookService } from "../core/webhooks.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {
@@ -36,6 +37,7 @@ export interface AppServices {
   /** Defaults for keys without their own limits; 0: no limit. */
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;
+  readonly webhooks: WebhookService;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
+import type { Resolver } from "../adapters/net/guard.js";
 import {
   type MediaTools,
   probe,
@@ -21,14 +22,19 @@ import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
+import { createSqlWebhookStore } from "../adapters/sqlite/webhook-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
+import { createWebhookSender } from "../adapters/webhooks/sender.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
+import { createWebhookRunner, type WebhookRunner } from "../core/webhook_delivery.js";
+import { createWebhookOutbox, createWebhookService } from "../core/webhooks.js";
 import { createWorker, type Worker } from "../core/worker.js";
+import { videoQueryView } from "../http/routes/v1_video_query.js";
 import type { AppServices } from "../http/services.js";
 import type { Config } from "./config.js";
 import { fileSecret } from "./secrets.js";
@@ -39,6 +45,8 @@ export interface ContainerOverrides {
   readonly provider?: VideoProvider;
   /** Replaces the watermark remover. */
   readonly remover?: WatermarkRemover;
+  /** Replaces the DNS resolver of webhook deliveries (SSRF tests). */
+  readonly resolve?: Resolver;
 }
 
 /** The built-in ffmpeg renderer; loaded only when used (a process with another provider skips it). */
@@ -69,6 +77,8 @@ function ffprobeInspector(tools: MediaTools): MediaInspector {
 export interface Container {
   readonly services: AppServices;
   readonly worker: Worker;
+  /** Sends webhook deliveries from the job queue; started next to the worker. */
+  readonly webhookRunner: WebhookRunner;
   /** Where the generated admin token is, when it was not given by REELAY_ADMIN_TOKEN. */
   readonly adminTokenFile: string | null;
   close(): Promise<void>;
@@ -104,6 +114,34 @@ export async function buildContainer(
     const prometheus = createPrometheus({ tasks, queue, clock });
     const accounts = createSqlAccounts(db.kysely);
     const billing = config.pricing ? { accounts, prices: config.pricing } : null;
+    const links = createLinkSigner({
+      secret: signing.value,
+      publicUrl: config.publicUrl,
+      ttlS: config.linkTtlS,
+    });
+    const webhookStore = createSqlWebhookStore(db.kysely);
+    const webhookSender = createWebhookSender({
+      allowHosts: config.webhooks.allowHosts,
+      timeoutMs: config.webhooks.timeoutMs,
+      userAgent: `Reelay-Webhooks/${config.version}`,
+      ...(overrides.resolve ? { resolve: overrides.resolve } : {}),
+    });
+    const events = createWebhookOutbox({
+      store: webhookStore,
+      queue,
+      clock,
+      view: (task) => videoQueryView(task, { clock, links }),
+      maxAttempts: config.webhooks.retryScheduleMs.length + 1,
+    });
+    const webhookRunner = createWebhookRunner({
+      db,
+      queue,
+      store: webhookStore,
+      sender: webhookSender,
+      clock,
+      logger,
+      settings: { ...config.webhooks, pollIntervalMs: config.engine.pollIntervalMs },
+    });
     const worker = createWorker({
       db,
       tasks,
@@ -117,6 +155,7 @@ export async function buildContainer(
       remover,
       billing,
       settings: { ...config.engine, scratchDir },
+      events,
     });
     const engine = createTaskEngine({
       db,
@@ -129,6 +168,7 @@ export async function buildContainer(
       settings: config.engine,
       onEnqueued: () => worker.wake(),
       onStopped: (taskId) => worker.interrupt(taskId),
+      events,
     });
     // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
     // process that died: hand those jobs out again now rather than when their leases expire.
@@ -139,7 +179,7 @@ export async function buildContainer(
       engine,
       keys,
       models: modelTable(config.models),
-      links: createLinkSigner({ secret: signing.value, publicUrl: config.publicUrl, ttlS: config.linkTtlS }),
+      links,
       blobs,
       clock,
       adminTokenHash: hashSecret(admin.value),
@@ -152,6 +192,7 @@ export async function buildContainer(
       prices: config.pricing,
       limits: config.limits,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
+      webhooks: createWebhookService({ store: webhookStore, sender: webhookSender, clock }),
       metrics: prometheus,
       publicUrl: config.publicUrl,
       version: config.version,
@@ -165,9 +206,11 @@ export async function buildContainer(
     return {
       services,
       worker,
+      webhookRunner,
       adminTokenFile: admin.path,
       async close() {
         await worker.stop();
+        await webhookRunner.stop();
         await db.close();
       },
     };
