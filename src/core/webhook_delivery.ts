@@ -56,6 +56,8 @@ export function createWebhookRunner(deps: {
           .catch((e) => logger.error({ err: e, jobId: job.id }, "webhook delivery crashed"))
           .finally(() => {
             running.delete(p);
+            // A free slot: take the next due delivery now rather than at the next poll.
+            void fill();
           });
         running.add(p);
       }
