@@ -468,8 +468,11 @@ export interface WebhookStore {
     next: { status: WebhookDeliveryStatus; nextAttemptAt: number | null },
     tx?: Tx,
   ): Promise<void>;
+  /** Makes a failed delivery pending again, due at `now`; false (nothing written) when it is not failed. */
+  requeueFailed(id: string, now: number, tx: Tx): Promise<boolean>;
   /** Deliveries, newest first, with their attempts (oldest first), filtered when asked. */
   listDeliveries(opts: {
+    id?: string | undefined;
     taskId?: string | undefined;
     status?: WebhookDeliveryStatus | undefined;
     limit: number;

@@ -8,6 +8,7 @@ import { errors } from "./errors.js";
 import { newId } from "./ids.js";
 import type {
   Clock,
+  Database,
   JobQueue,
   TaskEvents,
   WebhookAttempt,
@@ -125,6 +126,11 @@ export interface WebhookService {
   rotateCallbackSecret(ownerId: string): Promise<{ secret: string; createdAt: number }>;
   /** Checks a create's `callback_url`: the SSRF rules, and a callback secret to sign with. 400 on `callback_url`. */
   checkCallback(ownerId: string, url: string): Promise<void>;
+  /**
+   * Admin: gives a failed delivery another attempt now (then the rest of its schedule, if any is
+   * left). `webhook_not_retryable` unless it is failed; 404 when there is none.
+   */
+  retryDelivery(id: string): Promise<WebhookDelivery & { attempts: WebhookAttempt[] }>;
   /** Admin: deliveries with their attempts, newest first. */
   deliveries(opts: {
     taskId?: string | undefined;
@@ -136,11 +142,20 @@ export interface WebhookService {
 export const MAX_WEBHOOK_URL_CHARS = 2048;
 
 export function createWebhookService(deps: {
+  db: Database;
   store: WebhookStore;
+  queue: JobQueue;
   sender: WebhookSender;
   clock: Clock;
+  /** Attempts per delivery job (as the outbox enqueues them). */
+  maxAttempts: number;
 }): WebhookService {
-  const { store, sender, clock } = deps;
+  const { db, store, queue, sender, clock } = deps;
+  const withAttempts = async (id: string) => {
+    const [d] = await store.listDeliveries({ id, limit: 1 });
+    if (!d) throw errors.webhookDeliveryNotFound(id);
+    return d;
+  };
   const checkUrl = async (field: string, url: string): Promise<void> => {
     if (url.length > MAX_WEBHOOK_URL_CHARS) {
       throw errors.invalidField(field, `'${field}' is longer than ${MAX_WEBHOOK_URL_CHARS} characters`);
@@ -188,6 +203,24 @@ export function createWebhookService(deps: {
           "'callback_url' deliveries are signed with your callback secret: create it first with POST /v1/webhooks/secret",
         );
       }
+    },
+    async retryDelivery(id) {
+      const before = await withAttempts(id);
+      const now = clock.now();
+      const requeued = await db.transaction(async (tx) => {
+        if (!(await store.requeueFailed(id, now, tx))) return false;
+        await queue.enqueue(
+          {
+            payload: { kind: "webhook", version: 1, deliveryId: id, taskId: before.taskId },
+            runAt: now,
+            maxAttempts: deps.maxAttempts,
+          },
+          tx,
+        );
+        return true;
+      });
+      if (!requeued) throw errors.webhookNotRetryable(id, before.status);
+      return withAttempts(id);
     },
     deliveries: (opts) => store.listDeliveries(opts),
   };

@@ -5,6 +5,7 @@ import {
   webhookCreateBodySchema,
   webhookDeliveriesQuerySchema,
   webhookDeliveryListSchema,
+  webhookDeliverySchema,
   webhookEndpointCreatedSchema,
   webhookEndpointDeletedSchema,
   webhookEndpointListSchema,
@@ -64,5 +65,15 @@ export const WEBHOOK_OPS: Op[] = [
     },
     ok: { status: 200, schema: webhookDeliveryListSchema, description: "Deliveries" },
     errors: [400, 401, 403],
+  },
+  {
+    method: "post",
+    path: "/admin/webhooks/deliveries/{id}/retry",
+    summary: "Give a failed webhook delivery another attempt now",
+    tag: "Admin",
+    auth: "admin",
+    pathParams: idParam,
+    ok: { status: 200, schema: webhookDeliverySchema, description: "The delivery, pending again" },
+    errors: [401, 403, 404, 409],
   },
 ];

@@ -92,4 +92,5 @@ export type WebhookEndpointCreated = z.infer<typeof webhookEndpointCreatedSchema
 export type WebhookEndpointList = z.infer<typeof webhookEndpointListSchema>;
 export type WebhookEndpointDeleted = z.infer<typeof webhookEndpointDeletedSchema>;
 export type CallbackSecret = z.infer<typeof callbackSecretSchema>;
+export type WebhookDeliveryView = z.infer<typeof webhookDeliverySchema>;
 export type WebhookDeliveryList = z.infer<typeof webhookDeliveryListSchema>;

@@ -156,6 +156,22 @@ export function webhookStoreContract(name: string, open: () => Promise<WebhookSt
           "whd_1",
         ]);
         expect(await webhooks.listDeliveries({ limit: 1 })).toHaveLength(1);
+        expect((await webhooks.listDeliveries({ id: "whd_1", limit: 10 })).map((d) => d.id)).toEqual([
+          "whd_1",
+        ]);
+
+        // Only a failed delivery goes back to pending.
+        expect(await db.transaction((tx) => webhooks.requeueFailed("whd_1", 200, tx))).toBe(false);
+        await webhooks.recordAttempt(
+          { deliveryId: "whd_2", attempt: 1, startedAt: 20, durationMs: 1, statusCode: 410, error: "gone" },
+          { status: "failed", nextAttemptAt: null },
+        );
+        expect(await db.transaction((tx) => webhooks.requeueFailed("whd_2", 200, tx))).toBe(true);
+        expect(await webhooks.getDelivery("whd_2")).toMatchObject({
+          status: "pending",
+          nextAttemptAt: 200,
+          attemptCount: 1,
+        });
       }),
     );
   });

@@ -248,6 +248,28 @@ describe("webhook deliveries", () => {
     expect(d?.attempts[3]?.error).toMatch(/HTTP 503/);
     const failedList = await app.request("/admin/webhooks/deliveries?status=failed", { key: app.adminToken });
     expect(((await failedList.json()) as { data: Delivery[] }).data.map((x) => x.id)).toContain(d?.id);
+
+    // The receiver is back: the operator retries the delivery by hand, once.
+    receiver.script("/down", []);
+    const retry = () =>
+      app.request(`/admin/webhooks/deliveries/${String(d?.id)}/retry`, {
+        key: app.adminToken,
+        method: "POST",
+      });
+    const res = await retry();
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: d?.id, status: "pending" });
+    const [after] = await settled(id);
+    expect(after?.status).toBe("delivered");
+    expect(after?.attempts.map((a) => a.status_code)).toEqual([503, 503, 503, 503, 200]);
+    const again = await retry();
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe("webhook_not_retryable");
+    const none = await app.request("/admin/webhooks/deliveries/whd_nope/retry", {
+      key: app.adminToken,
+      method: "POST",
+    });
+    expect(none.status).toBe(404);
   });
 
   it("sends nothing to a deleted endpoint", async () => {

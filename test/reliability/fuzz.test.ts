@@ -62,6 +62,7 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "DELETE", path: () => "/v1/webhooks/whe_nope" },
   { method: "POST", path: () => "/v1/webhooks/secret" },
   { method: "GET", path: () => "/admin/webhooks/deliveries" },
+  { method: "POST", path: () => "/admin/webhooks/deliveries/whd_nope/retry" },
 ];
 
 /** Field names the routes know, mixed with noise, so bodies get past the first check sometimes. */

@@ -116,6 +116,7 @@ const TABLE: Row[] = [
   { method: "DELETE", url: "/v1/webhooks/:id", auth: "key" },
   { method: "POST", url: "/v1/webhooks/secret", auth: "key" },
   { method: "GET", url: "/admin/webhooks/deliveries", auth: "admin" },
+  { method: "POST", url: "/admin/webhooks/deliveries/:id/retry", auth: "admin" },
 ];
 
 /** A concrete path for a row's URL pattern. */

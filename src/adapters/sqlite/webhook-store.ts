@@ -207,10 +207,21 @@ export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
         .execute();
     },
 
-    async listDeliveries({ taskId, status, limit }) {
+    async requeueFailed(id, now, tx) {
+      const r = await connOf(db, tx)
+        .updateTable("webhook_deliveries")
+        .set({ status: "pending", next_attempt_at: now, updated_at: now })
+        .where("id", "=", id)
+        .where("status", "=", "failed")
+        .executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
+    async listDeliveries({ id, taskId, status, limit }) {
       const rows = await db
         .selectFrom("webhook_deliveries")
         .selectAll()
+        .$if(id !== undefined, (q) => q.where("id", "=", id ?? ""))
         .$if(taskId !== undefined, (q) => q.where("task_id", "=", taskId ?? ""))
         .$if(status !== undefined, (q) => q.where("status", "=", status ?? ""))
         .orderBy("created_at", "desc")
