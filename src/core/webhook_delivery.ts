@@ -4,7 +4,8 @@
  * schedule (exponential, with jitter) until it is spent; then the delivery is `failed` and its job
  * goes to the dead-letter state.
  */
-import type { ClaimedJob, Clock, Database, JobQueue, Logger, WebhookSender, WebhookStore } from "./ports.js";
+import type { ClaimedJob, Clock, Database, JobQueue, Logger } from "./ports.js";
+import type { WebhookSender, WebhookStore } from "./webhook_ports.js";
 
 export interface WebhookRunnerSettings {
   /** Deliveries in flight at once. */

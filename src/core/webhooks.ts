@@ -6,19 +6,16 @@
 import { randomBytes } from "node:crypto";
 import { errors } from "./errors.js";
 import { newId } from "./ids.js";
+import type { Clock, Database, JobQueue, TaskEvents } from "./ports.js";
+import type { Task, TaskStatus } from "./task.js";
 import type {
-  Clock,
-  Database,
-  JobQueue,
-  TaskEvents,
   WebhookAttempt,
   WebhookDelivery,
   WebhookDeliveryStatus,
   WebhookEndpoint,
   WebhookSender,
   WebhookStore,
-} from "./ports.js";
-import type { Task, TaskStatus } from "./task.js";
+} from "./webhook_ports.js";
 
 export const WEBHOOK_EVENT_TYPES = ["video.completed", "video.failed", "video.cancelled"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -2,7 +2,8 @@
  * The WebhookStore contract: every implementation (embedded SQLite now, PostgreSQL later) must pass it.
  */
 import { describe, expect, it } from "vitest";
-import type { Database, WebhookDelivery, WebhookEndpoint, WebhookStore } from "../../src/core/ports.js";
+import type { Database } from "../../src/core/ports.js";
+import type { WebhookDelivery, WebhookEndpoint, WebhookStore } from "../../src/core/webhook_ports.js";
 
 export interface WebhookStoreHarness {
   webhooks: WebhookStore;

@@ -10,9 +10,10 @@ import { afterEach, beforeEach, expect, it } from "vitest";
 import { openSqlite, type SqliteDatabase } from "../../src/adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
 import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
-import type { JobQueue, TaskEvents, WebhookStore } from "../../src/core/ports.js";
+import type { JobQueue, TaskEvents } from "../../src/core/ports.js";
 import type { Task } from "../../src/core/task.js";
 import { retryDelayMs } from "../../src/core/webhook_delivery.js";
+import type { WebhookStore } from "../../src/core/webhook_ports.js";
 import { createWebhookOutbox } from "../../src/core/webhooks.js";
 import { sampleTask } from "../contract/job-queue.contract.js";
 

@@ -9,7 +9,7 @@ import type {
   WebhookDeliveryStatus,
   WebhookEndpoint,
   WebhookStore,
-} from "../../core/ports.js";
+} from "../../core/webhook_ports.js";
 import {
   connOf,
   type DB,

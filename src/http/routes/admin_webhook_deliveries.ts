@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { parseInput } from "../../core/params.js";
-import type { WebhookAttempt, WebhookDelivery } from "../../core/ports.js";
+import type { WebhookAttempt, WebhookDelivery } from "../../core/webhook_ports.js";
 import { requireAdmin } from "../auth.js";
 import type { AppServices } from "../services.js";
 import {

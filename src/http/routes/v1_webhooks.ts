@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { parseInput } from "../../core/params.js";
-import type { WebhookEndpoint } from "../../core/ports.js";
+import type { WebhookEndpoint } from "../../core/webhook_ports.js";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../core/webhooks.js";
 import { principalOf, requireKey } from "../auth.js";
 import type { AppServices } from "../services.js";
