@@ -252,8 +252,11 @@ export interface JobQueue {
   extendLease(job: ClaimedJob, opts: { leaseMs: number; now: number }): Promise<boolean>;
   /** Removes a finished job. */
   complete(job: ClaimedJob, tx?: Tx): Promise<void>;
-  /** Hands the job back to run again at `runAt`, recording why. */
-  retry(job: ClaimedJob, opts: { runAt: number; error: string }, tx?: Tx): Promise<void>;
+  /**
+   * Hands the job back to run again at `runAt`, recording why. `free`: the attempt does not count
+   * (the job waited for capacity, e.g. every channel at its cap; it did not fail).
+   */
+  retry(job: ClaimedJob, opts: { runAt: number; error: string; free?: boolean }, tx?: Tx): Promise<void>;
   /**
    * Hands a job back unfinished, not counting the attempt (its worker is shutting down): it runs
    * again at once, as a job whose process died would.
@@ -367,6 +370,10 @@ export interface MediaInspector {
 export interface Telemetry {
   /** A provider call ended after `seconds`: `outcome` is "ok" or the error code. */
   providerCall(e: { provider: string; seconds: number; outcome: string }): void;
+  /** One poll of an upstream task ended: `outcome` is "ok" or the error code. */
+  upstreamPoll?(e: { channel: string; seconds: number; outcome: string }): void;
+  /** An upstream reported a status (`known: false` for one Reelay does not recognise). */
+  upstreamStatus?(e: { channel: string; status: string; known: boolean }): void;
 }
 
 export interface Clock {

@@ -19,6 +19,7 @@ import type {
 } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
 import type { Task, TaskResult, VideoRequest } from "./task.js";
+import type { Dispatcher } from "./upstream_submit.js";
 import { applyWatermarkPolicy } from "./watermark.js";
 
 export interface WorkerSettings {
@@ -70,6 +71,8 @@ export function createWorker(deps: {
   remover: WatermarkRemover;
   /** Credits and prices; null while billing is off. */
   billing: Billing | null;
+  /** Sends tasks to upstream channels; null: every task is rendered here. */
+  dispatcher: Dispatcher | null;
   settings: WorkerSettings;
   /** Told of every task this worker ends, inside that transaction (the webhook outbox). */
   events?: TaskEvents;
@@ -211,6 +214,14 @@ export function createWorker(deps: {
     try {
       await mkdir(workDir, { recursive: true });
       const files = await materialiseInputs(blobs, task.request, workDir);
+      if (deps.dispatcher) {
+        const sent = await deps.dispatcher.dispatch(job, task, {
+          imageFiles: files.imageFiles,
+          workDir,
+          signal: controller.signal,
+        });
+        if (sent.kind === "submitted") return;
+      }
       const provider = deps.providerFor(task.request);
       const started = performance.now();
       const video = await provider
@@ -334,7 +345,13 @@ export function createWorker(deps: {
       maxMs: settings.backoffMaxMs,
       retryAfterS: reason.retryAfterS,
     });
-    if (reason.retryable && job.attempt < job.maxAttempts && now + delay < task.deadlineAt) {
+    // Every channel busy or cooling down: the task waits for capacity, it did not fail.
+    const waitedForCapacity = reason.code === ErrorCode.providerUnavailable;
+    if (
+      reason.retryable &&
+      (waitedForCapacity || job.attempt < job.maxAttempts) &&
+      now + delay < task.deadlineAt
+    ) {
       logFor(job).warn(
         { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
         "attempt failed; will retry",
@@ -350,7 +367,7 @@ export function createWorker(deps: {
           { now, onlyFrom: ["processing"] },
           tx,
         );
-        await queue.retry(job, { runAt: now + delay, error: reason.message }, tx);
+        await queue.retry(job, { runAt: now + delay, error: reason.message, free: waitedForCapacity }, tx);
       });
       return;
     }

@@ -8,6 +8,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { accounts } from "./routes/accounts.js";
+import { adminChannels } from "./routes/admin_channels.js";
 import { adminKeys } from "./routes/admin_keys.js";
 import { adminTasks } from "./routes/admin_tasks.js";
 import { adminWebhookDeliveries } from "./routes/admin_webhook_deliveries.js";
@@ -154,6 +155,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   adminTasks(app, s);
   v1Webhooks(app, s);
   adminWebhookDeliveries(app, s);
+  adminChannels(app, s);
   filesGet(app, s);
   return app;
 }

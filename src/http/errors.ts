@@ -41,6 +41,11 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.taskTimeout]: { status: 504, type: "server_error" },
   [ErrorCode.retriesExhausted]: { status: 502, type: "server_error" },
   [ErrorCode.providerUnavailable]: { status: 503, type: "server_error" },
+  [ErrorCode.upstreamRejected]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamOutcomeUnknown]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamFailed]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamExpired]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamBadContent]: { status: 502, type: "server_error" },
 };
 
 export interface ErrorEnvelope {

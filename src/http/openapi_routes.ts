@@ -13,6 +13,7 @@ import { galleryQuerySchema } from "./routes/v1_gallery.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import {
   accountSchema,
+  adminChannelListSchema,
   adminKeyCreateResponseSchema,
   adminKeyListSchema,
   adminKeySchema,
@@ -263,6 +264,15 @@ export const OPS: Op[] = [
       ]),
     ),
     ok: { status: 200, schema: adminTaskListSchema, description: "Tasks" },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "get",
+    path: "/admin/channels",
+    summary: "Channels (local renderer, upstream accounts): health, cool-down, tasks in flight",
+    tag: "Admin",
+    auth: "admin",
+    ok: { status: 200, schema: adminChannelListSchema, description: "Channels in configured order" },
     errors: [400, 401, 403],
   },
   {

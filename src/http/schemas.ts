@@ -239,9 +239,41 @@ export const usageResponseSchema = accountSchema
 export const adminTaskListSchema = z
   .object({
     object: z.literal("list"),
-    data: z.array(videoQueryResponseSchema.extend({ owner_id: z.string() })),
+    data: z.array(
+      videoQueryResponseSchema.extend({
+        owner_id: z.string(),
+        channel: z
+          .string()
+          .nullable()
+          .meta({ description: "The channel that took the task (null: not dispatched yet)" }),
+        upstream_id: z.string().nullable().meta({ description: "The task's id at that channel's upstream" }),
+      }),
+    ),
   })
   .meta({ id: "AdminTaskList" });
+
+export const adminChannelListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.enum(["local", "unified", "openai"]),
+        priority: z.int(),
+        weight: z.int(),
+        max_concurrent: z.int().meta({ description: "0: no cap" }),
+        models: z.union([z.literal("*"), z.record(z.string(), z.string())]),
+        state: z.enum(["healthy", "failing", "cooling_down"]),
+        failures: z.int().meta({ description: "Refused creates in a row" }),
+        cooldown_until: z.int().nullable().meta({ description: "Epoch ms; null when not cooling down" }),
+        last_error: z.string().nullable(),
+        last_failure_at: z.int().nullable(),
+        last_success_at: z.int().nullable(),
+        in_flight: z.int().meta({ description: "Tasks it holds now (upstream channels)" }),
+      }),
+    ),
+  })
+  .meta({ id: "AdminChannelList" });
 
 export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
 
@@ -257,6 +289,7 @@ export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
 export type AdminKey = z.infer<typeof adminKeySchema>;
 export type AdminKeyList = z.infer<typeof adminKeyListSchema>;
 export type AdminTaskList = z.infer<typeof adminTaskListSchema>;
+export type AdminChannelList = z.infer<typeof adminChannelListSchema>;
 export type AccountView = z.infer<typeof accountSchema>;
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

@@ -22,15 +22,23 @@ import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../adapters/sqlite/upstream-store.js";
 import { createSqlWebhookStore } from "../adapters/sqlite/webhook-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
 import { createWebhookSender } from "../adapters/webhooks/sender.js";
+import { type Channel, createChannelRouter } from "../core/channels.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
+import type { UpstreamProvider } from "../core/upstream.js";
+import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
+import { createDispatcher } from "../core/upstream_submit.js";
 import { createWebhookRunner, type WebhookRunner } from "../core/webhook_delivery.js";
 import { createWebhookOutbox, createWebhookService } from "../core/webhooks.js";
 import { createWorker, type Worker } from "../core/worker.js";
@@ -60,6 +68,35 @@ async function localRenderer(config: Config, tools: MediaTools): Promise<VideoPr
     fetcher: createImageFetcher(config.images),
     mark: config.localWatermark,
   });
+}
+
+/** The upstream adapter of a channel; null for the local renderer. */
+async function upstreamOf(config: Config, ch: Config["channels"][number]): Promise<UpstreamProvider | null> {
+  if (ch.kind === "local" || !ch.baseUrl) return null;
+  const [
+    { createChannelHttp },
+    { createUnifiedRelayProvider },
+    { createOpenAiVideosProvider },
+    { createImageFetcher },
+  ] = await Promise.all([
+    import("../adapters/providers/upstream/http.js"),
+    import("../adapters/providers/upstream/unified-relay.js"),
+    import("../adapters/providers/upstream/openai-videos.js"),
+    import("../adapters/net/safe-fetch.js"),
+  ]);
+  const http = createChannelHttp({
+    channelId: ch.id,
+    baseUrl: ch.baseUrl,
+    secret: ch.secret,
+    connectTimeoutMs: ch.timeouts.connectMs,
+    requestTimeoutMs: ch.timeouts.requestMs,
+    downloadTimeoutMs: ch.timeouts.downloadMs,
+    maxDownloadBytes: ch.maxDownloadBytes,
+    connections: ch.connections,
+  });
+  return ch.kind === "unified"
+    ? createUnifiedRelayProvider(http)
+    : createOpenAiVideosProvider(http, createImageFetcher(config.images));
 }
 
 /** Reads uploaded videos with ffprobe (from npm, or FFPROBE_PATH). */
@@ -142,7 +179,49 @@ export async function buildContainer(
       logger,
       settings: { ...config.webhooks, pollIntervalMs: config.engine.pollIntervalMs },
     });
-    const worker = createWorker({
+
+    const upstreamTasks = createSqlUpstreamTaskStore(db.kysely);
+    const channels: Channel[] = await Promise.all(
+      config.channels.map(async (ch) => ({
+        spec: {
+          id: ch.id,
+          kind: ch.kind,
+          priority: ch.priority,
+          weight: ch.weight,
+          maxConcurrent: ch.maxConcurrent,
+          models: ch.models,
+          pollIntervalMs: ch.pollIntervalMs,
+          cooldown: ch.cooldown,
+        },
+        upstream: await upstreamOf(config, ch),
+      })),
+    );
+    const router = createChannelRouter({
+      channels,
+      health: createSqlChannelHealthStore(db.kysely),
+      upstreamTasks,
+    });
+    const hasUpstreams = channels.some((c) => c.upstream !== null);
+    let poller: UpstreamPoller | null = null;
+    if (hasUpstreams) {
+      const { createResultFinisher } = await import("../adapters/providers/upstream/finisher.js");
+      poller = createUpstreamPoller({
+        db,
+        tasks,
+        upstreamTasks,
+        router,
+        blobs,
+        blobKey: blobKeyFor,
+        finisher: createResultFinisher({ tools, blobs, blobKey: blobKeyFor }),
+        billing,
+        clock,
+        logger,
+        telemetry: prometheus.telemetry,
+        onEnded: (task, tx) => events.taskEnded(task, tx),
+        settings: { ...config.poller, scratchDir },
+      });
+    }
+    const renderer = createWorker({
       db,
       tasks,
       queue,
@@ -154,9 +233,36 @@ export async function buildContainer(
       telemetry: prometheus.telemetry,
       remover,
       billing,
+      dispatcher: hasUpstreams
+        ? createDispatcher({
+            db,
+            tasks,
+            queue,
+            upstreamTasks,
+            router,
+            clock,
+            logger,
+            onSubmitted: () => poller?.wake(),
+          })
+        : null,
       settings: { ...config.engine, scratchDir },
       events,
     });
+    // One worker for callers: render jobs, and the poller following upstream tasks.
+    const worker: Worker = {
+      start() {
+        renderer.start();
+        poller?.start();
+      },
+      wake: () => renderer.wake(),
+      interrupt: (taskId) => renderer.interrupt(taskId),
+      async stop() {
+        await Promise.all([renderer.stop(), poller?.stop()]);
+      },
+      get active() {
+        return renderer.active;
+      },
+    };
     const engine = createTaskEngine({
       db,
       tasks,
@@ -174,6 +280,7 @@ export async function buildContainer(
     // process that died: hand those jobs out again now rather than when their leases expire.
     const released = await queue.releaseAllLeases();
     if (released > 0) logger.warn({ jobs: released }, "re-queued jobs left running by a previous process");
+    await upstreamTasks.releaseAll(clock.now());
 
     const services: AppServices = {
       engine,
@@ -191,6 +298,8 @@ export async function buildContainer(
       billingEnabled: billing !== null,
       prices: config.pricing,
       limits: config.limits,
+      router,
+      upstreamTasks,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
       webhooks: createWebhookService({
         db,

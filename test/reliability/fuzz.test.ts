@@ -32,6 +32,7 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/admin/accounts/owner_x/credits" },
   { method: "GET", path: () => "/admin/accounts/owner_x" },
   { method: "GET", path: () => "/admin/tasks" },
+  { method: "GET", path: () => "/admin/channels" },
   { method: "GET", path: () => "/admin/accounts/owner_x/usage" },
   { method: "GET", path: () => "/admin/prices" },
   { method: "GET", path: () => "/v1/usage" },

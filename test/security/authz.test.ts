@@ -37,6 +37,7 @@ const TABLE: Row[] = [
   { method: "POST", url: "/admin/accounts/:owner_id/credits", auth: "admin", body: { amount: 1 } },
   { method: "GET", url: "/admin/accounts/:owner_id", auth: "admin" },
   { method: "GET", url: "/admin/tasks", auth: "admin" },
+  { method: "GET", url: "/admin/channels", auth: "admin" },
   { method: "GET", url: "/admin/accounts/:owner_id/usage", auth: "admin" },
   { method: "GET", url: "/admin/prices", auth: "admin" },
   { method: "GET", url: "/v1/usage", auth: "key" },

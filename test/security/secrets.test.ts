@@ -2,10 +2,11 @@
  * Secrets never leave: the admin token, API keys and link signatures appear in no log line and in
  * no response after creation. Also: the request id follows a task from the request into the worker.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
@@ -110,4 +111,76 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   const traced = lines.filter((l) => l.reqId === "trace-create-1");
   expect(traced.some((l) => l.msg === "request" && l.url === "/v1/video/create")).toBe(true);
   expect(traced.some((l) => l.msg === "task completed" && l.taskId === id)).toBe(true);
+});
+
+it("an upstream channel's secret reaches only its upstream: never a log line or an admin response", async () => {
+  const channelSecret = "upstream-channel-secret-9f8e7d6c5b4a";
+  const relay = await startUnifiedRelay({ secret: channelSecret });
+  relay.core.defaultBehaviour = { runMs: 300 };
+  const cdir = await mkdtemp(join(tmpdir(), "reelay-secrets-ch-"));
+  let proc: ServerProcess | undefined;
+  try {
+    const configFile = join(cdir, "reelay.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        channels: [
+          { id: "up", kind: "unified", baseUrl: relay.url, secretEnv: "UP_SECRET", pollIntervalS: 0.1 },
+        ],
+      }),
+    );
+    proc = await spawnServer({
+      REELAY_DATA_DIR: cdir,
+      REELAY_ADMIN_TOKEN: ADMIN,
+      REELAY_LOG_LEVEL: "debug",
+      REELAY_CONFIG_FILE: configFile,
+      REELAY_RETRY_BASE_MS: "50",
+      UP_SECRET: channelSecret,
+    });
+    await waitHealthy(proc);
+    const made = await fetch(`${proc.url}/admin/keys`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    const { key } = (await made.json()) as { key: string };
+    // A refused create (logged as a warning) and then a served one.
+    relay.core.fault("create", { kind: "status", status: 500 });
+    const created = await fetch(`${proc.url}/v1/video/create`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "sora-2",
+        prompt: "keep it",
+        orientation: "portrait",
+        size: "small",
+        duration: 10,
+      }),
+    });
+    const { id } = (await created.json()) as { id: string };
+    let status = "";
+    for (let i = 0; i < 300 && status !== "completed" && status !== "failed"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const q = await fetch(`${proc.url}/v1/video/query?id=${encodeURIComponent(id)}`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      status = ((await q.json()) as { status: string }).status;
+    }
+    expect(status).toBe("completed");
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const responses = await Promise.all(
+      ["/admin/channels", "/admin/tasks", "/metrics", "/openapi.json"].map(async (p) =>
+        (await fetch(`${proc?.url}${p}`, { headers: admin })).text(),
+      ),
+    );
+    for (const body of responses) expect(body).not.toContain(channelSecret);
+    expect(relay.core.requests.every((r) => r.auth === `Bearer ${channelSecret}`)).toBe(true);
+    await proc.kill("SIGTERM");
+    const logs = proc.output();
+    expect(logs).toContain("failing over");
+    expect(logs).not.toContain(channelSecret);
+  } finally {
+    await proc?.kill("SIGKILL");
+    await relay.close();
+    await rm(cdir, { recursive: true, force: true });
+  }
 });

@@ -112,17 +112,27 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
       await connOf(db, tx).deleteFrom("jobs").where(held(job)).execute();
     },
 
-    async retry(job, { runAt, error }, tx) {
+    async retry(job, { runAt, error, free }, tx) {
       await connOf(db, tx)
         .updateTable("jobs")
-        .set({
+        .set((eb) => ({
           status: "queued",
           run_at: runAt,
           lease_token: null,
           lease_until: null,
           last_error: error,
           updated_at: clock.now(),
-        })
+          ...(free
+            ? {
+                attempt: eb
+                  .case()
+                  .when("attempt", ">", 0)
+                  .then(eb("attempt", "-", 1))
+                  .else(0)
+                  .end(),
+              }
+            : {}),
+        }))
         .where(held(job))
         .execute();
     },

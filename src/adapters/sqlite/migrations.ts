@@ -171,6 +171,39 @@ migrations["0008_accounts"] = {
   },
 };
 
+migrations["0009_upstreams"] = {
+  async up(db: Kysely<unknown>) {
+    // Pins each upstream task to the channel that accepted it, and drives its polling.
+    await db.schema
+      .createTable("upstream_tasks")
+      .addColumn("task_id", "text", (c) => c.primaryKey())
+      .addColumn("channel_id", "text", (c) => c.notNull())
+      .addColumn("upstream_id", "text")
+      .addColumn("phase", "text", (c) => c.notNull())
+      .addColumn("submitted_at", "integer", (c) => c.notNull())
+      .addColumn("next_poll_at", "integer", (c) => c.notNull())
+      .addColumn("poll_errors", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("fetch_errors", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("last_status", "text")
+      .addColumn("deadline_at", "integer", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("upstream_tasks_due")
+      .on("upstream_tasks")
+      .columns(["phase", "next_poll_at"])
+      .execute();
+    await db.schema
+      .createTable("channel_health")
+      .addColumn("channel_id", "text", (c) => c.primaryKey())
+      .addColumn("failures", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("cooldown_until", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("last_error", "text")
+      .addColumn("last_failure_at", "integer")
+      .addColumn("last_success_at", "integer")
+      .execute();
+  },
+};
+
 migrations["0010_webhooks"] = {
   async up(db: Kysely<unknown>) {
     await db.schema

@@ -145,7 +145,32 @@ export interface WebhookAttemptsTable {
   error: string | null;
 }
 
+export interface UpstreamTasksTable {
+  task_id: string;
+  channel_id: string;
+  upstream_id: string | null;
+  /** submitting | polling | done */
+  phase: string;
+  submitted_at: number;
+  next_poll_at: number;
+  poll_errors: number;
+  fetch_errors: number;
+  last_status: string | null;
+  deadline_at: number;
+}
+
+export interface ChannelHealthTable {
+  channel_id: string;
+  failures: number;
+  cooldown_until: number;
+  last_error: string | null;
+  last_failure_at: number | null;
+  last_success_at: number | null;
+}
+
 export interface DB {
+  upstream_tasks: UpstreamTasksTable;
+  channel_health: ChannelHealthTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_callback_secrets: WebhookCallbackSecretsTable;
   webhook_events: WebhookEventsTable;

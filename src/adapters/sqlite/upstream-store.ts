@@ -1,0 +1,202 @@
+/** Upstream task records and channel health in the embedded database (plain Kysely, portable SQL). */
+import type { Kysely, Selectable } from "kysely";
+import type { Tx } from "../../core/ports.js";
+import type {
+  ChannelHealth,
+  ChannelHealthStore,
+  UpstreamPhase,
+  UpstreamTaskRecord,
+  UpstreamTaskStore,
+} from "../../core/upstream.js";
+import { connOf, type DB, type UpstreamTasksTable } from "./schema.js";
+
+const toRecord = (r: Selectable<UpstreamTasksTable>): UpstreamTaskRecord => ({
+  taskId: r.task_id,
+  channelId: r.channel_id,
+  upstreamId: r.upstream_id,
+  phase: r.phase as UpstreamPhase,
+  submittedAt: r.submitted_at,
+  nextPollAt: r.next_poll_at,
+  pollErrors: r.poll_errors,
+  fetchErrors: r.fetch_errors,
+  lastStatus: r.last_status,
+  deadlineAt: r.deadline_at,
+});
+
+export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
+  return {
+    async begin({ taskId, channelId, now, deadlineAt }, tx?: Tx) {
+      await connOf(db, tx)
+        .insertInto("upstream_tasks")
+        .values({
+          task_id: taskId,
+          channel_id: channelId,
+          upstream_id: null,
+          phase: "submitting",
+          submitted_at: now,
+          next_poll_at: now,
+          poll_errors: 0,
+          fetch_errors: 0,
+          last_status: null,
+          deadline_at: deadlineAt,
+        })
+        .onConflict((oc) =>
+          oc.column("task_id").doUpdateSet({
+            channel_id: channelId,
+            upstream_id: null,
+            phase: "submitting",
+            submitted_at: now,
+            next_poll_at: now,
+          }),
+        )
+        .execute();
+    },
+    async get(taskId, tx?: Tx) {
+      const r = await connOf(db, tx)
+        .selectFrom("upstream_tasks")
+        .selectAll()
+        .where("task_id", "=", taskId)
+        .executeTakeFirst();
+      return r ? toRecord(r) : undefined;
+    },
+    async accepted(taskId, { upstreamId, status, nextPollAt }, tx?: Tx) {
+      await connOf(db, tx)
+        .updateTable("upstream_tasks")
+        .set({ upstream_id: upstreamId, phase: "polling", last_status: status, next_poll_at: nextPollAt })
+        .where("task_id", "=", taskId)
+        .execute();
+    },
+    async drop(taskId, tx?: Tx) {
+      await connOf(db, tx)
+        .deleteFrom("upstream_tasks")
+        .where("task_id", "=", taskId)
+        .where("phase", "=", "submitting")
+        .execute();
+    },
+    async claimDue({ limit, now, leaseMs }) {
+      if (limit <= 0) return [];
+      return db.transaction().execute(async (trx) => {
+        const due = await trx
+          .selectFrom("upstream_tasks")
+          .selectAll()
+          .where("phase", "=", "polling")
+          .where("next_poll_at", "<=", now)
+          .orderBy("next_poll_at")
+          .limit(limit)
+          .execute();
+        if (due.length === 0) return [];
+        await trx
+          .updateTable("upstream_tasks")
+          .set({ next_poll_at: now + leaseMs })
+          .where(
+            "task_id",
+            "in",
+            due.map((r) => r.task_id),
+          )
+          .execute();
+        return due.map(toRecord);
+      });
+    },
+    async saveMany(rows) {
+      if (rows.length === 0) return;
+      await db.transaction().execute(async (trx) => {
+        for (const r of rows) {
+          await trx
+            .updateTable("upstream_tasks")
+            .set({
+              next_poll_at: r.nextPollAt,
+              poll_errors: r.pollErrors,
+              fetch_errors: r.fetchErrors,
+              last_status: r.lastStatus,
+            })
+            .where("task_id", "=", r.taskId)
+            .where("phase", "=", "polling")
+            .execute();
+        }
+      });
+    },
+    async finish(taskId, tx?: Tx) {
+      await connOf(db, tx)
+        .updateTable("upstream_tasks")
+        .set({ phase: "done" })
+        .where("task_id", "=", taskId)
+        .execute();
+    },
+    async inFlight() {
+      const rows = await db
+        .selectFrom("upstream_tasks")
+        .select(["channel_id", (eb) => eb.fn.countAll<number>().as("n")])
+        .where("phase", "in", ["submitting", "polling"])
+        .groupBy("channel_id")
+        .execute();
+      return new Map(rows.map((r) => [r.channel_id, Number(r.n)]));
+    },
+    async releaseAll(now) {
+      const res = await db
+        .updateTable("upstream_tasks")
+        .set({ next_poll_at: now })
+        .where("phase", "=", "polling")
+        .where("next_poll_at", ">", now)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows);
+    },
+  };
+}
+
+export function createSqlChannelHealthStore(db: Kysely<DB>): ChannelHealthStore {
+  const toHealth = (r: Selectable<DB["channel_health"]>): ChannelHealth => ({
+    channelId: r.channel_id,
+    failures: r.failures,
+    cooldownUntil: r.cooldown_until,
+    lastError: r.last_error,
+    lastFailureAt: r.last_failure_at,
+    lastSuccessAt: r.last_success_at,
+  });
+  return {
+    async all() {
+      const rows = await db.selectFrom("channel_health").selectAll().execute();
+      return new Map(rows.map((r) => [r.channel_id, toHealth(r)]));
+    },
+    failure(channelId, { error, now, threshold, cooldownMs }) {
+      return db.transaction().execute(async (trx) => {
+        const row = await trx
+          .selectFrom("channel_health")
+          .selectAll()
+          .where("channel_id", "=", channelId)
+          .executeTakeFirst();
+        const failures = (row?.failures ?? 0) + 1;
+        // Past the threshold every further failure (a failed probe) doubles the cool-down, up to 16×.
+        const cooldownUntil =
+          failures >= threshold ? now + cooldownMs * 2 ** Math.min(4, failures - threshold) : 0;
+        const values = {
+          failures,
+          cooldown_until: cooldownUntil,
+          last_error: error.slice(0, 500),
+          last_failure_at: now,
+        };
+        await trx
+          .insertInto("channel_health")
+          .values({ channel_id: channelId, last_success_at: null, ...values })
+          .onConflict((oc) => oc.column("channel_id").doUpdateSet(values))
+          .execute();
+        return toHealth({ channel_id: channelId, last_success_at: row?.last_success_at ?? null, ...values });
+      });
+    },
+    async success(channelId, now) {
+      await db
+        .insertInto("channel_health")
+        .values({
+          channel_id: channelId,
+          failures: 0,
+          cooldown_until: 0,
+          last_error: null,
+          last_failure_at: null,
+          last_success_at: now,
+        })
+        .onConflict((oc) =>
+          oc.column("channel_id").doUpdateSet({ failures: 0, cooldown_until: 0, last_success_at: now }),
+        )
+        .execute();
+    },
+  };
+}
