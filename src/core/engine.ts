@@ -42,10 +42,18 @@ export interface TaskEngine {
   ): Promise<{ task: Task; reused: boolean }>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
-  /** A page of the owner's tasks; `after` is a task id of theirs (else `invalid_request` on `after`). */
+  /**
+   * A page of the owner's tasks, only those in `status` when given; `after` is a task id of theirs
+   * (else `invalid_request` on `after`).
+   */
   list(
     ownerId: string,
-    opts: { after?: string | undefined; limit: number; order: "asc" | "desc" },
+    opts: {
+      after?: string | undefined;
+      limit: number;
+      order: "asc" | "desc";
+      status?: TaskStatus | undefined;
+    },
   ): Promise<{ tasks: Task[]; hasMore: boolean }>;
   /**
    * A finished video to start a new one from (remix, edit, extend): the caller's own, or (for a
@@ -206,13 +214,13 @@ export function createTaskEngine(deps: {
 
     getOwned,
 
-    list: (ownerId, { after, limit, order }) =>
+    list: (ownerId, { after, limit, order, status }) =>
       page(
         after,
         limit,
         (t) => t.ownerId === ownerId,
         "one of your videos",
-        (cursor) => tasks.listForOwner(ownerId, { ...cursor, limit: limit + 1, order }),
+        (cursor) => tasks.listForOwner(ownerId, { ...cursor, limit: limit + 1, order, status }),
       ),
 
     async source(ownerId, id, kind) {

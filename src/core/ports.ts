@@ -47,11 +47,16 @@ export interface TaskStore {
   countByStatus(): Promise<Record<TaskStatus, number>>;
   /**
    * One page of an owner's tasks ordered by creation time (then id), starting after the task
-   * `after` (exclusive) when given. Asks for `limit` rows.
+   * `after` (exclusive) when given, only those in `status` when given. Asks for `limit` rows.
    */
   listForOwner(
     ownerId: string,
-    opts: { after?: { createdAt: number; id: string }; limit: number; order: "asc" | "desc" },
+    opts: {
+      after?: { createdAt: number; id: string };
+      limit: number;
+      order: "asc" | "desc";
+      status?: TaskStatus | undefined;
+    },
   ): Promise<Task[]>;
   /** Completed published tasks (the public gallery), newest first, after the cursor task when given. */
   listPublished(opts: { after?: { createdAt: number; id: string }; limit: number }): Promise<Task[]>;

@@ -102,6 +102,7 @@ export function openApiDocument(opts: { publicUrl: string; version: string }): o
       { name: "Webhooks" },
       { name: "Admin" },
       { name: "Operations" },
+      { name: "Web UI" },
     ],
     paths,
     components: {

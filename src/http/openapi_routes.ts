@@ -10,6 +10,7 @@ import { adminTasksQuerySchema } from "./routes/admin_tasks.js";
 import { characterCreateSchema, characterUploadSchema } from "./routes/characters.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
 import { galleryQuerySchema } from "./routes/v1_gallery.js";
+import { videoListQuerySchema } from "./routes/v1_video_list.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import {
   accountSchema,
@@ -28,6 +29,7 @@ import {
   usageResponseSchema,
   videoCreateResponseSchema,
   videoQueryResponseSchema,
+  videoTaskListSchema,
 } from "./schemas.js";
 
 export const OPS: Op[] = [
@@ -133,6 +135,21 @@ export const OPS: Op[] = [
     ),
     ok: { status: 200, schema: galleryResponseSchema, description: "A page" },
     errors: [400],
+  },
+  {
+    method: "get",
+    path: "/v1/video/list",
+    summary: "List your tasks (the unified format), newest first",
+    tag: "Unified API",
+    auth: "key",
+    query: Object.fromEntries(
+      Object.entries(videoListQuerySchema.shape).map(([k, s]) => [
+        k,
+        { schema: s as z.ZodType, description: k },
+      ]),
+    ),
+    ok: { status: 200, schema: videoTaskListSchema, description: "A page" },
+    errors: [400, 401],
   },
   {
     method: "get",
@@ -321,5 +338,24 @@ export const OPS: Op[] = [
     },
     ok: { status: 200, contentType: "application/octet-stream", description: "The bytes (206 for a Range)" },
     errors: [403, 404, 416],
+  },
+  {
+    method: "get",
+    path: "/",
+    summary: "The web UI (sign in with an API key or the admin token)",
+    tag: "Web UI",
+    auth: "none",
+    ok: { status: 200, contentType: "text/html", description: "The page" },
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/ui/{key}",
+    summary: "The web UI's scripts and styles",
+    tag: "Web UI",
+    auth: "none",
+    pathParams: ["key"],
+    ok: { status: 200, contentType: "text/javascript", description: "A static file" },
+    errors: [404],
   },
 ];

@@ -128,7 +128,20 @@ export const modelListResponseSchema = z
   .object({
     object: z.literal("list"),
     data: z.array(
-      z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() }),
+      z.object({
+        id: z.string(),
+        object: z.literal("model"),
+        created: z.int(),
+        owned_by: z.string(),
+        capabilities: z
+          .object({
+            orientations: z.array(z.string()),
+            sizes: z.array(z.string()).meta({ description: "Unified `size` values" }),
+            durations: z.array(z.int()).meta({ description: "Unified `duration` values, seconds" }),
+            max_images: z.int(),
+          })
+          .meta({ description: "What the unified create accepts for this model (Reelay's addition)" }),
+      }),
     ),
   })
   .meta({ id: "ModelList" });
@@ -252,6 +265,16 @@ export const adminTaskListSchema = z
   })
   .meta({ id: "AdminTaskList" });
 
+export const videoTaskListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(videoQueryResponseSchema),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+    has_more: z.boolean(),
+  })
+  .meta({ id: "VideoTaskList" });
+
 export const adminChannelListSchema = z
   .object({
     object: z.literal("list"),
@@ -289,6 +312,7 @@ export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
 export type AdminKey = z.infer<typeof adminKeySchema>;
 export type AdminKeyList = z.infer<typeof adminKeyListSchema>;
 export type AdminTaskList = z.infer<typeof adminTaskListSchema>;
+export type VideoTaskList = z.infer<typeof videoTaskListSchema>;
 export type AdminChannelList = z.infer<typeof adminChannelListSchema>;
 export type AccountView = z.infer<typeof accountSchema>;
 export type UsageResponse = z.infer<typeof usageResponseSchema>;

@@ -65,6 +65,8 @@ export class EmulatorCore {
   defaultBehaviour: Behaviour = { runMs: 1500, outcome: "complete" };
   /** Keep the request log (off for load benchmarks). */
   logRequests = true;
+  /** Added to every answer: an upstream with fixed latency. */
+  latencyMs = 0;
   private seq = 0;
   private videoDir: Promise<string> | null = null;
   private readonly videos = new Map<string, Promise<string>>();
@@ -196,6 +198,40 @@ export class EmulatorCore {
     );
   }
 
+  /**
+   * Polling figures: per task, the longest time between two polls (or since the last one) since
+   * the last reset. `reset` starts a new window.
+   */
+  stats(reset = false): {
+    tasks: number;
+    polls: number;
+    neverPolled: number;
+    maxGapMs: number;
+    p99GapMs: number;
+    p50GapMs: number;
+  } {
+    const now = Date.now();
+    const gaps: number[] = [];
+    let polls = 0;
+    let neverPolled = 0;
+    for (const t of this.tasks.values()) {
+      polls += t.polls;
+      if (t.lastPollAt === null) neverPolled++;
+      gaps.push(Math.max(t.maxGapMs, now - (t.lastPollAt ?? t.createdAt)));
+      if (reset) t.maxGapMs = 0;
+    }
+    gaps.sort((a, b) => a - b);
+    const at = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] ?? 0;
+    return {
+      tasks: this.tasks.size,
+      polls,
+      neverPolled,
+      maxGapMs: at(1),
+      p99GapMs: at(0.99),
+      p50GapMs: at(0.5),
+    };
+  }
+
   async close(): Promise<void> {
     if (this.videoDir) await rm(await this.videoDir, { recursive: true, force: true });
   }
@@ -283,7 +319,13 @@ export async function listen(
 ): Promise<RunningEmulator> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://emulator");
-    handler(req, res, url).catch((e: unknown) => {
+    if (url.pathname === "/__emulator/stats")
+      return sendJson(res, 200, core.stats(url.searchParams.has("reset")));
+    const answer = async () => {
+      if (core.latencyMs > 0) await new Promise((r) => setTimeout(r, core.latencyMs));
+      await handler(req, res, url);
+    };
+    answer().catch((e: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { error: { message: `emulator crashed: ${String(e)}` } });
       else res.destroy();
     });

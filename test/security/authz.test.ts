@@ -31,6 +31,8 @@ const TABLE: Row[] = [
   { method: "GET", url: "/docs/static/index.html", auth: "public" },
   { method: "GET", url: "/docs/static/swagger-initializer.js", auth: "public" },
   { method: "GET", url: "/docs/static/*", auth: "public", sample: "/docs/static/swagger-ui.css" },
+  { method: "GET", url: "/", auth: "public" },
+  { method: "GET", url: "/ui/*", auth: "public", sample: "/ui/app.js" },
   { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
   { method: "GET", url: "/admin/keys", auth: "admin" },
   { method: "DELETE", url: "/admin/keys/:id", auth: "admin" },
@@ -48,6 +50,7 @@ const TABLE: Row[] = [
     auth: "key",
     owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }),
   },
+  { method: "GET", url: "/v1/video/list", auth: "key" },
   { method: "POST", url: "/v1/videos", auth: "key", body: {} },
   {
     method: "POST",
