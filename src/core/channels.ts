@@ -81,7 +81,12 @@ export function createChannelRouter(deps: {
     async plan(model, now) {
       const serving = deps.channels.filter((c) => servesModel(c.spec, model));
       if (serving.length === 0) return { channels: [], why: "no channel serves it", retryAfterS: null };
-      const [health, inFlight] = await Promise.all([deps.health.all(), deps.upstreamTasks.inFlight()]);
+      // Counting tasks in flight is only needed where a channel has a cap.
+      const capped = serving.some((c) => c.spec.maxConcurrent > 0);
+      const [health, inFlight] = await Promise.all([
+        deps.health.all(),
+        capped ? deps.upstreamTasks.inFlight() : Promise.resolve(new Map<string, number>()),
+      ]);
       const cooling = (c: Channel) => (health.get(c.spec.id)?.cooldownUntil ?? 0) > now;
       const full = (c: Channel) =>
         c.spec.maxConcurrent > 0 && (inFlight.get(c.spec.id) ?? 0) >= c.spec.maxConcurrent;

@@ -265,6 +265,12 @@ export const errors = {
       retryable: true,
       retryAfterS,
     }),
+  /** No configured channel can make this kind of task at all (not a passing state: no retry). */
+  noChannelFor: (model: string, what: string) =>
+    new ReelayError(
+      ErrorCode.providerUnavailable,
+      `No channel can make ${what} for model '${model}': they need the local renderer (a channel of kind 'local') or the upstream that made the source video`,
+    ),
   retriesExhausted: (attempts: number, last: string) =>
     new ReelayError(ErrorCode.retriesExhausted, `Gave up after ${attempts} attempts; last error: ${last}`),
 };

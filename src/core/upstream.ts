@@ -58,6 +58,15 @@ export interface UpstreamProvider {
   ): Promise<{ status: UpstreamStatus; retryAfterS: number | null }>;
   /** Downloads a completed task's video (and thumbnail, when there is one) into `workDir`. */
   fetchResult(upstreamId: string, workDir: string, signal: AbortSignal): Promise<FetchedResult>;
+  /**
+   * Remixes a video this upstream made (`sourceUpstreamId`), where its API can; absent otherwise
+   * (Reelay then remixes its re-hosted copy with the local renderer).
+   */
+  remix?(
+    sourceUpstreamId: string,
+    request: VideoRequest,
+    ctx: SubmitContext,
+  ): Promise<{ upstreamId: string; status: UpstreamStatus }>;
   /** Asks the upstream to stop the task; best effort (an upstream without cancel ignores it). */
   cancel(upstreamId: string, signal: AbortSignal): Promise<void>;
 }

@@ -43,6 +43,10 @@ export function createDispatcher(deps: {
       const pinned = await upstreamTasks.get(task.id);
       if (pinned && pinned.phase !== "submitting") return { kind: "submitted", channelId: pinned.channelId };
       let candidates: readonly Channel[];
+      /** Set when the task remixes a video an upstream made: the remix goes to that upstream. */
+      let remixOf: string | null = null;
+      const r = task.request;
+      const fromVideo = r.source !== null || (r.characters?.length ?? 0) > 0;
       if (pinned) {
         // An earlier create to this channel got no answer (or its process died while sending).
         const channel = router.get(pinned.channelId);
@@ -51,6 +55,23 @@ export function createDispatcher(deps: {
           throw errors.upstreamOutcomeUnknown(pinned.channelId, "an earlier create got no answer", false);
         }
         candidates = [channel];
+      } else if (fromVideo) {
+        // Upstreams take a prompt and images; a source video or characters need the local renderer,
+        // except a remix of a video an upstream made, which goes back to that upstream where it can.
+        const src =
+          r.source?.kind === "remix" && r.source.taskId
+            ? await upstreamTasks.get(r.source.taskId)
+            : undefined;
+        const origin = src ? router.get(src.channelId) : undefined;
+        if (src?.upstreamId && origin?.upstream?.remix) {
+          remixOf = src.upstreamId;
+          candidates = [origin];
+        } else {
+          const local = router.all().filter((c) => c.upstream === null);
+          if (local.length === 0)
+            throw errors.noChannelFor(r.model, r.source ? `a ${r.source.kind}` : "a video with characters");
+          candidates = local;
+        }
       } else {
         const plan = await router.plan(task.request.model, clock.now());
         if (plan.channels.length === 0)
@@ -70,13 +91,17 @@ export function createDispatcher(deps: {
           deadlineAt: task.deadlineAt,
         });
         try {
-          const { upstreamId, status } = await upstream.submit(task.request, {
+          const submitCtx = {
             taskId: task.id,
             upstreamModel: router.upstreamModel(channel, task.request.model),
             imageFiles: ctx.imageFiles,
             workDir: ctx.workDir,
             signal: ctx.signal,
-          });
+          };
+          const { upstreamId, status } =
+            remixOf !== null && upstream.remix
+              ? await upstream.remix(remixOf, task.request, submitCtx)
+              : await upstream.submit(task.request, submitCtx);
           const now = clock.now();
           await db.transaction(async (tx) => {
             await upstreamTasks.accepted(

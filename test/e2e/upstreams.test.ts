@@ -309,3 +309,60 @@ describe("following upstream tasks", () => {
     expect((await s.query(key, id)).status).toBe("cancelled");
   });
 });
+
+describe("remix of upstream videos", () => {
+  it("sends a remix of a video an OpenAI-shaped upstream made back to that upstream", async () => {
+    const { a, b } = await emulators();
+    const s = await app({
+      channels: [
+        channel("b", "openai", b.url, { priority: 10 }),
+        channel("a", "unified", a.url, { priority: 5 }),
+      ],
+    });
+    b.core.defaultBehaviour = { runMs: 300 };
+    const key = await s.newKey();
+    const first = await create(s, key);
+    expect((await waitForTask(s, key, first)).status).toBe("completed");
+    const res = await s.request("/v1/video/remix", { key, body: { id: first, prompt: "now at night" } });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: string };
+    const done = await waitForTask(s, key, id);
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(done.remixed_from).toBe(first);
+    const remix = b.core.requests.find((r) => r.route === "remix");
+    const source = [...b.core.tasks.values()].find((t) => t.input.prompt === BODY.prompt);
+    expect(remix?.path).toBe(`/v1/videos/${source?.id}/remix`);
+    expect(routesSeen(a)).toEqual([]);
+  });
+
+  it("remixes a unified upstream's video with the local renderer from Reelay's copy, and refuses it clearly without one", async () => {
+    const { a } = await emulators();
+    a.core.defaultBehaviour = { runMs: 300 };
+    const withLocal = await app({
+      channels: [
+        channel("a", "unified", a.url, { priority: 10 }),
+        { id: "local", kind: "local", priority: -1 },
+      ],
+    });
+    const key = await withLocal.newKey();
+    const first = await create(withLocal, key);
+    expect((await waitForTask(withLocal, key, first)).status).toBe("completed");
+    const res = await withLocal.request("/v1/video/remix", {
+      key,
+      body: { id: first, prompt: "in watercolour" },
+    });
+    const { id } = (await res.json()) as { id: string };
+    const done = await waitForTask(withLocal, key, id);
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(a.core.requests.filter((r) => r.route === "create")).toHaveLength(1);
+
+    const upstreamOnly = await app({ channels: [channel("a", "unified", a.url)] });
+    const key2 = await upstreamOnly.newKey();
+    const src = await create(upstreamOnly, key2);
+    expect((await waitForTask(upstreamOnly, key2, src)).status).toBe("completed");
+    const r2 = await upstreamOnly.request("/v1/video/remix", { key: key2, body: { id: src, prompt: "x" } });
+    const failed = await waitForTask(upstreamOnly, key2, ((await r2.json()) as { id: string }).id);
+    expect(failed.status).toBe("failed");
+    expect(String((failed.error as { message: string }).message)).toContain("need the local renderer");
+  });
+});

@@ -47,18 +47,20 @@ export async function startOpenAiVideos(opts: { secret: string; port?: number })
   return listen(
     core,
     async (req, res, url) => {
-      const m = /^\/v1\/videos(?:\/([^/]+))?(\/content)?$/.exec(url.pathname);
+      const m = /^\/v1\/videos(?:\/([^/]+))?(\/content|\/remix)?$/.exec(url.pathname);
       const route = !m
         ? "other"
         : !m[1]
           ? "create"
-          : m[2]
-            ? url.searchParams.get("variant") === "thumbnail"
-              ? "thumbnail"
-              : "content"
-            : req.method === "DELETE"
-              ? "cancel"
-              : "query";
+          : m[2] === "/remix"
+            ? "remix"
+            : m[2]
+              ? url.searchParams.get("variant") === "thumbnail"
+                ? "thumbnail"
+                : "content"
+              : req.method === "DELETE"
+                ? "cancel"
+                : "query";
       core.log(route, req);
       if (await applyFault(core.takeFault(route), req, res)) return;
       if (!core.authorised(req))
@@ -110,6 +112,22 @@ export async function startOpenAiVideos(opts: { secret: string; port?: number })
       if (!t)
         return sendJson(res, 404, { error: { message: "Video not found", type: "invalid_request_error" } });
       if (route === "query") return sendJson(res, 200, view(t));
+      if (route === "remix" && req.method === "POST") {
+        if (core.phaseOf(t, false).phase !== "completed")
+          return sendJson(res, 400, {
+            error: { message: "Only completed videos can be remixed", type: "invalid_request_error" },
+          });
+        const body = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { prompt?: string };
+        const key =
+          typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null;
+        const remix = core.newTask(
+          "video_",
+          { prompt: body.prompt, model: t.input.model, remixed_from: t.id },
+          { width: t.width, height: t.height, seconds: t.seconds },
+          key,
+        );
+        return sendJson(res, 200, { ...view(remix), remixed_from_video_id: t.id });
+      }
       if (route === "cancel") {
         t.cancelled = true;
         return sendJson(res, 200, { id: t.id, object: "video.deleted", deleted: true });

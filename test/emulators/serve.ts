@@ -31,7 +31,7 @@ const emu: RunningEmulator = await start({ secret: values.secret, port: Number(v
 emu.core.logRequests = false;
 emu.core.latencyMs = Number(values["latency-ms"]);
 emu.core.defaultBehaviour = { runMs: Number(values["run-ms"]), outcome: values.never ? "never" : "complete" };
-console.log(`listening ${emu.url}`);
+process.stdout.write(`listening ${emu.url}\n`);
 const stop = () => void emu.close().then(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

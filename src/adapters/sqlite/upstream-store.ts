@@ -183,6 +183,15 @@ export function createSqlChannelHealthStore(db: Kysely<DB>): ChannelHealthStore 
       });
     },
     async success(channelId, now) {
+      // Most successes change nothing: skip the write (and its fsync) unless there is something to
+      // reset, or the last recorded success is over a minute old.
+      const row = await db
+        .selectFrom("channel_health")
+        .select(["failures", "cooldown_until", "last_success_at"])
+        .where("channel_id", "=", channelId)
+        .executeTakeFirst();
+      if (row && row.failures === 0 && row.cooldown_until === 0 && (row.last_success_at ?? 0) > now - 60_000)
+        return;
       await db
         .insertInto("channel_health")
         .values({

@@ -71,6 +71,24 @@ export function createOpenAiVideosProvider(http: ChannelHttp, fetcher: ImageFetc
       const status = readOpenAiVideo(res.json);
       return { upstreamId: id, status: status.known ? status : { ...status, state: "queued" } };
     },
+    async remix(sourceUpstreamId, request, ctx) {
+      const res = await http.call("POST", `${path(sourceUpstreamId)}/remix`, {
+        phase: "submit",
+        json: { prompt: request.prompt },
+        headers: { "idempotency-key": ctx.taskId },
+        signal: ctx.signal,
+      });
+      if (res.status < 200 || res.status > 299) throw http.refusal(res, "submit");
+      const id = str(obj(res.json).id);
+      if (!id)
+        throw errors.upstreamOutcomeUnknown(
+          http.channelId,
+          `a ${res.status} answer without a video id`,
+          false,
+        );
+      const status = readOpenAiVideo(res.json);
+      return { upstreamId: id, status: status.known ? status : { ...status, state: "queued" } };
+    },
     async poll(upstreamId, signal) {
       const res = await http.call("GET", path(upstreamId), { phase: "poll", signal });
       if (res.status !== 200) throw http.refusal(res, "poll");
