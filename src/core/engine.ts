@@ -4,7 +4,15 @@
  */
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
+import type {
+  BlobStore,
+  Clock,
+  Database,
+  IdempotencyStore,
+  JobQueue,
+  TaskEvents,
+  TaskStore,
+} from "./ports.js";
 import { type Billing, priceOf } from "./pricing.js";
 import { isPublished, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
 
@@ -95,6 +103,8 @@ export function createTaskEngine(deps: {
   onEnqueued: () => void;
   /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
   onStopped: (taskId: string) => void;
+  /** Told of every task a cancel ends, inside that transaction (the webhook outbox). */
+  events?: TaskEvents;
 }): TaskEngine {
   const { db, tasks, queue, blobs, clock, settings, idempotency, billing } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
@@ -235,6 +245,7 @@ export function createTaskEngine(deps: {
           tx,
         );
         if (t && billing) await billing.accounts.refund(id, clock.now(), tx);
+        if (t) await deps.events?.taskEnded(t, tx);
         return t;
       });
       if (!cancelled) throw errors.notCancellable(id, task.status);

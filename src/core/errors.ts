@@ -22,6 +22,7 @@ export const ErrorCode = {
   videoNotReady: "video_not_ready",
   videoPrivate: "video_private",
   taskNotCancellable: "task_not_cancellable",
+  webhookNotRetryable: "webhook_not_retryable",
   idempotencyConflict: "idempotency_conflict",
   rateLimited: "rate_limited",
   insufficientCredits: "insufficient_credits",
@@ -99,6 +100,16 @@ export const errors = {
   invalidAdminToken: () =>
     new ReelayError(ErrorCode.invalidAdminToken, "The admin token is missing or not valid"),
   adminOnly: () => new ReelayError(ErrorCode.adminOnly, "This route needs the admin token, not an API key"),
+  webhookDeliveryNotFound: (id: string) =>
+    new ReelayError(ErrorCode.notFound, `No webhook delivery with id '${id}'`, { param: "id" }),
+  webhookNotRetryable: (id: string, status: string) =>
+    new ReelayError(
+      ErrorCode.webhookNotRetryable,
+      `Webhook delivery '${id}' is ${status}: only a failed delivery can be retried`,
+      { param: "id" },
+    ),
+  webhookNotFound: (id: string) =>
+    new ReelayError(ErrorCode.notFound, `No webhook endpoint with id '${id}'`, { param: "id" }),
   taskNotFound: (id: string) =>
     new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
   characterNotFound: (id: string) =>

@@ -195,13 +195,25 @@ export interface CharacterStore {
 }
 
 /** Versioned payloads: a worker refuses a version it does not know instead of misreading it. */
-export type JobPayload = {
-  kind: "render";
-  version: 1;
-  taskId: string;
-  /** The id of the HTTP request that created the task, so its log lines can be followed into the worker. */
-  requestId?: string;
-};
+export type JobPayload =
+  | {
+      kind: "render";
+      version: 1;
+      taskId: string;
+      /** The id of the HTTP request that created the task, so its log lines can be followed into the worker. */
+      requestId?: string;
+    }
+  | {
+      kind: "webhook";
+      version: 1;
+      /** The webhook delivery this job sends. */
+      deliveryId: string;
+      /** The task the event is about (for log lines). */
+      taskId: string;
+      /** Never set: here so that code reading any job's log fields needs no kind check. */
+      requestId?: undefined;
+    };
+export type JobKind = JobPayload["kind"];
 
 export interface NewJob {
   readonly payload: JobPayload;
@@ -231,8 +243,16 @@ export interface QueueDepth {
 export interface JobQueue {
   /** Adds a job; with `tx` it commits or rolls back together with that transaction. */
   enqueue(job: NewJob, tx?: Tx): Promise<string>;
-  /** Leases up to `limit` due jobs for `leaseMs`. An expired lease makes the job claimable again. */
-  claim(opts: { limit: number; leaseMs: number; now: number }): Promise<ClaimedJob[]>;
+  /**
+   * Leases up to `limit` due jobs for `leaseMs`. An expired lease makes the job claimable again.
+   * With `kinds`, only jobs of those kinds (each runner claims its own, so none starves another).
+   */
+  claim(opts: {
+    limit: number;
+    leaseMs: number;
+    now: number;
+    kinds?: readonly JobKind[];
+  }): Promise<ClaimedJob[]>;
   /** Extends a held lease; false when the lease was lost (expired and taken by another worker). */
   extendLease(job: ClaimedJob, opts: { leaseMs: number; now: number }): Promise<boolean>;
   /** Removes a finished job. */
@@ -370,4 +390,12 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/**
+ * Hears of every task that reaches a final status (completed, failed, cancelled), inside the
+ * transaction that puts it there: what it writes (the webhook outbox) commits with the status.
+ */
+export interface TaskEvents {
+  taskEnded(task: Task, tx: Tx): Promise<void>;
 }

@@ -11,6 +11,7 @@ import type {
   Database,
   JobQueue,
   Logger,
+  TaskEvents,
   TaskStore,
   Telemetry,
   Tx,
@@ -79,6 +80,8 @@ export function createWorker(deps: {
   /** Sends tasks to upstream channels; null: every task is rendered here. */
   dispatcher: Dispatcher | null;
   settings: WorkerSettings;
+  /** Told of every task this worker ends, inside that transaction (the webhook outbox). */
+  events?: TaskEvents;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
   // With upstream channels a job may be a short create call: more jobs run than renders, and
@@ -106,7 +109,12 @@ export function createWorker(deps: {
         again = false;
         const free = jobSlots - running.size;
         if (stopping || free <= 0) break;
-        const jobs = await queue.claim({ limit: free, leaseMs: settings.leaseMs, now: clock.now() });
+        const jobs = await queue.claim({
+          limit: free,
+          leaseMs: settings.leaseMs,
+          now: clock.now(),
+          kinds: ["render"],
+        });
         for (const job of jobs) launch(job);
         if (jobs.length === free) again = true;
       } while (again);
@@ -296,6 +304,7 @@ export function createWorker(deps: {
         );
         await queue.complete(job, tx);
         if (updated && deps.billing) await settleDelivered(deps.billing, updated, result, clock.now(), tx);
+        if (updated) await deps.events?.taskEnded(updated, tx);
         return updated;
       });
       if (!done) {
@@ -394,6 +403,7 @@ export function createWorker(deps: {
       tx,
     );
     if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
+    if (failed) await deps.events?.taskEnded(failed, tx);
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {

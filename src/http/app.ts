@@ -11,6 +11,7 @@ import { accounts } from "./routes/accounts.js";
 import { adminChannels } from "./routes/admin_channels.js";
 import { adminKeys } from "./routes/admin_keys.js";
 import { adminTasks } from "./routes/admin_tasks.js";
+import { adminWebhookDeliveries } from "./routes/admin_webhook_deliveries.js";
 import { cancel } from "./routes/cancel.js";
 import { characters } from "./routes/characters.js";
 import { docs } from "./routes/docs.js";
@@ -31,6 +32,7 @@ import { v1VideosList } from "./routes/v1_videos_list.js";
 import { v1VideosRemix } from "./routes/v1_videos_remix.js";
 import { v1VideosRetrieve } from "./routes/v1_videos_retrieve.js";
 import { v1VideosEdits, v1VideosExtensions } from "./routes/v1_videos_source_edits.js";
+import { v1Webhooks } from "./routes/v1_webhooks.js";
 import { webUi } from "./routes/web_ui.js";
 import type { AppServices } from "./services.js";
 
@@ -154,6 +156,8 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   cancel(app, s);
   accounts(app, s);
   adminTasks(app, s);
+  v1Webhooks(app, s);
+  adminWebhookDeliveries(app, s);
   adminChannels(app, s);
   filesGet(app, s);
   webUi(app, s);

@@ -26,6 +26,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.videoNotReady]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.videoPrivate]: { status: 403, type: "permission_error" },
   [ErrorCode.taskNotCancellable]: { status: 409, type: "invalid_request_error" },
+  [ErrorCode.webhookNotRetryable]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.idempotencyConflict]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.rateLimited]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.insufficientCredits]: { status: 402, type: "insufficient_quota" },

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { unifiedCreateSchema } from "../core/params.js";
 import { file, idParam, type Op } from "./openapi_op.js";
 import { OPENAI_VIDEO_OPS } from "./openapi_openai_routes.js";
+import { WEBHOOK_OPS } from "./openapi_webhook_routes.js";
 import { topUpSchema, usageQuerySchema } from "./routes/accounts.js";
 import { adminKeyBodySchema, adminKeyListQuerySchema } from "./routes/admin_keys.js";
 import { adminTasksQuerySchema } from "./routes/admin_tasks.js";
@@ -161,6 +162,7 @@ export const OPS: Op[] = [
     errors: [400, 401, 404],
   },
   ...OPENAI_VIDEO_OPS,
+  ...WEBHOOK_OPS,
   {
     method: "post",
     path: "/sora/v1/characters",

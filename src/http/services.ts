@@ -16,6 +16,7 @@ import type {
 } from "../core/ports.js";
 import type { PriceTable } from "../core/pricing.js";
 import type { UpstreamTaskStore } from "../core/upstream.js";
+import type { WebhookService } from "../core/webhooks.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {
@@ -38,6 +39,7 @@ export interface AppServices {
   /** Defaults for keys without their own limits; 0: no limit. */
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;
+  readonly webhooks: WebhookService;
   /** Channels (the local renderer, upstream accounts) and their health. */
   readonly router: ChannelRouter;
   /** Which channel took each task, and its upstream id. */

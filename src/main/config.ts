@@ -45,6 +45,14 @@ export interface Config {
     readonly timeoutMs: number;
     readonly maxRedirects: number;
   };
+  readonly webhooks: {
+    /** Hosts exempt from the SSRF address check (the same list as images.allowHosts). */
+    readonly allowHosts: readonly string[];
+    /** Waits before each retry; its length + 1 attempts in all. */
+    readonly retryScheduleMs: readonly number[];
+    readonly timeoutMs: number;
+    readonly concurrency: number;
+  };
   /** Largest uploaded video (edits, extensions); images use images.maxBytes. */
   readonly uploadMaxBytes: number;
   /** How long a non-streaming chat completion waits for its video. */
@@ -117,7 +125,26 @@ const envSchema = z.object({
   REELAY_TASK_TIMEOUT_S: int(10, 7 * 24 * 3600).default(3600),
   REELAY_RETRY_BASE_MS: int(10, 3_600_000).default(2000),
   REELAY_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(60_000),
+  REELAY_ALLOW_HOSTS: z.string().default(""),
+  // The older name, from before webhooks shared the list: still read, merged with REELAY_ALLOW_HOSTS.
   REELAY_IMAGE_ALLOW_HOSTS: z.string().default(""),
+  REELAY_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default("5s,5m,30m,2h,5h,10h,10h")
+    .transform((v, ctx) => {
+      const parts = v.split(",").map((p) => p.trim());
+      const ms = parts.map(durationMs);
+      if (parts.length > 30 || ms.some((n) => n === null)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be a comma-separated list of up to 30 durations such as 500ms, 5s, 5m, 2h",
+        });
+        return z.NEVER;
+      }
+      return ms as number[];
+    }),
+  REELAY_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  REELAY_WEBHOOK_CONCURRENCY: int(1, 256).default(4),
   REELAY_IMAGE_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
@@ -204,6 +231,14 @@ const fileSchema = z.strictObject({
   pricing: pricingSchema.optional(),
   channels: z.array(channelSchema).min(1).optional(),
 });
+
+/** `500ms`, `5s`, `5m`, `2h` → milliseconds (at most a day); null when it is none of these. */
+function durationMs(s: string): number | null {
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(s);
+  if (!m) return null;
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  return n <= 24 * 3_600_000 ? n : null;
+}
 
 const LOCAL_ONLY: ChannelConfig = {
   id: "local",
@@ -321,6 +356,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.REELAY_RETRY_MAX_MS < e.REELAY_RETRY_BASE_MS) {
     throw new ConfigError("Invalid REELAY_RETRY_MAX_MS: must not be less than REELAY_RETRY_BASE_MS");
   }
+  const allowHosts = [
+    ...new Set(
+      `${e.REELAY_ALLOW_HOSTS},${e.REELAY_IMAGE_ALLOW_HOSTS}`
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
   return {
     port: e.PORT,
     host: e.HOST,
@@ -344,12 +387,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       submitConcurrency: e.REELAY_SUBMIT_CONCURRENCY,
     },
     images: {
-      allowHosts: e.REELAY_IMAGE_ALLOW_HOSTS.split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
+      allowHosts,
       maxBytes: e.REELAY_IMAGE_MAX_BYTES,
       timeoutMs: e.REELAY_IMAGE_TIMEOUT_MS,
       maxRedirects: 3,
+    },
+    webhooks: {
+      allowHosts,
+      retryScheduleMs: e.REELAY_WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.REELAY_WEBHOOK_TIMEOUT_MS,
+      concurrency: e.REELAY_WEBHOOK_CONCURRENCY,
     },
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
+import type { Resolver } from "../adapters/net/guard.js";
 import {
   type MediaTools,
   probe,
@@ -25,7 +26,9 @@ import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
 } from "../adapters/sqlite/upstream-store.js";
+import { createSqlWebhookStore } from "../adapters/sqlite/webhook-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
+import { createWebhookSender } from "../adapters/webhooks/sender.js";
 import { type Channel, createChannelRouter } from "../core/channels.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
@@ -36,7 +39,10 @@ import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../
 import type { UpstreamProvider } from "../core/upstream.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
 import { createDispatcher } from "../core/upstream_submit.js";
+import { createWebhookRunner, type WebhookRunner } from "../core/webhook_delivery.js";
+import { createWebhookOutbox, createWebhookService } from "../core/webhooks.js";
 import { createWorker, type Worker } from "../core/worker.js";
+import { videoQueryView } from "../http/routes/v1_video_query.js";
 import type { AppServices } from "../http/services.js";
 import type { Config } from "./config.js";
 import { fileSecret } from "./secrets.js";
@@ -47,6 +53,8 @@ export interface ContainerOverrides {
   readonly provider?: VideoProvider;
   /** Replaces the watermark remover. */
   readonly remover?: WatermarkRemover;
+  /** Replaces the DNS resolver of webhook deliveries (SSRF tests). */
+  readonly resolve?: Resolver;
 }
 
 /** The built-in ffmpeg renderer; loaded only when used (a process with another provider skips it). */
@@ -106,6 +114,8 @@ function ffprobeInspector(tools: MediaTools): MediaInspector {
 export interface Container {
   readonly services: AppServices;
   readonly worker: Worker;
+  /** Sends webhook deliveries from the job queue; started next to the worker. */
+  readonly webhookRunner: WebhookRunner;
   /** Where the generated admin token is, when it was not given by REELAY_ADMIN_TOKEN. */
   readonly adminTokenFile: string | null;
   close(): Promise<void>;
@@ -141,6 +151,34 @@ export async function buildContainer(
     const prometheus = createPrometheus({ tasks, queue, clock });
     const accounts = createSqlAccounts(db.kysely);
     const billing = config.pricing ? { accounts, prices: config.pricing } : null;
+    const links = createLinkSigner({
+      secret: signing.value,
+      publicUrl: config.publicUrl,
+      ttlS: config.linkTtlS,
+    });
+    const webhookStore = createSqlWebhookStore(db.kysely);
+    const webhookSender = createWebhookSender({
+      allowHosts: config.webhooks.allowHosts,
+      timeoutMs: config.webhooks.timeoutMs,
+      userAgent: `Reelay-Webhooks/${config.version}`,
+      ...(overrides.resolve ? { resolve: overrides.resolve } : {}),
+    });
+    const events = createWebhookOutbox({
+      store: webhookStore,
+      queue,
+      clock,
+      view: (task) => videoQueryView(task, { clock, links }),
+      maxAttempts: config.webhooks.retryScheduleMs.length + 1,
+    });
+    const webhookRunner = createWebhookRunner({
+      db,
+      queue,
+      store: webhookStore,
+      sender: webhookSender,
+      clock,
+      logger,
+      settings: { ...config.webhooks, pollIntervalMs: config.engine.pollIntervalMs },
+    });
 
     const upstreamTasks = createSqlUpstreamTaskStore(db.kysely);
     const channels: Channel[] = await Promise.all(
@@ -179,6 +217,7 @@ export async function buildContainer(
         clock,
         logger,
         telemetry: prometheus.telemetry,
+        onEnded: (task, tx) => events.taskEnded(task, tx),
         settings: { ...config.poller, scratchDir },
       });
     }
@@ -207,6 +246,7 @@ export async function buildContainer(
           })
         : null,
       settings: { ...config.engine, scratchDir },
+      events,
     });
     // One worker for callers: render jobs, and the poller following upstream tasks.
     const worker: Worker = {
@@ -234,6 +274,7 @@ export async function buildContainer(
       settings: config.engine,
       onEnqueued: () => worker.wake(),
       onStopped: (taskId) => worker.interrupt(taskId),
+      events,
     });
     // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
     // process that died: hand those jobs out again now rather than when their leases expire.
@@ -245,7 +286,7 @@ export async function buildContainer(
       engine,
       keys,
       models: modelTable(config.models),
-      links: createLinkSigner({ secret: signing.value, publicUrl: config.publicUrl, ttlS: config.linkTtlS }),
+      links,
       blobs,
       clock,
       adminTokenHash: hashSecret(admin.value),
@@ -260,6 +301,14 @@ export async function buildContainer(
       router,
       upstreamTasks,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
+      webhooks: createWebhookService({
+        db,
+        store: webhookStore,
+        queue,
+        sender: webhookSender,
+        clock,
+        maxAttempts: config.webhooks.retryScheduleMs.length + 1,
+      }),
       metrics: prometheus,
       publicUrl: config.publicUrl,
       version: config.version,
@@ -273,9 +322,11 @@ export async function buildContainer(
     return {
       services,
       worker,
+      webhookRunner,
       adminTokenFile: admin.path,
       async close() {
         await worker.stop();
+        await webhookRunner.stop();
         await db.close();
       },
     };

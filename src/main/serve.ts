@@ -22,6 +22,7 @@ export async function serve(config: Config): Promise<() => Promise<void>> {
   const app = buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs });
   await app.listen({ port: config.port, host: config.host });
   container.worker.start();
+  container.webhookRunner.start();
   logger.info({ dataDir: config.dataDir, concurrency: config.engine.concurrency }, "reelay is ready");
   return async () => {
     await closeServer(app);

@@ -115,6 +115,12 @@ const TABLE: Row[] = [
   { method: "GET", url: "/v1/videos/characters/:id", auth: "key" },
   { method: "POST", url: "/v1/chat/completions", auth: "key", body: {} },
   { method: "GET", url: "/files/*", auth: "signed" },
+  { method: "POST", url: "/v1/webhooks", auth: "key", body: {} },
+  { method: "GET", url: "/v1/webhooks", auth: "key" },
+  { method: "DELETE", url: "/v1/webhooks/:id", auth: "key" },
+  { method: "POST", url: "/v1/webhooks/secret", auth: "key" },
+  { method: "GET", url: "/admin/webhooks/deliveries", auth: "admin" },
+  { method: "POST", url: "/admin/webhooks/deliveries/:id/retry", auth: "admin" },
 ];
 
 /** A concrete path for a row's URL pattern. */

@@ -204,6 +204,80 @@ migrations["0009_upstreams"] = {
   },
 };
 
+migrations["0010_webhooks"] = {
+  async up(db: Kysely<unknown>) {
+    await db.schema
+      .createTable("webhook_endpoints")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("owner_id", "text", (c) => c.notNull())
+      .addColumn("key_id", "text")
+      .addColumn("url", "text", (c) => c.notNull())
+      // JSON array of event types; null: all.
+      .addColumn("events", "text")
+      .addColumn("secret", "text", (c) => c.notNull())
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("webhook_endpoints_owner")
+      .on("webhook_endpoints")
+      .column("owner_id")
+      .execute();
+    await db.schema
+      .createTable("webhook_callback_secrets")
+      .addColumn("owner_id", "text", (c) => c.primaryKey())
+      .addColumn("secret", "text", (c) => c.notNull())
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable("webhook_events")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("task_id", "text", (c) => c.notNull())
+      .addColumn("owner_id", "text", (c) => c.notNull())
+      .addColumn("type", "text", (c) => c.notNull())
+      .addColumn("payload", "text", (c) => c.notNull())
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      // One event per task and type: a transaction run twice cannot announce the end twice.
+      .addUniqueConstraint("webhook_events_once", ["task_id", "type"])
+      .execute();
+    await db.schema
+      .createTable("webhook_deliveries")
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("event_id", "text", (c) => c.notNull())
+      .addColumn("event_type", "text", (c) => c.notNull())
+      .addColumn("task_id", "text", (c) => c.notNull())
+      .addColumn("owner_id", "text", (c) => c.notNull())
+      .addColumn("endpoint_id", "text")
+      .addColumn("url", "text", (c) => c.notNull())
+      // pending | delivered | failed
+      .addColumn("status", "text", (c) => c.notNull())
+      .addColumn("attempt_count", "integer", (c) => c.notNull().defaultTo(0))
+      .addColumn("next_attempt_at", "integer")
+      .addColumn("created_at", "integer", (c) => c.notNull())
+      .addColumn("updated_at", "integer", (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex("webhook_deliveries_task")
+      .on("webhook_deliveries")
+      .columns(["task_id", "created_at"])
+      .execute();
+    await db.schema
+      .createIndex("webhook_deliveries_status")
+      .on("webhook_deliveries")
+      .columns(["status", "created_at"])
+      .execute();
+    await db.schema
+      .createTable("webhook_attempts")
+      .addColumn("delivery_id", "text", (c) => c.notNull())
+      .addColumn("attempt", "integer", (c) => c.notNull())
+      .addColumn("started_at", "integer", (c) => c.notNull())
+      .addColumn("duration_ms", "integer", (c) => c.notNull())
+      .addColumn("status_code", "integer")
+      .addColumn("error", "text")
+      .addPrimaryKeyConstraint("webhook_attempts_pk", ["delivery_id", "attempt"])
+      .execute();
+  },
+};
+
 export const migrationProvider: MigrationProvider = {
   getMigrations: async () => migrations,
 };
