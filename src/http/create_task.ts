@@ -58,6 +58,8 @@ export async function createTask(
     const allowed = req.principal?.allowedModels;
     if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
     const idempotency = idempotencyOf(req, input);
+    // A link the fetch would refuse is the caller's to fix: say so now, not when the task runs.
+    if (request.images.length > 0) await s.imageLinks.check(request.images, AbortSignal.timeout(5000));
     const characters = await s.characters.mentioned(ownerId, request.prompt);
     const withCharacters = characters.length > 0 ? { ...request, characters } : request;
     const { task, reused } = await s.engine.create(ownerId, withCharacters, {

@@ -40,6 +40,8 @@ export interface AppServices {
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;
   readonly webhooks: WebhookService;
+  /** Checks a create's image links against the SSRF rules (400 `image_refused` naming the image). */
+  readonly imageLinks: { check(urls: readonly string[], signal: AbortSignal): Promise<void> };
   /** Channels (the local renderer, upstream accounts) and their health. */
   readonly router: ChannelRouter;
   /** Which channel took each task, and its upstream id. */

@@ -300,6 +300,10 @@ export async function buildContainer(
       limits: config.limits,
       router,
       upstreamTasks,
+      imageLinks: (await import("../adapters/net/safe-fetch.js")).createImageFetcher({
+        ...config.images,
+        ...(overrides.resolve ? { resolve: overrides.resolve } : {}),
+      }),
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
       webhooks: createWebhookService({
         db,

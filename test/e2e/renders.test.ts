@@ -68,7 +68,7 @@ describe("local renderer through the API", () => {
     expect(Math.abs(probe.durationS - 10)).toBeLessThanOrEqual(0.2);
   });
 
-  it("an image on a loopback host that is not allow-listed fails the task, naming the image", async () => {
+  it("an image on a loopback host that is not allow-listed is refused at create with a 400 naming the image", async () => {
     const other = await startTestApp();
     try {
       const k = await other.newKey();
@@ -83,11 +83,10 @@ describe("local renderer through the API", () => {
           images: [`${images.url}/a.png`],
         },
       });
-      const { id } = (await res.json()) as { id: string };
-      const task = await waitForTask(other, k, id);
-      expect(task.status).toBe("failed");
-      expect(task.error).toMatchObject({ code: "image_refused" });
-      expect(String((task.error as { message: string }).message)).toContain("images[0]");
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; param: string; message: string } };
+      expect(body.error).toMatchObject({ code: "image_refused", param: "images[0]" });
+      expect(body.error.message).toContain("loopback");
     } finally {
       await other.close();
     }

@@ -9,7 +9,7 @@ import { rm } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Dispatcher, request } from "undici";
-import { errors, isReelayError, type ReelayError } from "../../core/errors.js";
+import { ErrorCode, errors, isReelayError, type ReelayError } from "../../core/errors.js";
 import {
   createHostGuard,
   describeNetworkError,
@@ -45,6 +45,12 @@ export interface ImageFetcher {
    * errors, 5xx, 408, 429) otherwise. Rethrows the caller's abort reason when `signal` aborts.
    */
   fetchTo(url: string, destPath: string, opts: { index: number; signal: AbortSignal }): Promise<FetchedImage>;
+  /**
+   * Checks the links of a create before any is fetched: `image_refused` (a 400 naming the image)
+   * for a link the guard would refuse (scheme, credentials, a host that resolves to a non-public
+   * address). A host that does not resolve now is left to the fetch; every fetch checks again.
+   */
+  check(urls: readonly string[], signal: AbortSignal): Promise<void>;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -56,6 +62,22 @@ export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
     ...(opts.resolve ? { resolve: opts.resolve } : {}),
   });
   return {
+    async check(urls, signal) {
+      const verdicts = await Promise.allSettled(
+        urls.map(async (raw, index) => {
+          if (raw.startsWith("data:")) return;
+          const url = parseUrl(raw, index);
+          try {
+            await checkedAddresses(url, index, signal);
+          } catch (e) {
+            if (isReelayError(e) && e.code === ErrorCode.imageRefused) throw e;
+          }
+        }),
+      );
+      // The first refused image by position, whichever answer came first.
+      const refused = verdicts.find((v) => v.status === "rejected");
+      if (refused) throw refused.reason;
+    },
     async fetchTo(url, destPath, { index, signal }) {
       const timeout = AbortSignal.timeout(opts.timeoutMs);
       const both = AbortSignal.any([signal, timeout]);
