@@ -2,10 +2,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
 import { openSqlite } from "../../src/adapters/sqlite/db.js";
+import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
 import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
+import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
 import { jobQueueContract } from "./job-queue.contract.js";
+import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 
 async function open() {
@@ -13,8 +17,11 @@ async function open() {
   const db = await openSqlite(dir);
   return {
     db,
-    queue: createSqlJobQueue(db.kysely, { now: () => 0 }),
+    queue: createSqlJobQueue(db.kysely, { now: () => Date.now() }),
     tasks: createSqlTaskStore(db.kysely),
+    accounts: createSqlAccounts(db.kysely),
+    rateLimiter: createSqlRateLimiter(db.kysely),
+    idempotency: createSqlIdempotencyStore(db.kysely),
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
@@ -22,5 +29,6 @@ async function open() {
   };
 }
 
-jobQueueContract("sqlite", open);
+jobQueueContract("sqlite", open, { singleProcess: true });
 taskStoreContract("sqlite", open);
+sharedStoresContract("sqlite", open);

@@ -1,0 +1,44 @@
+/**
+ * Runs the port contracts on the scale-out adapters: the same Kysely stores on PostgreSQL, and
+ * the pg-boss queue, each suite on a database of its own (test/helpers/postgres.ts).
+ */
+
+import { openPostgres } from "../../src/adapters/postgres/db.js";
+import { createPgBossQueue, startPgBoss } from "../../src/adapters/postgres/pgboss-queue.js";
+import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
+import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
+import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
+import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import { createTestDatabase } from "../helpers/postgres.js";
+import { jobQueueContract } from "./job-queue.contract.js";
+import { sharedStoresContract } from "./shared-stores.contract.js";
+import { taskStoreContract } from "./task-store.contract.js";
+
+async function open() {
+  const database = await createTestDatabase();
+  const db = await openPostgres({ url: database.url, poolSize: 10 });
+  const boss = await startPgBoss({
+    db: db.kysely,
+    maintenanceIntervalS: 1,
+    onError: (e) => {
+      throw e;
+    },
+  });
+  return {
+    db,
+    queue: createPgBossQueue({ boss, db: db.kysely }),
+    tasks: createSqlTaskStore(db.kysely),
+    accounts: createSqlAccounts(db.kysely),
+    rateLimiter: createSqlRateLimiter(db.kysely),
+    idempotency: createSqlIdempotencyStore(db.kysely),
+    async close() {
+      await boss.stop({ graceful: false, close: false });
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+jobQueueContract("postgres + pg-boss", open, { singleProcess: false });
+taskStoreContract("postgres", open);
+sharedStoresContract("postgres", open);
