@@ -4,8 +4,8 @@
  * billing on; one worker is SIGKILLed mid-way. Every task completes, and the ledger holds
  * exactly one charge per task and nothing else.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -114,8 +114,19 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
     }),
   );
 
-  // Kill one worker once it has finished some work and has more under way.
+  // Kill one worker once it has finished some work and has a render under way: an attempt's
+  // scratch dir exists in the worker's own scratch dir (data/tmp/HOST-PID/JOB-ATTEMPT).
   await waitForLog(w1, "task completed", 120_000);
+  const scratch = join(dir, "data", "tmp", `${hostname().replace(/[^a-zA-Z0-9_.-]/g, "_")}-${w1.proc.pid}`);
+  // Seen twice 30 ms apart: a render, not the moment between a job's completion and its clean-up.
+  const rendering = async () => {
+    const before = await readdir(scratch).catch(() => [] as string[]);
+    await sleep(30);
+    const after = await readdir(scratch).catch(() => [] as string[]);
+    return before.filter((d) => after.includes(d));
+  };
+  const until = Date.now() + 60_000;
+  while ((await rendering()).length === 0 && Date.now() < until) await sleep(10);
   expect(await w1.kill("SIGKILL")).toBe("SIGKILL");
 
   const status = async (id: string, i: number) => {

@@ -126,6 +126,9 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
   };
 }
 
+/** Any number, the same in every Reelay process: serialises pg-boss start-up (see below). */
+const START_LOCK = 0x7265656d;
+
 /** Starts pg-boss on the shared pool: its schema migrations are advisory-locked by pg-boss itself. */
 export async function startPgBoss(opts: {
   db: Kysely<DB>;
@@ -142,7 +145,16 @@ export async function startPgBoss(opts: {
     schedule: false,
   });
   boss.on("error", opts.onError);
-  await boss.start();
-  await boss.createQueue(RENDER_QUEUE);
+  // Processes starting together deadlock in pg-boss 10's create_queue (measured here): one at a
+  // time, under a session advisory lock held on a connection of its own.
+  await opts.db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${START_LOCK})`.execute(conn);
+    try {
+      await boss.start();
+      if (!(await boss.getQueue(RENDER_QUEUE))) await boss.createQueue(RENDER_QUEUE);
+    } finally {
+      await sql`select pg_advisory_unlock(${START_LOCK})`.execute(conn);
+    }
+  });
   return boss;
 }
