@@ -5,6 +5,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
+import { DatabaseUnavailableError } from "../adapters/postgres/db.js";
 import { DataDirLockedError } from "../adapters/sqlite/db.js";
 import { buildApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
@@ -70,9 +71,9 @@ export async function runProcess(role: Role): Promise<void> {
   try {
     stop = await serve(config, role);
   } catch (e) {
-    if (e instanceof DataDirLockedError) {
+    if (e instanceof DataDirLockedError || e instanceof DatabaseUnavailableError) {
       console.error(`reelay: ${e.message}`);
-      process.exit(75); // EX_TEMPFAIL
+      process.exit(75); // EX_TEMPFAIL: a supervisor may try again
     }
     throw e;
   }

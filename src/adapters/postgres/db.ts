@@ -23,6 +23,19 @@ const types = {
   },
 };
 
+/** The server did not answer at start-up. The message names host, port and database, never the password. */
+export class DatabaseUnavailableError extends Error {
+  constructor(url: string, cause: unknown) {
+    const u = new URL(url);
+    super(
+      `cannot reach PostgreSQL at ${u.hostname}:${u.port || "5432"}${u.pathname} (REELAY_DATABASE_URL): ${
+        (cause as Error).message
+      }`,
+    );
+    this.name = "DatabaseUnavailableError";
+  }
+}
+
 export interface PostgresDatabase extends Database {
   readonly kysely: Kysely<DB>;
   readonly pool: pg.Pool;
@@ -40,6 +53,9 @@ export async function openPostgres(opts: { url: string; poolSize: number }): Pro
   pool.on("error", () => undefined);
   const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   try {
+    await sql`select 1`.execute(kysely).catch((e: unknown) => {
+      throw new DatabaseUnavailableError(opts.url, e);
+    });
     await migrate(kysely);
   } catch (e) {
     await kysely.destroy();
