@@ -2,7 +2,8 @@
  * Scale-out mode as deployed: 2 API and 2 worker processes on one PostgreSQL database, all
  * started at once (migrations under the advisory lock). 50 tasks go in through both APIs with
  * billing on; one worker is SIGKILLed mid-way. Every task completes, and the ledger holds
- * exactly one charge per task and nothing else.
+ * exactly one charge per task and nothing else. The other worker is then stopped with SIGTERM
+ * mid-render (it hands its jobs back) and a third one finishes the work.
  */
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
@@ -36,6 +37,31 @@ async function waitForLog(p: ServerProcess, text: string, timeoutMs = 60_000): P
   while (!p.output().includes(text)) {
     if (Date.now() > until || p.proc.exitCode !== null) throw new Error(`no "${text}" in:\n${p.output()}`);
     await sleep(100);
+  }
+}
+
+/**
+ * Waits (bounded) until the worker is rendering: an attempt's scratch dir exists in the worker's
+ * own scratch dir (data/tmp/HOST-PID/JOB-ATTEMPT), seen twice 30 ms apart (a render, not the
+ * moment between a job's completion and its clean-up).
+ */
+async function waitRendering(worker: ServerProcess): Promise<void> {
+  const scratch = join(
+    dir,
+    "data",
+    "tmp",
+    `${hostname().replace(/[^a-zA-Z0-9_.-]/g, "_")}-${worker.proc.pid}`,
+  );
+  const rendering = async () => {
+    const before = await readdir(scratch).catch(() => [] as string[]);
+    await sleep(30);
+    const after = await readdir(scratch).catch(() => [] as string[]);
+    return before.filter((d) => after.includes(d));
+  };
+  const until = Date.now() + 60_000;
+  while ((await rendering()).length === 0) {
+    if (Date.now() > until) throw new Error(`worker never seen rendering:\n${worker.output()}`);
+    await sleep(10);
   }
 }
 
@@ -114,20 +140,16 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
     }),
   );
 
-  // Kill one worker once it has finished some work and has a render under way: an attempt's
-  // scratch dir exists in the worker's own scratch dir (data/tmp/HOST-PID/JOB-ATTEMPT).
+  // Kill one worker once it has finished some work and has a render under way.
   await waitForLog(w1, "task completed", 120_000);
-  const scratch = join(dir, "data", "tmp", `${hostname().replace(/[^a-zA-Z0-9_.-]/g, "_")}-${w1.proc.pid}`);
-  // Seen twice 30 ms apart: a render, not the moment between a job's completion and its clean-up.
-  const rendering = async () => {
-    const before = await readdir(scratch).catch(() => [] as string[]);
-    await sleep(30);
-    const after = await readdir(scratch).catch(() => [] as string[]);
-    return before.filter((d) => after.includes(d));
-  };
-  const until = Date.now() + 60_000;
-  while ((await rendering()).length === 0 && Date.now() < until) await sleep(10);
+  await waitRendering(w1);
   expect(await w1.kill("SIGKILL")).toBe("SIGKILL");
+  // Stop the other one gracefully mid-render: it hands its jobs back and exits 0; a third
+  // worker, started now, finishes the work.
+  await waitRendering(w2);
+  expect(await w2.kill("SIGTERM")).toBe(0);
+  const w3 = await spawnServer({ ...env, PORT: "0" }, "worker");
+  processes.push(w3);
 
   const status = async (id: string, i: number) => {
     const api = i % 2 === 0 ? api2 : api1;
@@ -156,6 +178,11 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
     // The killed worker's jobs were taken over: pg-boss expired them and the other worker ran them again.
     const retried = await client.query("select id from pgboss.job where name = 'render' and retry_count > 0");
     expect(retried.rows.length).toBeGreaterThan(0);
+    // The gracefully stopped worker's jobs were handed back as interrupted, not as failed attempts.
+    const handedBack = await client.query(
+      "select retry_count from pgboss.job where name = 'render' and (data->>'interrupted')::int > 0",
+    );
+    expect(handedBack.rows.length).toBeGreaterThan(0);
   } finally {
     await client.end();
   }
@@ -163,5 +190,5 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
   expect(await account.json()).toMatchObject({ balance: 1000 - TASKS * PRICE, used: TASKS * PRICE });
 
   // Graceful stop: SIGTERM ends every remaining process cleanly.
-  expect(await Promise.all([api1, api2, w2].map((p) => p.kill("SIGTERM")))).toEqual([0, 0, 0]);
+  expect(await Promise.all([api1, api2, w3].map((p) => p.kill("SIGTERM")))).toEqual([0, 0, 0]);
 });
