@@ -6,7 +6,9 @@
 import { openPostgres } from "../../src/adapters/postgres/db.js";
 import { createPgBossQueue, startPgBoss } from "../../src/adapters/postgres/pgboss-queue.js";
 import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
+import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
 import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
+import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
 import { createTestDatabase } from "../helpers/postgres.js";
@@ -31,6 +33,8 @@ async function open() {
     accounts: createSqlAccounts(db.kysely),
     rateLimiter: createSqlRateLimiter(db.kysely),
     idempotency: createSqlIdempotencyStore(db.kysely),
+    keys: createSqlKeyStore(db.kysely),
+    characters: createSqlCharacterStore(db.kysely),
     async close() {
       await boss.stop({ graceful: false, close: false });
       await db.close();

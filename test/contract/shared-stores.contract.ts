@@ -3,18 +3,95 @@
  * charged once and refunded once, whatever is retried), rate-limit buckets and idempotency keys.
  */
 import { describe, expect, it } from "vitest";
-import type { Accounts, Database, IdempotencyStore, RateLimiter } from "../../src/core/ports.js";
+import type {
+  Accounts,
+  CharacterStore,
+  Database,
+  IdempotencyStore,
+  KeyStore,
+  RateLimiter,
+} from "../../src/core/ports.js";
 
 export interface SharedStoresHarness {
   db: Database;
   accounts: Accounts;
   rateLimiter: RateLimiter;
   idempotency: IdempotencyStore;
+  keys: KeyStore;
+  characters: CharacterStore;
   close(): Promise<void>;
 }
 
+const T0 = 1_700_000_000_000;
+
 export function sharedStoresContract(name: string, open: () => Promise<SharedStoresHarness>): void {
-  describe(`Accounts, RateLimiter, IdempotencyStore contract: ${name}`, () => {
+  describe(`Accounts, RateLimiter, IdempotencyStore, KeyStore, CharacterStore contract: ${name}`, () => {
+    it("keys: stored by hash with their limits, listed newest first, revoked once", async () => {
+      const { keys, close } = await open();
+      try {
+        const key = (id: string, ownerId: string, createdAt: number) => ({
+          id,
+          ownerId,
+          name: `key ${id}`,
+          hash: `hash-${id}`,
+          prefix: "rl_abc",
+          createdAt,
+          expiresAt: null,
+          revokedAt: null,
+          allowedModels: null,
+          ratePerMin: null,
+          maxActive: null,
+        });
+        const limited = {
+          ...key("k1", "o1", T0),
+          expiresAt: T0 + 86_400_000,
+          allowedModels: ["sora-2"],
+          ratePerMin: 60,
+          maxActive: 2,
+        };
+        await keys.insert(limited);
+        await keys.insert(key("k2", "o1", T0 + 1));
+        await keys.insert(key("k3", "o2", T0 + 2));
+        expect(await keys.findByHash("hash-k1")).toEqual(limited);
+        expect(await keys.findByHash("nope")).toBeUndefined();
+        expect((await keys.list({ ownerId: "o1" })).map((k) => k.id)).toEqual(["k2", "k1"]);
+        expect((await keys.list({})).map((k) => k.id)).toEqual(["k3", "k2", "k1"]);
+        expect((await keys.revoke("k1", T0 + 5))?.revokedAt).toBe(T0 + 5);
+        // Revoking again keeps the first time.
+        expect((await keys.revoke("k1", T0 + 9))?.revokedAt).toBe(T0 + 5);
+        expect(await keys.revoke("none", T0)).toBeUndefined();
+      } finally {
+        await close();
+      }
+    });
+
+    it("characters: a username is taken once; read back by id and by usernames", async () => {
+      const { characters, close } = await open();
+      try {
+        const c = {
+          id: "char_1",
+          ownerId: "o1",
+          username: "cat.one",
+          name: "Cat",
+          videoKey: "characters/char_1/video.mp4",
+          startS: 1.25,
+          endS: 3.5,
+          sourceTaskId: null,
+          pictureKey: "characters/char_1/picture.jpg",
+          public: true,
+          createdAt: T0,
+        };
+        expect(await characters.insert(c)).toBe(true);
+        expect(await characters.insert({ ...c, id: "char_2" })).toBe(false);
+        expect(await characters.get("char_1")).toEqual(c);
+        expect(await characters.get("char_2")).toBeUndefined();
+        expect(await characters.findByUsernames(["cat.one", "dog"])).toEqual([c]);
+        expect(await characters.findByUsernames([])).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
     it("charge, settle and refund are once per task; the ledger sums to the balance", async () => {
       const { db, accounts, close } = await open();
       try {

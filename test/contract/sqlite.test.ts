@@ -3,9 +3,11 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
+import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
 import { openSqlite } from "../../src/adapters/sqlite/db.js";
 import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
 import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
+import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
 import { jobQueueContract } from "./job-queue.contract.js";
@@ -22,6 +24,8 @@ async function open() {
     accounts: createSqlAccounts(db.kysely),
     rateLimiter: createSqlRateLimiter(db.kysely),
     idempotency: createSqlIdempotencyStore(db.kysely),
+    keys: createSqlKeyStore(db.kysely),
+    characters: createSqlCharacterStore(db.kysely),
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
