@@ -38,6 +38,7 @@ async function main(): Promise<number> {
     ["tasks", async () => (await import("./tasks.js")).runTasksBench()],
     ["rss", async () => (await import("./rss.js")).runRssBench({ reelay: await reelay() })],
     ["workers", async () => (await import("./workers.js")).runWorkersBench()],
+    ["inflight", async () => (await import("./inflight.js")).runInflightBench({ reelay: await reelay() })],
   ];
 
   const rows: SummaryRow[] = [];

@@ -4,7 +4,15 @@
  */
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
+import type {
+  BlobStore,
+  Clock,
+  Database,
+  IdempotencyStore,
+  JobQueue,
+  TaskEvents,
+  TaskStore,
+} from "./ports.js";
 import { type Billing, priceOf } from "./pricing.js";
 import { isPublished, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
 
@@ -34,10 +42,18 @@ export interface TaskEngine {
   ): Promise<{ task: Task; reused: boolean }>;
   /** The task if `ownerId` owns it; otherwise `task_not_found`, exactly as if it did not exist. */
   getOwned(ownerId: string, id: string): Promise<Task>;
-  /** A page of the owner's tasks; `after` is a task id of theirs (else `invalid_request` on `after`). */
+  /**
+   * A page of the owner's tasks, only those in `status` when given; `after` is a task id of theirs
+   * (else `invalid_request` on `after`).
+   */
   list(
     ownerId: string,
-    opts: { after?: string | undefined; limit: number; order: "asc" | "desc" },
+    opts: {
+      after?: string | undefined;
+      limit: number;
+      order: "asc" | "desc";
+      status?: TaskStatus | undefined;
+    },
   ): Promise<{ tasks: Task[]; hasMore: boolean }>;
   /**
    * A finished video to start a new one from (remix, edit, extend): the caller's own, or (for a
@@ -87,6 +103,8 @@ export function createTaskEngine(deps: {
   onEnqueued: () => void;
   /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
   onStopped: (taskId: string) => void;
+  /** Told of every task a cancel ends, inside that transaction (the webhook outbox). */
+  events?: TaskEvents;
 }): TaskEngine {
   const { db, tasks, queue, blobs, clock, settings, idempotency, billing } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
@@ -196,13 +214,13 @@ export function createTaskEngine(deps: {
 
     getOwned,
 
-    list: (ownerId, { after, limit, order }) =>
+    list: (ownerId, { after, limit, order, status }) =>
       page(
         after,
         limit,
         (t) => t.ownerId === ownerId,
         "one of your videos",
-        (cursor) => tasks.listForOwner(ownerId, { ...cursor, limit: limit + 1, order }),
+        (cursor) => tasks.listForOwner(ownerId, { ...cursor, limit: limit + 1, order, status }),
       ),
 
     async source(ownerId, id, kind) {
@@ -227,6 +245,7 @@ export function createTaskEngine(deps: {
           tx,
         );
         if (t && billing) await billing.accounts.refund(id, clock.now(), tx);
+        if (t) await deps.events?.taskEnded(t, tx);
         return t;
       });
       if (!cancelled) throw errors.notCancellable(id, task.status);

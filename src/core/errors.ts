@@ -22,6 +22,7 @@ export const ErrorCode = {
   videoNotReady: "video_not_ready",
   videoPrivate: "video_private",
   taskNotCancellable: "task_not_cancellable",
+  webhookNotRetryable: "webhook_not_retryable",
   idempotencyConflict: "idempotency_conflict",
   rateLimited: "rate_limited",
   insufficientCredits: "insufficient_credits",
@@ -36,6 +37,11 @@ export const ErrorCode = {
   taskTimeout: "task_timeout",
   retriesExhausted: "retries_exhausted",
   providerUnavailable: "provider_unavailable",
+  upstreamRejected: "upstream_rejected",
+  upstreamOutcomeUnknown: "upstream_outcome_unknown",
+  upstreamFailed: "upstream_failed",
+  upstreamExpired: "upstream_expired",
+  upstreamBadContent: "upstream_bad_content",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -94,6 +100,16 @@ export const errors = {
   invalidAdminToken: () =>
     new ReelayError(ErrorCode.invalidAdminToken, "The admin token is missing or not valid"),
   adminOnly: () => new ReelayError(ErrorCode.adminOnly, "This route needs the admin token, not an API key"),
+  webhookDeliveryNotFound: (id: string) =>
+    new ReelayError(ErrorCode.notFound, `No webhook delivery with id '${id}'`, { param: "id" }),
+  webhookNotRetryable: (id: string, status: string) =>
+    new ReelayError(
+      ErrorCode.webhookNotRetryable,
+      `Webhook delivery '${id}' is ${status}: only a failed delivery can be retried`,
+      { param: "id" },
+    ),
+  webhookNotFound: (id: string) =>
+    new ReelayError(ErrorCode.notFound, `No webhook endpoint with id '${id}'`, { param: "id" }),
   taskNotFound: (id: string) =>
     new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
   characterNotFound: (id: string) =>
@@ -191,8 +207,70 @@ export const errors = {
   /** A remover's own failure: retryable unless the remover says otherwise. */
   watermarkRemover: (message: string, retryable = true) =>
     new ReelayError(ErrorCode.watermarkRemovalFailed, message, { retryable }),
-  taskTimeout: (seconds: number) =>
-    new ReelayError(ErrorCode.taskTimeout, `The task did not finish within its deadline of ${seconds} s`),
+  taskTimeout: (seconds: number, detail?: string) =>
+    new ReelayError(
+      ErrorCode.taskTimeout,
+      `The task did not finish within its deadline of ${seconds} s${detail ? `: ${detail}` : ""}`,
+    ),
+  /**
+   * An upstream refused a create. `channelFault`: the channel is at fault (429, 5xx, bad
+   * credential, unreachable), so another channel may take the task; else the request is.
+   */
+  upstreamRejected: (
+    channel: string,
+    detail: { status: number | null; code: string | null; message: string },
+    opts: { retryable: boolean; retryAfterS?: number | null },
+  ) => {
+    const said = [detail.status ? `HTTP ${detail.status}` : null, detail.code].filter(Boolean).join(", ");
+    return new ReelayError(
+      ErrorCode.upstreamRejected,
+      `Rejected at submit by channel '${channel}'${said ? ` (${said})` : ""}: ${detail.message}`,
+      { retryable: opts.retryable, retryAfterS: opts.retryAfterS ?? null },
+    );
+  },
+  /** A create was sent but its answer never came (timeout, reset, garbled body): the upstream may hold the task. */
+  upstreamOutcomeUnknown: (channel: string, message: string, retryable: boolean) =>
+    new ReelayError(
+      ErrorCode.upstreamOutcomeUnknown,
+      `The create sent to channel '${channel}' got no usable answer (${message}); ${
+        retryable
+          ? "it will be sent again with the same idempotency key"
+          : "it is not sent elsewhere, so the video is not made (or billed) twice"
+      }`,
+      { retryable },
+    ),
+  /** The upstream ran the task and reports it failed: its own code and reason, passed through. */
+  upstreamFailed: (channel: string, code: string | null, reason: string) =>
+    new ReelayError(
+      ErrorCode.upstreamFailed,
+      `Failed while running at channel '${channel}'${code ? ` (upstream code ${code})` : ""}: ${reason}`,
+    ),
+  upstreamExpired: (channel: string, status: string) =>
+    new ReelayError(
+      ErrorCode.upstreamExpired,
+      `Channel '${channel}' reports the task as '${status}': it ended there without a video`,
+    ),
+  /** A result download that is not a video (an error page, a wrong type, too big). */
+  upstreamBadContent: (channel: string, message: string, retryable = true) =>
+    new ReelayError(
+      ErrorCode.upstreamBadContent,
+      `Downloading the result from channel '${channel}' failed: ${message}`,
+      {
+        retryable,
+      },
+    ),
+  /** No channel serves the model now (all in cool-down or at their concurrency cap). */
+  channelsUnavailable: (model: string, why: string, retryAfterS: number | null = null) =>
+    new ReelayError(ErrorCode.providerUnavailable, `No channel can take model '${model}' now: ${why}`, {
+      retryable: true,
+      retryAfterS,
+    }),
+  /** No configured channel can make this kind of task at all (not a passing state: no retry). */
+  noChannelFor: (model: string, what: string) =>
+    new ReelayError(
+      ErrorCode.providerUnavailable,
+      `No channel can make ${what} for model '${model}': they need the local renderer (a channel of kind 'local') or the upstream that made the source video`,
+    ),
   retriesExhausted: (attempts: number, last: string) =>
     new ReelayError(ErrorCode.retriesExhausted, `Gave up after ${attempts} attempts; last error: ${last}`),
 };

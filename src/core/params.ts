@@ -20,6 +20,8 @@ export const unifiedCreateSchema = z.strictObject({
   duration: z.int(),
   watermark: z.boolean().default(true),
   private: z.boolean().default(false),
+  /** Not in the seed: where to send this task's final event (a webhook, signed with the owner's callback secret). */
+  callback_url: z.string().optional(),
 });
 export type UnifiedCreateBody = z.input<typeof unifiedCreateSchema>;
 
@@ -152,6 +154,7 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
     source: null,
     watermark: b.watermark,
     private: b.private,
+    ...(b.callback_url === undefined ? {} : { callbackUrl: b.callback_url }),
   };
 }
 

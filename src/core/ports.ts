@@ -47,11 +47,16 @@ export interface TaskStore {
   countByStatus(): Promise<Record<TaskStatus, number>>;
   /**
    * One page of an owner's tasks ordered by creation time (then id), starting after the task
-   * `after` (exclusive) when given. Asks for `limit` rows.
+   * `after` (exclusive) when given, only those in `status` when given. Asks for `limit` rows.
    */
   listForOwner(
     ownerId: string,
-    opts: { after?: { createdAt: number; id: string }; limit: number; order: "asc" | "desc" },
+    opts: {
+      after?: { createdAt: number; id: string };
+      limit: number;
+      order: "asc" | "desc";
+      status?: TaskStatus | undefined;
+    },
   ): Promise<Task[]>;
   /** Completed published tasks (the public gallery), newest first, after the cursor task when given. */
   listPublished(opts: { after?: { createdAt: number; id: string }; limit: number }): Promise<Task[]>;
@@ -190,13 +195,25 @@ export interface CharacterStore {
 }
 
 /** Versioned payloads: a worker refuses a version it does not know instead of misreading it. */
-export type JobPayload = {
-  kind: "render";
-  version: 1;
-  taskId: string;
-  /** The id of the HTTP request that created the task, so its log lines can be followed into the worker. */
-  requestId?: string;
-};
+export type JobPayload =
+  | {
+      kind: "render";
+      version: 1;
+      taskId: string;
+      /** The id of the HTTP request that created the task, so its log lines can be followed into the worker. */
+      requestId?: string;
+    }
+  | {
+      kind: "webhook";
+      version: 1;
+      /** The webhook delivery this job sends. */
+      deliveryId: string;
+      /** The task the event is about (for log lines). */
+      taskId: string;
+      /** Never set: here so that code reading any job's log fields needs no kind check. */
+      requestId?: undefined;
+    };
+export type JobKind = JobPayload["kind"];
 
 export interface NewJob {
   readonly payload: JobPayload;
@@ -226,14 +243,25 @@ export interface QueueDepth {
 export interface JobQueue {
   /** Adds a job; with `tx` it commits or rolls back together with that transaction. */
   enqueue(job: NewJob, tx?: Tx): Promise<string>;
-  /** Leases up to `limit` due jobs for `leaseMs`. An expired lease makes the job claimable again. */
-  claim(opts: { limit: number; leaseMs: number; now: number }): Promise<ClaimedJob[]>;
+  /**
+   * Leases up to `limit` due jobs for `leaseMs`. An expired lease makes the job claimable again.
+   * With `kinds`, only jobs of those kinds (each runner claims its own, so none starves another).
+   */
+  claim(opts: {
+    limit: number;
+    leaseMs: number;
+    now: number;
+    kinds?: readonly JobKind[];
+  }): Promise<ClaimedJob[]>;
   /** Extends a held lease; false when the lease was lost (expired and taken by another worker). */
   extendLease(job: ClaimedJob, opts: { leaseMs: number; now: number }): Promise<boolean>;
   /** Removes a finished job. */
   complete(job: ClaimedJob, tx?: Tx): Promise<void>;
-  /** Hands the job back to run again at `runAt`, recording why. */
-  retry(job: ClaimedJob, opts: { runAt: number; error: string }, tx?: Tx): Promise<void>;
+  /**
+   * Hands the job back to run again at `runAt`, recording why. `free`: the attempt does not count
+   * (the job waited for capacity, e.g. every channel at its cap; it did not fail).
+   */
+  retry(job: ClaimedJob, opts: { runAt: number; error: string; free?: boolean }, tx?: Tx): Promise<void>;
   /**
    * Hands a job back unfinished, not counting the attempt (its worker is shutting down): it runs
    * again at once, as a job whose process died would.
@@ -352,6 +380,10 @@ export interface MediaInspector {
 export interface Telemetry {
   /** A provider call ended after `seconds`: `outcome` is "ok" or the error code. */
   providerCall(e: { provider: string; seconds: number; outcome: string }): void;
+  /** One poll of an upstream task ended: `outcome` is "ok" or the error code. */
+  upstreamPoll?(e: { channel: string; seconds: number; outcome: string }): void;
+  /** An upstream reported a status (`known: false` for one Reelay does not recognise). */
+  upstreamStatus?(e: { channel: string; status: string; known: boolean }): void;
 }
 
 export interface Clock {
@@ -363,4 +395,12 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+}
+
+/**
+ * Hears of every task that reaches a final status (completed, failed, cancelled), inside the
+ * transaction that puts it there: what it writes (the webhook outbox) commits with the status.
+ */
+export interface TaskEvents {
+  taskEnded(task: Task, tx: Tx): Promise<void>;
 }

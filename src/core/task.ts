@@ -62,6 +62,8 @@ export interface VideoRequest {
   readonly characters?: readonly CharacterRef[];
   readonly watermark: boolean;
   readonly private: boolean;
+  /** Where to send this task's final event (checked against the SSRF rules at create time). */
+  readonly callbackUrl?: string;
 }
 
 export interface TaskError {

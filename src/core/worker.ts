@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { abortableSleep, materialiseInputs } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
+import { gate } from "./gate.js";
 import type {
   BlobStore,
   ClaimedJob,
@@ -10,6 +11,7 @@ import type {
   Database,
   JobQueue,
   Logger,
+  TaskEvents,
   TaskStore,
   Telemetry,
   Tx,
@@ -18,11 +20,17 @@ import type {
 } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
 import type { Task, TaskResult, VideoRequest } from "./task.js";
+import type { Dispatcher } from "./upstream_submit.js";
 import { applyWatermarkPolicy } from "./watermark.js";
 
 export interface WorkerSettings {
-  /** Jobs run at once; the rest wait in the queue. */
+  /** Local renders at once; the rest wait in the queue. */
   readonly concurrency: number;
+  /**
+   * Jobs that may be sending tasks to upstream channels on top of the renders (a create is a
+   * short HTTP call, not a render: it should not wait behind them). Used with a dispatcher only.
+   */
+  readonly submitConcurrency: number;
   readonly leaseMs: number;
   readonly pollIntervalMs: number;
   readonly backoffBaseMs: number;
@@ -69,9 +77,20 @@ export function createWorker(deps: {
   remover: WatermarkRemover;
   /** Credits and prices; null while billing is off. */
   billing: Billing | null;
+  /** Sends tasks to upstream channels; null: every task is rendered here. */
+  dispatcher: Dispatcher | null;
   settings: WorkerSettings;
+  /** Told of every task this worker ends, inside that transaction (the webhook outbox). */
+  events?: TaskEvents;
 }): Worker {
   const { db, tasks, queue, blobs, clock, logger, settings } = deps;
+  // With upstream channels a job may be a short create call: more jobs run than renders, and
+  // renders take a slot of their own. Concurrency 0 still means "run nothing".
+  const jobSlots =
+    deps.dispatcher && settings.concurrency > 0
+      ? settings.concurrency + settings.submitConcurrency
+      : settings.concurrency;
+  const rendering = gate(Math.max(1, settings.concurrency));
   const running = new Map<string, { controller: AbortController; done: Promise<void>; taskId: string }>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
@@ -88,9 +107,14 @@ export function createWorker(deps: {
     try {
       do {
         again = false;
-        const free = settings.concurrency - running.size;
+        const free = jobSlots - running.size;
         if (stopping || free <= 0) break;
-        const jobs = await queue.claim({ limit: free, leaseMs: settings.leaseMs, now: clock.now() });
+        const jobs = await queue.claim({
+          limit: free,
+          leaseMs: settings.leaseMs,
+          now: clock.now(),
+          kinds: ["render"],
+        });
         for (const job of jobs) launch(job);
         if (jobs.length === free) again = true;
       } while (again);
@@ -203,38 +227,49 @@ export function createWorker(deps: {
     try {
       await mkdir(workDir, { recursive: true });
       const files = await materialiseInputs(blobs, task.request, workDir);
+      if (deps.dispatcher) {
+        const sent = await deps.dispatcher.dispatch(job, task, {
+          imageFiles: files.imageFiles,
+          workDir,
+          signal: controller.signal,
+        });
+        if (sent.kind === "submitted") return;
+      }
       const provider = deps.providerFor(task.request);
-      const started = performance.now();
-      const video = await provider
-        .generate(task.request, { workDir, files, signal: controller.signal, onProgress })
-        .then(
-          (v) => {
-            deps.telemetry.providerCall({
-              provider: provider.name,
-              seconds: (performance.now() - started) / 1000,
-              outcome: "ok",
-            });
-            return v;
-          },
-          (e: unknown) => {
-            const outcome = isReelayError(e) ? e.code : "exception";
-            deps.telemetry.providerCall({
-              provider: provider.name,
-              seconds: (performance.now() - started) / 1000,
-              outcome,
-            });
-            throw e;
-          },
-        );
-      const delivered = await applyWatermarkPolicy({
-        video,
-        request: task.request,
-        remover: deps.remover,
-        workDir,
-        signal: controller.signal,
-        attempts: settings.watermarkAttempts,
-        backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
-        sleep: abortableSleep,
+      const { video, delivered } = await rendering(async () => {
+        const started = performance.now();
+        const video = await provider
+          .generate(task.request, { workDir, files, signal: controller.signal, onProgress })
+          .then(
+            (v) => {
+              deps.telemetry.providerCall({
+                provider: provider.name,
+                seconds: (performance.now() - started) / 1000,
+                outcome: "ok",
+              });
+              return v;
+            },
+            (e: unknown) => {
+              const outcome = isReelayError(e) ? e.code : "exception";
+              deps.telemetry.providerCall({
+                provider: provider.name,
+                seconds: (performance.now() - started) / 1000,
+                outcome,
+              });
+              throw e;
+            },
+          );
+        const delivered = await applyWatermarkPolicy({
+          video,
+          request: task.request,
+          remover: deps.remover,
+          workDir,
+          signal: controller.signal,
+          attempts: settings.watermarkAttempts,
+          backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
+          sleep: abortableSleep,
+        });
+        return { video, delivered };
       });
       const videoKey = deps.blobKey(task.id, "video.mp4");
       const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
@@ -269,6 +304,7 @@ export function createWorker(deps: {
         );
         await queue.complete(job, tx);
         if (updated && deps.billing) await settleDelivered(deps.billing, updated, result, clock.now(), tx);
+        if (updated) await deps.events?.taskEnded(updated, tx);
         return updated;
       });
       if (!done) {
@@ -325,7 +361,13 @@ export function createWorker(deps: {
       maxMs: settings.backoffMaxMs,
       retryAfterS: reason.retryAfterS,
     });
-    if (reason.retryable && job.attempt < job.maxAttempts && now + delay < task.deadlineAt) {
+    // Every channel busy or cooling down: the task waits for capacity, it did not fail.
+    const waitedForCapacity = reason.code === ErrorCode.providerUnavailable;
+    if (
+      reason.retryable &&
+      (waitedForCapacity || job.attempt < job.maxAttempts) &&
+      now + delay < task.deadlineAt
+    ) {
       logFor(job).warn(
         { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
         "attempt failed; will retry",
@@ -341,7 +383,7 @@ export function createWorker(deps: {
           { now, onlyFrom: ["processing"] },
           tx,
         );
-        await queue.retry(job, { runAt: now + delay, error: reason.message }, tx);
+        await queue.retry(job, { runAt: now + delay, error: reason.message, free: waitedForCapacity }, tx);
       });
       return;
     }
@@ -361,6 +403,7 @@ export function createWorker(deps: {
       tx,
     );
     if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
+    if (failed) await deps.events?.taskEnded(failed, tx);
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {

@@ -8,8 +8,10 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { errors } from "../core/errors.js";
 import { sendError, toReelayError } from "./errors.js";
 import { accounts } from "./routes/accounts.js";
+import { adminChannels } from "./routes/admin_channels.js";
 import { adminKeys } from "./routes/admin_keys.js";
 import { adminTasks } from "./routes/admin_tasks.js";
+import { adminWebhookDeliveries } from "./routes/admin_webhook_deliveries.js";
 import { cancel } from "./routes/cancel.js";
 import { characters } from "./routes/characters.js";
 import { docs } from "./routes/docs.js";
@@ -20,6 +22,7 @@ import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
 import { v1Gallery } from "./routes/v1_gallery.js";
 import { v1ModelsList } from "./routes/v1_models_list.js";
 import { v1VideoCreate } from "./routes/v1_video_create.js";
+import { v1VideoList } from "./routes/v1_video_list.js";
 import { v1VideoQuery } from "./routes/v1_video_query.js";
 import { v1VideoRemix } from "./routes/v1_video_remix.js";
 import { v1VideosContent } from "./routes/v1_videos_content.js";
@@ -29,6 +32,8 @@ import { v1VideosList } from "./routes/v1_videos_list.js";
 import { v1VideosRemix } from "./routes/v1_videos_remix.js";
 import { v1VideosRetrieve } from "./routes/v1_videos_retrieve.js";
 import { v1VideosEdits, v1VideosExtensions } from "./routes/v1_videos_source_edits.js";
+import { v1Webhooks } from "./routes/v1_webhooks.js";
+import { webUi } from "./routes/web_ui.js";
 import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -134,6 +139,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   adminKeys(app, s);
   v1VideoCreate(app, s);
   v1VideoQuery(app, s);
+  v1VideoList(app, s);
   v1VideoRemix(app, s);
   v1Gallery(app, s);
   v1VideosCreate(app, s);
@@ -150,7 +156,11 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   cancel(app, s);
   accounts(app, s);
   adminTasks(app, s);
+  v1Webhooks(app, s);
+  adminWebhookDeliveries(app, s);
+  adminChannels(app, s);
   filesGet(app, s);
+  webUi(app, s);
   return app;
 }
 

@@ -26,6 +26,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.videoNotReady]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.videoPrivate]: { status: 403, type: "permission_error" },
   [ErrorCode.taskNotCancellable]: { status: 409, type: "invalid_request_error" },
+  [ErrorCode.webhookNotRetryable]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.idempotencyConflict]: { status: 409, type: "invalid_request_error" },
   [ErrorCode.rateLimited]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.insufficientCredits]: { status: 402, type: "insufficient_quota" },
@@ -40,6 +41,11 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.taskTimeout]: { status: 504, type: "server_error" },
   [ErrorCode.retriesExhausted]: { status: 502, type: "server_error" },
   [ErrorCode.providerUnavailable]: { status: 503, type: "server_error" },
+  [ErrorCode.upstreamRejected]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamOutcomeUnknown]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamFailed]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamExpired]: { status: 502, type: "server_error" },
+  [ErrorCode.upstreamBadContent]: { status: 502, type: "server_error" },
 };
 
 export interface ErrorEnvelope {

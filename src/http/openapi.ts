@@ -99,8 +99,10 @@ export function openApiDocument(opts: { publicUrl: string; version: string }): o
       { name: "Unified API" },
       { name: "OpenAI-compatible API" },
       { name: "Results" },
+      { name: "Webhooks" },
       { name: "Admin" },
       { name: "Operations" },
+      { name: "Web UI" },
     ],
     paths,
     components: {

@@ -3,15 +3,18 @@ import { z } from "zod";
 import { unifiedCreateSchema } from "../core/params.js";
 import { file, idParam, type Op } from "./openapi_op.js";
 import { OPENAI_VIDEO_OPS } from "./openapi_openai_routes.js";
+import { WEBHOOK_OPS } from "./openapi_webhook_routes.js";
 import { topUpSchema, usageQuerySchema } from "./routes/accounts.js";
 import { adminKeyBodySchema, adminKeyListQuerySchema } from "./routes/admin_keys.js";
 import { adminTasksQuerySchema } from "./routes/admin_tasks.js";
 import { characterCreateSchema, characterUploadSchema } from "./routes/characters.js";
 import { chatBodySchema } from "./routes/v1_chat_completions.js";
 import { galleryQuerySchema } from "./routes/v1_gallery.js";
+import { videoListQuerySchema } from "./routes/v1_video_list.js";
 import { unifiedRemixSchema } from "./routes/v1_video_remix.js";
 import {
   accountSchema,
+  adminChannelListSchema,
   adminKeyCreateResponseSchema,
   adminKeyListSchema,
   adminKeySchema,
@@ -26,6 +29,7 @@ import {
   usageResponseSchema,
   videoCreateResponseSchema,
   videoQueryResponseSchema,
+  videoTaskListSchema,
 } from "./schemas.js";
 
 export const OPS: Op[] = [
@@ -134,6 +138,21 @@ export const OPS: Op[] = [
   },
   {
     method: "get",
+    path: "/v1/video/list",
+    summary: "List your tasks (the unified format), newest first",
+    tag: "Unified API",
+    auth: "key",
+    query: Object.fromEntries(
+      Object.entries(videoListQuerySchema.shape).map(([k, s]) => [
+        k,
+        { schema: s as z.ZodType, description: k },
+      ]),
+    ),
+    ok: { status: 200, schema: videoTaskListSchema, description: "A page" },
+    errors: [400, 401],
+  },
+  {
+    method: "get",
     path: "/v1/video/query",
     summary: "Query a task (the unified format)",
     tag: "Unified API",
@@ -143,6 +162,7 @@ export const OPS: Op[] = [
     errors: [400, 401, 404],
   },
   ...OPENAI_VIDEO_OPS,
+  ...WEBHOOK_OPS,
   {
     method: "post",
     path: "/sora/v1/characters",
@@ -265,6 +285,15 @@ export const OPS: Op[] = [
   },
   {
     method: "get",
+    path: "/admin/channels",
+    summary: "Channels (local renderer, upstream accounts): health, cool-down, tasks in flight",
+    tag: "Admin",
+    auth: "admin",
+    ok: { status: 200, schema: adminChannelListSchema, description: "Channels in configured order" },
+    errors: [400, 401, 403],
+  },
+  {
+    method: "get",
     path: "/v1/usage",
     summary: "Your balance and charges and refunds per day, key and model",
     tag: "Unified API",
@@ -309,5 +338,24 @@ export const OPS: Op[] = [
     },
     ok: { status: 200, contentType: "application/octet-stream", description: "The bytes (206 for a Range)" },
     errors: [403, 404, 416],
+  },
+  {
+    method: "get",
+    path: "/",
+    summary: "The web UI (sign in with an API key or the admin token)",
+    tag: "Web UI",
+    auth: "none",
+    ok: { status: 200, contentType: "text/html", description: "The page" },
+    errors: [],
+  },
+  {
+    method: "get",
+    path: "/ui/{key}",
+    summary: "The web UI's scripts and styles",
+    tag: "Web UI",
+    auth: "none",
+    pathParams: ["key"],
+    ok: { status: 200, contentType: "text/javascript", description: "A static file" },
+    errors: [404],
   },
 ];

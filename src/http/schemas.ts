@@ -128,7 +128,20 @@ export const modelListResponseSchema = z
   .object({
     object: z.literal("list"),
     data: z.array(
-      z.object({ id: z.string(), object: z.literal("model"), created: z.int(), owned_by: z.string() }),
+      z.object({
+        id: z.string(),
+        object: z.literal("model"),
+        created: z.int(),
+        owned_by: z.string(),
+        capabilities: z
+          .object({
+            orientations: z.array(z.string()),
+            sizes: z.array(z.string()).meta({ description: "Unified `size` values" }),
+            durations: z.array(z.int()).meta({ description: "Unified `duration` values, seconds" }),
+            max_images: z.int(),
+          })
+          .meta({ description: "What the unified create accepts for this model (Reelay's addition)" }),
+      }),
     ),
   })
   .meta({ id: "ModelList" });
@@ -239,9 +252,51 @@ export const usageResponseSchema = accountSchema
 export const adminTaskListSchema = z
   .object({
     object: z.literal("list"),
-    data: z.array(videoQueryResponseSchema.extend({ owner_id: z.string() })),
+    data: z.array(
+      videoQueryResponseSchema.extend({
+        owner_id: z.string(),
+        channel: z
+          .string()
+          .nullable()
+          .meta({ description: "The channel that took the task (null: not dispatched yet)" }),
+        upstream_id: z.string().nullable().meta({ description: "The task's id at that channel's upstream" }),
+      }),
+    ),
   })
   .meta({ id: "AdminTaskList" });
+
+export const videoTaskListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(videoQueryResponseSchema),
+    first_id: z.string().nullable(),
+    last_id: z.string().nullable(),
+    has_more: z.boolean(),
+  })
+  .meta({ id: "VideoTaskList" });
+
+export const adminChannelListSchema = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.enum(["local", "unified", "openai"]),
+        priority: z.int(),
+        weight: z.int(),
+        max_concurrent: z.int().meta({ description: "0: no cap" }),
+        models: z.union([z.literal("*"), z.record(z.string(), z.string())]),
+        state: z.enum(["healthy", "failing", "cooling_down"]),
+        failures: z.int().meta({ description: "Refused creates in a row" }),
+        cooldown_until: z.int().nullable().meta({ description: "Epoch ms; null when not cooling down" }),
+        last_error: z.string().nullable(),
+        last_failure_at: z.int().nullable(),
+        last_success_at: z.int().nullable(),
+        in_flight: z.int().meta({ description: "Tasks it holds now (upstream channels)" }),
+      }),
+    ),
+  })
+  .meta({ id: "AdminChannelList" });
 
 export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health" });
 
@@ -257,6 +312,8 @@ export type CharacterOpenAi = z.infer<typeof characterOpenAiSchema>;
 export type AdminKey = z.infer<typeof adminKeySchema>;
 export type AdminKeyList = z.infer<typeof adminKeyListSchema>;
 export type AdminTaskList = z.infer<typeof adminTaskListSchema>;
+export type VideoTaskList = z.infer<typeof videoTaskListSchema>;
+export type AdminChannelList = z.infer<typeof adminChannelListSchema>;
 export type AccountView = z.infer<typeof accountSchema>;
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;

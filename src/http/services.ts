@@ -1,4 +1,5 @@
 import type { Prometheus } from "../adapters/metrics/prometheus.js";
+import type { ChannelRouter } from "../core/channels.js";
 import type { CharacterService } from "../core/characters.js";
 import type { TaskEngine } from "../core/engine.js";
 import type { LinkSigner } from "../core/links.js";
@@ -14,6 +15,8 @@ import type {
   RateLimiter,
 } from "../core/ports.js";
 import type { PriceTable } from "../core/pricing.js";
+import type { UpstreamTaskStore } from "../core/upstream.js";
+import type { WebhookService } from "../core/webhooks.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {
@@ -36,6 +39,11 @@ export interface AppServices {
   /** Defaults for keys without their own limits; 0: no limit. */
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;
+  readonly webhooks: WebhookService;
+  /** Channels (the local renderer, upstream accounts) and their health. */
+  readonly router: ChannelRouter;
+  /** Which channel took each task, and its upstream id. */
+  readonly upstreamTasks: UpstreamTaskStore;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

@@ -37,12 +37,21 @@ export interface Config {
     readonly pollIntervalMs: number;
     readonly progressWriteMs: number;
     readonly watermarkAttempts: number;
+    readonly submitConcurrency: number;
   };
   readonly images: {
     readonly allowHosts: readonly string[];
     readonly maxBytes: number;
     readonly timeoutMs: number;
     readonly maxRedirects: number;
+  };
+  readonly webhooks: {
+    /** Hosts exempt from the SSRF address check (the same list as images.allowHosts). */
+    readonly allowHosts: readonly string[];
+    /** Waits before each retry; its length + 1 attempts in all. */
+    readonly retryScheduleMs: readonly number[];
+    readonly timeoutMs: number;
+    readonly concurrency: number;
   };
   /** Largest uploaded video (edits, extensions); images use images.maxBytes. */
   readonly uploadMaxBytes: number;
@@ -69,6 +78,17 @@ export interface Config {
   } | null;
   /** Where results live: the data dir, or an S3-compatible bucket. */
   readonly storage: { readonly kind: "fs" } | ({ readonly kind: "s3" } & S3Settings);
+  /** Where tasks go: the local renderer and upstream accounts (REELAY_CONFIG_FILE `channels`). */
+  readonly channels: readonly ChannelConfig[];
+  readonly poller: {
+    readonly concurrency: number;
+    readonly fetchConcurrency: number;
+    readonly batch: number;
+    readonly leaseMs: number;
+    readonly idleMs: number;
+    readonly maxBackoffMs: number;
+    readonly fetchAttempts: number;
+  };
 }
 
 export interface S3Settings {
@@ -84,6 +104,23 @@ export interface S3Settings {
   readonly prefix: string;
   /** Download links: a redirect to a presigned URL, or streamed through Reelay (with Range). */
   readonly delivery: "redirect" | "proxy";
+}
+
+export interface ChannelConfig {
+  readonly id: string;
+  readonly kind: "local" | "unified" | "openai";
+  readonly baseUrl: string | null;
+  /** Read from the variable `secretEnv` names; never logged. */
+  readonly secret: string | null;
+  readonly models: ReadonlyMap<string, string> | "*";
+  readonly priority: number;
+  readonly weight: number;
+  readonly maxConcurrent: number;
+  readonly pollIntervalMs: number;
+  readonly cooldown: { readonly failures: number; readonly seconds: number };
+  readonly timeouts: { readonly connectMs: number; readonly requestMs: number; readonly downloadMs: number };
+  readonly maxDownloadBytes: number;
+  readonly connections: number;
 }
 
 const int = (min: number, max: number) =>
@@ -112,7 +149,26 @@ const envSchema = z.object({
   REELAY_TASK_TIMEOUT_S: int(10, 7 * 24 * 3600).default(3600),
   REELAY_RETRY_BASE_MS: int(10, 3_600_000).default(2000),
   REELAY_RETRY_MAX_MS: int(10, 24 * 3_600_000).default(60_000),
+  REELAY_ALLOW_HOSTS: z.string().default(""),
+  // The older name, from before webhooks shared the list: still read, merged with REELAY_ALLOW_HOSTS.
   REELAY_IMAGE_ALLOW_HOSTS: z.string().default(""),
+  REELAY_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default("5s,5m,30m,2h,5h,10h,10h")
+    .transform((v, ctx) => {
+      const parts = v.split(",").map((p) => p.trim());
+      const ms = parts.map(durationMs);
+      if (parts.length > 30 || ms.some((n) => n === null)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "must be a comma-separated list of up to 30 durations such as 500ms, 5s, 5m, 2h",
+        });
+        return z.NEVER;
+      }
+      return ms as number[];
+    }),
+  REELAY_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(15_000),
+  REELAY_WEBHOOK_CONCURRENCY: int(1, 256).default(4),
   REELAY_IMAGE_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
@@ -142,6 +198,9 @@ const envSchema = z.object({
   REELAY_S3_DELIVERY: z.enum(["redirect", "proxy"]).default("redirect"),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
+  REELAY_POLL_CONCURRENCY: int(1, 10_000).default(256),
+  REELAY_SUBMIT_CONCURRENCY: int(1, 1024).default(16),
+  REELAY_FETCH_CONCURRENCY: int(1, 256).default(4),
 });
 
 const modelSchema = z.strictObject({
@@ -166,10 +225,132 @@ const pricingSchema = z.strictObject({
     .default([]),
   perSecond: z.record(z.string(), z.int().min(0)).default({}),
 });
+const channelSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be lower-case letters, digits, '.', '_' or '-'"),
+  kind: z.enum(["local", "unified", "openai"]),
+  baseUrl: url.optional(),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable")
+    .optional(),
+  models: z
+    .union([
+      z.literal("*"),
+      z.array(z.string().min(1)).min(1),
+      z.record(z.string().min(1), z.string().min(1)),
+    ])
+    .default("*"),
+  priority: z.int().min(-1000).max(1000).default(0),
+  weight: z.int().min(1).max(1000).default(1),
+  maxConcurrent: z.int().min(0).max(1_000_000).default(0),
+  pollIntervalS: z.number().min(0.05).max(600).default(5),
+  cooldown: z
+    .strictObject({
+      failures: z.int().min(1).max(100).default(3),
+      seconds: z.number().min(0.1).max(86_400).default(60),
+    })
+    .default({ failures: 3, seconds: 60 }),
+  timeouts: z
+    .strictObject({
+      connectMs: z.int().min(50).max(120_000).default(5000),
+      requestMs: z.int().min(100).max(600_000).default(30_000),
+      downloadMs: z
+        .int()
+        .min(1000)
+        .max(24 * 3_600_000)
+        .default(600_000),
+    })
+    .default({ connectMs: 5000, requestMs: 30_000, downloadMs: 600_000 }),
+  maxDownloadBytes: z
+    .int()
+    .min(1024)
+    .default(2 * 1024 * 1024 * 1024),
+  connections: z.int().min(1).max(4096).default(64),
+});
 const fileSchema = z.strictObject({
   models: z.array(modelSchema).min(1).optional(),
   pricing: pricingSchema.optional(),
+  channels: z.array(channelSchema).min(1).optional(),
 });
+
+/** `500ms`, `5s`, `5m`, `2h` → milliseconds (at most a day); null when it is none of these. */
+function durationMs(s: string): number | null {
+  const m = /^(\d{1,9})(ms|s|m|h)$/.exec(s);
+  if (!m) return null;
+  const n = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
+  return n <= 24 * 3_600_000 ? n : null;
+}
+
+const LOCAL_ONLY: ChannelConfig = {
+  id: "local",
+  kind: "local",
+  baseUrl: null,
+  secret: null,
+  models: "*",
+  priority: 0,
+  weight: 1,
+  maxConcurrent: 0,
+  pollIntervalMs: 5000,
+  cooldown: { failures: 3, seconds: 60 },
+  timeouts: { connectMs: 5000, requestMs: 30_000, downloadMs: 600_000 },
+  maxDownloadBytes: 2 * 1024 * 1024 * 1024,
+  connections: 1,
+};
+
+/** Channels from the file, checked against the model table and the environment (for secrets). */
+function readChannels(
+  list: z.infer<typeof channelSchema>[] | undefined,
+  models: readonly ModelCapability[],
+  env: NodeJS.ProcessEnv,
+  where: string,
+): ChannelConfig[] {
+  if (!list) return [LOCAL_ONLY];
+  const fail = (msg: string) => new ConfigError(`REELAY_CONFIG_FILE ${where}: ${msg}`);
+  const known = new Set(models.map((m) => m.name));
+  const ids = new Set<string>();
+  const out = list.map((c, i): ChannelConfig => {
+    const at = `channels[${i}] ('${c.id}')`;
+    if (ids.has(c.id)) throw fail(`${at}: the id is used twice`);
+    ids.add(c.id);
+    if (c.kind !== "local" && !c.baseUrl) throw fail(`${at}: a ${c.kind} channel needs baseUrl`);
+    let secret: string | null = null;
+    if (c.secretEnv) {
+      secret = env[c.secretEnv] ?? "";
+      if (!secret) throw fail(`${at}: secretEnv names ${c.secretEnv}, which is not set`);
+    }
+    const models =
+      c.models === "*"
+        ? ("*" as const)
+        : new Map(Array.isArray(c.models) ? c.models.map((m) => [m, m] as const) : Object.entries(c.models));
+    if (models !== "*") {
+      for (const m of models.keys()) {
+        if (!known.has(m)) throw fail(`${at}: model '${m}' is not in the model table`);
+      }
+    }
+    return {
+      id: c.id,
+      kind: c.kind,
+      baseUrl: c.baseUrl ?? null,
+      secret,
+      models,
+      priority: c.priority,
+      weight: c.weight,
+      maxConcurrent: c.maxConcurrent,
+      pollIntervalMs: Math.round(c.pollIntervalS * 1000),
+      cooldown: c.cooldown,
+      timeouts: c.timeouts,
+      maxDownloadBytes: c.maxDownloadBytes,
+      connections: c.connections,
+    };
+  });
+  if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
+  const unserved = [...known].filter((m) => !out.some((c) => c.models === "*" || c.models.has(m)));
+  if (unserved.length > 0)
+    throw fail(
+      `no channel serves model(s) ${unserved.join(", ")}: add them to a channel, or leave them out of the model table`,
+    );
+  return out;
+}
 
 const describe = (issue: z.core.$ZodIssue): string => `${issue.path.join(".") || "(root)"} ${issue.message}`;
 
@@ -225,6 +406,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.REELAY_RETRY_MAX_MS < e.REELAY_RETRY_BASE_MS) {
     throw new ConfigError("Invalid REELAY_RETRY_MAX_MS: must not be less than REELAY_RETRY_BASE_MS");
   }
+  const allowHosts = [
+    ...new Set(
+      `${e.REELAY_ALLOW_HOSTS},${e.REELAY_IMAGE_ALLOW_HOSTS}`
+        .split(",")
+        .map((h) => h.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ];
   return {
     port: e.PORT,
     host: e.HOST,
@@ -245,14 +434,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       pollIntervalMs: e.REELAY_POLL_INTERVAL_MS,
       progressWriteMs: 500,
       watermarkAttempts: e.REELAY_WATERMARK_ATTEMPTS,
+      submitConcurrency: e.REELAY_SUBMIT_CONCURRENCY,
     },
     images: {
-      allowHosts: e.REELAY_IMAGE_ALLOW_HOSTS.split(",")
-        .map((h) => h.trim().toLowerCase())
-        .filter(Boolean),
+      allowHosts,
       maxBytes: e.REELAY_IMAGE_MAX_BYTES,
       timeoutMs: e.REELAY_IMAGE_TIMEOUT_MS,
       maxRedirects: 3,
+    },
+    webhooks: {
+      allowHosts,
+      retryScheduleMs: e.REELAY_WEBHOOK_RETRY_SCHEDULE,
+      timeoutMs: e.REELAY_WEBHOOK_TIMEOUT_MS,
+      concurrency: e.REELAY_WEBHOOK_CONCURRENCY,
     },
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,
@@ -288,5 +482,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
             delivery: e.REELAY_S3_DELIVERY,
           }
         : { kind: "fs" },
+    channels: readChannels(file.channels, file.models ?? DEFAULT_MODELS, env, e.REELAY_CONFIG_FILE ?? ""),
+    poller: {
+      concurrency: e.REELAY_POLL_CONCURRENCY,
+      fetchConcurrency: e.REELAY_FETCH_CONCURRENCY,
+      batch: Math.max(50, e.REELAY_POLL_CONCURRENCY * 2),
+      leaseMs: 60_000,
+      idleMs: 250,
+      maxBackoffMs: 60_000,
+      fetchAttempts: 5,
+    },
   };
 }

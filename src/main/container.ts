@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor } from "../adapters/blobs/fs.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
+import type { Resolver } from "../adapters/net/guard.js";
 import {
   type MediaTools,
   probe,
@@ -18,14 +19,27 @@ import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../adapters/sqlite/upstream-store.js";
+import { createSqlWebhookStore } from "../adapters/sqlite/webhook-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
+import { createWebhookSender } from "../adapters/webhooks/sender.js";
+import { type Channel, createChannelRouter } from "../core/channels.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
+import type { UpstreamProvider } from "../core/upstream.js";
+import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
+import { createDispatcher } from "../core/upstream_submit.js";
+import { createWebhookRunner, type WebhookRunner } from "../core/webhook_delivery.js";
+import { createWebhookOutbox, createWebhookService } from "../core/webhooks.js";
 import { createWorker, type Worker } from "../core/worker.js";
+import { videoQueryView } from "../http/routes/v1_video_query.js";
 import type { AppServices } from "../http/services.js";
 import { openBackends } from "./backends.js";
 import type { Config } from "./config.js";
@@ -39,6 +53,8 @@ export interface ContainerOverrides {
   readonly remover?: WatermarkRemover;
   /** False in an API-only process (`reelay serve`): new jobs are left to the worker processes. */
   readonly runsWorker?: boolean;
+  /** Replaces the DNS resolver of webhook deliveries (SSRF tests). */
+  readonly resolve?: Resolver;
 }
 
 /** The built-in ffmpeg renderer; loaded only when used (a process with another provider skips it). */
@@ -52,6 +68,35 @@ async function localRenderer(config: Config, tools: MediaTools): Promise<VideoPr
     fetcher: createImageFetcher(config.images),
     mark: config.localWatermark,
   });
+}
+
+/** The upstream adapter of a channel; null for the local renderer. */
+async function upstreamOf(config: Config, ch: Config["channels"][number]): Promise<UpstreamProvider | null> {
+  if (ch.kind === "local" || !ch.baseUrl) return null;
+  const [
+    { createChannelHttp },
+    { createUnifiedRelayProvider },
+    { createOpenAiVideosProvider },
+    { createImageFetcher },
+  ] = await Promise.all([
+    import("../adapters/providers/upstream/http.js"),
+    import("../adapters/providers/upstream/unified-relay.js"),
+    import("../adapters/providers/upstream/openai-videos.js"),
+    import("../adapters/net/safe-fetch.js"),
+  ]);
+  const http = createChannelHttp({
+    channelId: ch.id,
+    baseUrl: ch.baseUrl,
+    secret: ch.secret,
+    connectTimeoutMs: ch.timeouts.connectMs,
+    requestTimeoutMs: ch.timeouts.requestMs,
+    downloadTimeoutMs: ch.timeouts.downloadMs,
+    maxDownloadBytes: ch.maxDownloadBytes,
+    connections: ch.connections,
+  });
+  return ch.kind === "unified"
+    ? createUnifiedRelayProvider(http)
+    : createOpenAiVideosProvider(http, createImageFetcher(config.images));
 }
 
 /** Reads uploaded videos with ffprobe (from npm, or FFPROBE_PATH). */
@@ -69,6 +114,8 @@ function ffprobeInspector(tools: MediaTools): MediaInspector {
 export interface Container {
   readonly services: AppServices;
   readonly worker: Worker;
+  /** Sends webhook deliveries from the job queue; started next to the worker. */
+  readonly webhookRunner: WebhookRunner;
   /** Where the generated admin token is, when it was not given by REELAY_ADMIN_TOKEN. */
   readonly adminTokenFile: string | null;
   close(): Promise<void>;
@@ -98,7 +145,77 @@ export async function buildContainer(
     const prometheus = createPrometheus({ tasks, queue, clock });
     const accounts = createSqlAccounts(db.kysely);
     const billing = config.pricing ? { accounts, prices: config.pricing } : null;
-    const worker = createWorker({
+    const links = createLinkSigner({
+      secret: signing.value,
+      publicUrl: config.publicUrl,
+      ttlS: config.linkTtlS,
+    });
+    const webhookStore = createSqlWebhookStore(db.kysely);
+    const webhookSender = createWebhookSender({
+      allowHosts: config.webhooks.allowHosts,
+      timeoutMs: config.webhooks.timeoutMs,
+      userAgent: `Reelay-Webhooks/${config.version}`,
+      ...(overrides.resolve ? { resolve: overrides.resolve } : {}),
+    });
+    const events = createWebhookOutbox({
+      store: webhookStore,
+      queue,
+      clock,
+      view: (task) => videoQueryView(task, { clock, links }),
+      maxAttempts: config.webhooks.retryScheduleMs.length + 1,
+    });
+    const webhookRunner = createWebhookRunner({
+      db,
+      queue,
+      store: webhookStore,
+      sender: webhookSender,
+      clock,
+      logger,
+      settings: { ...config.webhooks, pollIntervalMs: config.engine.pollIntervalMs },
+    });
+
+    const upstreamTasks = createSqlUpstreamTaskStore(db.kysely);
+    const channels: Channel[] = await Promise.all(
+      config.channels.map(async (ch) => ({
+        spec: {
+          id: ch.id,
+          kind: ch.kind,
+          priority: ch.priority,
+          weight: ch.weight,
+          maxConcurrent: ch.maxConcurrent,
+          models: ch.models,
+          pollIntervalMs: ch.pollIntervalMs,
+          cooldown: ch.cooldown,
+        },
+        upstream: await upstreamOf(config, ch),
+      })),
+    );
+    const router = createChannelRouter({
+      channels,
+      health: createSqlChannelHealthStore(db.kysely),
+      upstreamTasks,
+    });
+    const hasUpstreams = channels.some((c) => c.upstream !== null);
+    let poller: UpstreamPoller | null = null;
+    if (hasUpstreams) {
+      const { createResultFinisher } = await import("../adapters/providers/upstream/finisher.js");
+      poller = createUpstreamPoller({
+        db,
+        tasks,
+        upstreamTasks,
+        router,
+        blobs,
+        blobKey: blobKeyFor,
+        finisher: createResultFinisher({ tools, blobs, blobKey: blobKeyFor }),
+        billing,
+        clock,
+        logger,
+        telemetry: prometheus.telemetry,
+        onEnded: (task, tx) => events.taskEnded(task, tx),
+        settings: { ...config.poller, scratchDir },
+      });
+    }
+    const renderer = createWorker({
       db,
       tasks,
       queue,
@@ -110,8 +227,36 @@ export async function buildContainer(
       telemetry: prometheus.telemetry,
       remover,
       billing,
+      dispatcher: hasUpstreams
+        ? createDispatcher({
+            db,
+            tasks,
+            queue,
+            upstreamTasks,
+            router,
+            clock,
+            logger,
+            onSubmitted: () => poller?.wake(),
+          })
+        : null,
       settings: { ...config.engine, scratchDir },
+      events,
     });
+    // One worker for callers: render jobs, and the poller following upstream tasks.
+    const worker: Worker = {
+      start() {
+        renderer.start();
+        poller?.start();
+      },
+      wake: () => renderer.wake(),
+      interrupt: (taskId) => renderer.interrupt(taskId),
+      async stop() {
+        await Promise.all([renderer.stop(), poller?.stop()]);
+      },
+      get active() {
+        return renderer.active;
+      },
+    };
     const engine = createTaskEngine({
       db,
       tasks,
@@ -123,6 +268,7 @@ export async function buildContainer(
       settings: config.engine,
       onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
       onStopped: (taskId) => worker.interrupt(taskId),
+      events,
     });
     if (backends.soleProcess) {
       // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
@@ -130,13 +276,14 @@ export async function buildContainer(
       // (With a shared database, other processes hold leases: pg-boss expires dead ones.)
       const released = await queue.releaseAllLeases();
       if (released > 0) logger.warn({ jobs: released }, "re-queued jobs left running by a previous process");
+      await upstreamTasks.releaseAll(clock.now());
     }
 
     const services: AppServices = {
       engine,
       keys,
       models: modelTable(config.models),
-      links: createLinkSigner({ secret: signing.value, publicUrl: config.publicUrl, ttlS: config.linkTtlS }),
+      links,
       blobs,
       clock,
       adminTokenHash: hashSecret(admin.value),
@@ -148,7 +295,17 @@ export async function buildContainer(
       billingEnabled: billing !== null,
       prices: config.pricing,
       limits: config.limits,
+      router,
+      upstreamTasks,
       characters: createCharacterService({ store: createSqlCharacterStore(db.kysely), engine, clock }),
+      webhooks: createWebhookService({
+        db,
+        store: webhookStore,
+        queue,
+        sender: webhookSender,
+        clock,
+        maxAttempts: config.webhooks.retryScheduleMs.length + 1,
+      }),
       metrics: prometheus,
       publicUrl: config.publicUrl,
       version: config.version,
@@ -162,9 +319,11 @@ export async function buildContainer(
     return {
       services,
       worker,
+      webhookRunner,
       adminTokenFile: admin.path,
       async close() {
         await worker.stop();
+        await webhookRunner.stop();
         await backends.close();
       },
     };

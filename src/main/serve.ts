@@ -32,7 +32,10 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
       ? null
       : buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs });
   if (app) await app.listen({ port: config.port, host: config.host });
-  if (role !== "serve") container.worker.start();
+  if (role !== "serve") {
+    container.worker.start();
+    container.webhookRunner.start();
+  }
   logger.info(
     {
       role,

@@ -181,6 +181,26 @@ export function jobQueueContract(
         expect(await tasks.get(task.id)).toBeUndefined();
       }),
     );
+
+    it(
+      "claims only the kinds asked for, so one runner's backlog cannot starve another's",
+      withQueue(async ({ queue }) => {
+        for (const id of ["r1", "r2"]) await queue.enqueue(job(id, 0));
+        await queue.enqueue({
+          payload: { kind: "webhook", version: 1, deliveryId: "whd_1", taskId: "r1" },
+          runAt: 5,
+          maxAttempts: 8,
+        });
+        const hooks = await queue.claim({ limit: 1, leaseMs: 1000, now: 10, kinds: ["webhook"] });
+        expect(hooks.map((j) => j.payload)).toEqual([
+          { kind: "webhook", version: 1, deliveryId: "whd_1", taskId: "r1" },
+        ]);
+        expect(await queue.claim({ limit: 5, leaseMs: 1000, now: 10, kinds: ["webhook"] })).toHaveLength(0);
+        const renders = await queue.claim({ limit: 5, leaseMs: 1000, now: 10, kinds: ["render"] });
+        expect(renders.map((j) => j.payload.kind)).toEqual(["render", "render"]);
+        expect(await queue.claim({ limit: 5, leaseMs: 1000, now: 10, kinds: [] })).toHaveLength(0);
+      }),
+    );
   });
 }
 

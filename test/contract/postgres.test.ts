@@ -11,10 +11,17 @@ import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency
 import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../../src/adapters/sqlite/upstream-store.js";
+import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
 import { createTestDatabase } from "../helpers/postgres.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
+import { upstreamStoreContract } from "./upstream-store.contract.js";
+import { webhookStoreContract } from "./webhook-store.contract.js";
 
 async function open() {
   const database = await createTestDatabase();
@@ -35,6 +42,9 @@ async function open() {
     idempotency: createSqlIdempotencyStore(db.kysely),
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
+    webhooks: createSqlWebhookStore(db.kysely),
+    upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+    channelHealth: createSqlChannelHealthStore(db.kysely),
     async close() {
       await boss.stop({ graceful: false, close: false });
       await db.close();
@@ -46,3 +56,5 @@ async function open() {
 jobQueueContract("postgres + pg-boss", open, { singleProcess: false });
 taskStoreContract("postgres", open);
 sharedStoresContract("postgres", open);
+upstreamStoreContract("postgres", open);
+webhookStoreContract("postgres", open);

@@ -10,9 +10,16 @@ import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../../src/adapters/sqlite/upstream-store.js";
+import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
+import { upstreamStoreContract } from "./upstream-store.contract.js";
+import { webhookStoreContract } from "./webhook-store.contract.js";
 
 async function open() {
   const dir = await mkdtemp(join(tmpdir(), "reelay-contract-"));
@@ -26,6 +33,9 @@ async function open() {
     idempotency: createSqlIdempotencyStore(db.kysely),
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
+    upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+    channelHealth: createSqlChannelHealthStore(db.kysely),
+    webhooks: createSqlWebhookStore(db.kysely),
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
@@ -36,3 +46,5 @@ async function open() {
 jobQueueContract("sqlite", open, { singleProcess: true });
 taskStoreContract("sqlite", open);
 sharedStoresContract("sqlite", open);
+webhookStoreContract("sqlite", open);
+upstreamStoreContract("sqlite", open);

@@ -53,6 +53,13 @@ export function taskStoreContract(
           ["001"],
         );
         expect(ids(await tasks.listForOwner("owner_1", { limit: 2, order: "asc" }))).toEqual(["001", "002"]);
+        await tasks.update(all[2]?.id ?? "", { status: "processing" }, { now: 40 });
+        expect(
+          ids(await tasks.listForOwner("owner_1", { limit: 10, order: "desc", status: "processing" })),
+        ).toEqual(["003"]);
+        expect(
+          ids(await tasks.listForOwner("owner_2", { limit: 10, order: "desc", status: "processing" })),
+        ).toEqual([]);
         expect(await tasks.delete(all[0]?.id ?? "")).toBe(true);
         expect(await tasks.delete(all[0]?.id ?? "")).toBe(false);
         expect(ids(await tasks.listForOwner("owner_1", { limit: 10, order: "asc" }))).toEqual([

@@ -43,7 +43,18 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
   expect(doc.openapi).toBe("3.1.0");
   const create = doc.paths["/v1/video/create"]?.post?.requestBody?.content["application/json"]?.schema;
   expect(Object.keys((create?.properties as object) ?? {}).sort()).toEqual(
-    ["duration", "images", "model", "orientation", "private", "prompt", "size", "watermark"].sort(),
+    // The seed's eight fields, and callback_url (Reelay's addition for webhooks).
+    [
+      "callback_url",
+      "duration",
+      "images",
+      "model",
+      "orientation",
+      "private",
+      "prompt",
+      "size",
+      "watermark",
+    ].sort(),
   );
   expect([...((create?.required as string[] | undefined) ?? [])].sort()).toEqual(
     ["duration", "model", "orientation", "prompt", "size"].sort(),

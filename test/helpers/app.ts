@@ -57,6 +57,7 @@ export async function startTestApp(
   const app = buildApp(c.services, { requestTimeoutMs: config.requestTimeoutMs });
   await app.listen({ port, host: "127.0.0.1" });
   c.worker.start();
+  c.webhookRunner.start();
 
   const request: TestApp["request"] = (path, o = {}) => {
     const headers: Record<string, string> = { ...o.headers };

@@ -121,7 +121,7 @@ function streamHuge(res: ServerResponse): void {
   pump();
 }
 
-async function makePng(ffmpegPath: string, out: string, source: string): Promise<Buffer> {
+export async function makePng(ffmpegPath: string, out: string, source: string): Promise<Buffer> {
   const args = ["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-frames:v", "1", out];
   await new Promise<void>((resolve, reject) => {
     const child = spawn(ffmpegPath, args, { stdio: "ignore" });

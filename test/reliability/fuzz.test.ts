@@ -13,7 +13,11 @@ let key: string;
 let taskId: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ overrides: { provider: new FakeProvider() }, engine: { concurrency: 1 } });
+  app = await startTestApp({
+    // Webhook URLs are resolved when registered: no fuzzed host name may reach real DNS.
+    overrides: { provider: new FakeProvider(), resolve: async (host) => Promise.reject(notFound(host)) },
+    engine: { concurrency: 1 },
+  });
   key = await app.newKey();
   const res = await app.request("/v1/videos", { key, body: { prompt: "fuzz target" } });
   taskId = ((await res.json()) as { id: string }).id;
@@ -28,11 +32,15 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/admin/accounts/owner_x/credits" },
   { method: "GET", path: () => "/admin/accounts/owner_x" },
   { method: "GET", path: () => "/admin/tasks" },
+  { method: "GET", path: () => "/admin/channels" },
   { method: "GET", path: () => "/admin/accounts/owner_x/usage" },
   { method: "GET", path: () => "/admin/prices" },
   { method: "GET", path: () => "/v1/usage" },
   { method: "POST", path: () => "/v1/video/create" },
   { method: "GET", path: () => "/v1/video/query" },
+  { method: "GET", path: () => "/v1/video/list" },
+  { method: "GET", path: () => "/" },
+  { method: "GET", path: () => "/ui/app.js" },
   { method: "POST", path: () => "/v1/videos" },
   { method: "GET", path: () => "/v1/videos" },
   { method: "GET", path: () => `/v1/videos/${encodeURIComponent(taskId)}` },
@@ -53,6 +61,12 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/v1/videos/characters" },
   { method: "GET", path: () => "/v1/videos/characters/char_x" },
   { method: "GET", path: () => "/openapi.json" },
+  { method: "POST", path: () => "/v1/webhooks" },
+  { method: "GET", path: () => "/v1/webhooks" },
+  { method: "DELETE", path: () => "/v1/webhooks/whe_nope" },
+  { method: "POST", path: () => "/v1/webhooks/secret" },
+  { method: "GET", path: () => "/admin/webhooks/deliveries" },
+  { method: "POST", path: () => "/admin/webhooks/deliveries/whd_nope/retry" },
 ];
 
 /** Field names the routes know, mixed with noise, so bodies get past the first check sometimes. */
@@ -78,6 +92,11 @@ const fieldName = fc.oneof(
     "limit",
     "order",
     "variant",
+    "url",
+    "events",
+    "callback_url",
+    "task_id",
+    "status",
     "__proto__",
     "constructor",
   ),
@@ -99,6 +118,9 @@ const query = fc.dictionary(
     maxKeys: 4,
   },
 );
+function notFound(host: string): Error {
+  return Object.assign(new Error(`no such host ${host}`), { code: "ENOTFOUND" });
+}
 function taskIdPlaceholder() {
   return "sora-2:task_01k9009g8ef1esae6388chgcpx";
 }

@@ -31,12 +31,15 @@ const TABLE: Row[] = [
   { method: "GET", url: "/docs/static/index.html", auth: "public" },
   { method: "GET", url: "/docs/static/swagger-initializer.js", auth: "public" },
   { method: "GET", url: "/docs/static/*", auth: "public", sample: "/docs/static/swagger-ui.css" },
+  { method: "GET", url: "/", auth: "public" },
+  { method: "GET", url: "/ui/*", auth: "public", sample: "/ui/app.js" },
   { method: "POST", url: "/admin/keys", auth: "admin", body: {} },
   { method: "GET", url: "/admin/keys", auth: "admin" },
   { method: "DELETE", url: "/admin/keys/:id", auth: "admin" },
   { method: "POST", url: "/admin/accounts/:owner_id/credits", auth: "admin", body: { amount: 1 } },
   { method: "GET", url: "/admin/accounts/:owner_id", auth: "admin" },
   { method: "GET", url: "/admin/tasks", auth: "admin" },
+  { method: "GET", url: "/admin/channels", auth: "admin" },
   { method: "GET", url: "/admin/accounts/:owner_id/usage", auth: "admin" },
   { method: "GET", url: "/admin/prices", auth: "admin" },
   { method: "GET", url: "/v1/usage", auth: "key" },
@@ -47,6 +50,7 @@ const TABLE: Row[] = [
     auth: "key",
     owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }),
   },
+  { method: "GET", url: "/v1/video/list", auth: "key" },
   { method: "POST", url: "/v1/videos", auth: "key", body: {} },
   {
     method: "POST",
@@ -111,6 +115,12 @@ const TABLE: Row[] = [
   { method: "GET", url: "/v1/videos/characters/:id", auth: "key" },
   { method: "POST", url: "/v1/chat/completions", auth: "key", body: {} },
   { method: "GET", url: "/files/*", auth: "signed" },
+  { method: "POST", url: "/v1/webhooks", auth: "key", body: {} },
+  { method: "GET", url: "/v1/webhooks", auth: "key" },
+  { method: "DELETE", url: "/v1/webhooks/:id", auth: "key" },
+  { method: "POST", url: "/v1/webhooks/secret", auth: "key" },
+  { method: "GET", url: "/admin/webhooks/deliveries", auth: "admin" },
+  { method: "POST", url: "/admin/webhooks/deliveries/:id/retry", auth: "admin" },
 ];
 
 /** A concrete path for a row's URL pattern. */

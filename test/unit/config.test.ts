@@ -48,6 +48,21 @@ describe("config", () => {
     });
   });
 
+  it("reads the webhook retry schedule and one allow-list for images and webhooks", () => {
+    expect(loadConfig({}).webhooks.retryScheduleMs).toEqual([
+      5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+    ]);
+    expect(loadConfig({ REELAY_WEBHOOK_RETRY_SCHEDULE: "50ms, 2s,1m,1h" }).webhooks.retryScheduleMs).toEqual([
+      50, 2_000, 60_000, 3_600_000,
+    ]);
+    const c = loadConfig({
+      REELAY_ALLOW_HOSTS: "Hooks.local:8080",
+      REELAY_IMAGE_ALLOW_HOSTS: "images.local",
+    });
+    expect(c.webhooks.allowHosts).toEqual(["hooks.local:8080", "images.local"]);
+    expect(c.images.allowHosts).toEqual(c.webhooks.allowHosts);
+  });
+
   it("treats empty variables as unset", () => {
     expect(loadConfig({ PORT: "" }).port).toBe(8787);
   });
@@ -68,6 +83,9 @@ describe("config", () => {
     [{ REELAY_STORAGE: "s3" }, "REELAY_S3_BUCKET"],
     [{ REELAY_STORAGE: "s3", REELAY_S3_BUCKET: "bkt", REELAY_S3_DELIVERY: "cdn" }, "REELAY_S3_DELIVERY"],
     [{ REELAY_S3_ENDPOINT: "minio:9000" }, "REELAY_S3_ENDPOINT"],
+    [{ REELAY_WEBHOOK_RETRY_SCHEDULE: "5s,soon" }, "REELAY_WEBHOOK_RETRY_SCHEDULE"],
+    [{ REELAY_WEBHOOK_RETRY_SCHEDULE: "25h" }, "REELAY_WEBHOOK_RETRY_SCHEDULE"],
+    [{ REELAY_WEBHOOK_TIMEOUT_MS: "10" }, "REELAY_WEBHOOK_TIMEOUT_MS"],
   ])("%o is refused, naming the variable", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -36,6 +36,19 @@ export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; cloc
     labelNames: ["provider", "code"] as const,
     registers: [registry],
   });
+  const polls = new Histogram({
+    name: "reelay_upstream_poll_seconds",
+    help: "Polls of upstream tasks by channel and outcome (ok or the error code)",
+    labelNames: ["channel", "outcome"] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const statuses = new Counter({
+    name: "reelay_upstream_unknown_status_total",
+    help: "Upstream statuses Reelay does not recognise (treated as still running), by channel and status",
+    labelNames: ["channel", "status"] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: "reelay_tasks",
     help: "Tasks by status",
@@ -65,6 +78,13 @@ export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; cloc
       providerCall({ provider: name, seconds, outcome }) {
         provider.observe({ provider: name, outcome }, seconds);
         if (outcome !== "ok") providerErrors.inc({ provider: name, code: outcome });
+      },
+      upstreamPoll({ channel, seconds, outcome }) {
+        polls.observe({ channel, outcome }, seconds);
+      },
+      upstreamStatus({ channel, status, known }) {
+        // Label values stay bounded: an upstream inventing statuses gets them folded past 40 characters.
+        if (!known) statuses.inc({ channel, status: status.slice(0, 40) });
       },
     },
     observeRequest(method, route, status, seconds) {

@@ -4,21 +4,23 @@
  * is allow-listed), and the connection goes to exactly the checked addresses: a second DNS answer
  * (DNS rebinding) is never consulted.
  */
-import { lookup as dnsLookup } from "node:dns/promises";
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
-import { isIP, type LookupFunction } from "node:net";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import ipaddr from "ipaddr.js";
-import { Agent, type Dispatcher, request } from "undici";
+import { type Dispatcher, request } from "undici";
 import { errors, isReelayError, type ReelayError } from "../../core/errors.js";
+import {
+  createHostGuard,
+  describeNetworkError,
+  discard,
+  GuardError,
+  header,
+  type ResolvedAddress,
+  type Resolver,
+} from "./guard.js";
 
-export interface ResolvedAddress {
-  readonly address: string;
-  readonly family: 4 | 6;
-}
-export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
+export { classifyAddress, type ResolvedAddress, type Resolver } from "./guard.js";
 
 export interface ImageFetcherOptions {
   /** Hosts (`name` or `name:port`, case-insensitive) exempt from the address check, e.g. a local test server. */
@@ -47,60 +49,12 @@ export interface ImageFetcher {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-/** Human names of the ranges ipaddr.js reports, so a refusal says which block the address is in. */
-const RANGE_NAMES: Record<string, string> = {
-  unspecified: "unspecified (0.0.0.0/8, ::)",
-  broadcast: "broadcast (255.255.255.255)",
-  multicast: "multicast (224.0.0.0/4, ff00::/8)",
-  linkLocal: "link-local (169.254.0.0/16, fe80::/10)",
-  loopback: "loopback (127.0.0.0/8, ::1)",
-  carrierGradeNat: "carrier-grade NAT (100.64.0.0/10)",
-  private: "private (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)",
-  reserved: "reserved",
-  uniqueLocal: "unique local (fc00::/7)",
-  benchmarking: "benchmarking (198.18.0.0/15, 2001:2::/48)",
-  deprecatedSiteLocal: "site-local (fec0::/10)",
-  rfc6145: "IPv4-translated (::ffff:0:0:0/96)",
-  "6to4": "6to4 (2002::/16)",
-  teredo: "Teredo (2001::/32)",
-};
-
-/**
- * `"public"` when a connection to `address` may leave the server's own networks, else the name of the
- * range that makes it unsafe (`"loopback (127.0.0.0/8, ::1)"`, `"private (…)"`, …).
- */
-export function classifyAddress(address: string): "public" | string {
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
-  try {
-    ip = ipaddr.parse(address);
-  } catch {
-    return "not a valid IP address";
-  }
-  if (ip.kind() === "ipv6") {
-    const v6 = ip as ipaddr.IPv6;
-    // These embed an IPv4 address the kernel or a NAT64 gateway will actually reach: judge that one.
-    if (v6.isIPv4MappedAddress()) return embedded("IPv4-mapped", v6.toIPv4Address().toString());
-    const p = v6.parts;
-    if (p[0] === 0x64 && p[1] === 0xff9b && p.slice(2, 6).every((x) => x === 0)) {
-      return embedded("NAT64", ipaddr.fromByteArray(v6.toByteArray().slice(12)).toString());
-    }
-    if (p.slice(0, 6).every((x) => x === 0) && v6.range() === "unicast") {
-      return "IPv4-compatible (::/96, deprecated)";
-    }
-  }
-  const range = ip.range();
-  return range === "unicast" ? "public" : (RANGE_NAMES[range] ?? range);
-}
-
-const embedded = (kind: string, v4: string): string => {
-  const inner = classifyAddress(v4);
-  return inner === "public" ? "public" : `${kind} ${inner}`;
-};
-
 /** Builds the guarded downloader; holds no connections between calls. */
 export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
-  const allow = new Set(opts.allowHosts.map((h) => h.toLowerCase()));
-  const resolve = opts.resolve ?? systemResolve;
+  const guard = createHostGuard({
+    allowHosts: opts.allowHosts,
+    ...(opts.resolve ? { resolve: opts.resolve } : {}),
+  });
   return {
     async fetchTo(url, destPath, { index, signal }) {
       const timeout = AbortSignal.timeout(opts.timeoutMs);
@@ -122,7 +76,7 @@ export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
     let current = parseUrl(url, index);
     for (let hop = 0; ; hop++) {
       const addresses = await checkedAddresses(current, index, signal);
-      const agent = pinnedAgent(current.hostname, addresses, opts.timeoutMs);
+      const agent = guard.agent(current.hostname, addresses, opts.timeoutMs);
       try {
         const res = await request(current, {
           method: "GET",
@@ -185,120 +139,28 @@ export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
     return { bytes, contentType };
   }
 
-  /** Resolves the URL's host once and refuses it unless every address is public or the host is allowed. */
+  /** The guard's checked addresses; its refusals become this image's errors. */
   async function checkedAddresses(url: URL, index: number, signal: AbortSignal): Promise<ResolvedAddress[]> {
-    const bare = url.hostname.replace(/^\[|\]$/g, "");
-    const literal = isIP(bare);
-    const addresses: ResolvedAddress[] =
-      literal === 4 || literal === 6
-        ? [{ address: bare, family: literal }]
-        : await abortable(resolveHost(bare, index), signal);
-    if (addresses.length === 0) throw errors.imageFetchFailed(index, `host '${bare}' has no address`, false);
-    if (isAllowed(url)) return addresses;
-    for (const { address } of addresses) {
-      const verdict = classifyAddress(address);
-      if (verdict !== "public") {
-        throw errors.imageRefused(
-          index,
-          `host '${bare}' resolves to ${address}, a ${verdict} address; only public addresses may be fetched`,
-        );
-      }
-    }
-    return addresses;
-  }
-
-  async function resolveHost(hostname: string, index: number): Promise<ResolvedAddress[]> {
     try {
-      return await resolve(hostname);
+      return await guard.addresses(url, signal);
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      // NXDOMAIN is an answer, not trouble: retrying will not make the name exist.
-      if (code === "ENOTFOUND") throw errors.imageFetchFailed(index, `host '${hostname}' not found`, false);
-      throw errors.imageFetchFailed(index, `could not resolve '${hostname}': ${code ?? String(e)}`, true);
+      throw e instanceof GuardError ? imageError(e, index) : e;
     }
   }
 
-  function isAllowed(url: URL): boolean {
-    const port = url.port || (url.protocol === "https:" ? "443" : "80");
-    const host = url.hostname.toLowerCase();
-    return allow.has(host) || allow.has(`${host}:${port}`);
-  }
-}
-
-function parseUrl(raw: string, index: number): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw errors.imageRefused(index, "is not a valid URL");
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw errors.imageRefused(index, `only http and https URLs may be fetched (got '${url.protocol}')`);
-  }
-  if (url.username !== "" || url.password !== "") {
-    throw errors.imageRefused(index, "URLs with credentials may not be fetched");
-  }
-  return url;
-}
-
-/**
- * An agent whose every connection goes to the already-checked addresses of `hostname`. undici passes
- * `lookup` to net/tls.connect; the URL keeps its hostname, so Host and TLS SNI stay right.
- */
-function pinnedAgent(hostname: string, addresses: readonly ResolvedAddress[], timeoutMs: number): Agent {
-  const lookup: LookupFunction = (_host, options, callback) => {
-    const fitting = addresses.filter((a) => !options.family || a.family === options.family);
-    const first = fitting[0];
-    if (first === undefined) {
-      callback(Object.assign(new Error(`no checked address for ${hostname}`), { code: "ENOTFOUND" }), "", 4);
-    } else if (options.all) {
-      callback(
-        null,
-        fitting.map((a) => ({ address: a.address, family: a.family })),
-      );
-    } else {
-      callback(null, first.address, first.family);
+  function parseUrl(raw: string, index: number): URL {
+    try {
+      return guard.parse(raw);
+    } catch (e) {
+      throw e instanceof GuardError ? imageError(e, index) : e;
     }
-  };
-  return new Agent({
-    connect: { lookup, timeout: timeoutMs },
-    headersTimeout: timeoutMs,
-    bodyTimeout: timeoutMs,
-  });
+  }
 }
 
-const systemResolve: Resolver = async (hostname) => {
-  const found = await dnsLookup(hostname, { all: true, verbatim: true });
-  return found.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
-};
-
-/** dns.lookup cannot be cancelled; stop waiting for it when the download is aborted. */
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-const header = (headers: Dispatcher.ResponseData["headers"], name: string): string | undefined => {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
-/** Drops a body we will not read; undici reports the destroy as an error event, expected here. */
-const discard = (body: Dispatcher.ResponseData["body"]): void => {
-  body.on("error", () => {});
-  body.destroy();
-};
+const imageError = (e: GuardError, index: number): ReelayError =>
+  e.kind === "refused"
+    ? errors.imageRefused(index, e.message)
+    : errors.imageFetchFailed(index, e.message, e.retryable);
 
 const tooLarge = (index: number, maxBytes: number): ReelayError =>
   errors.imageFetchFailed(index, `larger than ${maxBytes} bytes`, false);
-
-function describeNetworkError(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const code = (e as NodeJS.ErrnoException).code;
-  const cause = e.cause instanceof Error ? `: ${e.cause.message}` : "";
-  return `${code ? `${code} ` : ""}${e.message}${cause}`.slice(0, 300);
-}

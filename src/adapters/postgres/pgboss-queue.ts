@@ -14,7 +14,7 @@
  */
 import { CompiledQuery, type Kysely, sql } from "kysely";
 import type PgBoss from "pg-boss";
-import type { ClaimedJob, JobPayload, JobQueue, Tx } from "../../core/ports.js";
+import type { ClaimedJob, JobKind, JobPayload, JobQueue, Tx } from "../../core/ports.js";
 import { connOf, type DB } from "../sqlite/schema.js";
 
 /** What a job carries in pg-boss: the payload, and how often its process died under it. */
@@ -24,6 +24,8 @@ interface JobData {
 }
 
 export const RENDER_QUEUE = "render";
+/** One pg-boss queue per job kind, named after it: each runner fetches only its own. */
+const QUEUES: readonly JobKind[] = ["render", "webhook"];
 const SCHEMA = "pgboss";
 const job = sql.raw(`${SCHEMA}.job`);
 
@@ -45,12 +47,12 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
   const { boss, db } = deps;
   /** Only the current holder's run matches: same id, still active, same fetch. */
   const held = (j: ClaimedJob) =>
-    sql`name = ${RENDER_QUEUE} and id = ${j.id}::uuid and state = 'active' and retry_count = ${Number(j.leaseToken)}`;
+    sql`name = ${j.payload.kind} and id = ${j.id}::uuid and state = 'active' and retry_count = ${Number(j.leaseToken)}`;
 
   return {
     async enqueue(newJob, tx?: Tx) {
       const data: JobData = { payload: newJob.payload, interrupted: 0 };
-      const id = await boss.send(RENDER_QUEUE, data, {
+      const id = await boss.send(newJob.payload.kind, data, {
         startAfter: new Date(newJob.runAt),
         retryLimit: newJob.maxAttempts + EXPIRY_HEADROOM,
         db: bossDb(connOf(db, tx) as Kysely<DB>),
@@ -59,15 +61,19 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
       return id;
     },
 
-    async claim({ limit, leaseMs }) {
+    async claim({ limit, leaseMs, kinds }) {
       if (limit <= 0) return [];
-      const jobs = await boss.fetch<JobData>(RENDER_QUEUE, { batchSize: limit, includeMetadata: true });
+      const jobs: PgBoss.JobWithMetadata<JobData>[] = [];
+      for (const kind of kinds ?? QUEUES) {
+        if (jobs.length >= limit) break;
+        jobs.push(
+          ...(await boss.fetch<JobData>(kind, { batchSize: limit - jobs.length, includeMetadata: true })),
+        );
+      }
       if (jobs.length === 0) return [];
       // The lease is the worker's, not the one fixed at send time.
       await sql`update ${job} set expire_in = ${leaseMs} * interval '1 millisecond'
-        where name = ${RENDER_QUEUE} and id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'`.execute(
-        db,
-      );
+        where id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'`.execute(db);
       return jobs.map((j) => ({
         id: j.id,
         payload: j.data.payload,
@@ -92,9 +98,11 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
       );
     },
 
-    async retry(j, { runAt, error }, tx) {
-      // The next fetch raises retry_count: the attempt is counted.
+    async retry(j, { runAt, error, free }, tx) {
+      // The next fetch raises retry_count: the attempt is counted, unless it is `free` (the job
+      // waited for capacity), which lowers it here first.
       await sql`update ${job} set state = 'retry', start_after = ${new Date(runAt).toISOString()}::timestamptz,
+        retry_count = retry_count - ${free ? 1 : 0},
         output = ${JSON.stringify({ error })}::jsonb where ${held(j)}`.execute(connOf(db, tx));
     },
 
@@ -119,7 +127,7 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
 
     async depth() {
       const r = await sql<{ state: string; n: number }>`select state::text as state, count(*)::int as n
-        from ${job} where name = ${RENDER_QUEUE} group by state`.execute(db);
+        from ${job} where name = any(${[...QUEUES]}::text[]) group by state`.execute(db);
       const n = (s: string) => r.rows.find((row) => row.state === s)?.n ?? 0;
       return { queued: n("created") + n("retry"), running: n("active"), dead: n("failed") };
     },
@@ -151,7 +159,7 @@ export async function startPgBoss(opts: {
     await sql`select pg_advisory_lock(${START_LOCK})`.execute(conn);
     try {
       await boss.start();
-      if (!(await boss.getQueue(RENDER_QUEUE))) await boss.createQueue(RENDER_QUEUE);
+      for (const name of QUEUES) if (!(await boss.getQueue(name))) await boss.createQueue(name);
     } finally {
       await sql`select pg_advisory_unlock(${START_LOCK})`.execute(conn);
     }

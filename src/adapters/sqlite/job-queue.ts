@@ -55,8 +55,8 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
       return id;
     },
 
-    async claim({ limit, leaseMs, now }) {
-      if (limit <= 0) return [];
+    async claim({ limit, leaseMs, now, kinds }) {
+      if (limit <= 0 || kinds?.length === 0) return [];
       return db.transaction().execute(async (trx) => {
         const due = await trx
           .selectFrom("jobs")
@@ -67,6 +67,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
               eb.and([eb("status", "=", "running"), eb("lease_until", "<", now)]),
             ]),
           )
+          .$if(kinds !== undefined, (q) => q.where("kind", "in", kinds ?? []))
           .orderBy("run_at")
           .limit(limit)
           .execute();
@@ -111,17 +112,27 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
       await connOf(db, tx).deleteFrom("jobs").where(held(job)).execute();
     },
 
-    async retry(job, { runAt, error }, tx) {
+    async retry(job, { runAt, error, free }, tx) {
       await connOf(db, tx)
         .updateTable("jobs")
-        .set({
+        .set((eb) => ({
           status: "queued",
           run_at: runAt,
           lease_token: null,
           lease_until: null,
           last_error: error,
           updated_at: clock.now(),
-        })
+          ...(free
+            ? {
+                attempt: eb
+                  .case()
+                  .when("attempt", ">", 0)
+                  .then(eb("attempt", "-", 1))
+                  .else(0)
+                  .end(),
+              }
+            : {}),
+        }))
         .where(held(job))
         .execute();
     },

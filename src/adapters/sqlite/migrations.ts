@@ -185,6 +185,113 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  migrations["0009_upstreams"] = {
+    async up(db: Kysely<unknown>) {
+      // Pins each upstream task to the channel that accepted it, and drives its polling.
+      await db.schema
+        .createTable("upstream_tasks")
+        .addColumn("task_id", "text", (c) => c.primaryKey())
+        .addColumn("channel_id", "text", (c) => c.notNull())
+        .addColumn("upstream_id", "text")
+        .addColumn("phase", "text", (c) => c.notNull())
+        .addColumn("submitted_at", int, (c) => c.notNull())
+        .addColumn("next_poll_at", int, (c) => c.notNull())
+        .addColumn("poll_errors", int, (c) => c.notNull().defaultTo(0))
+        .addColumn("fetch_errors", int, (c) => c.notNull().defaultTo(0))
+        .addColumn("last_status", "text")
+        .addColumn("deadline_at", int, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("upstream_tasks_due")
+        .on("upstream_tasks")
+        .columns(["phase", "next_poll_at"])
+        .execute();
+      await db.schema
+        .createTable("channel_health")
+        .addColumn("channel_id", "text", (c) => c.primaryKey())
+        .addColumn("failures", int, (c) => c.notNull().defaultTo(0))
+        .addColumn("cooldown_until", int, (c) => c.notNull().defaultTo(0))
+        .addColumn("last_error", "text")
+        .addColumn("last_failure_at", int)
+        .addColumn("last_success_at", int)
+        .execute();
+    },
+  };
+
+  migrations["0010_webhooks"] = {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable("webhook_endpoints")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("key_id", "text")
+        .addColumn("url", "text", (c) => c.notNull())
+        // JSON array of event types; null: all.
+        .addColumn("events", "text")
+        .addColumn("secret", "text", (c) => c.notNull())
+        .addColumn("created_at", int, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("webhook_endpoints_owner")
+        .on("webhook_endpoints")
+        .column("owner_id")
+        .execute();
+      await db.schema
+        .createTable("webhook_callback_secrets")
+        .addColumn("owner_id", "text", (c) => c.primaryKey())
+        .addColumn("secret", "text", (c) => c.notNull())
+        .addColumn("created_at", int, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("webhook_events")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("task_id", "text", (c) => c.notNull())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("payload", "text", (c) => c.notNull())
+        .addColumn("created_at", int, (c) => c.notNull())
+        // One event per task and type: a transaction run twice cannot announce the end twice.
+        .addUniqueConstraint("webhook_events_once", ["task_id", "type"])
+        .execute();
+      await db.schema
+        .createTable("webhook_deliveries")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("event_id", "text", (c) => c.notNull())
+        .addColumn("event_type", "text", (c) => c.notNull())
+        .addColumn("task_id", "text", (c) => c.notNull())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("endpoint_id", "text")
+        .addColumn("url", "text", (c) => c.notNull())
+        // pending | delivered | failed
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("attempt_count", int, (c) => c.notNull().defaultTo(0))
+        .addColumn("next_attempt_at", int)
+        .addColumn("created_at", int, (c) => c.notNull())
+        .addColumn("updated_at", int, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("webhook_deliveries_task")
+        .on("webhook_deliveries")
+        .columns(["task_id", "created_at"])
+        .execute();
+      await db.schema
+        .createIndex("webhook_deliveries_status")
+        .on("webhook_deliveries")
+        .columns(["status", "created_at"])
+        .execute();
+      await db.schema
+        .createTable("webhook_attempts")
+        .addColumn("delivery_id", "text", (c) => c.notNull())
+        .addColumn("attempt", int, (c) => c.notNull())
+        .addColumn("started_at", int, (c) => c.notNull())
+        .addColumn("duration_ms", int, (c) => c.notNull())
+        .addColumn("status_code", int)
+        .addColumn("error", "text")
+        .addPrimaryKeyConstraint("webhook_attempts_pk", ["delivery_id", "attempt"])
+        .execute();
+    },
+  };
+
   return migrations;
 }
 

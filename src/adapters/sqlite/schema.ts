@@ -96,7 +96,86 @@ export interface LedgerTable {
   created_at: number;
 }
 
+export interface WebhookEndpointsTable {
+  id: string;
+  owner_id: string;
+  key_id: string | null;
+  url: string;
+  events: string | null;
+  secret: string;
+  created_at: number;
+}
+
+export interface WebhookCallbackSecretsTable {
+  owner_id: string;
+  secret: string;
+  created_at: number;
+}
+
+export interface WebhookEventsTable {
+  id: string;
+  task_id: string;
+  owner_id: string;
+  type: string;
+  payload: string;
+  created_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  event_id: string;
+  event_type: string;
+  task_id: string;
+  owner_id: string;
+  endpoint_id: string | null;
+  url: string;
+  status: string;
+  attempt_count: number;
+  next_attempt_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+}
+
+export interface UpstreamTasksTable {
+  task_id: string;
+  channel_id: string;
+  upstream_id: string | null;
+  /** submitting | polling | done */
+  phase: string;
+  submitted_at: number;
+  next_poll_at: number;
+  poll_errors: number;
+  fetch_errors: number;
+  last_status: string | null;
+  deadline_at: number;
+}
+
+export interface ChannelHealthTable {
+  channel_id: string;
+  failures: number;
+  cooldown_until: number;
+  last_error: string | null;
+  last_failure_at: number | null;
+  last_success_at: number | null;
+}
+
 export interface DB {
+  upstream_tasks: UpstreamTasksTable;
+  channel_health: ChannelHealthTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_callback_secrets: WebhookCallbackSecretsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
   accounts: AccountsTable;
   ledger: LedgerTable;
   rate_buckets: RateBucketsTable;

@@ -77,8 +77,9 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
       return row ? toTask(row) : undefined;
     },
 
-    async listForOwner(ownerId, { after, limit, order }) {
+    async listForOwner(ownerId, { after, limit, order, status }) {
       let q = db.selectFrom("tasks").selectAll().where("owner_id", "=", ownerId);
+      if (status) q = q.where("status", "=", status);
       if (after) {
         const cmp = order === "asc" ? ">" : "<";
         q = q.where((eb) =>

@@ -22,7 +22,21 @@ export function adminTasks(app: FastifyInstance, s: AppServices): void {
       const params = parseInput(adminTasksQuerySchema, req.query);
       const q = params;
       const tasks = await s.engine.search({ status: q.status, ownerId: q.owner_id, limit: q.limit ?? 50 });
-      return { object: "list", data: tasks.map((t) => ({ ...videoQueryView(t, s), owner_id: t.ownerId })) };
+      const local = s.router.all().find((c) => c.upstream === null)?.spec.id ?? null;
+      const data = await Promise.all(
+        tasks.map(async (t) => {
+          const pin = await s.upstreamTasks.get(t.id);
+          // No pin: rendered here once an attempt has started.
+          const channel = pin?.channelId ?? (t.attempts > 0 ? local : null);
+          return {
+            ...videoQueryView(t, s),
+            owner_id: t.ownerId,
+            channel,
+            upstream_id: pin?.upstreamId ?? null,
+          };
+        }),
+      );
+      return { object: "list", data };
     },
   );
 }

@@ -1,5 +1,6 @@
 /** `GET /v1/models`: the capability table in OpenAI's list shape. */
 import type { FastifyInstance } from "fastify";
+import { ORIENTATIONS } from "../../core/models.js";
 import { requireKey } from "../auth.js";
 import type { ModelListResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
@@ -12,7 +13,18 @@ export function v1ModelsList(app: FastifyInstance, s: AppServices): void {
     { onRequest: requireKey(s) },
     async (): Promise<ModelListResponse> => ({
       object: "list",
-      data: [...s.models.keys()].map((id) => ({ id, object: "model", created, owned_by: "reelay" })),
+      data: [...s.models.values()].map((m) => ({
+        id: m.name,
+        object: "model",
+        created,
+        owned_by: "reelay",
+        capabilities: {
+          orientations: [...ORIENTATIONS],
+          sizes: [...m.sizes],
+          durations: [...m.durations],
+          max_images: m.maxImages,
+        },
+      })),
     }),
   );
 }

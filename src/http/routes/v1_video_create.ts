@@ -21,6 +21,8 @@ export function v1VideoCreate(app: FastifyInstance, s: AppServices): void {
     async (req): Promise<VideoCreateResponse> => {
       const principal = principalOf(req);
       const request = parseUnifiedCreate(req.body, s.models);
+      if (request.callbackUrl !== undefined)
+        await s.webhooks.checkCallback(principal.ownerId, request.callbackUrl);
       const imageKeys = await storeDataUrls(
         s,
         request.images.flatMap((url, i) => (isDataUrl(url) ? [{ url, param: `images[${i}]` }] : [])),

@@ -7,7 +7,7 @@ import { principalOf, requireKey } from "../auth.js";
 import type { VideoQueryResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
-export function videoQueryView(task: Task, s: AppServices): VideoQueryResponse {
+export function videoQueryView(task: Task, s: Pick<AppServices, "clock" | "links">): VideoQueryResponse {
   const now = s.clock.now();
   const video = task.result ? s.links.sign(task.result.videoKey, now) : null;
   const thumb = task.result ? s.links.sign(task.result.thumbnailKey, now) : null;

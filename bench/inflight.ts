@@ -1,0 +1,214 @@
+/**
+ * How many upstream tasks one Reelay process holds in flight. An emulated unified relay (its own
+ * process, tasks that never finish) and a built Reelay (`node dist/main/serve.js`) with that relay
+ * as its only channel, polling each task every 5 s. TASKS tasks are created through the API; once
+ * all are accepted upstream, the emulator measures for WINDOW_MS the longest time any task went
+ * without a poll, and Reelay's RSS is sampled.
+ * Ratios: longest gap ÷ the 10 s goal (≤ 1 meets it); peak RSS ÷ the 300 MB goal (≤ 1 meets it);
+ * peak RSS ÷ the same Reelay's RSS idle before the load (reported, no goal).
+ * Run: `npx tsx bench/inflight.ts` (TASKS=… to change the count).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { pathToFileURL } from "node:url";
+import {
+  ADMIN_TOKEN,
+  buildReelay,
+  CREATE_BODY,
+  createKey,
+  freePort,
+  type ReelayCommand,
+  rssKiB,
+  spawnNode,
+  spawnReelay,
+  waitUntilOk,
+} from "./lib/processes.js";
+import { int, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
+
+const TASKS = Number(process.env.TASKS ?? 10_000);
+const POLL_S = 5;
+const GOAL_GAP_MS = 10_000;
+const GOAL_RSS_MB = 300;
+const WINDOW_MS = 30_000;
+/** Bound on waiting for every task to be accepted upstream. */
+const ACCEPT_BUDGET_MS = 300_000;
+
+interface Stats {
+  tasks: number;
+  polls: number;
+  neverPolled: number;
+  maxGapMs: number;
+  p99GapMs: number;
+  p50GapMs: number;
+}
+
+export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): Promise<SummaryRow[]> {
+  const cmd = opts.reelay ?? (await buildReelay());
+  const dir = await mkdtemp(join(tmpdir(), "reelay-bench-inflight-"));
+  const emuPort = await freePort();
+  const emulator = await spawnNode(
+    [
+      "--import",
+      "tsx",
+      "test/emulators/serve.ts",
+      "unified",
+      "--port",
+      String(emuPort),
+      "--secret",
+      "bench-upstream",
+      "--never",
+    ],
+    {},
+  );
+  const emuUrl = `http://127.0.0.1:${emuPort}`;
+  let reelay: Awaited<ReturnType<typeof spawnReelay>> | undefined;
+  try {
+    await waitUntilOk(emulator, `${emuUrl}/__emulator/stats`, 30_000);
+    const configFile = join(dir, "reelay.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        channels: [
+          {
+            id: "relay",
+            kind: "unified",
+            baseUrl: emuUrl,
+            secretEnv: "BENCH_UPSTREAM",
+            pollIntervalS: POLL_S,
+            connections: 64,
+          },
+        ],
+      }),
+    );
+    reelay = await spawnReelay(cmd, {
+      REELAY_CONFIG_FILE: configFile,
+      BENCH_UPSTREAM: "bench-upstream",
+      REELAY_WORKER_CONCURRENCY: "32",
+      REELAY_TASK_TIMEOUT_S: String(7 * 24 * 3600),
+    });
+    const server = reelay;
+    await waitUntilOk(server.child, `${server.url}/healthz`, 30_000);
+    await sleep(1000);
+    const idleKiB = await rssKiB(server.child.pid);
+    const key = await createKey(server.url);
+
+    // Creates, 32 at a time.
+    const t0 = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < TASKS) {
+          next++;
+          const res = await fetch(`${server.url}/v1/video/create`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+            body: JSON.stringify(CREATE_BODY),
+          });
+          if (res.status !== 200) throw new Error(`create → ${res.status} ${await res.text()}`);
+          await res.arrayBuffer();
+        }
+      }),
+    );
+    const createdS = (performance.now() - t0) / 1000;
+    let peakKiB = 0;
+    const stats = async (reset = false) =>
+      (await (await fetch(`${emuUrl}/__emulator/stats${reset ? "?reset" : ""}`)).json()) as Stats;
+    const until = Date.now() + ACCEPT_BUDGET_MS;
+    while ((await stats()).tasks < TASKS) {
+      if (Date.now() > until)
+        throw new Error(`only ${(await stats()).tasks} of ${TASKS} tasks accepted upstream`);
+      peakKiB = Math.max(peakKiB, await rssKiB(server.child.pid));
+      await sleep(500);
+    }
+    const acceptedS = (performance.now() - t0) / 1000;
+    // One full poll interval for every task to be polled once, then the measured window.
+    await sleep(POLL_S * 1000 + 2000);
+    await stats(true);
+    const w0 = Date.now();
+    const before = await stats();
+    let steadyKiB = 0;
+    while (Date.now() - w0 < WINDOW_MS) {
+      steadyKiB = Math.max(steadyKiB, await rssKiB(server.child.pid));
+      await sleep(1000);
+    }
+    peakKiB = Math.max(peakKiB, steadyKiB);
+    // Where the memory is: V8's heap (used and reserved) from the process metrics.
+    const metrics = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).text();
+    const gauge = (name: string) =>
+      Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, "m").exec(metrics)?.[1] ?? Number.NaN) / 1e6;
+    const heap = {
+      usedMb: gauge("reelay_nodejs_heap_size_used_bytes"),
+      totalMb: gauge("reelay_nodejs_heap_size_total_bytes"),
+    };
+    const after = await stats();
+    const channels = (await (
+      await fetch(`${server.url}/admin/channels`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).json()) as { data: { in_flight: number }[] };
+    const inFlight = channels.data[0]?.in_flight ?? 0;
+    const pollsPerS = ((after.polls - before.polls) * 1000) / (Date.now() - w0);
+    const peakMb = (peakKiB * 1024) / 1e6;
+    const steadyMb = (steadyKiB * 1024) / 1e6;
+    const result = {
+      tasks: TASKS,
+      inFlight,
+      pollIntervalS: POLL_S,
+      createS: Number(createdS.toFixed(1)),
+      acceptedS: Number(acceptedS.toFixed(1)),
+      windowS: WINDOW_MS / 1000,
+      pollsPerS: Math.round(pollsPerS),
+      gapMs: { max: after.maxGapMs, p99: after.p99GapMs, p50: after.p50GapMs },
+      neverPolled: after.neverPolled,
+      rssMb: {
+        idle: Number(((idleKiB * 1024) / 1e6).toFixed(1)),
+        steady: Number(steadyMb.toFixed(1)),
+        peak: Number(peakMb.toFixed(1)),
+      },
+      heapAtEndMb: heap,
+    };
+    console.log(JSON.stringify(result, null, 2));
+    await writeResult("inflight", result);
+    return [
+      {
+        name: `upstream tasks in flight on one process (${int(inFlight)}, polled every ${POLL_S} s)`,
+        figure: `${(after.maxGapMs / 1000).toFixed(1)} s longest gap between polls (p99 ${(after.p99GapMs / 1000).toFixed(1)} s)`,
+        baseline: `${GOAL_GAP_MS / 1000} s goal`,
+        ratio: ratio3(after.maxGapMs / GOAL_GAP_MS),
+        goal: { atMost: 1 },
+      },
+      {
+        name: `RSS holding ${int(inFlight)} upstream tasks (steady polling)`,
+        figure: `${steadyMb.toFixed(0)} MB`,
+        baseline: `${GOAL_RSS_MB} MB goal`,
+        ratio: ratio3(steadyMb / GOAL_RSS_MB),
+        goal: { atMost: 1 },
+      },
+      {
+        name: `RSS peak while ${int(inFlight)} tasks are created and submitted`,
+        figure: `${peakMb.toFixed(0)} MB peak`,
+        baseline: `${GOAL_RSS_MB} MB goal`,
+        ratio: ratio3(peakMb / GOAL_RSS_MB),
+        goal: { atMost: 1 },
+      },
+      {
+        name: `RSS with ${int(inFlight)} in flight ÷ idle`,
+        figure: `${peakMb.toFixed(0)} MB peak`,
+        baseline: `${result.rssMb.idle} MB idle`,
+        ratio: ratio3(peakMb / result.rssMb.idle),
+        goal: null,
+      },
+    ];
+  } finally {
+    await reelay?.stop();
+    await emulator.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const rows = await runInflightBench();
+  console.table(rows);
+}

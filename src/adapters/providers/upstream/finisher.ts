@@ -1,0 +1,80 @@
+/**
+ * Makes a downloaded upstream video a stored result: ffprobe must read it as a video (an error
+ * page that slipped past the content checks stops here), then it gets a thumbnail (the
+ * upstream's when it is a JPEG) and a spritesheet like local renders, and goes into the blob store.
+ */
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+import { errors } from "../../../core/errors.js";
+import type { BlobStore } from "../../../core/ports.js";
+import type { ResultFinisher } from "../../../core/upstream_poller.js";
+import { describeExit, runFfmpeg } from "../local-renderer/ffmpeg-run.js";
+import { buildThumbnailArgs } from "../local-renderer/filtergraph.js";
+import { type MediaTools, probe } from "../local-renderer/media-tools.js";
+import { buildSpritesheetArgs, spritesheetLayout } from "../local-renderer/spritesheet.js";
+
+async function isJpeg(path: string): Promise<boolean> {
+  const f = await open(path, "r");
+  try {
+    const { buffer, bytesRead } = await f.read(Buffer.alloc(2), 0, 2, 0);
+    return bytesRead === 2 && buffer[0] === 0xff && buffer[1] === 0xd8;
+  } finally {
+    await f.close();
+  }
+}
+
+export function createResultFinisher(deps: {
+  tools: Pick<MediaTools, "ffmpegPath" | "ffprobePath">;
+  blobs: BlobStore;
+  blobKey: (taskId: string, file: string) => string;
+}): ResultFinisher {
+  const { tools, blobs } = deps;
+  return {
+    async finish({ task, videoPath, thumbnailPath, channelId: channel, workDir, signal }) {
+      const info = await probe(tools.ffprobePath, videoPath).catch(() => undefined);
+      const v = info?.streams.find((s) => s.codecType === "video");
+      if (!info || !v?.width || !v.height || !(info.durationS > 0))
+        throw errors.upstreamBadContent(channel, "the downloaded file is not a readable video", false);
+      const thumb =
+        thumbnailPath && (await isJpeg(thumbnailPath)) ? thumbnailPath : join(workDir, "thumb.jpg");
+      const sheet = join(workDir, "spritesheet.jpg");
+      const [t, s] = await Promise.all([
+        thumb === thumbnailPath
+          ? Promise.resolve({ code: 0, killedBy: null, stderrTail: [] })
+          : runFfmpeg(
+              tools.ffmpegPath,
+              buildThumbnailArgs(videoPath, thumb, Math.min(1, info.durationS / 2)),
+              signal,
+            ),
+        runFfmpeg(
+          tools.ffmpegPath,
+          buildSpritesheetArgs(
+            videoPath,
+            sheet,
+            spritesheetLayout(v.width, v.height, info.durationS),
+            info.durationS,
+          ),
+          signal,
+        ),
+      ]);
+      if (t.code !== 0)
+        throw errors.upstreamBadContent(channel, `no thumbnail could be taken: ${describeExit(t)}`, false);
+      const videoKey = deps.blobKey(task.id, "video.mp4");
+      const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
+      const spritesheetKey = s.code === 0 ? deps.blobKey(task.id, "spritesheet.jpg") : null;
+      const stored = await blobs.put(videoKey, videoPath, "video/mp4");
+      await blobs.put(thumbnailKey, thumb, "image/jpeg");
+      if (spritesheetKey) await blobs.put(spritesheetKey, sheet, "image/jpeg");
+      return {
+        videoKey,
+        thumbnailKey,
+        spritesheetKey,
+        width: v.width,
+        height: v.height,
+        durationS: info.durationS,
+        bytes: stored.size,
+        watermarked: false,
+      };
+    },
+  };
+}

@@ -1,0 +1,371 @@
+/**
+ * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
+ * process, not one timer or queue job per task: it leases the tasks whose next poll is due in
+ * batches, polls them with bounded concurrency, and writes the outcomes back in one transaction.
+ * Thousands of tasks in flight cost a row each in the store and nothing in memory.
+ */
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { ChannelRouter } from "./channels.js";
+import { errors, isReelayError, type ReelayError } from "./errors.js";
+import { gate } from "./gate.js";
+import type { BlobStore, Clock, Database, Logger, TaskStore, Telemetry, Tx } from "./ports.js";
+import { type Billing, settleDelivered } from "./pricing.js";
+import { isTerminal, type Task, type TaskResult } from "./task.js";
+import type { UpstreamStatus, UpstreamTaskRecord, UpstreamTaskStore } from "./upstream.js";
+
+export interface PollerSettings {
+  /** Tasks leased per round. */
+  readonly batch: number;
+  /** Polls in flight at once. */
+  readonly concurrency: number;
+  /** Result downloads at once (they move whole videos). */
+  readonly fetchConcurrency: number;
+  /** How long a leased task is left alone by other pollers. */
+  readonly leaseMs: number;
+  /** Rest between rounds when nothing was due. */
+  readonly idleMs: number;
+  /** Longest wait between polls of a task whose polls keep failing. */
+  readonly maxBackoffMs: number;
+  /** Downloads of a result tried before the task fails. */
+  readonly fetchAttempts: number;
+  readonly scratchDir: string;
+}
+
+/** Turns a downloaded video into a stored result: probes it, makes a thumbnail when there is none. */
+export interface ResultFinisher {
+  finish(input: {
+    task: Task;
+    videoPath: string;
+    thumbnailPath: string | null;
+    /** The channel it came from (named in errors). */
+    channelId: string;
+    workDir: string;
+    signal: AbortSignal;
+  }): Promise<TaskResult>;
+}
+
+export interface UpstreamPoller {
+  start(): void;
+  /** Looks for due tasks now. */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+type Outcome = {
+  taskId: string;
+  nextPollAt: number;
+  pollErrors: number;
+  fetchErrors: number;
+  lastStatus: string | null;
+} | null;
+
+/** Runs `fn` over `items`, at most `limit` at once. */
+async function eachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+export function createUpstreamPoller(deps: {
+  db: Database;
+  tasks: TaskStore;
+  upstreamTasks: UpstreamTaskStore;
+  router: ChannelRouter;
+  blobs: BlobStore;
+  blobKey: (taskId: string, file: string) => string;
+  finisher: ResultFinisher;
+  billing: Billing | null;
+  clock: Clock;
+  logger: Logger;
+  telemetry: Telemetry;
+  /** Called in the transaction that ends a task (webhooks and the like hook in here). */
+  onEnded?: (task: Task, tx: Tx) => Promise<void>;
+  settings: PollerSettings;
+}): UpstreamPoller {
+  const { db, tasks, upstreamTasks, router, clock, logger, settings } = deps;
+  const stopper = new AbortController();
+  const fetching = gate(settings.fetchConcurrency);
+  let timer: NodeJS.Timeout | undefined;
+  let round: Promise<void> | null = null;
+  let again = false;
+  let stopped = true;
+
+  const backoff = (errorsInRow: number, retryAfterS: number | null, baseMs: number) => {
+    const exp = Math.min(settings.maxBackoffMs, baseMs * 2 ** Math.min(10, errorsInRow));
+    const jittered = exp / 2 + Math.random() * (exp / 2);
+    return Math.max(jittered, (retryAfterS ?? 0) * 1000);
+  };
+
+  async function end(task: Task, row: UpstreamTaskRecord, err: ReelayError): Promise<void> {
+    logger.warn(
+      { taskId: task.id, channel: row.channelId, code: err.code, message: err.message },
+      "task failed",
+    );
+    await db.transaction(async (tx) => {
+      const failed = await tasks.update(
+        task.id,
+        { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
+        { now: clock.now(), onlyFrom: ["pending", "processing"] },
+        tx,
+      );
+      await upstreamTasks.finish(task.id, tx);
+      if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
+      if (failed && deps.onEnded) await deps.onEnded(failed, tx);
+    });
+  }
+
+  async function cancelUpstream(row: UpstreamTaskRecord): Promise<void> {
+    const channel = router.get(row.channelId);
+    if (!channel?.upstream || !row.upstreamId) return;
+    await channel.upstream
+      .cancel(row.upstreamId, AbortSignal.timeout(10_000))
+      .catch((e) => logger.warn({ err: e, taskId: row.taskId }, "cancelling the upstream task failed"));
+  }
+
+  async function complete(task: Task, row: UpstreamTaskRecord, status: UpstreamStatus): Promise<Outcome> {
+    const channel = router.get(row.channelId);
+    if (!channel?.upstream || !row.upstreamId) return null;
+    const upstream = channel.upstream;
+    const upstreamId = row.upstreamId;
+    const workDir = join(settings.scratchDir, `fetch-${task.id.replace(/[^A-Za-z0-9_-]/g, "_")}`);
+    try {
+      const result = await fetching(async () => {
+        await mkdir(workDir, { recursive: true });
+        const signal = AbortSignal.any([stopper.signal, AbortSignal.timeout(30 * 60_000)]);
+        const got = await upstream.fetchResult(upstreamId, workDir, signal);
+        return deps.finisher.finish({ task, ...got, channelId: row.channelId, workDir, signal });
+      });
+      const done = await db.transaction(async (tx) => {
+        const updated = await tasks.update(
+          task.id,
+          {
+            status: "completed",
+            progress: 100,
+            result,
+            enhancedPrompt: status.enhancedPrompt ?? task.request.prompt,
+            error: null,
+            failureReason: null,
+          },
+          { now: clock.now(), onlyFrom: ["pending", "processing"] },
+          tx,
+        );
+        await upstreamTasks.finish(task.id, tx);
+        if (updated && deps.billing) await settleDelivered(deps.billing, updated, result, clock.now(), tx);
+        if (updated && deps.onEnded) await deps.onEnded(updated, tx);
+        return updated;
+      });
+      if (!done) {
+        await Promise.all(
+          [result.videoKey, result.thumbnailKey].map((k) => deps.blobs.delete(k).catch(() => undefined)),
+        );
+        return null;
+      }
+      logger.info({ taskId: task.id, channel: row.channelId }, "task completed");
+      return null;
+    } catch (e) {
+      if (stopper.signal.aborted) return { ...keep(row), nextPollAt: clock.now() };
+      const err = isReelayError(e) ? e : errors.upstreamBadContent(row.channelId, String(e));
+      const fetchErrors = row.fetchErrors + 1;
+      if (err.retryable && fetchErrors < settings.fetchAttempts) {
+        logger.warn(
+          { taskId: task.id, err: err.message, fetchErrors },
+          "downloading a result failed; will retry",
+        );
+        return {
+          ...keep(row),
+          fetchErrors,
+          lastStatus: status.raw,
+          nextPollAt: clock.now() + backoff(fetchErrors, err.retryAfterS, channel.spec.pollIntervalMs),
+        };
+      }
+      await end(task, row, err);
+      return null;
+    } finally {
+      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  const keep = (row: UpstreamTaskRecord) => ({
+    taskId: row.taskId,
+    nextPollAt: row.nextPollAt,
+    pollErrors: row.pollErrors,
+    fetchErrors: row.fetchErrors,
+    lastStatus: row.lastStatus,
+  });
+
+  async function follow(row: UpstreamTaskRecord): Promise<Outcome> {
+    const now = clock.now();
+    const task = await tasks.get(row.taskId);
+    if (!task || isTerminal(task.status)) {
+      // Cancelled or deleted here: stop it there too, so it is not left running (and billing) upstream.
+      if (!task || task.status === "cancelled") await cancelUpstream(row);
+      await upstreamTasks.finish(row.taskId);
+      return null;
+    }
+    const channel = router.get(row.channelId);
+    if (!channel?.upstream || !row.upstreamId) {
+      await end(
+        task,
+        row,
+        errors.upstreamFailed(
+          row.channelId,
+          null,
+          "this channel is no longer configured, so the task cannot be followed",
+        ),
+      );
+      return null;
+    }
+    if (now >= task.deadlineAt) {
+      await cancelUpstream(row);
+      const s = Math.round((task.deadlineAt - task.createdAt) / 1000);
+      await end(
+        task,
+        row,
+        errors.taskTimeout(
+          s,
+          `channel '${row.channelId}' still reported it as '${row.lastStatus ?? "unknown"}'`,
+        ),
+      );
+      return null;
+    }
+    let polled: { status: UpstreamStatus; retryAfterS: number | null };
+    const started = performance.now();
+    try {
+      polled = await channel.upstream.poll(
+        row.upstreamId,
+        AbortSignal.any([stopper.signal, AbortSignal.timeout(30_000)]),
+      );
+      deps.telemetry.upstreamPoll?.({
+        channel: row.channelId,
+        seconds: (performance.now() - started) / 1000,
+        outcome: "ok",
+      });
+    } catch (e) {
+      const code = isReelayError(e) ? e.code : "exception";
+      deps.telemetry.upstreamPoll?.({
+        channel: row.channelId,
+        seconds: (performance.now() - started) / 1000,
+        outcome: code,
+      });
+      const pollErrors = row.pollErrors + 1;
+      const retryAfterS = isReelayError(e) ? e.retryAfterS : null;
+      if (pollErrors === 1 || pollErrors % 10 === 0)
+        logger.warn(
+          { taskId: task.id, channel: row.channelId, err: (e as Error).message, pollErrors },
+          "polling failed; will retry",
+        );
+      return {
+        ...keep(row),
+        pollErrors,
+        nextPollAt: now + backoff(pollErrors, retryAfterS, channel.spec.pollIntervalMs),
+      };
+    }
+    const { status } = polled;
+    deps.telemetry.upstreamStatus?.({
+      channel: row.channelId,
+      status: status.raw ?? "(missing)",
+      known: status.known,
+    });
+    if (!status.known) {
+      logger.warn(
+        { taskId: task.id, channel: row.channelId, status: status.raw },
+        "unknown upstream status; treated as still running",
+      );
+    }
+    switch (status.state) {
+      case "completed":
+        return complete(task, row, status);
+      case "failed":
+        await end(
+          task,
+          row,
+          errors.upstreamFailed(
+            row.channelId,
+            status.error?.code ?? null,
+            status.error?.message ?? "no reason given",
+          ),
+        );
+        return null;
+      case "expired":
+        await end(task, row, errors.upstreamExpired(row.channelId, status.raw ?? "expired"));
+        return null;
+      default: {
+        const mirrored = status.state === "queued" ? "pending" : "processing";
+        const progress = Math.max(0, Math.min(99, Math.round(status.progress ?? task.progress)));
+        if (mirrored !== task.status || progress !== task.progress) {
+          await tasks.update(
+            task.id,
+            { status: mirrored, progress },
+            { now, onlyFrom: ["pending", "processing"] },
+          );
+        }
+        const wait = Math.max(channel.spec.pollIntervalMs, (polled.retryAfterS ?? 0) * 1000);
+        return { ...keep(row), pollErrors: 0, lastStatus: status.raw, nextPollAt: now + wait };
+      }
+    }
+  }
+
+  async function runRound(): Promise<void> {
+    do {
+      again = false;
+      const rows = await upstreamTasks.claimDue({
+        limit: settings.batch,
+        now: clock.now(),
+        leaseMs: settings.leaseMs,
+      });
+      const outcomes: NonNullable<Outcome>[] = [];
+      await eachLimit(rows, settings.concurrency, async (row) => {
+        try {
+          const o = await follow(row);
+          if (o) outcomes.push(o);
+        } catch (e) {
+          logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
+        }
+      });
+      await upstreamTasks.saveMany(outcomes);
+      if (rows.length === settings.batch && !stopped) again = true;
+    } while (again);
+  }
+
+  function schedule(ms: number) {
+    if (stopped) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  }
+
+  function tick() {
+    if (stopped) return;
+    if (round) {
+      again = true;
+      return;
+    }
+    round = runRound()
+      .catch((e) => logger.error({ err: e }, "an upstream polling round failed"))
+      .finally(() => {
+        round = null;
+        schedule(settings.idleMs);
+      });
+  }
+
+  return {
+    start() {
+      stopped = false;
+      schedule(0);
+    },
+    wake() {
+      if (!stopped) tick();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      stopper.abort();
+      await round;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+/** Small DOM helpers. Text always goes in as text nodes: prompts are user content, never HTML. */
+
+/**
+ * @param {string} tag
+ * @param {Record<string, unknown> | null} [attrs]
+ * @param {...(Node | string | number | null | undefined | false)} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs ?? {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function")
+      el.addEventListener(k.slice(2), /** @type {any} */ (v));
+    else if (k === "class") el.className = String(v);
+    else if (v === true) el.setAttribute(k, "");
+    else el.setAttribute(k, String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(typeof c === "object" ? c : String(c));
+  }
+  return el;
+}
+
+/** An inline alert in `box` (role=alert so screen readers announce it); empty message clears it. */
+export function showError(/** @type {HTMLElement} */ box, /** @type {string} */ message) {
+  box.textContent = message;
+  box.hidden = !message;
+}
+
+export const STATUS_LABEL = {
+  pending: "Queued",
+  processing: "Rendering",
+  completed: "Done",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+/** A coloured status pill. */
+export function statusBadge(/** @type {string} */ status) {
+  return h(
+    "span",
+    { class: `badge badge-${status}`, "data-status": status },
+    /** @type {Record<string, string>} */ (STATUS_LABEL)[status] ?? status,
+  );
+}
+
+export function formatTime(/** @type {number} */ ms) {
+  return new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+/** A button that disables itself while `action` runs and shows failures in `errorBox`. */
+export function actionButton(
+  /** @type {string} */ label,
+  /** @type {() => Promise<void>} */ action,
+  /** @type {HTMLElement} */ errorBox,
+  /** @type {string} */ cls = "btn",
+) {
+  const btn = /** @type {HTMLButtonElement} */ (h("button", { type: "button", class: cls }, label));
+  btn.addEventListener("click", async () => {
+    btn.disabled = true;
+    showError(errorBox, "");
+    try {
+      await action();
+    } catch (e) {
+      showError(errorBox, e instanceof Error ? e.message : String(e));
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return btn;
+}

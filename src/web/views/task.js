@@ -1,0 +1,185 @@
+/**
+ * One task: live progress (polls the unified query every second until the task ends), then a
+ * player and download buttons; cancel while it runs, remix once it is done.
+ */
+import { ApiError } from "../api.js";
+import { actionButton, formatTime, h, showError, statusBadge } from "../dom.js";
+
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+const POLL_MS = 1000;
+
+/** The remix form: a new prompt over a finished video. Shared with the lists. */
+export function remixForm(/** @type {import("../app.js").ctx} */ ctx, /** @type {string} */ id) {
+  const err = h("p", { class: "field-error", role: "alert", hidden: true });
+  const input = /** @type {HTMLInputElement} */ (
+    h("input", {
+      type: "text",
+      name: "remix-prompt",
+      placeholder: "What should change?",
+      "aria-label": "Remix prompt",
+      required: true,
+    })
+  );
+  const form = h(
+    "form",
+    { class: "remix-form" },
+    input,
+    h("button", { type: "submit", class: "btn btn-primary" }, "Remix"),
+    err,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError(err, "");
+    try {
+      const created = await ctx.api.remix(id, input.value);
+      ctx.go(`#/task/${encodeURIComponent(created.id)}`);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return ctx.expired();
+      showError(err, e instanceof Error ? e.message : String(e));
+    }
+  });
+  return form;
+}
+
+/**
+ * @param {import("../app.js").ctx} ctx
+ * @param {string} id
+ * @param {(fn: () => void) => void} onCleanup
+ */
+export function taskView(ctx, id, onCleanup) {
+  const err = h("p", { class: "alert", role: "alert", hidden: true });
+  const body = h("div", { class: "task-body" }, h("p", { class: "muted" }, "Loading…"));
+  const card = h("article", { class: "card task", id: "task", "data-id": id }, body, err);
+  let timer = 0;
+  let stopped = false;
+  onCleanup(() => {
+    stopped = true;
+    clearTimeout(timer);
+  });
+  /** @type {string | null} */
+  let shownResult = null;
+
+  const render = (/** @type {any} */ t) => {
+    const input = t.detail.input;
+    const done = t.status === "completed";
+    const head = h(
+      "header",
+      { class: "task-head" },
+      h("div", null, h("h1", null, "Your video"), h("p", { class: "muted mono small" }, t.id)),
+      statusBadge(t.status),
+    );
+    const meta = h(
+      "dl",
+      { class: "meta" },
+      h("dt", null, "Prompt"),
+      h("dd", null, input.prompt),
+      h("dt", null, "Model"),
+      h("dd", null, input.model),
+      h("dt", null, "Shape"),
+      h("dd", null, `${input.orientation} · ${input.size} · ${input.duration} s`),
+      h("dt", null, "Created"),
+      h("dd", null, formatTime(t.detail.created_at)),
+      t.remixed_from ? h("dt", null, "Remix of") : null,
+      t.remixed_from
+        ? h("dd", null, h("a", { href: `#/task/${encodeURIComponent(t.remixed_from)}` }, t.remixed_from))
+        : null,
+    );
+    const progress = TERMINAL.has(t.status)
+      ? null
+      : h(
+          "div",
+          { class: "progress-wrap" },
+          h("progress", { id: "progress", max: 100, value: t.progress, "aria-label": "Progress" }),
+          h("span", { class: "progress-text", id: "progress-text" }, `${t.progress}%`),
+          t.detail.pending_info.failure_reason
+            ? h("p", { class: "hint" }, `Retrying: ${t.detail.pending_info.failure_reason}`)
+            : null,
+        );
+    const failure =
+      t.status === "failed" && t.error
+        ? h("p", { class: "alert", role: "alert" }, `${t.error.message} (${t.error.code})`)
+        : null;
+    const actionErr = h("p", { class: "field-error", role: "alert", hidden: true });
+    const actions = h("div", { class: "actions" });
+    if (!TERMINAL.has(t.status))
+      actions.append(
+        actionButton(
+          "Cancel",
+          async () => {
+            render(await ctx.api.cancel(t.id));
+          },
+          actionErr,
+          "btn btn-danger",
+        ),
+      );
+    let player = null;
+    if (done) {
+      player = h("video", {
+        id: "player",
+        class: "player",
+        src: t.video_url,
+        poster: t.thumbnail_url,
+        controls: true,
+        playsinline: true,
+        preload: "metadata",
+      });
+      actions.append(
+        h(
+          "a",
+          {
+            class: "btn btn-primary",
+            href: t.video_url,
+            download: `${t.id.replace(/[^A-Za-z0-9_-]/g, "_")}.mp4`,
+          },
+          "Download video",
+        ),
+        h(
+          "a",
+          { class: "btn", href: t.thumbnail_url, download: `${t.id.replace(/[^A-Za-z0-9_-]/g, "_")}.jpg` },
+          "Download thumbnail",
+        ),
+      );
+    }
+    // A finished video keeps its player element across polls so playback is not restarted.
+    if (done && shownResult === t.id) return;
+    shownResult = done ? t.id : null;
+    const parts = [
+      head,
+      player,
+      progress,
+      failure,
+      meta,
+      actions,
+      actionErr,
+      done && !input.private
+        ? h("div", { class: "remix" }, h("h2", null, "Remix"), remixForm(ctx, t.id))
+        : null,
+    ];
+    body.replaceChildren(...parts.filter((p) => p !== null));
+  };
+
+  const poll = async () => {
+    try {
+      const t = await ctx.api.query(id);
+      if (stopped) return;
+      showError(err, "");
+      render(t);
+      if (!TERMINAL.has(t.status)) timer = window.setTimeout(poll, POLL_MS);
+    } catch (e) {
+      if (stopped) return;
+      if (e instanceof ApiError && e.status === 401) return ctx.expired();
+      if (e instanceof ApiError && e.status === 404) {
+        body.replaceChildren(
+          h("h1", null, "Not found"),
+          h("p", { class: "muted" }, "No video with this id belongs to your key."),
+        );
+        return;
+      }
+      // A network blip: say so and keep trying.
+      showError(err, `${e instanceof Error ? e.message : e} Retrying…`);
+      timer = window.setTimeout(poll, POLL_MS * 3);
+    }
+  };
+  poll();
+  return h("section", { class: "narrow" }, h("p", null, h("a", { href: "#/tasks" }, "← My videos")), card);
+}

@@ -1,0 +1,142 @@
+/**
+ * The provider contract, run on every provider behind a channel: the local renderer and both
+ * emulated upstreams. What a user sees must not depend on which one made the video: a real MP4
+ * at the asked size and length behind Reelay's own links, a JPEG thumbnail, both APIs' views,
+ * and a cancel that sticks.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningEmulator } from "../emulators/common.js";
+import { startOpenAiVideos } from "../emulators/openai-videos.js";
+import { startUnifiedRelay } from "../emulators/unified-relay.js";
+import { waitForTask } from "../helpers/app.js";
+import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { ffprobe } from "../helpers/ffprobe.js";
+
+interface Subject {
+  app: ChannelApp;
+  emulator: RunningEmulator | null;
+}
+
+const SUBJECTS: Record<string, () => Promise<Subject>> = {
+  "local renderer": async () => ({
+    app: await startWithChannels({ channels: [{ id: "local", kind: "local" }] }),
+    emulator: null,
+  }),
+  "unified relay upstream": async () => {
+    const emulator = await startUnifiedRelay({ secret: "unified-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "unified", emulator.url)] },
+      { env: secretEnv("up", "unified-secret-0123") },
+    );
+    return { app, emulator };
+  },
+  "OpenAI-Videos upstream": async () => {
+    const emulator = await startOpenAiVideos({ secret: "openai-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "openai", emulator.url)] },
+      { env: secretEnv("up", "openai-secret-0123") },
+    );
+    return { app, emulator };
+  },
+};
+
+for (const [name, start] of Object.entries(SUBJECTS)) {
+  describe(`provider contract: ${name}`, () => {
+    let s: Subject;
+    let key: string;
+    let dir: string;
+    beforeAll(async () => {
+      s = await start();
+      key = await s.app.newKey();
+      dir = await mkdtemp(join(tmpdir(), "reelay-provider-contract-"));
+    });
+    afterAll(async () => {
+      await s.app.close();
+      await s.emulator?.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    it("makes an H.264 MP4 at the asked size and length, served by Reelay's links with a JPEG thumbnail", async () => {
+      const res = await s.app.request("/v1/video/create", {
+        key,
+        body: {
+          model: "sora-2",
+          prompt: "contract: a red kite",
+          orientation: "portrait",
+          size: "small",
+          duration: 10,
+        },
+      });
+      expect(res.status).toBe(200);
+      const { id } = (await res.json()) as { id: string };
+      const done = await waitForTask(s.app, key, id);
+      expect(done.status, JSON.stringify(done)).toBe("completed");
+      expect(done).toMatchObject({ width: 720, height: 1280 });
+      const file = join(dir, "contract.mp4");
+      await writeFile(file, Buffer.from(await (await fetch(String(done.video_url))).arrayBuffer()));
+      const info = await ffprobe(file);
+      const video = info.streams.find((x) => x.codecType === "video");
+      expect(video).toMatchObject({ codecName: "h264", width: 720, height: 1280 });
+      expect(info.durationS).toBeGreaterThan(9.5);
+      expect(info.durationS).toBeLessThan(10.5);
+      const thumb = Buffer.from(await (await fetch(String(done.thumbnail_url))).arrayBuffer());
+      expect([thumb[0], thumb[1]]).toEqual([0xff, 0xd8]);
+    });
+
+    it("serves the same task through the OpenAI view, content included", async () => {
+      const res = await s.app.request("/v1/videos", {
+        key,
+        body: { model: "sora-2", prompt: "contract: openai view", seconds: "4", size: "1280x720" },
+      });
+      expect(res.status).toBe(200);
+      const { id } = (await res.json()) as { id: string };
+      await waitForTask(s.app, key, id);
+      const v = (await (
+        await s.app.request(`/v1/videos/${encodeURIComponent(id)}`, { key })
+      ).json()) as Record<string, unknown>;
+      expect(v).toMatchObject({ status: "completed", progress: 100, size: "1280x720", seconds: "4" });
+      const content = await s.app.request(`/v1/videos/${encodeURIComponent(id)}/content`, { key });
+      expect(content.status).toBe(200);
+      expect(content.headers.get("content-type")).toBe("video/mp4");
+      const file = join(dir, "openai.mp4");
+      await writeFile(file, Buffer.from(await content.arrayBuffer()));
+      const info = await ffprobe(file);
+      expect(info.streams.find((x) => x.codecType === "video")).toMatchObject({ width: 1280, height: 720 });
+      expect(Math.round(info.durationS)).toBe(4);
+    });
+
+    it("cancels a running task for good", async () => {
+      if (s.emulator) s.emulator.core.nextTask({ outcome: "never" });
+      const res = await s.app.request("/v1/video/create", {
+        key,
+        body: {
+          model: "sora-2-pro",
+          prompt: "contract: cancel me",
+          orientation: "landscape",
+          size: "large",
+          duration: 25,
+        },
+      });
+      const { id } = (await res.json()) as { id: string };
+      for (let i = 0; i < 100; i++) {
+        const q = await s.app.query(key, id);
+        if (q.status === "processing" || q.status === "pending") break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const cancel = await s.app.request(`/v1/video/cancel?id=${encodeURIComponent(id)}`, {
+        key,
+        method: "POST",
+      });
+      expect(cancel.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 1000));
+      const q = await s.app.query(key, id);
+      expect(q.status).toBe("cancelled");
+      expect(q.video_url).toBeNull();
+    });
+  });
+}

@@ -1,0 +1,384 @@
+/**
+ * The web UI in a real headless Chromium against the running app and the real local renderer:
+ * sign in, an inline error for a bad field, create a video with an uploaded image, watch it
+ * render, play it, list it, see it in the gallery, manage keys as the admin, and a phone-width
+ * layout. Screenshots land in docs/screenshots/ (the README shows them).
+ */
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
+import { startTestApp, type TestApp } from "../helpers/app.js";
+import { launchBrowser } from "../helpers/browser.js";
+import { FakeProvider } from "../helpers/fake-provider.js";
+import { makePng } from "../helpers/image-server.js";
+
+/*
+ * The browser side of the evaluate() callbacks. The project type-checks without the DOM library
+ * (its fetch types clash with Node's), so the few members those callbacks use are declared here.
+ */
+type Listener = (...args: unknown[]) => void;
+interface Events {
+  addEventListener(type: string, fn: Listener, opts?: { once: boolean }): void;
+}
+interface VideoEl extends Events {
+  readyState: number;
+  duration: number;
+  error: { code: number } | null;
+  muted: boolean;
+  currentTime: number;
+  videoWidth: number;
+  videoHeight: number;
+  play(): Promise<void>;
+  pause(): void;
+}
+interface ImgEl extends Events {
+  complete: boolean;
+  naturalWidth: number;
+  naturalHeight: number;
+}
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  documentElement: { scrollWidth: number };
+};
+declare const window: { innerWidth: number };
+
+const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
+
+let app: TestApp;
+let key: string;
+let browser: Browser;
+let scratch: string;
+let png: Buffer;
+/** Every URL any page asked for: all must be loopback. */
+const requested: string[] = [];
+
+beforeAll(async () => {
+  [app, browser, scratch] = await Promise.all([
+    startTestApp(),
+    launchBrowser(),
+    mkdtemp(join(tmpdir(), "reelay-web-")),
+  ]);
+  key = await app.newKey();
+  const tools = await resolveMediaTools({
+    ffmpegPath: process.env.FFMPEG_PATH,
+    ffprobePath: process.env.FFPROBE_PATH,
+  });
+  png = await makePng(tools.ffmpegPath, join(scratch, "upload.png"), "testsrc=size=640x360");
+  await mkdir(SHOTS, { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/**
+ * A page in a fresh context (its own sessionStorage). Contexts are left to `browser.close()`:
+ * with the `--single-process` flag of @sparticuz/chromium's args, closing one takes the browser down.
+ */
+async function newPage(viewport = { width: 1280, height: 860 }): Promise<Page> {
+  const ctx = await browser.newContext({ viewport, colorScheme: "light", acceptDownloads: false });
+  const page = await ctx.newPage();
+  page.on("request", (r) => requested.push(r.url()));
+  return page;
+}
+
+async function signIn(page: Page, token: string) {
+  await page.goto(`${app.url}/`);
+  await page.getByLabel("API key").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+/** Saves a screenshot for the README; `mask` covers what must not be published (a new key). */
+const shot = (page: Page, name: string, opts: { fullPage?: boolean; mask?: Locator[] } = {}) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), maskColor: "#c9ceda", ...opts });
+
+describe("web UI", () => {
+  let page: Page;
+  let taskId: string;
+
+  beforeAll(async () => {
+    page = await newPage();
+  });
+
+  it("is served at / with its assets from this server only", async () => {
+    const res = await fetch(`${app.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const css = await fetch(`${app.url}/ui/style.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get("content-type")).toMatch(/^text\/css/);
+    const missing = await fetch(`${app.url}/ui/nope.js`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe("not_found");
+  });
+
+  it("refuses an unknown key inline, then signs in with a real one", async () => {
+    await signIn(page, "rl-not-a-real-key");
+    const err = page.locator("#signin-error");
+    await err.waitFor({ state: "visible" });
+    expect(await err.textContent()).toMatch(/not accepted/i);
+    await shot(page, "sign-in");
+    await page.getByLabel("API key").fill(key);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { name: "Create a video" }).waitFor();
+    // The model list is the capability table's.
+    await page.waitForFunction(() => document.querySelectorAll("#model option").length > 0);
+    const models = await page.locator("#model option").allTextContents();
+    expect(models).toEqual(expect.arrayContaining(["sora-2", "sora-2-pro"]));
+  });
+
+  it("shows a refused field's error next to that field", async () => {
+    await page.getByLabel("Prompt").fill("   ");
+    await page.getByRole("button", { name: "Create video" }).click();
+    const err = page.locator("#err-prompt");
+    await err.waitFor({ state: "visible" });
+    expect(await err.textContent()).toMatch(/prompt/i);
+    expect(await page.getByLabel("Prompt").getAttribute("aria-invalid")).toBe("true");
+    expect(page.url()).not.toContain("#/task/");
+  });
+
+  it("creates a video from the playground and follows it to done", async () => {
+    await page.getByLabel("Prompt").fill("A paper boat drifting across a pond at sunrise");
+    await page.getByLabel("Model").selectOption("sora-2");
+    await page.getByLabel("Orientation").selectOption("landscape");
+    await page.getByLabel("Size").selectOption("small");
+    await page.getByLabel("Duration").selectOption("10");
+    await page
+      .locator("#image-files")
+      .setInputFiles({ name: "pond.png", mimeType: "image/png", buffer: png });
+    await page.locator(".preview img").waitFor();
+    await page.getByLabel("Accept a watermarked fallback").uncheck();
+    expect(await page.locator("#err-prompt").isVisible()).toBe(false);
+    await shot(page, "playground", { fullPage: true });
+    await page.getByRole("button", { name: "Create video" }).click();
+    await page.waitForURL(/#\/task\//);
+    taskId = decodeURIComponent(page.url().split("#/task/")[1] ?? "");
+    expect(taskId).toMatch(/^sora-2:task_[0-9a-z]{26}$/);
+    // Progress is shown while it runs (the badge reads the task's live status).
+    const badge = page.locator("#task .badge");
+    await badge.waitFor();
+    expect(["pending", "processing", "completed"]).toContain(await badge.getAttribute("data-status"));
+    await page.locator('#task .badge[data-status="completed"]').waitFor({ timeout: 120_000 });
+
+    const task = (await (
+      await app.request(`/v1/video/query?id=${encodeURIComponent(taskId)}`, { key })
+    ).json()) as {
+      video_url: string;
+      thumbnail_url: string;
+      detail: { input: { images: string[]; watermark: boolean; orientation: string } };
+    };
+    expect(task.detail.input).toMatchObject({ watermark: false, orientation: "landscape" });
+    // Download buttons point at the signed result links.
+    const video = page.getByRole("link", { name: "Download video" });
+    const href = (await video.getAttribute("href")) ?? "";
+    expect(new URL(href).pathname).toBe(new URL(task.video_url).pathname);
+    const file = await fetch(href);
+    expect(file.headers.get("content-type")).toBe("video/mp4");
+    await file.arrayBuffer();
+    const thumb = (await page.getByRole("link", { name: "Download thumbnail" }).getAttribute("href")) ?? "";
+    expect(new URL(thumb).pathname).toBe(new URL(task.thumbnail_url).pathname);
+  });
+
+  it("plays the finished video in the page", async () => {
+    const player = page.locator("video#player");
+    await player.waitFor();
+    const duration = await player.evaluate(
+      (v: VideoEl) =>
+        new Promise<number>((resolve, reject) => {
+          if (v.readyState >= 1) return resolve(v.duration);
+          v.addEventListener("loadedmetadata", () => resolve(v.duration), { once: true });
+          v.addEventListener("error", () => reject(new Error(`media error ${v.error?.code}`)), {
+            once: true,
+          });
+        }),
+    );
+    expect(duration).toBeCloseTo(10, 0);
+    // It decodes and plays (H.264): the playhead moves.
+    const played = await player.evaluate(async (v: VideoEl) => {
+      v.muted = true;
+      await v.play();
+      await new Promise((r) => v.addEventListener("timeupdate", r, { once: true }));
+      await new Promise((r) => setTimeout(r, 300));
+      v.pause();
+      return { time: v.currentTime, width: v.videoWidth, height: v.videoHeight };
+    });
+    expect(played.time).toBeGreaterThan(0);
+    expect(played).toMatchObject({ width: 1280, height: 720 });
+    await player.evaluate((v: VideoEl) => {
+      v.currentTime = 4;
+    });
+    await shot(page, "task-done");
+  });
+
+  it("lists my videos, filtered by status", async () => {
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    const row = page.locator(`#task-list li[data-id="${taskId}"]`);
+    await row.waitFor();
+    expect(await row.locator(".badge").getAttribute("data-status")).toBe("completed");
+    await page.getByLabel("Filter by status").selectOption("failed");
+    await page.locator("#task-list .empty").waitFor();
+    expect(await row.count()).toBe(0);
+    await page.getByLabel("Filter by status").selectOption("completed");
+    await row.waitFor();
+    await row
+      .locator("img")
+      .evaluate((img: ImgEl) =>
+        img.complete ? null : new Promise((r) => img.addEventListener("load", r, { once: true })),
+      );
+    await shot(page, "my-videos");
+  });
+
+  it("shows the published video in the public gallery with its thumbnail", async () => {
+    await page.getByRole("link", { name: "Gallery" }).first().click();
+    const tile = page.locator(`#gallery li[data-id="${taskId}"]`);
+    await tile.waitFor();
+    const size = await tile.locator("img").evaluate((img: ImgEl) =>
+      img.complete
+        ? { w: img.naturalWidth, h: img.naturalHeight }
+        : new Promise<{ w: number; h: number }>((r) =>
+            img.addEventListener("load", () => r({ w: img.naturalWidth, h: img.naturalHeight }), {
+              once: true,
+            }),
+          ),
+    );
+    expect(size.w).toBeGreaterThan(0);
+    expect(size.w).toBeGreaterThan(size.h);
+    await shot(page, "gallery");
+  });
+
+  it("remixes a gallery video into a new task of mine", async () => {
+    const tile = page.locator(`#gallery li[data-id="${taskId}"]`);
+    await tile.getByRole("button", { name: "Remix" }).click();
+    await tile.getByLabel("Remix prompt").fill("The same pond at night");
+    await tile.getByRole("button", { name: "Remix" }).click();
+    await page.waitForURL(
+      (u) => u.hash.startsWith("#/task/") && !u.hash.includes(encodeURIComponent(taskId)),
+    );
+    await page.getByRole("link", { name: taskId }).waitFor();
+    await page.locator('#task .badge[data-status="completed"]').waitFor({ timeout: 120_000 });
+    const remixId = decodeURIComponent(page.url().split("#/task/")[1] ?? "");
+    const res = await app.request(`/v1/video/query?id=${encodeURIComponent(remixId)}`, { key });
+    expect(await res.json()).toMatchObject({ remixed_from: taskId, status: "completed" });
+  });
+
+  it("lets the admin token see keys, make one and top up a balance", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await signIn(page, app.adminToken);
+    await page.getByRole("heading", { name: "Keys & balances" }).waitFor();
+    await page.locator("#keys tr[data-key]").first().waitFor();
+    const owners = page.locator("#owners li[data-owner]");
+    await owners.first().waitFor();
+    await page.getByLabel("Name").fill("phone app");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const secret = page.locator("#new-key");
+    await secret.waitFor();
+    const newKey = (await secret.textContent()) ?? "";
+    expect((await app.request("/v1/models", { key: newKey })).status).toBe(200);
+    await page.locator("#keys tr[data-key]").nth(1).waitFor();
+    const owner = page.locator("#owners li[data-owner]").first();
+    const ownerId = (await owner.getAttribute("data-owner")) ?? "";
+    await owner.locator(".balance").filter({ hasText: "credits left" }).waitFor();
+    await owner.getByRole("spinbutton").fill("250");
+    await owner.getByRole("button", { name: "Top up" }).click();
+    await owner.locator(".balance").filter({ hasText: "250 credits left" }).waitFor();
+    const account = (await (
+      await app.request(`/admin/accounts/${encodeURIComponent(ownerId)}`, { key: app.adminToken })
+    ).json()) as { balance: number };
+    expect(account.balance).toBe(250);
+    await shot(page, "admin", { mask: [secret] });
+  });
+});
+
+describe("web UI with a render that is still running", () => {
+  let slow: TestApp;
+  beforeAll(async () => {
+    slow = await startTestApp({ overrides: { provider: new FakeProvider(["hang"]) } });
+  });
+  afterAll(() => slow?.close());
+
+  it("shows live progress and cancels from the task page", async () => {
+    const page = await newPage();
+    const slowKey = await slow.newKey();
+    await page.goto(`${slow.url}/`);
+    await page.getByLabel("API key").fill(slowKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#duration option").length > 0);
+    await page.getByLabel("Prompt").fill("A long slow pan over a mountain ridge");
+    await page.getByRole("button", { name: "Create video" }).click();
+    // The provider reports half way, then waits: the page shows it.
+    await page.locator("#progress-text").filter({ hasText: "50%" }).waitFor();
+    expect(await page.locator("#task .badge").getAttribute("data-status")).toBe("processing");
+    await shot(page, "task-progress");
+    await page.getByRole("button", { name: "Cancel" }).click();
+    await page.locator('#task .badge[data-status="cancelled"]').waitFor();
+    expect(await page.locator("#progress").count()).toBe(0);
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    await page.getByLabel("Filter by status").selectOption("cancelled");
+    await page.locator('#task-list li[data-id] .badge[data-status="cancelled"]').waitFor();
+  });
+  it("pages through my videos, and shows prompts as text, never as markup", async () => {
+    const page = await newPage();
+    const pagerKey = await slow.newKey();
+    const prompts = Array.from({ length: 13 }, (_, i) => `clip ${i + 1}`);
+    prompts[12] = '<img src=x onerror="document.title=1">clip 13';
+    for (const prompt of prompts) {
+      const res = await slow.request("/v1/video/create", {
+        key: pagerKey,
+        body: { model: "sora-2", prompt, orientation: "portrait", size: "small", duration: 10 },
+      });
+      expect(res.status).toBe(200);
+    }
+    await page.goto(`${slow.url}/`);
+    await page.getByLabel("API key").fill(pagerKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    const rows = page.locator("#task-list li[data-id]");
+    await rows.nth(11).waitFor();
+    expect(await rows.count()).toBe(12);
+    await page.getByRole("button", { name: "Load more" }).click();
+    await rows.nth(12).waitFor();
+    expect(await page.getByRole("button", { name: "Load more" }).isHidden()).toBe(true);
+    // Both pages together: every video once. (Tasks made in the same millisecond have no
+    // defined order between them, so only the set is checked.)
+    const shown = await rows.locator(".task-prompt").allTextContents();
+    expect(shown.sort()).toEqual([...prompts].sort());
+    // The markup is shown as typed, and never became an element.
+    expect(await page.locator("#task-list img[src=x]").count()).toBe(0);
+    expect(await page.title()).toBe("Reelay");
+  });
+});
+
+describe("web UI at phone width", () => {
+  it("keeps the playground and the player readable at 390×844", async () => {
+    const page = await newPage({ width: 390, height: 844 });
+    {
+      await signIn(page, key);
+      await page.getByRole("heading", { name: "Create a video" }).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll("#duration option").length > 0);
+      // Nothing wider than the screen: no sideways scrolling.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      await shot(page, "phone-playground");
+      await page.getByRole("link", { name: "My videos" }).click();
+      await page.locator("#task-list li[data-id] a.task-prompt").first().click();
+      await page.locator("video#player").waitFor();
+      expect(
+        await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
+      ).toBeLessThanOrEqual(0);
+      await shot(page, "phone-task");
+    }
+  });
+});
+
+it("sent every request to loopback", () => {
+  expect(requested.length).toBeGreaterThan(0);
+  for (const u of requested) {
+    if (u.startsWith("data:") || u.startsWith("blob:")) continue;
+    expect(new URL(u).hostname).toBe("127.0.0.1");
+  }
+});

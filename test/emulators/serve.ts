@@ -1,0 +1,37 @@
+/**
+ * Runs an emulator as its own process (for benchmarks and manual trials):
+ * `npx tsx test/emulators/serve.ts unified|openai --port 9000 --secret s [--run-ms 60000]
+ * [--never] [--latency-ms 0]`. Prints `listening <url>` once it answers; `/__emulator/stats` reports
+ * polling figures.
+ */
+import { parseArgs } from "node:util";
+import type { RunningEmulator } from "./common.js";
+import { startOpenAiVideos } from "./openai-videos.js";
+import { startUnifiedRelay } from "./unified-relay.js";
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    port: { type: "string", default: "0" },
+    secret: { type: "string", default: "emulator-secret" },
+    "run-ms": { type: "string", default: "1500" },
+    never: { type: "boolean", default: false },
+    "latency-ms": { type: "string", default: "0" },
+  },
+});
+const kind = positionals[0];
+if (kind !== "unified" && kind !== "openai") {
+  console.error(
+    "usage: serve.ts unified|openai [--port N] [--secret S] [--run-ms N] [--never] [--latency-ms N]",
+  );
+  process.exit(2);
+}
+const start = kind === "unified" ? startUnifiedRelay : startOpenAiVideos;
+const emu: RunningEmulator = await start({ secret: values.secret, port: Number(values.port) });
+emu.core.logRequests = false;
+emu.core.latencyMs = Number(values["latency-ms"]);
+emu.core.defaultBehaviour = { runMs: Number(values["run-ms"]), outcome: values.never ? "never" : "complete" };
+process.stdout.write(`listening ${emu.url}\n`);
+const stop = () => void emu.close().then(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
