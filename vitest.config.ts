@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // A PostgreSQL server for the scale-out suites (REELAY_TEST_DATABASE_URL, or one from npm).
+    globalSetup: ["test/global-postgres.ts"],
     // Renders run real ffmpeg on two cores: allow them time; no test asserts on timing.
     testTimeout: 180_000,
     hookTimeout: 60_000,

@@ -60,6 +60,22 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
   const p = new Command("reelay").description("Reelay: make videos through a Reelay server").exitOverride();
   p.configureOutput({ writeOut: out, writeErr: err });
 
+  // Running Reelay itself (configured by the server's environment variables, see the README).
+  for (const [role, what] of [
+    ["serve", "run the API and web UI only (needs REELAY_DATABASE_URL; workers run apart)"],
+    ["worker", "run jobs only (needs REELAY_DATABASE_URL)"],
+    ["all", "run the API, web UI and worker in one process (what `npm start` runs)"],
+  ] as const) {
+    p.command(role)
+      .description(what)
+      .action(async () => {
+        const { runProcess } = await import("../main/serve.js");
+        await runProcess(role);
+        // Runs until a signal: the process exits from its shutdown handler.
+        await new Promise<never>(() => undefined);
+      });
+  }
+
   p.command("create")
     .description("create a video (unified API)")
     .requiredOption("--prompt <text>", "what the video shows")

@@ -289,6 +289,11 @@ export interface BlobStore {
   /** Bytes `start`..`end` inclusive (the whole blob when omitted). */
   read(key: string, range?: { start: number; end: number }): Promise<Readable>;
   delete(key: string): Promise<void>;
+  /**
+   * A URL that serves the blob directly for `ttlS` seconds, when the store can hand out one
+   * (S3 with presigned downloads); absent: Reelay streams the blob itself.
+   */
+  downloadUrl?(key: string, opts: { ttlS: number; filename: string }): Promise<string>;
 }
 
 export interface GenerateContext {

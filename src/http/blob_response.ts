@@ -7,6 +7,8 @@ import parseRange from "range-parser";
 import { errors } from "../core/errors.js";
 import type { BlobStore } from "../core/ports.js";
 
+const PRESIGNED_TTL_S = 300;
+
 export async function sendBlob(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -16,6 +18,12 @@ export async function sendBlob(
 ): Promise<FastifyReply> {
   const info = await blobs.stat(key);
   if (!info) throw errors.routeNotFound(req.method, "stored file (it was deleted)");
+  if (blobs.downloadUrl) {
+    // The bucket serves it (Range included): a short-lived presigned URL, fetched at once by the
+    // client following the redirect. The Reelay link is the one meant to be kept.
+    const location = await blobs.downloadUrl(key, { ttlS: PRESIGNED_TTL_S, filename: opts.filename });
+    return reply.code(302).header("location", location).header("cache-control", "no-store").send();
+  }
   reply
     .header("accept-ranges", "bytes")
     .header("content-type", info.contentType)

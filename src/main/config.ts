@@ -69,6 +69,15 @@ export interface Config {
   readonly version: string;
   readonly ffmpegPath: string | undefined;
   readonly ffprobePath: string | undefined;
+  /** Scale-out mode: PostgreSQL + pg-boss instead of the embedded SQLite database. */
+  readonly database: {
+    readonly url: string;
+    readonly poolSize: number;
+    /** How often pg-boss looks for jobs whose worker died (their leases expired). */
+    readonly maintenanceIntervalS: number;
+  } | null;
+  /** Where results live: the data dir, or an S3-compatible bucket. */
+  readonly storage: { readonly kind: "fs" } | ({ readonly kind: "s3" } & S3Settings);
   /** Where tasks go: the local renderer and upstream accounts (REELAY_CONFIG_FILE `channels`). */
   readonly channels: readonly ChannelConfig[];
   readonly poller: {
@@ -80,6 +89,21 @@ export interface Config {
     readonly maxBackoffMs: number;
     readonly fetchAttempts: number;
   };
+}
+
+export interface S3Settings {
+  readonly bucket: string;
+  readonly region: string;
+  /** For S3-compatible servers (MinIO, …); undefined: AWS. */
+  readonly endpoint: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  /** Bucket in the path, not the host name (most S3-compatible servers need it). */
+  readonly forcePathStyle: boolean;
+  /** Prepended to every object key, e.g. `reelay/`. */
+  readonly prefix: string;
+  /** Download links: a redirect to a presigned URL, or streamed through Reelay (with Range). */
+  readonly delivery: "redirect" | "proxy";
 }
 
 export interface ChannelConfig {
@@ -155,6 +179,23 @@ const envSchema = z.object({
   REELAY_RATE_LIMIT_PER_MIN: int(0, 1_000_000).default(0),
   REELAY_RATE_LIMIT_BURST: int(1, 1_000_000).optional(),
   REELAY_MAX_ACTIVE_TASKS: int(0, 1_000_000).default(0),
+  REELAY_JOB_LEASE_S: int(1, 3600).default(30),
+  REELAY_POLL_INTERVAL_MS: int(50, 60_000).default(1000),
+  REELAY_DATABASE_URL: z
+    .string()
+    .refine((s) => /^postgres(ql)?:\/\//.test(s) && URL.canParse(s), "must be a postgres:// URL")
+    .optional(),
+  REELAY_DATABASE_POOL_SIZE: int(2, 1000).default(10),
+  REELAY_QUEUE_MAINTENANCE_S: int(1, 3600).default(10),
+  REELAY_STORAGE: z.enum(["fs", "s3"]).default("fs"),
+  REELAY_S3_BUCKET: z.string().min(3).optional(),
+  REELAY_S3_REGION: z.string().min(1).default("us-east-1"),
+  REELAY_S3_ENDPOINT: url.optional(),
+  REELAY_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  REELAY_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  REELAY_S3_FORCE_PATH_STYLE: z.enum(["true", "false", "1", "0"]).default("false"),
+  REELAY_S3_PREFIX: z.string().default(""),
+  REELAY_S3_DELIVERY: z.enum(["redirect", "proxy"]).default("redirect"),
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
   REELAY_POLL_CONCURRENCY: int(1, 10_000).default(256),
@@ -353,6 +394,15 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   }
   const e = parsed.data;
   const file = e.REELAY_CONFIG_FILE ? readConfigFile(e.REELAY_CONFIG_FILE) : {};
+  if (e.REELAY_STORAGE === "s3" && !e.REELAY_S3_BUCKET) {
+    throw new ConfigError("Invalid REELAY_S3_BUCKET: must be set when REELAY_STORAGE=s3");
+  }
+  if (e.REELAY_DATABASE_URL && (!e.REELAY_ADMIN_TOKEN || !e.REELAY_SIGNING_SECRET)) {
+    // Generated secrets live in one data dir; processes sharing a database must share them too.
+    throw new ConfigError(
+      "Invalid REELAY_DATABASE_URL: with a shared database, set REELAY_ADMIN_TOKEN and REELAY_SIGNING_SECRET too (the same in every process)",
+    );
+  }
   if (e.REELAY_RETRY_MAX_MS < e.REELAY_RETRY_BASE_MS) {
     throw new ConfigError("Invalid REELAY_RETRY_MAX_MS: must not be less than REELAY_RETRY_BASE_MS");
   }
@@ -380,8 +430,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       taskTimeoutS: e.REELAY_TASK_TIMEOUT_S,
       backoffBaseMs: e.REELAY_RETRY_BASE_MS,
       backoffMaxMs: e.REELAY_RETRY_MAX_MS,
-      leaseMs: 30_000,
-      pollIntervalMs: 1000,
+      leaseMs: e.REELAY_JOB_LEASE_S * 1000,
+      pollIntervalMs: e.REELAY_POLL_INTERVAL_MS,
       progressWriteMs: 500,
       watermarkAttempts: e.REELAY_WATERMARK_ATTEMPTS,
       submitConcurrency: e.REELAY_SUBMIT_CONCURRENCY,
@@ -411,6 +461,27 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
+    database: e.REELAY_DATABASE_URL
+      ? {
+          url: e.REELAY_DATABASE_URL,
+          poolSize: e.REELAY_DATABASE_POOL_SIZE,
+          maintenanceIntervalS: e.REELAY_QUEUE_MAINTENANCE_S,
+        }
+      : null,
+    storage:
+      e.REELAY_STORAGE === "s3"
+        ? {
+            kind: "s3",
+            bucket: e.REELAY_S3_BUCKET ?? "",
+            region: e.REELAY_S3_REGION,
+            endpoint: e.REELAY_S3_ENDPOINT,
+            accessKeyId: e.REELAY_S3_ACCESS_KEY_ID,
+            secretAccessKey: e.REELAY_S3_SECRET_ACCESS_KEY,
+            forcePathStyle: e.REELAY_S3_FORCE_PATH_STYLE === "true" || e.REELAY_S3_FORCE_PATH_STYLE === "1",
+            prefix: e.REELAY_S3_PREFIX,
+            delivery: e.REELAY_S3_DELIVERY,
+          }
+        : { kind: "fs" },
     channels: readChannels(file.channels, file.models ?? DEFAULT_MODELS, env, e.REELAY_CONFIG_FILE ?? ""),
     poller: {
       concurrency: e.REELAY_POLL_CONCURRENCY,

@@ -3,10 +3,9 @@
  * nothing else wires adapters. Tests pass `overrides` to put fakes in place (a flaky provider,
  * a settable clock) instead of patching modules.
  */
-import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
-import { blobKeyFor, createFsBlobStore } from "../adapters/blobs/fs.js";
+import { blobKeyFor } from "../adapters/blobs/fs.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import type { Resolver } from "../adapters/net/guard.js";
 import {
@@ -16,9 +15,7 @@ import {
 } from "../adapters/providers/local-renderer/media-tools.js";
 import { createSqlAccounts } from "../adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../adapters/sqlite/character-store.js";
-import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.js";
-import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
 import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
@@ -44,6 +41,7 @@ import { createWebhookOutbox, createWebhookService } from "../core/webhooks.js";
 import { createWorker, type Worker } from "../core/worker.js";
 import { videoQueryView } from "../http/routes/v1_video_query.js";
 import type { AppServices } from "../http/services.js";
+import { openBackends } from "./backends.js";
 import type { Config } from "./config.js";
 import { fileSecret } from "./secrets.js";
 
@@ -53,6 +51,8 @@ export interface ContainerOverrides {
   readonly provider?: VideoProvider;
   /** Replaces the watermark remover. */
   readonly remover?: WatermarkRemover;
+  /** False in an API-only process (`reelay serve`): new jobs are left to the worker processes. */
+  readonly runsWorker?: boolean;
   /** Replaces the DNS resolver of webhook deliveries (SSRF tests). */
   readonly resolve?: Resolver;
 }
@@ -127,20 +127,14 @@ export async function buildContainer(
   overrides: ContainerOverrides = {},
 ): Promise<Container> {
   const clock = overrides.clock ?? { now: () => Date.now() };
-  // Opening the database takes the data dir's lock: nothing else touches the dir before it.
-  const db = await openSqlite(config.dataDir);
+  const backends = await openBackends(config, clock, logger);
+  const { db, queue, blobs, scratchDir } = backends;
   try {
     const admin = fileSecret(config.dataDir, "admin-token", config.adminToken);
     const signing = fileSecret(config.dataDir, "signing-secret", config.signingSecret);
-    const scratchDir = join(config.dataDir, "tmp");
-    // Scratch files of attempts that died with an earlier process.
-    await rm(scratchDir, { recursive: true, force: true });
-    await mkdir(scratchDir, { recursive: true });
 
     const tasks = createSqlTaskStore(db.kysely);
-    const queue = createSqlJobQueue(db.kysely, clock);
     const keys = createSqlKeyStore(db.kysely);
-    const blobs = createFsBlobStore(join(config.dataDir, "blobs"));
 
     // ffmpeg and ffprobe serve uploads (probe) and watermark removal whatever the provider.
     const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });
@@ -272,15 +266,18 @@ export async function buildContainer(
       blobs,
       clock,
       settings: config.engine,
-      onEnqueued: () => worker.wake(),
+      onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
       onStopped: (taskId) => worker.interrupt(taskId),
       events,
     });
-    // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
-    // process that died: hand those jobs out again now rather than when their leases expire.
-    const released = await queue.releaseAllLeases();
-    if (released > 0) logger.warn({ jobs: released }, "re-queued jobs left running by a previous process");
-    await upstreamTasks.releaseAll(clock.now());
+    if (backends.soleProcess) {
+      // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
+      // process that died: hand those jobs out again now rather than when their leases expire.
+      // (With a shared database, other processes hold leases: pg-boss expires dead ones.)
+      const released = await queue.releaseAllLeases();
+      if (released > 0) logger.warn({ jobs: released }, "re-queued jobs left running by a previous process");
+      await upstreamTasks.releaseAll(clock.now());
+    }
 
     const services: AppServices = {
       engine,
@@ -331,11 +328,11 @@ export async function buildContainer(
       async close() {
         await worker.stop();
         await webhookRunner.stop();
-        await db.close();
+        await backends.close();
       },
     };
   } catch (e) {
-    await db.close();
+    await backends.close();
     throw e;
   }
 }

@@ -1,39 +1,68 @@
-/** `npm start`: the API, the worker and (later) the web UI in one process. */
+/**
+ * Reelay's processes. `all` (the default, `npm start`): the API, the web UI and the worker in one
+ * process. With a shared database (REELAY_DATABASE_URL) the roles can run apart, as many of each
+ * as needed: `serve` (API + UI, no worker) and `worker` (jobs only, see main/worker.ts).
+ */
 import { pathToFileURL } from "node:url";
 import { pino } from "pino";
+import { DatabaseUnavailableError } from "../adapters/postgres/db.js";
 import { DataDirLockedError } from "../adapters/sqlite/db.js";
 import { buildApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";
 
-export async function serve(config: Config): Promise<() => Promise<void>> {
+export type Role = "serve" | "worker" | "all";
+export const ROLES: readonly Role[] = ["serve", "worker", "all"];
+
+export async function serve(config: Config, role: Role = "all"): Promise<() => Promise<void>> {
   const logger = pino({
     level: config.logLevel,
     redact: ["req.headers.authorization", "headers.authorization"],
   });
-  const container = await buildContainer(config, logger);
-  if (container.adminTokenFile) {
+  const container = await buildContainer(config, logger, { runsWorker: role !== "serve" });
+  if (container.adminTokenFile && role !== "worker") {
     logger.info(
       { adminTokenFile: container.adminTokenFile },
       `admin token is in ${container.adminTokenFile}; make an API key with: ` +
         `curl -X POST ${config.publicUrl}/admin/keys -H "Authorization: Bearer $(cat ${container.adminTokenFile})"`,
     );
   }
-  const app = buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs });
-  await app.listen({ port: config.port, host: config.host });
-  container.worker.start();
-  container.webhookRunner.start();
-  logger.info({ dataDir: config.dataDir, concurrency: config.engine.concurrency }, "reelay is ready");
+  const app =
+    role === "worker"
+      ? null
+      : buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs });
+  if (app) await app.listen({ port: config.port, host: config.host });
+  if (role !== "serve") {
+    container.worker.start();
+    container.webhookRunner.start();
+  }
+  logger.info(
+    {
+      role,
+      backend: config.database ? "postgres" : "sqlite",
+      storage: config.storage.kind,
+      dataDir: config.dataDir,
+      concurrency: role === "serve" ? 0 : config.engine.concurrency,
+    },
+    "reelay is ready",
+  );
   return async () => {
-    await closeServer(app);
+    // The API stops taking requests first; the worker then hands back what it has not finished.
+    if (app) await closeServer(app);
     await container.close();
   };
 }
 
-async function main(): Promise<void> {
+/** Runs one Reelay process until SIGTERM/SIGINT, then shuts it down gracefully. */
+export async function runProcess(role: Role): Promise<void> {
   let config: Config;
   try {
     config = loadConfig(process.env);
+    if (role !== "all" && !config.database) {
+      throw new ConfigError(
+        `reelay ${role} runs the ${role === "serve" ? "API" : "worker"} alone, which needs a shared database: set REELAY_DATABASE_URL (or run \`reelay all\`)`,
+      );
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(`reelay: ${e.message}`);
@@ -43,11 +72,11 @@ async function main(): Promise<void> {
   }
   let stop: () => Promise<void>;
   try {
-    stop = await serve(config);
+    stop = await serve(config, role);
   } catch (e) {
-    if (e instanceof DataDirLockedError) {
+    if (e instanceof DataDirLockedError || e instanceof DatabaseUnavailableError) {
       console.error(`reelay: ${e.message}`);
-      process.exit(75); // EX_TEMPFAIL
+      process.exit(75); // EX_TEMPFAIL: a supervisor may try again
     }
     throw e;
   }
@@ -69,7 +98,12 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((e) => {
+  const role = process.argv[2] ?? "all";
+  if (!ROLES.includes(role as Role)) {
+    console.error(`reelay: unknown role '${role}' (one of: ${ROLES.join(", ")})`);
+    process.exit(64); // EX_USAGE
+  }
+  runProcess(role as Role).catch((e) => {
     console.error(e);
     process.exit(1);
   });

@@ -1,5 +1,5 @@
 /**
- * The JobQueue contract: every implementation (embedded SQLite now, PostgreSQL later) must pass it.
+ * The JobQueue contract: every implementation (embedded SQLite, pg-boss on PostgreSQL) must pass it.
  */
 import { describe, expect, it } from "vitest";
 import type { Database, JobQueue, NewJob, TaskStore } from "../../src/core/ports.js";
@@ -12,13 +12,35 @@ export interface QueueHarness {
   close(): Promise<void>;
 }
 
-const job = (taskId: string, runAt = 0, maxAttempts = 3): NewJob => ({
+const job = (taskId: string, runAt: number, maxAttempts = 3): NewJob => ({
   payload: { kind: "render", version: 1, taskId },
   runAt,
   maxAttempts,
 });
 
-export function jobQueueContract(name: string, open: () => Promise<QueueHarness>): void {
+/** Long enough never to expire during a test. */
+const LEASE = 60_000;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Claims until something comes (bounded): time runs on the real clock here, because a shared
+ * queue lives by its database's clock, and a lease expires when the queue's maintenance sees it.
+ */
+async function claimSoon(queue: JobQueue, limit: number, leaseMs: number) {
+  const until = Date.now() + 15_000;
+  while (Date.now() < until) {
+    const got = await queue.claim({ limit, leaseMs, now: Date.now() });
+    if (got.length > 0) return got;
+    await sleep(100);
+  }
+  throw new Error("nothing became claimable");
+}
+
+export function jobQueueContract(
+  name: string,
+  open: () => Promise<QueueHarness>,
+  opts: { singleProcess: boolean },
+): void {
   describe(`JobQueue contract: ${name}`, () => {
     const withQueue = (fn: (h: QueueHarness) => Promise<void>) => async () => {
       const h = await open();
@@ -32,10 +54,10 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
     it(
       "hands a due job to one claimer only, with attempt 1",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t1"));
+        await queue.enqueue(job("t1", Date.now() - 1000));
         const [a, b] = await Promise.all([
-          queue.claim({ limit: 5, leaseMs: 1000, now: 10 }),
-          queue.claim({ limit: 5, leaseMs: 1000, now: 10 }),
+          queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() }),
+          queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() }),
         ]);
         const all = [...(a ?? []), ...(b ?? [])];
         expect(all).toHaveLength(1);
@@ -47,53 +69,59 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
     it(
       "does not hand out a job before its runAt, and respects the limit",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("later", 1000));
-        for (const id of ["a", "b", "c"]) await queue.enqueue(job(id, 0));
-        expect(await queue.claim({ limit: 2, leaseMs: 1000, now: 10 })).toHaveLength(2);
-        expect(await queue.claim({ limit: 5, leaseMs: 1000, now: 10 })).toHaveLength(1);
-        expect(await queue.claim({ limit: 5, leaseMs: 1000, now: 10 })).toHaveLength(0);
-        expect(await queue.claim({ limit: 5, leaseMs: 1000, now: 1000 })).toHaveLength(1);
+        await queue.enqueue(job("later", Date.now() + 1500));
+        for (const id of ["a", "b", "c"]) await queue.enqueue(job(id, Date.now() - 1000));
+        expect(await queue.claim({ limit: 2, leaseMs: LEASE, now: Date.now() })).toHaveLength(2);
+        expect(await queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() })).toHaveLength(1);
+        expect(await queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() })).toHaveLength(0);
+        const [later] = await claimSoon(queue, 1, LEASE);
+        expect(later?.payload.taskId).toBe("later");
       }),
     );
 
     it(
       "an expired lease makes the job claimable again, and the stale holder can no longer finish it",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t"));
-        const [first] = await queue.claim({ limit: 1, leaseMs: 100, now: 0 });
-        expect(await queue.claim({ limit: 1, leaseMs: 100, now: 50 })).toHaveLength(0);
-        const [second] = await queue.claim({ limit: 1, leaseMs: 100, now: 200 });
+        await queue.enqueue(job("t", Date.now() - 1000));
+        const [first] = await queue.claim({ limit: 1, leaseMs: 1000, now: Date.now() });
+        expect(await queue.claim({ limit: 1, leaseMs: 1000, now: Date.now() })).toHaveLength(0);
+        const [second] = await claimSoon(queue, 1, LEASE);
         expect(second?.attempt).toBe(2);
         if (!first || !second) throw new Error("expected two claims");
-        expect(await queue.extendLease(first, { leaseMs: 100, now: 210 })).toBe(false);
+        expect(await queue.extendLease(first, { leaseMs: LEASE, now: Date.now() })).toBe(false);
         await queue.complete(first);
-        expect((await queue.depth(210)).running).toBe(1);
-        expect(await queue.extendLease(second, { leaseMs: 100, now: 210 })).toBe(true);
+        expect((await queue.depth(Date.now())).running).toBe(1);
+        expect(await queue.extendLease(second, { leaseMs: LEASE, now: Date.now() })).toBe(true);
         await queue.complete(second);
-        expect(await queue.depth(210)).toEqual({ queued: 0, running: 0, dead: 0 });
+        expect(await queue.depth(Date.now())).toEqual({ queued: 0, running: 0, dead: 0 });
       }),
     );
 
     it(
       "extending a lease keeps the job from others",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t"));
-        const [held] = await queue.claim({ limit: 1, leaseMs: 100, now: 0 });
+        await queue.enqueue(job("t", Date.now() - 1000));
+        const [held] = await queue.claim({ limit: 1, leaseMs: 1500, now: Date.now() });
         if (!held) throw new Error("no claim");
-        expect(await queue.extendLease(held, { leaseMs: 100, now: 90 })).toBe(true);
-        expect(await queue.claim({ limit: 1, leaseMs: 100, now: 150 })).toHaveLength(0);
+        // Renewed well inside the lease for three lease lengths: nobody else gets the job.
+        const until = Date.now() + 4500;
+        while (Date.now() < until) {
+          expect(await queue.extendLease(held, { leaseMs: 1500, now: Date.now() })).toBe(true);
+          expect(await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() })).toHaveLength(0);
+          await sleep(250);
+        }
       }),
     );
 
     it(
       "retry hands the job back for later with the attempt count kept",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t"));
-        const [a] = await queue.claim({ limit: 1, leaseMs: 100, now: 0 });
+        await queue.enqueue(job("t", Date.now() - 1000));
+        const [a] = await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() });
         if (!a) throw new Error("no claim");
-        await queue.retry(a, { runAt: 500, error: "flaky" });
-        expect(await queue.claim({ limit: 1, leaseMs: 100, now: 400 })).toHaveLength(0);
-        const [b] = await queue.claim({ limit: 1, leaseMs: 100, now: 500 });
+        await queue.retry(a, { runAt: Date.now() + 1500, error: "flaky" });
+        expect(await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() })).toHaveLength(0);
+        const [b] = await claimSoon(queue, 1, LEASE);
         expect(b?.attempt).toBe(2);
         expect(b?.maxAttempts).toBe(3);
       }),
@@ -102,11 +130,11 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
     it(
       "release hands the job back at once without counting the attempt",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t"));
-        const [a] = await queue.claim({ limit: 1, leaseMs: 60_000, now: 0 });
+        await queue.enqueue(job("t", Date.now() - 1000));
+        const [a] = await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() });
         if (!a) throw new Error("no claim");
         await queue.release(a);
-        const [b] = await queue.claim({ limit: 1, leaseMs: 100, now: 0 });
+        const [b] = await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() });
         expect(b).toMatchObject({ attempt: 1, interrupted: 1 });
       }),
     );
@@ -114,23 +142,25 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
     it(
       "bury moves the job to the dead-letter state, out of reach of claims",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t"));
-        const [a] = await queue.claim({ limit: 1, leaseMs: 100, now: 0 });
+        await queue.enqueue(job("t", Date.now() - 1000));
+        const [a] = await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() });
         if (!a) throw new Error("no claim");
         await queue.bury(a, "bad payload");
-        expect(await queue.claim({ limit: 1, leaseMs: 100, now: 10_000 })).toHaveLength(0);
-        expect(await queue.depth(10_000)).toEqual({ queued: 0, running: 0, dead: 1 });
+        expect(await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() + 10_000 })).toHaveLength(0);
+        expect(await queue.depth(Date.now())).toEqual({ queued: 0, running: 0, dead: 1 });
       }),
     );
 
-    it(
+    // Only the embedded mode may hand back every lease at start (it is the only process); a
+    // shared queue's releaseAllLeases must leave other processes' leases alone.
+    it.runIf(opts.singleProcess)(
       "releaseAllLeases re-queues running jobs at once, without counting the cut attempt",
       withQueue(async ({ queue }) => {
-        await queue.enqueue(job("t"));
-        const [first] = await queue.claim({ limit: 1, leaseMs: 60_000, now: 0 });
+        await queue.enqueue(job("t", Date.now() - 1000));
+        const [first] = await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() });
         expect(first?.interrupted).toBe(0);
         expect(await queue.releaseAllLeases()).toBe(1);
-        const [again] = await queue.claim({ limit: 1, leaseMs: 100, now: 1 });
+        const [again] = await queue.claim({ limit: 1, leaseMs: LEASE, now: Date.now() });
         expect(again?.attempt).toBe(1);
         expect(again?.interrupted).toBe(1);
       }),
@@ -143,11 +173,11 @@ export function jobQueueContract(name: string, open: () => Promise<QueueHarness>
         await expect(
           db.transaction(async (tx) => {
             await tasks.insert(task, tx);
-            await queue.enqueue(job(task.id), tx);
+            await queue.enqueue(job(task.id, Date.now() - 1000), tx);
             throw new Error("roll back");
           }),
         ).rejects.toThrow("roll back");
-        expect(await queue.claim({ limit: 5, leaseMs: 100, now: 10 })).toHaveLength(0);
+        expect(await queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() })).toHaveLength(0);
         expect(await tasks.get(task.id)).toBeUndefined();
       }),
     );

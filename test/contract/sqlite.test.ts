@@ -2,12 +2,23 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
+import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
 import { openSqlite } from "../../src/adapters/sqlite/db.js";
+import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
 import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
+import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
+import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../../src/adapters/sqlite/upstream-store.js";
 import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
 import { jobQueueContract } from "./job-queue.contract.js";
+import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
+import { upstreamStoreContract } from "./upstream-store.contract.js";
 import { webhookStoreContract } from "./webhook-store.contract.js";
 
 async function open() {
@@ -15,8 +26,15 @@ async function open() {
   const db = await openSqlite(dir);
   return {
     db,
-    queue: createSqlJobQueue(db.kysely, { now: () => 0 }),
+    queue: createSqlJobQueue(db.kysely, { now: () => Date.now() }),
     tasks: createSqlTaskStore(db.kysely),
+    accounts: createSqlAccounts(db.kysely),
+    rateLimiter: createSqlRateLimiter(db.kysely),
+    idempotency: createSqlIdempotencyStore(db.kysely),
+    keys: createSqlKeyStore(db.kysely),
+    characters: createSqlCharacterStore(db.kysely),
+    upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+    channelHealth: createSqlChannelHealthStore(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely),
     async close() {
       await db.close();
@@ -25,6 +43,8 @@ async function open() {
   };
 }
 
-jobQueueContract("sqlite", open);
+jobQueueContract("sqlite", open, { singleProcess: true });
 taskStoreContract("sqlite", open);
+sharedStoresContract("sqlite", open);
 webhookStoreContract("sqlite", open);
+upstreamStoreContract("sqlite", open);

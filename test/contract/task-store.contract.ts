@@ -1,11 +1,11 @@
 /** The TaskStore contract, run on every implementation. */
 import { describe, expect, it } from "vitest";
-import type { TaskStore } from "../../src/core/ports.js";
+import type { Database, TaskStore } from "../../src/core/ports.js";
 import { sampleTask } from "./job-queue.contract.js";
 
 export function taskStoreContract(
   name: string,
-  open: () => Promise<{ tasks: TaskStore; close(): Promise<void> }>,
+  open: () => Promise<{ db: Database; tasks: TaskStore; close(): Promise<void> }>,
 ) {
   describe(`TaskStore contract: ${name}`, () => {
     const id = "sora-2:task_01k9009g8ef1esae6388chgcpx";
@@ -106,6 +106,26 @@ export function taskStoreContract(
         );
         expect(done?.result?.videoKey).toBe("v");
         expect((await tasks.countByStatus()).completed).toBe(1);
+      } finally {
+        await close();
+      }
+    });
+
+    it("a count of active tasks inside a transaction holds as a limit against concurrent creates", async () => {
+      const { db, tasks, close } = await open();
+      try {
+        // Ten creates at once, each allowed only while the owner has fewer than 3 active tasks.
+        const created = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            db.transaction(async (tx) => {
+              if ((await tasks.countActive("owner_1", tx)) >= 3) return false;
+              await tasks.insert(sampleTask(`sora-2:task_01k9009g8ef1esae6388chg${100 + i}`), tx);
+              return true;
+            }),
+          ),
+        );
+        expect(created.filter(Boolean)).toHaveLength(3);
+        expect(await tasks.countActive("owner_1")).toBe(3);
       } finally {
         await close();
       }

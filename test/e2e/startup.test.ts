@@ -1,4 +1,4 @@
-/** Start-up as a user sees it: config errors, the generated admin token, the data-dir lock. */
+/** Start-up as a user sees it: config errors, the generated admin token, the data-dir lock, the scale-out roles. */
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -98,5 +98,38 @@ describe("the data dir is locked", () => {
     await first.kill("SIGKILL");
     const second = await run({ REELAY_DATA_DIR: dir });
     await waitHealthy(second);
+  });
+});
+
+describe("scale-out roles", () => {
+  const shared = {
+    REELAY_ADMIN_TOKEN: "startup-admin-token-0123456789",
+    REELAY_SIGNING_SECRET: "startup-signing-secret-0123456789abcdef",
+  };
+
+  it.each(["serve", "worker"] as const)(
+    "`%s` without a shared database exits 78 saying why",
+    async (role) => {
+      const s = await spawnServer({ REELAY_DATA_DIR: await dataDir() }, role);
+      servers.push(s);
+      expect(await s.exited).toBe(78);
+      expect(s.output()).toContain("needs a shared database: set REELAY_DATABASE_URL");
+    },
+  );
+
+  it("an unreachable database exits 75 naming host and port, never the password", async () => {
+    // Port 1 on loopback: nothing listens there.
+    const s = await spawnServer(
+      {
+        ...shared,
+        REELAY_DATA_DIR: await dataDir(),
+        REELAY_DATABASE_URL: "postgres://reelay:hunter2-password@127.0.0.1:1/reelay",
+      },
+      "serve",
+    );
+    servers.push(s);
+    expect(await s.exited).toBe(75);
+    expect(s.output()).toContain("cannot reach PostgreSQL at 127.0.0.1:1/reelay (REELAY_DATABASE_URL)");
+    expect(s.output()).not.toContain("hunter2");
   });
 });

@@ -18,9 +18,13 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+/** Starts `src/main/serve.ts ROLE` (default `all`; `serve` and `worker` need REELAY_DATABASE_URL). */
+export async function spawnServer(
+  env: Record<string, string>,
+  role: "serve" | "worker" | "all" = "all",
+): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main/serve.ts"], {
+  const proc = spawn(process.execPath, ["--import", "tsx", "src/main/serve.ts", role], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: port, REELAY_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],

@@ -20,6 +20,34 @@ describe("config", () => {
     expect(c.engine.concurrency).toBeGreaterThanOrEqual(1);
   });
 
+  it("scale-out settings: PostgreSQL and an S3 bucket, off by default", () => {
+    expect(loadConfig({})).toMatchObject({ database: null, storage: { kind: "fs" } });
+    const c = loadConfig({
+      REELAY_DATABASE_URL: "postgres://reelay:pw@db:5432/reelay",
+      REELAY_ADMIN_TOKEN: "admin-token-0123456789",
+      REELAY_SIGNING_SECRET: "s".repeat(32),
+      REELAY_JOB_LEASE_S: "5",
+      REELAY_STORAGE: "s3",
+      REELAY_S3_BUCKET: "videos",
+      REELAY_S3_ENDPOINT: "http://minio:9000",
+      REELAY_S3_FORCE_PATH_STYLE: "true",
+    });
+    expect(c.database).toEqual({
+      url: "postgres://reelay:pw@db:5432/reelay",
+      poolSize: 10,
+      maintenanceIntervalS: 10,
+    });
+    expect(c.engine.leaseMs).toBe(5000);
+    expect(c.storage).toMatchObject({
+      kind: "s3",
+      bucket: "videos",
+      region: "us-east-1",
+      endpoint: "http://minio:9000",
+      forcePathStyle: true,
+      delivery: "redirect",
+    });
+  });
+
   it("reads the webhook retry schedule and one allow-list for images and webhooks", () => {
     expect(loadConfig({}).webhooks.retryScheduleMs).toEqual([
       5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
@@ -47,6 +75,14 @@ describe("config", () => {
     [{ REELAY_MAX_ATTEMPTS: "0" }, "REELAY_MAX_ATTEMPTS"],
     [{ REELAY_RETRY_BASE_MS: "5000", REELAY_RETRY_MAX_MS: "1000" }, "REELAY_RETRY_MAX_MS"],
     [{ REELAY_CONFIG_FILE: "/nonexistent/reelay.json" }, "REELAY_CONFIG_FILE"],
+    [{ REELAY_DATABASE_URL: "mysql://db/reelay" }, "REELAY_DATABASE_URL"],
+    [{ REELAY_DATABASE_URL: "postgres://db/reelay" }, "REELAY_SIGNING_SECRET"],
+    [{ REELAY_DATABASE_POOL_SIZE: "1" }, "REELAY_DATABASE_POOL_SIZE"],
+    [{ REELAY_JOB_LEASE_S: "0" }, "REELAY_JOB_LEASE_S"],
+    [{ REELAY_STORAGE: "gcs" }, "REELAY_STORAGE"],
+    [{ REELAY_STORAGE: "s3" }, "REELAY_S3_BUCKET"],
+    [{ REELAY_STORAGE: "s3", REELAY_S3_BUCKET: "bkt", REELAY_S3_DELIVERY: "cdn" }, "REELAY_S3_DELIVERY"],
+    [{ REELAY_S3_ENDPOINT: "minio:9000" }, "REELAY_S3_ENDPOINT"],
     [{ REELAY_WEBHOOK_RETRY_SCHEDULE: "5s,soon" }, "REELAY_WEBHOOK_RETRY_SCHEDULE"],
     [{ REELAY_WEBHOOK_RETRY_SCHEDULE: "25h" }, "REELAY_WEBHOOK_RETRY_SCHEDULE"],
     [{ REELAY_WEBHOOK_TIMEOUT_MS: "10" }, "REELAY_WEBHOOK_TIMEOUT_MS"],

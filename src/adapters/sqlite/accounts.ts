@@ -2,7 +2,7 @@
 import { type Kysely, sql } from "kysely";
 import { newId } from "../../core/ids.js";
 import type { Account, Accounts, Tx } from "../../core/ports.js";
-import { type Conn, connOf, type DB } from "./schema.js";
+import { type Conn, connOf, type DB, isPostgres } from "./schema.js";
 
 async function ensure(conn: Conn, ownerId: string): Promise<void> {
   await conn
@@ -145,7 +145,9 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
     get,
 
     async usage(ownerId, { sinceMs }) {
-      const day = sql<string>`strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`;
+      const day = isPostgres(db)
+        ? sql<string>`to_char(to_timestamp(created_at / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`
+        : sql<string>`strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`;
       const rows = await db
         .selectFrom("ledger")
         .select((eb) => [

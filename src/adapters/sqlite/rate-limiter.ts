@@ -1,17 +1,25 @@
 /** Token buckets in the database, one row per key: limits hold for every process sharing it. */
 import type { Kysely } from "kysely";
 import type { RateLimiter } from "../../core/ports.js";
-import type { DB } from "./schema.js";
+import { type DB, isPostgres } from "./schema.js";
 
 export function createSqlRateLimiter(db: Kysely<DB>): RateLimiter {
+  // SQLite runs one write transaction at a time; PostgreSQL needs the row locked so that two
+  // processes taking from one bucket cannot both read the same count (SQLite has no FOR UPDATE).
+  const lock = isPostgres(db);
   return {
     take(bucket, { perMin, burst, now }) {
       return db.transaction().execute(async (trx) => {
-        const row = await trx
-          .selectFrom("rate_buckets")
-          .selectAll()
-          .where("bucket", "=", bucket)
-          .executeTakeFirst();
+        if (lock) {
+          await trx
+            .insertInto("rate_buckets")
+            .values({ bucket, tokens: burst, updated_at: now })
+            .onConflict((oc) => oc.column("bucket").doNothing())
+            .execute();
+        }
+        let read = trx.selectFrom("rate_buckets").selectAll().where("bucket", "=", bucket);
+        if (lock) read = read.forUpdate();
+        const row = await read.executeTakeFirst();
         const ratePerMs = perMin / 60_000;
         const tokens = row ? Math.min(burst, row.tokens + (now - row.updated_at) * ratePerMs) : burst;
         if (tokens < 1)

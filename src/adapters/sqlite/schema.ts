@@ -1,5 +1,5 @@
 /** Table types for Kysely: what the rows look like in the database (JSON columns hold text). */
-import type { Kysely, Transaction } from "kysely";
+import { type Kysely, PostgresAdapter, type Transaction } from "kysely";
 import type { Tx } from "../../core/ports.js";
 
 export interface TasksTable {
@@ -192,3 +192,6 @@ export type Conn = Kysely<DB> | Transaction<DB>;
 export const wrapTx = (trx: Transaction<DB>): Tx => trx as unknown as Tx;
 export const connOf = (root: Kysely<DB>, tx: Tx | undefined): Conn =>
   tx === undefined ? root : (tx as unknown as Transaction<DB>);
+
+/** True when `db` talks to PostgreSQL (scale-out mode); the few dialect-specific statements branch on it. */
+export const isPostgres = (db: Kysely<DB>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;

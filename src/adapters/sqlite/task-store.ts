@@ -1,7 +1,7 @@
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { TaskPatch, TaskStore, Tx } from "../../core/ports.js";
 import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
-import { connOf, type DB, type TasksTable } from "./schema.js";
+import { connOf, type DB, isPostgres, type TasksTable } from "./schema.js";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -25,6 +25,7 @@ function toTask(row: Selectable<TasksTable>): Task {
 
 /** Tasks in the SQL database (the same code serves SQLite and, later, PostgreSQL through Kysely). */
 export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
+  const postgres = isPostgres(db);
   return {
     async insert(task, tx?: Tx) {
       await connOf(db, tx)
@@ -114,6 +115,14 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
     },
 
     async countActive(ownerId, tx) {
+      if (postgres && tx) {
+        // A count followed by an insert is only a limit if no other transaction counts in between.
+        // SQLite runs one writer at a time; on PostgreSQL (read committed, many processes) the
+        // owner's counting transactions queue on a lock held until they commit.
+        await sql`select pg_advisory_xact_lock(hashtextextended(${`reelay.active:${ownerId}`}, 0))`.execute(
+          connOf(db, tx),
+        );
+      }
       const r = await connOf(db, tx)
         .selectFrom("tasks")
         .select((eb) => eb.fn.countAll<number>().as("n"))

@@ -8,7 +8,7 @@ import type {
   UpstreamTaskRecord,
   UpstreamTaskStore,
 } from "../../core/upstream.js";
-import { connOf, type DB, type UpstreamTasksTable } from "./schema.js";
+import { connOf, type DB, isPostgres, type UpstreamTasksTable } from "./schema.js";
 
 const toRecord = (r: Selectable<UpstreamTasksTable>): UpstreamTaskRecord => ({
   taskId: r.task_id,
@@ -24,6 +24,7 @@ const toRecord = (r: Selectable<UpstreamTasksTable>): UpstreamTaskRecord => ({
 });
 
 export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
+  const pg = isPostgres(db);
   return {
     async begin({ taskId, channelId, now, deadlineAt }, tx?: Tx) {
       await connOf(db, tx)
@@ -83,6 +84,8 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
           .where("next_poll_at", "<=", now)
           .orderBy("next_poll_at")
           .limit(limit)
+          // Several pollers on one PostgreSQL: each takes rows the others are not taking.
+          .$if(pg, (q) => q.forUpdate().skipLocked())
           .execute();
         if (due.length === 0) return [];
         await trx
@@ -159,27 +162,36 @@ export function createSqlChannelHealthStore(db: Kysely<DB>): ChannelHealthStore 
     },
     failure(channelId, { error, now, threshold, cooldownMs }) {
       return db.transaction().execute(async (trx) => {
+        // One atomic increment: failures reported by several processes at once all count.
+        const lastError = error.slice(0, 500);
         const row = await trx
-          .selectFrom("channel_health")
-          .selectAll()
-          .where("channel_id", "=", channelId)
-          .executeTakeFirst();
-        const failures = (row?.failures ?? 0) + 1;
+          .insertInto("channel_health")
+          .values({
+            channel_id: channelId,
+            failures: 1,
+            cooldown_until: 0,
+            last_error: lastError,
+            last_failure_at: now,
+            last_success_at: null,
+          })
+          .onConflict((oc) =>
+            oc.column("channel_id").doUpdateSet((eb) => ({
+              failures: eb("channel_health.failures", "+", 1),
+              last_error: lastError,
+              last_failure_at: now,
+            })),
+          )
+          .returningAll()
+          .executeTakeFirstOrThrow();
         // Past the threshold every further failure (a failed probe) doubles the cool-down, up to 16×.
         const cooldownUntil =
-          failures >= threshold ? now + cooldownMs * 2 ** Math.min(4, failures - threshold) : 0;
-        const values = {
-          failures,
-          cooldown_until: cooldownUntil,
-          last_error: error.slice(0, 500),
-          last_failure_at: now,
-        };
+          row.failures >= threshold ? now + cooldownMs * 2 ** Math.min(4, row.failures - threshold) : 0;
         await trx
-          .insertInto("channel_health")
-          .values({ channel_id: channelId, last_success_at: null, ...values })
-          .onConflict((oc) => oc.column("channel_id").doUpdateSet(values))
+          .updateTable("channel_health")
+          .set({ cooldown_until: cooldownUntil })
+          .where("channel_id", "=", channelId)
           .execute();
-        return toHealth({ channel_id: channelId, last_success_at: row?.last_success_at ?? null, ...values });
+        return toHealth({ ...row, cooldown_until: cooldownUntil });
       });
     },
     async success(channelId, now) {

@@ -1,0 +1,111 @@
+/**
+ * Results in an S3-compatible bucket (AWS, MinIO, …), shared by every worker and API process.
+ * Uploads go through lib-storage's Upload: one PUT for a small file, a multipart upload in
+ * parallel parts for a large one. Downloads are either presigned, expiring URLs the client
+ * fetches from the bucket itself (`delivery: "redirect"`), or streamed through Reelay with
+ * Range support (`proxy`, for buckets clients cannot reach).
+ */
+import { createReadStream } from "node:fs";
+import { rm, stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  NotFound,
+  S3Client,
+  type S3ClientConfig,
+} from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
+import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
+import type { BlobInfo, BlobStore } from "../../core/ports.js";
+
+export interface S3BlobStoreOptions {
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint: string | undefined;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly prefix: string;
+  readonly delivery: "redirect" | "proxy";
+}
+
+/** Parts of a multipart upload: S3's minimum part size is 5 MiB; 8 MiB keeps part counts low. */
+const PART_BYTES = 8 * 1024 * 1024;
+
+export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore & { close(): void } {
+  const config: S3ClientConfig = {
+    region: opts.region,
+    forcePathStyle: opts.forcePathStyle,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    // Without explicit keys the SDK's default chain applies (env, shared config, instance role).
+    ...(opts.accessKeyId && opts.secretAccessKey
+      ? { credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } }
+      : {}),
+  };
+  const client = new S3Client(config);
+  const Bucket = opts.bucket;
+  const keyOf = (key: string) => `${opts.prefix}${key}`;
+
+  const store: BlobStore & { close(): void } = {
+    async put(key, sourcePath, contentType): Promise<BlobInfo> {
+      const { size } = await stat(sourcePath);
+      await new Upload({
+        client,
+        params: { Bucket, Key: keyOf(key), Body: createReadStream(sourcePath), ContentType: contentType },
+        partSize: PART_BYTES,
+        queueSize: 4,
+        leavePartsOnError: false,
+      }).done();
+      // The port lets the store take the source; the upload is done, the scratch copy can go.
+      await rm(sourcePath, { force: true });
+      return { size, contentType };
+    },
+
+    async stat(key) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(key) }));
+        return { size: head.ContentLength ?? 0, contentType: head.ContentType ?? "application/octet-stream" };
+      } catch (e) {
+        if (
+          e instanceof NotFound ||
+          (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+        )
+          return undefined;
+        throw e;
+      }
+    },
+
+    async read(key, range) {
+      const res = await client.send(
+        new GetObjectCommand({
+          Bucket,
+          Key: keyOf(key),
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+      );
+      return res.Body as Readable;
+    },
+
+    async delete(key) {
+      // S3 answers 204 for a key that is not there: deleting twice is fine.
+      await client.send(new DeleteObjectCommand({ Bucket, Key: keyOf(key) }));
+    },
+
+    close: () => client.destroy(),
+  };
+  if (opts.delivery === "redirect") {
+    store.downloadUrl = (key, { ttlS, filename }) =>
+      getSignedUrl(
+        client,
+        new GetObjectCommand({
+          Bucket,
+          Key: keyOf(key),
+          ResponseContentDisposition: `inline; filename="${filename}"`,
+        }),
+        { expiresIn: ttlS },
+      );
+  }
+  return store;
+}

