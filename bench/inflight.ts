@@ -87,7 +87,6 @@ export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): P
       BENCH_UPSTREAM: "bench-upstream",
       REELAY_WORKER_CONCURRENCY: "32",
       REELAY_TASK_TIMEOUT_S: String(7 * 24 * 3600),
-      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     });
     const server = reelay;
     await waitUntilOk(server.child, `${server.url}/healthz`, 30_000);

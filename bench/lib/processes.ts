@@ -64,7 +64,12 @@ export async function buildReelay(): Promise<ReelayCommand> {
       const first = output.split("\n").find((l) => l.includes("error TS")) ?? output.trim().slice(0, 300);
       console.log(`  note: tsc reported type errors (files in flux), its emitted JS is used: ${first}`);
     }
-    return { args: ["dist/main/serve.js"], description: "node dist/main/serve.js (npm run -s build)" };
+    // The same V8 heap budget as `npm start` (its REELAY_HEAP_MB default).
+    const heap = `--max-old-space-size=${process.env.REELAY_HEAP_MB ?? 160}`;
+    return {
+      args: [heap, "dist/main/serve.js"],
+      description: `node ${heap} dist/main/serve.js (npm run -s build)`,
+    };
   }
   console.log(`  note: the build emitted nothing (exit ${code}); running from source with tsx`);
   return {
