@@ -1,0 +1,137 @@
+/**
+ * Channels from REELAY_CONFIG_FILE: where tasks go (the local renderer, upstream accounts), checked
+ * at start against the model table and the environment (each channel's secret variable).
+ */
+import { z } from "zod";
+import type { ModelCapability } from "../core/models.js";
+import { ConfigError, httpUrl } from "./config_parts.js";
+
+export interface ChannelConfig {
+  readonly id: string;
+  readonly kind: "local" | "unified" | "openai";
+  readonly baseUrl: string | null;
+  /** Read from the variable `secretEnv` names; never logged. */
+  readonly secret: string | null;
+  readonly models: ReadonlyMap<string, string> | "*";
+  readonly priority: number;
+  readonly weight: number;
+  readonly maxConcurrent: number;
+  readonly pollIntervalMs: number;
+  readonly cooldown: { readonly failures: number; readonly seconds: number };
+  readonly timeouts: { readonly connectMs: number; readonly requestMs: number; readonly downloadMs: number };
+  readonly maxDownloadBytes: number;
+  readonly connections: number;
+}
+
+export const channelSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be lower-case letters, digits, '.', '_' or '-'"),
+  kind: z.enum(["local", "unified", "openai"]),
+  baseUrl: httpUrl.optional(),
+  secretEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable")
+    .optional(),
+  models: z
+    .union([
+      z.literal("*"),
+      z.array(z.string().min(1)).min(1),
+      z.record(z.string().min(1), z.string().min(1)),
+    ])
+    .default("*"),
+  priority: z.int().min(-1000).max(1000).default(0),
+  weight: z.int().min(1).max(1000).default(1),
+  maxConcurrent: z.int().min(0).max(1_000_000).default(0),
+  pollIntervalS: z.number().min(0.05).max(600).default(5),
+  cooldown: z
+    .strictObject({
+      failures: z.int().min(1).max(100).default(3),
+      seconds: z.number().min(0.1).max(86_400).default(60),
+    })
+    .default({ failures: 3, seconds: 60 }),
+  timeouts: z
+    .strictObject({
+      connectMs: z.int().min(50).max(120_000).default(5000),
+      requestMs: z.int().min(100).max(600_000).default(30_000),
+      downloadMs: z
+        .int()
+        .min(1000)
+        .max(24 * 3_600_000)
+        .default(600_000),
+    })
+    .default({ connectMs: 5000, requestMs: 30_000, downloadMs: 600_000 }),
+  maxDownloadBytes: z
+    .int()
+    .min(1024)
+    .default(2 * 1024 * 1024 * 1024),
+  connections: z.int().min(1).max(4096).default(64),
+});
+const LOCAL_ONLY: ChannelConfig = {
+  id: "local",
+  kind: "local",
+  baseUrl: null,
+  secret: null,
+  models: "*",
+  priority: 0,
+  weight: 1,
+  maxConcurrent: 0,
+  pollIntervalMs: 5000,
+  cooldown: { failures: 3, seconds: 60 },
+  timeouts: { connectMs: 5000, requestMs: 30_000, downloadMs: 600_000 },
+  maxDownloadBytes: 2 * 1024 * 1024 * 1024,
+  connections: 1,
+};
+
+/** Channels from the file, checked against the model table and the environment (for secrets). */
+export function readChannels(
+  list: z.infer<typeof channelSchema>[] | undefined,
+  models: readonly ModelCapability[],
+  env: NodeJS.ProcessEnv,
+  where: string,
+): ChannelConfig[] {
+  if (!list) return [LOCAL_ONLY];
+  const fail = (msg: string) => new ConfigError(`REELAY_CONFIG_FILE ${where}: ${msg}`);
+  const known = new Set(models.map((m) => m.name));
+  const ids = new Set<string>();
+  const out = list.map((c, i): ChannelConfig => {
+    const at = `channels[${i}] ('${c.id}')`;
+    if (ids.has(c.id)) throw fail(`${at}: the id is used twice`);
+    ids.add(c.id);
+    if (c.kind !== "local" && !c.baseUrl) throw fail(`${at}: a ${c.kind} channel needs baseUrl`);
+    let secret: string | null = null;
+    if (c.secretEnv) {
+      secret = env[c.secretEnv] ?? "";
+      if (!secret) throw fail(`${at}: secretEnv names ${c.secretEnv}, which is not set`);
+    }
+    const models =
+      c.models === "*"
+        ? ("*" as const)
+        : new Map(Array.isArray(c.models) ? c.models.map((m) => [m, m] as const) : Object.entries(c.models));
+    if (models !== "*") {
+      for (const m of models.keys()) {
+        if (!known.has(m)) throw fail(`${at}: model '${m}' is not in the model table`);
+      }
+    }
+    return {
+      id: c.id,
+      kind: c.kind,
+      baseUrl: c.baseUrl ?? null,
+      secret,
+      models,
+      priority: c.priority,
+      weight: c.weight,
+      maxConcurrent: c.maxConcurrent,
+      pollIntervalMs: Math.round(c.pollIntervalS * 1000),
+      cooldown: c.cooldown,
+      timeouts: c.timeouts,
+      maxDownloadBytes: c.maxDownloadBytes,
+      connections: c.connections,
+    };
+  });
+  if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
+  const unserved = [...known].filter((m) => !out.some((c) => c.models === "*" || c.models.has(m)));
+  if (unserved.length > 0)
+    throw fail(
+      `no channel serves model(s) ${unserved.join(", ")}: add them to a channel, or leave them out of the model table`,
+    );
+  return out;
+}
