@@ -119,6 +119,8 @@ export interface UpstreamTaskStore {
       lastStatus: string | null;
     }[],
   ): Promise<void>;
+  /** Keeps a leased polling task from other pollers until `until` (its result is being downloaded). */
+  hold(taskId: string, until: number): Promise<void>;
   /** Ends polling of the task (it finished, failed or was cancelled); the record stays for admins. */
   finish(taskId: string, tx?: Tx): Promise<void>;
   /** Polling tasks per channel (for concurrency caps and the admin view). */

@@ -134,6 +134,12 @@ export function createUpstreamPoller(deps: {
     const upstream = channel.upstream;
     const upstreamId = row.upstreamId;
     const workDir = join(settings.scratchDir, `fetch-${task.id.replace(/[^A-Za-z0-9_-]/g, "_")}`);
+    // Waiting for a download slot and downloading may outlast the lease: keep renewing it, so no
+    // other poller downloads the same video meanwhile (if this process dies, the lease runs out).
+    const renew = setInterval(
+      () => void upstreamTasks.hold(task.id, clock.now() + settings.leaseMs).catch(() => undefined),
+      Math.max(50, Math.floor(settings.leaseMs / 3)),
+    );
     try {
       const result = await fetching(async () => {
         await mkdir(workDir, { recursive: true });
@@ -187,6 +193,7 @@ export function createUpstreamPoller(deps: {
       await end(task, row, err);
       return null;
     } finally {
+      clearInterval(renew);
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
   }

@@ -46,6 +46,9 @@ export function upstreamStoreContract(
         await s.saveMany([
           { taskId: "t2", nextPollAt: 90_000, pollErrors: 0, fetchErrors: 0, lastStatus: "processing" },
         ]);
+        // A download in progress holds the task beyond its lease.
+        await s.hold("t2", 95_000);
+        expect(await s.claimDue({ limit: 10, now: 94_999, leaseMs: 5000 })).toEqual([]);
         expect(await s.releaseAll(4000)).toBe(1);
         expect((await s.claimDue({ limit: 10, now: 4000, leaseMs: 5000 })).map((r) => r.taskId)).toEqual([
           "t2",

@@ -118,6 +118,14 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         }
       });
     },
+    async hold(taskId, until) {
+      await db
+        .updateTable("upstream_tasks")
+        .set({ next_poll_at: until })
+        .where("task_id", "=", taskId)
+        .where("phase", "=", "polling")
+        .execute();
+    },
     async finish(taskId, tx?: Tx) {
       await connOf(db, tx)
         .updateTable("upstream_tasks")
