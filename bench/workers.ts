@@ -226,6 +226,12 @@ async function round(cmd: ReelayCommand, serverUrl: string, workers: number): Pr
   });
 }
 
+const rounded = (r: RoundResult) => ({
+  tasksPerS: ratio3(r.tasksPerS),
+  bootMs: Math.round(r.bootMs),
+  pollsPerTask: ratio3(r.pollsPerTask),
+});
+
 export async function runWorkersBench(opts: { reelay?: ReelayCommand } = {}): Promise<SummaryRow[]> {
   const cmd = opts.reelay ?? (await buildReelay());
   const given = process.env.REELAY_BENCH_DATABASE_URL;
@@ -269,8 +275,8 @@ export async function runWorkersBench(opts: { reelay?: ReelayCommand } = {}): Pr
       one_worker_tasks_per_s: ratio3(onePerS),
       two_workers_tasks_per_s: ratio3(twoPerS),
       ratio: ratio3(row.ratio),
-      one_worker_rounds: one.map((r) => ({ ...r, tasksPerS: ratio3(r.tasksPerS) })),
-      two_worker_rounds: two.map((r) => ({ ...r, tasksPerS: ratio3(r.tasksPerS) })),
+      one_worker_rounds: one.map(rounded),
+      two_worker_rounds: two.map(rounded),
     });
     console.log(`  results written to ${path}`);
     return [row];
