@@ -11,7 +11,7 @@ import { goalMet, goalText, machine, markdownTable, type SummaryRow, writeResult
 type Bench = readonly [name: string, run: () => Promise<SummaryRow[]>];
 
 async function main(): Promise<number> {
-  // Built once, on first need, for both benchmarks that run Reelay as a process.
+  // Built once, on first need, for every benchmark that runs Reelay as a process.
   let built: Promise<ReelayCommand> | undefined;
   const reelay = () => {
     built ??= buildReelay();
@@ -37,7 +37,7 @@ async function main(): Promise<number> {
     ["http", async () => (await import("./http.js")).runHttpBench({ reelay: await reelay() })],
     ["tasks", async () => (await import("./tasks.js")).runTasksBench()],
     ["rss", async () => (await import("./rss.js")).runRssBench({ reelay: await reelay() })],
-    ["workers", async () => (await import("./workers.js")).runWorkersBench()],
+    ["workers", async () => (await import("./workers.js")).runWorkersBench({ reelay: await reelay() })],
     ["inflight", async () => (await import("./inflight.js")).runInflightBench({ reelay: await reelay() })],
   ];
 

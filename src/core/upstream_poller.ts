@@ -167,9 +167,17 @@ export function createUpstreamPoller(deps: {
         return updated;
       });
       if (!done) {
-        await Promise.all(
-          [result.videoKey, result.thumbnailKey].map((k) => deps.blobs.delete(k).catch(() => undefined)),
-        );
+        // Completed meanwhile by another process's poller (this one's lease ran out while the
+        // download waited or ran): it stored the same upstream video under the same keys, which the
+        // task now points to. Only a result nobody points to is deleted (a cancelled or deleted task).
+        const current = await tasks.get(task.id);
+        if (current?.status !== "completed" || current.result?.videoKey !== result.videoKey) {
+          await Promise.all(
+            [result.videoKey, result.thumbnailKey, result.spritesheetKey].map((k) =>
+              k ? deps.blobs.delete(k).catch(() => undefined) : undefined,
+            ),
+          );
+        }
         return null;
       }
       logger.info({ taskId: task.id, channel: row.channelId }, "task completed");
