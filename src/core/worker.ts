@@ -1,9 +1,10 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { abortableSleep, materialiseInputs } from "./attempt_inputs.js";
+import { materialiseInputs } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
 import { gate } from "./gate.js";
+import { renderHere } from "./local_render.js";
 import type {
   BlobStore,
   ClaimedJob,
@@ -19,9 +20,8 @@ import type {
   WatermarkRemover,
 } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
-import type { Task, TaskResult, VideoRequest } from "./task.js";
+import type { Task, VideoRequest } from "./task.js";
 import type { Dispatcher } from "./upstream_submit.js";
-import { applyWatermarkPolicy } from "./watermark.js";
 
 export interface WorkerSettings {
   /** Local renders at once; the rest wait in the queue. */
@@ -236,58 +236,21 @@ export function createWorker(deps: {
         if (sent.kind === "submitted") return;
       }
       const provider = deps.providerFor(task.request);
-      const { video, delivered } = await rendering(async () => {
-        const started = performance.now();
-        const video = await provider
-          .generate(task.request, { workDir, files, signal: controller.signal, onProgress })
-          .then(
-            (v) => {
-              deps.telemetry.providerCall({
-                provider: provider.name,
-                seconds: (performance.now() - started) / 1000,
-                outcome: "ok",
-              });
-              return v;
-            },
-            (e: unknown) => {
-              const outcome = isReelayError(e) ? e.code : "exception";
-              deps.telemetry.providerCall({
-                provider: provider.name,
-                seconds: (performance.now() - started) / 1000,
-                outcome,
-              });
-              throw e;
-            },
-          );
-        const delivered = await applyWatermarkPolicy({
-          video,
-          request: task.request,
-          remover: deps.remover,
-          workDir,
-          signal: controller.signal,
-          attempts: settings.watermarkAttempts,
-          backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
-          sleep: abortableSleep,
-        });
-        return { video, delivered };
-      });
-      const videoKey = deps.blobKey(task.id, "video.mp4");
-      const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
-      const spritesheetKey = video.spritesheetPath ? deps.blobKey(task.id, "spritesheet.jpg") : null;
-      const stored = await blobs.put(videoKey, delivered.videoPath, "video/mp4");
-      await blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg");
-      if (spritesheetKey && video.spritesheetPath)
-        await blobs.put(spritesheetKey, video.spritesheetPath, "image/jpeg");
-      const result: TaskResult = {
-        videoKey,
-        thumbnailKey,
-        spritesheetKey,
-        width: video.width,
-        height: video.height,
-        durationS: video.durationS,
-        bytes: stored.size,
-        watermarked: delivered.watermarked,
-      };
+      const { result, enhancedPrompt, note } = await rendering(() =>
+        renderHere(
+          {
+            provider,
+            telemetry: deps.telemetry,
+            remover: deps.remover,
+            blobs,
+            blobKey: deps.blobKey,
+            settings,
+          },
+          task,
+          { workDir, files, signal: controller.signal, onProgress },
+        ),
+      );
+      const { videoKey, thumbnailKey, spritesheetKey } = result;
       const done = await db.transaction(async (tx) => {
         const updated = await tasks.update(
           task.id,
@@ -295,9 +258,9 @@ export function createWorker(deps: {
             status: "completed",
             progress: 100,
             result,
-            enhancedPrompt: video.enhancedPrompt,
+            enhancedPrompt,
             error: null,
-            failureReason: delivered.note,
+            failureReason: note,
           },
           { now: clock.now(), onlyFrom: ["processing"] },
           tx,

@@ -10,7 +10,7 @@ import { FormData } from "undici";
 import { errors } from "../../../core/errors.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
-import type { ChannelHttp } from "./http.js";
+import type { CallResult, ChannelHttp } from "./http.js";
 import { upstreamMessage } from "./http.js";
 import { normaliseProgress, normaliseStatus, obj, str } from "./status.js";
 
@@ -37,6 +37,16 @@ export function readOpenAiVideo(json: unknown): UpstreamStatus {
 
 export function createOpenAiVideosProvider(http: ChannelHttp, fetcher: ImageFetcher): UpstreamProvider {
   const path = (id: string) => `v1/videos/${encodeURIComponent(id)}`;
+  /** A create's (or remix's) answer: the new video's id and state, or why it is not one. */
+  const accepted = (res: CallResult) => {
+    if (res.status < 200 || res.status > 299) throw http.refusal(res, "submit");
+    const id = str(obj(res.json).id);
+    if (!id)
+      throw errors.upstreamOutcomeUnknown(http.channelId, `a ${res.status} answer without a video id`, false);
+    const status = readOpenAiVideo(res.json);
+    // A status it did not recognise on a fresh video: it is at least queued.
+    return { upstreamId: id, status: status.known ? status : { ...status, state: "queued" as const } };
+  };
   return {
     kind: "openai",
     // OpenAI's Videos API documents no idempotency key: an unanswered create is not re-sent.
@@ -60,16 +70,7 @@ export function createOpenAiVideosProvider(http: ChannelHttp, fetcher: ImageFetc
         headers: { "idempotency-key": ctx.taskId },
         signal: ctx.signal,
       });
-      if (res.status < 200 || res.status > 299) throw http.refusal(res, "submit");
-      const id = str(obj(res.json).id);
-      if (!id)
-        throw errors.upstreamOutcomeUnknown(
-          http.channelId,
-          `a ${res.status} answer without a video id`,
-          false,
-        );
-      const status = readOpenAiVideo(res.json);
-      return { upstreamId: id, status: status.known ? status : { ...status, state: "queued" } };
+      return accepted(res);
     },
     async remix(sourceUpstreamId, request, ctx) {
       const res = await http.call("POST", `${path(sourceUpstreamId)}/remix`, {
@@ -78,16 +79,7 @@ export function createOpenAiVideosProvider(http: ChannelHttp, fetcher: ImageFetc
         headers: { "idempotency-key": ctx.taskId },
         signal: ctx.signal,
       });
-      if (res.status < 200 || res.status > 299) throw http.refusal(res, "submit");
-      const id = str(obj(res.json).id);
-      if (!id)
-        throw errors.upstreamOutcomeUnknown(
-          http.channelId,
-          `a ${res.status} answer without a video id`,
-          false,
-        );
-      const status = readOpenAiVideo(res.json);
-      return { upstreamId: id, status: status.known ? status : { ...status, state: "queued" } };
+      return accepted(res);
     },
     async poll(upstreamId, signal) {
       const res = await http.call("GET", path(upstreamId), { phase: "poll", signal });
