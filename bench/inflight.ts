@@ -8,7 +8,7 @@
  * peak RSS ÷ the same Reelay's RSS idle before the load (reported, no goal).
  * Run: `npx tsx bench/inflight.ts` (TASKS=… to change the count).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,13 +18,12 @@ import {
   buildReelay,
   CREATE_BODY,
   createKey,
-  freePort,
   type ReelayCommand,
   rssKiB,
-  spawnNode,
   spawnReelay,
   waitUntilOk,
 } from "./lib/processes.js";
+import { relayEnv, relayStats, startRelay, writeRelayConfig } from "./lib/relay.js";
 import { int, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
 
 const TASKS = Number(process.env.TASKS ?? 10_000);
@@ -47,44 +46,13 @@ interface Stats {
 export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): Promise<SummaryRow[]> {
   const cmd = opts.reelay ?? (await buildReelay());
   const dir = await mkdtemp(join(tmpdir(), "reelay-bench-inflight-"));
-  const emuPort = await freePort();
-  const emulator = await spawnNode(
-    [
-      "--import",
-      "tsx",
-      "test/emulators/serve.ts",
-      "unified",
-      "--port",
-      String(emuPort),
-      "--secret",
-      "bench-upstream",
-      "--never",
-    ],
-    {},
-  );
-  const emuUrl = `http://127.0.0.1:${emuPort}`;
+  const { child: emulator, url: emuUrl } = await startRelay(["--never"]);
   let reelay: Awaited<ReturnType<typeof spawnReelay>> | undefined;
   try {
-    await waitUntilOk(emulator, `${emuUrl}/__emulator/stats`, 30_000);
-    const configFile = join(dir, "reelay.json");
-    await writeFile(
-      configFile,
-      JSON.stringify({
-        channels: [
-          {
-            id: "relay",
-            kind: "unified",
-            baseUrl: emuUrl,
-            secretEnv: "BENCH_UPSTREAM",
-            pollIntervalS: POLL_S,
-            connections: 64,
-          },
-        ],
-      }),
-    );
+    const configFile = await writeRelayConfig(dir, emuUrl, { pollIntervalS: POLL_S, connections: 64 });
     reelay = await spawnReelay(cmd, {
       REELAY_CONFIG_FILE: configFile,
-      BENCH_UPSTREAM: "bench-upstream",
+      ...relayEnv,
       REELAY_WORKER_CONCURRENCY: "32",
       REELAY_TASK_TIMEOUT_S: String(7 * 24 * 3600),
     });
@@ -113,8 +81,7 @@ export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): P
     );
     const createdS = (performance.now() - t0) / 1000;
     let peakKiB = 0;
-    const stats = async (reset = false) =>
-      (await (await fetch(`${emuUrl}/__emulator/stats${reset ? "?reset" : ""}`)).json()) as Stats;
+    const stats = (reset = false) => relayStats<Stats>(emuUrl, reset);
     const until = Date.now() + ACCEPT_BUDGET_MS;
     while ((await stats()).tasks < TASKS) {
       if (Date.now() > until)

