@@ -4,13 +4,18 @@
  * bytes (bench/baseline-server.ts). Goal ≥ 0.5. Each server runs in its own child process, so
  * autocannon (here) and the server each get a core of their own. Reelay runs as `npm start` runs
  * it (built, `node dist/main/serve.js`), with REELAY_WORKER_CONCURRENCY=0 so no render competes,
- * at log level warn, and again at info (the default: one JSON log line per request).
+ * at log level info (the default: one JSON log line per request) and again at warn.
+ *
+ * This machine's speed swings by half from one minute to the next, so the three servers run side
+ * by side and are loaded in turn, in a rotating order, for several rounds: each round's ratio
+ * compares loads taken seconds apart, and the figures reported are the medians over rounds.
  * Run: `npx tsx bench/http.ts`.
  */
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 import {
   buildReelay,
+  type Child,
   createKey,
   createTask,
   freePort,
@@ -19,7 +24,7 @@ import {
   spawnReelay,
   waitUntilOk,
 } from "./lib/processes.js";
-import { type Goal, int, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
+import { type Goal, int, median, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
 
 const GOAL: Goal = { atLeast: 0.5 };
 const CONNECTIONS = 50;
@@ -27,9 +32,12 @@ const CONNECTIONS = 50;
 export interface HttpBenchOptions {
   /** How to start Reelay; built here when not given. */
   readonly reelay?: ReelayCommand;
-  /** Seconds of measured load per server (default 10), after `warmupS` (default 2) unmeasured. */
+  /** Seconds of measured load per server per round (default 8). */
   readonly durationS?: number;
+  /** Unmeasured seconds per server before the first round (default 3). */
   readonly warmupS?: number;
+  /** Rounds (default 3). */
+  readonly rounds?: number;
 }
 
 interface Load {
@@ -43,56 +51,107 @@ interface Load {
   readonly timeouts: number;
 }
 
-/** Runs the three loads, writes bench/results/http.json and returns the summary rows. */
+interface Target {
+  readonly name: "baseline" | "info" | "warn";
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Runs the rounds, writes bench/results/http.json and returns the summary rows. */
 export async function runHttpBench(opts: HttpBenchOptions = {}): Promise<SummaryRow[]> {
-  const durationS = opts.durationS ?? 10;
-  const warmupS = opts.warmupS ?? 2;
+  const durationS = opts.durationS ?? 8;
+  const warmupS = opts.warmupS ?? 3;
+  const roundCount = opts.rounds ?? 3;
   const cmd = opts.reelay ?? (await buildReelay());
-  const hammer = (url: string, headers: Record<string, string> = {}) =>
-    load(url, headers, warmupS, durationS);
 
-  const warn = await withReelay(cmd, "warn", hammer);
-  const baseline = await withBaseline(warn.body, hammer);
-  const info = await withReelay(cmd, "info", hammer);
+  const targets: Target[] = [];
+  try {
+    const info = await startReelay(cmd, "info");
+    targets.push(info);
+    targets.push(await startReelay(cmd, "warn"));
+    targets.push(await startBaseline(info));
+    for (const t of targets) {
+      console.log(`  warming up ${t.name}…`);
+      await load(t, warmupS);
+    }
+    const rounds: Record<Target["name"], Load>[] = [];
+    for (let r = 0; r < roundCount; r++) {
+      const round: Partial<Record<Target["name"], Load>> = {};
+      // Rotate the order, so that no server always runs first (or right after another).
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[(i + r) % targets.length] as Target;
+        round[t.name] = await load(t, durationS);
+      }
+      const done = round as Record<Target["name"], Load>;
+      rounds.push(done);
+      console.log(
+        `  round ${r + 1}/${roundCount}: bare ${int(done.baseline.requestsPerS)} req/s, ` +
+          `Reelay info ${int(done.info.requestsPerS)} (${(done.info.requestsPerS / done.baseline.requestsPerS).toFixed(3)}), ` +
+          `warn ${int(done.warn.requestsPerS)} (${(done.warn.requestsPerS / done.baseline.requestsPerS).toFixed(3)})`,
+      );
+    }
+    return await report(cmd, rounds, { durationS, warmupS });
+  } finally {
+    await Promise.all(targets.map((t) => t.stop()));
+  }
+}
 
+async function report(
+  cmd: ReelayCommand,
+  rounds: Record<Target["name"], Load>[],
+  o: { durationS: number; warmupS: number },
+): Promise<SummaryRow[]> {
+  const med = (name: Target["name"], f: (l: Load) => number) => median(rounds.map((r) => f(r[name])));
+  const ratio = (name: "info" | "warn") =>
+    median(rounds.map((r) => r[name].requestsPerS / r.baseline.requestsPerS));
+  const fig = (name: Target["name"]) =>
+    `${int(med(name, (l) => l.requestsPerS))} req/s (p50 ${med(name, (l) => l.latencyP50Ms)} ms, p99 ${med(name, (l) => l.latencyP99Ms)} ms)`;
+  const base = `${int(med("baseline", (l) => l.requestsPerS))} req/s bare node:http`;
   const rows: SummaryRow[] = [
     {
-      name: "HTTP GET /v1/video/query req/s, log warn",
-      figure: `${int(warn.load.requestsPerS)} req/s (p50 ${warn.load.latencyP50Ms} ms, p99 ${warn.load.latencyP99Ms} ms)`,
-      baseline: `${int(baseline.requestsPerS)} req/s bare node:http (p50 ${baseline.latencyP50Ms} ms, p99 ${baseline.latencyP99Ms} ms)`,
-      ratio: warn.load.requestsPerS / baseline.requestsPerS,
+      name: "HTTP GET /v1/video/query req/s, log info (default)",
+      figure: fig("info"),
+      baseline: base,
+      ratio: ratio("info"),
       goal: GOAL,
     },
     {
-      name: "HTTP GET /v1/video/query req/s, log info",
-      figure: `${int(info.load.requestsPerS)} req/s (p50 ${info.load.latencyP50Ms} ms, p99 ${info.load.latencyP99Ms} ms)`,
-      baseline: `${int(baseline.requestsPerS)} req/s bare node:http`,
-      ratio: info.load.requestsPerS / baseline.requestsPerS,
+      name: "HTTP GET /v1/video/query req/s, log warn",
+      figure: fig("warn"),
+      baseline: base,
+      ratio: ratio("warn"),
       goal: GOAL,
     },
   ];
-  for (const r of rows) console.log(`  ${r.name}: ${r.figure} ÷ ${r.baseline} = ${r.ratio.toFixed(3)}`);
+  for (const r of rows)
+    console.log(
+      `  ${r.name}: ${r.figure} ÷ ${r.baseline} = ${r.ratio.toFixed(3)} (medians of ${rounds.length} rounds)`,
+    );
   const path = await writeResult("http", {
     goal: GOAL,
     reelay: cmd.description,
     connections: CONNECTIONS,
-    warmup_s: warmupS,
-    duration_s: durationS,
-    response_bytes: Buffer.byteLength(warn.body),
-    baseline: { server: "bench/baseline-server.ts (node:http, same body)", ...baseline },
-    reelay_log_warn: { ...warn.load, ratio: ratio3(warn.load.requestsPerS / baseline.requestsPerS) },
-    reelay_log_info: { ...info.load, ratio: ratio3(info.load.requestsPerS / baseline.requestsPerS) },
+    warmup_s: o.warmupS,
+    duration_s: o.durationS,
+    baseline_server: "bench/baseline-server.ts (node:http, the same body)",
+    ratio_info_median: ratio3(ratio("info")),
+    ratio_warn_median: ratio3(ratio("warn")),
+    rounds: rounds.map((r) => ({
+      baseline: r.baseline,
+      reelay_log_info: { ...r.info, ratio: ratio3(r.info.requestsPerS / r.baseline.requestsPerS) },
+      reelay_log_warn: { ...r.warn, ratio: ratio3(r.warn.requestsPerS / r.baseline.requestsPerS) },
+    })),
   });
   console.log(`  results written to ${path}`);
   return rows;
 }
 
-/** Starts Reelay, makes a key and one task, and loads the task's query route. */
-async function withReelay(
+/** Starts Reelay, makes a key and one task, and checks the task's query route answers 200. */
+async function startReelay(
   cmd: ReelayCommand,
   logLevel: "warn" | "info",
-  hammer: (url: string, headers: Record<string, string>) => Promise<Load>,
-): Promise<{ load: Load; body: string }> {
+): Promise<Target & { body: string }> {
   const server = await spawnReelay(cmd, { REELAY_LOG_LEVEL: logLevel, REELAY_WORKER_CONCURRENCY: "0" });
   try {
     await waitUntilOk(server.child, `${server.url}/healthz`);
@@ -103,45 +162,42 @@ async function withReelay(
     const res = await fetch(url, { headers });
     const body = await res.text();
     if (res.status !== 200) throw new Error(`GET /v1/video/query → ${res.status} ${body}`);
-    console.log(`  Reelay (log ${logLevel}): ${CONNECTIONS} connections on GET /v1/video/query…`);
-    return { load: await hammer(url, headers), body };
-  } finally {
+    return { name: logLevel, url, headers, body, stop: () => server.stop() };
+  } catch (e) {
     await server.stop();
+    throw e;
   }
 }
 
-async function withBaseline(
-  body: string,
-  hammer: (url: string, headers: Record<string, string>) => Promise<Load>,
-): Promise<Load> {
+/** The bare node:http server, sending the body Reelay answered with. */
+async function startBaseline(like: { body: string }): Promise<Target> {
   const port = await freePort();
   // tsx only compiles the file at start; the request path is plain node:http.
-  const child = await spawnNode(["--import", "tsx", "bench/baseline-server.ts"], {
+  const child: Child = await spawnNode(["--import", "tsx", "bench/baseline-server.ts"], {
     PORT: String(port),
-    BASELINE_BODY: body,
+    BASELINE_BODY: like.body,
   });
+  const url = `http://127.0.0.1:${port}/v1/video/query`;
   try {
-    const url = `http://127.0.0.1:${port}/v1/video/query`;
     await waitUntilOk(child, url);
-    console.log(`  bare node:http (${Buffer.byteLength(body)}-byte body): ${CONNECTIONS} connections…`);
-    return await hammer(url, {});
-  } finally {
+  } catch (e) {
     await child.stop();
+    throw e;
   }
+  return { name: "baseline", url, headers: {}, stop: () => child.stop() };
 }
 
-/** An unmeasured warm-up (JIT, connection set-up), then the measured run. Only 2xx count. */
-async function load(
-  url: string,
-  headers: Record<string, string>,
-  warmupS: number,
-  durationS: number,
-): Promise<Load> {
-  await autocannon({ url, headers, connections: CONNECTIONS, duration: warmupS });
-  const r = await autocannon({ url, headers, connections: CONNECTIONS, duration: durationS });
+/** One load of `durationS` seconds; only 2xx answers count. */
+async function load(t: Target, durationS: number): Promise<Load> {
+  const r = await autocannon({
+    url: t.url,
+    headers: t.headers,
+    connections: CONNECTIONS,
+    duration: durationS,
+  });
   // A fast stream of 401s or 500s would look like a great figure: refuse it.
   if (r.non2xx > 0 || r["2xx"] === 0) {
-    throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r["2xx"]} 2xx, ${r.errors} errors`);
+    throw new Error(`${t.url}: ${r.non2xx} non-2xx answers, ${r["2xx"]} 2xx, ${r.errors} errors`);
   }
   return {
     requestsPerS: r["2xx"] / r.duration,

@@ -79,10 +79,12 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     // Request logs name the route, never the raw URL: link signatures are credentials.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.addHook("onSend", async (req, reply) => {
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook("onSend", (req, reply, payload, done) => {
     reply.header("x-request-id", req.id);
+    done(null, payload);
   });
-  app.addHook("onResponse", async (req, reply) => {
+  app.addHook("onResponse", (req, reply, done) => {
     s.metrics.observeRequest(
       req.method,
       req.routeOptions.url ?? "unmatched",
@@ -98,6 +100,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
       },
       "request",
     );
+    done();
   });
   app.decorateRequest("principal", null);
   // Every route as registered, for the authz table test and the OpenAPI document to check against.
@@ -120,9 +123,6 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     }
   });
 
-  // multipart/form-data (the official OpenAI client's bodies); routes read the parts themselves.
-  app.register(multipart);
-
   app.setErrorHandler((err, req, reply) => {
     const e = toReelayError(err);
     if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
@@ -142,17 +142,13 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   v1VideoList(app, s);
   v1VideoRemix(app, s);
   v1Gallery(app, s);
-  v1VideosCreate(app, s);
   v1VideosList(app, s);
   v1VideosRetrieve(app, s);
   v1VideosDelete(app, s);
   v1VideosContent(app, s);
   v1VideosRemix(app, s);
-  v1VideosEdits(app, s);
-  v1VideosExtensions(app, s);
   v1ModelsList(app, s);
   v1ChatCompletions(app, s);
-  characters(app, s);
   cancel(app, s);
   accounts(app, s);
   adminTasks(app, s);
@@ -161,6 +157,16 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   adminChannels(app, s);
   filesGet(app, s);
   webUi(app, s);
+  // The routes that take multipart/form-data (the official OpenAI client's bodies), in a scope of
+  // their own: the plugin's parser and per-request hook stay off every other route. Elsewhere a
+  // multipart body is read as JSON like any other, and refused as not JSON.
+  app.register(async (scope) => {
+    await scope.register(multipart);
+    v1VideosCreate(scope, s);
+    v1VideosEdits(scope, s);
+    v1VideosExtensions(scope, s);
+    characters(scope, s);
+  });
   return app;
 }
 

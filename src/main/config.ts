@@ -23,6 +23,8 @@ export interface Config {
   readonly publicUrl: string;
   readonly signingSecret: string | undefined;
   readonly linkTtlS: number;
+  /** How long an API key looked up is trusted without reading the store again (ms; 0: off). */
+  readonly keyCacheTtlMs: number;
   readonly logLevel: string;
   readonly models: readonly ModelCapability[];
   readonly engine: {
@@ -119,6 +121,7 @@ const envSchema = z.object({
   REELAY_PUBLIC_URL: httpUrl.optional(),
   REELAY_SIGNING_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
   REELAY_LINK_TTL_S: int(60, 30 * 24 * 3600).default(24 * 3600),
+  REELAY_KEY_CACHE_TTL_MS: int(0, 300_000).default(5000),
   REELAY_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   REELAY_CONFIG_FILE: z.string().min(1).optional(),
   REELAY_WORKER_CONCURRENCY: int(0, 256).optional(),
@@ -286,6 +289,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     publicUrl: e.REELAY_PUBLIC_URL ?? `http://localhost:${e.PORT}`,
     signingSecret: e.REELAY_SIGNING_SECRET,
     linkTtlS: e.REELAY_LINK_TTL_S,
+    keyCacheTtlMs: e.REELAY_KEY_CACHE_TTL_MS,
     logLevel: e.REELAY_LOG_LEVEL,
     models: file.models ?? DEFAULT_MODELS,
     engine: {

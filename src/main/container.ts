@@ -29,6 +29,7 @@ import { createWebhookSender } from "../adapters/webhooks/sender.js";
 import { type Channel, createChannelRouter } from "../core/channels.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
+import { cachingKeyStore } from "../core/key_cache.js";
 import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
@@ -134,7 +135,8 @@ export async function buildContainer(
     const signing = fileSecret(config.dataDir, "signing-secret", config.signingSecret);
 
     const tasks = createSqlTaskStore(db.kysely);
-    const keys = createSqlKeyStore(db.kysely);
+    // Looked-up keys are trusted for a few seconds (README: REELAY_KEY_CACHE_TTL_MS).
+    const keys = cachingKeyStore(createSqlKeyStore(db.kysely), { ttlMs: config.keyCacheTtlMs, clock });
 
     // ffmpeg and ffprobe serve uploads (probe) and watermark removal whatever the provider.
     const tools = await resolveMediaTools({ ffmpegPath: config.ffmpegPath, ffprobePath: config.ffprobePath });

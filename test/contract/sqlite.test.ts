@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
 import { openSqlite } from "../../src/adapters/sqlite/db.js";
@@ -15,7 +16,7 @@ import {
   createSqlUpstreamTaskStore,
 } from "../../src/adapters/sqlite/upstream-store.js";
 import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
-import { jobQueueContract } from "./job-queue.contract.js";
+import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
@@ -48,3 +49,24 @@ taskStoreContract("sqlite", open);
 sharedStoresContract("sqlite", open);
 webhookStoreContract("sqlite", open);
 upstreamStoreContract("sqlite", open);
+
+describe("embedded task cache", () => {
+  it("hands out tasks no caller can change, so a cached task is what the database holds", async () => {
+    const s = await open();
+    try {
+      const id = "sora-2:task_01k9009g8ef1esae6388chgcpx";
+      await s.tasks.insert(sampleTask(id));
+      const first = await s.tasks.get(id);
+      if (!first) throw new Error("task not read back");
+      expect(() => {
+        (first as { status: string }).status = "completed";
+      }).toThrow(TypeError);
+      expect(() => {
+        (first.request as { prompt: string }).prompt = "changed";
+      }).toThrow(TypeError);
+      expect(await s.tasks.get(id)).toEqual(sampleTask(id));
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -130,5 +130,39 @@ export function taskStoreContract(
         await close();
       }
     });
+
+    it("a read outside a transaction sees only committed rows: old while it runs, new after, old after a rollback", async () => {
+      const { db, tasks, close } = await open();
+      try {
+        await tasks.insert(sampleTask(id));
+        expect((await tasks.get(id))?.status).toBe("pending"); // read once, so a cache would hold it
+        await db.transaction(async (tx) => {
+          await tasks.update(id, { status: "processing", progress: 40 }, { now: 50 }, tx);
+          expect((await tasks.get(id, tx))?.status).toBe("processing");
+          // Another reader, while the transaction is open, sees the committed row (and may cache it).
+          expect((await tasks.get(id))?.status).toBe("pending");
+        });
+        expect(await tasks.get(id)).toMatchObject({ status: "processing", progress: 40 });
+
+        await expect(
+          db.transaction(async (tx) => {
+            await tasks.update(id, { status: "failed" }, { now: 60 }, tx);
+            expect((await tasks.get(id))?.status).toBe("processing");
+            throw new Error("roll back");
+          }),
+        ).rejects.toThrow("roll back");
+        expect((await tasks.get(id))?.status).toBe("processing");
+
+        // Writes outside a transaction are seen at once; a deleted task is gone.
+        await tasks.update(id, { progress: 90 }, { now: 70 });
+        expect((await tasks.get(id))?.progress).toBe(90);
+        expect(await tasks.delete(id)).toBe(true);
+        expect(await tasks.get(id)).toBeUndefined();
+        await tasks.insert({ ...sampleTask(id), progress: 5 });
+        expect((await tasks.get(id))?.progress).toBe(5);
+      } finally {
+        await close();
+      }
+    });
   });
 }

@@ -6,7 +6,7 @@ import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import type { Database } from "../../core/ports.js";
 import { migrationProviderFor, POSTGRES_TYPES } from "../sqlite/migrations.js";
-import { type DB, wrapTx } from "../sqlite/schema.js";
+import { type DB, runTransaction } from "../sqlite/schema.js";
 
 /** Any number: it only has to be the same in every Reelay process sharing the database. */
 const MIGRATION_LOCK = 0x7265656c; // "reel"
@@ -64,7 +64,7 @@ export async function openPostgres(opts: { url: string; poolSize: number }): Pro
   return {
     kysely,
     pool,
-    transaction: (fn) => kysely.transaction().execute((trx) => fn(wrapTx(trx))),
+    transaction: (fn) => runTransaction(kysely, fn),
     async ping() {
       await sql`select 1`.execute(kysely);
     },

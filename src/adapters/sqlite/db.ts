@@ -8,7 +8,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type SqliteDialectConfig } from "kysely";
 import type { Database } from "../../core/ports.js";
 import { migrationProvider } from "./migrations.js";
-import { type DB, wrapTx } from "./schema.js";
+import { attachReader, type DB, runTransaction } from "./schema.js";
 
 export class DataDirLockedError extends Error {
   constructor(dir: string) {
@@ -92,15 +92,19 @@ export async function openSqlite(dataDir: string): Promise<SqliteDatabase> {
     lock.close();
     throw new Error(`Database migration ${failed?.migrationName ?? ""} failed: ${String(error)}`);
   }
+  // Opened after the migrations, so that the tables its statements name exist.
+  const reader = new BetterSqlite3(join(dataDir, "reelay.db"), { readonly: true, timeout: 5000 });
+  attachReader(kysely, reader);
 
   return {
     kysely,
-    transaction: (fn) => kysely.transaction().execute((trx) => fn(wrapTx(trx))),
+    transaction: (fn) => runTransaction(kysely, fn),
     async ping() {
       await kysely.selectNoFrom((eb) => eb.lit(1).as("one")).execute();
     },
     async close() {
       await kysely.destroy();
+      reader.close();
       lock.close();
     },
   };

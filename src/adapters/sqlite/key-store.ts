@@ -1,6 +1,6 @@
 import type { Kysely, Selectable } from "kysely";
 import type { ApiKeyRecord, KeyStore } from "../../core/ports.js";
-import type { ApiKeysTable, DB } from "./schema.js";
+import { type ApiKeysTable, type DB, precompiled } from "./schema.js";
 
 const toRecord = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
   id: row.id,
@@ -17,6 +17,11 @@ const toRecord = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({
 });
 
 export function createSqlKeyStore(db: Kysely<DB>): KeyStore {
+  const byHash = precompiled(
+    db,
+    (d, hash: string) => d.selectFrom("api_keys").selectAll().where("hash", "=", hash),
+    [""],
+  );
   return {
     async insert(key) {
       await db
@@ -37,7 +42,7 @@ export function createSqlKeyStore(db: Kysely<DB>): KeyStore {
         .execute();
     },
     async findByHash(hash) {
-      const row = await db.selectFrom("api_keys").selectAll().where("hash", "=", hash).executeTakeFirst();
+      const [row] = await byHash(db, hash);
       return row ? toRecord(row) : undefined;
     },
     async list({ ownerId }) {

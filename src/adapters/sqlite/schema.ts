@@ -1,5 +1,5 @@
 /** Table types for Kysely: what the rows look like in the database (JSON columns hold text). */
-import { type Kysely, PostgresAdapter, type Transaction } from "kysely";
+import { type Compilable, type Kysely, PostgresAdapter, type Transaction } from "kysely";
 import type { Tx } from "../../core/ports.js";
 
 export interface TasksTable {
@@ -190,8 +190,80 @@ export type Conn = Kysely<DB> | Transaction<DB>;
 
 /** The opaque core `Tx` is a Kysely transaction underneath; only this folder opens it up. */
 export const wrapTx = (trx: Transaction<DB>): Tx => trx as unknown as Tx;
+
+const afterHooks = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Runs `fn` in a Kysely transaction whose after-hooks (see `afterTransaction`) run once it has
+ * committed or rolled back. Every `Database.transaction` goes through here.
+ */
+export async function runTransaction<T>(db: Kysely<DB>, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const hooks: (() => void)[] = [];
+  try {
+    return await db.transaction().execute((trx) => {
+      afterHooks.set(trx, hooks);
+      return fn(wrapTx(trx));
+    });
+  } finally {
+    for (const hook of hooks) hook();
+  }
+}
+
+/**
+ * Runs `hook` once `tx` has ended (committed or rolled back), or at once when there is no
+ * transaction or it was not opened by `runTransaction`.
+ */
+export function afterTransaction(tx: Tx | undefined, hook: () => void): void {
+  const hooks = tx === undefined ? undefined : afterHooks.get(tx);
+  if (hooks) hooks.push(hook);
+  else hook();
+}
 export const connOf = (root: Kysely<DB>, tx: Tx | undefined): Conn =>
   tx === undefined ? root : (tx as unknown as Transaction<DB>);
 
 /** True when `db` talks to PostgreSQL (scale-out mode); the few dialect-specific statements branch on it. */
 export const isPostgres = (db: Kysely<DB>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
+
+/** What a precompiled read needs of a synchronous SQLite connection (better-sqlite3's shape). */
+export interface SyncReader {
+  prepare(sql: string): { all(...params: unknown[]): unknown[] };
+}
+
+const readers = new WeakMap<Kysely<DB>, SyncReader>();
+
+/**
+ * Gives the embedded database's Kysely instance a second, read-only connection for hot-path
+ * reads outside transactions. It is a connection of its own, so it only ever sees committed data
+ * (WAL readers take a snapshot per statement), never the half-done transaction that Kysely's one
+ * connection may be in the middle of.
+ */
+export const attachReader = (db: Kysely<DB>, reader: SyncReader): void => {
+  readers.set(db, reader);
+};
+
+/**
+ * A query on the hot path, compiled once instead of on every call. Kysely builds and compiles a
+ * query's SQL each time it runs, then queues for its single SQLite connection behind a mutex
+ * (≈6 µs for a one-row select, against ≈2.5 µs for the statement itself). This compiles once and
+ * swaps in the parameters; outside a transaction on SQLite, it runs the statement on the read-only
+ * connection directly. `build` gets placeholder values (in order) and must use each exactly once,
+ * as a bound parameter. Only for reads.
+ */
+export function precompiled<Row, Args extends unknown[]>(
+  db: Kysely<DB>,
+  build: (db: Kysely<DB>, ...args: Args) => Compilable<Row>,
+  placeholders: Args,
+): (conn: Conn, ...args: Args) => Promise<Row[]> {
+  const compiled = build(db, ...placeholders).compile();
+  if (compiled.parameters.length !== placeholders.length) {
+    throw new Error(
+      `precompiled: ${compiled.sql} binds ${compiled.parameters.length} values, not ${placeholders.length}`,
+    );
+  }
+  const reader = readers.get(db);
+  const direct = reader?.prepare(compiled.sql);
+  return async (conn, ...args) => {
+    if (direct !== undefined && conn === db) return direct.all(...args) as Row[];
+    return (await conn.executeQuery<Row>({ ...compiled, parameters: args })).rows;
+  };
+}

@@ -1,7 +1,7 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { TaskPatch, TaskStore, Tx } from "../../core/ports.js";
 import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
-import { connOf, type DB, isPostgres, type TasksTable } from "./schema.js";
+import { afterTransaction, connOf, type DB, isPostgres, precompiled, type TasksTable } from "./schema.js";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -23,11 +23,59 @@ function toTask(row: Selectable<TasksTable>): Task {
   };
 }
 
-/** Tasks in the SQL database (the same code serves SQLite and, later, PostgreSQL through Kysely). */
-export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
+/** A task as cached: frozen all the way down, so a caller that tried to change it would throw. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * The embedded store's recently read tasks, by id (bounded, least recently used out first).
+ * Polling a task (`GET /v1/video/query`, the OpenAI retrieve) is the busiest route, and its
+ * answer only changes when this process writes the row: SQLite mode is one process (the data
+ * dir is locked), and every write to `tasks` goes through this store. A write drops the entry
+ * at once and again when its transaction has ended, so a read in between cannot leave the
+ * old row cached. Not used on PostgreSQL, where other processes write.
+ */
+class TaskCache {
+  readonly #entries = new Map<string, Task>();
+  constructor(private readonly max: number) {}
+  get(id: string): Task | undefined {
+    const t = this.#entries.get(id);
+    if (t !== undefined) {
+      this.#entries.delete(id);
+      this.#entries.set(id, t);
+    }
+    return t;
+  }
+  set(task: Task): void {
+    if (this.#entries.size >= this.max) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(task.id, deepFreeze(task));
+  }
+  /** Forgets `id` now and once `tx` (when given) has ended. */
+  forget(id: string, tx: Tx | undefined): void {
+    this.#entries.delete(id);
+    afterTransaction(tx, () => this.#entries.delete(id));
+  }
+}
+
+/** Tasks in the SQL database (the same code serves SQLite and PostgreSQL through Kysely). */
+export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } = {}): TaskStore {
   const postgres = isPostgres(db);
+  const byId = precompiled(db, (d, id: string) => d.selectFrom("tasks").selectAll().where("id", "=", id), [
+    "",
+  ]);
+  const cacheSize = opts.cacheSize ?? 2000;
+  const cache = postgres || cacheSize <= 0 ? undefined : new TaskCache(cacheSize);
   return {
     async insert(task, tx?: Tx) {
+      cache?.forget(task.id, tx);
       await connOf(db, tx)
         .insertInto("tasks")
         .values({
@@ -47,14 +95,20 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
           published: isPublished(task.request) ? 1 : 0,
         })
         .execute();
+      cache?.forget(task.id, tx);
     },
 
     async get(id, tx) {
-      const row = await connOf(db, tx)
-        .selectFrom("tasks")
-        .selectAll()
-        .where("id", "=", id)
-        .executeTakeFirst();
+      if (tx === undefined && cache !== undefined) {
+        const hit = cache.get(id);
+        if (hit !== undefined) return hit;
+        const [row] = await byId(db, id);
+        if (row === undefined) return undefined;
+        const task = toTask(row);
+        cache.set(task);
+        return task;
+      }
+      const [row] = await byId(connOf(db, tx), id);
       return row ? toTask(row) : undefined;
     },
 
@@ -73,8 +127,13 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
         set.result = patch.result === null ? null : JSON.stringify(patch.result);
       let q = connOf(db, tx).updateTable("tasks").set(set).where("id", "=", id);
       if (opts.onlyFrom) q = q.where("status", "in", [...opts.onlyFrom]);
-      const row = await q.returningAll().executeTakeFirst();
-      return row ? toTask(row) : undefined;
+      cache?.forget(id, tx);
+      try {
+        const row = await q.returningAll().executeTakeFirst();
+        return row ? toTask(row) : undefined;
+      } finally {
+        cache?.forget(id, tx);
+      }
     },
 
     async listForOwner(ownerId, { after, limit, order, status }) {
@@ -133,8 +192,13 @@ export function createSqlTaskStore(db: Kysely<DB>): TaskStore {
     },
 
     async delete(id, tx) {
-      const r = await connOf(db, tx).deleteFrom("tasks").where("id", "=", id).executeTakeFirst();
-      return r.numDeletedRows > 0n;
+      cache?.forget(id, tx);
+      try {
+        const r = await connOf(db, tx).deleteFrom("tasks").where("id", "=", id).executeTakeFirst();
+        return r.numDeletedRows > 0n;
+      } finally {
+        cache?.forget(id, tx);
+      }
     },
 
     async countByStatus() {
