@@ -51,10 +51,13 @@ export async function renderHere(
   const videoKey = deps.blobKey(task.id, "video.mp4");
   const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
   const spritesheetKey = video.spritesheetPath ? deps.blobKey(task.id, "spritesheet.jpg") : null;
-  const stored = await blobs.put(videoKey, delivered.videoPath, "video/mp4");
-  await blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg");
-  if (spritesheetKey && video.spritesheetPath)
-    await blobs.put(spritesheetKey, video.spritesheetPath, "image/jpeg");
+  const [stored] = await Promise.all([
+    blobs.put(videoKey, delivered.videoPath, "video/mp4"),
+    blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg"),
+    spritesheetKey && video.spritesheetPath
+      ? blobs.put(spritesheetKey, video.spritesheetPath, "image/jpeg")
+      : undefined,
+  ]);
   return {
     result: {
       videoKey,

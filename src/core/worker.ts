@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { materialiseInputs } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
@@ -55,6 +55,18 @@ export interface Worker {
   readonly active: number;
 }
 
+/**
+ * Removes an attempt's scratch dir. After a render its files have moved into the blob store, so
+ * one rmdir usually does it; anything left behind (a failed attempt) takes the recursive way.
+ */
+async function removeWorkDir(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
 /** Process deaths under one job before it is failed: a crash loop must end somewhere. */
 const MAX_INTERRUPTIONS = 10;
 
@@ -96,6 +108,7 @@ export function createWorker(deps: {
   let stopping = false;
   let filling = false;
   let again = false;
+  let wakePending = false;
 
   async function fill(): Promise<void> {
     // One claim loop at a time; a wake during it asks for one more pass.
@@ -284,7 +297,7 @@ export function createWorker(deps: {
     } finally {
       clearTimeout(deadlineTimer);
       clearInterval(heartbeat);
-      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      await removeWorkDir(workDir);
     }
   }
 
@@ -389,7 +402,13 @@ export function createWorker(deps: {
       }
     },
     wake() {
-      void fill();
+      // Wakes in the same turn of the event loop (a burst of creates) make one claim, not one each.
+      if (wakePending) return;
+      wakePending = true;
+      setImmediate(() => {
+        wakePending = false;
+        void fill();
+      });
     },
     async stop() {
       stopping = true;

@@ -72,6 +72,31 @@ export function blobStoreContract(
     );
 
     it(
+      "a second file lands beside the first, a put over a key replaces it whole, a missing source is an error",
+      withStore(async (blobs, dir) => {
+        const write = async (file: string, data: Buffer) => {
+          const p = join(dir, file);
+          await writeFile(p, data);
+          return p;
+        };
+        const [a, b, c] = [randomBytes(1000), randomBytes(2000), randomBytes(3000)];
+        await blobs.put("tasks/pair/video.mp4", await write("a.mp4", a), "video/mp4");
+        await blobs.put("tasks/pair/thumbnail.jpg", await write("b.jpg", b), "image/jpeg");
+        expect(await blobs.stat("tasks/pair/thumbnail.jpg")).toEqual({
+          size: 2000,
+          contentType: "image/jpeg",
+        });
+        await blobs.put("tasks/pair/video.mp4", await write("c.mp4", c), "video/mp4");
+        expect((await bytesOf(await blobs.read("tasks/pair/video.mp4"))).equals(c)).toBe(true);
+        expect((await bytesOf(await blobs.read("tasks/pair/thumbnail.jpg"))).equals(b)).toBe(true);
+        await expect(
+          blobs.put("tasks/other/video.mp4", join(dir, "missing.mp4"), "video/mp4"),
+        ).rejects.toThrow();
+        expect(await blobs.stat("tasks/other/video.mp4")).toBeUndefined();
+      }),
+    );
+
+    it(
       "a download URL, where the store hands one out, serves the bytes with ranges",
       withStore(async (blobs, dir) => {
         if (!blobs.downloadUrl) return; // Streamed by Reelay instead: covered by the HTTP tests.

@@ -26,16 +26,27 @@ export function createFsBlobStore(root: string): BlobStore {
   return {
     async put(key, sourcePath, contentType): Promise<BlobInfo> {
       const dest = pathOf(key);
-      await mkdir(dirname(dest), { recursive: true });
-      const tmp = `${dest}.partial`;
+      // On the same filesystem a rename is the move, and atomic: readers see the old file or the
+      // new one. The folder is made only when the rename finds it missing (one disk operation
+      // fewer per file on the worker's hot path).
       try {
-        await rename(sourcePath, tmp);
+        await rename(sourcePath, dest);
       } catch (e) {
-        // Another filesystem: copy instead of moving.
-        if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
-        await copyFile(sourcePath, tmp);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") {
+          await stat(sourcePath); // a missing source is the caller's error: let it surface as such
+          await mkdir(dirname(dest), { recursive: true });
+          await rename(sourcePath, dest);
+        } else if (code === "EXDEV") {
+          // Another filesystem: copy next to the destination, then rename into place.
+          await mkdir(dirname(dest), { recursive: true });
+          const tmp = `${dest}.partial`;
+          await copyFile(sourcePath, tmp);
+          await rename(tmp, dest);
+        } else {
+          throw e;
+        }
       }
-      await rename(tmp, dest);
       const s = await stat(dest);
       return { size: s.size, contentType };
     },
