@@ -72,18 +72,24 @@ async function localRenderer(config: Config, tools: MediaTools): Promise<VideoPr
 }
 
 /** The upstream adapter of a channel; null for the local renderer. */
-async function upstreamOf(config: Config, ch: Config["channels"][number]): Promise<UpstreamProvider | null> {
+async function upstreamOf(
+  config: Config,
+  ch: Config["channels"][number],
+  resolve: Resolver | undefined,
+): Promise<UpstreamProvider | null> {
   if (ch.kind === "local" || !ch.baseUrl) return null;
   const [
     { createChannelHttp },
     { createUnifiedRelayProvider },
     { createOpenAiVideosProvider },
     { createImageFetcher },
+    { createHostGuard },
   ] = await Promise.all([
     import("../adapters/providers/upstream/http.js"),
     import("../adapters/providers/upstream/unified-relay.js"),
     import("../adapters/providers/upstream/openai-videos.js"),
     import("../adapters/net/safe-fetch.js"),
+    import("../adapters/net/guard.js"),
   ]);
   const http = createChannelHttp({
     channelId: ch.id,
@@ -94,6 +100,11 @@ async function upstreamOf(config: Config, ch: Config["channels"][number]): Promi
     downloadTimeoutMs: ch.timeouts.downloadMs,
     maxDownloadBytes: ch.maxDownloadBytes,
     connections: ch.connections,
+    // Result links off the channel's origin: the same guard and allow-list as image links.
+    offOriginGuard: createHostGuard({
+      allowHosts: config.images.allowHosts,
+      ...(resolve ? { resolve } : {}),
+    }),
   });
   return ch.kind === "unified"
     ? createUnifiedRelayProvider(http)
@@ -189,7 +200,7 @@ export async function buildContainer(
           pollIntervalMs: ch.pollIntervalMs,
           cooldown: ch.cooldown,
         },
-        upstream: await upstreamOf(config, ch),
+        upstream: await upstreamOf(config, ch, overrides.resolve),
       })),
     );
     const router = createChannelRouter({

@@ -29,6 +29,8 @@ export interface Behaviour {
   failMessage?: string;
   /** Status strings reported while running instead of the API's own (`undefined`: no status field). */
   runningStatuses?: (string | undefined)[];
+  /** Origin of the result links (`http://host:port`) instead of the emulator's own: files kept elsewhere. */
+  resultOrigin?: string;
 }
 
 export interface EmulatedTask {

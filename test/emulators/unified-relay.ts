@@ -53,8 +53,8 @@ export async function startUnifiedRelay(opts: { secret: string; port?: number })
     if (shown !== undefined) body.status = shown;
     if (phase === "completed") {
       Object.assign(body, {
-        video_url: `${base}/files/${encodeURIComponent(t.id)}.mp4`,
-        thumbnail_url: `${base}/files/${encodeURIComponent(t.id)}.png`,
+        video_url: `${t.behaviour.resultOrigin ?? base}/files/${encodeURIComponent(t.id)}.mp4`,
+        thumbnail_url: `${t.behaviour.resultOrigin ?? base}/files/${encodeURIComponent(t.id)}.png`,
         width: t.width,
         height: t.height,
         enhanced_prompt: `${String(t.input.prompt)} (enhanced)`,

@@ -10,6 +10,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher, type FormData, request } from "undici";
 import { errors, isReelayError, type ReelayError } from "../../../core/errors.js";
+import { GuardError, type HostGuard } from "../../net/guard.js";
 
 export interface ChannelHttpOptions {
   readonly channelId: string;
@@ -24,6 +25,12 @@ export interface ChannelHttpOptions {
   readonly maxDownloadBytes: number;
   /** Keep-alive connections to the upstream (polls of thousands of tasks share them). */
   readonly connections: number;
+  /**
+   * The SSRF guard for links on any other origin than the channel's (result files an upstream
+   * keeps on a CDN, say, or points anywhere it likes). The channel's own origin is the admin's
+   * choice and may be a private address; where its answers send Reelay is not.
+   */
+  readonly offOriginGuard: HostGuard;
 }
 
 export interface CallResult {
@@ -103,7 +110,8 @@ export interface ChannelHttp {
   /**
    * Streams `url` (absolute, or a path on the channel) into `destPath`, checking that it is what
    * `expect` says by its content type and first bytes, and its size. Sends the credential only to
-   * the channel's own origin; follows up to 3 redirects.
+   * the channel's own origin; follows up to 3 redirects. Links on other origins pass the SSRF
+   * guard (every hop), and connect only to the addresses it checked.
    */
   download(
     url: string,
@@ -191,109 +199,141 @@ export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
         { retryable: phase !== "submit" || channelFault, retryAfterS: res.retryAfterS },
       );
     },
-    async download(url, destPath, { expect, signal: outer }) {
-      const signal = AbortSignal.any([outer, AbortSignal.timeout(o.downloadTimeoutMs)]);
-      let target = urlOf(url);
-      for (let hop = 0; ; hop++) {
-        const sameOrigin = target.origin === base.origin;
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await request(target, {
-            method: "GET",
-            headers: {
-              accept: expect === "video" ? "video/mp4, application/octet-stream" : "image/*",
-              ...(sameOrigin ? auth() : {}),
-            },
-            signal,
-            dispatcher: agent as Dispatcher,
-          });
-        } catch (e) {
-          throw errors.upstreamBadContent(o.channelId, `${(e as Error).message}`);
-        }
-        if ([301, 302, 303, 307, 308].includes(res.statusCode) && hop < 3) {
-          await res.body.dump();
-          const loc = res.headers.location;
-          if (typeof loc !== "string")
-            throw errors.upstreamBadContent(o.channelId, "a redirect without a Location");
-          target = new URL(loc, target);
-          if (!/^https?:$/.test(target.protocol))
-            throw errors.upstreamBadContent(o.channelId, "a redirect to a non-HTTP URL", false);
-          continue;
-        }
-        const type = String(res.headers["content-type"] ?? "").toLowerCase();
-        if (res.statusCode !== 200) {
-          const text = (await res.body.text().catch(() => "")).slice(0, 2000);
-          const said = upstreamMessage(undefined, text);
-          throw errors.upstreamBadContent(
-            o.channelId,
-            `HTTP ${res.statusCode} (${type || "no content type"}): ${said.message.slice(0, 200)}`,
-          );
-        }
-        const okType =
-          expect === "video"
-            ? /^(video\/|application\/octet-stream|binary\/octet-stream)/.test(type)
-            : /^(image\/|application\/octet-stream)/.test(type);
-        if (!okType) {
-          await res.body.dump();
-          throw errors.upstreamBadContent(
-            o.channelId,
-            `the answer is '${type || "untyped"}', not a ${expect}`,
-          );
-        }
-        const declared = Number(res.headers["content-length"]);
-        if (Number.isFinite(declared) && declared > o.maxDownloadBytes) {
-          await res.body.dump();
-          throw errors.upstreamBadContent(
-            o.channelId,
-            `the ${expect} is ${declared} bytes, over the ${o.maxDownloadBytes}-byte limit`,
-            false,
-          );
-        }
-        let bytes = 0;
-        let head = Buffer.alloc(0);
-        const check = new Transform({
-          transform(chunk: Buffer, _enc, done) {
-            bytes += chunk.length;
-            if (bytes > o.maxDownloadBytes) {
-              done(
-                errors.upstreamBadContent(
-                  o.channelId,
-                  `the ${expect} is over the ${o.maxDownloadBytes}-byte limit`,
-                  false,
-                ),
-              );
-              return;
-            }
-            if (head.length < 16) {
-              head = Buffer.concat([head, chunk]).subarray(0, 16);
-              if (head.length >= 8 && !(expect === "video" ? isMp4(head) : isJpegOrPng(head))) {
-                done(
-                  errors.upstreamBadContent(
-                    o.channelId,
-                    `the content is not a${expect === "video" ? "n MP4 video" : " JPEG or PNG image"} (its first bytes say otherwise)`,
-                  ),
-                );
-                return;
-              }
-            }
-            done(null, chunk);
-          },
-        });
-        try {
-          await pipeline(res.body, check, createWriteStream(destPath), { signal });
-        } catch (e) {
-          await rm(destPath, { force: true });
-          if (isReelayError(e)) throw e;
-          if (outer.aborted) throw outer.reason;
-          throw errors.upstreamBadContent(o.channelId, (e as Error).message);
-        }
-        if (bytes < 8) {
-          await rm(destPath, { force: true });
-          throw errors.upstreamBadContent(o.channelId, `the ${expect} is empty`);
-        }
-        return { bytes };
+    async download(url, destPath, opts) {
+      // Agents made for checked off-origin hosts live until the body has been read.
+      const pinned: Agent[] = [];
+      try {
+        return await downloadVia(url, destPath, opts, pinned);
+      } finally {
+        await Promise.all(pinned.map((a) => a.destroy()));
       }
     },
     close: () => agent.close(),
   };
+
+  /** The dispatcher for one hop: the channel's pool at home, a guard-checked agent elsewhere. */
+  async function dispatcherFor(target: URL, signal: AbortSignal, pinned: Agent[]): Promise<Dispatcher> {
+    if (target.origin === base.origin) return agent;
+    try {
+      const url = o.offOriginGuard.parse(target.href);
+      const addresses = await o.offOriginGuard.addresses(url, signal);
+      const a = o.offOriginGuard.agent(url.hostname, addresses, o.downloadTimeoutMs);
+      pinned.push(a);
+      return a;
+    } catch (e) {
+      if (!(e instanceof GuardError)) throw e;
+      throw errors.upstreamBadContent(
+        o.channelId,
+        `its result link to ${target.host} is refused: ${e.message}`,
+        e.kind === "unresolvable" && e.retryable,
+      );
+    }
+  }
+
+  async function downloadVia(
+    url: string,
+    destPath: string,
+    { expect, signal: outer }: { expect: "video" | "image"; signal: AbortSignal },
+    pinned: Agent[],
+  ): Promise<{ bytes: number }> {
+    const signal = AbortSignal.any([outer, AbortSignal.timeout(o.downloadTimeoutMs)]);
+    let target = urlOf(url);
+    for (let hop = 0; ; hop++) {
+      const sameOrigin = target.origin === base.origin;
+      const dispatcher = await dispatcherFor(target, signal, pinned);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await request(target, {
+          method: "GET",
+          headers: {
+            accept: expect === "video" ? "video/mp4, application/octet-stream" : "image/*",
+            ...(sameOrigin ? auth() : {}),
+          },
+          signal,
+          dispatcher,
+        });
+      } catch (e) {
+        throw errors.upstreamBadContent(o.channelId, `${(e as Error).message}`);
+      }
+      if ([301, 302, 303, 307, 308].includes(res.statusCode) && hop < 3) {
+        await res.body.dump();
+        const loc = res.headers.location;
+        if (typeof loc !== "string")
+          throw errors.upstreamBadContent(o.channelId, "a redirect without a Location");
+        target = new URL(loc, target);
+        if (!/^https?:$/.test(target.protocol))
+          throw errors.upstreamBadContent(o.channelId, "a redirect to a non-HTTP URL", false);
+        continue;
+      }
+      const type = String(res.headers["content-type"] ?? "").toLowerCase();
+      if (res.statusCode !== 200) {
+        const text = (await res.body.text().catch(() => "")).slice(0, 2000);
+        const said = upstreamMessage(undefined, text);
+        throw errors.upstreamBadContent(
+          o.channelId,
+          `HTTP ${res.statusCode} (${type || "no content type"}): ${said.message.slice(0, 200)}`,
+        );
+      }
+      const okType =
+        expect === "video"
+          ? /^(video\/|application\/octet-stream|binary\/octet-stream)/.test(type)
+          : /^(image\/|application\/octet-stream)/.test(type);
+      if (!okType) {
+        await res.body.dump();
+        throw errors.upstreamBadContent(o.channelId, `the answer is '${type || "untyped"}', not a ${expect}`);
+      }
+      const declared = Number(res.headers["content-length"]);
+      if (Number.isFinite(declared) && declared > o.maxDownloadBytes) {
+        await res.body.dump();
+        throw errors.upstreamBadContent(
+          o.channelId,
+          `the ${expect} is ${declared} bytes, over the ${o.maxDownloadBytes}-byte limit`,
+          false,
+        );
+      }
+      let bytes = 0;
+      let head = Buffer.alloc(0);
+      const check = new Transform({
+        transform(chunk: Buffer, _enc, done) {
+          bytes += chunk.length;
+          if (bytes > o.maxDownloadBytes) {
+            done(
+              errors.upstreamBadContent(
+                o.channelId,
+                `the ${expect} is over the ${o.maxDownloadBytes}-byte limit`,
+                false,
+              ),
+            );
+            return;
+          }
+          if (head.length < 16) {
+            head = Buffer.concat([head, chunk]).subarray(0, 16);
+            if (head.length >= 8 && !(expect === "video" ? isMp4(head) : isJpegOrPng(head))) {
+              done(
+                errors.upstreamBadContent(
+                  o.channelId,
+                  `the content is not a${expect === "video" ? "n MP4 video" : " JPEG or PNG image"} (its first bytes say otherwise)`,
+                ),
+              );
+              return;
+            }
+          }
+          done(null, chunk);
+        },
+      });
+      try {
+        await pipeline(res.body, check, createWriteStream(destPath), { signal });
+      } catch (e) {
+        await rm(destPath, { force: true });
+        if (isReelayError(e)) throw e;
+        if (outer.aborted) throw outer.reason;
+        throw errors.upstreamBadContent(o.channelId, (e as Error).message);
+      }
+      if (bytes < 8) {
+        await rm(destPath, { force: true });
+        throw errors.upstreamBadContent(o.channelId, `the ${expect} is empty`);
+      }
+      return { bytes };
+    }
+  }
 }
