@@ -246,13 +246,18 @@ export interface JobQueue {
   /**
    * Leases up to `limit` due jobs for `leaseMs`. An expired lease makes the job claimable again.
    * With `kinds`, only jobs of those kinds (each runner claims its own, so none starves another).
+   * With `tx`, the claim commits or rolls back with that transaction (the worker marks the
+   * claimed tasks `processing` in the same commit).
    */
-  claim(opts: {
-    limit: number;
-    leaseMs: number;
-    now: number;
-    kinds?: readonly JobKind[];
-  }): Promise<ClaimedJob[]>;
+  claim(
+    opts: {
+      limit: number;
+      leaseMs: number;
+      now: number;
+      kinds?: readonly JobKind[];
+    },
+    tx?: Tx,
+  ): Promise<ClaimedJob[]>;
   /** Extends a held lease; false when the lease was lost (expired and taken by another worker). */
   extendLease(job: ClaimedJob, opts: { leaseMs: number; now: number }): Promise<boolean>;
   /** Removes a finished job. */

@@ -67,6 +67,13 @@ async function removeWorkDir(dir: string): Promise<void> {
   }
 }
 
+/** A claimed job's next step, decided in the claim's transaction (see `begin`). */
+type Plan =
+  | { readonly kind: "run"; readonly task: Task }
+  | { readonly kind: "complete" }
+  | { readonly kind: "fail"; readonly task: Task; readonly err: ReelayError }
+  | { readonly kind: "bury"; readonly reason: string };
+
 /** Process deaths under one job before it is failed: a crash loop must end somewhere. */
 const MAX_INTERRUPTIONS = 10;
 
@@ -122,14 +129,17 @@ export function createWorker(deps: {
         again = false;
         const free = jobSlots - running.size;
         if (stopping || free <= 0) break;
-        const jobs = await queue.claim({
-          limit: free,
-          leaseMs: settings.leaseMs,
-          now: clock.now(),
-          kinds: ["render"],
+        const claimed = await db.transaction(async (tx) => {
+          const jobs = await queue.claim(
+            { limit: free, leaseMs: settings.leaseMs, now: clock.now(), kinds: ["render"] },
+            tx,
+          );
+          const plans: { job: ClaimedJob; plan: Plan }[] = [];
+          for (const job of jobs) plans.push({ job, plan: await begin(job, tx) });
+          return plans;
         });
-        for (const job of jobs) launch(job);
-        if (jobs.length === free) again = true;
+        for (const { job, plan } of claimed) launch(job, plan);
+        if (claimed.length === free) again = true;
       } while (again);
     } catch (e) {
       logger.error({ err: e }, "claiming jobs failed");
@@ -138,9 +148,9 @@ export function createWorker(deps: {
     }
   }
 
-  function launch(job: ClaimedJob): void {
+  function launch(job: ClaimedJob, plan: Plan): void {
     const controller = new AbortController();
-    const done = runJob(job, controller)
+    const done = runJob(job, plan, controller)
       .catch((e) => logger.error({ err: e, jobId: job.id }, "job handler crashed"))
       .finally(() => {
         running.delete(job.id);
@@ -157,52 +167,69 @@ export function createWorker(deps: {
       ...(job.payload.requestId ? { reqId: job.payload.requestId } : {}),
     });
 
-  async function runJob(job: ClaimedJob, controller: AbortController): Promise<void> {
+  /**
+   * What to do with a job just claimed, decided in the claim's transaction: a task that may run
+   * is marked `processing` there, so the claim and the start are one commit. Everything else
+   * (failing, completing, burying) runs after, in transactions of its own.
+   */
+  async function begin(job: ClaimedJob, tx: Tx): Promise<Plan> {
     if (job.payload.kind !== "render" || job.payload.version !== 1) {
-      await queue.bury(job, `unknown job payload ${JSON.stringify(job.payload)}`);
-      return;
+      return { kind: "bury", reason: `unknown job payload ${JSON.stringify(job.payload)}` };
     }
     const now = clock.now();
-    const task = await tasks.get(job.payload.taskId);
+    const task = await tasks.get(job.payload.taskId, tx);
     if (!task || task.status === "completed" || task.status === "failed" || task.status === "cancelled") {
-      await queue.complete(job);
-      return;
+      return { kind: "complete" };
     }
     if (now >= task.deadlineAt) {
-      await finishFailed(
-        job,
+      return {
+        kind: "fail",
         task,
-        errors.taskTimeout(Math.round((task.deadlineAt - task.createdAt) / 1000)),
-      );
-      return;
+        err: errors.taskTimeout(Math.round((task.deadlineAt - task.createdAt) / 1000)),
+      };
     }
     if (job.interrupted >= MAX_INTERRUPTIONS) {
       // A job whose process keeps dying under it is likely what kills it: stop trying.
-      await finishFailed(
-        job,
+      return {
+        kind: "fail",
         task,
-        errors.renderFailed(`the worker process died ${job.interrupted} times while rendering this task`),
-      );
-      return;
+        err: errors.renderFailed(
+          `the worker process died ${job.interrupted} times while rendering this task`,
+        ),
+      };
     }
     if (job.attempt > job.maxAttempts) {
       // Reachable when earlier attempts lost their leases (another process took the job over).
-      await finishFailed(
-        job,
+      return {
+        kind: "fail",
         task,
-        errors.retriesExhausted(job.maxAttempts, task.failureReason ?? "the worker stopped"),
-      );
-      return;
+        err: errors.retriesExhausted(job.maxAttempts, task.failureReason ?? "the worker stopped"),
+      };
     }
     const started = await tasks.update(
       task.id,
       { status: "processing", progress: 0, attempts: job.attempt },
       { now, onlyFrom: ["pending", "processing"] },
+      tx,
     );
-    if (!started) {
+    return started ? { kind: "run", task } : { kind: "complete" };
+  }
+
+  async function runJob(job: ClaimedJob, plan: Plan, controller: AbortController): Promise<void> {
+    if (plan.kind === "bury") {
+      await queue.bury(job, plan.reason);
+      return;
+    }
+    if (plan.kind === "complete") {
       await queue.complete(job);
       return;
     }
+    if (plan.kind === "fail") {
+      await finishFailed(job, plan.task, plan.err);
+      return;
+    }
+    const { task } = plan;
+    const now = clock.now();
 
     const workDir = join(settings.scratchDir, `${job.id}-${job.attempt}`);
     const deadlineTimer = setTimeout(

@@ -183,6 +183,37 @@ export function jobQueueContract(
     );
 
     it(
+      "a claim inside a transaction commits with it: rolled back, the job is still there to claim",
+      withQueue(async ({ queue, db, tasks }) => {
+        const task = sampleTask("sora-2:task_01k9009g8ef1esae6388chgcpx");
+        await tasks.insert(task);
+        await queue.enqueue(job(task.id, Date.now() - 1000));
+        await expect(
+          db.transaction(async (tx) => {
+            const got = await queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() }, tx);
+            expect(got).toHaveLength(1);
+            await tasks.update(task.id, { status: "processing" }, { now: Date.now() }, tx);
+            throw new Error("roll back");
+          }),
+        ).rejects.toThrow("roll back");
+        expect((await tasks.get(task.id))?.status).toBe("pending");
+        const claimed = await db.transaction(async (tx) => {
+          const got = await queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() }, tx);
+          await tasks.update(task.id, { status: "processing" }, { now: Date.now() }, tx);
+          return got;
+        });
+        expect(claimed.map((j) => j.payload)).toEqual([job(task.id, 0).payload]);
+        expect((await tasks.get(task.id))?.status).toBe("processing");
+        // Held now: nobody else gets it, and it completes like any claimed job.
+        expect(await queue.claim({ limit: 5, leaseMs: LEASE, now: Date.now() })).toHaveLength(0);
+        const [held] = claimed;
+        if (!held) throw new Error("no job claimed");
+        await queue.complete(held);
+        expect(await queue.depth(Date.now())).toMatchObject({ queued: 0, running: 0 });
+      }),
+    );
+
+    it(
       "claims only the kinds asked for, so one runner's backlog cannot starve another's",
       withQueue(async ({ queue }) => {
         for (const id of ["r1", "r2"]) await queue.enqueue(job(id, 0));

@@ -61,19 +61,24 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
       return id;
     },
 
-    async claim({ limit, leaseMs, kinds }) {
+    async claim({ limit, leaseMs, kinds }, tx) {
       if (limit <= 0) return [];
+      const conn = connOf(db, tx);
       const jobs: PgBoss.JobWithMetadata<JobData>[] = [];
       for (const kind of kinds ?? QUEUES) {
         if (jobs.length >= limit) break;
         jobs.push(
-          ...(await boss.fetch<JobData>(kind, { batchSize: limit - jobs.length, includeMetadata: true })),
+          ...(await boss.fetch<JobData>(kind, {
+            batchSize: limit - jobs.length,
+            includeMetadata: true,
+            ...(tx === undefined ? {} : { db: bossDb(conn as Kysely<DB>) }),
+          })),
         );
       }
       if (jobs.length === 0) return [];
       // The lease is the worker's, not the one fixed at send time.
       await sql`update ${job} set expire_in = ${leaseMs} * interval '1 millisecond'
-        where id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'`.execute(db);
+        where id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'`.execute(conn);
       return jobs.map((j) => ({
         id: j.id,
         payload: j.data.payload,

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { newId } from "../../core/ids.js";
 import type { ClaimedJob, JobPayload, JobQueue, Tx } from "../../core/ports.js";
-import { connOf, type DB } from "./schema.js";
+import { type Conn, connOf, type DB } from "./schema.js";
 
 export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): JobQueue {
   // Only the current lease holder may finish a job: a worker whose lease expired and was taken over
@@ -55,9 +55,9 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
       return id;
     },
 
-    async claim({ limit, leaseMs, now, kinds }) {
+    async claim({ limit, leaseMs, now, kinds }, tx) {
       if (limit <= 0 || kinds?.length === 0) return [];
-      return db.transaction().execute(async (trx) => {
+      const inTx = async (trx: Conn): Promise<ClaimedJob[]> => {
         const due = await trx
           .selectFrom("jobs")
           .select(["id", "payload", "attempt", "max_attempts", "interrupted"])
@@ -96,7 +96,8 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
           });
         }
         return claimed;
-      });
+      };
+      return tx === undefined ? db.transaction().execute(inTx) : inTx(connOf(db, tx));
     },
 
     async extendLease(job, { leaseMs, now }) {
