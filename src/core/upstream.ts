@@ -96,6 +96,8 @@ export interface UpstreamTaskStore {
   /** Records that the task's create is being sent to `channelId` (before sending: a crash then leaves a trace). */
   begin(r: { taskId: string; channelId: string; now: number; deadlineAt: number }, tx?: Tx): Promise<void>;
   get(taskId: string, tx?: Tx): Promise<UpstreamTaskRecord | undefined>;
+  /** The records of those of `taskIds` that have one, by task id (one query, for listings). */
+  getMany(taskIds: readonly string[]): Promise<Map<string, UpstreamTaskRecord>>;
   /** The upstream accepted the task: record its id and start polling at `nextPollAt`. */
   accepted(
     taskId: string,

@@ -53,6 +53,13 @@ export function upstreamStoreContract(
         expect((await s.claimDue({ limit: 10, now: 4000, leaseMs: 5000 })).map((r) => r.taskId)).toEqual([
           "t2",
         ]);
+        await s.begin({ taskId: "t3", channelId: "a", now: 1000, deadlineAt: 9_000_000 });
+        const many = await s.getMany(["t2", "t3", "none"]);
+        expect([...many.keys()].sort()).toEqual(["t2", "t3"]);
+        expect(many.get("t2")).toMatchObject({ channelId: "b", upstreamId: "up-2" });
+        expect(many.get("t3")).toMatchObject({ channelId: "a", upstreamId: null });
+        expect(await s.getMany([])).toEqual(new Map());
+        await s.drop("t3");
         await s.finish("t2");
         expect(await s.get("t2")).toMatchObject({ phase: "done", channelId: "b", upstreamId: "up-2" });
         expect(await s.inFlight()).toEqual(new Map());

@@ -60,6 +60,15 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         .executeTakeFirst();
       return r ? toRecord(r) : undefined;
     },
+    async getMany(taskIds) {
+      if (taskIds.length === 0) return new Map();
+      const rows = await db
+        .selectFrom("upstream_tasks")
+        .selectAll()
+        .where("task_id", "in", [...taskIds])
+        .execute();
+      return new Map(rows.map((r) => [r.task_id, toRecord(r)]));
+    },
     async accepted(taskId, { upstreamId, status, nextPollAt }, tx?: Tx) {
       await connOf(db, tx)
         .updateTable("upstream_tasks")

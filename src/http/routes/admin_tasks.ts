@@ -23,19 +23,18 @@ export function adminTasks(app: FastifyInstance, s: AppServices): void {
       const q = params;
       const tasks = await s.engine.search({ status: q.status, ownerId: q.owner_id, limit: q.limit ?? 50 });
       const local = s.router.all().find((c) => c.upstream === null)?.spec.id ?? null;
-      const data = await Promise.all(
-        tasks.map(async (t) => {
-          const pin = await s.upstreamTasks.get(t.id);
-          // No pin: rendered here once an attempt has started.
-          const channel = pin?.channelId ?? (t.attempts > 0 ? local : null);
-          return {
-            ...videoQueryView(t, s),
-            owner_id: t.ownerId,
-            channel,
-            upstream_id: pin?.upstreamId ?? null,
-          };
-        }),
-      );
+      const pins = await s.upstreamTasks.getMany(tasks.map((t) => t.id));
+      const data = tasks.map((t) => {
+        const pin = pins.get(t.id);
+        // No pin: rendered here once an attempt has started.
+        const channel = pin?.channelId ?? (t.attempts > 0 ? local : null);
+        return {
+          ...videoQueryView(t, s),
+          owner_id: t.ownerId,
+          channel,
+          upstream_id: pin?.upstreamId ?? null,
+        };
+      });
       return { object: "list", data };
     },
   );
