@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import { ReelayClient, type VideoQueryResponse } from "../client/index.js";
+import { TASK_STATUSES, type TaskStatus } from "../core/task.js";
 import { describeError, EXIT, exitCodeOf, table } from "./output.js";
 
 const IMAGE_TYPES: Record<string, string> = {
@@ -36,6 +37,15 @@ async function imageArg(value: string): Promise<string> {
 const intArg = (v: string): number => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number");
   return Number(v);
+};
+
+/** A task status; the OpenAI API's names for the waiting ones are taken too. */
+const taskStatusArg = (v: string): TaskStatus => {
+  const s = v === "queued" ? "pending" : v === "in_progress" ? "processing" : v;
+  if (!(TASK_STATUSES as readonly string[]).includes(s)) {
+    throw new InvalidArgumentError(`must be one of ${TASK_STATUSES.join(", ")}`);
+  }
+  return s as TaskStatus;
 };
 
 export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (s: string) => void): Command {
@@ -145,17 +155,33 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
   p.command("ls")
     .description("your videos, newest first")
     .option("--limit <n>", "how many", intArg, 20)
-    .option("--status <s>", "only this status (queued, in_progress, completed, failed)")
+    .option(
+      "--status <s>",
+      "only this status: pending, processing, completed, failed, cancelled (queued and in_progress also work)",
+      taskStatusArg,
+    )
+    .option("--after <id>", "the page after this task id")
     .option("--json", "machine-readable output")
     .action(async (o) => {
-      const page = await client().listVideos({ limit: o.limit });
-      const data = o.status ? page.data.filter((v) => v.status === o.status) : page.data;
+      // Filtered by the server, so --limit counts tasks of that status.
+      const page = await client().listTasks({
+        limit: o.limit,
+        ...(o.status ? { status: o.status } : {}),
+        ...(o.after ? { after: o.after } : {}),
+      });
       print(
         o.json,
-        data,
+        page.data,
         table([
           ["ID", "STATUS", "PROGRESS", "SIZE", "SECONDS", "PROMPT"],
-          ...data.map((v) => [v.id, v.status, `${v.progress}%`, v.size, v.seconds, v.prompt.slice(0, 40)]),
+          ...page.data.map((t) => [
+            t.id,
+            t.status,
+            `${t.progress}%`,
+            t.width && t.height ? `${t.width}x${t.height}` : t.detail.input.size,
+            String(t.duration ?? t.detail.input.duration),
+            t.detail.input.prompt.slice(0, 40),
+          ]),
         ]),
       );
     });

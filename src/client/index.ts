@@ -13,6 +13,7 @@ import type {
   VideoCreateResponse,
   VideoListResponse,
   VideoQueryResponse,
+  VideoTaskList,
 } from "../http/schemas.js";
 
 export type { AdminKey, VideoCreateResponse, VideoQueryResponse };
@@ -101,6 +102,24 @@ export class ReelayClient {
     if (opts.after) q.set("after", opts.after);
     if (opts.order) q.set("order", opts.order);
     return this.call("GET", `/v1/videos${q.size ? `?${q}` : ""}`);
+  }
+
+  /**
+   * Your tasks in the unified view (`GET /v1/video/list`), newest first; `status` filters on the
+   * server, `after` is the last id of the previous page.
+   */
+  listTasks(
+    opts: {
+      limit?: number;
+      after?: string;
+      status?: "pending" | "processing" | "completed" | "failed" | "cancelled";
+    } = {},
+  ): Promise<VideoTaskList> {
+    const q = new URLSearchParams();
+    if (opts.limit) q.set("limit", String(opts.limit));
+    if (opts.after) q.set("after", opts.after);
+    if (opts.status) q.set("status", opts.status);
+    return this.call("GET", `/v1/video/list${q.size ? `?${q}` : ""}`);
   }
 
   /** Creates a video and polls until it ends; `onProgress` sees every poll. Bounded by `timeoutMs`. */

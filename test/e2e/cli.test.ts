@@ -106,6 +106,25 @@ describe("reelay credits, usage, tasks (billing on)", () => {
         data: { charged: number; refunded: number }[];
       };
       expect(usage.data.reduce((s, r) => s + r.charged - r.refunded, 0)).toBe(10);
+      // The user's own list filters on the server: the newest task is completed, yet one failed
+      // task comes back with --limit 1 (and the OpenAI name of a status works too).
+      const mine = { ...env, REELAY_API_KEY: made.key };
+      const failedOnly = JSON.parse(
+        (await cli(["ls", "--status", "failed", "--limit", "1", "--json"], mine)).stdout,
+      ) as {
+        id: string;
+        status: string;
+      }[];
+      expect(failedOnly.map((t) => t.status)).toEqual(["failed"]);
+      expect(failedOnly[0]?.id).toBe((JSON.parse(failed.stdout) as { id: string }).id);
+      const newest = JSON.parse((await cli(["ls", "--limit", "1", "--json"], mine)).stdout) as {
+        status: string;
+      }[];
+      expect(newest.map((t) => t.status)).toEqual(["completed"]);
+      expect((await cli(["ls", "--status", "in_progress", "--json"], mine)).stdout.trim()).toBe("[]");
+      const bad = await cli(["ls", "--status", "done"], mine);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain("pending, processing, completed, failed, cancelled");
       const ls = await cli(["tasks", "ls", "--status", "failed", "--user", "bob"], env);
       expect(ls.stdout.split("\n").filter((l) => l.includes("failed"))).toHaveLength(1);
       expect(ls.stdout).toContain("image_fetch_failed");
