@@ -171,6 +171,28 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
 }
 
 /**
+ * What a `reelay worker` serves when REELAY_WORKER_PORT is set: liveness, readiness and its own
+ * Prometheus metrics (renders, provider calls and errors happen in workers), nothing else.
+ */
+export function buildOpsApp(s: AppServices, opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  app.setErrorHandler((err, req, reply) => {
+    const e = toReelayError(err);
+    if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, errors.routeNotFound(req.method, redactUrl(req.url))),
+  );
+  health(app, s);
+  metrics(app, s);
+  return app;
+}
+
+/**
  * Stops the server: no new connections, idle keep-alive ones closed at once, in-flight requests
  * (a long download, say) given `graceMs` to finish before their connections are cut. Without the
  * cut, one client that stops reading holds shutdown open for ever.

@@ -17,6 +17,8 @@ export { ConfigError } from "./config_parts.js";
 export interface Config {
   readonly port: number;
   readonly host: string;
+  /** `reelay worker` only: where it serves /healthz, /readyz and /metrics; undefined: no HTTP at all. */
+  readonly workerPort: number | undefined;
   readonly dataDir: string;
   /** From REELAY_ADMIN_TOKEN; undefined means "use or create the token file in the data dir". */
   readonly adminToken: string | undefined;
@@ -115,6 +117,7 @@ const int = (min: number, max: number) =>
 
 const envSchema = z.object({
   PORT: int(0, 65535).default(8787),
+  REELAY_WORKER_PORT: int(0, 65535).optional(),
   HOST: z.string().min(1).default("0.0.0.0"),
   REELAY_DATA_DIR: z.string().min(1).default("./data"),
   REELAY_ADMIN_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
@@ -284,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   return {
     port: e.PORT,
     host: e.HOST,
+    workerPort: e.REELAY_WORKER_PORT,
     dataDir: resolve(e.REELAY_DATA_DIR),
     adminToken: e.REELAY_ADMIN_TOKEN,
     publicUrl: e.REELAY_PUBLIC_URL ?? `http://localhost:${e.PORT}`,

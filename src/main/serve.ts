@@ -3,15 +3,20 @@
  * process. With a shared database (REELAY_DATABASE_URL) the roles can run apart, as many of each
  * as needed: `serve` (API + UI, no worker) and `worker` (jobs only, see main/worker.ts).
  */
+
+import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
+import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { DatabaseUnavailableError } from "../adapters/postgres/db.js";
 import { DataDirLockedError } from "../adapters/sqlite/db.js";
-import { buildApp, closeServer } from "../http/app.js";
+import { buildApp, buildOpsApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";
 
 export type Role = "serve" | "worker" | "all";
+
+const portOf = (app: FastifyInstance): number => (app.server.address() as AddressInfo).port;
 export const ROLES: readonly Role[] = ["serve", "worker", "all"];
 
 export async function serve(config: Config, role: Role = "all"): Promise<() => Promise<void>> {
@@ -28,10 +33,14 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
     );
   }
   const app =
-    role === "worker"
-      ? null
-      : buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs });
-  if (app) await app.listen({ port: config.port, host: config.host });
+    role !== "worker"
+      ? buildApp(container.services, { logger, requestTimeoutMs: config.requestTimeoutMs })
+      : config.workerPort !== undefined
+        ? buildOpsApp(container.services, { logger })
+        : null;
+  if (app) {
+    await app.listen({ port: role === "worker" ? (config.workerPort ?? 0) : config.port, host: config.host });
+  }
   if (role !== "serve") {
     container.worker.start();
     container.webhookRunner.start();
@@ -43,6 +52,7 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
       storage: config.storage.kind,
       dataDir: config.dataDir,
       concurrency: role === "serve" ? 0 : config.engine.concurrency,
+      ...(role === "worker" && app ? { opsUrl: `http://${config.host}:${portOf(app)}` } : {}),
     },
     "reelay is ready",
   );

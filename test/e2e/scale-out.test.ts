@@ -10,6 +10,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { freePort } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
 
@@ -148,7 +149,9 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
   // worker, started now, finishes the work.
   await waitRendering(w2);
   expect(await w2.kill("SIGTERM")).toBe(0);
-  const w3 = await spawnServer({ ...env, PORT: "0" }, "worker");
+  // This one also serves its health and metrics (REELAY_WORKER_PORT).
+  const opsPort = await freePort();
+  const w3 = await spawnServer({ ...env, PORT: "0", REELAY_WORKER_PORT: String(opsPort) }, "worker");
   processes.push(w3);
 
   const status = async (id: string, i: number) => {
@@ -186,6 +189,18 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
   } finally {
     await client.end();
   }
+  // The third worker's own metrics show the renders it ran; only ops routes are served there.
+  const ops = `http://127.0.0.1:${opsPort}`;
+  expect((await fetch(`${ops}/healthz`)).status).toBe(200);
+  expect((await fetch(`${ops}/readyz`)).status).toBe(200);
+  expect((await fetch(`${ops}/metrics`)).status).toBe(401);
+  const scraped = await fetch(`${ops}/metrics`, { headers: admin });
+  expect(scraped.status).toBe(200);
+  const text = await scraped.text();
+  const renders = /^reelay_provider_call_seconds_count\{[^}]*outcome="ok"[^}]*\} (\d+)/m.exec(text);
+  expect(Number(renders?.[1] ?? 0)).toBeGreaterThan(0);
+  expect((await fetch(`${ops}/v1/video/query?id=x`, { headers: auth })).status).toBe(404);
+
   const account = await fetch(`${api2.url}/admin/accounts/scale`, { headers: admin });
   expect(await account.json()).toMatchObject({ balance: 1000 - TASKS * PRICE, used: TASKS * PRICE });
 
