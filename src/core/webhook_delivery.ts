@@ -96,9 +96,11 @@ export function createWebhookRunner(deps: {
     };
     const event = await store.getEvent(delivery.eventId);
     if (!event) return giveUp("the event is gone");
-    const secret = delivery.endpointId
-      ? (await store.getEndpoint(delivery.endpointId))?.secret
-      : await store.callbackSecret(delivery.ownerId);
+    const endpoint = delivery.endpointId ? await store.getEndpoint(delivery.endpointId) : undefined;
+    if (endpoint?.disabledAt != null) {
+      return giveUp(`the endpoint is disabled (${endpoint.disabledReason ?? "by its owner"})`);
+    }
+    const secret = delivery.endpointId ? endpoint?.secret : await store.callbackSecret(delivery.ownerId);
     if (secret === undefined) {
       return giveUp(delivery.endpointId ? "the endpoint was deleted" : "the owner has no callback secret");
     }
@@ -122,11 +124,21 @@ export function createWebhookRunner(deps: {
       log.info({ attempt, status: result.statusCode }, "webhook delivered");
     } else if (result.permanent || spent) {
       const why = result.error ?? `HTTP ${result.statusCode}`;
+      // 410 Gone from a registered endpoint: it says it will never take webhooks again, so none
+      // are sent to it until its owner turns it back on (POST /v1/webhooks/{id}/enable).
+      const gone = result.statusCode === 410 && delivery.endpointId !== null;
       await db.transaction(async (tx) => {
         await store.recordAttempt(record, { status: "failed", nextAttemptAt: null }, tx);
         await queue.bury(job, why, tx);
+        if (gone && delivery.endpointId) {
+          await store.setEndpointDisabled(
+            delivery.endpointId,
+            { at: clock.now(), reason: `its receiver answered 410 Gone (delivery ${delivery.id})` },
+            { tx },
+          );
+        }
       });
-      log.warn({ attempt, error: why }, "webhook delivery failed for good");
+      log.warn({ attempt, error: why, endpointDisabled: gone }, "webhook delivery failed for good");
     } else {
       const runAt = clock.now() + retryDelayMs(settings.retryScheduleMs[attempt - 1] ?? 0);
       await db.transaction(async (tx) => {

@@ -16,6 +16,9 @@ export interface WebhookEndpoint {
   /** The Standard Webhooks signing secret (`whsec_…`); shown to its owner once, at creation. */
   readonly secret: string;
   readonly createdAt: number;
+  /** When deliveries to it stopped (its receiver answered 410 Gone); null while it is enabled. */
+  readonly disabledAt: number | null;
+  readonly disabledReason: string | null;
 }
 
 /** One event of one task, stored once per (task, type): its id is the `webhook-id` every delivery carries. */
@@ -68,7 +71,16 @@ export interface WebhookStore {
   listEndpoints(ownerId: string): Promise<WebhookEndpoint[]>;
   /** Removes the owner's endpoint; false when the owner has none with that id. */
   deleteEndpoint(ownerId: string, id: string): Promise<boolean>;
-  /** The owner's endpoints that receive `type`. */
+  /**
+   * Stops (`disabled` given) or restarts (null) deliveries to an endpoint; with `ownerId`, only
+   * that owner's. False when there is no such endpoint.
+   */
+  setEndpointDisabled(
+    id: string,
+    disabled: { at: number; reason: string } | null,
+    opts: { ownerId?: string; tx?: Tx },
+  ): Promise<boolean>;
+  /** The owner's enabled endpoints that receive `type`. */
   endpointsFor(ownerId: string, type: string, tx?: Tx): Promise<WebhookEndpoint[]>;
   /** Sets (or replaces) the secret that signs the owner's `callback_url` deliveries. */
   setCallbackSecret(ownerId: string, secret: string, now: number): Promise<void>;

@@ -119,6 +119,8 @@ export interface WebhookService {
   list(ownerId: string): Promise<WebhookEndpoint[]>;
   /** `webhook not found` (404) when the owner has no such endpoint. */
   remove(ownerId: string, id: string): Promise<void>;
+  /** Turns a disabled endpoint back on (events from now on reach it); 404 when the owner has none. */
+  enable(ownerId: string, id: string): Promise<WebhookEndpoint>;
   /** A new secret for the owner's `callback_url` deliveries, replacing the old one. */
   rotateCallbackSecret(ownerId: string): Promise<{ secret: string; createdAt: number }>;
   /** Checks a create's `callback_url`: the SSRF rules, and a callback secret to sign with. 400 on `callback_url`. */
@@ -178,6 +180,8 @@ export function createWebhookService(deps: {
         events: events === null ? null : [...new Set(events)],
         secret: newWebhookSecret(),
         createdAt: now,
+        disabledAt: null,
+        disabledReason: null,
       };
       await store.insertEndpoint(endpoint);
       return endpoint;
@@ -185,6 +189,12 @@ export function createWebhookService(deps: {
     list: (ownerId) => store.listEndpoints(ownerId),
     async remove(ownerId, id) {
       if (!(await store.deleteEndpoint(ownerId, id))) throw errors.webhookNotFound(id);
+    },
+    async enable(ownerId, id) {
+      if (!(await store.setEndpointDisabled(id, null, { ownerId }))) throw errors.webhookNotFound(id);
+      const e = await store.getEndpoint(id);
+      if (!e) throw errors.webhookNotFound(id);
+      return e;
     },
     async rotateCallbackSecret(ownerId) {
       const secret = newWebhookSecret();

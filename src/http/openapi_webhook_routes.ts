@@ -9,6 +9,7 @@ import {
   webhookEndpointCreatedSchema,
   webhookEndpointDeletedSchema,
   webhookEndpointListSchema,
+  webhookEndpointSchema,
 } from "./webhook_schemas.js";
 
 const q = webhookDeliveriesQuerySchema.shape;
@@ -41,6 +42,17 @@ export const WEBHOOK_OPS: Op[] = [
     auth: "key",
     pathParams: idParam,
     ok: { status: 200, schema: webhookEndpointDeletedSchema, description: "Deleted" },
+    errors: [401, 404],
+  },
+  {
+    method: "post",
+    path: "/v1/webhooks/{id}/enable",
+    summary:
+      "Turn a disabled webhook endpoint back on (endpoints are disabled when their receiver answers 410 Gone)",
+    tag: "Webhooks",
+    auth: "key",
+    pathParams: idParam,
+    ok: { status: 200, schema: webhookEndpointSchema, description: "The endpoint, enabled" },
     errors: [401, 404],
   },
   {

@@ -25,6 +25,11 @@ export const webhookEndpointSchema = z
     url: z.string(),
     events: z.array(z.enum(WEBHOOK_EVENT_TYPES)),
     created_at: z.int().meta({ description: "Epoch milliseconds" }),
+    status: z.enum(["enabled", "disabled"]).meta({
+      description: "disabled: its receiver answered 410 Gone; no events are sent until it is enabled again",
+    }),
+    disabled_at: z.int().nullable().meta({ description: "Epoch milliseconds; null while enabled" }),
+    disabled_reason: z.string().nullable(),
   })
   .meta({ id: "WebhookEndpoint" });
 

@@ -19,6 +19,8 @@ const endpoint = (id: string, ownerId: string, events: string[] | null = null): 
   events,
   secret: `whsec_${id}`,
   createdAt: Number(id.replace(/\D/g, "")) || 1,
+  disabledAt: null,
+  disabledReason: null,
 });
 
 const event = (id: string, taskId: string, type = "video.completed") => ({
@@ -74,6 +76,32 @@ export function webhookStoreContract(name: string, open: () => Promise<WebhookSt
         expect(await webhooks.deleteEndpoint("owner_b", "whe_1")).toBe(false);
         expect(await webhooks.deleteEndpoint("owner_a", "whe_1")).toBe(true);
         expect((await webhooks.listEndpoints("owner_a")).map((e) => e.id)).toEqual(["whe_2"]);
+      }),
+    );
+
+    it(
+      "a disabled endpoint gets no events until it is enabled again; only its owner may enable it",
+      withStore(async ({ webhooks }) => {
+        await webhooks.insertEndpoint(endpoint("whe_1", "owner_a"));
+        await webhooks.insertEndpoint(endpoint("whe_2", "owner_a"));
+        expect(await webhooks.setEndpointDisabled("whe_1", { at: 50, reason: "410 Gone" }, {})).toBe(true);
+        expect(await webhooks.getEndpoint("whe_1")).toMatchObject({
+          disabledAt: 50,
+          disabledReason: "410 Gone",
+        });
+        expect((await webhooks.endpointsFor("owner_a", "video.completed")).map((e) => e.id)).toEqual([
+          "whe_2",
+        ]);
+        // Still listed for its owner, who can see why.
+        expect((await webhooks.listEndpoints("owner_a")).map((e) => e.id)).toEqual(["whe_1", "whe_2"]);
+        expect(await webhooks.setEndpointDisabled("whe_1", null, { ownerId: "owner_b" })).toBe(false);
+        expect(await webhooks.setEndpointDisabled("whe_1", null, { ownerId: "owner_a" })).toBe(true);
+        expect(await webhooks.getEndpoint("whe_1")).toMatchObject({ disabledAt: null, disabledReason: null });
+        expect((await webhooks.endpointsFor("owner_a", "video.completed")).map((e) => e.id)).toEqual([
+          "whe_1",
+          "whe_2",
+        ]);
+        expect(await webhooks.setEndpointDisabled("whe_9", null, {})).toBe(false);
       }),
     );
 

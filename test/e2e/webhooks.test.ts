@@ -272,6 +272,40 @@ describe("webhook deliveries", () => {
     expect(none.status).toBe(404);
   });
 
+  it("a 410 Gone disables the endpoint: no more events until its owner enables it again", async () => {
+    const key = await app.newKey("owner_410");
+    const ep = await register(key, "/410");
+    receiver.script("/410", [410]);
+    const first = await create(key, "a closed shop");
+    await waitForTask(app, key, first);
+    const [d] = await settled(first);
+    // Not retried: the receiver said the URL is gone for good.
+    expect(d?.status).toBe("failed");
+    expect(d?.attempts.map((a) => a.status_code)).toEqual([410]);
+    const listed = async () =>
+      ((await (await app.request("/v1/webhooks", { key })).json()) as { data: Record<string, unknown>[] })
+        .data[0];
+    expect(await listed()).toMatchObject({ id: ep.id, status: "disabled" });
+    expect(String((await listed())?.disabled_reason)).toContain("410 Gone");
+
+    const second = await create(key, "still closed");
+    await waitForTask(app, key, second);
+    expect(await deliveries(second)).toEqual([]);
+
+    // Only its owner may turn it back on.
+    const stranger = await app.newKey("owner_stranger");
+    const refused = await app.request(`/v1/webhooks/${ep.id}/enable`, { key: stranger, method: "POST" });
+    expect(refused.status).toBe(404);
+    const enabled = await app.request(`/v1/webhooks/${ep.id}/enable`, { key, method: "POST" });
+    expect(enabled.status).toBe(200);
+    expect(await enabled.json()).toMatchObject({ id: ep.id, status: "enabled", disabled_at: null });
+    const third = await create(key, "open again");
+    await waitForTask(app, key, third);
+    const [back] = await settled(third);
+    expect(back?.status).toBe("delivered");
+    expect((await app.request("/v1/webhooks/whe_nope/enable", { key, method: "POST" })).status).toBe(404);
+  });
+
   it("sends nothing to a deleted endpoint", async () => {
     const key = await app.newKey("owner_gone");
     const ep = await register(key, "/gone");

@@ -64,6 +64,7 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "POST", path: () => "/v1/webhooks" },
   { method: "GET", path: () => "/v1/webhooks" },
   { method: "DELETE", path: () => "/v1/webhooks/whe_nope" },
+  { method: "POST", path: () => "/v1/webhooks/whe_nope/enable" },
   { method: "POST", path: () => "/v1/webhooks/secret" },
   { method: "GET", path: () => "/admin/webhooks/deliveries" },
   { method: "POST", path: () => "/admin/webhooks/deliveries/whd_nope/retry" },

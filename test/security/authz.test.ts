@@ -118,6 +118,7 @@ const TABLE: Row[] = [
   { method: "POST", url: "/v1/webhooks", auth: "key", body: {} },
   { method: "GET", url: "/v1/webhooks", auth: "key" },
   { method: "DELETE", url: "/v1/webhooks/:id", auth: "key" },
+  { method: "POST", url: "/v1/webhooks/:id/enable", auth: "key" },
   { method: "POST", url: "/v1/webhooks/secret", auth: "key" },
   { method: "GET", url: "/admin/webhooks/deliveries", auth: "admin" },
   { method: "POST", url: "/admin/webhooks/deliveries/:id/retry", auth: "admin" },

@@ -43,6 +43,8 @@ beforeEach(async () => {
     events: null,
     secret: "whsec_x",
     createdAt: 1,
+    disabledAt: null,
+    disabledReason: null,
   });
 });
 afterEach(async () => {

@@ -292,6 +292,14 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  // A receiver that answers 410 Gone is switched off until its owner turns it back on.
+  migrations["0011_webhook_endpoint_disabled"] = {
+    async up(db) {
+      await db.schema.alterTable("webhook_endpoints").addColumn("disabled_at", int).execute();
+      await db.schema.alterTable("webhook_endpoints").addColumn("disabled_reason", "text").execute();
+    },
+  };
+
   return migrations;
 }
 

@@ -104,6 +104,8 @@ export interface WebhookEndpointsTable {
   events: string | null;
   secret: string;
   created_at: number;
+  disabled_at: number | null;
+  disabled_reason: string | null;
 }
 
 export interface WebhookCallbackSecretsTable {

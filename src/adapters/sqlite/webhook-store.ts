@@ -26,6 +26,8 @@ const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
   events: r.events === null ? null : (JSON.parse(r.events) as string[]),
   secret: r.secret,
   createdAt: r.created_at,
+  disabledAt: r.disabled_at,
+  disabledReason: r.disabled_reason,
 });
 
 const toDelivery = (r: Selectable<WebhookDeliveriesTable>): WebhookDelivery => ({
@@ -65,6 +67,8 @@ export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
           events: e.events === null ? null : JSON.stringify(e.events),
           secret: e.secret,
           created_at: e.createdAt,
+          disabled_at: e.disabledAt,
+          disabled_reason: e.disabledReason,
         })
         .execute();
     },
@@ -98,11 +102,22 @@ export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
       return r.numDeletedRows > 0n;
     },
 
+    async setEndpointDisabled(id, disabled, { ownerId, tx }) {
+      let q = connOf(db, tx)
+        .updateTable("webhook_endpoints")
+        .set({ disabled_at: disabled?.at ?? null, disabled_reason: disabled?.reason ?? null })
+        .where("id", "=", id);
+      if (ownerId !== undefined) q = q.where("owner_id", "=", ownerId);
+      const r = await q.executeTakeFirst();
+      return r.numUpdatedRows > 0n;
+    },
+
     async endpointsFor(ownerId, type, tx) {
       const rows = await connOf(db, tx)
         .selectFrom("webhook_endpoints")
         .selectAll()
         .where("owner_id", "=", ownerId)
+        .where("disabled_at", "is", null)
         .orderBy("created_at")
         .orderBy("id")
         .execute();

@@ -1,7 +1,8 @@
 /**
  * Webhook endpoints of the caller's owner: `POST /v1/webhooks` registers one (its signing secret is
  * in that response only), `GET /v1/webhooks` lists them (never their secrets), `DELETE
- * /v1/webhooks/{id}` removes one. `POST /v1/webhooks/secret` makes (or replaces) the secret that
+ * /v1/webhooks/{id}` removes one, `POST /v1/webhooks/{id}/enable` turns one back on after its
+ * receiver answered 410 Gone (which disables it). `POST /v1/webhooks/secret` makes (or replaces) the secret that
  * signs `callback_url` deliveries, returned once.
  */
 import type { FastifyInstance } from "fastify";
@@ -25,6 +26,9 @@ export const webhookEndpointView = (e: WebhookEndpoint): WebhookEndpointView => 
   url: e.url,
   events: (e.events ?? [...WEBHOOK_EVENT_TYPES]) as WebhookEventType[],
   created_at: e.createdAt,
+  status: e.disabledAt === null ? "enabled" : "disabled",
+  disabled_at: e.disabledAt,
+  disabled_reason: e.disabledReason,
 });
 
 export function v1Webhooks(app: FastifyInstance, s: AppServices): void {
@@ -54,6 +58,13 @@ export function v1Webhooks(app: FastifyInstance, s: AppServices): void {
     await s.webhooks.remove(principalOf(req).ownerId, id);
     req.log.info({ endpointId: id }, "webhook endpoint deleted");
     return { id, object: "webhook_endpoint.deleted", deleted: true };
+  });
+
+  app.post("/v1/webhooks/:id/enable", { onRequest }, async (req): Promise<WebhookEndpointView> => {
+    const { id } = req.params as { id: string };
+    const endpoint = await s.webhooks.enable(principalOf(req).ownerId, id);
+    req.log.info({ endpointId: id }, "webhook endpoint enabled");
+    return webhookEndpointView(endpoint);
   });
 
   app.post("/v1/webhooks/secret", { onRequest }, async (req, reply): Promise<CallbackSecret> => {
