@@ -39,6 +39,8 @@ export interface FetchedResult {
   readonly videoPath: string;
   /** The upstream's thumbnail inside workDir, when it has one. */
   readonly thumbnailPath: string | null;
+  /** Whether the upstream says the video carries a watermark (`has_watermark`); null: it does not say. */
+  readonly watermarked: boolean | null;
 }
 
 /**

@@ -38,6 +38,8 @@ export interface ResultFinisher {
     task: Task;
     videoPath: string;
     thumbnailPath: string | null;
+    /** What the upstream says of a watermark; null: nothing (recorded as none). */
+    watermarked: boolean | null;
     /** The channel it came from (named in errors). */
     channelId: string;
     workDir: string;

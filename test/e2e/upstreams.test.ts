@@ -233,6 +233,19 @@ describe("following upstream tasks", () => {
     expect(account.balance).toBe(100);
   });
 
+  it("records what the upstream says of a watermark (has_watermark), and none when it says nothing", async () => {
+    const { a } = await emulators();
+    const s = await app({ channels: [channel("a", "unified", a.url)] });
+    const key = await s.newKey();
+    a.core.nextTask({ runMs: 200, hasWatermark: true });
+    const marked = await waitForTask(s, key, await create(s, key));
+    expect(marked.status).toBe("completed");
+    expect((marked.detail as { has_watermark: unknown }).has_watermark).toBe(true);
+    a.core.nextTask({ runMs: 200 });
+    const silent = await waitForTask(s, key, await create(s, key));
+    expect((silent.detail as { has_watermark: unknown }).has_watermark).toBe(false);
+  });
+
   it("keeps a task running through unknown and missing statuses, mirrors progress, and counts them", async () => {
     const { a } = await emulators();
     const s = await app({ channels: [channel("a", "unified", a.url)] });

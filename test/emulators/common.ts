@@ -31,6 +31,8 @@ export interface Behaviour {
   runningStatuses?: (string | undefined)[];
   /** Origin of the result links (`http://host:port`) instead of the emulator's own: files kept elsewhere. */
   resultOrigin?: string;
+  /** `detail.has_watermark` on completion (unified relay); absent when not given. */
+  hasWatermark?: boolean;
 }
 
 export interface EmulatedTask {

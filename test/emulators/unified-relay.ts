@@ -59,6 +59,8 @@ export async function startUnifiedRelay(opts: { secret: string; port?: number })
         height: t.height,
         enhanced_prompt: `${String(t.input.prompt)} (enhanced)`,
       });
+      if (t.behaviour.hasWatermark !== undefined)
+        (body.detail as Record<string, unknown>).has_watermark = t.behaviour.hasWatermark;
     }
     if (phase === "failed" && t.behaviour.failCode)
       body.error = { code: t.behaviour.failCode, message: t.behaviour.failMessage ?? "failed" };

@@ -74,7 +74,7 @@ it("a result stored by another poller after this one's lease ran out is kept, no
         if (++downloads === 1) await firstReleased;
         const videoPath = join(workDir, "upstream.mp4");
         await writeFile(videoPath, "the same video from the same upstream");
-        return { videoPath, thumbnailPath: null };
+        return { videoPath, thumbnailPath: null, watermarked: null };
       },
     };
     const finisher: ResultFinisher = {

@@ -72,7 +72,20 @@ describe("reading upstream answers", () => {
       state: "completed",
       videoUrl: "https://cdn/x.mp4",
       thumbnailUrl: "https://cdn/x.jpg",
+      watermarked: null,
     });
+    // has_watermark where Reelay's own view puts it (detail), or at the top.
+    expect(
+      readUnifiedStatus({
+        status: "completed",
+        video_url: "https://cdn/x.mp4",
+        detail: { has_watermark: true },
+      }).watermarked,
+    ).toBe(true);
+    expect(
+      readUnifiedStatus({ status: "completed", video_url: "https://cdn/x.mp4", has_watermark: false })
+        .watermarked,
+    ).toBe(false);
     // A relay that wraps its answer in `data`.
     expect(
       readUnifiedStatus({ code: 0, data: { status: "completed", detail: { url: "https://cdn/y.mp4" } } }),

@@ -30,7 +30,7 @@ export function createResultFinisher(deps: {
 }): ResultFinisher {
   const { tools, blobs } = deps;
   return {
-    async finish({ task, videoPath, thumbnailPath, channelId: channel, workDir, signal }) {
+    async finish({ task, videoPath, thumbnailPath, watermarked, channelId: channel, workDir, signal }) {
       const info = await probe(tools.ffprobePath, videoPath).catch(() => undefined);
       const v = info?.streams.find((s) => s.codecType === "video");
       if (!info || !v?.width || !v.height || !(info.durationS > 0))
@@ -73,7 +73,9 @@ export function createResultFinisher(deps: {
         height: v.height,
         durationS: info.durationS,
         bytes: stored.size,
-        watermarked: false,
+        // As the upstream says (`has_watermark`); an upstream that does not say is taken at its word
+        // that it honoured the request's `watermark` choice.
+        watermarked: watermarked ?? false,
       };
     },
   };

@@ -102,7 +102,8 @@ export function createOpenAiVideosProvider(http: ChannelHttp, fetcher: ImageFetc
           () => thumb,
           () => null,
         );
-      return { videoPath, thumbnailPath };
+      // OpenAI's Video object has no watermark field.
+      return { videoPath, thumbnailPath, watermarked: null };
     },
     async cancel(upstreamId, signal) {
       // OpenAI's API has no cancel; deleting the video is how its clients stop one.

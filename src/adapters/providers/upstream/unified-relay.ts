@@ -32,7 +32,7 @@ const unifiedSize = (r: VideoRequest) =>
 /** Reads a unified query answer, whichever of the fields seen across relays it fills. */
 export function readUnifiedStatus(
   json: unknown,
-): UpstreamStatus & { videoUrl: string | null; thumbnailUrl: string | null } {
+): UpstreamStatus & { videoUrl: string | null; thumbnailUrl: string | null; watermarked: boolean | null } {
   const top = obj(json);
   const body = top.data && typeof top.data === "object" && !("status" in top) ? obj(top.data) : top;
   const detail = obj(body.detail);
@@ -60,6 +60,12 @@ export function readUnifiedStatus(
     enhancedPrompt: str(body.enhanced_prompt),
     videoUrl,
     thumbnailUrl: str(body.thumbnail_url) ?? str(detail.thumbnail_url),
+    watermarked:
+      typeof detail.has_watermark === "boolean"
+        ? detail.has_watermark
+        : typeof body.has_watermark === "boolean"
+          ? body.has_watermark
+          : null,
   };
 }
 
@@ -123,7 +129,7 @@ export function createUnifiedRelayProvider(http: ChannelHttp): UpstreamProvider 
           () => null,
         );
       }
-      return { videoPath, thumbnailPath };
+      return { videoPath, thumbnailPath, watermarked: status.watermarked };
     },
     async cancel(upstreamId, signal) {
       // A Reelay extension; a relay without it answers 404, which is fine.
