@@ -104,6 +104,12 @@ export function createWebhookRunner(deps: {
     if (secret === undefined) {
       return giveUp(delivery.endpointId ? "the endpoint was deleted" : "the owner has no callback secret");
     }
+    if (secret === "") {
+      return giveUp(
+        "its signing secret cannot be decrypted with this server's key (was REELAY_SIGNING_SECRET changed?): " +
+          (delivery.endpointId ? "register the endpoint again" : "make a new callback secret"),
+      );
+    }
 
     const result = await sender.send(
       { url: delivery.url, secret, id: event.id, timestamp: new Date(startedAt), body: event.payload },

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { blobKeyFor } from "../adapters/blobs/fs.js";
+import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import type { Resolver } from "../adapters/net/guard.js";
 import {
@@ -163,7 +164,10 @@ export async function buildContainer(
       publicUrl: config.publicUrl,
       ttlS: config.linkTtlS,
     });
-    const webhookStore = createSqlWebhookStore(db.kysely);
+    // Webhook signing secrets are kept encrypted, under a key derived from the signing secret.
+    const webhookStore = createSqlWebhookStore(db.kysely, {
+      box: createSecretBox(signing.value, "webhook-secrets"),
+    });
     const webhookSender = createWebhookSender({
       allowHosts: config.webhooks.allowHosts,
       timeoutMs: config.webhooks.timeoutMs,

@@ -3,6 +3,7 @@
  * the pg-boss queue, each suite on a database of its own (test/helpers/postgres.ts).
  */
 
+import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { openPostgres } from "../../src/adapters/postgres/db.js";
 import { createPgBossQueue, startPgBoss } from "../../src/adapters/postgres/pgboss-queue.js";
 import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
@@ -42,7 +43,9 @@ async function open() {
     idempotency: createSqlIdempotencyStore(db.kysely),
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
-    webhooks: createSqlWebhookStore(db.kysely),
+    webhooks: createSqlWebhookStore(db.kysely, {
+      box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
+    }),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
     async close() {

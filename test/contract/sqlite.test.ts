@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
 import { openSqlite } from "../../src/adapters/sqlite/db.js";
@@ -36,7 +37,9 @@ async function open() {
     characters: createSqlCharacterStore(db.kysely),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
-    webhooks: createSqlWebhookStore(db.kysely),
+    webhooks: createSqlWebhookStore(db.kysely, {
+      box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
+    }),
     async close() {
       await db.close();
       await rm(dir, { recursive: true, force: true });
@@ -65,6 +68,47 @@ describe("embedded task cache", () => {
         (first.request as { prompt: string }).prompt = "changed";
       }).toThrow(TypeError);
       expect(await s.tasks.get(id)).toEqual(sampleTask(id));
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("webhook secrets at rest", () => {
+  it("are stored encrypted, bound to their row, and read back in clear; a foreign key reads as empty", async () => {
+    const s = await open();
+    try {
+      const endpoint = {
+        id: "whe_1",
+        ownerId: "owner_1",
+        keyId: null,
+        url: "https://hooks.example.com/a",
+        events: null,
+        secret: "whsec_plain-endpoint-secret",
+        createdAt: 1,
+        disabledAt: null,
+        disabledReason: null,
+      };
+      await s.webhooks.insertEndpoint(endpoint);
+      await s.webhooks.setCallbackSecret("owner_1", "whsec_plain-callback-secret", 2);
+      const raw = await s.db.kysely
+        .selectFrom("webhook_endpoints")
+        .select("secret")
+        .executeTakeFirstOrThrow();
+      const rawCb = await s.db.kysely
+        .selectFrom("webhook_callback_secrets")
+        .select("secret")
+        .executeTakeFirstOrThrow();
+      expect(raw.secret).toMatch(/^enc1:/);
+      expect(rawCb.secret).toMatch(/^enc1:/);
+      expect(raw.secret).not.toContain("plain");
+      expect((await s.webhooks.getEndpoint("whe_1"))?.secret).toBe("whsec_plain-endpoint-secret");
+      expect(await s.webhooks.callbackSecret("owner_1")).toBe("whsec_plain-callback-secret");
+      const otherKey = createSqlWebhookStore(s.db.kysely, {
+        box: createSecretBox("another-master-secret-0123456789abcdef", "webhook-secrets"),
+      });
+      expect((await otherKey.getEndpoint("whe_1"))?.secret).toBe("");
+      expect(await otherKey.callbackSecret("owner_1")).toBe("");
     } finally {
       await s.close();
     }

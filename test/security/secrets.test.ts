@@ -1,8 +1,8 @@
 /**
  * Secrets never leave: the admin token, API keys and link signatures appear in no log line and in
- * no response after creation. Also: the request id follows a task from the request into the worker.
+ * no response after creation, nor at rest in the data dir. Also: the request id follows a task from the request into the worker.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
@@ -102,6 +102,24 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   // Secrets go in base64; their distinctive part (after whsec_) must not show either.
   for (const secret of [hookSecret, callbackSecret]) expect(logs).not.toContain(secret.slice(6, 30));
   expect(logs).toContain(keyId);
+
+  // At rest: no file in the data dir (the database, its WAL, the results) holds the API key or a
+  // webhook signing secret (API keys are hashed; webhook secrets encrypted).
+  const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((f) => f.isFile())
+    .map((f) => join(f.parentPath, f.name));
+  expect(files.some((f) => f.endsWith("reelay.db"))).toBe(true);
+  for (const f of files) {
+    const bytes = await readFile(f);
+    for (const secret of [
+      key,
+      hookSecret,
+      callbackSecret,
+      hookSecret.slice(6, 30),
+      callbackSecret.slice(6, 30),
+    ])
+      expect(bytes.includes(Buffer.from(secret)), `${secret.slice(0, 10)}… in ${f}`).toBe(false);
+  }
 
   // Every log line is JSON; the create request's id shows up in the worker's lines for the task.
   const lines = logs

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
+import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { openSqlite, type SqliteDatabase } from "../../src/adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
 import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
@@ -26,7 +27,9 @@ let outbox: TaskEvents;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-outbox-"));
   db = await openSqlite(dir);
-  store = createSqlWebhookStore(db.kysely);
+  store = createSqlWebhookStore(db.kysely, {
+    box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
+  });
   queue = createSqlJobQueue(db.kysely, { now: () => 1000 });
   outbox = createWebhookOutbox({
     store,

@@ -10,6 +10,7 @@ import type {
   WebhookEndpoint,
   WebhookStore,
 } from "../../core/webhook_ports.js";
+import type { SecretBox } from "../crypto/secret-box.js";
 import {
   connOf,
   type DB,
@@ -17,18 +18,6 @@ import {
   type WebhookDeliveriesTable,
   type WebhookEndpointsTable,
 } from "./schema.js";
-
-const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
-  id: r.id,
-  ownerId: r.owner_id,
-  keyId: r.key_id,
-  url: r.url,
-  events: r.events === null ? null : (JSON.parse(r.events) as string[]),
-  secret: r.secret,
-  createdAt: r.created_at,
-  disabledAt: r.disabled_at,
-  disabledReason: r.disabled_reason,
-});
 
 const toDelivery = (r: Selectable<WebhookDeliveriesTable>): WebhookDelivery => ({
   id: r.id,
@@ -54,7 +43,31 @@ const toAttempt = (r: Selectable<WebhookAttemptsTable>): WebhookAttempt => ({
   error: r.error,
 });
 
-export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
+/**
+ * `box` encrypts the signing secrets at rest (endpoint secrets bound to the endpoint id, callback
+ * secrets to the owner id). A secret that no longer opens (the server's key changed) reads as ""
+ * so listings still work; the delivery runner gives such a delivery up, saying why.
+ */
+export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }): WebhookStore {
+  const { box } = opts;
+  const openOrEmpty = (stored: string, context: string): string => {
+    try {
+      return box.open(stored, context);
+    } catch {
+      return "";
+    }
+  };
+  const toEndpoint = (r: Selectable<WebhookEndpointsTable>): WebhookEndpoint => ({
+    id: r.id,
+    ownerId: r.owner_id,
+    keyId: r.key_id,
+    url: r.url,
+    events: r.events === null ? null : (JSON.parse(r.events) as string[]),
+    secret: openOrEmpty(r.secret, `webhook_endpoint:${r.id}`),
+    createdAt: r.created_at,
+    disabledAt: r.disabled_at,
+    disabledReason: r.disabled_reason,
+  });
   return {
     async insertEndpoint(e) {
       await db
@@ -65,7 +78,7 @@ export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
           key_id: e.keyId,
           url: e.url,
           events: e.events === null ? null : JSON.stringify(e.events),
-          secret: e.secret,
+          secret: box.seal(e.secret, `webhook_endpoint:${e.id}`),
           created_at: e.createdAt,
           disabled_at: e.disabledAt,
           disabled_reason: e.disabledReason,
@@ -125,7 +138,8 @@ export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
       return rows.map(toEndpoint).filter((e) => e.events === null || e.events.includes(type));
     },
 
-    async setCallbackSecret(ownerId, secret, now) {
+    async setCallbackSecret(ownerId, plain, now) {
+      const secret = box.seal(plain, `webhook_callback:${ownerId}`);
       await db
         .insertInto("webhook_callback_secrets")
         .values({ owner_id: ownerId, secret, created_at: now })
@@ -139,7 +153,7 @@ export function createSqlWebhookStore(db: Kysely<DB>): WebhookStore {
         .select("secret")
         .where("owner_id", "=", ownerId)
         .executeTakeFirst();
-      return r?.secret;
+      return r === undefined ? undefined : openOrEmpty(r.secret, `webhook_callback:${ownerId}`);
     },
 
     async insertEvent(e, tx) {
