@@ -82,6 +82,11 @@ export interface WebhookStore {
   ): Promise<boolean>;
   /** The owner's enabled endpoints that receive `type`. */
   endpointsFor(ownerId: string, type: string, tx?: Tx): Promise<WebhookEndpoint[]>;
+  /**
+   * Encrypts the secrets stored in clear by versions before encryption at rest; returns how many.
+   * Run at start; safe to run in several processes at once.
+   */
+  sealLegacySecrets(): Promise<number>;
   /** Sets (or replaces) the secret that signs the owner's `callback_url` deliveries. */
   setCallbackSecret(ownerId: string, secret: string, now: number): Promise<void>;
   callbackSecret(ownerId: string, tx?: Tx): Promise<string | undefined>;

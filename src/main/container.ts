@@ -168,6 +168,9 @@ export async function buildContainer(
     const webhookStore = createSqlWebhookStore(db.kysely, {
       box: createSecretBox(signing.value, "webhook-secrets"),
     });
+    const sealed = await webhookStore.sealLegacySecrets();
+    if (sealed > 0)
+      logger.info({ sealed }, "encrypted webhook secrets stored in clear by an earlier version");
     const webhookSender = createWebhookSender({
       allowHosts: config.webhooks.allowHosts,
       timeoutMs: config.webhooks.timeoutMs,

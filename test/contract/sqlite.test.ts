@@ -109,6 +109,32 @@ describe("webhook secrets at rest", () => {
       });
       expect((await otherKey.getEndpoint("whe_1"))?.secret).toBe("");
       expect(await otherKey.callbackSecret("owner_1")).toBe("");
+
+      // A secret an earlier version stored in clear is read as it is, and sealed at start.
+      await s.db.kysely
+        .insertInto("webhook_endpoints")
+        .values({
+          id: "whe_old",
+          owner_id: "owner_2",
+          key_id: null,
+          url: "https://hooks.example.com/old",
+          events: null,
+          secret: "whsec_legacy-in-clear",
+          created_at: 3,
+          disabled_at: null,
+          disabled_reason: null,
+        })
+        .execute();
+      expect((await s.webhooks.getEndpoint("whe_old"))?.secret).toBe("whsec_legacy-in-clear");
+      expect(await s.webhooks.sealLegacySecrets()).toBe(1);
+      expect(await s.webhooks.sealLegacySecrets()).toBe(0);
+      const sealed = await s.db.kysely
+        .selectFrom("webhook_endpoints")
+        .select("secret")
+        .where("id", "=", "whe_old")
+        .executeTakeFirstOrThrow();
+      expect(sealed.secret).toMatch(/^enc1:/);
+      expect((await s.webhooks.getEndpoint("whe_old"))?.secret).toBe("whsec_legacy-in-clear");
     } finally {
       await s.close();
     }

@@ -138,6 +138,39 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
       return rows.map(toEndpoint).filter((e) => e.events === null || e.events.includes(type));
     },
 
+    async sealLegacySecrets() {
+      let n = 0;
+      const endpoints = await db
+        .selectFrom("webhook_endpoints")
+        .select(["id", "secret"])
+        .where("secret", "not like", "enc1:%")
+        .execute();
+      for (const e of endpoints) {
+        await db
+          .updateTable("webhook_endpoints")
+          .set({ secret: box.seal(e.secret, `webhook_endpoint:${e.id}`) })
+          .where("id", "=", e.id)
+          .where("secret", "=", e.secret)
+          .execute();
+        n++;
+      }
+      const callbacks = await db
+        .selectFrom("webhook_callback_secrets")
+        .select(["owner_id", "secret"])
+        .where("secret", "not like", "enc1:%")
+        .execute();
+      for (const c of callbacks) {
+        await db
+          .updateTable("webhook_callback_secrets")
+          .set({ secret: box.seal(c.secret, `webhook_callback:${c.owner_id}`) })
+          .where("owner_id", "=", c.owner_id)
+          .where("secret", "=", c.secret)
+          .execute();
+        n++;
+      }
+      return n;
+    },
+
     async setCallbackSecret(ownerId, plain, now) {
       const secret = box.seal(plain, `webhook_callback:${ownerId}`);
       await db
