@@ -146,16 +146,32 @@ function renderChrome(/** @type {string} */ current) {
         ),
       ),
   );
+  const balance = h("span", { class: "balance", id: "balance", hidden: true });
   sessionBox.replaceChildren(
     session
       ? h(
           "span",
           { class: "session-inner" },
+          balance,
           h("span", { class: "who", id: "who" }, session.role === "admin" ? "Admin" : "Signed in"),
           h("button", { type: "button", class: "btn btn-ghost", onclick: () => signOut() }, "Sign out"),
         )
       : h("a", { href: "#/signin", class: "btn btn-ghost" }, "Sign in"),
   );
+  if (session?.role === "user") void showBalance(balance);
+}
+
+/** The signed-in owner's credit balance, when billing is on (fetched on every route change). */
+async function showBalance(/** @type {HTMLElement} */ el) {
+  try {
+    const u = /** @type {{ billing: boolean, balance: number }} */ (await api.usage());
+    if (!u.billing) return;
+    el.textContent = `${u.balance.toLocaleString("en-US")} credits`;
+    el.title = "Your credit balance";
+    el.hidden = false;
+  } catch {
+    // The balance is a nicety: a failure here must not disturb the page.
+  }
 }
 
 /** Views register cleanups (timers) here; they run when the route changes. */

@@ -4,7 +4,7 @@
  * render, play it, list it, see it in the gallery, manage keys as the admin, and a phone-width
  * layout. Screenshots land in docs/screenshots/ (the README shows them).
  */
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
@@ -291,6 +291,48 @@ describe("web UI", () => {
     ).json()) as { balance: number };
     expect(account.balance).toBe(250);
     await shot(page, "admin", { mask: [secret] });
+  });
+});
+
+describe("web UI with billing on", () => {
+  let billed: TestApp;
+  beforeAll(async () => {
+    const cfg = join(scratch, "billing.json");
+    await writeFile(cfg, JSON.stringify({ pricing: { perTask: [{ model: "sora-2", credits: 7 }] } }));
+    billed = await startTestApp({
+      env: { REELAY_CONFIG_FILE: cfg },
+      overrides: { provider: new FakeProvider() },
+    });
+  });
+  afterAll(() => billed?.close());
+
+  it("shows the signed-in owner's balance, and the charge after a create", async () => {
+    const page = await newPage();
+    const owner = `web-billing-${Date.now()}`;
+    const billedKey = await billed.newKey(owner);
+    await billed.request(`/admin/accounts/${owner}/credits`, {
+      key: billed.adminToken,
+      body: { amount: 100 },
+    });
+    await page.goto(`${billed.url}/`);
+    await page.getByLabel("API key").fill(billedKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.locator("#balance").filter({ hasText: "100 credits" }).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll("#duration option").length > 0);
+    await page.getByLabel("Prompt").fill("A paid clip");
+    await page.getByRole("button", { name: "Create video" }).click();
+    await page.locator("#balance").filter({ hasText: "93 credits" }).waitFor();
+  });
+
+  it("shows no balance where billing is off", async () => {
+    const page = await newPage();
+    // The page asks, hears billing is off, and keeps the chip hidden.
+    const asked = page.waitForResponse((r) => r.url().endsWith("/v1/usage"));
+    await signIn(page, key);
+    const usage = (await (await asked).json()) as { billing: boolean };
+    expect(usage.billing).toBe(false);
+    await page.locator("#who").waitFor();
+    expect(await page.locator("#balance").isHidden()).toBe(true);
   });
 });
 
