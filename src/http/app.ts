@@ -47,6 +47,18 @@ declare module "fastify" {
 /** Link signatures are credentials: keep them out of request logs. */
 const redactUrl = (url: string): string => url.replace(/([?&]sig=)[^&]*/g, "$1[redacted]");
 
+/** The one error handler: every error becomes the error envelope; unknown routes a 404 naming them. */
+function answerErrors(app: FastifyInstance): void {
+  app.setErrorHandler((err, req, reply) => {
+    const e = toReelayError(err);
+    if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
+    return sendError(reply, e);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, errors.routeNotFound(req.method, redactUrl(req.url))),
+  );
+}
+
 export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
   /** Time a client has to send a whole request (headers and body); slow-loris clients are cut. */
@@ -123,14 +135,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     }
   });
 
-  app.setErrorHandler((err, req, reply) => {
-    const e = toReelayError(err);
-    if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
-    return sendError(reply, e);
-  });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, errors.routeNotFound(req.method, redactUrl(req.url))),
-  );
+  answerErrors(app);
 
   // Every route, in one place.
   health(app, s);
@@ -179,14 +184,7 @@ export function buildOpsApp(s: AppServices, opts: AppOptions): FastifyInstance {
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
   });
-  app.setErrorHandler((err, req, reply) => {
-    const e = toReelayError(err);
-    if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
-    return sendError(reply, e);
-  });
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, errors.routeNotFound(req.method, redactUrl(req.url))),
-  );
+  answerErrors(app);
   health(app, s);
   metrics(app, s);
   return app;
