@@ -1,5 +1,6 @@
 /** What an attempt needs on local disk before its provider runs, and a sleep an abort can cut short. */
 import { createWriteStream } from "node:fs";
+import { rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { errors } from "./errors.js";
@@ -42,3 +43,15 @@ export const abortableSleep = (ms: number, signal: AbortSignal): Promise<void> =
       { once: true },
     );
   });
+
+/**
+ * Removes an attempt's scratch dir. After a render its files have moved into the blob store, so
+ * one rmdir usually does it; anything left behind (a failed attempt) takes the recursive way.
+ */
+export async function removeWorkDir(dir: string): Promise<void> {
+  try {
+    await rmdir(dir);
+  } catch {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

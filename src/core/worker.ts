@@ -1,9 +1,10 @@
-import { mkdir, rm, rmdir } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { materialiseInputs } from "./attempt_inputs.js";
+import { materialiseInputs, removeWorkDir } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
 import { gate } from "./gate.js";
+import { type Plan, planJob } from "./job_start.js";
 import { renderHere } from "./local_render.js";
 import type {
   BlobStore,
@@ -54,28 +55,6 @@ export interface Worker {
   /** Jobs running in this worker now. */
   readonly active: number;
 }
-
-/**
- * Removes an attempt's scratch dir. After a render its files have moved into the blob store, so
- * one rmdir usually does it; anything left behind (a failed attempt) takes the recursive way.
- */
-async function removeWorkDir(dir: string): Promise<void> {
-  try {
-    await rmdir(dir);
-  } catch {
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-  }
-}
-
-/** A claimed job's next step, decided in the claim's transaction (see `begin`). */
-type Plan =
-  | { readonly kind: "run"; readonly task: Task }
-  | { readonly kind: "complete" }
-  | { readonly kind: "fail"; readonly task: Task; readonly err: ReelayError }
-  | { readonly kind: "bury"; readonly reason: string };
-
-/** Process deaths under one job before it is failed: a crash loop must end somewhere. */
-const MAX_INTERRUPTIONS = 10;
 
 /** Why a running attempt was aborted: each reason ends differently. */
 class Shutdown extends Error {}
@@ -135,7 +114,7 @@ export function createWorker(deps: {
             tx,
           );
           const plans: { job: ClaimedJob; plan: Plan }[] = [];
-          for (const job of jobs) plans.push({ job, plan: await begin(job, tx) });
+          for (const job of jobs) plans.push({ job, plan: await planJob(job, tx, { tasks, clock }) });
           return plans;
         });
         for (const { job, plan } of claimed) launch(job, plan);
@@ -166,54 +145,6 @@ export function createWorker(deps: {
       jobId: job.id,
       ...(job.payload.requestId ? { reqId: job.payload.requestId } : {}),
     });
-
-  /**
-   * What to do with a job just claimed, decided in the claim's transaction: a task that may run
-   * is marked `processing` there, so the claim and the start are one commit. Everything else
-   * (failing, completing, burying) runs after, in transactions of its own.
-   */
-  async function begin(job: ClaimedJob, tx: Tx): Promise<Plan> {
-    if (job.payload.kind !== "render" || job.payload.version !== 1) {
-      return { kind: "bury", reason: `unknown job payload ${JSON.stringify(job.payload)}` };
-    }
-    const now = clock.now();
-    const task = await tasks.get(job.payload.taskId, tx);
-    if (!task || task.status === "completed" || task.status === "failed" || task.status === "cancelled") {
-      return { kind: "complete" };
-    }
-    if (now >= task.deadlineAt) {
-      return {
-        kind: "fail",
-        task,
-        err: errors.taskTimeout(Math.round((task.deadlineAt - task.createdAt) / 1000)),
-      };
-    }
-    if (job.interrupted >= MAX_INTERRUPTIONS) {
-      // A job whose process keeps dying under it is likely what kills it: stop trying.
-      return {
-        kind: "fail",
-        task,
-        err: errors.renderFailed(
-          `the worker process died ${job.interrupted} times while rendering this task`,
-        ),
-      };
-    }
-    if (job.attempt > job.maxAttempts) {
-      // Reachable when earlier attempts lost their leases (another process took the job over).
-      return {
-        kind: "fail",
-        task,
-        err: errors.retriesExhausted(job.maxAttempts, task.failureReason ?? "the worker stopped"),
-      };
-    }
-    const started = await tasks.update(
-      task.id,
-      { status: "processing", progress: 0, attempts: job.attempt },
-      { now, onlyFrom: ["pending", "processing"] },
-      tx,
-    );
-    return started ? { kind: "run", task } : { kind: "complete" };
-  }
 
   async function runJob(job: ClaimedJob, plan: Plan, controller: AbortController): Promise<void> {
     if (plan.kind === "bury") {

@@ -31,7 +31,7 @@ const job = sql.raw(`${SCHEMA}.job`);
 
 /**
  * pg-boss gives up on a job after this many expirations beyond its attempts; the worker fails
- * the task itself long before (see MAX_INTERRUPTIONS in core/worker.ts), so this is a backstop.
+ * the task itself long before (see MAX_INTERRUPTIONS in core/job_start.ts), so this is a backstop.
  */
 const EXPIRY_HEADROOM = 20;
 
