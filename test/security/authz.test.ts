@@ -135,7 +135,9 @@ const pathOf = (r: Row) =>
 let app: TestApp;
 let keyA: string;
 let keyB: string;
+let revokedKey: string;
 let taskOfA: string;
+let privateOfA: string;
 
 beforeAll(async () => {
   app = await startTestApp({ overrides: { provider: new FakeProvider() } });
@@ -144,6 +146,28 @@ beforeAll(async () => {
   const res = await app.request("/v1/videos", { key: keyA, body: { prompt: "owned by A" } });
   taskOfA = ((await res.json()) as { id: string }).id;
   await waitForTask(app, keyA, taskOfA);
+  // A private video of A (unified API, `private: true`): finished, so only privacy keeps B out.
+  const priv = await app.request("/v1/video/create", {
+    key: keyA,
+    body: {
+      model: "sora-2",
+      prompt: "private to A",
+      orientation: "portrait",
+      size: "small",
+      duration: 10,
+      private: true,
+    },
+  });
+  privateOfA = ((await priv.json()) as { id: string }).id;
+  await waitForTask(app, keyA, privateOfA);
+  // A key that worked, then was revoked.
+  const made = await app.request("/admin/keys", { key: app.adminToken, body: { name: "to revoke" } });
+  const { key: k, id } = (await made.json()) as { key: string; id: string };
+  expect((await app.request("/v1/video/list", { key: k })).status).toBe(200);
+  expect((await app.request(`/admin/keys/${id}`, { key: app.adminToken, method: "DELETE" })).status).toBe(
+    200,
+  );
+  revokedKey = k;
 });
 afterAll(() => app.close());
 
@@ -179,6 +203,16 @@ describe("authz table", () => {
     },
   );
 
+  it.each(keyRoutes.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s: a revoked key → 401 saying so",
+    async (_n, r) => {
+      const { status, json } = await call(r.method, pathOf(r), revokedKey, r.body);
+      expect(status).toBe(401);
+      expect(json.error?.code).toBe("invalid_api_key");
+      expect((json.error as { message?: string } | undefined)?.message).toContain("revoked");
+    },
+  );
+
   it.each(TABLE.filter((r) => r.auth === "admin").map((r) => [`${r.method} ${r.url}`, r] as const))(
     "%s: no token → 401, a user key → 403",
     async (_n, r) => {
@@ -205,6 +239,37 @@ describe("authz table", () => {
       }
     },
   );
+
+  it.each(owned.map((r) => [`${r.method} ${r.url}`, r] as const))(
+    "%s: another owner's private video is 404 for them",
+    async (_n, r) => {
+      const req = r.owned?.(privateOfA);
+      if (!req) throw new Error("row without owned()");
+      const other = await call(r.method, req.path, keyB, req.body);
+      expect(other.status).toBe(404);
+      expect(other.json.error?.code).toBe("task_not_found");
+    },
+  );
+
+  it("a private video is in no public listing; a public one of the same owner is", async () => {
+    const pub = await app.request("/v1/video/create", {
+      key: keyA,
+      body: {
+        model: "sora-2",
+        prompt: "public from A",
+        orientation: "portrait",
+        size: "small",
+        duration: 10,
+      },
+    });
+    const publicOfA = ((await pub.json()) as { id: string }).id;
+    await waitForTask(app, keyA, publicOfA);
+    const gallery = await app.request("/v1/gallery?limit=100", { key: null });
+    expect(gallery.status).toBe(200);
+    const ids = ((await gallery.json()) as { data: { id: string }[] }).data.map((v) => v.id);
+    expect(ids).toContain(publicOfA);
+    expect(ids).not.toContain(privateOfA);
+  });
 
   it("public routes answer without a key", async () => {
     for (const r of TABLE.filter((x) => x.auth === "public"))
