@@ -225,29 +225,24 @@ describe("authz table", () => {
 
   const owned = keyRoutes.filter((r) => r.owned);
   it.each(owned.map((r) => [`${r.method} ${r.url}`, r] as const))(
-    "%s: another owner's task is 404; the owner's is not",
+    "%s: another owner's task, or private video, is 404; the owner's is not",
     async (_n, r) => {
-      const req = r.owned?.(taskOfA);
-      if (!req) throw new Error("row without owned()");
-      const other = await call(r.method, req.path, keyB, req.body);
-      expect(other.status).toBe(404);
-      expect(other.json.error?.code).toBe("task_not_found");
+      const ask = (id: string) => {
+        const req = r.owned?.(id);
+        if (!req) throw new Error("row without owned()");
+        return req;
+      };
+      for (const id of [taskOfA, privateOfA]) {
+        const other = await call(r.method, ask(id).path, keyB, ask(id).body);
+        expect(other.status).toBe(404);
+        expect(other.json.error?.code).toBe("task_not_found");
+      }
+      const req = ask(taskOfA);
       if (r.method !== "DELETE") {
         const mine = await call(r.method, req.path, keyA, req.body);
         expect(mine.status).not.toBe(404);
         expect(mine.status).toBeLessThan(500);
       }
-    },
-  );
-
-  it.each(owned.map((r) => [`${r.method} ${r.url}`, r] as const))(
-    "%s: another owner's private video is 404 for them",
-    async (_n, r) => {
-      const req = r.owned?.(privateOfA);
-      if (!req) throw new Error("row without owned()");
-      const other = await call(r.method, req.path, keyB, req.body);
-      expect(other.status).toBe(404);
-      expect(other.json.error?.code).toBe("task_not_found");
     },
   );
 
