@@ -17,6 +17,8 @@ export interface SecretBox {
 }
 
 const PREFIX = "enc1:";
+/** A SQL LIKE pattern matching sealed values (to find those stored in clear). */
+export const SEALED_LIKE = `${PREFIX}%`;
 
 export function createSecretBox(masterSecret: string, purpose: string): SecretBox {
   const key = Buffer.from(hkdfSync("sha256", masterSecret, Buffer.alloc(0), `reelay:${purpose}`, 32));

@@ -37,8 +37,8 @@ function deepFreeze<T>(value: T): T {
  * Polling a task (`GET /v1/video/query`, the OpenAI retrieve) is the busiest route, and its
  * answer only changes when this process writes the row: SQLite mode is one process (the data
  * dir is locked), and every write to `tasks` goes through this store. A write drops the entry
- * at once and again when its transaction has ended, so a read in between cannot leave the
- * old row cached. Not used on PostgreSQL, where other processes write.
+ * once it has run and again when its transaction has ended, so a read in between cannot leave
+ * the old row cached. Not used on PostgreSQL, where other processes write.
  */
 class TaskCache {
   readonly #entries = new Map<string, Task>();
@@ -75,7 +75,6 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
   const cache = postgres || cacheSize <= 0 ? undefined : new TaskCache(cacheSize);
   return {
     async insert(task, tx?: Tx) {
-      cache?.forget(task.id, tx);
       await connOf(db, tx)
         .insertInto("tasks")
         .values({
@@ -127,7 +126,6 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
         set.result = patch.result === null ? null : JSON.stringify(patch.result);
       let q = connOf(db, tx).updateTable("tasks").set(set).where("id", "=", id);
       if (opts.onlyFrom) q = q.where("status", "in", [...opts.onlyFrom]);
-      cache?.forget(id, tx);
       try {
         const row = await q.returningAll().executeTakeFirst();
         return row ? toTask(row) : undefined;
@@ -192,7 +190,6 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
     },
 
     async delete(id, tx) {
-      cache?.forget(id, tx);
       try {
         const r = await connOf(db, tx).deleteFrom("tasks").where("id", "=", id).executeTakeFirst();
         return r.numDeletedRows > 0n;

@@ -10,7 +10,7 @@ import type {
   WebhookEndpoint,
   WebhookStore,
 } from "../../core/webhook_ports.js";
-import type { SecretBox } from "../crypto/secret-box.js";
+import { SEALED_LIKE, type SecretBox } from "../crypto/secret-box.js";
 import {
   connOf,
   type DB,
@@ -50,6 +50,9 @@ const toAttempt = (r: Selectable<WebhookAttemptsTable>): WebhookAttempt => ({
  */
 export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }): WebhookStore {
   const { box } = opts;
+  // What each sealed secret is bound to: its row.
+  const endpointCtx = (id: string): string => `webhook_endpoint:${id}`;
+  const callbackCtx = (ownerId: string): string => `webhook_callback:${ownerId}`;
   const openOrEmpty = (stored: string, context: string): string => {
     try {
       return box.open(stored, context);
@@ -63,7 +66,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
     keyId: r.key_id,
     url: r.url,
     events: r.events === null ? null : (JSON.parse(r.events) as string[]),
-    secret: openOrEmpty(r.secret, `webhook_endpoint:${r.id}`),
+    secret: openOrEmpty(r.secret, endpointCtx(r.id)),
     createdAt: r.created_at,
     disabledAt: r.disabled_at,
     disabledReason: r.disabled_reason,
@@ -78,7 +81,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
           key_id: e.keyId,
           url: e.url,
           events: e.events === null ? null : JSON.stringify(e.events),
-          secret: box.seal(e.secret, `webhook_endpoint:${e.id}`),
+          secret: box.seal(e.secret, endpointCtx(e.id)),
           created_at: e.createdAt,
           disabled_at: e.disabledAt,
           disabled_reason: e.disabledReason,
@@ -143,12 +146,12 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
       const endpoints = await db
         .selectFrom("webhook_endpoints")
         .select(["id", "secret"])
-        .where("secret", "not like", "enc1:%")
+        .where("secret", "not like", SEALED_LIKE)
         .execute();
       for (const e of endpoints) {
         await db
           .updateTable("webhook_endpoints")
-          .set({ secret: box.seal(e.secret, `webhook_endpoint:${e.id}`) })
+          .set({ secret: box.seal(e.secret, endpointCtx(e.id)) })
           .where("id", "=", e.id)
           .where("secret", "=", e.secret)
           .execute();
@@ -157,12 +160,12 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
       const callbacks = await db
         .selectFrom("webhook_callback_secrets")
         .select(["owner_id", "secret"])
-        .where("secret", "not like", "enc1:%")
+        .where("secret", "not like", SEALED_LIKE)
         .execute();
       for (const c of callbacks) {
         await db
           .updateTable("webhook_callback_secrets")
-          .set({ secret: box.seal(c.secret, `webhook_callback:${c.owner_id}`) })
+          .set({ secret: box.seal(c.secret, callbackCtx(c.owner_id)) })
           .where("owner_id", "=", c.owner_id)
           .where("secret", "=", c.secret)
           .execute();
@@ -172,7 +175,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
     },
 
     async setCallbackSecret(ownerId, plain, now) {
-      const secret = box.seal(plain, `webhook_callback:${ownerId}`);
+      const secret = box.seal(plain, callbackCtx(ownerId));
       await db
         .insertInto("webhook_callback_secrets")
         .values({ owner_id: ownerId, secret, created_at: now })
@@ -186,7 +189,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
         .select("secret")
         .where("owner_id", "=", ownerId)
         .executeTakeFirst();
-      return r === undefined ? undefined : openOrEmpty(r.secret, `webhook_callback:${ownerId}`);
+      return r === undefined ? undefined : openOrEmpty(r.secret, callbackCtx(ownerId));
     },
 
     async insertEvent(e, tx) {

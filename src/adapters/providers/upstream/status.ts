@@ -86,3 +86,4 @@ export function normaliseProgress(pct: unknown, fraction: unknown): number | nul
 export const obj = (v: unknown): Record<string, unknown> =>
   v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 export const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
+export const bool = (v: unknown): boolean | null => (typeof v === "boolean" ? v : null);

@@ -10,7 +10,7 @@ import type { VideoRequest } from "../../../core/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream.js";
 import type { ChannelHttp } from "./http.js";
 import { upstreamMessage } from "./http.js";
-import { normaliseProgress, normaliseStatus, obj, str } from "./status.js";
+import { bool, normaliseProgress, normaliseStatus, obj, str } from "./status.js";
 
 const MIME_BY_MAGIC: [string, (b: Buffer) => boolean][] = [
   ["image/png", (b) => b.subarray(0, 4).toString("latin1") === "\x89PNG"],
@@ -60,12 +60,7 @@ export function readUnifiedStatus(
     enhancedPrompt: str(body.enhanced_prompt),
     videoUrl,
     thumbnailUrl: str(body.thumbnail_url) ?? str(detail.thumbnail_url),
-    watermarked:
-      typeof detail.has_watermark === "boolean"
-        ? detail.has_watermark
-        : typeof body.has_watermark === "boolean"
-          ? body.has_watermark
-          : null,
+    watermarked: bool(detail.has_watermark) ?? bool(body.has_watermark),
   };
 }
 
