@@ -17,7 +17,10 @@ const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
 };
 export const canMove = (from: TaskStatus, to: TaskStatus): boolean => NEXT[from].includes(to);
 
-/** Which API a task was created through; both can read it, this only picks defaults of its views. */
+/**
+ * Which API a task was created through (`openai`: `/v1/videos` and chat completions); both can read
+ * it, this only decides whether it is published (isPublished).
+ */
 export type TaskApi = "unified" | "openai";
 
 /** A video a new task starts from: remix, edit and extend all take one. */
@@ -104,7 +107,7 @@ export interface Task {
 
 /**
  * Whether a finished task shows in the public gallery. The seed's API publishes unless
- * `private: true`; the OpenAI API has no such field and OpenAI never published videos, so
- * tasks made through it stay unlisted (still remixable by their owner).
+ * `private: true`; the OpenAI APIs (`/v1/videos`, chat completions) never published videos, so
+ * tasks made through them stay unlisted (still remixable by their owner).
  */
 export const isPublished = (r: VideoRequest): boolean => r.api === "unified" && !r.private;

@@ -115,6 +115,19 @@ describe("remix", () => {
     expect((await gallery("?limit=100")).data.map((v) => v.id)).not.toContain(id);
   });
 
+  it("a chat-completions video is unlisted like an OpenAI-API one: its owner's to remix, in no gallery", async () => {
+    const res = await app.request("/v1/chat/completions", {
+      key: alice,
+      body: { model: "sora-2", messages: [{ role: "user", content: "a chat-made clip" }] },
+    });
+    expect(res.status).toBe(200);
+    const { id } = (await res.json()) as { id: string };
+    expect((await waitForTask(app, alice, id)).status).toBe("completed");
+    expect((await gallery("?limit=100")).data.map((v) => v.id)).not.toContain(id);
+    expect((await remix(bob, id)).res.status).toBe(404);
+    expect((await remix(alice, id)).res.status).toBe(200);
+  });
+
   it("names what is wrong with a remix request", async () => {
     expect((await app.request("/v1/video/remix", { key: alice, body: { prompt: "x" } })).status).toBe(400);
     const res = await app.request("/v1/video/remix", { key: alice, body: { id: "x", prompt: "" } });

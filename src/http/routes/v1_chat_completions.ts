@@ -3,7 +3,8 @@
  * the prompt (its image parts become images), the reply carries the video link. `stream: true`
  * sends progress as `chat.completion.chunk` events (in `delta.reasoning_content`), the link in the
  * last `delta.content`, then `[DONE]`. The completion's id is the task id, so a client that goes
- * away can still query the task; going away does not cancel it.
+ * away can still query the task; going away does not cancel it. Its videos are unlisted, like the
+ * OpenAI Videos API's (see isPublished).
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
@@ -93,7 +94,9 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
       s,
       imageUrls.filter(isDataUrl).map((url) => ({ url, param: "messages" })),
     );
-    let task = await createTask(s, req, ownerId, { ...request, imageKeys });
+    // An OpenAI-style API, so the OpenAI API's rule: unlisted (its owner's to remix, in no gallery).
+    // Chat clients never chose to publish; `private: true` still makes it private.
+    let task = await createTask(s, req, ownerId, { ...request, api: "openai", imageKeys });
     const created = Math.floor(task.createdAt / 1000);
     const base = { id: task.id, created, model: b.model };
     const usage = (content: string) => ({
