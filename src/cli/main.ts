@@ -12,6 +12,8 @@ import { pathToFileURL } from "node:url";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import { ReelayClient, type VideoQueryResponse } from "../client/index.js";
+import { capabilityHelp } from "../core/capability_table.js";
+import { DEFAULT_MODELS } from "../core/models.js";
 import { TASK_STATUSES, type TaskStatus } from "../core/task.js";
 import { describeError, EXIT, exitCodeOf, table } from "./output.js";
 
@@ -91,7 +93,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     .requiredOption("--prompt <text>", "what the video shows")
     .option("--model <name>", "model", "sora-2")
     .option("--orientation <o>", "portrait | landscape", "portrait")
-    .option("--size <s>", "small (720p) | large (1080p)", "small")
+    .option("--size <s>", "small (720p) | large (1080p); not every model takes both (below)", "small")
     .option("--duration <seconds>", "seconds", intArg, 10)
     .option(
       "--image <url|file>",
@@ -104,6 +106,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     .option("--wait", "wait until it is done, with a progress bar")
     .option("--out <file>", "with --wait: save the MP4 here")
     .option("--json", "machine-readable output")
+    .addHelpText("after", `\n${capabilityHelp(DEFAULT_MODELS)}`)
     .action(async (o) => {
       const c = client();
       const created = await c.createVideo({
