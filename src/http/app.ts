@@ -20,6 +20,7 @@ import { health } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
 import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
 import { v1Gallery } from "./routes/v1_gallery.js";
+import { v1Me } from "./routes/v1_me.js";
 import { v1ModelsList } from "./routes/v1_models_list.js";
 import { v1VideoCreate } from "./routes/v1_video_create.js";
 import { v1VideoList } from "./routes/v1_video_list.js";
@@ -156,6 +157,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   v1ChatCompletions(app, s);
   cancel(app, s);
   accounts(app, s);
+  v1Me(app, s);
   adminTasks(app, s);
   v1Webhooks(app, s);
   adminWebhookDeliveries(app, s);

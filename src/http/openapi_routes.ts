@@ -24,6 +24,7 @@ import {
   chatCompletionSchema,
   galleryResponseSchema,
   healthSchema,
+  meSchema,
   modelListResponseSchema,
   openAiVideoSchema,
   usageResponseSchema,
@@ -300,6 +301,15 @@ export const OPS: Op[] = [
     auth: "key",
     query: { days: { schema: usageQuerySchema.shape.days, description: "How many days back (default 30)" } },
     ok: { status: 200, schema: usageResponseSchema, description: "Usage" },
+    errors: [400, 401],
+  },
+  {
+    method: "get",
+    path: "/v1/me",
+    summary: "Who the calling key is: its owner, name, prefix and limits",
+    tag: "Unified API",
+    auth: "key",
+    ok: { status: 200, schema: meSchema, description: "The calling key and its owner" },
     errors: [400, 401],
   },
   {

@@ -165,6 +165,14 @@ export const adminKeyCreateResponseSchema = adminKeySchema
   .extend({ key: z.string().meta({ description: "The API key. Shown only in this response." }) })
   .meta({ id: "ApiKeyCreated" });
 
+export const meSchema = z
+  .object({
+    object: z.literal("me"),
+    owner_id: z.string().meta({ description: "The owner of the calling key" }),
+    key: adminKeySchema.meta({ description: "The calling key (never its secret)" }),
+  })
+  .meta({ id: "Me" });
+
 export const adminKeyListSchema = z
   .object({ object: z.literal("list"), data: z.array(adminKeySchema) })
   .meta({ id: "ApiKeyList" });
@@ -317,3 +325,4 @@ export type AdminChannelList = z.infer<typeof adminChannelListSchema>;
 export type AccountView = z.infer<typeof accountSchema>;
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;
+export type MeResponse = z.infer<typeof meSchema>;

@@ -75,3 +75,29 @@ it("a key limited to some models gets 403 model_not_allowed for others, with not
   const unknown = await admin("/admin/keys", { body: { allowed_models: ["veo-9"] } });
   expect(unknown.status).toBe(400);
 });
+
+it("GET /v1/me names the calling key and its owner, never the secret", async () => {
+  const k = await mint({ name: "studio laptop", owner_id: "team-me", allowed_models: ["sora-2"] });
+  const other = await mint({ name: "phone", owner_id: "team-me" });
+  const res = await app.request("/v1/me", { key: k.key });
+  expect(res.status).toBe(200);
+  const me = await res.json();
+  expect(me).toMatchObject({
+    object: "me",
+    owner_id: "team-me",
+    key: {
+      id: k.id,
+      name: "studio laptop",
+      owner_id: "team-me",
+      allowed_models: ["sora-2"],
+      revoked_at: null,
+    },
+  });
+  expect(JSON.stringify(me)).not.toContain(k.key);
+  expect(
+    ((await (await app.request("/v1/me", { key: other.key })).json()) as { key: { id: string } }).key.id,
+  ).toBe(other.id);
+  const bad = await app.request("/v1/me?x=1", { key: k.key });
+  expect(bad.status).toBe(400);
+  expect(((await bad.json()) as { error: { param: string } }).error.param).toBe("x");
+});

@@ -36,6 +36,7 @@ const ROUTES: { method: string; path: () => string }[] = [
   { method: "GET", path: () => "/admin/accounts/owner_x/usage" },
   { method: "GET", path: () => "/admin/prices" },
   { method: "GET", path: () => "/v1/usage" },
+  { method: "GET", path: () => "/v1/me" },
   { method: "POST", path: () => "/v1/video/create" },
   { method: "GET", path: () => "/v1/video/query" },
   { method: "GET", path: () => "/v1/video/list" },

@@ -43,6 +43,7 @@ const TABLE: Row[] = [
   { method: "GET", url: "/admin/accounts/:owner_id/usage", auth: "admin" },
   { method: "GET", url: "/admin/prices", auth: "admin" },
   { method: "GET", url: "/v1/usage", auth: "key" },
+  { method: "GET", url: "/v1/me", auth: "key" },
   { method: "POST", url: "/v1/video/create", auth: "key", body: {} },
   {
     method: "GET",
