@@ -64,6 +64,7 @@ export function createApi(token) {
   return {
     models: () => call("GET", "/v1/models"),
     usage: () => call("GET", "/v1/usage"),
+    me: () => call("GET", "/v1/me"),
     create: (/** @type {object} */ body) => call("POST", "/v1/video/create", body),
     query: (/** @type {string} */ id) => call("GET", `/v1/video/query?id=${enc(id)}`),
     list: (/** @type {{status?: string, after?: string, limit?: number}} */ o) =>

@@ -56,9 +56,16 @@ async function identify(/** @type {string} */ token) {
   }
 }
 
+/**
+ * Who the signed-in key is (`GET /v1/me`: its owner and name), asked once per sign-in.
+ * @type {Promise<{ owner_id: string, key: { name: string } }> | null}
+ */
+let me = null;
+
 let signInNotice = "";
 function signOut(/** @type {string} */ notice = "") {
   session = null;
+  me = null;
   sessionStorage.removeItem(STORE);
   signInNotice = notice;
   location.hash = "#/signin";
@@ -107,6 +114,7 @@ function signInView() {
     try {
       const role = await identify(token);
       session = { token, role };
+      me = null;
       sessionStorage.setItem(STORE, JSON.stringify(session));
       signInNotice = "";
       location.hash = role === "admin" ? "#/admin" : "#/create";
@@ -147,18 +155,38 @@ function renderChrome(/** @type {string} */ current) {
       ),
   );
   const balance = h("span", { class: "balance", id: "balance", hidden: true });
+  const who = h("span", { class: "who", id: "who" }, session?.role === "admin" ? "Admin" : "Signed in");
   sessionBox.replaceChildren(
     session
       ? h(
           "span",
           { class: "session-inner" },
           balance,
-          h("span", { class: "who", id: "who" }, session.role === "admin" ? "Admin" : "Signed in"),
+          who,
           h("button", { type: "button", class: "btn btn-ghost", onclick: () => signOut() }, "Sign out"),
         )
       : h("a", { href: "#/signin", class: "btn btn-ghost" }, "Sign in"),
   );
-  if (session?.role === "user") void showBalance(balance);
+  if (session?.role === "user") {
+    void showBalance(balance);
+    void showWho(who);
+  }
+}
+
+/**
+ * "Signed in as <key name> · owner <owner>": the key's name first (people name their keys; owner
+ * ids are often generated and long, so they are the part cut short on a narrow screen).
+ */
+async function showWho(/** @type {HTMLElement} */ el) {
+  try {
+    me ??= api.me();
+    const m = await me;
+    el.replaceChildren("Signed in as ", h("strong", null, m.key.name), ` · owner ${m.owner_id}`);
+    el.title = `Key “${m.key.name}” of owner ${m.owner_id}`;
+  } catch {
+    // Keep "Signed in": a failed look-up must not disturb the page (an expired key is noticed by the views).
+    me = null;
+  }
 }
 
 /** The signed-in owner's credit balance, when billing is on (fetched on every route change). */

@@ -29,21 +29,15 @@ export function showError(/** @type {HTMLElement} */ box, /** @type {string} */ 
   box.hidden = !message;
 }
 
-export const STATUS_LABEL = {
-  pending: "Queued",
-  processing: "Rendering",
-  completed: "Done",
-  failed: "Failed",
-  cancelled: "Cancelled",
-};
+/**
+ * The unified API's `status` values, shown as the API says them (`GET /v1/video/query`), so what
+ * the page shows is what a client, the CLI and webhooks see.
+ */
+export const STATUSES = ["pending", "processing", "completed", "failed", "cancelled"];
 
-/** A coloured status pill. */
+/** A coloured status pill with the API's word. */
 export function statusBadge(/** @type {string} */ status) {
-  return h(
-    "span",
-    { class: `badge badge-${status}`, "data-status": status },
-    /** @type {Record<string, string>} */ (STATUS_LABEL)[status] ?? status,
-  );
+  return h("span", { class: `badge badge-${status}`, "data-status": status }, status);
 }
 
 export function formatTime(/** @type {number} */ ms) {

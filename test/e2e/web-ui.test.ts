@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { makePng } from "../helpers/image-server.js";
@@ -38,6 +38,19 @@ interface ImgEl extends Events {
   complete: boolean;
   naturalWidth: number;
   naturalHeight: number;
+}
+interface Rect {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+  width: number;
+  height: number;
+}
+interface BoxEl {
+  getBoundingClientRect(): Rect;
+  querySelector(selector: string): BoxEl | null;
+  getAttribute(name: string): string | null;
 }
 declare const document: {
   querySelectorAll(selector: string): { length: number };
@@ -95,6 +108,50 @@ async function signIn(page: Page, token: string) {
 /** Saves a screenshot for the README; `mask` covers what must not be published (a new key). */
 const shot = (page: Page, name: string, opts: { fullPage?: boolean; mask?: Locator[] } = {}) =>
   page.screenshot({ path: join(SHOTS, `${name}.png`), maskColor: "#c9ceda", ...opts });
+
+/** The rendered box of a playing `<video>` and the video's own size, once its metadata is in. */
+const playedBox = (video: Locator) =>
+  video.evaluate(
+    (v: VideoEl & BoxEl) =>
+      new Promise<{ box: Rect; videoWidth: number; videoHeight: number }>((resolve, reject) => {
+        const done = () =>
+          resolve({ box: v.getBoundingClientRect(), videoWidth: v.videoWidth, videoHeight: v.videoHeight });
+        if (v.readyState >= 1) return done();
+        v.addEventListener("loadedmetadata", done, { once: true });
+        v.addEventListener("error", () => reject(new Error(`media error ${v.error?.code}`)), { once: true });
+      }),
+  );
+
+/**
+ * Each gallery tile's media box and the empty space around it: under its content (from the bottom
+ * of its text to the top of the nearest tile below it in the same columns), and right of the last
+ * tile of each row but the last (to the gallery's right edge).
+ */
+const galleryLayout = (page: Page) =>
+  page.locator("#gallery li[data-id]").evaluateAll((tiles: BoxEl[]) => {
+    const gallery = (tiles[0] as unknown as { parentElement: BoxEl }).parentElement.getBoundingClientRect();
+    const boxes = tiles.map((t) => ({
+      id: t.getAttribute("data-id") ?? "",
+      tile: t.getBoundingClientRect(),
+      media: (t.querySelector(".tile-media, .tile-video") as BoxEl).getBoundingClientRect(),
+      content: (t.querySelector(".tile-body") as BoxEl).getBoundingClientRect(),
+    }));
+    return boxes.map((b) => {
+      const below = boxes
+        .filter(
+          (o) => o.tile.top >= b.tile.bottom && o.tile.left < b.tile.right && o.tile.right > b.tile.left,
+        )
+        .map((o) => o.tile.top);
+      const lastOfRow = !boxes.some((o) => o.tile.top === b.tile.top && o.tile.left > b.tile.left);
+      const lastRow = !boxes.some((o) => o.tile.top > b.tile.top);
+      return {
+        id: b.id,
+        media: b.media,
+        holeBelow: below.length ? Math.min(...below) - b.content.bottom : 0,
+        holeRight: lastOfRow && !lastRow ? gallery.right - b.tile.right : 0,
+      };
+    });
+  });
 
 describe("web UI", () => {
   let page: Page;
@@ -251,6 +308,66 @@ describe("web UI", () => {
     await shot(page, "gallery");
   });
 
+  it("plays gallery videos in place at their own aspect ratio, landscape next to portrait", async () => {
+    const res = await app.request("/v1/video/create", {
+      key,
+      body: {
+        model: "sora-2",
+        prompt: "A tall lighthouse",
+        orientation: "portrait",
+        size: "small",
+        duration: 10,
+      },
+    });
+    const portraitId = ((await res.json()) as { id: string }).id;
+    expect((await waitForTask(app, key, portraitId)).status).toBe("completed");
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    await page.getByRole("link", { name: "Gallery" }).first().click();
+    for (const [id, width, height] of [
+      [taskId, 1280, 720],
+      [portraitId, 720, 1280],
+    ] as const) {
+      const tile = page.locator(`#gallery li[data-id="${id}"]`);
+      await tile.locator(".tile-media").click();
+      const played = await playedBox(tile.locator("video"));
+      expect(played).toMatchObject({ videoWidth: width, videoHeight: height });
+      // The box has the video's shape: nothing is cropped away.
+      expect(played.box.width / played.box.height).toBeCloseTo(width / height, 2);
+    }
+  });
+
+  it("shows the API's status words in my videos and on a task's page", async () => {
+    await page.getByRole("link", { name: "My videos" }).first().click();
+    await page.getByLabel("Filter by status").selectOption("");
+    const rows = page.locator("#task-list li[data-id]");
+    await rows.first().waitFor();
+    const api = (await (await app.request("/v1/video/list?limit=100", { key })).json()) as {
+      data: { id: string; status: string }[];
+    };
+    const shown = await rows.evaluateAll((lis: BoxEl[]) =>
+      lis.map((li) => ({
+        id: li.getAttribute("data-id"),
+        status: (li.querySelector(".badge") as unknown as { innerText: string }).innerText,
+      })),
+    );
+    expect(shown.length).toBeGreaterThan(0);
+    for (const row of shown) expect(row.status).toBe(api.data.find((t) => t.id === row.id)?.status);
+    // The filter offers the same words the API takes.
+    expect(await page.locator("#status-filter option").allInnerTexts()).toEqual([
+      "All statuses",
+      "pending",
+      "processing",
+      "completed",
+      "failed",
+      "cancelled",
+    ]);
+    await page.goto(`${app.url}/#/task/${encodeURIComponent(taskId)}`);
+    await page.locator("#task .badge").waitFor();
+    expect(await page.locator("#task .badge").innerText()).toBe("completed");
+    await page.getByRole("link", { name: "Gallery" }).first().click();
+    await page.locator(`#gallery li[data-id="${taskId}"]`).waitFor();
+  });
+
   it("remixes a gallery video into a new task of mine", async () => {
     const tile = page.locator(`#gallery li[data-id="${taskId}"]`);
     await tile.getByRole("button", { name: "Remix" }).click();
@@ -392,6 +509,78 @@ describe("web UI with a render that is still running", () => {
     // The markup is shown as typed, and never became an element.
     expect(await page.locator("#task-list img[src=x]").count()).toBe(0);
     expect(await page.title()).toBe("Reelay");
+  });
+});
+
+describe("web UI header", () => {
+  it("names the signed-in key's owner and the key", async () => {
+    const made = await app.request("/admin/keys", {
+      key: app.adminToken,
+      body: { name: "studio laptop", owner_id: "web-header-owner" },
+    });
+    const { key: headerKey } = (await made.json()) as { key: string };
+    const page = await newPage();
+    await signIn(page, headerKey);
+    const who = page.locator("#who");
+    await who.filter({ hasText: "web-header-owner" }).waitFor();
+    expect(await who.innerText()).toBe("Signed in as studio laptop · owner web-header-owner");
+  });
+});
+
+describe("web UI gallery with mixed orientations", () => {
+  let mixed: TestApp;
+  const shapes = [
+    "landscape",
+    "portrait",
+    "landscape",
+    "landscape",
+    "portrait",
+    "portrait",
+    "landscape",
+    "portrait",
+  ];
+  beforeAll(async () => {
+    mixed = await startTestApp({ overrides: { provider: new FakeProvider() } });
+    const k = await mixed.newKey();
+    for (const [i, orientation] of shapes.entries()) {
+      const res = await mixed.request("/v1/video/create", {
+        key: k,
+        body: {
+          model: "sora-2-pro",
+          prompt: `clip ${i} ${orientation}`,
+          orientation,
+          size: "small",
+          duration: 10,
+        },
+      });
+      await waitForTask(mixed, k, ((await res.json()) as { id: string }).id);
+    }
+  });
+  afterAll(() => mixed?.close());
+
+  it.each([
+    [1280, 860],
+    [390, 844],
+  ])("leaves no holes and shows each video at its own aspect ratio at %i×%i", async (width, height) => {
+    const page = await newPage({ width, height });
+    await page.goto(`${mixed.url}/#/gallery`);
+    await page
+      .locator("#gallery li[data-id]")
+      .nth(shapes.length - 1)
+      .waitFor();
+    const gallery = (await (await fetch(`${mixed.url}/v1/gallery?limit=100`)).json()) as {
+      data: { id: string; width: number; height: number }[];
+    };
+    const layout = await galleryLayout(page);
+    expect(layout).toHaveLength(shapes.length);
+    for (const tile of layout) {
+      const v = gallery.data.find((d) => d.id === tile.id);
+      expect(tile.media.width / tile.media.height).toBeCloseTo((v?.width ?? 0) / (v?.height ?? 1), 2);
+      // At most the grid's gap (and rounding) between one tile's text and the next tile down.
+      expect(tile.holeBelow).toBeLessThanOrEqual(20);
+      // Rows are full: no gap at the end of one (the last row may end early).
+      expect(tile.holeRight).toBeLessThanOrEqual(1);
+    }
   });
 });
 

@@ -55,6 +55,9 @@ export function galleryView(ctx, onCleanup) {
         ),
       ),
     );
+    // The tile's width and media box follow the video's own aspect ratio (see .gallery in style.css).
+    // Set through the CSSOM: the page's CSP refuses style attributes.
+    if (v.width > 0 && v.height > 0) li.style.setProperty("--ar", String(v.width / v.height));
     if (ctx.role() === "user") {
       const btn = h(
         "button",

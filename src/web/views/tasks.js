@@ -1,6 +1,6 @@
 /** My videos: the caller's tasks, newest first, filtered by status, a page at a time. */
 import { ApiError } from "../api.js";
-import { actionButton, formatTime, h, STATUS_LABEL, showError, statusBadge } from "../dom.js";
+import { actionButton, formatTime, h, STATUSES, showError, statusBadge } from "../dom.js";
 import { remixForm } from "./task.js";
 
 const PAGE = 12;
@@ -20,7 +20,7 @@ export function tasksView(ctx, onCleanup) {
       "select",
       { id: "status-filter", "aria-label": "Filter by status" },
       h("option", { value: "" }, "All statuses"),
-      ...Object.entries(STATUS_LABEL).map(([v, label]) => h("option", { value: v }, label)),
+      ...STATUSES.map((v) => h("option", { value: v }, v)),
     )
   );
   /** @type {string | undefined} */
