@@ -1,5 +1,6 @@
 /** Start-up as a user sees it: config errors, the generated admin token, the data-dir lock, the scale-out roles. */
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -76,6 +77,29 @@ describe("first start without REELAY_ADMIN_TOKEN", () => {
     await waitHealthy(again);
     expect((await readFile(file, "utf8")).trim()).toBe(token);
     expect(again.output()).not.toContain(token);
+  });
+});
+
+describe("the port is taken", () => {
+  it("prints one line naming the port and PORT, no stack trace, and exits 75", async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((res) => holder.listen(0, "127.0.0.1", res));
+    try {
+      const port = (holder.address() as { port: number }).port;
+      const s = await run({ REELAY_DATA_DIR: await dataDir(), PORT: String(port) });
+      expect(await s.exited).toBe(75);
+      const lines = s
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("reelay: "));
+      expect(lines).toEqual([
+        `reelay: port ${port} on 127.0.0.1 is already in use by another process: stop it, or set PORT to a free port`,
+      ]);
+      expect(s.output()).not.toMatch(/^\s+at /m);
+      expect(s.output()).not.toContain("EADDRINUSE");
+    } finally {
+      await new Promise((res) => holder.close(res));
+    }
   });
 });
 
