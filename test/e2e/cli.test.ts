@@ -24,7 +24,7 @@ interface Ran {
 function exec(
   file: string,
   args: string[],
-  opts: { cwd: string; env: Record<string, string> },
+  opts: { cwd: string; env: Record<string, string>; timeoutMs?: number },
 ): Promise<Ran> {
   return new Promise((res) => {
     execFile(
@@ -33,7 +33,7 @@ function exec(
       {
         cwd: opts.cwd,
         env: { PATH: process.env.PATH ?? "", REELAY_URL: app.url, ...opts.env },
-        timeout: 120_000,
+        timeout: opts.timeoutMs ?? 120_000,
       },
       (error, stdout, stderr) =>
         res({ code: typeof error?.code === "number" ? error.code : error ? 99 : 0, stdout, stderr }),
@@ -230,7 +230,11 @@ describe("reelay as a user installs and runs it", () => {
 
   beforeAll(async () => {
     // What `npm link` and global installs do: the built bin, behind a symlink in a bin directory.
-    const build = await exec(process.execPath, ["scripts/build.mjs"], { cwd: ROOT, env: {} });
+    const build = await exec(process.execPath, ["scripts/build.mjs"], {
+      cwd: ROOT,
+      env: {},
+      timeoutMs: 590_000,
+    });
     expect(build.code, build.stderr).toBe(0);
     home = join(dir, "home");
     bin = join(dir, "bin");
