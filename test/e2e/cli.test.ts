@@ -227,6 +227,7 @@ describe("reelay create / status / ls / download", () => {
 describe("reelay as a user installs and runs it", () => {
   let home: string;
   let bin: string;
+  let mine: string;
 
   beforeAll(async () => {
     // What `npm link` and global installs do: the built bin, behind a symlink in a bin directory.
@@ -241,6 +242,7 @@ describe("reelay as a user installs and runs it", () => {
     await mkdir(home);
     await mkdir(bin);
     await symlink(join(ROOT, "dist", "cli", "main.js"), join(bin, "reelay"));
+    mine = await app.newKey();
   }, 600_000);
 
   const onPath = () => [bin, dirname(process.execPath), process.env.PATH ?? ""].join(delimiter);
@@ -248,7 +250,7 @@ describe("reelay as a user installs and runs it", () => {
   it("the linked bin runs; --out (relative to the cwd) waits and saves, a line per change without a TTY", async () => {
     const r = await exec("reelay", ["create", "--prompt", "through a link", "--out", "clip.mp4"], {
       cwd: home,
-      env: { PATH: onPath(), REELAY_API_KEY: key },
+      env: { PATH: onPath(), REELAY_API_KEY: mine },
     });
     expect(r.code, r.stderr).toBe(0);
     expect((await readFile(join(home, "clip.mp4"))).equals(FAKE_VIDEO)).toBe(true);
@@ -263,7 +265,7 @@ describe("reelay as a user installs and runs it", () => {
     const r = await exec(
       "npm",
       ["--prefix", ROOT, "run", "-s", "cli", "--", "create", "--prompt", "from npm", "--out", "npm-clip.mp4"],
-      { cwd: home, env: { PATH: onPath(), HOME: home, REELAY_API_KEY: key } },
+      { cwd: home, env: { PATH: onPath(), HOME: home, REELAY_API_KEY: mine } },
     );
     expect(r.code, r.stderr).toBe(0);
     expect((await readFile(join(home, "npm-clip.mp4"))).equals(FAKE_VIDEO)).toBe(true);
@@ -274,7 +276,7 @@ describe("reelay as a user installs and runs it", () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const down = await exec("reelay", ["ls"], {
       cwd: home,
-      env: { PATH: onPath(), REELAY_URL: closed, REELAY_API_KEY: key },
+      env: { PATH: onPath(), REELAY_URL: closed, REELAY_API_KEY: mine },
     });
     expect(down.code).toBe(5);
     expect(down.stderr).toContain(`cannot reach Reelay at ${closed} (ECONNREFUSED)`);
