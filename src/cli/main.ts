@@ -5,16 +5,16 @@
  */
 import { createWriteStream } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { extname } from "node:path";
+import { extname, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { pathToFileURL } from "node:url";
 import { SingleBar } from "cli-progress";
 import { Command, InvalidArgumentError } from "commander";
 import { ReelayClient, type VideoQueryResponse } from "../client/index.js";
 import { capabilityHelp } from "../core/capability_table.js";
 import { DEFAULT_MODELS } from "../core/models.js";
 import { TASK_STATUSES, type TaskStatus } from "../core/task.js";
+import { isEntryPoint } from "../main/entry.js";
 import { describeError, EXIT, exitCodeOf, table } from "./output.js";
 
 const IMAGE_TYPES: Record<string, string> = {
@@ -28,12 +28,20 @@ const IMAGE_TYPES: Record<string, string> = {
 /** A mistake in how the command was called, found after parsing: exit code 2 with the message. */
 class UsageError extends Error {}
 
+/**
+ * A path the user typed, made absolute against the directory they typed it in: `npm run cli`
+ * runs in the package root, and npm keeps the user's directory in INIT_CWD.
+ */
+function userPath(env: NodeJS.ProcessEnv, path: string): string {
+  return resolve(env.npm_lifecycle_event === "cli" && env.INIT_CWD ? env.INIT_CWD : process.cwd(), path);
+}
+
 /** A link stays a link; a local file is sent inline as a data URL. */
-async function imageArg(value: string): Promise<string> {
+async function imageArg(value: string, env: NodeJS.ProcessEnv): Promise<string> {
   if (/^https?:\/\//i.test(value)) return value;
   const type = IMAGE_TYPES[extname(value).toLowerCase()];
   if (!type) throw new UsageError(`--image ${value}: not a link, nor a .png/.jpg/.webp/.gif file`);
-  return `data:${type};base64,${(await readFile(value)).toString("base64")}`;
+  return `data:${type};base64,${(await readFile(userPath(env, value))).toString("base64")}`;
 }
 
 const intArg = (v: string): number => {
@@ -65,7 +73,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     if (!res.body) throw new Error("empty download");
     await pipeline(
       Readable.fromWeb(res.body as import("node:stream/web").ReadableStream),
-      createWriteStream(path),
+      createWriteStream(userPath(env, path)),
     );
   };
 
@@ -103,8 +111,8 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     )
     .option("--private", "never published, never remixed")
     .option("--no-watermark", "the video must be clean")
-    .option("--wait", "wait until it is done, with a progress bar")
-    .option("--out <file>", "with --wait: save the MP4 here")
+    .option("--wait", "wait until it is done, with a progress bar (a line per change when not a terminal)")
+    .option("--out <file>", "save the MP4 here (waits for it: implies --wait)")
     .option("--json", "machine-readable output")
     .addHelpText("after", `\n${capabilityHelp(DEFAULT_MODELS)}`)
     .action(async (o) => {
@@ -115,18 +123,26 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
         orientation: o.orientation,
         size: o.size,
         duration: o.duration,
-        images: await Promise.all((o.image as string[]).map(imageArg)),
+        images: await Promise.all((o.image as string[]).map((i) => imageArg(i, env))),
         watermark: o.watermark,
         private: Boolean(o.private),
       });
-      if (!o.wait) return print(o.json, created, created.id);
+      // --out asks for the file, which only exists once the task is done: it waits too.
+      if (!o.wait && o.out === undefined) return print(o.json, created, created.id);
       const bar =
         o.json || !process.stderr.isTTY
           ? null
           : new SingleBar({ format: " {bar} {percentage}% | {status}", stream: process.stderr });
       bar?.start(100, 0, { status: "pending" });
+      // Without a terminal (CI, a log file) a bar cannot redraw: one line per change instead.
+      let last = "";
       const final: VideoQueryResponse = await c.waitFor(created.id, {
-        onProgress: (t) => bar?.update(t.progress, { status: t.status }),
+        onProgress: (t) => {
+          bar?.update(t.progress, { status: t.status });
+          const line = `${t.id} ${t.status} ${t.progress}%`;
+          if (!bar && !o.json && line !== last) err(line);
+          last = line;
+        },
       });
       bar?.stop();
       if (final.status !== "completed") {
@@ -134,11 +150,12 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
         process.exitCode = EXIT.taskFailed;
         return;
       }
-      if (o.out) await save(final.id, o.out);
+      const savedTo = o.out === undefined ? null : userPath(env, o.out);
+      if (savedTo) await save(final.id, savedTo);
       print(
         o.json,
-        { ...final, saved_to: o.out ?? null },
-        o.out ? `${final.id} completed → ${o.out}` : `${final.id} completed: ${final.video_url}`,
+        { ...final, saved_to: savedTo },
+        savedTo ? `${final.id} completed → ${savedTo}` : `${final.id} completed: ${final.video_url}`,
       );
     });
 
@@ -194,7 +211,10 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
     .option("--out <file>", "where to save it (default <id>.mp4)")
     .option("--variant <v>", "video | thumbnail | spritesheet", "video")
     .action(async (id: string, o) => {
-      const path = o.out ?? `${id.replace(/[^A-Za-z0-9_-]/g, "_")}.${o.variant === "video" ? "mp4" : "jpg"}`;
+      const path = userPath(
+        env,
+        o.out ?? `${id.replace(/[^A-Za-z0-9_-]/g, "_")}.${o.variant === "video" ? "mp4" : "jpg"}`,
+      );
       await save(id, path, o.variant);
       out(path);
     });
@@ -359,6 +379,6 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isEntryPoint(import.meta.url)) {
   run(process.argv.slice(2), process.env).then((code) => process.exit(code));
 }

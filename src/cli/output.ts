@@ -26,11 +26,18 @@ export function exitCodeOf(e: unknown): number {
   return EXIT.server;
 }
 
+/** An error as one line for people; what the client refused before asking names the variable to set. */
 export function describeError(e: unknown): string {
-  if (e instanceof ReelayApiError) return `${e.message}${e.param ? ` (field: ${e.param})` : ""} [${e.code}]`;
-  const cause = (e as { cause?: { code?: string } }).cause?.code;
-  if (cause === "ECONNREFUSED") return "Reelay is not reachable: is it running, and is REELAY_URL right?";
-  return e instanceof Error ? e.message : String(e);
+  if (!(e instanceof ReelayApiError)) return e instanceof Error ? e.message : String(e);
+  if (e.code === "missing_api_key") {
+    return "REELAY_API_KEY is not set: export REELAY_API_KEY=rl-… (an admin makes one with `reelay keys create`)";
+  }
+  if (e.code === "missing_admin_token") {
+    return "REELAY_ADMIN_TOKEN is not set: it is the server's admin token (its REELAY_ADMIN_TOKEN, or the admin-token file in its data dir)";
+  }
+  const field = e.param ? ` (field: ${e.param})` : "";
+  const hint = e.code === "unreachable" ? ": is it running, and is REELAY_URL right?" : "";
+  return `${e.message}${field}${hint} [${e.code}]`;
 }
 
 /** A plain aligned table. */

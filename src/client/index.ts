@@ -44,16 +44,40 @@ export class ReelayClient {
     this.base = opts.baseUrl.replace(/\/+$/, "");
   }
 
+  /**
+   * fetch, with a network failure (refused, unknown host, a bad URL) turned into an `unreachable`
+   * error naming the server's URL: fetch alone says only "fetch failed".
+   */
+  private async send(path: string, init: RequestInit): Promise<Response> {
+    try {
+      return await fetch(`${this.base}${path}`, init);
+    } catch (e) {
+      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+      const why = cause?.code ?? cause?.message ?? (e as Error).message;
+      throw new ReelayApiError(0, "unreachable", null, `cannot reach Reelay at ${this.base} (${why})`);
+    }
+  }
+
+  /** The token a call needs; refused before sending when it was never given. */
+  private token(admin: boolean): string {
+    const token = admin ? this.opts.adminToken : this.opts.apiKey;
+    if (token) return token;
+    throw admin
+      ? new ReelayApiError(401, "missing_admin_token", null, "no admin token given (adminToken)")
+      : new ReelayApiError(401, "missing_api_key", null, "no API key given (apiKey)");
+  }
+
   private async call<T>(
     method: string,
     path: string,
     opts: { body?: unknown; admin?: boolean } = {},
   ): Promise<T> {
-    const token = opts.admin ? this.opts.adminToken : this.opts.apiKey;
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (token) headers.authorization = `Bearer ${token}`;
+    const headers: Record<string, string> = {
+      accept: "application/json",
+      authorization: `Bearer ${this.token(opts.admin ?? false)}`,
+    };
     if (opts.body !== undefined) headers["content-type"] = "application/json";
-    const res = await fetch(`${this.base}${path}`, {
+    const res = await this.send(path, {
       method,
       headers,
       ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
@@ -147,8 +171,8 @@ export class ReelayClient {
 
   /** The bytes of a finished video (or its thumbnail / spritesheet). */
   async download(id: string, variant: "video" | "thumbnail" | "spritesheet" = "video"): Promise<Response> {
-    const res = await fetch(`${this.base}/v1/videos/${encodeURIComponent(id)}/content?variant=${variant}`, {
-      headers: this.opts.apiKey ? { authorization: `Bearer ${this.opts.apiKey}` } : {},
+    const res = await this.send(`/v1/videos/${encodeURIComponent(id)}/content?variant=${variant}`, {
+      headers: { authorization: `Bearer ${this.token(false)}` },
     });
     if (!res.ok) {
       const e = ((await res.json().catch(() => ({}))) as { error?: { code?: string; message?: string } })

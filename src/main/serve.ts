@@ -5,7 +5,6 @@
  */
 
 import type { AddressInfo } from "node:net";
-import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { DatabaseUnavailableError } from "../adapters/postgres/db.js";
@@ -13,11 +12,23 @@ import { DataDirLockedError } from "../adapters/sqlite/db.js";
 import { buildApp, buildOpsApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";
+import { isEntryPoint } from "./entry.js";
 
 export type Role = "serve" | "worker" | "all";
 
 const portOf = (app: FastifyInstance): number => (app.server.address() as AddressInfo).port;
 export const ROLES: readonly Role[] = ["serve", "worker", "all"];
+
+/** The HTTP port cannot be had: in use by another process, or privileged. */
+export class PortUnavailableError extends Error {
+  constructor(port: number, host: string, variable: string, code: "EADDRINUSE" | "EACCES") {
+    super(
+      code === "EADDRINUSE"
+        ? `port ${port} on ${host} is already in use by another process: stop it, or set ${variable} to a free port`
+        : `port ${port} on ${host} needs privileges this process does not have: set ${variable} to a port above 1023`,
+    );
+  }
+}
 
 export async function serve(config: Config, role: Role = "all"): Promise<() => Promise<void>> {
   const logger = pino({
@@ -39,7 +50,22 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
         ? buildOpsApp(container.services, { logger })
         : null;
   if (app) {
-    await app.listen({ port: role === "worker" ? (config.workerPort ?? 0) : config.port, host: config.host });
+    const port = role === "worker" ? (config.workerPort ?? 0) : config.port;
+    try {
+      await app.listen({ port, host: config.host });
+    } catch (e) {
+      await container.close();
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE" || code === "EACCES") {
+        throw new PortUnavailableError(
+          port,
+          config.host,
+          role === "worker" ? "REELAY_WORKER_PORT" : "PORT",
+          code,
+        );
+      }
+      throw e;
+    }
   }
   if (role !== "serve") {
     container.worker.start();
@@ -84,7 +110,11 @@ export async function runProcess(role: Role): Promise<void> {
   try {
     stop = await serve(config, role);
   } catch (e) {
-    if (e instanceof DataDirLockedError || e instanceof DatabaseUnavailableError) {
+    if (
+      e instanceof DataDirLockedError ||
+      e instanceof DatabaseUnavailableError ||
+      e instanceof PortUnavailableError
+    ) {
       console.error(`reelay: ${e.message}`);
       process.exit(75); // EX_TEMPFAIL: a supervisor may try again
     }
@@ -107,7 +137,7 @@ export async function runProcess(role: Role): Promise<void> {
   process.on("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (isEntryPoint(import.meta.url)) {
   const role = process.argv[2] ?? "all";
   if (!ROLES.includes(role as Role)) {
     console.error(`reelay: unknown role '${role}' (one of: ${ROLES.join(", ")})`);

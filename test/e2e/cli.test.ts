@@ -1,11 +1,11 @@
 /** The `reelay` CLI as a user runs it: a separate process against a live server. */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errors } from "../../src/core/errors.js";
-import { startTestApp, type TestApp } from "../helpers/app.js";
+import { freePort, startTestApp, type TestApp } from "../helpers/app.js";
 import { FAKE_VIDEO, FakeProvider } from "../helpers/fake-provider.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -14,19 +14,36 @@ let dir: string;
 let key: string;
 let provider: FakeProvider;
 
-function cli(
+interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program as the user would, with only PATH and REELAY_URL from this environment. */
+function exec(
+  file: string,
   args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
+  opts: { cwd: string; env: Record<string, string>; timeoutMs?: number },
+): Promise<Ran> {
   return new Promise((res) => {
     execFile(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", ...args],
-      { cwd: ROOT, env: { PATH: process.env.PATH ?? "", REELAY_URL: app.url, ...env }, timeout: 60_000 },
+      file,
+      args,
+      {
+        cwd: opts.cwd,
+        env: { PATH: process.env.PATH ?? "", REELAY_URL: app.url, ...opts.env },
+        timeout: opts.timeoutMs ?? 120_000,
+      },
       (error, stdout, stderr) =>
         res({ code: typeof error?.code === "number" ? error.code : error ? 99 : 0, stdout, stderr }),
     );
   });
+}
+
+/** The CLI from its TypeScript sources. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<Ran> {
+  return exec(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], { cwd: ROOT, env });
 }
 
 beforeAll(async () => {
@@ -204,5 +221,72 @@ describe("reelay create / status / ls / download", () => {
     expect((await cli(["ls"], { REELAY_API_KEY: "rl-wrong" })).code).toBe(3);
     expect((await cli(["ls"], { REELAY_API_KEY: key, REELAY_URL: "http://127.0.0.1:9" })).code).toBe(5);
     expect((await cli(["create"], { REELAY_API_KEY: key })).code).toBe(2);
+  });
+});
+
+describe("reelay as a user installs and runs it", () => {
+  let home: string;
+  let bin: string;
+  let mine: string;
+
+  beforeAll(async () => {
+    // What `npm link` and global installs do: the built bin, behind a symlink in a bin directory.
+    const build = await exec(process.execPath, ["scripts/build.mjs"], {
+      cwd: ROOT,
+      env: {},
+      timeoutMs: 590_000,
+    });
+    expect(build.code, build.stderr).toBe(0);
+    home = join(dir, "home");
+    bin = join(dir, "bin");
+    await mkdir(home);
+    await mkdir(bin);
+    await symlink(join(ROOT, "dist", "cli", "main.js"), join(bin, "reelay"));
+    mine = await app.newKey();
+  }, 600_000);
+
+  const onPath = () => [bin, dirname(process.execPath), process.env.PATH ?? ""].join(delimiter);
+
+  it("the linked bin runs; --out (relative to the cwd) waits and saves, a line per change without a TTY", async () => {
+    const r = await exec("reelay", ["create", "--prompt", "through a link", "--out", "clip.mp4"], {
+      cwd: home,
+      env: { PATH: onPath(), REELAY_API_KEY: mine },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readFile(join(home, "clip.mp4"))).equals(FAKE_VIDEO)).toBe(true);
+    expect(r.stdout).toContain(`completed → ${join(home, "clip.mp4")}`);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines.at(-1)).toMatch(/^sora-2:task_\w+ completed 100%$/);
+    // One line per change, never the same line twice in a row.
+    expect(lines.every((l, i) => l !== lines[i - 1])).toBe(true);
+  });
+
+  it("npm run cli saves a relative --out in the directory npm was run from", async () => {
+    const r = await exec(
+      "npm",
+      ["--prefix", ROOT, "run", "-s", "cli", "--", "create", "--prompt", "from npm", "--out", "npm-clip.mp4"],
+      { cwd: home, env: { PATH: onPath(), HOME: home, REELAY_API_KEY: mine } },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect((await readFile(join(home, "npm-clip.mp4"))).equals(FAKE_VIDEO)).toBe(true);
+    await expect(access(join(ROOT, "npm-clip.mp4"))).rejects.toThrow();
+  });
+
+  it("an unreachable server is named with its URL; a missing key names REELAY_API_KEY", async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`;
+    const down = await exec("reelay", ["ls"], {
+      cwd: home,
+      env: { PATH: onPath(), REELAY_URL: closed, REELAY_API_KEY: mine },
+    });
+    expect(down.code).toBe(5);
+    expect(down.stderr).toContain(`cannot reach Reelay at ${closed} (ECONNREFUSED)`);
+    expect(down.stderr).toContain("REELAY_URL");
+    const noKey = await exec("reelay", ["status", "sora-2:task_01k9009g8ef1esae6388chgcpx"], {
+      cwd: home,
+      env: { PATH: onPath() },
+    });
+    expect(noKey.code).toBe(3);
+    expect(noKey.stderr).toContain("REELAY_API_KEY is not set");
+    expect(noKey.stderr).not.toMatch(/header/i);
   });
 });

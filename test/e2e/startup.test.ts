@@ -1,7 +1,11 @@
 /** Start-up as a user sees it: config errors, the generated admin token, the data-dir lock, the scale-out roles. */
+
+import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
 
@@ -76,6 +80,49 @@ describe("first start without REELAY_ADMIN_TOKEN", () => {
     await waitHealthy(again);
     expect((await readFile(file, "utf8")).trim()).toBe(token);
     expect(again.output()).not.toContain(token);
+  });
+});
+
+describe("npm start", () => {
+  const root = resolve(import.meta.dirname, "../..");
+  const mtime = async (file: string) => (await stat(join(root, file))).mtimeMs;
+
+  it("builds once; a start with nothing changed runs no build", async () => {
+    // The first start (or npm ci's prepare) builds; run that step alone so this start has nothing to do.
+    await promisify(execFile)(process.execPath, ["scripts/build.mjs"], { cwd: root, timeout: 600_000 });
+    const before = [await mtime("dist/.build-stamp"), await mtime("dist/main/serve.js")];
+    const s = await spawnServer({ REELAY_DATA_DIR: await dataDir(), HOME: await dataDir() }, "all", [
+      "npm",
+      "start",
+    ]);
+    servers.push(s);
+    await waitHealthy(s, 120_000);
+    expect([await mtime("dist/.build-stamp"), await mtime("dist/main/serve.js")]).toEqual(before);
+    expect(s.output()).not.toContain("building dist/");
+    expect(s.output()).toContain("reelay is ready");
+  }, 600_000);
+});
+
+describe("the port is taken", () => {
+  it("prints one line naming the port and PORT, no stack trace, and exits 75", async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((res) => holder.listen(0, "127.0.0.1", res));
+    try {
+      const port = (holder.address() as { port: number }).port;
+      const s = await run({ REELAY_DATA_DIR: await dataDir(), PORT: String(port) });
+      expect(await s.exited).toBe(75);
+      const lines = s
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("reelay: "));
+      expect(lines).toEqual([
+        `reelay: port ${port} on 127.0.0.1 is already in use by another process: stop it, or set PORT to a free port`,
+      ]);
+      expect(s.output()).not.toMatch(/^\s+at /m);
+      expect(s.output()).not.toContain("EADDRINUSE");
+    } finally {
+      await new Promise((res) => holder.close(res));
+    }
   });
 });
 

@@ -2,11 +2,12 @@
  * The web UI in a real headless Chromium against the running app and the real local renderer:
  * sign in, an inline error for a bad field, create a video with an uploaded image, watch it
  * render, play it, list it, see it in the gallery, manage keys as the admin, and a phone-width
- * layout. Screenshots land in docs/screenshots/ (the README shows them).
+ * layout. Screenshots go to a temp dir; `npm run screenshots` (REELAY_SCREENSHOTS_DIR=docs/screenshots)
+ * refreshes the ones the README shows, so a test run never rewrites tracked files.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
@@ -58,7 +59,11 @@ declare const document: {
 };
 declare const window: { innerWidth: number };
 
-const SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
+/** Where screenshots go: a temp dir, or REELAY_SCREENSHOTS_DIR (`npm run screenshots`: docs/screenshots). */
+let shots: string;
+/** The README's screenshots, tracked in git: a test run must leave them as they were. */
+const README_SHOTS = join(import.meta.dirname, "..", "..", "docs", "screenshots");
+let readmeShotsBefore: string;
 
 let app: TestApp;
 let key: string;
@@ -80,7 +85,9 @@ beforeAll(async () => {
     ffprobePath: process.env.FFPROBE_PATH,
   });
   png = await makePng(tools.ffmpegPath, join(scratch, "upload.png"), "testsrc=size=640x360");
-  await mkdir(SHOTS, { recursive: true });
+  shots = resolve(process.env.REELAY_SCREENSHOTS_DIR || join(scratch, "screenshots"));
+  await mkdir(shots, { recursive: true });
+  readmeShotsBefore = await fingerprint(README_SHOTS);
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -105,9 +112,16 @@ async function signIn(page: Page, token: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
+/** Each file of a directory with its size and modification time. */
+async function fingerprint(dir: string): Promise<string> {
+  const names = (await readdir(dir)).sort();
+  const stats = await Promise.all(names.map((n) => stat(join(dir, n))));
+  return names.map((n, i) => `${n} ${stats[i]?.size} ${stats[i]?.mtimeMs}`).join("\n");
+}
+
 /** Saves a screenshot for the README; `mask` covers what must not be published (a new key). */
 const shot = (page: Page, name: string, opts: { fullPage?: boolean; mask?: Locator[] } = {}) =>
-  page.screenshot({ path: join(SHOTS, `${name}.png`), maskColor: "#c9ceda", ...opts });
+  page.screenshot({ path: join(shots, `${name}.png`), maskColor: "#c9ceda", ...opts });
 
 /** The rendered box of a playing `<video>` and the video's own size, once its metadata is in. */
 const playedBox = (video: Locator) =>
@@ -611,5 +625,12 @@ it("sent every request to loopback", () => {
   for (const u of requested) {
     if (u.startsWith("data:") || u.startsWith("blob:")) continue;
     expect(new URL(u).hostname).toBe("127.0.0.1");
+  }
+});
+
+it("took its screenshots without touching the tracked ones, unless asked to (npm run screenshots)", async () => {
+  expect((await readdir(shots)).filter((n) => n.endsWith(".png")).length).toBeGreaterThan(0);
+  if (!process.env.REELAY_SCREENSHOTS_DIR) {
+    expect(await fingerprint(README_SHOTS)).toBe(readmeShotsBefore);
   }
 });

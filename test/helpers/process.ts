@@ -18,16 +18,23 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Starts `src/main/serve.ts ROLE` (default `all`; `serve` and `worker` need REELAY_DATABASE_URL). */
+/**
+ * Starts `src/main/serve.ts ROLE` (default `all`; `serve` and `worker` need REELAY_DATABASE_URL),
+ * or `command` (e.g. `npm start`) in the repository root. A command runs in its own process group,
+ * and kill() signals the whole group: npm's child would outlive a SIGKILLed npm.
+ */
 export async function spawnServer(
   env: Record<string, string>,
   role: "serve" | "worker" | "all" = "all",
+  command?: readonly [string, ...string[]],
 ): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main/serve.ts", role], {
+  const [file, ...args] = command ?? [process.execPath, "--import", "tsx", "src/main/serve.ts", role];
+  const proc = spawn(file, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: port, REELAY_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: command !== undefined,
   });
   let out = "";
   proc.stdout?.on("data", (d: Buffer) => {
@@ -45,7 +52,10 @@ export async function spawnServer(
     output: () => out,
     exited,
     async kill(signal = "SIGTERM") {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) {
+        if (command && proc.pid) process.kill(-proc.pid, signal);
+        else proc.kill(signal);
+      }
       return exited;
     },
   };
