@@ -5,7 +5,6 @@
  */
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
-import { blobKeyFor } from "../adapters/blobs/fs.js";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import type { Resolver } from "../adapters/net/guard.js";
@@ -27,6 +26,7 @@ import {
 import { createSqlWebhookStore } from "../adapters/sqlite/webhook-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
 import { createWebhookSender } from "../adapters/webhooks/sender.js";
+import { blobKeyFor } from "../core/blob_keys.js";
 import { type Channel, createChannelRouter } from "../core/channels.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
@@ -225,7 +225,6 @@ export async function buildContainer(
         upstreamTasks,
         router,
         blobs,
-        blobKey: blobKeyFor,
         finisher: createResultFinisher({ tools, blobs, blobKey: blobKeyFor }),
         billing,
         clock,
