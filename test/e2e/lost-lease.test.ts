@@ -31,17 +31,25 @@ afterAll(async () => {
 class PausingRenderer implements VideoProvider {
   readonly name = "local";
   calls = 0;
+  /** How the paused call ended: it must render for real, or there is no race to lose. */
+  firstOutcome: string | null = null;
   constructor(
     private readonly inner: VideoProvider,
     private readonly pause: () => Promise<void>,
   ) {}
   async generate(request: VideoRequest, ctx: GenerateContext): Promise<GeneratedVideo> {
-    if (this.calls++ === 0) {
-      // Progress written while the task is still this attempt's (as a render's first report).
-      ctx.onProgress(0.1);
-      await this.pause();
+    if (this.calls++ > 0) return this.inner.generate(request, ctx);
+    // Progress written while the task is still this attempt's (as a render's first report).
+    ctx.onProgress(0.1);
+    await this.pause();
+    try {
+      const video = await this.inner.generate(request, ctx);
+      this.firstOutcome = "rendered";
+      return video;
+    } catch (e) {
+      this.firstOutcome = String(e);
+      throw e;
     }
-    return this.inner.generate(request, ctx);
   }
 }
 
@@ -89,12 +97,17 @@ it("an attempt that lost its lease and finishes last never deletes the winner's 
 
     // The first attempt resumes, renders, stores, and loses the race to commit.
     resume();
+    // Its end: the render returned, and the attempt's scratch dir is gone (removed last, after
+    // its commit failed and it cleaned up).
+    const scratch = join(app.config.dataDir, "tmp");
+    const ended = async () => renderer.firstOutcome !== null && (await readdir(scratch)).length === 0;
     const until = Date.now() + 120_000;
-    while (app.container.worker.active > 0) {
+    while (!(await ended())) {
       if (Date.now() > until) throw new Error("the paused attempt never ended");
       await new Promise((r) => setTimeout(r, 100));
     }
 
+    expect(renderer.firstOutcome).toBe("rendered");
     const again = (await (
       await app.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key })
     ).json()) as Record<string, unknown>;
