@@ -216,8 +216,14 @@ export async function buildContainer(
       upstreamTasks,
     });
     const hasUpstreams = channels.some((c) => c.upstream !== null);
+    // Tasks still pinned to a channel the config no longer has: its record keeps the upstream id
+    // but not the base URL or credential, so nobody could poll it. The poller runs anyway, to end
+    // them at once (failed, naming the channel, refunded) rather than leave them running for ever.
+    const orphaned = [...(await upstreamTasks.inFlight()).keys()].some(
+      (id) => !channels.some((c) => c.spec.id === id && c.upstream !== null),
+    );
     let poller: UpstreamPoller | null = null;
-    if (hasUpstreams) {
+    if (hasUpstreams || orphaned) {
       const { createResultFinisher } = await import("../adapters/providers/upstream/finisher.js");
       poller = createUpstreamPoller({
         db,
