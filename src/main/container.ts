@@ -17,6 +17,7 @@ import { createSqlAccounts } from "../adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../adapters/sqlite/character-store.js";
 import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
+import { createSqlPruner } from "../adapters/sqlite/pruner.js";
 import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
 import {
@@ -35,6 +36,7 @@ import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
+import { createRetention } from "../core/retention.js";
 import type { UpstreamProvider } from "../core/upstream.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
 import { createDispatcher } from "../core/upstream_submit.js";
@@ -267,15 +269,24 @@ export async function buildContainer(
       settings: { ...config.engine, scratchDir },
       events,
     });
-    // One worker for callers: render jobs, and the poller following upstream tasks.
+    // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
+    const retention = createRetention({
+      pruner: createSqlPruner(db.kysely),
+      clock,
+      logger,
+      settings: { webhookRetentionMs: config.webhooks.retentionMs, intervalMs: 3600_000 },
+    });
+    // One worker for callers: render jobs, the poller following upstream tasks, the prune of old rows.
     const worker: Worker = {
       start() {
         renderer.start();
         poller?.start();
+        retention.start();
       },
       wake: () => renderer.wake(),
       interrupt: (taskId) => renderer.interrupt(taskId),
       async stop() {
+        retention.stop();
         await Promise.all([renderer.stop(), poller?.stop()]);
       },
       get active() {
