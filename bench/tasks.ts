@@ -14,9 +14,10 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { blobKeyFor, createFsBlobStore } from "../src/adapters/blobs/fs.js";
+import { createFsBlobStore } from "../src/adapters/blobs/fs.js";
 import { openSqlite } from "../src/adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../src/adapters/sqlite/job-queue.js";
+import { blobKeyFor } from "../src/core/blob_keys.js";
 import type { TaskEngine } from "../src/core/engine.js";
 import type { GeneratedVideo, JobQueue, VideoProvider } from "../src/core/ports.js";
 import { buildApp } from "../src/http/app.js";
@@ -270,8 +271,8 @@ async function fileWorkRound(n: number): Promise<Round> {
       const thumb = join(workDir, "out.jpg");
       await Promise.all([link(samples.video, video), link(samples.thumbnail, thumb)]);
       await Promise.all([
-        blobs.put(blobKeyFor(`task_${i}`, "video.mp4"), video, "video/mp4"),
-        blobs.put(blobKeyFor(`task_${i}`, "thumbnail.jpg"), thumb, "image/jpeg"),
+        blobs.put(blobKeyFor(`task_${i}`, "attempt_1", "video.mp4"), video, "video/mp4"),
+        blobs.put(blobKeyFor(`task_${i}`, "attempt_1", "thumbnail.jpg"), thumb, "image/jpeg"),
       ]);
       await rmdir(workDir);
     };

@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { errors } from "./errors.js";
+import { errors, isReelayError } from "./errors.js";
 import type { BlobStore, GenerateContext } from "./ports.js";
 import type { VideoRequest } from "./task.js";
 
@@ -18,8 +18,12 @@ export async function materialiseInputs(
     try {
       await pipeline(await blobs.read(key), createWriteStream(path));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-      throw errors.renderFailed("an input of this task was deleted before it ran", { retryable: false });
+      if (isReelayError(e)) throw e;
+      if ((e as NodeJS.ErrnoException).code === "ENOENT")
+        throw errors.renderFailed("an input of this task was deleted before it ran", { retryable: false });
+      // The store's own failures come typed from read(); what is left is the copy cut half-way
+      // (the store went away mid-stream, the scratch disk failed): a fault that may pass.
+      throw errors.storageUnavailable("copying an input of this task", { retryable: true, cause: e });
     }
     return path;
   };

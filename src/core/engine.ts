@@ -2,6 +2,7 @@
  * Creating and reading tasks. A task row and its render job are written in one transaction:
  * there is never a task without a job to run it, nor a job without its task.
  */
+import { dropUploads, taskPrefixFor, uploadKeysOf } from "./blob_keys.js";
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
 import type {
@@ -250,6 +251,8 @@ export function createTaskEngine(deps: {
       });
       if (!cancelled) throw errors.notCancellable(id, task.status);
       deps.onStopped(id);
+      // A store failing now leaves them to the task's deletion; the cancel itself is done.
+      await dropUploads(blobs, cancelled, () => undefined);
       return cancelled;
     },
 
@@ -270,16 +273,11 @@ export function createTaskEngine(deps: {
         await tasks.delete(task.id, tx);
       });
       deps.onStopped(task.id);
-      const r = task.request;
-      const keys = [
-        task.result?.videoKey,
-        task.result?.thumbnailKey,
-        task.result?.spritesheetKey,
-        ...r.imageKeys,
-        // An uploaded source belongs to this task; a finished task's video belongs to that task.
-        r.source && r.source.taskId === null ? r.source.videoKey : undefined,
-      ];
-      await Promise.all(keys.map((k) => (k ? blobs.delete(k) : undefined)));
+      // The task's folder holds every attempt's results (a killed attempt's leftovers too).
+      await Promise.all([
+        blobs.deleteAll(taskPrefixFor(task.id)),
+        ...uploadKeysOf(task.request).map((k) => blobs.delete(k)),
+      ]);
     },
   };
 }

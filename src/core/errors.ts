@@ -42,6 +42,8 @@ export const ErrorCode = {
   upstreamFailed: "upstream_failed",
   upstreamExpired: "upstream_expired",
   upstreamBadContent: "upstream_bad_content",
+  // Both: a download answers 503 with it, a task's attempt is retried on it.
+  storageUnavailable: "storage_unavailable",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -270,6 +272,18 @@ export const errors = {
     new ReelayError(
       ErrorCode.providerUnavailable,
       `No channel can make ${what} for model '${model}': they need the local renderer (a channel of kind 'local') or the upstream that made the source video`,
+    ),
+  /**
+   * The blob store failed (S3 unreachable or 5xx, a failing or full disk). `retryable`: a passing
+   * fault, retried after a pause; otherwise the store refuses (credentials, permissions).
+   */
+  storageUnavailable: (what: string, opts: { retryable: boolean; cause?: unknown }) =>
+    new ReelayError(
+      ErrorCode.storageUnavailable,
+      opts.retryable
+        ? `Storage is unavailable (${what}): retry shortly`
+        : `Storage refused ${what}: check the storage settings`,
+      { retryable: opts.retryable, retryAfterS: 5, cause: opts.cause },
     ),
   retriesExhausted: (attempts: number, last: string) =>
     new ReelayError(ErrorCode.retriesExhausted, `Gave up after ${attempts} attempts; last error: ${last}`),

@@ -16,7 +16,8 @@ export async function renderHere(
     telemetry: Telemetry;
     remover: WatermarkRemover;
     blobs: BlobStore;
-    blobKey: (taskId: string, file: string) => string;
+    /** The key this attempt stores `file` under (its own folder: see blob_keys.ts). */
+    blobKey: (file: string) => string;
     settings: { watermarkAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
   },
   task: Task,
@@ -48,9 +49,9 @@ export async function renderHere(
     backoffMs: (n) => backoffMs(n, { baseMs: settings.backoffBaseMs, maxMs: settings.backoffMaxMs }),
     sleep: abortableSleep,
   });
-  const videoKey = deps.blobKey(task.id, "video.mp4");
-  const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
-  const spritesheetKey = video.spritesheetPath ? deps.blobKey(task.id, "spritesheet.jpg") : null;
+  const videoKey = deps.blobKey("video.mp4");
+  const thumbnailKey = deps.blobKey("thumbnail.jpg");
+  const spritesheetKey = video.spritesheetPath ? deps.blobKey("spritesheet.jpg") : null;
   const [stored] = await Promise.all([
     blobs.put(videoKey, delivered.videoPath, "video/mp4"),
     blobs.put(thumbnailKey, video.thumbnailPath, "image/jpeg"),

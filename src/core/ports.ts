@@ -201,13 +201,21 @@ export interface BlobInfo {
   readonly contentType: string;
 }
 
+/**
+ * Stored files (results, uploads). Every method throws `storage_unavailable` when the store
+ * fails (retryable when the fault may pass: S3 unreachable or 5xx, a failing or full disk).
+ */
 export interface BlobStore {
   /** Stores the file at `sourcePath` under `key` (moved or copied; the source may be removed after). */
   put(key: string, sourcePath: string, contentType: string): Promise<BlobInfo>;
   stat(key: string): Promise<BlobInfo | undefined>;
-  /** Bytes `start`..`end` inclusive (the whole blob when omitted). */
+  /** Bytes `start`..`end` inclusive (the whole blob when omitted); a missing key throws with code ENOENT. */
   read(key: string, range?: { start: number; end: number }): Promise<Readable>;
   delete(key: string): Promise<void>;
+  /** Deletes every blob whose key starts with `prefix` (a task's folder, `tasks/<id>/`). */
+  deleteAll(prefix: string): Promise<void>;
+  /** Resolves when the store answers (readiness: a bucket HEAD, a probe write on disk); throws otherwise. */
+  check(): Promise<void>;
   /**
    * A URL that serves the blob directly for `ttlS` seconds, when the store can hand out one
    * (S3 with presigned downloads); absent: Reelay streams the blob itself.

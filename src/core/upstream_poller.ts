@@ -6,8 +6,9 @@
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { dropUploads } from "./blob_keys.js";
 import type { ChannelRouter } from "./channels.js";
-import { errors, isReelayError, type ReelayError } from "./errors.js";
+import { ErrorCode, errors, isReelayError, type ReelayError } from "./errors.js";
 import { gate } from "./gate.js";
 import type { BlobStore, Clock, Database, Logger, TaskStore, Telemetry, Tx } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
@@ -80,7 +81,6 @@ export function createUpstreamPoller(deps: {
   upstreamTasks: UpstreamTaskStore;
   router: ChannelRouter;
   blobs: BlobStore;
-  blobKey: (taskId: string, file: string) => string;
   finisher: ResultFinisher;
   billing: Billing | null;
   clock: Clock;
@@ -109,7 +109,7 @@ export function createUpstreamPoller(deps: {
       { taskId: task.id, channel: row.channelId, code: err.code, message: err.message },
       "task failed",
     );
-    await db.transaction(async (tx) => {
+    const ended = await db.transaction(async (tx) => {
       const failed = await tasks.update(
         task.id,
         { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
@@ -119,7 +119,14 @@ export function createUpstreamPoller(deps: {
       await upstreamTasks.finish(task.id, tx);
       if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
       if (failed && deps.onEnded) await deps.onEnded(failed, tx);
+      return failed;
     });
+    // Failed for good: no retry will read its uploads again.
+    if (ended) {
+      await dropUploads(deps.blobs, ended, (e) =>
+        logger.warn({ err: e, taskId: task.id }, "deleting a failed task's uploads failed"),
+      );
+    }
   }
 
   async function cancelUpstream(row: UpstreamTaskRecord): Promise<void> {
@@ -170,16 +177,20 @@ export function createUpstreamPoller(deps: {
       });
       if (!done) {
         // Completed meanwhile by another process's poller (this one's lease ran out while the
-        // download waited or ran): it stored the same upstream video under the same keys, which the
-        // task now points to. Only a result nobody points to is deleted (a cancelled or deleted task).
+        // download waited or ran), or cancelled or deleted. This download stored under a folder of
+        // its own (blob_keys.ts), which nobody points to: it goes, the task's own files stay.
         const current = await tasks.get(task.id);
-        if (current?.status !== "completed" || current.result?.videoKey !== result.videoKey) {
-          await Promise.all(
-            [result.videoKey, result.thumbnailKey, result.spritesheetKey].map((k) =>
-              k ? deps.blobs.delete(k).catch(() => undefined) : undefined,
-            ),
+        if (current?.status === "completed") {
+          logger.warn(
+            { taskId: task.id, kept: current.result?.videoKey },
+            "another poller completed this task first; this download is discarded",
           );
         }
+        await Promise.all(
+          [result.videoKey, result.thumbnailKey, result.spritesheetKey].map((k) =>
+            k ? deps.blobs.delete(k).catch(() => undefined) : undefined,
+          ),
+        );
         return null;
       }
       logger.info({ taskId: task.id, channel: row.channelId }, "task completed");
@@ -187,7 +198,9 @@ export function createUpstreamPoller(deps: {
     } catch (e) {
       if (stopper.signal.aborted) return { ...keep(row), nextPollAt: clock.now() };
       const err = isReelayError(e) ? e : errors.upstreamBadContent(row.channelId, String(e));
-      const fetchErrors = row.fetchErrors + 1;
+      // Storage away for a while is not the download's fault: it waits (bounded by the deadline)
+      // without spending one of the download's tries.
+      const fetchErrors = row.fetchErrors + (err.code === ErrorCode.storageUnavailable ? 0 : 1);
       if (err.retryable && fetchErrors < settings.fetchAttempts) {
         logger.warn(
           { taskId: task.id, err: err.message, fetchErrors },

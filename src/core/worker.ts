@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { materialiseInputs, removeWorkDir } from "./attempt_inputs.js";
 import { backoffMs } from "./backoff.js";
+import { dropUploads, newAttemptDir } from "./blob_keys.js";
 import { ErrorCode, errors, isReelayError, ReelayError } from "./errors.js";
 import { gate } from "./gate.js";
 import { type Plan, planJob } from "./job_start.js";
@@ -68,7 +69,8 @@ export function createWorker(deps: {
   queue: JobQueue;
   blobs: BlobStore;
   providerFor: (request: VideoRequest) => VideoProvider;
-  blobKey: (taskId: string, file: string) => string;
+  /** The key of a file made by one attempt of a task (blob_keys.ts). */
+  blobKey: (taskId: string, attempt: string, file: string) => string;
   clock: Clock;
   logger: Logger;
   telemetry: Telemetry;
@@ -207,6 +209,9 @@ export function createWorker(deps: {
         if (sent.kind === "submitted") return;
       }
       const provider = deps.providerFor(task.request);
+      // This attempt's files go under a folder of its own: an attempt that lost its job to
+      // another (a paused process whose lease ran out) can neither overwrite nor delete them.
+      const attemptDir = newAttemptDir(clock.now());
       const { result, enhancedPrompt, note } = await rendering(() =>
         renderHere(
           {
@@ -214,7 +219,7 @@ export function createWorker(deps: {
             telemetry: deps.telemetry,
             remover: deps.remover,
             blobs,
-            blobKey: deps.blobKey,
+            blobKey: (file) => deps.blobKey(task.id, attemptDir, file),
             settings,
           },
           task,
@@ -242,7 +247,16 @@ export function createWorker(deps: {
         return updated;
       });
       if (!done) {
-        // Deleted while rendering: nobody may see these files, so they go.
+        // Another attempt finished the task (this one lost its lease, paused or cut off), or the
+        // task was cancelled or deleted meanwhile. Either way these files are this attempt's
+        // alone (its own folder) and nobody points to them: they go, and nothing else does.
+        const current = await tasks.get(task.id);
+        if (current?.status === "completed") {
+          logFor(job).warn(
+            { taskId: task.id, attempt: job.attempt, kept: current.result?.videoKey },
+            "another attempt completed this task first; this attempt's result is discarded",
+          );
+        }
         await Promise.all(
           [videoKey, thumbnailKey, spritesheetKey].map((k) => (k ? blobs.delete(k) : undefined)),
         );
@@ -283,10 +297,16 @@ export function createWorker(deps: {
     }
     if (!isReelayError(reason)) {
       logFor(job).error({ err: reason, taskId: task.id, jobId: job.id }, "unexpected error in a render job");
-      await db.transaction(async (tx) => {
-        await failTask(task, new ReelayError(ErrorCode.internal, "Internal error while rendering"), tx);
+      const failed = await db.transaction(async (tx) => {
+        const f = await failTask(
+          task,
+          new ReelayError(ErrorCode.internal, "Internal error while rendering"),
+          tx,
+        );
         await queue.bury(job, String(reason instanceof Error ? reason.stack : reason), tx);
+        return f;
       });
+      if (failed) await dropUploadsOf(job, failed);
       return;
     }
     const now = clock.now();
@@ -295,8 +315,11 @@ export function createWorker(deps: {
       maxMs: settings.backoffMaxMs,
       retryAfterS: reason.retryAfterS,
     });
-    // Every channel busy or cooling down: the task waits for capacity, it did not fail.
-    const waitedForCapacity = reason.code === ErrorCode.providerUnavailable;
+    // Every channel busy or cooling down, or the storage away for a while: the task waits for
+    // the service to come back, it did not fail (so the retry spends no attempt; the deadline
+    // still bounds the wait).
+    const waitedForCapacity =
+      reason.code === ErrorCode.providerUnavailable || reason.code === ErrorCode.storageUnavailable;
     if (
       reason.retryable &&
       (waitedForCapacity || job.attempt < job.maxAttempts) &&
@@ -338,15 +361,24 @@ export function createWorker(deps: {
     );
     if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
     if (failed) await deps.events?.taskEnded(failed, tx);
+    return failed;
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {
     logFor(job).warn({ taskId: task.id, code: err.code, message: err.message }, "task failed");
-    await db.transaction(async (tx) => {
-      await failTask(task, err, tx);
+    const failed = await db.transaction(async (tx) => {
+      const f = await failTask(task, err, tx);
       await queue.complete(job, tx);
+      return f;
     });
+    if (failed) await dropUploadsOf(job, failed);
   }
+
+  /** A task failed for good: no retry will read its uploads again. */
+  const dropUploadsOf = (job: ClaimedJob, failed: Task) =>
+    dropUploads(blobs, failed, (e) =>
+      logFor(job).warn({ err: e, taskId: failed.id }, "deleting a failed task's uploads failed"),
+    );
 
   return {
     start() {

@@ -4,6 +4,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
+import { uploadKeysOf } from "../core/blob_keys.js";
 import { errors } from "../core/errors.js";
 import type { Task, VideoRequest } from "../core/task.js";
 import type { AppServices } from "./services.js";
@@ -49,11 +50,7 @@ export async function createTask(
   input: unknown = req.body,
 ): Promise<Task> {
   // This request's uploads, stored before we got here: they go if no new task is made from them.
-  const dropUploads = () =>
-    Promise.all([
-      ...request.imageKeys.map((k) => s.blobs.delete(k)),
-      request.source && request.source.taskId === null ? s.blobs.delete(request.source.videoKey) : undefined,
-    ]);
+  const dropUploads = () => Promise.all(uploadKeysOf(request).map((k) => s.blobs.delete(k)));
   try {
     const allowed = req.principal?.allowedModels;
     if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);

@@ -46,6 +46,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.upstreamFailed]: { status: 502, type: "server_error" },
   [ErrorCode.upstreamExpired]: { status: 502, type: "server_error" },
   [ErrorCode.upstreamBadContent]: { status: 502, type: "server_error" },
+  [ErrorCode.storageUnavailable]: { status: 503, type: "server_error" },
 };
 
 export interface ErrorEnvelope {

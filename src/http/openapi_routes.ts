@@ -46,7 +46,7 @@ export const OPS: Op[] = [
   {
     method: "get",
     path: "/readyz",
-    summary: "Readiness: database and queue answer",
+    summary: "Readiness: database, queue and storage answer",
     tag: "Operations",
     auth: "none",
     ok: { status: 200, schema: healthSchema, description: "Ready" },

@@ -54,6 +54,8 @@ export interface Config {
     readonly retryScheduleMs: readonly number[];
     readonly timeoutMs: number;
     readonly concurrency: number;
+    /** Finished deliveries are kept this long after their last attempt (0: for ever). */
+    readonly retentionMs: number;
   };
   /** Largest uploaded video (edits, extensions); images use images.maxBytes. */
   readonly uploadMaxBytes: number;
@@ -152,6 +154,7 @@ const envSchema = z.object({
     }),
   REELAY_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(15_000),
   REELAY_WEBHOOK_CONCURRENCY: int(1, 256).default(4),
+  REELAY_WEBHOOK_RETENTION_DAYS: int(0, 36_500).default(30),
   REELAY_IMAGE_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
@@ -319,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       retryScheduleMs: e.REELAY_WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: e.REELAY_WEBHOOK_TIMEOUT_MS,
       concurrency: e.REELAY_WEBHOOK_CONCURRENCY,
+      retentionMs: e.REELAY_WEBHOOK_RETENTION_DAYS * 24 * 3600 * 1000,
     },
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,

@@ -5,7 +5,6 @@
  */
 import { join } from "node:path";
 import type { Logger as PinoLogger } from "pino";
-import { blobKeyFor } from "../adapters/blobs/fs.js";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import type { Resolver } from "../adapters/net/guard.js";
@@ -18,6 +17,7 @@ import { createSqlAccounts } from "../adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../adapters/sqlite/character-store.js";
 import { createSqlIdempotencyStore } from "../adapters/sqlite/idempotency-store.js";
 import { createSqlKeyStore } from "../adapters/sqlite/key-store.js";
+import { createSqlPruner } from "../adapters/sqlite/pruner.js";
 import { createSqlRateLimiter } from "../adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../adapters/sqlite/task-store.js";
 import {
@@ -27,6 +27,7 @@ import {
 import { createSqlWebhookStore } from "../adapters/sqlite/webhook-store.js";
 import { createDelogoRemover } from "../adapters/watermark/delogo.js";
 import { createWebhookSender } from "../adapters/webhooks/sender.js";
+import { blobKeyFor } from "../core/blob_keys.js";
 import { type Channel, createChannelRouter } from "../core/channels.js";
 import { createCharacterService } from "../core/characters.js";
 import { createTaskEngine } from "../core/engine.js";
@@ -35,6 +36,7 @@ import { hashSecret } from "../core/keys.js";
 import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
+import { createRetention } from "../core/retention.js";
 import type { UpstreamProvider } from "../core/upstream.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
 import { createDispatcher } from "../core/upstream_submit.js";
@@ -216,8 +218,14 @@ export async function buildContainer(
       upstreamTasks,
     });
     const hasUpstreams = channels.some((c) => c.upstream !== null);
+    // Tasks still pinned to a channel the config no longer has: its record keeps the upstream id
+    // but not the base URL or credential, so nobody could poll it. The poller runs anyway, to end
+    // them at once (failed, naming the channel, refunded) rather than leave them running for ever.
+    const orphaned = [...(await upstreamTasks.inFlight()).keys()].some(
+      (id) => !channels.some((c) => c.spec.id === id && c.upstream !== null),
+    );
     let poller: UpstreamPoller | null = null;
-    if (hasUpstreams) {
+    if (hasUpstreams || orphaned) {
       const { createResultFinisher } = await import("../adapters/providers/upstream/finisher.js");
       poller = createUpstreamPoller({
         db,
@@ -225,7 +233,6 @@ export async function buildContainer(
         upstreamTasks,
         router,
         blobs,
-        blobKey: blobKeyFor,
         finisher: createResultFinisher({ tools, blobs, blobKey: blobKeyFor }),
         billing,
         clock,
@@ -262,15 +269,24 @@ export async function buildContainer(
       settings: { ...config.engine, scratchDir },
       events,
     });
-    // One worker for callers: render jobs, and the poller following upstream tasks.
+    // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
+    const retention = createRetention({
+      pruner: createSqlPruner(db.kysely),
+      clock,
+      logger,
+      settings: { webhookRetentionMs: config.webhooks.retentionMs, intervalMs: 3600_000 },
+    });
+    // One worker for callers: render jobs, the poller following upstream tasks, the prune of old rows.
     const worker: Worker = {
       start() {
         renderer.start();
         poller?.start();
+        retention.start();
       },
       wake: () => renderer.wake(),
       interrupt: (taskId) => renderer.interrupt(taskId),
       async stop() {
+        retention.stop();
         await Promise.all([renderer.stop(), poller?.stop()]);
       },
       get active() {

@@ -97,6 +97,30 @@ export function blobStoreContract(
     );
 
     it(
+      "deleteAll removes every key under a task's prefix and nothing else; check answers; a missing key reads as ENOENT",
+      withStore(async (blobs, dir) => {
+        await blobs.check();
+        const put = async (key: string) => {
+          const src = join(dir, `${randomBytes(4).toString("hex")}.jpg`);
+          await writeFile(src, randomBytes(100));
+          await blobs.put(key, src, "image/jpeg");
+        };
+        const doomed = [
+          "tasks/a/video.mp4",
+          "tasks/a/attempt_1/video.mp4",
+          "tasks/a/attempt_2/thumbnail.jpg",
+        ];
+        const kept = ["tasks/ab/video.mp4", "tasks/b/attempt_1/video.mp4", "uploads/u/reference.png"];
+        for (const k of [...doomed, ...kept]) await put(k);
+        await blobs.deleteAll("tasks/a/");
+        for (const k of doomed) expect(await blobs.stat(k)).toBeUndefined();
+        for (const k of kept) expect(await blobs.stat(k)).toBeDefined();
+        await blobs.deleteAll("tasks/a/"); // nothing left: not an error
+        await expect(blobs.read("tasks/a/video.mp4")).rejects.toMatchObject({ code: "ENOENT" });
+      }),
+    );
+
+    it(
       "a download URL, where the store hands one out, serves the bytes with ranges",
       withStore(async (blobs, dir) => {
         if (!blobs.downloadUrl) return; // Streamed by Reelay instead: covered by the HTTP tests.

@@ -10,6 +10,7 @@ import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
 import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
 import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
 import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
+import { createSqlPruner } from "../../src/adapters/sqlite/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
 import {
@@ -43,6 +44,7 @@ async function open() {
     idempotency: createSqlIdempotencyStore(db.kysely),
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
+    pruner: createSqlPruner(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely, {
       box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
     }),

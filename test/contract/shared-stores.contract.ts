@@ -11,6 +11,7 @@ import type {
   KeyStore,
   RateLimiter,
 } from "../../src/core/ports.js";
+import type { RecordPruner } from "../../src/core/retention.js";
 
 export interface SharedStoresHarness {
   db: Database;
@@ -19,6 +20,7 @@ export interface SharedStoresHarness {
   idempotency: IdempotencyStore;
   keys: KeyStore;
   characters: CharacterStore;
+  pruner: RecordPruner;
   close(): Promise<void>;
 }
 
@@ -150,6 +152,37 @@ export function sharedStoresContract(name: string, open: () => Promise<SharedSto
         // A minute later, five more tokens.
         const later = await rateLimiter.take("key_1", { perMin: 5, burst: 5, now: now + 60_000 });
         expect(later.ok).toBe(true);
+      } finally {
+        await close();
+      }
+    });
+
+    it("prune: spent idempotency keys and idle rate buckets go, recent ones stay", async () => {
+      const { idempotency, rateLimiter, pruner, close } = await open();
+      try {
+        const rec = (taskId: string, createdAt: number) => ({ fingerprint: "f", taskId, createdAt });
+        await idempotency.insert("o", "old", rec("t1", T0));
+        await idempotency.insert("o", "new", rec("t2", T0 + 10_000));
+        await rateLimiter.take("idle", { perMin: 60, burst: 2, now: T0 });
+        await rateLimiter.take("busy", { perMin: 60, burst: 2, now: T0 + 10_000 });
+        const cut = T0 + 5000;
+        const pruned = await pruner.prune({
+          idempotencyBefore: cut,
+          rateBucketsBefore: cut,
+          webhooksBefore: cut,
+        });
+        expect(pruned).toMatchObject({ idempotencyKeys: 1, rateBuckets: 1, webhookDeliveries: 0 });
+        expect(await idempotency.find("o", "old")).toBeUndefined();
+        expect(await idempotency.find("o", "new")).toMatchObject({ taskId: "t2" });
+        // Nothing left to prune: a second run deletes nothing.
+        expect(
+          await pruner.prune({ idempotencyBefore: cut, rateBucketsBefore: cut, webhooksBefore: null }),
+        ).toEqual({
+          idempotencyKeys: 0,
+          rateBuckets: 0,
+          upstreamPins: 0,
+          webhookDeliveries: 0,
+        });
       } finally {
         await close();
       }

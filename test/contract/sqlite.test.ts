@@ -10,6 +10,7 @@ import { openSqlite } from "../../src/adapters/sqlite/db.js";
 import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
 import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
 import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
+import { createSqlPruner } from "../../src/adapters/sqlite/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
 import {
@@ -35,6 +36,7 @@ async function open() {
     idempotency: createSqlIdempotencyStore(db.kysely),
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
+    pruner: createSqlPruner(db.kysely),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely, {

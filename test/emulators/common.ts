@@ -19,7 +19,9 @@ export type Fault =
   | { kind: "reset" }
   | { kind: "malformed" }
   /** Answers 200 text/html (an error page where a video or JSON should be). */
-  | { kind: "html" };
+  | { kind: "html" }
+  /** Answers 302 to `location` (a download handed to a CDN, as real upstreams do). */
+  | { kind: "redirect"; location: string };
 
 export interface Behaviour {
   /** How long the task runs before it ends. */
@@ -273,6 +275,10 @@ export async function applyFault(
     case "malformed":
       res.writeHead(200, { "content-type": "application/json" });
       res.end('{"id": "oops", "status": ');
+      return true;
+    case "redirect":
+      res.writeHead(302, { location: fault.location });
+      res.end();
       return true;
     case "html":
       res.writeHead(200, { "content-type": "text/html" });

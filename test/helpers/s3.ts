@@ -9,27 +9,47 @@ export interface TestS3 {
   readonly bucket: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** Cuts the storage: the server stops and drops every open connection (its files stay). */
+  stop(): Promise<void>;
+  /** Brings it back on the same port with the same files. */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTestS3(bucket = "reelay-test"): Promise<TestS3> {
   const dir = await mkdtemp(join(tmpdir(), "reelay-s3-"));
-  const server = new S3rver({
-    address: "127.0.0.1",
-    port: 0,
-    silent: true,
-    directory: dir,
-    configureBuckets: [{ name: bucket, configs: [] }],
-  });
+  const open = (port: number) =>
+    new S3rver({
+      address: "127.0.0.1",
+      port,
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: bucket, configs: [] }],
+    });
+  let server: S3rver | null = open(0);
   const { port } = await server.run();
+  const stop = async () => {
+    const s = server;
+    server = null;
+    if (!s) return;
+    const closed = s.close();
+    s.httpServer?.closeAllConnections();
+    await closed;
+  };
   return {
     endpoint: `http://127.0.0.1:${port}`,
     bucket,
     // s3rver's fixed development credentials.
     accessKeyId: "S3RVER",
     secretAccessKey: "S3RVER",
+    stop,
+    async restart() {
+      await stop();
+      server = open(port);
+      await server.run();
+    },
     async close() {
-      await server.close();
+      await stop();
       await rm(dir, { recursive: true, force: true });
     },
   };

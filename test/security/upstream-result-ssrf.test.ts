@@ -72,6 +72,24 @@ describe("result links an upstream points to", () => {
     expect(relay.core.requests.filter((r) => r.route === "content")).toEqual([]);
   });
 
+  it("a redirect from the channel's own origin to a private address is refused at that hop", async () => {
+    const { relay, app, key } = await setUp();
+    relay.core.nextTask({ runMs: 200 });
+    // The result link is on the channel's origin; its download answers 302 to the metadata service.
+    relay.core.fault(
+      "content",
+      { kind: "redirect", location: "http://metadata.internal/latest/meta-data" },
+      10,
+    );
+    const done = await waitForTask(app, key, await createTask(app, key));
+    expect(done.status).toBe("failed");
+    const error = done.error as { code: string; message: string };
+    expect(error.code).toBe("upstream_bad_content");
+    expect(error.message).toContain("refused");
+    expect(error.message).toContain("link-local");
+    expect(relay.core.requests.filter((r) => r.route === "content").length).toBeGreaterThan(0);
+  });
+
   it("a loopback link on another origin is refused unless REELAY_ALLOW_HOSTS lists it; then it is fetched without the channel's key", async () => {
     const refused = await setUp();
     const port = new URL(refused.relay.url).port;

@@ -1,20 +1,21 @@
 /**
  * Two pollers (two worker processes) on one database: a completed task whose download outlasts
  * the poller's lease is taken up by the other poller, which downloads and stores it first. The
- * slower one must then leave the stored result alone (it wrote the same files under the same keys)
- * rather than delete what the completed task points to.
+ * slower one must then leave the stored result alone (each download stores under a folder of its
+ * own) and delete only its own download, never what the completed task points to.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, it } from "vitest";
-import { blobKeyFor, createFsBlobStore } from "../../src/adapters/blobs/fs.js";
+import { createFsBlobStore } from "../../src/adapters/blobs/fs.js";
 import { openSqlite } from "../../src/adapters/sqlite/db.js";
 import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
 import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
 } from "../../src/adapters/sqlite/upstream-store.js";
+import { blobKeyFor, newAttemptDir, taskPrefixFor } from "../../src/core/blob_keys.js";
 import { createChannelRouter } from "../../src/core/channels.js";
 import type { Logger } from "../../src/core/ports.js";
 import type { UpstreamProvider } from "../../src/core/upstream.js";
@@ -81,8 +82,10 @@ it("a result stored by another poller after this one's lease ran out is kept, no
       async finish({ task, videoPath, workDir }) {
         const thumb = join(workDir, "thumb.jpg");
         await writeFile(thumb, "thumbnail");
-        const videoKey = blobKeyFor(task.id, "video.mp4");
-        const thumbnailKey = blobKeyFor(task.id, "thumbnail.jpg");
+        // As the real finisher: each download under a folder of its own.
+        const attempt = newAttemptDir(Date.now());
+        const videoKey = blobKeyFor(task.id, attempt, "video.mp4");
+        const thumbnailKey = blobKeyFor(task.id, attempt, "thumbnail.jpg");
         const stored = await blobs.put(videoKey, videoPath, "video/mp4");
         await blobs.put(thumbnailKey, thumb, "image/jpeg");
         return {
@@ -124,7 +127,6 @@ it("a result stored by another poller after this one's lease ran out is kept, no
         upstreamTasks,
         router,
         blobs,
-        blobKey: blobKeyFor,
         finisher,
         billing: null,
         clock: { now },
@@ -156,9 +158,12 @@ it("a result stored by another poller after this one's lease ran out is kept, no
 
     const task = await tasks.get(id);
     expect(task?.status).toBe("completed");
-    expect(task?.result?.videoKey).toBe(blobKeyFor(id, "video.mp4"));
-    expect(await blobs.stat(blobKeyFor(id, "video.mp4"))).toBeDefined();
-    expect(await blobs.stat(blobKeyFor(id, "thumbnail.jpg"))).toBeDefined();
+    const { videoKey, thumbnailKey } = task?.result ?? { videoKey: "", thumbnailKey: "" };
+    expect(videoKey.startsWith(taskPrefixFor(id))).toBe(true);
+    expect(await blobs.stat(videoKey)).toBeDefined();
+    expect(await blobs.stat(thumbnailKey)).toBeDefined();
+    // A's download, under its own folder, is gone: only B's folder is left.
+    expect(await readdir(join(dir, "blobs", taskPrefixFor(id)))).toHaveLength(1);
   } finally {
     await db.close();
     await rm(dir, { recursive: true, force: true });

@@ -5,6 +5,7 @@
  */
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { newAttemptDir } from "../../../core/blob_keys.js";
 import { errors } from "../../../core/errors.js";
 import type { BlobStore } from "../../../core/ports.js";
 import type { ResultFinisher } from "../../../core/upstream_poller.js";
@@ -26,7 +27,7 @@ async function isJpeg(path: string): Promise<boolean> {
 export function createResultFinisher(deps: {
   tools: Pick<MediaTools, "ffmpegPath" | "ffprobePath">;
   blobs: BlobStore;
-  blobKey: (taskId: string, file: string) => string;
+  blobKey: (taskId: string, attempt: string, file: string) => string;
 }): ResultFinisher {
   const { tools, blobs } = deps;
   return {
@@ -59,9 +60,12 @@ export function createResultFinisher(deps: {
       ]);
       if (t.code !== 0)
         throw errors.upstreamBadContent(channel, `no thumbnail could be taken: ${describeExit(t)}`, false);
-      const videoKey = deps.blobKey(task.id, "video.mp4");
-      const thumbnailKey = deps.blobKey(task.id, "thumbnail.jpg");
-      const spritesheetKey = s.code === 0 ? deps.blobKey(task.id, "spritesheet.jpg") : null;
+      // Under a folder of this download's own: a poller that lost the task to another one
+      // never overwrites (or later deletes) the files the task points to.
+      const attempt = newAttemptDir(Date.now());
+      const videoKey = deps.blobKey(task.id, attempt, "video.mp4");
+      const thumbnailKey = deps.blobKey(task.id, attempt, "thumbnail.jpg");
+      const spritesheetKey = s.code === 0 ? deps.blobKey(task.id, attempt, "spritesheet.jpg") : null;
       const stored = await blobs.put(videoKey, videoPath, "video/mp4");
       await blobs.put(thumbnailKey, thumb, "image/jpeg");
       if (spritesheetKey) await blobs.put(spritesheetKey, sheet, "image/jpeg");

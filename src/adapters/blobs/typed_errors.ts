@@ -1,0 +1,16 @@
+/** Wraps a blob store's operations so every failure leaves as Reelay's typed storage error. */
+
+/**
+ * `guardedBy(toError)(what, fn)`: `fn`, whose failures go through `toError` (given what the call
+ * was doing). An error with code ENOENT passes as it is: the port's "no such blob".
+ */
+export const guardedBy =
+  (toError: (e: unknown, what: string) => unknown) =>
+  <A extends unknown[], R>(what: string, fn: (...a: A) => Promise<R>) =>
+  async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (e) {
+      throw (e as { code?: unknown }).code === "ENOENT" ? e : toError(e, what);
+    }
+  };
