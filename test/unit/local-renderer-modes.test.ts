@@ -299,14 +299,19 @@ describe("local renderer modes (real ffmpeg)", () => {
   it("fails, not retryable, when the source cannot be decoded", async () => {
     const garbage = join(scratch, "garbage.mp4");
     await writeFile(garbage, Buffer.alloc(64 * 1024, 0x42));
-    for (const kind of ["remix", "extend"] as const) {
-      const { ctx } = await context({ sourceVideo: garbage });
+    // An ISO-BMFF `ftyp` box, then nothing an MP4 demuxer can read.
+    const broken = join(scratch, "broken.mp4");
+    const ftyp = Buffer.from([0, 0, 0, 0x18, ...Buffer.from("ftypisom\0\0\x02\0isomiso2", "latin1")]);
+    await writeFile(broken, Buffer.concat([ftyp, Buffer.alloc(64 * 1024, 0x42)]));
+    const cases = [
+      { file: garbage, kind: "remix", message: "the source video is not an MP4, MOV or WebM video" },
+      { file: broken, kind: "remix", message: "the source video could not be decoded" },
+      { file: broken, kind: "extend", message: "the source video could not be decoded" },
+    ] as const;
+    for (const { file, kind, message } of cases) {
+      const { ctx } = await context({ sourceVideo: file });
       const failure = await failureOf(renderer().generate(request({ source: source(kind) }), ctx));
-      expect(failure).toMatchObject({
-        code: "render_failed",
-        retryable: false,
-        message: "the source video could not be decoded",
-      });
+      expect(failure).toMatchObject({ code: "render_failed", retryable: false, message });
       expect(existsSync(join(ctx.workDir, "video.mp4"))).toBe(false);
     }
   });

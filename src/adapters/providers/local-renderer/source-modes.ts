@@ -5,6 +5,7 @@
  */
 import { captionFilter, DEFAULT_FPS, encodeArgs, promptSeed, STEREO_48K, toneGraph } from "./filtergraph.js";
 import { num, requireAbsolute } from "./graph-util.js";
+import { inputArgs, type VideoInput } from "./media-input.js";
 import { finishVideo, type Overlays, overlayInputArgs, overlayPaths } from "./overlays.js";
 import { panningStill } from "./slides.js";
 
@@ -16,8 +17,8 @@ export interface SourceRenderInputs {
   readonly height: number;
   /** Seconds to make: the whole output for remix/edit, the added segment for extend. */
   readonly durationS: number;
-  /** Absolute path of the source video. */
-  readonly sourcePath: string;
+  /** The source video (absolute path, sniffed type). */
+  readonly source: VideoInput;
   /** The source's length (its video stream's, when known). */
   readonly sourceDurationS: number;
   /** Whether the source has a sound track: extend keeps it under the source's part. */
@@ -56,7 +57,7 @@ export function sourceOutputDurationS(
 /** The complete ffmpeg argv (without the binary) for one source mode. */
 export function buildSourceRenderArgs(inputs: SourceRenderInputs): string[] {
   requireAbsolute([
-    inputs.sourcePath,
+    inputs.source.path,
     ...overlayPaths(inputs.overlays),
     inputs.fontPath,
     inputs.outputPath,
@@ -87,7 +88,7 @@ function buildRestyleArgs(inputs: SourceRenderInputs): string[] {
   const loop = inputs.sourceDurationS < d ? ["-stream_loop", "-1"] : [];
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y"],
-    ...[...loop, "-i", inputs.sourcePath],
+    ...inputArgs(inputs.source, loop),
     ...overlayInputArgs(inputs.overlays),
     ...["-filter_complex", `${video};${toneGraph(seed, d, "a")}`, "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, d, inputs.outputPath),
@@ -138,7 +139,7 @@ function buildExtendArgs(inputs: SourceRenderInputs): string[] {
     }),
   );
   return [
-    ...["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", inputs.sourcePath],
+    ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...inputArgs(inputs.source)],
     ...overlayInputArgs(inputs.overlays),
     ...["-filter_complex", graph.join(";"), "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, s + d, inputs.outputPath),
