@@ -303,7 +303,8 @@ export function createWorker(deps: {
       now + delay < task.deadlineAt
     ) {
       logFor(job).warn(
-        { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
+        // `err` carries the cause (e.g. ffmpeg's stderr), which the task's message leaves out.
+        { err: reason, taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
         "attempt failed; will retry",
       );
       await db.transaction(async (tx) => {
@@ -341,7 +342,7 @@ export function createWorker(deps: {
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {
-    logFor(job).warn({ taskId: task.id, code: err.code, message: err.message }, "task failed");
+    logFor(job).warn({ err, taskId: task.id, code: err.code, message: err.message }, "task failed");
     await db.transaction(async (tx) => {
       await failTask(task, err, tx);
       await queue.complete(job, tx);
