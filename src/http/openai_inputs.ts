@@ -137,7 +137,13 @@ export async function resolveSource(
   let height: number;
   if (req.videoId !== null) {
     const task = await s.engine.source(ownerId, req.videoId, kind);
-    source = { kind, taskId: task.id, videoKey: task.result.videoKey, durationS: task.result.durationS };
+    source = {
+      kind,
+      taskId: task.id,
+      videoKey: task.result.videoKey,
+      durationS: task.result.durationS,
+      captionPrompt: task.request.prompt,
+    };
     modelName = task.request.model;
     ({ width, height } = task.result);
   } else {

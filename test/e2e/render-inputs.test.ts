@@ -1,7 +1,8 @@
 /**
  * What the renderer makes of what users send, through the HTTP API: a phone photo stored sideways with
- * EXIF Orientation 6 comes out upright, judged by the delivered video's pixels; a render that fails
- * tells the user so without ffmpeg's stderr (which names the data dir and the work dir).
+ * EXIF Orientation 6 comes out upright, judged by the delivered video's pixels; a remix shows its own
+ * caption only, not the source's beside it; a render that fails tells the user so without ffmpeg's
+ * stderr (which names the data dir and the work dir).
  */
 import { execFile } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -9,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { captionBand } from "../../src/adapters/providers/local-renderer/caption.js";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { meanRgb, pixels } from "../helpers/frames.js";
@@ -83,6 +85,60 @@ describe("EXIF orientation", () => {
     expect(topB).toBeLessThan(80);
     expect(lowB).toBeGreaterThan(150);
     expect(lowR).toBeLessThan(80);
+  });
+});
+
+/** Downloads a finished unified task's video into the test dir. */
+async function download(task: Record<string, unknown>, name: string): Promise<string> {
+  const file = join(dir, name);
+  await writeFile(file, Buffer.from(await (await fetch(String(task.video_url))).arrayBuffer()));
+  return file;
+}
+
+/** Pixels brighter than 200 in every channel: caption text (white), never the dark backgrounds. */
+const whitePixels = (rgb: Buffer): number => {
+  let n = 0;
+  for (let i = 0; i + 2 < rgb.length; i += 3) {
+    if ((rgb[i] ?? 0) > 200 && (rgb[i + 1] ?? 0) > 200 && (rgb[i + 2] ?? 0) > 200) n++;
+  }
+  return n;
+};
+
+describe("remix captions", () => {
+  it("a remix replaces the source's caption instead of drawing over it", async () => {
+    const app = await startTestApp();
+    apps.push(app);
+    const key = await app.newKey();
+    // Three caption lines at 1280×720; the remix's prompt makes one.
+    const long =
+      "A long caption about a lighthouse on a cliff at dusk, waves crashing below and gulls circling " +
+      "in the warm evening light while a small boat heads home";
+    const res = await app.request("/v1/video/create", {
+      key,
+      body: { model: "sora-2", orientation: "landscape", size: "small", duration: 10, prompt: long },
+    });
+    const source = await waitForTask(app, key, ((await res.json()) as { id: string }).id, 150_000);
+    expect(source.status).toBe("completed");
+    const remixRes = await app.request("/v1/video/remix", {
+      key,
+      body: { id: source.id, prompt: "Night falls" },
+    });
+    expect(remixRes.status).toBe(200);
+    const remix = await waitForTask(app, key, ((await remixRes.json()) as { id: string }).id, 150_000);
+    expect(remix.status).toBe("completed");
+    const oldBand = captionBand(long, 1280, 720);
+    const newBand = captionBand("Night falls", 1280, 720);
+    if (!oldBand || !newBand) throw new Error("both prompts make captions");
+    // The rows of the source's first caption lines, above anything the new caption draws.
+    const rows = { x: 0, y: oldBand.y, width: 1280, height: newBand.y - oldBand.y };
+    expect(rows.height).toBeGreaterThan(40);
+    const sourceFile = await download(source, "source.mp4");
+    const remixFile = await download(remix, "remix.mp4");
+    expect(whitePixels(await pixels(sourceFile, 5, rows))).toBeGreaterThan(500);
+    expect(whitePixels(await pixels(remixFile, 5, rows))).toBe(0);
+    // The new caption is there, below.
+    const newRows = { x: 0, y: newBand.y, width: 1280, height: newBand.height };
+    expect(whitePixels(await pixels(remixFile, 5, newRows))).toBeGreaterThan(100);
   });
 });
 

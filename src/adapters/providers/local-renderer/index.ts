@@ -14,7 +14,7 @@ import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT } from "../../../core/media_ty
 import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../../core/ports.js";
 import type { CharacterRef, VideoRequest, VideoSource } from "../../../core/task.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
-import { captionText } from "./caption.js";
+import { captionBand, captionText } from "./caption.js";
 import {
   describeExit,
   exitDetail,
@@ -187,6 +187,12 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       sourceHasAudio: info.streams.some((s) => s.codecType === "audio"),
       prompt: request.prompt,
       captionPath: job.captionPath,
+      // A finished task's video shows its prompt as a caption, at this very size (remix, edit and
+      // extend keep the source's size): that band is covered, not drawn over.
+      sourceCaptionBand:
+        source.captionPrompt === undefined
+          ? null
+          : captionBand(source.captionPrompt, request.width, request.height),
       fontPath,
       outputPath: job.videoPath,
       fps,
