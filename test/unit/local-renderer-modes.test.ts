@@ -215,13 +215,19 @@ describe("local renderer modes (real ffmpeg)", () => {
   });
 
   it("fails, not retryable, naming an uploaded image that cannot be decoded by its place after the links", async () => {
+    // A PNG by its signature, then no picture: the renderer's decode check finds it.
     const broken = join(scratch, "broken.png");
-    await writeFile(broken, "not a picture at all ".repeat(50));
+    await writeFile(broken, `\x89PNG\r\n\x1a\n${"not a picture at all ".repeat(50)}`, "latin1");
     const { ctx } = await context({ imageFiles: [broken] });
     const req = request({ images: [`${server.url}/a.png`], imageKeys: ["uploads/broken.png"] });
     const failure = await failureOf(renderer().generate(req, ctx));
     expect(failure).toMatchObject({ code: "image_fetch_failed", retryable: false, param: "images[1]" });
     expect(String((failure as Error).message)).toMatch(/could not be decoded as an image/);
+    // Not an image by its bytes at all: refused before ffmpeg sees it.
+    const text = join(scratch, "text.png");
+    await writeFile(text, "#EXTM3U\n/etc/hostname\n");
+    const refused = await failureOf(renderer().generate(req, (await context({ imageFiles: [text] })).ctx));
+    expect(refused).toMatchObject({ code: "image_refused", retryable: false, param: "images[1]" });
   });
 
   it("remixes a shorter source into a longer clip of the asked size, visibly different", async () => {
