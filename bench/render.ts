@@ -218,12 +218,18 @@ function bareArgs(
     outputPath: join(dir, "bare.mp4"),
   };
   if (request.source === null || sourceVideo === null) {
-    return buildRenderArgs({ ...common, imagePaths: request.images.map((_, i) => join(dir, `image-${i}`)) });
+    // The bench's images are the JPEGs it made itself.
+    const images = request.images.map((_, i) => ({
+      path: join(dir, `image-${i}`),
+      type: "jpeg" as const,
+      orientation: 1,
+    }));
+    return buildRenderArgs({ ...common, images });
   }
   return buildSourceRenderArgs({
     ...common,
     kind: request.source.kind,
-    sourcePath: sourceVideo,
+    source: { path: sourceVideo, type: "mp4" },
     sourceDurationS: request.source.durationS,
     sourceHasAudio: true,
   });
@@ -251,11 +257,14 @@ async function timeBare(
   const started = performance.now();
   await timeProcess(tools.ffmpegPath, renderArgs);
   await Promise.all([
-    timeProcess(tools.ffmpegPath, buildThumbnailArgs(out, `${out}.thumb.jpg`, Math.min(1, durationS / 2))),
+    timeProcess(
+      tools.ffmpegPath,
+      buildThumbnailArgs({ path: out, type: "mp4" }, `${out}.thumb.jpg`, Math.min(1, durationS / 2)),
+    ),
     timeProcess(
       tools.ffmpegPath,
       buildSpritesheetArgs(
-        out,
+        { path: out, type: "mp4" },
         `${out}.sprites.jpg`,
         spritesheetLayout(request.width, request.height, durationS),
         durationS,

@@ -207,8 +207,8 @@ export const errors = {
       `The watermark could not be removed after ${attempts} attempts (watermark: false asks for a clean video): ${last}`,
     ),
   /** A remover's own failure: retryable unless the remover says otherwise. */
-  watermarkRemover: (message: string, retryable = true) =>
-    new ReelayError(ErrorCode.watermarkRemovalFailed, message, { retryable }),
+  watermarkRemover: (message: string, retryable = true, cause?: unknown) =>
+    new ReelayError(ErrorCode.watermarkRemovalFailed, message, { retryable, cause }),
   taskTimeout: (seconds: number, detail?: string) =>
     new ReelayError(
       ErrorCode.taskTimeout,

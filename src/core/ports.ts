@@ -1,7 +1,9 @@
 /**
  * Ports: the interfaces core/ needs from the outside world. Adapters implement them; main/ wires them.
  */
+
 import type { Readable } from "node:stream";
+import type { ImageType } from "./media_types.js";
 import type { Task, TaskError, TaskResult, TaskStatus, VideoRequest } from "./task.js";
 
 /** An open transaction. Opaque to core: only the adapters of one database know what is inside. */
@@ -297,10 +299,25 @@ export interface VideoInfo {
   readonly durationS: number;
 }
 
-/** Reads what an uploaded video is (ffprobe in production). */
+export interface ImageInfo {
+  /** The type its magic bytes say, which it was decoded as. */
+  readonly type: ImageType;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Reads what an uploaded video or image is (ffprobe in production), by its bytes, never its name. */
 export interface MediaInspector {
-  /** Size and length of the video at `path`; undefined when it is not a readable video. */
+  /**
+   * Size and length of the video at `path`; undefined when its bytes are not an accepted video type
+   * (MP4/MOV, WebM) or do not read as one.
+   */
   inspectVideo(path: string): Promise<VideoInfo | undefined>;
+  /**
+   * Type and size of the image at `path`; undefined when its bytes are not an accepted image type
+   * (PNG, JPEG, WebP, GIF) or its header does not read as one.
+   */
+  inspectImage(path: string): Promise<ImageInfo | undefined>;
 }
 
 /** What the engine reports for monitoring (Prometheus in production, nothing in unit tests). */

@@ -23,6 +23,7 @@ export function remixRequest(
       taskId: from.id,
       videoKey: from.result.videoKey,
       durationS: from.result.durationS,
+      captionPrompt: r.prompt,
     },
     watermark: opts.watermark ?? r.watermark,
     private: opts.private ?? false,

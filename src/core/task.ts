@@ -32,6 +32,11 @@ export interface VideoSource {
   readonly videoKey: string;
   /** Seconds of the source, as probed. */
   readonly durationS: number;
+  /**
+   * The prompt the source shows as its caption (a finished task's): a renderer that draws a new
+   * caption covers this one first. Absent for uploads, whose pictures Reelay did not caption.
+   */
+  readonly captionPrompt?: string;
 }
 
 /** A character (cameo) a prompt names as `@username`: a short span of a stored video. */

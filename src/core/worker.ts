@@ -326,7 +326,8 @@ export function createWorker(deps: {
       now + delay < task.deadlineAt
     ) {
       logFor(job).warn(
-        { taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
+        // `err` carries the cause (e.g. ffmpeg's stderr), which the task's message leaves out.
+        { err: reason, taskId: task.id, attempt: job.attempt, code: reason.code, retryInMs: delay },
         "attempt failed; will retry",
       );
       await db.transaction(async (tx) => {
@@ -365,7 +366,7 @@ export function createWorker(deps: {
   }
 
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {
-    logFor(job).warn({ taskId: task.id, code: err.code, message: err.message }, "task failed");
+    logFor(job).warn({ err, taskId: task.id, code: err.code, message: err.message }, "task failed");
     const failed = await db.transaction(async (tx) => {
       const f = await failTask(task, err, tx);
       await queue.complete(job, tx);

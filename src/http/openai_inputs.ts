@@ -1,8 +1,9 @@
 /** Turning OpenAI-style inputs (uploads, data URLs, `video[id]`) into stored blobs and task requests. */
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errors } from "../core/errors.js";
 import { newId } from "../core/ids.js";
+import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT, IMAGE_MIME, type ImageType } from "../core/media_types.js";
 import type { ModelCapability, Orientation } from "../core/models.js";
 import {
   checkSeconds,
@@ -14,44 +15,76 @@ import {
 import type { VideoRequest, VideoSource } from "../core/task.js";
 import type { AppServices } from "./services.js";
 
-const IMAGE_EXT: Record<string, string> = {
-  "image/png": "png",
-  "image/jpeg": "jpg",
-  "image/webp": "webp",
-  "image/gif": "gif",
-};
+const IMAGE_EXT: Record<ImageType, string> = { png: "png", jpeg: "jpg", webp: "webp", gif: "gif" };
 
 /**
- * Decodes and stores inline (data-URL) images; their blob keys, in order. Every image is decoded
- * before any is stored, so a bad one stores nothing; `param` names each in errors.
+ * Decodes and stores inline (data-URL) images; their blob keys, in order. Every image is decoded and
+ * checked before any is stored, so a bad one stores nothing; `param` names each in errors.
  */
 export async function storeDataUrls(
   s: AppServices,
   items: readonly { url: string; param: string }[],
 ): Promise<string[]> {
-  const decoded = items.map(({ url, param }) => decodeImageDataUrl(url, s.uploads.maxImageBytes, param));
-  const keys: string[] = [];
-  for (const ref of decoded) {
-    const key = await storeReference(s, ref);
-    if (key) keys.push(key);
+  const decoded = items.map(({ url, param }) => ({
+    param,
+    data: decodeImageDataUrl(url, s.uploads.maxImageBytes, param).data,
+  }));
+  const spooled: { path: string; param: string }[] = [];
+  try {
+    for (const { data, param } of decoded) spooled.push({ path: await spool(s, data), param });
+    const checked: { path: string; type: ImageType }[] = [];
+    for (const { path, param } of spooled) checked.push({ path, type: await checkedImage(s, path, param) });
+    const keys: string[] = [];
+    for (const { path, type } of checked) keys.push(await storeImage(s, path, type));
+    return keys;
+  } finally {
+    // Stored files have moved into the blob store; what is left is a refused batch's.
+    await Promise.all(spooled.map(({ path }) => rm(path, { force: true })));
   }
-  return keys;
 }
 
-/** Stores an uploaded or data-URL image; returns its blob key (links are fetched by the worker instead). */
-export async function storeReference(s: AppServices, ref: ReferenceImage): Promise<string | null> {
+/**
+ * Checks and stores an uploaded or data-URL image; returns its blob key (links are fetched by the
+ * worker instead, and checked there). `param` names the image in errors.
+ */
+export async function storeReference(
+  s: AppServices,
+  ref: ReferenceImage,
+  param: string,
+): Promise<string | null> {
   if (ref.kind === "url") return null;
-  const mimetype = ref.kind === "file" ? ref.file.mimetype : ref.mimetype;
-  const key = `uploads/${newId("upload", s.clock.now())}/reference.${IMAGE_EXT[mimetype] ?? "img"}`;
-  let path: string;
-  if (ref.kind === "file") {
-    path = ref.file.path;
-  } else {
-    await mkdir(s.uploads.spoolDir, { recursive: true });
-    path = join(s.uploads.spoolDir, `${newId("data", s.clock.now())}`);
-    await writeFile(path, ref.data);
+  const path = ref.kind === "file" ? ref.file.path : await spool(s, ref.data);
+  try {
+    return await storeImage(s, path, await checkedImage(s, path, param));
+  } finally {
+    if (ref.kind === "bytes") await rm(path, { force: true });
   }
-  await s.blobs.put(key, path, mimetype);
+}
+
+async function spool(s: AppServices, data: Buffer): Promise<string> {
+  await mkdir(s.uploads.spoolDir, { recursive: true });
+  const path = join(s.uploads.spoolDir, newId("data", s.clock.now()));
+  await writeFile(path, data);
+  return path;
+}
+
+/**
+ * The type of the image at `path`, judged by its bytes and a read of its header with that type's
+ * decoder only: the declared content type and name are ignored (bytes sent as image/png may be an HLS
+ * playlist). A 400 naming `param` otherwise.
+ */
+async function checkedImage(s: AppServices, path: string, param: string): Promise<ImageType> {
+  const info = await s.inspector.inspectImage(path);
+  if (!info) {
+    throw errors.invalidField(param, `'${param}' must be ${ALLOWED_IMAGES_TEXT} that can be decoded`);
+  }
+  return info.type;
+}
+
+/** Stores a checked image under a new upload key, typed by its bytes. */
+async function storeImage(s: AppServices, path: string, type: ImageType): Promise<string> {
+  const key = `uploads/${newId("upload", s.clock.now())}/reference.${IMAGE_EXT[type]}`;
+  await s.blobs.put(key, path, IMAGE_MIME[type]);
   return key;
 }
 
@@ -104,13 +137,19 @@ export async function resolveSource(
   let height: number;
   if (req.videoId !== null) {
     const task = await s.engine.source(ownerId, req.videoId, kind);
-    source = { kind, taskId: task.id, videoKey: task.result.videoKey, durationS: task.result.durationS };
+    source = {
+      kind,
+      taskId: task.id,
+      videoKey: task.result.videoKey,
+      durationS: task.result.durationS,
+      captionPrompt: task.request.prompt,
+    };
     modelName = task.request.model;
     ({ width, height } = task.result);
   } else {
     const upload = req.upload as UploadedFile;
     const info = await s.inspector.inspectVideo(upload.path);
-    if (!info) throw errors.invalidField("video", "The uploaded video could not be read as a video");
+    if (!info) throw errors.invalidField("video", `'video' must be ${ALLOWED_VIDEOS_TEXT} that can be read`);
     const key = `uploads/${newId("upload", s.clock.now())}/source.mp4`;
     await s.blobs.put(key, upload.path, "video/mp4");
     source = { kind, taskId: null, videoKey: key, durationS: info.durationS };

@@ -8,6 +8,7 @@ import type { Logger as PinoLogger } from "pino";
 import { createSecretBox } from "../adapters/crypto/secret-box.js";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import type { Resolver } from "../adapters/net/guard.js";
+import { imageInput, videoInput } from "../adapters/providers/local-renderer/media-input.js";
 import {
   type MediaTools,
   probe,
@@ -114,14 +115,24 @@ async function upstreamOf(
     : createOpenAiVideosProvider(http, createImageFetcher(config.images));
 }
 
-/** Reads uploaded videos with ffprobe (from npm, or FFPROBE_PATH). */
+/** Reads uploaded videos and images with ffprobe (from npm, or FFPROBE_PATH), as their sniffed type only. */
 function ffprobeInspector(tools: MediaTools): MediaInspector {
   return {
     async inspectVideo(path) {
-      const info = await probe(tools.ffprobePath, path).catch(() => undefined);
+      const video = await videoInput(path);
+      if (video === null) return undefined;
+      const info = await probe(tools.ffprobePath, video).catch(() => undefined);
       const v = info?.streams.find((s) => s.codecType === "video");
       if (!info || !v?.width || !v.height || !(info.durationS > 0)) return undefined;
       return { width: v.width, height: v.height, durationS: info.durationS };
+    },
+    async inspectImage(path) {
+      const image = await imageInput(path);
+      if (image === null) return undefined;
+      const info = await probe(tools.ffprobePath, image).catch(() => undefined);
+      const v = info?.streams.find((s) => s.codecType === "video");
+      if (!v?.width || !v.height) return undefined;
+      return { type: image.type, width: v.width, height: v.height };
     },
   };
 }

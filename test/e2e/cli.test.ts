@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errors } from "../../src/core/errors.js";
 import { freePort, startTestApp, type TestApp } from "../helpers/app.js";
 import { FAKE_VIDEO, FakeProvider } from "../helpers/fake-provider.js";
+import { TINY_PNG } from "../helpers/images.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 let app: TestApp;
@@ -181,7 +182,7 @@ describe("reelay create / status / ls / download", () => {
 
   it("--image takes a local file (sent inline) as well as a link", async () => {
     const png = join(dir, "frame.png");
-    await writeFile(png, Buffer.from("89504e470d0a1a0a", "hex"));
+    await writeFile(png, TINY_PNG);
     const r = await cli(
       [
         "create",

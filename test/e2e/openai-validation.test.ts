@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
+import { dataUrl, TINY_PNG } from "../helpers/images.js";
 
 let app: TestApp;
 let key: string;
@@ -96,7 +97,7 @@ describe("POST /v1/videos", () => {
 
   it("an uploaded image reaches the provider as a local file", async () => {
     const before = provider.calls;
-    const png = new Blob([Buffer.from("89504e470d0a1a0a", "hex")], { type: "image/png" });
+    const png = new Blob([TINY_PNG], { type: "image/png" });
     const { json } = await post("/v1/videos", form({ prompt: "x", input_reference: png }));
     await waitForTask(app, key, String(json.id));
     expect(provider.calls).toBe(before + 1);
@@ -198,10 +199,9 @@ it("a data-URL image in a JSON body (no multipart seen before) is stored for the
   const other = await startTestApp({ overrides: { provider: fresh } });
   try {
     const k = await other.newKey();
-    const png = Buffer.from("89504e470d0a1a0a", "hex").toString("base64");
     const res = await other.request("/v1/videos", {
       key: k,
-      body: { prompt: "x", input_reference: { image_url: `data:image/png;base64,${png}` } },
+      body: { prompt: "x", input_reference: { image_url: dataUrl(TINY_PNG) } },
     });
     expect(res.status).toBe(200);
     await waitForTask(other, k, String(((await res.json()) as { id: string }).id));

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { characterInsetRegion, markRegion } from "../../src/adapters/providers/local-renderer/index.js";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { errors } from "../../src/core/errors.js";
-import type { Region } from "../../src/core/ports.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { meanAbsDiff, meanRgb, pixels } from "../helpers/frames.js";
 
 const run = promisify(execFile);
 let dir: string;
@@ -28,39 +28,6 @@ afterAll(async () => {
   await Promise.all(apps.map((a) => a.close()));
   await rm(dir, { recursive: true, force: true });
 });
-
-/** RGB pixels of `region` in the frame at `atS`. */
-async function pixels(video: string, atS: number, r: Region): Promise<Buffer> {
-  const { stdout } = await run(
-    ffmpeg,
-    [
-      "-v",
-      "error",
-      "-ss",
-      String(atS),
-      "-i",
-      video,
-      "-frames:v",
-      "1",
-      "-vf",
-      `crop=${r.width}:${r.height}:${r.x}:${r.y}`,
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "rgb24",
-      "pipe:1",
-    ],
-    { encoding: "buffer", maxBuffer: 64 * 1024 * 1024 },
-  );
-  return stdout;
-}
-const meanAbsDiff = (a: Buffer, b: Buffer) =>
-  a.reduce((s, v, i) => s + Math.abs(v - (b[i] ?? 0)), 0) / a.length;
-const meanRgb = (p: Buffer) => {
-  const sum = [0, 0, 0];
-  for (let i = 0; i < p.length; i++) sum[i % 3] = (sum[i % 3] ?? 0) + (p[i] ?? 0);
-  return sum.map((s) => s / (p.length / 3));
-};
 
 async function render(app: TestApp, key: string, body: object, name: string) {
   const res = await app.request("/v1/video/create", {

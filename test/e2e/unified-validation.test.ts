@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider, SEED_BODY } from "../helpers/fake-provider.js";
+import { TINY_PNG } from "../helpers/images.js";
 
 let app: TestApp;
 let key: string;
@@ -109,7 +110,7 @@ describe("POST /v1/video/create refuses bad input with a 400 naming the field", 
   });
 
   it("inline data-URL images are stored for the provider; a bad one is 400 naming it and stores nothing", async () => {
-    const png = Buffer.from("89504e470d0a1a0a", "hex").toString("base64");
+    const png = TINY_PNG.toString("base64");
     const body = { ...SEED_BODY, images: ["https://example.com/a.png", `data:image/png;base64,${png}`] };
     const { res, json } = await create(body);
     expect(res.status).toBe(200);

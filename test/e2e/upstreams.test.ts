@@ -3,7 +3,12 @@
  * before acceptance only, pinning after it, cool-down and recovery, Retry-After, deadlines,
  * upstream failures passed through, status normalisation, content checks on downloads.
  */
+import { execFile } from "node:child_process";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
+import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
@@ -304,6 +309,27 @@ describe("following upstream tasks", () => {
     expect(String((done.error as { message: string }).message)).toContain("text/html");
     expect(done.video_url).toBeNull();
     expect(routesSeen(a).filter((r) => r === "content").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refuses a result whose bytes are a playlist naming a local video, whatever its content type", async () => {
+    const { a } = await emulators();
+    const s = await app({ channels: [channel("a", "unified", a.url)] });
+    const key = await s.newKey();
+    // Another owner's video in the data dir: a playlist read by content would make it this result.
+    const victim = join(s.config.dataDir, "blobs", "tasks", "task_victim", "video.mp4");
+    await mkdir(dirname(victim), { recursive: true });
+    const { ffmpegPath } = await resolveMediaTools({});
+    await promisify(execFile)(ffmpegPath, [
+      ...["-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x00ff00:s=320x240:r=10:d=10"],
+      ...["-c:v", "libx264", "-pix_fmt", "yuv420p", victim],
+    ]);
+    const playlist = `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\n${victim}\n#EXT-X-ENDLIST\n`;
+    a.core.fault("content", { kind: "status", status: 200, contentType: "video/mp4", body: playlist }, 10);
+    const done = await waitForTask(s, key, await create(s, key));
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ code: "upstream_bad_content" });
+    expect(String((done.error as { message: string }).message)).toContain("not an MP4");
+    expect(done.video_url).toBeNull();
   });
 
   it("cancelling a task in Reelay cancels it upstream", async () => {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
+import { TINY_PNG } from "../helpers/images.js";
 
 export type Fault =
   | { kind: "status"; status: number; retryAfterS?: number; body?: string; contentType?: string }
@@ -198,10 +199,7 @@ export class EmulatorCore {
 
   async thumbnail(): Promise<Buffer> {
     // A tiny valid JPEG would need an encoder; the emulator serves a 1×1 PNG (an image, not a JPEG).
-    return Buffer.from(
-      "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
-      "base64",
-    );
+    return TINY_PNG;
   }
 
   /**

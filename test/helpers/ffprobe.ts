@@ -1,4 +1,5 @@
 /** Reads a rendered file back the way a user would check it: with ffprobe. */
+import { sniffFile } from "../../src/adapters/providers/local-renderer/media-input.js";
 import {
   type ProbeResult,
   probe,
@@ -11,5 +12,7 @@ export async function ffprobe(file: string): Promise<ProbeResult> {
     ffmpegPath: process.env.FFMPEG_PATH,
     ffprobePath: process.env.FFPROBE_PATH,
   });
-  return probe(tools.ffprobePath, file);
+  const type = await sniffFile(file);
+  if (type === null) throw new Error(`${file} is not a file type Reelay reads`);
+  return probe(tools.ffprobePath, { path: file, type });
 }

@@ -18,6 +18,8 @@ export interface ImageServer {
   readonly host: string;
   /** Requests received per path, e.g. to prove a refused URL was never fetched. */
   readonly hits: ReadonlyMap<string, number>;
+  /** Serves `body` at `path` with `type` from now on. */
+  serve(path: string, type: string, body: Buffer | string): void;
   close(): Promise<void>;
 }
 
@@ -27,8 +29,9 @@ export const HUGE_BYTES = 8 * 1024 * 1024;
 /**
  * Starts the server. Routes: `/a.png` (1600×1200), `/b.png` (800×1200), `/redirect-to-a`,
  * `/redirect-loop`, `/redirect-to-private`, `/huge` (chunked, no length), `/huge-declared`
- * (Content-Length far over any limit), `/html`, `/500`, `/404`, `/notimage.png` (image/png, garbage),
- * `/never` (never answers).
+ * (Content-Length far over any limit), `/html`, `/500`, `/404`, `/notimage.png` (image/png, text),
+ * `/broken.png` (a PNG signature, then garbage), `/never` (never answers), and any path added with
+ * `serve` (e.g. hostile bytes under an image content type).
  */
 export async function startImageServer(): Promise<ImageServer> {
   const tools = await resolveMediaTools({
@@ -39,6 +42,7 @@ export async function startImageServer(): Promise<ImageServer> {
   const a = await makePng(tools.ffmpegPath, join(dir, "a.png"), "testsrc=size=1600x1200");
   const b = await makePng(tools.ffmpegPath, join(dir, "b.png"), "smptebars=size=800x1200");
   const hits = new Map<string, number>();
+  const extra = new Map<string, { type: string; body: Buffer | string }>();
   const hanging = new Set<ServerResponse>();
 
   const server = createServer((req, res) => {
@@ -53,6 +57,8 @@ export async function startImageServer(): Promise<ImageServer> {
       res.writeHead(status, { "content-type": type, ...extra });
       res.end(body);
     };
+    const added = extra.get(path);
+    if (added) return send(200, added.type, added.body);
     switch (path) {
       case "/a.png":
         return send(200, "image/png", a);
@@ -84,6 +90,12 @@ export async function startImageServer(): Promise<ImageServer> {
           "image/png",
           Buffer.from("this is not a PNG at all, just text pretending".repeat(40)),
         );
+      case "/broken.png":
+        return send(
+          200,
+          "image/png",
+          Buffer.concat([a.subarray(0, 8), Buffer.from("garbage after the signature".repeat(40))]),
+        );
       case "/never":
         hanging.add(res);
         return;
@@ -97,6 +109,9 @@ export async function startImageServer(): Promise<ImageServer> {
     url: `http://127.0.0.1:${port}`,
     host: `127.0.0.1:${port}`,
     hits,
+    serve(path, type, body) {
+      extra.set(path, { type, body });
+    },
     async close() {
       for (const res of hanging) res.destroy();
       server.closeAllConnections();

@@ -21,7 +21,7 @@ const inputs = (over: Partial<SourceRenderInputs> = {}): SourceRenderInputs => (
   width: 1280,
   height: 720,
   durationS: 8,
-  sourcePath: "/work/source.mp4",
+  source: { path: "/work/source.mp4", type: "mp4" },
   sourceDurationS: 4,
   sourceHasAudio: true,
   prompt: "a prompt",
@@ -52,7 +52,9 @@ describe("source-mode and spritesheet command lines", () => {
   });
 
   it("refuses relative paths", () => {
-    expect(() => buildSourceRenderArgs(inputs({ sourcePath: "source.mp4" }))).toThrow(/absolute/);
+    expect(() => buildSourceRenderArgs(inputs({ source: { path: "source.mp4", type: "mp4" } }))).toThrow(
+      /absolute/,
+    );
   });
 
   it("lays out more tiles for longer videos, never more than the frames sampled", () => {
@@ -67,7 +69,7 @@ describe("source-mode and spritesheet command lines", () => {
     expect(spritesheetLayout(1280, 720, 10)).toMatchObject({ columns: 4, rows: 4 });
     expect(spritesheetLayout(1280, 720, 0.2)).toMatchObject({ columns: 1, rows: 1 });
     const args = buildSpritesheetArgs(
-      "/work/video.mp4",
+      { path: "/work/video.mp4", type: "mp4" },
       "/work/s.jpg",
       spritesheetLayout(1080, 1920, 15),
       15,
@@ -149,8 +151,8 @@ describe("overlay geometry and command lines", () => {
     const overlays = {
       mark: true,
       characters: [
-        { path: "/work/alice.mp4", startS: 0.5, endS: 2.5 },
-        { path: "/work/bob.mp4", startS: 1, endS: 3 },
+        { video: { path: "/work/alice.mp4", type: "mp4" as const }, startS: 0.5, endS: 2.5 },
+        { video: { path: "/work/bob.mp4", type: "mp4" as const }, startS: 1, endS: 3 },
       ],
     };
     const still = buildRenderArgs({
@@ -158,14 +160,17 @@ describe("overlay geometry and command lines", () => {
       height: 720,
       durationS: 10,
       prompt: "a prompt",
-      imagePaths: ["/work/image-0"],
+      images: [{ path: "/work/image-0", type: "png", orientation: 1 }],
       captionPath: null,
       fontPath: "/fonts/DejaVuSans-Bold.ttf",
       outputPath: "/work/video.mp4",
       overlays,
     });
     const joined = still.join(" ");
-    expect(joined).toContain("-i /work/image-0 -ss 0.5 -t 2 -i /work/alice.mp4 -ss 1 -t 2 -i /work/bob.mp4");
+    const mp4 = "-protocol_whitelist file -f mov,mp4,m4a,3gp,3g2,mj2";
+    expect(joined).toContain(
+      `-f png_pipe -max_pixels 50000000 -noautorotate -i /work/image-0 ${mp4} -ss 0.5 -t 2 -i /work/alice.mp4 ${mp4} -ss 1 -t 2 -i /work/bob.mp4`,
+    );
     const graph = still[still.indexOf("-filter_complex") + 1] ?? "";
     expect(graph).toContain("[1:v]setpts=PTS-STARTPTS");
     expect(graph).toContain("[2:v]setpts=PTS-STARTPTS");
@@ -178,7 +183,7 @@ describe("overlay geometry and command lines", () => {
     expect(y).toBeGreaterThan(r.y);
 
     const remix = buildSourceRenderArgs({ ...inputs(), overlays });
-    expect(remix.join(" ")).toContain("-stream_loop -1 -i /work/source.mp4 -ss 0.5 -t 2 -i /work/alice.mp4");
+    expect(remix.join(" ")).toContain(`${mp4} -stream_loop -1 -i /work/source.mp4 ${mp4} -ss 0.5 -t 2 -i`);
     expect(graphOf(remix)).toContain("[1:v]setpts");
     expect(graphOf(buildSourceRenderArgs({ ...inputs({ kind: "extend" }), overlays }))).toContain(
       "[cat]null[pip0]",
@@ -186,7 +191,7 @@ describe("overlay geometry and command lines", () => {
     expect(() =>
       buildSourceRenderArgs({
         ...inputs(),
-        overlays: { characters: [{ path: "a.mp4", startS: 0, endS: 1 }] },
+        overlays: { characters: [{ video: { path: "a.mp4", type: "mp4" }, startS: 0, endS: 1 }] },
       }),
     ).toThrow(/absolute/);
   });

@@ -215,13 +215,19 @@ describe("local renderer modes (real ffmpeg)", () => {
   });
 
   it("fails, not retryable, naming an uploaded image that cannot be decoded by its place after the links", async () => {
+    // A PNG by its signature, then no picture: the renderer's decode check finds it.
     const broken = join(scratch, "broken.png");
-    await writeFile(broken, "not a picture at all ".repeat(50));
+    await writeFile(broken, `\x89PNG\r\n\x1a\n${"not a picture at all ".repeat(50)}`, "latin1");
     const { ctx } = await context({ imageFiles: [broken] });
     const req = request({ images: [`${server.url}/a.png`], imageKeys: ["uploads/broken.png"] });
     const failure = await failureOf(renderer().generate(req, ctx));
     expect(failure).toMatchObject({ code: "image_fetch_failed", retryable: false, param: "images[1]" });
     expect(String((failure as Error).message)).toMatch(/could not be decoded as an image/);
+    // Not an image by its bytes at all: refused before ffmpeg sees it.
+    const text = join(scratch, "text.png");
+    await writeFile(text, "#EXTM3U\n/etc/hostname\n");
+    const refused = await failureOf(renderer().generate(req, (await context({ imageFiles: [text] })).ctx));
+    expect(refused).toMatchObject({ code: "image_refused", retryable: false, param: "images[1]" });
   });
 
   it("remixes a shorter source into a longer clip of the asked size, visibly different", async () => {
@@ -299,14 +305,19 @@ describe("local renderer modes (real ffmpeg)", () => {
   it("fails, not retryable, when the source cannot be decoded", async () => {
     const garbage = join(scratch, "garbage.mp4");
     await writeFile(garbage, Buffer.alloc(64 * 1024, 0x42));
-    for (const kind of ["remix", "extend"] as const) {
-      const { ctx } = await context({ sourceVideo: garbage });
+    // An ISO-BMFF `ftyp` box, then nothing an MP4 demuxer can read.
+    const broken = join(scratch, "broken.mp4");
+    const ftyp = Buffer.from([0, 0, 0, 0x18, ...Buffer.from("ftypisom\0\0\x02\0isomiso2", "latin1")]);
+    await writeFile(broken, Buffer.concat([ftyp, Buffer.alloc(64 * 1024, 0x42)]));
+    const cases = [
+      { file: garbage, kind: "remix", message: "the source video is not an MP4, MOV or WebM video" },
+      { file: broken, kind: "remix", message: "the source video could not be decoded" },
+      { file: broken, kind: "extend", message: "the source video could not be decoded" },
+    ] as const;
+    for (const { file, kind, message } of cases) {
+      const { ctx } = await context({ sourceVideo: file });
       const failure = await failureOf(renderer().generate(request({ source: source(kind) }), ctx));
-      expect(failure).toMatchObject({
-        code: "render_failed",
-        retryable: false,
-        message: "the source video could not be decoded",
-      });
+      expect(failure).toMatchObject({ code: "render_failed", retryable: false, message });
       expect(existsSync(join(ctx.workDir, "video.mp4"))).toBe(false);
     }
   });

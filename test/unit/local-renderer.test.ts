@@ -150,7 +150,7 @@ describe("local renderer (real ffmpeg)", () => {
 
   it("fails, not retryable, naming the image that cannot be decoded", async () => {
     const { ctx } = await context();
-    const images = [`${server.url}/a.png`, `${server.url}/notimage.png`];
+    const images = [`${server.url}/a.png`, `${server.url}/broken.png`];
     const failure = await createLocalRenderer({ tools, fetcher })
       .generate(request({ images }), ctx)
       .then(
@@ -160,6 +160,20 @@ describe("local renderer (real ffmpeg)", () => {
     expect(isReelayError(failure)).toBe(true);
     expect(failure).toMatchObject({ code: "image_fetch_failed", retryable: false, param: "images[1]" });
     expect(String((failure as Error).message)).toMatch(/could not be decoded as an image/);
+  });
+
+  it("refuses a linked file whose bytes are not an image, whatever its content type says", async () => {
+    const { ctx } = await context();
+    const images = [`${server.url}/a.png`, `${server.url}/notimage.png`];
+    const failure = await createLocalRenderer({ tools, fetcher })
+      .generate(request({ images }), ctx)
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(failure).toMatchObject({ code: "image_refused", retryable: false, param: "images[1]" });
+    expect(String((failure as Error).message)).toMatch(/not a PNG, JPEG, WebP or GIF image/);
+    expect(existsSync(join(ctx.workDir, "video.mp4"))).toBe(false);
   });
   it("refuses an image with more pixels than allowed, naming it", async () => {
     const { ctx } = await context();
@@ -201,13 +215,14 @@ describe("buildRenderArgs", () => {
     height: 720,
     durationS: 10,
     prompt: "a prompt",
-    imagePaths: [],
+    images: [],
     captionPath: "/work/caption.txt",
     fontPath: "/fonts/DejaVuSans-Bold.ttf",
     outputPath: "/work/video.mp4",
     ...over,
   });
   const graphOf = (args: string[]) => args[args.indexOf("-filter_complex") + 1] ?? "";
+  const png = (path: string) => ({ path, type: "png" as const, orientation: 1 });
 
   it("encodes H.264 + AAC at the exact size, rate and duration, with progress on stdout", () => {
     const args = buildRenderArgs(inputs());
@@ -222,7 +237,9 @@ describe("buildRenderArgs", () => {
   });
 
   it("feeds each image once, scaled once, split evenly over the duration with a crossfade", () => {
-    const args = buildRenderArgs(inputs({ imagePaths: ["/work/image-0", "/work/image-1"], durationS: 15 }));
+    const args = buildRenderArgs(
+      inputs({ images: [png("/work/image-0"), png("/work/image-1")], durationS: 15 }),
+    );
     expect(args.filter((a) => a === "-i")).toHaveLength(2);
     expect(args).not.toContain("-loop");
     const graph = graphOf(args);
@@ -236,7 +253,7 @@ describe("buildRenderArgs", () => {
 
   it("draws no caption without a caption file, and refuses relative paths", () => {
     expect(graphOf(buildRenderArgs(inputs({ captionPath: null })))).not.toContain("textfile");
-    expect(() => buildRenderArgs(inputs({ imagePaths: ["image-0"] }))).toThrow(/absolute/);
+    expect(() => buildRenderArgs(inputs({ images: [png("image-0")] }))).toThrow(/absolute/);
   });
 
   it("splits frames without losing any and picks a stable colour", () => {

@@ -10,6 +10,8 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Dispatcher, request } from "undici";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "../../core/errors.js";
+import { ALLOWED_IMAGES_TEXT, isImageType } from "../../core/media_types.js";
+import { sniffFile } from "../providers/local-renderer/media-input.js";
 import {
   createHostGuard,
   describeNetworkError,
@@ -41,7 +43,8 @@ export interface FetchedImage {
 export interface ImageFetcher {
   /**
    * Streams the image at `url` into `destPath`. Throws ReelayErrors tagged with `images[index]`:
-   * `image_refused` for a URL the guard rejects, `image_fetch_failed` (retryable for timeouts, network
+   * `image_refused` for a URL the guard rejects or bytes that are not an accepted image type
+   * (PNG, JPEG, WebP, GIF, by magic bytes), `image_fetch_failed` (retryable for timeouts, network
    * errors, 5xx, 408, 429) otherwise. Rethrows the caller's abort reason when `signal` aborts.
    */
   fetchTo(url: string, destPath: string, opts: { index: number; signal: AbortSignal }): Promise<FetchedImage>;
@@ -158,6 +161,11 @@ export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
       },
     });
     await pipeline(res.body, limit, createWriteStream(destPath), { signal });
+    // The content type is the server's word; the bytes decide. Anything else handed to ffmpeg as an
+    // image (an HLS playlist, a concat list) could make it read local files (media-input.ts).
+    if (!isImageType(await sniffFile(destPath))) {
+      throw errors.imageRefused(index, `the linked file is not ${ALLOWED_IMAGES_TEXT} (judged by its bytes)`);
+    }
     return { bytes, contentType };
   }
 

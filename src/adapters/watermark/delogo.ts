@@ -5,7 +5,8 @@
 import { join } from "node:path";
 import { errors } from "../../core/errors.js";
 import type { WatermarkRemover } from "../../core/ports.js";
-import { describeExit, runFfmpeg } from "../providers/local-renderer/ffmpeg-run.js";
+import { describeExit, exitDetail, runFfmpeg } from "../providers/local-renderer/ffmpeg-run.js";
+import { inputArgs, videoInput } from "../providers/local-renderer/media-input.js";
 
 export function createDelogoRemover(opts: { ffmpegPath: string }): WatermarkRemover {
   return {
@@ -13,6 +14,8 @@ export function createDelogoRemover(opts: { ffmpegPath: string }): WatermarkRemo
     async remove({ videoPath, region, workDir, signal }) {
       if (!region) throw errors.watermarkRemover("the provider did not say where the watermark is", false);
       const out = join(workDir, "clean.mp4");
+      const video = await videoInput(videoPath);
+      if (video === null) throw errors.watermarkRemover("the video to clean is not an MP4 or WebM", false);
       // delogo needs the box strictly inside the frame.
       const r = {
         x: Math.max(1, Math.round(region.x)),
@@ -26,8 +29,7 @@ export function createDelogoRemover(opts: { ffmpegPath: string }): WatermarkRemo
           "-hide_banner",
           "-nostdin",
           "-y",
-          "-i",
-          videoPath,
+          ...inputArgs(video),
           "-vf",
           `delogo=x=${r.x}:y=${r.y}:w=${r.w}:h=${r.h}`,
           "-c:v",
@@ -46,7 +48,8 @@ export function createDelogoRemover(opts: { ffmpegPath: string }): WatermarkRemo
         ],
         signal,
       );
-      if (exit.code !== 0) throw errors.watermarkRemover(`delogo failed: ${describeExit(exit)}`);
+      if (exit.code !== 0)
+        throw errors.watermarkRemover(`delogo failed: ${describeExit(exit)}`, true, exitDetail(exit));
       return out;
     },
   };

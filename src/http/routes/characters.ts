@@ -10,6 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
 import { newId } from "../../core/ids.js";
+import { ALLOWED_VIDEOS_TEXT } from "../../core/media_types.js";
 import { parseInput } from "../../core/params.js";
 import type { Character } from "../../core/ports.js";
 import { principalOf, requireKey } from "../auth.js";
@@ -82,7 +83,8 @@ export function characters(app: FastifyInstance, s: AppServices): void {
       if (!video)
         throw errors.invalidField("video", "'video' is required: the video file the character comes from");
       const info = await s.inspector.inspectVideo(video.path);
-      if (!info) throw errors.invalidField("video", "The uploaded video could not be read as a video");
+      if (!info)
+        throw errors.invalidField("video", `'video' must be ${ALLOWED_VIDEOS_TEXT} that can be read`);
       const videoKey = `uploads/${newId("upload", s.clock.now())}/character.mp4`;
       await s.blobs.put(videoKey, video.path, "video/mp4");
       const c = await s.characters.fromUpload(ownerId, {

@@ -14,7 +14,8 @@ export function v1VideosCreate(app: FastifyInstance, s: AppServices): void {
     const form = await readForm(req, { spoolDir: s.uploads.spoolDir, maxFileBytes: s.uploads.maxImageBytes });
     try {
       const p = parseOpenAiCreate(form, s.models, s.uploads.maxImageBytes);
-      const key = p.reference ? await storeReference(s, p.reference) : null;
+      const param = p.reference?.kind === "bytes" ? "input_reference[image_url]" : "input_reference";
+      const key = p.reference ? await storeReference(s, p.reference, param) : null;
       const request = openAiRequest(p.cap, p, {
         images: p.reference?.kind === "url" ? [p.reference.url] : [],
         imageKeys: key ? [key] : [],

@@ -77,3 +77,30 @@ export function wrapCaption(text: string, maxChars: number, maxLines = MAX_CAPTI
 export function captionText(prompt: string, width: number, height: number): string {
   return wrapCaption(prompt, charsPerLine(width, captionFontSize(width, height))).join("\n");
 }
+
+/** DejaVu Sans Bold's line height (ascent + descent) in em: drawtext's height of one line. */
+const LINE_EM = 1.17;
+
+/**
+ * The rows of a width×height frame that the caption of `prompt` covers, its box included, with a
+ * quarter em of slack above and below (filtergraph.ts captionFilter draws it); null when the prompt
+ * makes no caption. A remix covers these rows of its source before drawing its own caption.
+ */
+export function captionBand(
+  prompt: string,
+  width: number,
+  height: number,
+): { y: number; height: number } | null {
+  const text = captionText(prompt, width, height);
+  if (text === "") return null;
+  const lines = text.split("\n").length;
+  const size = captionFontSize(width, height);
+  const spacing = Math.round(size * 0.25);
+  const border = Math.round(size * 0.4);
+  const textHeight = lines * size * LINE_EM + (lines - 1) * spacing;
+  const slack = size / 4;
+  const bottom = height - height / 8;
+  const top = Math.max(0, Math.floor(bottom - textHeight - border - slack));
+  const end = Math.min(height, Math.ceil(bottom + border + slack));
+  return { y: top, height: end - top };
+}

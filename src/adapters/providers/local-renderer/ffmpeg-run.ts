@@ -43,7 +43,8 @@ export function runFfmpeg(
     });
     child.on("error", (e) => {
       signal.removeEventListener("abort", kill);
-      reject(errors.renderFailed(`ffmpeg could not be started (${ffmpegPath}): ${e.message}`, { cause: e }));
+      // The message reaches users: the binary's path and the OS error stay in the cause, for the log.
+      reject(errors.renderFailed("ffmpeg could not be started", { cause: e }));
     });
     child.on("close", (code, killedBy) => {
       signal.removeEventListener("abort", kill);
@@ -57,12 +58,20 @@ export function runFfmpeg(
   });
 }
 
+/**
+ * How a run ended, in words a user may read: ffmpeg's stderr names the work dir, the data dir and the
+ * inputs' paths, so it stays out (exitDetail carries it to the log as an error's cause).
+ */
 export const describeExit = (exit: FfmpegExit): string =>
-  `ffmpeg ${exit.code === null ? `was killed by ${exit.killedBy ?? "a signal"}` : `exited with code ${exit.code}`}: ${exit.stderrTail.join(" | ")}`;
+  `ffmpeg ${exit.code === null ? `was killed by ${exit.killedBy ?? "a signal"}` : `exited with code ${exit.code}`}`;
 
-/** A render that failed for no reason we can name may succeed again. */
-export const retryableRenderFailed = (message: string): ReelayError =>
-  errors.renderFailed(message, { retryable: true });
+/** The run's end and the tail of its stderr, as the cause of the error users see: for the log only. */
+export const exitDetail = (exit: FfmpegExit): Error =>
+  new Error(`${describeExit(exit)}: ${exit.stderrTail.join(" | ")}`);
+
+/** A render that failed for no reason we can name may succeed again; `cause` is logged, not shown. */
+export const retryableRenderFailed = (message: string, cause?: unknown): ReelayError =>
+  errors.renderFailed(message, { retryable: true, ...(cause === undefined ? {} : { cause }) });
 
 const abortReason = (signal: AbortSignal): Error =>
   signal.reason instanceof Error ? signal.reason : new Error("The render was aborted");

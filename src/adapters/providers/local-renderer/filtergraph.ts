@@ -4,6 +4,7 @@
  */
 import { captionFontSize } from "./caption.js";
 import { esc, even, num, requireAbsolute } from "./graph-util.js";
+import { type ImageInput, inputArgs, type MediaInput, type VideoInput } from "./media-input.js";
 import { finishVideo, type Overlays, overlayInputArgs, overlayPaths } from "./overlays.js";
 import { imageSlides } from "./slides.js";
 
@@ -23,8 +24,8 @@ export interface RenderInputs {
   readonly durationS: number;
   /** Chooses the background colour, pan directions and tone, so one prompt always looks the same. */
   readonly prompt: string;
-  /** Absolute paths of the downloaded images, in order; empty for a colour background. */
-  readonly imagePaths: readonly string[];
+  /** The downloaded and uploaded images (absolute paths, sniffed types), in order; empty for a colour background. */
+  readonly images: readonly ImageInput[];
   /** Absolute path of the wrapped caption text (caption.ts), or null to draw no caption. */
   readonly captionPath: string | null;
   readonly fontPath: string;
@@ -44,7 +45,7 @@ export function buildRenderArgs(inputs: RenderInputs): string[] {
   const { width: w, height: h, durationS: d } = inputs;
   const fps = inputs.fps ?? DEFAULT_FPS;
   requireAbsolute([
-    ...inputs.imagePaths,
+    ...inputs.images.map((i) => i.path),
     ...overlayPaths(inputs.overlays),
     inputs.fontPath,
     inputs.outputPath,
@@ -52,10 +53,17 @@ export function buildRenderArgs(inputs: RenderInputs): string[] {
   ]);
   const seed = promptSeed(inputs.prompt);
   const maxPixels = String(inputs.maxImagePixels ?? DEFAULT_MAX_IMAGE_PIXELS);
-  const imageArgs = inputs.imagePaths.flatMap((p) => ["-max_pixels", maxPixels, "-i", p]);
+  const imageArgs = inputs.images.flatMap((i) => imageInputArgs(i, maxPixels));
   const background =
-    inputs.imagePaths.length > 0
-      ? imageSlides(inputs.imagePaths.length, { w, h, fps, totalFrames: Math.round(d * fps), seed })
+    inputs.images.length > 0
+      ? imageSlides(inputs.images.length, {
+          w,
+          h,
+          fps,
+          totalFrames: Math.round(d * fps),
+          seed,
+          orientations: inputs.images.map((i) => i.orientation),
+        })
       : colourBackground({ w, h, fps, d, seed, fontPath: inputs.fontPath });
   const caption =
     inputs.captionPath === null ? "" : `,${captionFilter(inputs.captionPath, inputs.fontPath, w, h)}`;
@@ -64,7 +72,7 @@ export function buildRenderArgs(inputs: RenderInputs): string[] {
     h,
     fps,
     fontPath: inputs.fontPath,
-    firstInput: inputs.imagePaths.length,
+    firstInput: inputs.images.length,
     overlays: inputs.overlays,
   });
   return [
@@ -98,19 +106,27 @@ export function toneGraph(seed: number, durationS: number, label: string): strin
 /** One audio format for every stream that meets another in `concat`. */
 export const STEREO_48K = "aformat=sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo";
 
-/** argv that grabs one JPEG frame at `atS` from a rendered video, at the video's own size. */
-export function buildThumbnailArgs(videoPath: string, thumbPath: string, atS: number): string[] {
+/**
+ * An image's input options: its forced demuxer, the decoder's pixel cap, and no automatic rotation
+ * (the EXIF orientation is applied in the graph, the same on every ffmpeg build).
+ */
+export const imageInputArgs = (image: MediaInput, maxPixels: string | number): string[] =>
+  inputArgs(image, ["-max_pixels", String(maxPixels), "-noautorotate"]);
+
+/** argv that grabs one JPEG frame at `atS` from a rendered or downloaded video, at the video's own size. */
+export function buildThumbnailArgs(video: VideoInput, thumbPath: string, atS: number): string[] {
   return [
-    ...["-nostdin", "-hide_banner", "-v", "error", "-y", "-ss", num(atS), "-i", videoPath],
+    ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...inputArgs(video, ["-ss", num(atS)])],
     ...["-frames:v", "1", "-q:v", "3", thumbPath],
   ];
 }
 
 /** argv that only decodes the first frame of an image or video: tells a broken input from other failures. */
-export function buildDecodeCheckArgs(imagePath: string, maxImagePixels = DEFAULT_MAX_IMAGE_PIXELS): string[] {
+export function buildDecodeCheckArgs(input: MediaInput, maxImagePixels = DEFAULT_MAX_IMAGE_PIXELS): string[] {
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-xerror"],
-    ...["-max_pixels", String(maxImagePixels), "-i", imagePath, "-frames:v", "1", "-f", "null", "-"],
+    ...imageInputArgs(input, maxImagePixels),
+    ...["-frames:v", "1", "-f", "null", "-"],
   ];
 }
 

@@ -10,12 +10,14 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
+import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT } from "../../../core/media_types.js";
 import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../../core/ports.js";
 import type { CharacterRef, VideoRequest, VideoSource } from "../../../core/task.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
-import { captionText } from "./caption.js";
+import { captionBand, captionText } from "./caption.js";
 import {
   describeExit,
+  exitDetail,
   type FfmpegExit,
   monotonic,
   retryableRenderFailed,
@@ -29,6 +31,7 @@ import {
   DEFAULT_FPS,
   DEFAULT_MAX_IMAGE_PIXELS,
 } from "./filtergraph.js";
+import { type ImageInput, imageInput, type VideoInput, videoInput } from "./media-input.js";
 import { type MediaTools, probe } from "./media-tools.js";
 import { type CharacterClip, MAX_CHARACTER_INSETS, markRegion, type Overlays } from "./overlays.js";
 import { buildSourceRenderArgs, type SourceRenderInputs, sourceOutputDurationS } from "./source-modes.js";
@@ -90,7 +93,7 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
     // ffmpeg must get absolute paths (a relative `name:…` could be read as a protocol).
     const workDir = resolve(ctx.workDir);
     throwIfAborted(ctx.signal);
-    const characters = characterClips(request, ctx);
+    const characters = await characterClips(request, ctx);
     const caption = captionText(request.prompt, request.width, request.height);
     const captionPath = caption === "" ? null : join(workDir, "caption.txt");
     if (captionPath !== null) await writeFile(captionPath, caption, "utf8");
@@ -121,12 +124,19 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
     }
     // Uploaded images are already local: they follow the links, as `imageKeys` follow `images`.
     imagePaths.push(...ctx.files.imageFiles.map((p) => resolve(p)));
+    // Sniffed again here, whatever was checked before: the type decides the demuxer ffmpeg is held to.
+    const images: ImageInput[] = [];
+    for (const [index, path] of imagePaths.entries()) {
+      const image = await imageInput(path);
+      if (image === null) throw errors.imageRefused(index, `the bytes are not ${ALLOWED_IMAGES_TEXT}`);
+      images.push(image);
+    }
     const args = buildRenderArgs({
       width: request.width,
       height: request.height,
       durationS: request.duration,
       prompt: request.prompt,
-      imagePaths,
+      images,
       captionPath: job.captionPath,
       fontPath,
       outputPath: job.videoPath,
@@ -138,7 +148,7 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
     const render = await runFfmpeg(ffmpegPath, args, ctx.signal, (outS) =>
       report(start + (RENDER_PROGRESS_CAP - start) * Math.min(1, outS / request.duration)),
     );
-    if (render.code !== 0) throw await imageFailure(render, imagePaths, job);
+    if (render.code !== 0) throw await imageFailure(render, images, job);
     return request.duration;
   }
 
@@ -153,11 +163,14 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
         retryable: false,
       });
     }
-    const sourcePath = resolve(ctx.files.sourceVideo);
-    const info = await probe(ffprobePath, sourcePath).catch((e: unknown) => {
+    const sourceFile = await videoInput(resolve(ctx.files.sourceVideo));
+    if (sourceFile === null) {
+      throw errors.renderFailed(`the source video is not ${ALLOWED_VIDEOS_TEXT}`, { retryable: false });
+    }
+    const info = await probe(ffprobePath, sourceFile).catch((e: unknown) => {
       // ffprobe that cannot start is this machine's trouble; ffprobe refusing the file is the file's.
       throw isSpawnError(e)
-        ? errors.renderFailed(`ffprobe could not be started: ${String(e)}`, { retryable: true, cause: e })
+        ? errors.renderFailed("ffprobe could not be started", { retryable: true, cause: e })
         : sourceUndecodable(e);
     });
     throwIfAborted(ctx.signal);
@@ -169,11 +182,17 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       width: request.width,
       height: request.height,
       durationS: request.duration,
-      sourcePath,
+      source: sourceFile,
       sourceDurationS,
       sourceHasAudio: info.streams.some((s) => s.codecType === "audio"),
       prompt: request.prompt,
       captionPath: job.captionPath,
+      // A finished task's video shows its prompt as a caption, at this very size (remix, edit and
+      // extend keep the source's size): that band is covered, not drawn over.
+      sourceCaptionBand:
+        source.captionPrompt === undefined
+          ? null
+          : captionBand(source.captionPrompt, request.width, request.height),
       fontPath,
       outputPath: job.videoPath,
       fps,
@@ -184,46 +203,45 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
       job.report(RENDER_PROGRESS_CAP * Math.min(1, outS / totalS)),
     );
     if (render.code !== 0) {
-      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(sourcePath), ctx.signal);
+      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(sourceFile), ctx.signal);
       if (check.code !== 0) throw sourceUndecodable();
-      throw (await characterFailure(job)) ?? retryableRenderFailed(describeExit(render));
+      throw (await characterFailure(job)) ?? retryableRenderFailed(describeExit(render), exitDetail(render));
     }
     return totalS;
   }
 
   /** Thumbnail, spritesheet and probe only read the finished video: they run side by side. */
   async function finish(job: Job, workDir: string, durationS: number): Promise<GeneratedVideo> {
-    const { request, ctx, videoPath } = job;
+    const { request, ctx } = job;
+    // This renderer's own output: an MP4 by construction.
+    const video: VideoInput = { path: job.videoPath, type: "mp4" };
     const thumbnailPath = join(workDir, "thumb.jpg");
     const spritesheetPath = join(workDir, "spritesheet.jpg");
     const layout = spritesheetLayout(request.width, request.height, durationS);
     const [thumb, sheet, info] = await Promise.all([
-      runFfmpeg(
-        ffmpegPath,
-        buildThumbnailArgs(videoPath, thumbnailPath, Math.min(1, durationS / 2)),
-        ctx.signal,
-      ),
-      runFfmpeg(ffmpegPath, buildSpritesheetArgs(videoPath, spritesheetPath, layout, durationS), ctx.signal),
-      probe(ffprobePath, videoPath).catch((e: unknown) => {
-        throw retryableRenderFailed(`the rendered video could not be read back: ${String(e)}`);
+      runFfmpeg(ffmpegPath, buildThumbnailArgs(video, thumbnailPath, Math.min(1, durationS / 2)), ctx.signal),
+      runFfmpeg(ffmpegPath, buildSpritesheetArgs(video, spritesheetPath, layout, durationS), ctx.signal),
+      probe(ffprobePath, video).catch((e: unknown) => {
+        throw retryableRenderFailed("the rendered video could not be read back", e);
       }),
     ]);
-    if (thumb.code !== 0) throw retryableRenderFailed(`thumbnail ${describeExit(thumb)}`);
-    if (sheet.code !== 0) throw retryableRenderFailed(`spritesheet ${describeExit(sheet)}`);
-    const video = info.streams.find((s) => s.codecType === "video");
-    if (video?.width === undefined || video.height === undefined) {
+    if (thumb.code !== 0) throw retryableRenderFailed(`thumbnail ${describeExit(thumb)}`, exitDetail(thumb));
+    if (sheet.code !== 0)
+      throw retryableRenderFailed(`spritesheet ${describeExit(sheet)}`, exitDetail(sheet));
+    const stream = info.streams.find((s) => s.codecType === "video");
+    if (stream?.width === undefined || stream.height === undefined) {
       throw retryableRenderFailed("the rendered video has no video stream");
     }
     job.report(1);
     return {
-      videoPath,
+      videoPath: video.path,
       thumbnailPath,
       spritesheetPath,
-      width: video.width,
-      height: video.height,
+      width: stream.width,
+      height: stream.height,
       durationS: info.durationS,
       watermarked: mark,
-      watermarkRegion: mark ? markRegion(video.width, video.height) : null,
+      watermarkRegion: mark ? markRegion(stream.width, stream.height) : null,
       enhancedPrompt: request.prompt,
     };
   }
@@ -233,23 +251,23 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
    * index among links then uploads): decoding each image alone finds it. So is a broken character video.
    * Anything else may be the machine's trouble: retryable.
    */
-  async function imageFailure(render: FfmpegExit, imagePaths: readonly string[], job: Job) {
-    for (const [index, path] of imagePaths.entries()) {
-      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(path, maxImagePixels), job.ctx.signal);
+  async function imageFailure(render: FfmpegExit, images: readonly ImageInput[], job: Job) {
+    for (const [index, image] of images.entries()) {
+      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(image, maxImagePixels), job.ctx.signal);
       if (check.code !== 0) {
         const tooBig = check.stderrTail.some((l) => l.includes("max pixel count"));
         const why = tooBig ? `is larger than ${maxImagePixels} pixels` : "could not be decoded as an image";
         return errors.imageFetchFailed(index, why, false);
       }
     }
-    return (await characterFailure(job)) ?? retryableRenderFailed(describeExit(render));
+    return (await characterFailure(job)) ?? retryableRenderFailed(describeExit(render), exitDetail(render));
   }
 
   /** The error for the first character video ffmpeg cannot decode, if any: a retry cannot mend it. */
   async function characterFailure(job: Job): Promise<ReelayError | undefined> {
     const refs = job.request.characters ?? [];
     for (const [index, clip] of (job.overlays.characters ?? []).entries()) {
-      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(clip.path), job.ctx.signal);
+      const check = await runFfmpeg(ffmpegPath, buildDecodeCheckArgs(clip.video), job.ctx.signal);
       if (check.code !== 0) {
         return errors.renderFailed(
           `the video of character @${refs[index]?.username ?? index} could not be decoded`,
@@ -268,18 +286,26 @@ export function createLocalRenderer(opts: LocalRendererOptions): VideoProvider {
  * copy the worker made. A character without its copy is the worker's omission: retrying the same
  * hand-over cannot help.
  */
-function characterClips(request: VideoRequest, ctx: GenerateContext): CharacterClip[] {
+async function characterClips(request: VideoRequest, ctx: GenerateContext): Promise<CharacterClip[]> {
   const refs: readonly CharacterRef[] = (request.characters ?? []).slice(0, MAX_CHARACTER_INSETS);
   const files = ctx.files.characterVideos ?? [];
-  return refs.map((c, i) => {
+  const clips: CharacterClip[] = [];
+  for (const [i, c] of refs.entries()) {
     const path = files[i];
     if (path === undefined) {
       throw errors.renderFailed(`the video of character @${c.username} was not provided to the renderer`, {
         retryable: false,
       });
     }
-    return { path: resolve(path), startS: c.startS, endS: c.endS };
-  });
+    const video = await videoInput(resolve(path));
+    if (video === null) {
+      throw errors.renderFailed(`the video of character @${c.username} is not ${ALLOWED_VIDEOS_TEXT}`, {
+        retryable: false,
+      });
+    }
+    clips.push({ video, startS: c.startS, endS: c.endS });
+  }
+  return clips;
 }
 
 /** The user's source is not a video ffmpeg can read: trying again cannot help. */

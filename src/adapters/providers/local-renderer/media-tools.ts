@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, chmod, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
+import { inputArgs, type MediaInput } from "./media-input.js";
 
 export interface MediaTools {
   readonly ffmpegPath: string;
@@ -111,14 +112,14 @@ const canExecute = (path: string): Promise<boolean> =>
 const errorText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
- * Reads a media file's duration and streams with ffprobe. Rejects with an Error carrying ffprobe's
- * message when the file cannot be read as media.
+ * Reads a media file's duration and streams with ffprobe, as the sniffed type's demuxer only (see
+ * media-input.ts). Rejects with an Error carrying ffprobe's message when the file cannot be read as media.
  */
-export async function probe(ffprobePath: string, file: string): Promise<ProbeResult> {
-  const args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", file];
+export async function probe(ffprobePath: string, file: MediaInput): Promise<ProbeResult> {
+  const args = ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", ...inputArgs(file)];
   const { code, stdout, stderr } = await run(ffprobePath, args);
   if (code !== 0) {
-    throw new Error(`ffprobe could not read ${file} (exit ${code}): ${stderr.trim().slice(-500)}`);
+    throw new Error(`ffprobe could not read ${file.path} (exit ${code}): ${stderr.trim().slice(-500)}`);
   }
   return parseProbeJson(stdout);
 }

@@ -5,11 +5,12 @@
  */
 import type { Region } from "../../../core/ports.js";
 import { esc, even, num } from "./graph-util.js";
+import { inputArgs, type VideoInput } from "./media-input.js";
 
 /** One character's clip: `endS - startS` seconds of the video at `path`, shown looped in an inset. */
 export interface CharacterClip {
-  /** Absolute path of the video the character comes from. */
-  readonly path: string;
+  /** The video the character comes from (absolute path, sniffed type). */
+  readonly video: VideoInput;
   readonly startS: number;
   readonly endS: number;
 }
@@ -111,18 +112,13 @@ const drawn = (o: Overlays | undefined): readonly CharacterClip[] =>
  * decode only the span (accurately, from the keyframe before it).
  */
 export function overlayInputArgs(o: Overlays | undefined): string[] {
-  return drawn(o).flatMap((c) => [
-    "-ss",
-    num(c.startS),
-    "-t",
-    num(Math.max(0.04, c.endS - c.startS)),
-    "-i",
-    c.path,
-  ]);
+  return drawn(o).flatMap((c) =>
+    inputArgs(c.video, ["-ss", num(c.startS), "-t", num(Math.max(0.04, c.endS - c.startS))]),
+  );
 }
 
 /** Paths the overlays read (for the absolute-path check). */
-export const overlayPaths = (o: Overlays | undefined): string[] => drawn(o).map((c) => c.path);
+export const overlayPaths = (o: Overlays | undefined): string[] => drawn(o).map((c) => c.video.path);
 
 /**
  * Ends `graph` (whose last chain's output is unlabeled, w×h at `fps` from t=0) with the overlays, as

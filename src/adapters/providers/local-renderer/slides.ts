@@ -4,6 +4,7 @@
  * their alpha channel, laid over the last frames of the one before (`overlay`).
  */
 import { esc, even, num } from "./graph-util.js";
+import { orientationFilter } from "./media-input.js";
 
 /** Images are scaled to cover this much of the frame, leaving slack for the pan. */
 const PAN_OVERSCAN = 1.15;
@@ -47,14 +48,23 @@ export function slidePlan(totalFrames: number, n: number, fps: number): SlidePla
  */
 export function imageSlides(
   n: number,
-  o: { w: number; h: number; fps: number; totalFrames: number; seed: number },
+  o: {
+    w: number;
+    h: number;
+    fps: number;
+    totalFrames: number;
+    seed: number;
+    /** EXIF orientation of each image (1 = as stored); absent means all upright. */
+    orientations?: readonly number[];
+  },
 ): string {
   const plan = slidePlan(o.totalFrames, n, o.fps);
   const x = plan.fadeFrames;
   const chains: string[] = [];
   const parts: string[] = [];
   for (const [i, { frames }] of plan.segments.entries()) {
-    const still = panningStill(`${i}:v`, { ...o, frames, direction: (o.seed + i) % 4 });
+    const orientation = o.orientations?.[i] ?? 1;
+    const still = panningStill(`${i}:v`, { ...o, frames, direction: (o.seed + i) % 4, orientation });
     if (n === 1) return still;
     const head = i > 0 && x > 0;
     const tail = i < n - 1 && x > 0;
@@ -84,7 +94,16 @@ export function imageSlides(
  */
 export function panningStill(
   input: string,
-  o: { w: number; h: number; fps: number; frames: number; direction: number; overscan?: number },
+  o: {
+    w: number;
+    h: number;
+    fps: number;
+    frames: number;
+    direction: number;
+    overscan?: number;
+    /** EXIF orientation of the still (1 = as stored). */
+    orientation?: number;
+  },
   extra: readonly string[] = [],
 ): string {
   const overscan = o.overscan ?? PAN_OVERSCAN;
@@ -93,6 +112,7 @@ export function panningStill(
   return [
     // A multi-frame input (GIF, or a video behind an image/* type) must not add frames.
     `[${input}]trim=end_frame=1`,
+    ...orientationFilter(o.orientation ?? 1),
     `scale=${sw}:${sh}:force_original_aspect_ratio=increase`,
     "setsar=1",
     `crop=${sw}:${sh}`,

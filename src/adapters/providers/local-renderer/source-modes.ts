@@ -5,6 +5,7 @@
  */
 import { captionFilter, DEFAULT_FPS, encodeArgs, promptSeed, STEREO_48K, toneGraph } from "./filtergraph.js";
 import { num, requireAbsolute } from "./graph-util.js";
+import { inputArgs, type VideoInput } from "./media-input.js";
 import { finishVideo, type Overlays, overlayInputArgs, overlayPaths } from "./overlays.js";
 import { panningStill } from "./slides.js";
 
@@ -16,8 +17,8 @@ export interface SourceRenderInputs {
   readonly height: number;
   /** Seconds to make: the whole output for remix/edit, the added segment for extend. */
   readonly durationS: number;
-  /** Absolute path of the source video. */
-  readonly sourcePath: string;
+  /** The source video (absolute path, sniffed type). */
+  readonly source: VideoInput;
   /** The source's length (its video stream's, when known). */
   readonly sourceDurationS: number;
   /** Whether the source has a sound track: extend keeps it under the source's part. */
@@ -26,6 +27,11 @@ export interface SourceRenderInputs {
   readonly prompt: string;
   /** Absolute path of the wrapped new caption, or null to draw none. */
   readonly captionPath: string | null;
+  /**
+   * The rows (at the output's size) where the source shows its own caption (caption.ts captionBand),
+   * covered before the new caption is drawn so the two never overlap; null when it has none.
+   */
+  readonly sourceCaptionBand?: { y: number; height: number } | null;
   readonly fontPath: string;
   readonly outputPath: string;
   readonly fps?: number;
@@ -34,8 +40,8 @@ export interface SourceRenderInputs {
 }
 
 /**
- * The new caption is drawn where the old one usually is, on a darker box than usual so it reads
- * clearly over the old one.
+ * The new caption is drawn where the old one was, on a darker box than usual: the old one is covered
+ * (coverCaption), and what is left of a source's lower edge stays quiet behind the new text.
  */
 const SOURCE_CAPTION_BOX_OPACITY = 0.75;
 /** The extension pans over its still less than image slides do: a gentler cut from the source's motion. */
@@ -56,7 +62,7 @@ export function sourceOutputDurationS(
 /** The complete ffmpeg argv (without the binary) for one source mode. */
 export function buildSourceRenderArgs(inputs: SourceRenderInputs): string[] {
   requireAbsolute([
-    inputs.sourcePath,
+    inputs.source.path,
     ...overlayPaths(inputs.overlays),
     inputs.fontPath,
     inputs.outputPath,
@@ -75,7 +81,9 @@ function buildRestyleArgs(inputs: SourceRenderInputs): string[] {
   const fps = inputs.fps ?? DEFAULT_FPS;
   const seed = promptSeed(inputs.prompt);
   const look = inputs.kind === "remix" ? `hue=h=${90 + (seed % 181)}` : "eq=contrast=1.12:saturation=1.3";
-  const picture = [`[0:v]${coverFrame(w, h, fps)}`, look, ...caption(inputs)].join(",");
+  const picture = [`[0:v]${coverFrame(w, h, fps)}`, ...coverCaption(inputs), look, ...caption(inputs)].join(
+    ",",
+  );
   const video = finishVideo(picture, {
     w,
     h,
@@ -87,7 +95,7 @@ function buildRestyleArgs(inputs: SourceRenderInputs): string[] {
   const loop = inputs.sourceDurationS < d ? ["-stream_loop", "-1"] : [];
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y"],
-    ...[...loop, "-i", inputs.sourcePath],
+    ...inputArgs(inputs.source, loop),
     ...overlayInputArgs(inputs.overlays),
     ...["-filter_complex", `${video};${toneGraph(seed, d, "a")}`, "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, d, inputs.outputPath),
@@ -114,7 +122,10 @@ function buildExtendArgs(inputs: SourceRenderInputs): string[] {
   );
   const graph = [
     `[0:v]${coverFrame(w, h, fps)},format=yuv420p,trim=duration=${num(s)},split[src][tail]`,
-    `[tail]trim=start=${num(Math.max(0, s - LAST_FRAME_WINDOW_S))},reverse,trim=end_frame=1[last]`,
+    `${[
+      `[tail]trim=start=${num(Math.max(0, s - LAST_FRAME_WINDOW_S))},reverse,trim=end_frame=1`,
+      ...coverCaption(inputs),
+    ].join(",")}[last]`,
     `${newSegment},format=yuv420p[new]`,
   ];
   if (inputs.sourceHasAudio) {
@@ -138,7 +149,7 @@ function buildExtendArgs(inputs: SourceRenderInputs): string[] {
     }),
   );
   return [
-    ...["-nostdin", "-hide_banner", "-v", "error", "-y", "-i", inputs.sourcePath],
+    ...["-nostdin", "-hide_banner", "-v", "error", "-y", ...inputArgs(inputs.source)],
     ...overlayInputArgs(inputs.overlays),
     ...["-filter_complex", graph.join(";"), "-map", "[v]", "-map", "[a]"],
     ...encodeArgs(fps, s + d, inputs.outputPath),
@@ -154,6 +165,13 @@ const coverFrame = (w: number, h: number, fps: number): string =>
     "setsar=1",
     `fps=${fps}`,
   ].join(",");
+
+/**
+ * An opaque band over the source's own caption: drawn over, the old text would show through or beside
+ * the new one (two captions in one frame). Black, like the caption box, across the whole width.
+ */
+const coverCaption = ({ sourceCaptionBand: band }: SourceRenderInputs): string[] =>
+  band ? [`drawbox=x=0:y=${band.y}:w=iw:h=${band.height}:color=black@1:t=fill`] : [];
 
 const caption = (inputs: SourceRenderInputs): string[] =>
   inputs.captionPath === null

@@ -3,6 +3,7 @@
  * scrubbing previews.
  */
 import { even, num, requireAbsolute } from "./filtergraph.js";
+import { inputArgs, type VideoInput } from "./media-input.js";
 
 /** Width of one tile; the height follows the video's aspect ratio. */
 export const TILE_WIDTH = 160;
@@ -31,7 +32,7 @@ export function spritesheetLayout(width: number, height: number, durationS: numb
 }
 
 /**
- * argv that writes the spritesheet of `videoPath` (a video this renderer made, `durationS` long) as
+ * argv that writes the spritesheet of `video` (a video this renderer made or an upstream's, `durationS` long) as
  * exactly one JPEG. Sampling needs one frame every duration/tiles seconds, so the decoder skips the
  * frames nothing refers to and the deblocking filter (invisible at 160 px), on one thread: 0.26–0.32 s
  * for a 15 s 1080×1920 clip instead of 0.5–0.75 s decoding everything, and it leaves the second core to
@@ -39,12 +40,12 @@ export function spritesheetLayout(width: number, height: number, durationS: numb
  * x264 puts a keyframe only every 250 frames: two in a 15 s clip.
  */
 export function buildSpritesheetArgs(
-  videoPath: string,
+  video: VideoInput,
   outPath: string,
   layout: SpritesheetLayout,
   durationS: number,
 ): string[] {
-  requireAbsolute([videoPath, outPath]);
+  requireAbsolute([video.path, outPath]);
   const tiles = layout.columns * layout.rows;
   const graph = [
     // The first tile is the frame at 0 s, the last one (tiles-1)/tiles of the way through.
@@ -55,7 +56,7 @@ export function buildSpritesheetArgs(
   ].join(",");
   return [
     ...["-nostdin", "-hide_banner", "-v", "error", "-y", "-threads", "1"],
-    ...["-skip_frame", "noref", "-skip_loop_filter", "all", "-i", videoPath],
+    ...inputArgs(video, ["-skip_frame", "noref", "-skip_loop_filter", "all"]),
     ...["-vf", graph, "-frames:v", "1", "-q:v", "4", outPath],
   ];
 }

@@ -3,7 +3,6 @@
  * page that slipped past the content checks stops here), then it gets a thumbnail (the
  * upstream's when it is a JPEG) and a spritesheet like local renders, and goes into the blob store.
  */
-import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { newAttemptDir } from "../../../core/blob_keys.js";
 import { errors } from "../../../core/errors.js";
@@ -11,18 +10,9 @@ import type { BlobStore } from "../../../core/ports.js";
 import type { ResultFinisher } from "../../../core/upstream_poller.js";
 import { describeExit, runFfmpeg } from "../local-renderer/ffmpeg-run.js";
 import { buildThumbnailArgs } from "../local-renderer/filtergraph.js";
+import { sniffFile, type VideoInput, videoInput } from "../local-renderer/media-input.js";
 import { type MediaTools, probe } from "../local-renderer/media-tools.js";
 import { buildSpritesheetArgs, spritesheetLayout } from "../local-renderer/spritesheet.js";
-
-async function isJpeg(path: string): Promise<boolean> {
-  const f = await open(path, "r");
-  try {
-    const { buffer, bytesRead } = await f.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0xff && buffer[1] === 0xd8;
-  } finally {
-    await f.close();
-  }
-}
 
 export function createResultFinisher(deps: {
   tools: Pick<MediaTools, "ffmpegPath" | "ffprobePath">;
@@ -32,25 +22,32 @@ export function createResultFinisher(deps: {
   const { tools, blobs } = deps;
   return {
     async finish({ task, videoPath, thumbnailPath, watermarked, channelId: channel, workDir, signal }) {
-      const info = await probe(tools.ffprobePath, videoPath).catch(() => undefined);
+      // An upstream's bytes are as untrusted as a user's: an MP4 by its magic bytes, read as MP4 only.
+      const sniffed = await videoInput(videoPath);
+      if (sniffed?.type !== "mp4")
+        throw errors.upstreamBadContent(channel, "the downloaded file is not an MP4 video", false);
+      const video: VideoInput = sniffed;
+      const info = await probe(tools.ffprobePath, video).catch(() => undefined);
       const v = info?.streams.find((s) => s.codecType === "video");
       if (!info || !v?.width || !v.height || !(info.durationS > 0))
         throw errors.upstreamBadContent(channel, "the downloaded file is not a readable video", false);
       const thumb =
-        thumbnailPath && (await isJpeg(thumbnailPath)) ? thumbnailPath : join(workDir, "thumb.jpg");
+        thumbnailPath && (await sniffFile(thumbnailPath)) === "jpeg"
+          ? thumbnailPath
+          : join(workDir, "thumb.jpg");
       const sheet = join(workDir, "spritesheet.jpg");
       const [t, s] = await Promise.all([
         thumb === thumbnailPath
           ? Promise.resolve({ code: 0, killedBy: null, stderrTail: [] })
           : runFfmpeg(
               tools.ffmpegPath,
-              buildThumbnailArgs(videoPath, thumb, Math.min(1, info.durationS / 2)),
+              buildThumbnailArgs(video, thumb, Math.min(1, info.durationS / 2)),
               signal,
             ),
         runFfmpeg(
           tools.ffmpegPath,
           buildSpritesheetArgs(
-            videoPath,
+            video,
             sheet,
             spritesheetLayout(v.width, v.height, info.durationS),
             info.durationS,

@@ -10,6 +10,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher, type FormData, request } from "undici";
 import { errors, isReelayError, type ReelayError } from "../../../core/errors.js";
+import { sniffMedia } from "../../../core/media_types.js";
 import { GuardError, type HostGuard } from "../../net/guard.js";
 
 export interface ChannelHttpOptions {
@@ -121,9 +122,9 @@ export interface ChannelHttp {
   close(): Promise<void>;
 }
 
-const isMp4 = (head: Buffer) => head.length >= 8 && head.subarray(4, 8).toString("latin1") === "ftyp";
-const isJpegOrPng = (head: Buffer) =>
-  (head[0] === 0xff && head[1] === 0xd8) || head.subarray(0, 4).toString("latin1") === "\x89PNG";
+// The same magic-byte table as every other untrusted file (core/media_types.ts).
+const isMp4 = (head: Buffer) => sniffMedia(head) === "mp4";
+const isJpegOrPng = (head: Buffer) => ["jpeg", "png"].includes(sniffMedia(head) ?? "");
 
 export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
   const agent = new Agent({
