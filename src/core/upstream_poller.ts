@@ -1,8 +1,9 @@
 /**
  * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
- * process, not one timer or queue job per task: it leases the tasks whose next poll is due in
- * batches, polls them with bounded concurrency, and writes the outcomes back in one transaction.
- * Thousands of tasks in flight cost a row each in the store and nothing in memory.
+ * process, not one timer or queue job per task: it leases as many due tasks as it has free lanes
+ * (`concurrency`), follows each in its lane, and writes the outcomes back as they come (those that
+ * come together in one transaction). Thousands of tasks in flight cost a row each in the store
+ * and nothing in memory; a poller that dies holds back only the tasks it was polling, for one lease.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,15 +16,13 @@ import { isTerminal, type Task, type TaskResult } from "./task.js";
 import type { UpstreamStatus, UpstreamTaskRecord, UpstreamTaskStore } from "./upstream.js";
 
 export interface PollerSettings {
-  /** Tasks leased per round. */
-  readonly batch: number;
-  /** Polls in flight at once. */
+  /** Tasks followed at once (polls in flight, downloads under way): no more are leased. */
   readonly concurrency: number;
   /** Result downloads at once (they move whole videos). */
   readonly fetchConcurrency: number;
-  /** How long a leased task is left alone by other pollers. */
+  /** How long a leased task is left alone by other pollers (renewed while its result downloads). */
   readonly leaseMs: number;
-  /** Rest between rounds when nothing was due. */
+  /** How often it looks for due tasks (besides when a lane frees up or a task is submitted). */
   readonly idleMs: number;
   /** Longest wait between polls of a task whose polls keep failing. */
   readonly maxBackoffMs: number;
@@ -62,18 +61,6 @@ type Outcome = {
   lastStatus: string | null;
 } | null;
 
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(lanes);
-}
-
 export function createUpstreamPoller(deps: {
   db: Database;
   tasks: TaskStore;
@@ -94,14 +81,14 @@ export function createUpstreamPoller(deps: {
   const stopper = new AbortController();
   const fetching = gate(settings.fetchConcurrency);
   let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | null = null;
   let again = false;
   let stopped = true;
 
   const backoff = (errorsInRow: number, retryAfterS: number | null, baseMs: number) => {
     const exp = Math.min(settings.maxBackoffMs, baseMs * 2 ** Math.min(10, errorsInRow));
     const jittered = exp / 2 + Math.random() * (exp / 2);
-    return Math.max(jittered, (retryAfterS ?? 0) * 1000);
+    // Whole milliseconds: times are stored as integers (PostgreSQL's bigint refuses fractions).
+    return Math.round(Math.max(jittered, (retryAfterS ?? 0) * 1000));
   };
 
   async function end(task: Task, row: UpstreamTaskRecord, err: ReelayError): Promise<void> {
@@ -328,61 +315,108 @@ export function createUpstreamPoller(deps: {
     }
   }
 
-  async function runRound(): Promise<void> {
-    do {
-      again = false;
-      const rows = await upstreamTasks.claimDue({
-        limit: settings.batch,
-        now: clock.now(),
-        leaseMs: settings.leaseMs,
-      });
-      const outcomes: NonNullable<Outcome>[] = [];
-      await eachLimit(rows, settings.concurrency, async (row) => {
-        try {
-          const o = await follow(row);
-          if (o) outcomes.push(o);
-        } catch (e) {
-          logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
-        }
-      });
-      await upstreamTasks.saveMany(outcomes);
-      if (rows.length === settings.batch && !stopped) again = true;
-    } while (again);
+  /** Tasks being followed now (each holds its lease), at most `settings.concurrency`. */
+  const following = new Set<Promise<void>>();
+  let filling = false;
+  /** Outcomes waiting to be written; written together while no write is under way. */
+  const unsaved: NonNullable<Outcome>[] = [];
+  let saving: Promise<void> | null = null;
+
+  /**
+   * Writes the outcomes collected so far in one transaction (several polls, one commit). When that
+   * fails, each is written on its own: one bad row must not keep the others' counts and times
+   * from being saved (their leases would hold them back until they ran out).
+   */
+  function save(): Promise<void> {
+    saving ??= (async () => {
+      while (unsaved.length > 0) {
+        const batch = unsaved.splice(0);
+        await upstreamTasks.saveMany(batch).catch(async (e) => {
+          if (batch.length === 1) {
+            logger.error({ err: e, taskId: batch[0]?.taskId }, "saving an upstream task's poll failed");
+            return;
+          }
+          for (const o of batch) {
+            await upstreamTasks
+              .saveMany([o])
+              .catch((err) =>
+                logger.error({ err, taskId: o.taskId }, "saving an upstream task's poll failed"),
+              );
+          }
+        });
+      }
+    })().finally(() => {
+      saving = null;
+      // Pushed after the loop's last look: written by a writer of its own.
+      if (unsaved.length > 0) void save();
+    });
+    return saving;
   }
 
-  function schedule(ms: number) {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(tick, ms);
+  async function followOne(row: UpstreamTaskRecord): Promise<void> {
+    try {
+      const o = await follow(row);
+      if (o) {
+        unsaved.push(o);
+        await save();
+      }
+    } catch (e) {
+      logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
+    }
   }
 
-  function tick() {
-    if (stopped) return;
-    if (round) {
+  /**
+   * Leases as many due tasks as there are free lanes and follows each in its own lane: a lease
+   * lasts while its task is polled (or its result downloaded), so a poller that dies holds back
+   * only those, for one lease.
+   */
+  async function fill(): Promise<void> {
+    if (filling) {
       again = true;
       return;
     }
-    round = runRound()
-      .catch((e) => logger.error({ err: e }, "an upstream polling round failed"))
-      .finally(() => {
-        round = null;
-        schedule(settings.idleMs);
-      });
+    filling = true;
+    try {
+      do {
+        again = false;
+        const free = settings.concurrency - following.size;
+        if (stopped || free <= 0) break;
+        const rows = await upstreamTasks.claimDue({
+          limit: free,
+          now: clock.now(),
+          leaseMs: settings.leaseMs,
+        });
+        for (const row of rows) {
+          const lane: Promise<void> = followOne(row).finally(() => {
+            following.delete(lane);
+            void fill();
+          });
+          following.add(lane);
+        }
+        if (rows.length === free) again = true;
+      } while (again);
+    } catch (e) {
+      logger.error({ err: e }, "leasing upstream tasks failed");
+    } finally {
+      filling = false;
+    }
   }
 
   return {
     start() {
       stopped = false;
-      schedule(0);
+      timer = setInterval(() => void fill(), settings.idleMs);
+      void fill();
     },
     wake() {
-      if (!stopped) tick();
+      if (!stopped) void fill();
     },
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer);
       stopper.abort();
-      await round;
+      await Promise.all([...following]);
+      await save();
     },
   };
 }
