@@ -1,9 +1,10 @@
 /**
  * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
  * process, not one timer or queue job per task: it leases as many due tasks as it has free lanes
- * (`concurrency`), follows each in its lane, and writes the outcomes back as they come (those that
- * come together in one transaction). Thousands of tasks in flight cost a row each in the store
- * and nothing in memory; a poller that dies holds back only the tasks it was polling, for one lease.
+ * (`concurrency`), follows each in its lane, and writes the outcomes back before it leases more
+ * (those that came in meanwhile in one transaction). Thousands of tasks in flight cost a row each
+ * in the store and nothing in memory; a poller that dies holds back only the tasks it was
+ * following, for one lease.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -356,19 +357,25 @@ export function createUpstreamPoller(deps: {
   async function followOne(row: UpstreamTaskRecord): Promise<void> {
     try {
       const o = await follow(row);
-      if (o) {
-        unsaved.push(o);
-        await save();
-      }
+      // Written by the next fill, with the others that ended meanwhile; its lease holds till then.
+      if (o) unsaved.push(o);
     } catch (e) {
       logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
     }
   }
 
   /**
-   * Leases as many due tasks as there are free lanes and follows each in its own lane: a lease
-   * lasts while its task is polled (or its result downloaded), so a poller that dies holds back
-   * only those, for one lease.
+   * Under load, lanes are refilled once a quarter of them are free (at once when none is busy):
+   * outcomes are written and tasks leased in batches, a few transactions a second rather than
+   * two per poll.
+   */
+  const refillAt = Math.max(1, Math.floor(settings.concurrency / 4));
+
+  /**
+   * Writes the outcomes that came in, then leases as many due tasks as there are free lanes and
+   * follows each in its own lane: a lease lasts while its task is polled (or its result
+   * downloaded) and until its outcome is written, so a poller that dies holds back only those,
+   * for one lease.
    */
   async function fill(): Promise<void> {
     if (filling) {
@@ -379,7 +386,9 @@ export function createUpstreamPoller(deps: {
     try {
       do {
         again = false;
-        const free = settings.concurrency - following.size;
+        await save();
+        // An outcome not yet written still holds its lease: it keeps its lane until then.
+        const free = settings.concurrency - following.size - unsaved.length;
         if (stopped || free <= 0) break;
         const rows = await upstreamTasks.claimDue({
           limit: free,
@@ -389,7 +398,7 @@ export function createUpstreamPoller(deps: {
         for (const row of rows) {
           const lane: Promise<void> = followOne(row).finally(() => {
             following.delete(lane);
-            void fill();
+            if (following.size === 0 || settings.concurrency - following.size >= refillAt) void fill();
           });
           following.add(lane);
         }
