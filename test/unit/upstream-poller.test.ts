@@ -18,7 +18,7 @@ import {
 import { createChannelRouter } from "../../src/core/channels.js";
 import { errors } from "../../src/core/errors.js";
 import type { BlobStore, Database, Logger } from "../../src/core/ports.js";
-import type { UpstreamProvider, UpstreamStatus } from "../../src/core/upstream.js";
+import type { UpstreamProvider, UpstreamStatus, UpstreamTaskStore } from "../../src/core/upstream.js";
 import {
   createUpstreamPoller,
   type PollerSettings,
@@ -111,7 +111,12 @@ const taskId = (i: number) => `sora-2:task_01k9009g8ef1esae6388chgc${String(i).p
 async function fixture(
   backend: Backend,
   upstream: UpstreamProvider,
-  opts: { count?: number; pollIntervalMs?: number } = {},
+  opts: {
+    count?: number;
+    pollIntervalMs?: number;
+    /** Wraps the store the poller writes to (to inject a store fault). */
+    wrap?: (s: UpstreamTaskStore) => UpstreamTaskStore;
+  } = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), "reelay-poller-"));
   const { db } = await backend.open(dir);
@@ -153,7 +158,7 @@ async function fixture(
     createUpstreamPoller({
       db,
       tasks,
-      upstreamTasks,
+      upstreamTasks: opts.wrap ? opts.wrap(upstreamTasks) : upstreamTasks,
       router,
       blobs,
       blobKey: blobKeyFor,
@@ -265,6 +270,41 @@ describe.each(backends)("upstream poller on $name", (backend) => {
       expect(Number.isInteger(row?.nextPollAt)).toBe(true);
       expect(row?.pollErrors).toBeLessThanOrEqual(polls);
       expect((await f.tasks.get(id))?.status).toBe("pending");
+    } finally {
+      await f.close();
+    }
+  });
+
+  it("a write the store refuses for one task does not keep the others' outcomes from being saved", async () => {
+    const f = await fixture(
+      backend,
+      fakeUpstream({
+        poll: async () => {
+          throw new Error("connection reset");
+        },
+      }),
+      {
+        count: 3,
+        pollIntervalMs: 1,
+        // The store refuses any write that includes the first task (one bad row in a batch).
+        wrap: (s) => ({
+          ...s,
+          saveMany: (rows) =>
+            rows.some((r) => r.taskId === taskId(0))
+              ? Promise.reject(new Error("value out of range"))
+              : s.saveMany(rows),
+        }),
+      },
+    );
+    try {
+      const p = f.poller(() => Date.now(), { maxBackoffMs: 5, concurrency: 3 });
+      p.start();
+      await until("the other tasks' failed polls counted", async () => {
+        const rows = await Promise.all(f.ids.slice(1).map((id) => f.upstreamTasks.get(id)));
+        return rows.every((r) => (r?.pollErrors ?? 0) >= 2);
+      });
+      await p.stop();
+      expect((await f.upstreamTasks.get(taskId(0)))?.pollErrors).toBe(0);
     } finally {
       await f.close();
     }
