@@ -319,6 +319,8 @@ export function createUpstreamPoller(deps: {
   /** Tasks being followed now (each holds its lease), at most `settings.concurrency`. */
   const following = new Set<Promise<void>>();
   let filling = false;
+  /** The fill under way (or the last one). */
+  let filled: Promise<void> = Promise.resolve();
   /** Outcomes waiting to be written; written together while no write is under way. */
   const unsaved: NonNullable<Outcome>[] = [];
   let saving: Promise<void> | null = null;
@@ -347,9 +349,8 @@ export function createUpstreamPoller(deps: {
         });
       }
     })().finally(() => {
+      // What came in after the loop's last look is written by the next fill (or stop).
       saving = null;
-      // Pushed after the loop's last look: written by a writer of its own.
-      if (unsaved.length > 0) void save();
     });
     return saving;
   }
@@ -377,12 +378,17 @@ export function createUpstreamPoller(deps: {
    * downloaded) and until its outcome is written, so a poller that dies holds back only those,
    * for one lease.
    */
-  async function fill(): Promise<void> {
+  function fill(): Promise<void> {
     if (filling) {
       again = true;
-      return;
+      return filled;
     }
     filling = true;
+    filled = fillLanes();
+    return filled;
+  }
+
+  async function fillLanes(): Promise<void> {
     try {
       do {
         again = false;
@@ -424,8 +430,11 @@ export function createUpstreamPoller(deps: {
       stopped = true;
       if (timer) clearInterval(timer);
       stopper.abort();
+      // A claim under way may still start lanes: wait for it first.
+      await filled;
       await Promise.all([...following]);
-      await save();
+      // Until every outcome is written, including those that came in during a write under way.
+      while (saving || unsaved.length > 0) await save();
     },
   };
 }
