@@ -155,14 +155,16 @@ export function createTaskEngine(deps: {
       const reused = await db.transaction(async (tx) => {
         const idem = opts.idempotency;
         if (idem) {
-          const prior = await idempotency.find(ownerId, idem.key, tx);
-          if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) {
+          /** The task made first under this key: this request's answer, if it is the same request. */
+          const first = async (prior: { fingerprint: string; taskId: string }) => {
             if (prior.fingerprint !== idem.fingerprint) throw errors.idempotencyConflict(idem.key);
             const earlier = await tasks.get(prior.taskId, tx);
             // The first task may have been deleted since: then the key is spent.
             if (!earlier) throw errors.idempotencyConflict(idem.key);
             return earlier;
-          }
+          };
+          const prior = await idempotency.find(ownerId, idem.key, tx);
+          if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) return first(prior);
           if (prior) await idempotency.remove(ownerId, idem.key, tx);
           const won = await idempotency.insert(
             ownerId,
@@ -170,8 +172,16 @@ export function createTaskEngine(deps: {
             { fingerprint: idem.fingerprint, taskId: task.id, createdAt: now },
             tx,
           );
-          // Another process recorded the key between our read and write (PostgreSQL): let the client retry.
-          if (!won) throw errors.idempotencyInProgress(idem.key);
+          if (!won) {
+            // A concurrent create recorded the key between our read and our write (PostgreSQL).
+            // The insert waited for that transaction to commit, and each statement reads what is
+            // committed (READ COMMITTED), so its task is there to return: the same answer a retry
+            // would get. Only if it is not (a rolled-back winner leaves no row) is the client asked
+            // to retry.
+            const winner = await idempotency.find(ownerId, idem.key, tx);
+            if (winner) return first(winner);
+            throw errors.idempotencyInProgress(idem.key);
+          }
         }
         // Counted inside the transaction: concurrent creates cannot both slip under the limit.
         if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {

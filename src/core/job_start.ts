@@ -50,7 +50,8 @@ export async function planJob(
     };
   }
   if (job.attempt > job.maxAttempts) {
-    // Reachable when earlier attempts lost their leases (another process took the job over).
+    // A backstop: attempts are counted when they fail (a run whose lease ran out is an
+    // interruption, above), so a job is not normally handed out past its last attempt.
     return {
       kind: "fail",
       task,

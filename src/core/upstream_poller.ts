@@ -1,8 +1,10 @@
 /**
  * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
- * process, not one timer or queue job per task: it leases the tasks whose next poll is due in
- * batches, polls them with bounded concurrency, and writes the outcomes back in one transaction.
- * Thousands of tasks in flight cost a row each in the store and nothing in memory.
+ * process, not one timer or queue job per task: it leases as many due tasks as it has free lanes
+ * (`concurrency`), follows each in its lane, and writes the outcomes back before it leases more
+ * (those that came in meanwhile in one transaction). Thousands of tasks in flight cost a row each
+ * in the store and nothing in memory; a poller that dies holds back only the tasks it was
+ * following, for one lease.
  */
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,15 +18,13 @@ import { isTerminal, type Task, type TaskResult } from "./task.js";
 import type { UpstreamStatus, UpstreamTaskRecord, UpstreamTaskStore } from "./upstream.js";
 
 export interface PollerSettings {
-  /** Tasks leased per round. */
-  readonly batch: number;
-  /** Polls in flight at once. */
+  /** Tasks followed at once (polls in flight, downloads under way): no more are leased. */
   readonly concurrency: number;
   /** Result downloads at once (they move whole videos). */
   readonly fetchConcurrency: number;
-  /** How long a leased task is left alone by other pollers. */
+  /** How long a leased task is left alone by other pollers (renewed while its result downloads). */
   readonly leaseMs: number;
-  /** Rest between rounds when nothing was due. */
+  /** How often it looks for due tasks (besides when a lane frees up or a task is submitted). */
   readonly idleMs: number;
   /** Longest wait between polls of a task whose polls keep failing. */
   readonly maxBackoffMs: number;
@@ -63,18 +63,6 @@ type Outcome = {
   lastStatus: string | null;
 } | null;
 
-/** Runs `fn` over `items`, at most `limit` at once. */
-async function eachLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
-  });
-  await Promise.all(lanes);
-}
-
 export function createUpstreamPoller(deps: {
   db: Database;
   tasks: TaskStore;
@@ -94,14 +82,14 @@ export function createUpstreamPoller(deps: {
   const stopper = new AbortController();
   const fetching = gate(settings.fetchConcurrency);
   let timer: NodeJS.Timeout | undefined;
-  let round: Promise<void> | null = null;
   let again = false;
   let stopped = true;
 
   const backoff = (errorsInRow: number, retryAfterS: number | null, baseMs: number) => {
     const exp = Math.min(settings.maxBackoffMs, baseMs * 2 ** Math.min(10, errorsInRow));
     const jittered = exp / 2 + Math.random() * (exp / 2);
-    return Math.max(jittered, (retryAfterS ?? 0) * 1000);
+    // Whole milliseconds: times are stored as integers (PostgreSQL's bigint refuses fractions).
+    return Math.round(Math.max(jittered, (retryAfterS ?? 0) * 1000));
   };
 
   async function end(task: Task, row: UpstreamTaskRecord, err: ReelayError): Promise<void> {
@@ -341,61 +329,125 @@ export function createUpstreamPoller(deps: {
     }
   }
 
-  async function runRound(): Promise<void> {
-    do {
-      again = false;
-      const rows = await upstreamTasks.claimDue({
-        limit: settings.batch,
-        now: clock.now(),
-        leaseMs: settings.leaseMs,
-      });
-      const outcomes: NonNullable<Outcome>[] = [];
-      await eachLimit(rows, settings.concurrency, async (row) => {
-        try {
-          const o = await follow(row);
-          if (o) outcomes.push(o);
-        } catch (e) {
-          logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
-        }
-      });
-      await upstreamTasks.saveMany(outcomes);
-      if (rows.length === settings.batch && !stopped) again = true;
-    } while (again);
+  /** Tasks being followed now (each holds its lease), at most `settings.concurrency`. */
+  const following = new Set<Promise<void>>();
+  let filling = false;
+  /** The fill under way (or the last one). */
+  let filled: Promise<void> = Promise.resolve();
+  /** Outcomes waiting to be written; written together while no write is under way. */
+  const unsaved: NonNullable<Outcome>[] = [];
+  let saving: Promise<void> | null = null;
+
+  /**
+   * Writes the outcomes collected so far in one transaction (several polls, one commit). When that
+   * fails, each is written on its own: one bad row must not keep the others' counts and times
+   * from being saved (their leases would hold them back until they ran out).
+   */
+  function save(): Promise<void> {
+    saving ??= (async () => {
+      while (unsaved.length > 0) {
+        const batch = unsaved.splice(0);
+        await upstreamTasks.saveMany(batch).catch(async (e) => {
+          if (batch.length === 1) {
+            logger.error({ err: e, taskId: batch[0]?.taskId }, "saving an upstream task's poll failed");
+            return;
+          }
+          for (const o of batch) {
+            await upstreamTasks
+              .saveMany([o])
+              .catch((err) =>
+                logger.error({ err, taskId: o.taskId }, "saving an upstream task's poll failed"),
+              );
+          }
+        });
+      }
+    })().finally(() => {
+      // What came in after the loop's last look is written by the next fill (or stop).
+      saving = null;
+    });
+    return saving;
   }
 
-  function schedule(ms: number) {
-    if (stopped) return;
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(tick, ms);
-  }
-
-  function tick() {
-    if (stopped) return;
-    if (round) {
-      again = true;
-      return;
+  async function followOne(row: UpstreamTaskRecord): Promise<void> {
+    try {
+      const o = await follow(row);
+      // Written by the next fill, with the others that ended meanwhile; its lease holds till then.
+      if (o) unsaved.push(o);
+    } catch (e) {
+      logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
     }
-    round = runRound()
-      .catch((e) => logger.error({ err: e }, "an upstream polling round failed"))
-      .finally(() => {
-        round = null;
-        schedule(settings.idleMs);
-      });
+  }
+
+  /**
+   * Under load, lanes are refilled once a quarter of them are free (at once when none is busy):
+   * outcomes are written and tasks leased in batches, a few transactions a second rather than
+   * two per poll.
+   */
+  const refillAt = Math.max(1, Math.floor(settings.concurrency / 4));
+
+  /**
+   * Writes the outcomes that came in, then leases as many due tasks as there are free lanes and
+   * follows each in its own lane: a lease lasts while its task is polled (or its result
+   * downloaded) and until its outcome is written, so a poller that dies holds back only those,
+   * for one lease.
+   */
+  function fill(): Promise<void> {
+    if (filling) {
+      again = true;
+      return filled;
+    }
+    filling = true;
+    filled = fillLanes();
+    return filled;
+  }
+
+  async function fillLanes(): Promise<void> {
+    try {
+      do {
+        again = false;
+        await save();
+        // An outcome not yet written still holds its lease: it keeps its lane until then.
+        const free = settings.concurrency - following.size - unsaved.length;
+        if (stopped || free <= 0) break;
+        const rows = await upstreamTasks.claimDue({
+          limit: free,
+          now: clock.now(),
+          leaseMs: settings.leaseMs,
+        });
+        for (const row of rows) {
+          const lane: Promise<void> = followOne(row).finally(() => {
+            following.delete(lane);
+            if (following.size === 0 || settings.concurrency - following.size >= refillAt) void fill();
+          });
+          following.add(lane);
+        }
+        if (rows.length === free) again = true;
+      } while (again);
+    } catch (e) {
+      logger.error({ err: e }, "leasing upstream tasks failed");
+    } finally {
+      filling = false;
+    }
   }
 
   return {
     start() {
       stopped = false;
-      schedule(0);
+      timer = setInterval(() => void fill(), settings.idleMs);
+      void fill();
     },
     wake() {
-      if (!stopped) tick();
+      if (!stopped) void fill();
     },
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer);
       stopper.abort();
-      await round;
+      // A claim under way may still start lanes: wait for it first.
+      await filled;
+      await Promise.all([...following]);
+      // Until every outcome is written, including those that came in during a write under way.
+      while (saving || unsaved.length > 0) await save();
     },
   };
 }

@@ -21,7 +21,13 @@ export interface Dispatcher {
   dispatch(
     job: ClaimedJob,
     task: Task,
-    ctx: { imageFiles: readonly string[]; workDir: string; signal: AbortSignal },
+    ctx: {
+      imageFiles: readonly string[];
+      workDir: string;
+      signal: AbortSignal;
+      /** Called when the task goes to an upstream channel: it will not need a render slot. */
+      toUpstream?: () => void;
+    },
   ): Promise<Dispatch>;
 }
 
@@ -83,6 +89,7 @@ export function createDispatcher(deps: {
       for (const channel of candidates) {
         const upstream = channel.upstream;
         if (!upstream) return { kind: "local" };
+        ctx.toUpstream?.();
         const channelId = channel.spec.id;
         await upstreamTasks.begin({
           taskId: task.id,

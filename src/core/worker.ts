@@ -92,6 +92,12 @@ export function createWorker(deps: {
       : settings.concurrency;
   const rendering = gate(Math.max(1, settings.concurrency));
   const running = new Map<string, { controller: AbortController; done: Promise<void>; taskId: string }>();
+  /**
+   * Running jobs that may still need a render slot (not yet handed to an upstream channel). Claims
+   * never exceed the free render slots: a job claimed only to wait for one would hold its lease,
+   * and a killed worker would delay it for a lease for nothing.
+   */
+  const mayRender = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let stopping = false;
   let filling = false;
@@ -108,7 +114,7 @@ export function createWorker(deps: {
     try {
       do {
         again = false;
-        const free = jobSlots - running.size;
+        const free = Math.min(jobSlots - running.size, settings.concurrency - mayRender.size);
         if (stopping || free <= 0) break;
         const claimed = await db.transaction(async (tx) => {
           const jobs = await queue.claim(
@@ -135,9 +141,11 @@ export function createWorker(deps: {
       .catch((e) => logger.error({ err: e, jobId: job.id }, "job handler crashed"))
       .finally(() => {
         running.delete(job.id);
+        mayRender.delete(job.id);
         void fill();
       });
     running.set(job.id, { controller, done, taskId: job.payload.taskId });
+    mayRender.add(job.id);
   }
 
   /** Log lines of one job carry its task and the id of the request that created it. */
@@ -205,6 +213,10 @@ export function createWorker(deps: {
           imageFiles: files.imageFiles,
           workDir,
           signal: controller.signal,
+          toUpstream: () => {
+            mayRender.delete(job.id);
+            void fill();
+          },
         });
         if (sent.kind === "submitted") return;
       }

@@ -87,7 +87,6 @@ export interface Config {
   readonly poller: {
     readonly concurrency: number;
     readonly fetchConcurrency: number;
-    readonly batch: number;
     readonly leaseMs: number;
     readonly idleMs: number;
     readonly maxBackoffMs: number;
@@ -362,8 +361,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     poller: {
       concurrency: e.REELAY_POLL_CONCURRENCY,
       fetchConcurrency: e.REELAY_FETCH_CONCURRENCY,
-      batch: Math.max(50, e.REELAY_POLL_CONCURRENCY * 2),
-      leaseMs: 60_000,
+      // The same lease as jobs': a dead worker's upstream tasks are polled again as soon as its jobs run again.
+      leaseMs: e.REELAY_JOB_LEASE_S * 1000,
       idleMs: 250,
       maxBackoffMs: 60_000,
       fetchAttempts: 5,

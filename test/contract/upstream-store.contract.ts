@@ -69,6 +69,25 @@ export function upstreamStoreContract(
       }
     });
 
+    it("stores times in whole milliseconds, whatever fraction a backoff computed", async () => {
+      const { upstreamTasks: s, close } = await open();
+      try {
+        await s.begin({ taskId: "f1", channelId: "a", now: 1000, deadlineAt: 9_000_000 });
+        await s.accepted("f1", { upstreamId: "up-f1", status: null, nextPollAt: 1500.5 });
+        expect((await s.get("f1"))?.nextPollAt).toBe(1501);
+        expect(await s.claimDue({ limit: 10, now: 1501.25, leaseMs: 1000.5 })).toHaveLength(1);
+        expect((await s.get("f1"))?.nextPollAt).toBe(2502);
+        await s.saveMany([
+          { taskId: "f1", nextPollAt: 4321.7, pollErrors: 1, fetchErrors: 2, lastStatus: "running" },
+        ]);
+        expect(await s.get("f1")).toMatchObject({ nextPollAt: 4322, pollErrors: 1, fetchErrors: 2 });
+        await s.hold("f1", 5000.4);
+        expect((await s.get("f1"))?.nextPollAt).toBe(5000);
+      } finally {
+        await close();
+      }
+    });
+
     it("hands each due task to one of several concurrent pollers", async () => {
       const { upstreamTasks: s, close } = await open();
       try {

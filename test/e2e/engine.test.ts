@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { errors, type ReelayError } from "../../src/core/errors.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { FakeProvider, SEED_BODY } from "../helpers/fake-provider.js";
 
 const apps: TestApp[] = [];
@@ -76,13 +77,11 @@ describe("task engine", () => {
     expect(provider.active).toBe(0);
   });
 
-  it("runs at most `concurrency` renders at once; the rest wait queued", async () => {
-    let open: () => void = () => undefined;
-    const gate = new Promise<void>((r) => {
-      open = r;
-    });
-    const provider = new FakeProvider([], { gate });
-    const { app, key } = await start(provider, { engine: { concurrency: 2 } });
+  /**
+   * Five tasks, renders held until released: two render, the other three wait in the queue as
+   * `pending` (unclaimed: a worker killed now delays only the two it renders).
+   */
+  async function twoOfFiveRender(app: TestApp, key: string, provider: FakeProvider, open: () => void) {
     const ids = await Promise.all(Array.from({ length: 5 }, () => create(app, key)));
     // Bounded wait until the worker has taken what it may.
     for (let i = 0; i < 100 && provider.active < 2; i++) await new Promise((r) => setTimeout(r, 20));
@@ -94,9 +93,42 @@ describe("task engine", () => {
     );
     expect(statuses.filter((s) => s === "processing")).toHaveLength(2);
     expect(statuses.filter((s) => s === "pending")).toHaveLength(3);
+    expect(await app.container.services.queue.depth(Date.now())).toMatchObject({ running: 2, queued: 3 });
     open();
     for (const id of ids) expect((await waitForTask(app, key, id)).status).toBe("completed");
     expect(provider.maxActive).toBe(2);
+  }
+
+  const held = () => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    return { provider: new FakeProvider([], { gate }), open };
+  };
+
+  it("runs at most `concurrency` renders at once; the rest wait queued", async () => {
+    const { provider, open } = held();
+    const { app, key } = await start(provider, { engine: { concurrency: 2 } });
+    await twoOfFiveRender(app, key, provider, open);
+  });
+
+  it("with upstream channels configured, still claims no more local renders than its free slots", async () => {
+    // Upstream creates may run beside renders (REELAY_SUBMIT_CONCURRENCY), but a job that turns out
+    // to be a local render must not be claimed only to wait for a slot, holding its lease.
+    const { provider, open } = held();
+    const app = await startWithChannels(
+      {
+        channels: [
+          { id: "local", kind: "local", priority: 10 },
+          // Never reached (lower priority); nothing listens there.
+          channel("up", "unified", "http://127.0.0.1:9", { priority: 0 }),
+        ],
+      },
+      { overrides: { provider }, engine: { concurrency: 2 }, env: secretEnv("up", "unused-secret-0123") },
+    );
+    apps.push(app);
+    await twoOfFiveRender(app, await app.newKey(), provider, open);
   });
 
   it("queued tasks survive a restart and complete after it", async () => {

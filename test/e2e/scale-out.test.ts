@@ -5,14 +5,20 @@
  * exactly one charge per task and nothing else. The other worker is then stopped with SIGTERM
  * mid-render (it hands its jobs back) and a third one finishes the work.
  */
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+import {
+  type ServerProcess,
+  spawnServer,
+  waitForLog,
+  waitHealthy,
+  waitRendering,
+} from "../helpers/process.js";
 
 const ADMIN = "scale-out-admin-token-0123456789";
 const TASKS = 50;
@@ -32,39 +38,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitForLog(p: ServerProcess, text: string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!p.output().includes(text)) {
-    if (Date.now() > until || p.proc.exitCode !== null) throw new Error(`no "${text}" in:\n${p.output()}`);
-    await sleep(100);
-  }
-}
-
-/**
- * Waits (bounded) until the worker is rendering: an attempt's scratch dir exists in the worker's
- * own scratch dir (data/tmp/HOST-PID/JOB-ATTEMPT), seen twice 30 ms apart (a render, not the
- * moment between a job's completion and its clean-up).
- */
-async function waitRendering(worker: ServerProcess): Promise<void> {
-  const scratch = join(
-    dir,
-    "data",
-    "tmp",
-    `${hostname().replace(/[^a-zA-Z0-9_.-]/g, "_")}-${worker.proc.pid}`,
-  );
-  const rendering = async () => {
-    const before = await readdir(scratch).catch(() => [] as string[]);
-    await sleep(30);
-    const after = await readdir(scratch).catch(() => [] as string[]);
-    return before.filter((d) => after.includes(d));
-  };
-  const until = Date.now() + 60_000;
-  while ((await rendering()).length === 0) {
-    if (Date.now() > until) throw new Error(`worker never seen rendering:\n${worker.output()}`);
-    await sleep(10);
-  }
-}
 
 it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, all complete, each charged once", async () => {
   if (!database) throw new Error("no database");
@@ -143,11 +116,11 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
 
   // Kill one worker once it has finished some work and has a render under way.
   await waitForLog(w1, "task completed", 120_000);
-  await waitRendering(w1);
+  await waitRendering(w1, join(dir, "data"));
   expect(await w1.kill("SIGKILL")).toBe("SIGKILL");
   // Stop the other one gracefully mid-render: it hands its jobs back and exits 0; a third
   // worker, started now, finishes the work.
-  await waitRendering(w2);
+  await waitRendering(w2, join(dir, "data"));
   expect(await w2.kill("SIGTERM")).toBe(0);
   // This one also serves its health and metrics (REELAY_WORKER_PORT).
   const opsPort = await freePort();

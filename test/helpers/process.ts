@@ -3,7 +3,9 @@
  * process shows: start-up errors, the data-dir lock, SIGKILL mid-render.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { readdir } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join, resolve } from "node:path";
 import { freePort } from "./app.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -88,4 +90,35 @@ export async function waitHealthy(server: ServerProcess, timeoutMs = 30_000): Pr
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`server did not become healthy:\n${server.output()}`);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits (bounded) until the process has written `text`; fails with its output if it exits first. */
+export async function waitForLog(p: ServerProcess, text: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!p.output().includes(text)) {
+    if (Date.now() > until || p.proc.exitCode !== null) throw new Error(`no "${text}" in:\n${p.output()}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * Waits (bounded) until the worker is rendering: an attempt's scratch dir exists in the worker's
+ * own scratch dir (DATA_DIR/tmp/HOST-PID/JOB-ATTEMPT), seen twice 30 ms apart (a render, not the
+ * moment between a job's completion and its clean-up).
+ */
+export async function waitRendering(worker: ServerProcess, dataDir: string): Promise<void> {
+  const scratch = join(dataDir, "tmp", `${hostname().replace(/[^a-zA-Z0-9_.-]/g, "_")}-${worker.proc.pid}`);
+  const rendering = async () => {
+    const before = await readdir(scratch).catch(() => [] as string[]);
+    await sleep(30);
+    const after = await readdir(scratch).catch(() => [] as string[]);
+    return before.filter((d) => after.includes(d));
+  };
+  const until = Date.now() + 60_000;
+  while ((await rendering()).length === 0) {
+    if (Date.now() > until) throw new Error(`worker never seen rendering:\n${worker.output()}`);
+    await sleep(10);
+  }
 }

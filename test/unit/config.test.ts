@@ -38,6 +38,8 @@ describe("config", () => {
       maintenanceIntervalS: 10,
     });
     expect(c.engine.leaseMs).toBe(5000);
+    // Upstream tasks a dead worker was polling come back after the same lease as its jobs.
+    expect(c.poller.leaseMs).toBe(5000);
     expect(c.storage).toMatchObject({
       kind: "s3",
       bucket: "videos",

@@ -20,8 +20,19 @@ import { connOf, type DB } from "../sqlite/schema.js";
 /** What a job carries in pg-boss: the payload, and how often its process died under it. */
 interface JobData {
   payload: JobPayload;
+  /** Runs handed back by a worker shutting down (`release`; retry_count lowered then). */
   interrupted: number;
+  /** Runs whose lease ran out (their worker died): each raised retry_count without being an attempt. */
+  expired?: number;
 }
+
+/**
+ * A run that pg-boss's maintenance ended because its lease ran out: pg-boss writes its own
+ * `{ value: { message } }` as the output then (pg-boss 10's failJobsByTimeout). Reelay's own writes
+ * are `{ error }` (retry, bury), and a claim clears the output, so nothing else has this shape.
+ */
+const expiredRun = (output: unknown): boolean =>
+  typeof output === "object" && output !== null && "value" in output;
 
 export const RENDER_QUEUE = "render";
 /** One pg-boss queue per job kind, named after it: each runner fetches only its own. */
@@ -77,17 +88,29 @@ export function createPgBossQueue(deps: { boss: PgBoss; db: Kysely<DB> }): JobQu
       }
       if (jobs.length === 0) return [];
       // The lease is the worker's, not the one fixed at send time.
-      await sql`update ${job} set expire_in = ${leaseMs} * interval '1 millisecond'
+      await sql`update ${job} set expire_in = ${leaseMs} * interval '1 millisecond', output = null
         where id = any(${jobs.map((j) => j.id)}::uuid[]) and state = 'active'`.execute(conn);
-      return jobs.map((j) => ({
-        id: j.id,
-        payload: j.data.payload,
-        // retry_count counts earlier runs: those that failed and those whose worker died.
-        attempt: j.retryCount + 1,
-        maxAttempts: j.retryLimit - EXPIRY_HEADROOM,
-        interrupted: j.data.interrupted ?? 0,
-        leaseToken: String(j.retryCount),
-      }));
+      // A run cut short by its worker's death is not an attempt (README: killed attempts are not
+      // counted): it is recorded as an interruption. retry_count is left as pg-boss raised it, so
+      // the dead worker's lease token stays stale.
+      const expired = jobs.filter((j) => expiredRun(j.output)).map((j) => j.id);
+      if (expired.length > 0) {
+        await sql`update ${job} set data = jsonb_set(data, '{expired}',
+          to_jsonb(coalesce((data->>'expired')::int, 0) + 1))
+          where id = any(${expired}::uuid[]) and state = 'active'`.execute(conn);
+      }
+      return jobs.map((j) => {
+        const cut = (j.data.expired ?? 0) + (expired.includes(j.id) ? 1 : 0);
+        return {
+          id: j.id,
+          payload: j.data.payload,
+          // retry_count counts earlier runs: those that failed and those whose lease ran out.
+          attempt: j.retryCount + 1 - cut,
+          maxAttempts: j.retryLimit - EXPIRY_HEADROOM,
+          interrupted: (j.data.interrupted ?? 0) + cut,
+          leaseToken: String(j.retryCount),
+        };
+      });
     },
 
     async extendLease(j, { leaseMs }) {

@@ -60,7 +60,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
       const inTx = async (trx: Conn): Promise<ClaimedJob[]> => {
         const due = await trx
           .selectFrom("jobs")
-          .select(["id", "payload", "attempt", "max_attempts", "interrupted"])
+          .select(["id", "payload", "status", "attempt", "max_attempts", "interrupted"])
           .where((eb) =>
             eb.or([
               eb.and([eb("status", "=", "queued"), eb("run_at", "<=", now)]),
@@ -74,7 +74,11 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
         const claimed: ClaimedJob[] = [];
         for (const row of due) {
           const leaseToken = randomUUID();
-          const attempt = row.attempt + 1;
+          // Still running with its lease run out: its worker died (or stopped answering) under it.
+          // That run was cut short, not failed: it counts as an interruption, not as an attempt.
+          const cut = row.status === "running" ? 1 : 0;
+          const attempt = row.attempt + 1 - cut;
+          const interrupted = row.interrupted + cut;
           await trx
             .updateTable("jobs")
             .set({
@@ -82,6 +86,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
               lease_token: leaseToken,
               lease_until: now + leaseMs,
               attempt,
+              interrupted,
               updated_at: now,
             })
             .where("id", "=", row.id)
@@ -91,7 +96,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
             payload: JSON.parse(row.payload) as JobPayload,
             attempt,
             maxAttempts: row.max_attempts,
-            interrupted: row.interrupted,
+            interrupted,
             leaseToken,
           });
         }

@@ -10,6 +10,9 @@ import type {
 } from "../../core/upstream.js";
 import { connOf, type DB, isPostgres, type UpstreamTasksTable } from "./schema.js";
 
+/** Epoch ms as stored: whole milliseconds (PostgreSQL's bigint refuses a fraction, SQLite would keep it). */
+const ms = (t: number) => Math.round(t);
+
 const toRecord = (r: Selectable<UpstreamTasksTable>): UpstreamTaskRecord => ({
   taskId: r.task_id,
   channelId: r.channel_id,
@@ -72,7 +75,7 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
     async accepted(taskId, { upstreamId, status, nextPollAt }, tx?: Tx) {
       await connOf(db, tx)
         .updateTable("upstream_tasks")
-        .set({ upstream_id: upstreamId, phase: "polling", last_status: status, next_poll_at: nextPollAt })
+        .set({ upstream_id: upstreamId, phase: "polling", last_status: status, next_poll_at: ms(nextPollAt) })
         .where("task_id", "=", taskId)
         .execute();
     },
@@ -90,7 +93,7 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
           .selectFrom("upstream_tasks")
           .selectAll()
           .where("phase", "=", "polling")
-          .where("next_poll_at", "<=", now)
+          .where("next_poll_at", "<=", ms(now))
           .orderBy("next_poll_at")
           .limit(limit)
           // Several pollers on one PostgreSQL: each takes rows the others are not taking.
@@ -99,7 +102,7 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         if (due.length === 0) return [];
         await trx
           .updateTable("upstream_tasks")
-          .set({ next_poll_at: now + leaseMs })
+          .set({ next_poll_at: ms(now + leaseMs) })
           .where(
             "task_id",
             "in",
@@ -116,7 +119,7 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
           await trx
             .updateTable("upstream_tasks")
             .set({
-              next_poll_at: r.nextPollAt,
+              next_poll_at: ms(r.nextPollAt),
               poll_errors: r.pollErrors,
               fetch_errors: r.fetchErrors,
               last_status: r.lastStatus,
@@ -130,7 +133,7 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
     async hold(taskId, until) {
       await db
         .updateTable("upstream_tasks")
-        .set({ next_poll_at: until })
+        .set({ next_poll_at: ms(until) })
         .where("task_id", "=", taskId)
         .where("phase", "=", "polling")
         .execute();
@@ -154,9 +157,9 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
     async releaseAll(now) {
       const res = await db
         .updateTable("upstream_tasks")
-        .set({ next_poll_at: now })
+        .set({ next_poll_at: ms(now) })
         .where("phase", "=", "polling")
-        .where("next_poll_at", ">", now)
+        .where("next_poll_at", ">", ms(now))
         .executeTakeFirst();
       return Number(res.numUpdatedRows);
     },
