@@ -57,6 +57,9 @@ export interface Worker {
   readonly active: number;
 }
 
+/** Runs are keyed by claim: a job whose lease ran out may be claimed again while its first run goes on. */
+const claimKey = (job: ClaimedJob): string => `${job.id}:${job.leaseToken}`;
+
 /** Why a running attempt was aborted: each reason ends differently. */
 class Shutdown extends Error {}
 class LeaseLost extends Error {}
@@ -136,16 +139,17 @@ export function createWorker(deps: {
   }
 
   function launch(job: ClaimedJob, plan: Plan): void {
+    const claim = claimKey(job);
     const controller = new AbortController();
     const done = runJob(job, plan, controller)
       .catch((e) => logger.error({ err: e, jobId: job.id }, "job handler crashed"))
       .finally(() => {
-        running.delete(job.id);
-        mayRender.delete(job.id);
+        running.delete(claim);
+        mayRender.delete(claim);
         void fill();
       });
-    running.set(job.id, { controller, done, taskId: job.payload.taskId });
-    mayRender.add(job.id);
+    running.set(claim, { controller, done, taskId: job.payload.taskId });
+    mayRender.add(claim);
   }
 
   /** Log lines of one job carry its task and the id of the request that created it. */
@@ -172,7 +176,9 @@ export function createWorker(deps: {
     const { task } = plan;
     const now = clock.now();
 
-    const workDir = join(settings.scratchDir, `${job.id}-${job.attempt}`);
+    // One scratch dir per claim, not per attempt number: a run whose lease ran out keeps its attempt
+    // number when it is claimed again, and the paused first claim may still be using its own dir.
+    const workDir = join(settings.scratchDir, `${job.id}-${job.leaseToken.replace(/[^A-Za-z0-9_-]/g, "_")}`);
     const deadlineTimer = setTimeout(
       () => controller.abort(errors.taskTimeout(Math.round((task.deadlineAt - task.createdAt) / 1000))),
       Math.max(0, task.deadlineAt - now),
@@ -214,7 +220,7 @@ export function createWorker(deps: {
           workDir,
           signal: controller.signal,
           toUpstream: () => {
-            mayRender.delete(job.id);
+            mayRender.delete(claimKey(job));
             void fill();
           },
         });
