@@ -3,7 +3,8 @@
  * process shows: start-up errors, the data-dir lock, SIGKILL mid-render.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import { freePort } from "./app.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -18,13 +19,17 @@ export interface ServerProcess {
   kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
-/** Starts `src/main/serve.ts ROLE` (default `all`; `serve` and `worker` need REELAY_DATABASE_URL). */
+/**
+ * Starts `src/main/serve.ts ROLE` (default `all`; `serve` and `worker` need REELAY_DATABASE_URL);
+ * `nodeArgs` go to node before the script (e.g. `npm start`'s heap cap, see `npmStartNodeArgs`).
+ */
 export async function spawnServer(
   env: Record<string, string>,
   role: "serve" | "worker" | "all" = "all",
+  nodeArgs: readonly string[] = [],
 ): Promise<ServerProcess> {
   const port = env.PORT ?? String(await freePort());
-  const proc = spawn(process.execPath, ["--import", "tsx", "src/main/serve.ts", role], {
+  const proc = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "src/main/serve.ts", role], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: port, REELAY_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -49,6 +54,16 @@ export async function spawnServer(
       return exited;
     },
   };
+}
+
+/** The node flags `npm start` passes (its default heap cap), read from package.json's start script. */
+export async function npmStartNodeArgs(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  const heap = /--max-old-space-size=\$\{REELAY_HEAP_MB:-(\d+)\}/.exec(pkg.scripts.start)?.[1];
+  if (!heap) throw new Error(`no heap cap in npm start: ${pkg.scripts.start}`);
+  return [`--max-old-space-size=${heap}`];
 }
 
 /** Mints an API key on a running server with its admin token. */
