@@ -8,12 +8,10 @@
  * must complete.
  */
 import { mkdtemp, rm } from "node:fs/promises";
-import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { CREATE_BODY_LIMIT } from "../../src/http/routes/v1_video_create.js";
-import { makePng } from "../helpers/image-server.js";
+import { maximumCreateBody, postBody } from "../helpers/big-bodies.js";
 import {
   mintKey,
   npmStartNodeArgs,
@@ -24,8 +22,6 @@ import {
 
 const ADMIN = "memory-budget-admin-token-0123456789";
 const PARALLEL = 16;
-/** REELAY_IMAGE_MAX_BYTES's default: the largest image a create may carry. */
-const IMAGE_BYTES = 20 * 1024 * 1024 - 1024;
 
 let dir = "";
 let server: ServerProcess | undefined;
@@ -37,62 +33,6 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** A create body of exactly the body limit: one inline image as large as allowed, padded with spaces. */
-async function maximumCreateBody(): Promise<Buffer> {
-  const { default: ffmpeg } = await import("@ffmpeg-installer/ffmpeg");
-  const png = await makePng(ffmpeg.path, join(dir, "seed.png"), "color=c=red:s=64x64");
-  const image = Buffer.concat([png, Buffer.alloc(IMAGE_BYTES - png.length, 0x20)]);
-  const json = JSON.stringify({
-    model: "sora-2",
-    prompt: "un café qui déborde",
-    orientation: "portrait",
-    size: "small",
-    duration: 10,
-    images: [`data:image/png;base64,${image.toString("base64")}`],
-  });
-  const bytes = Buffer.byteLength(json);
-  expect(bytes).toBeLessThan(CREATE_BODY_LIMIT);
-  return Buffer.concat([Buffer.from(json), Buffer.alloc(CREATE_BODY_LIMIT - bytes, 0x20)]);
-}
-
-interface Answer {
-  readonly status: number;
-  readonly retryAfter: string | null;
-  readonly code: string | null;
-}
-
-/**
- * POSTs `body` on a connection of its own (node:http sends the headers at once and the Buffer
- * without a copy); the server's answer counts even if it came before the upload finished.
- * Status 0: the connection ended without any answer.
- */
-function post(url: string, headers: Record<string, string>, body: Buffer): Promise<Answer> {
-  return new Promise((resolve) => {
-    let answered = false;
-    const req = request(url, { method: "POST", headers, agent: false }, (res) => {
-      answered = true;
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        let code: string | null = null;
-        try {
-          code =
-            (JSON.parse(Buffer.concat(chunks).toString()) as { error?: { code: string } }).error?.code ??
-            null;
-        } catch {
-          code = "not JSON";
-        }
-        const retryAfter = res.headers["retry-after"];
-        resolve({ status: res.statusCode ?? 0, retryAfter: retryAfter ?? null, code });
-      });
-    });
-    req.on("error", (e: NodeJS.ErrnoException) => {
-      if (!answered) resolve({ status: 0, retryAfter: null, code: e.code ?? e.message });
-    });
-    req.end(body);
-  });
-}
-
 async function task(key: string, id: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${server?.url}/v1/video/query?id=${encodeURIComponent(id)}`, {
     headers: { authorization: `Bearer ${key}` },
@@ -102,7 +42,14 @@ async function task(key: string, id: string): Promise<Record<string, unknown>> {
 
 it("16 parallel maximum-size creates during a render: the process lives and every request is answered", async () => {
   server = await spawnServer(
-    { REELAY_DATA_DIR: join(dir, "data"), REELAY_ADMIN_TOKEN: ADMIN, REELAY_LOG_LEVEL: "warn" },
+    {
+      REELAY_DATA_DIR: join(dir, "data"),
+      REELAY_ADMIN_TOKEN: ADMIN,
+      REELAY_LOG_LEVEL: "warn",
+      // On a busy machine 16 bodies read side by side can take longer than the default 30 s:
+      // then the request timeout, not the memory bound, would be what answers them.
+      REELAY_REQUEST_TIMEOUT_MS: "300000",
+    },
     "all",
     await npmStartNodeArgs(),
   );
@@ -131,10 +78,10 @@ it("16 parallel maximum-size creates during a render: the process lives and ever
   }
   expect(t.status).toBe("processing");
 
-  const body = await maximumCreateBody();
+  const body = await maximumCreateBody(dir);
   const answers = await Promise.all(
     Array.from({ length: PARALLEL }, (_, i) =>
-      post(`${s.url}/v1/video/create`, { ...headers, "idempotency-key": `big-${i}` }, body),
+      postBody(`${s.url}/v1/video/create`, { ...headers, "idempotency-key": `big-${i}` }, body),
     ),
   );
   const exit = await Promise.race([s.exited, new Promise((r) => setTimeout(() => r("alive"), 500))]);
