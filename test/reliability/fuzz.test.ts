@@ -301,7 +301,7 @@ describe("hostile inputs", () => {
     expect(e.message).toContain('allowed: "4", "8", "12"');
   });
 
-  it("bad UTF-8 in the URL → 400, an over-long id → 414, both in the envelope", async () => {
+  it("bad UTF-8 in the URL → 400, an over-long id → 414, an over-long URL → 431, all in the envelope", async () => {
     const bad = await fetch(`${app.url}/v1/videos/%ff`, { headers: { authorization: `Bearer ${key}` } });
     expect(bad.status).toBe(400);
     expect((await envelopeOf(bad)).code).toBe("invalid_request");
@@ -310,6 +310,12 @@ describe("hostile inputs", () => {
     });
     expect(long.status).toBe(414);
     expect((await envelopeOf(long)).code).toBe("uri_too_long");
+    // Past Node's 16 KiB header limit the parser refuses it before any route: still the envelope.
+    const huge = await fetch(`${app.url}/v1/videos?after=${"a".repeat(20_000)}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(huge.status).toBe(431);
+    expect((await envelopeOf(huge)).code).toBe("headers_too_large");
   });
 
   it("Range: bytes=100-50 is invalid, so ignored: 200 with the whole file", async () => {
