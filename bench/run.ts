@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark in turn (render, store, http, tasks, rss, inflight, workers), each writing its own
+ * `npm run bench`: every benchmark in turn (render, store, http, tasks, rss, big-bodies, inflight, workers), each writing its own
  * bench/results/<name>.json, then one summary table (also bench/results/summary.json). A benchmark
  * that throws is reported and the rest still run; the exit code is then non-zero. A missed goal is
  * shown in the table but does not fail the run: the figures are ratios to read, not timed tests.
@@ -37,6 +37,10 @@ async function main(): Promise<number> {
     ["http", async () => (await import("./http.js")).runHttpBench({ reelay: await reelay() })],
     ["tasks", async () => (await import("./tasks.js")).runTasksBench()],
     ["rss", async () => (await import("./rss.js")).runRssBench({ reelay: await reelay() })],
+    [
+      "big-bodies",
+      async () => (await import("./big-bodies.js")).runBigBodiesBench({ reelay: await reelay() }),
+    ],
     ["workers", async () => (await import("./workers.js")).runWorkersBench({ reelay: await reelay() })],
     ["inflight", async () => (await import("./inflight.js")).runInflightBench({ reelay: await reelay() })],
   ];

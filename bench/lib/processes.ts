@@ -65,7 +65,7 @@ export async function buildReelay(): Promise<ReelayCommand> {
       console.log(`  note: tsc reported type errors (files in flux), its emitted JS is used: ${first}`);
     }
     // The same V8 heap budget as `npm start` (its REELAY_HEAP_MB default).
-    const heap = `--max-old-space-size=${process.env.REELAY_HEAP_MB ?? 160}`;
+    const heap = `--max-old-space-size=${process.env.REELAY_HEAP_MB ?? 224}`;
     return {
       args: [heap, "dist/main/serve.js"],
       description: `node ${heap} dist/main/serve.js (npm run -s build)`,

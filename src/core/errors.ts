@@ -28,6 +28,10 @@ export const ErrorCode = {
   insufficientCredits: "insufficient_credits",
   tooManyActiveTasks: "too_many_active_tasks",
   unsupportedParameter: "unsupported_parameter",
+  serverBusy: "server_busy",
+  requestTimeout: "request_timeout",
+  uriTooLong: "uri_too_long",
+  headersTooLarge: "headers_too_large",
   internal: "internal_error",
   // Failures recorded on tasks (never an HTTP response of their own).
   renderFailed: "render_failed",
@@ -84,6 +88,13 @@ export const errors = {
     ),
   payloadTooLarge: (limit: number) =>
     new ReelayError(ErrorCode.payloadTooLarge, `The request body is larger than ${limit} bytes`),
+  /** A form field longer than the form parser keeps: a large image goes in a file part. */
+  fieldTooLarge: (field: string, limit: number) =>
+    new ReelayError(
+      ErrorCode.payloadTooLarge,
+      `Form field '${field}' is longer than ${limit} bytes: send large content (an image) as a file part instead`,
+      { param: field },
+    ),
   missingApiKey: () =>
     new ReelayError(ErrorCode.missingApiKey, "Missing API key: send it as 'Authorization: Bearer <key>'"),
   invalidApiKey: () => new ReelayError(ErrorCode.invalidApiKey, "The API key is not valid"),
@@ -124,6 +135,23 @@ export const errors = {
   rangeNotSatisfiable: (size: number) =>
     new ReelayError(ErrorCode.rangeNotSatisfiable, `The requested range is outside the file (${size} bytes)`),
   internal: () => new ReelayError(ErrorCode.internal, "Internal error"),
+  /** This process is reading as many request bodies as its memory allows: retry shortly. */
+  serverBusy: (retryAfterS: number) =>
+    new ReelayError(
+      ErrorCode.serverBusy,
+      `The server is reading as many large request bodies as its memory allows: retry in ${retryAfterS} s`,
+      { retryable: true, retryAfterS },
+    ),
+  requestTimeout: (ms: number) =>
+    new ReelayError(ErrorCode.requestTimeout, `The request was not received in full within ${ms} ms`),
+  uriTooLong: (max: number) =>
+    new ReelayError(ErrorCode.uriTooLong, `A path segment of the URL is longer than ${max} characters`),
+  headersTooLarge: () =>
+    new ReelayError(ErrorCode.headersTooLarge, "The request's headers are larger than the server accepts"),
+  badUrl: () =>
+    new ReelayError(ErrorCode.invalidRequest, "The URL is not valid: its percent-encoding is not UTF-8", {
+      param: "url",
+    }),
   /** Retryable when the cause may be the machine's (a crash, a full disk), not the request's. */
   renderFailed: (message: string, opts: { retryable?: boolean; cause?: unknown } = {}) =>
     new ReelayError(ErrorCode.renderFailed, message, opts),

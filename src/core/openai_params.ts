@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { errors } from "./errors.js";
 import { type ModelCapability, type ModelTable, parseSize } from "./models.js";
-import { imageUrlProblem, MAX_PROMPT_CHARS, parseInput } from "./params.js";
+import { checkText, imageUrlProblem, MAX_PROMPT_CHARS, parseInput } from "./params.js";
 
 export interface UploadedFile {
   /** Where the upload was spooled on disk. */
@@ -33,7 +33,8 @@ const DEFAULT_MODEL = "sora-2";
 const DEFAULT_SIZE = "720x1280";
 const DEFAULT_SECONDS = 4;
 
-const seconds = z.union([z.string(), z.int()]);
+/** Any JSON value: checkSeconds names the model's allowed values for whatever is wrong with it. */
+const seconds = z.union([z.string(), z.number(), z.null()]);
 export const openAiCreateSchema = z.strictObject({
   prompt: z.string(),
   model: z.string().optional(),
@@ -53,6 +54,7 @@ function parseFields<T extends z.ZodType>(schema: T, fields: unknown): z.infer<T
 }
 
 export function checkPrompt(prompt: string): string {
+  checkText("prompt", prompt);
   const p = prompt.trim();
   if (p.length === 0) throw errors.invalidField("prompt", "'prompt' must not be empty");
   if (prompt.length > MAX_PROMPT_CHARS) {
@@ -75,7 +77,7 @@ export function modelOf(models: ModelTable, name: string): ModelCapability {
 }
 
 /** `"8"` or `8` → 8, if the model offers it. */
-export function checkSeconds(cap: ModelCapability, value: string | number | undefined): number {
+export function checkSeconds(cap: ModelCapability, value: string | number | null | undefined): number {
   const n = value === undefined ? (cap.videoSeconds[0] ?? DEFAULT_SECONDS) : Number(value);
   if (typeof value === "string" && !/^\d{1,4}$/.test(value)) {
     throw errors.invalidField(
@@ -191,7 +193,7 @@ export const sourceSchema = z.strictObject({
 export interface SourceRequest {
   readonly prompt: string;
   /** Raw `seconds`, checked against the source's model by the caller. */
-  readonly seconds: string | number | undefined;
+  readonly seconds: string | number | null | undefined;
   /** `video[id]`, or the uploaded `video` file: exactly one is set. */
   readonly videoId: string | null;
   readonly upload: UploadedFile | null;

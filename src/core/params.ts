@@ -108,6 +108,7 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
       `Unknown model '${b.model}'; available: ${[...models.keys()].join(", ")}`,
     );
   }
+  checkText("prompt", b.prompt);
   const prompt = b.prompt.trim();
   if (prompt.length === 0) throw errors.invalidField("prompt", "'prompt' must not be empty");
   if (b.prompt.length > MAX_PROMPT_CHARS) {
@@ -159,6 +160,18 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
 }
 
 /** Syntax checks on an image link; where it points is checked when it is fetched. */
+/**
+ * Free text that is stored and shown back (prompts): valid Unicode without NUL. A lone UTF-16
+ * surrogate makes every later JSON answer that carries it invalid for strict parsers, and
+ * PostgreSQL refuses NUL in text.
+ */
+export function checkText(param: string, value: string): void {
+  if (/\p{Cs}/u.test(value))
+    throw errors.invalidField(param, `'${param}' contains a lone UTF-16 surrogate: it is not valid Unicode`);
+  if (value.includes("\u0000"))
+    throw errors.invalidField(param, `'${param}' contains a NUL character (U+0000)`);
+}
+
 export function imageUrlProblem(url: string): string | null {
   if (url.length > MAX_IMAGE_URL_CHARS) return `is longer than ${MAX_IMAGE_URL_CHARS} characters`;
   let u: URL;

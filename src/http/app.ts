@@ -6,7 +6,9 @@ import { createServer } from "node:http";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
-import { sendError, toReelayError } from "./errors.js";
+import { admitBodies, BodyBudget } from "./body_budget.js";
+import { answerClientError, MAX_PARAM_LENGTH, sendError, toReelayError } from "./errors.js";
+import { FORM_MEMORY_BYTES } from "./multipart.js";
 import { accounts } from "./routes/accounts.js";
 import { adminChannels } from "./routes/admin_channels.js";
 import { adminKeys } from "./routes/admin_keys.js";
@@ -38,6 +40,8 @@ import { webUi } from "./routes/web_ui.js";
 import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
+/** How long an idle keep-alive connection stays open (Fastify's default). */
+const KEEP_ALIVE_MS = 72_000;
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -45,13 +49,36 @@ declare module "fastify" {
   }
 }
 
-/** Link signatures are credentials: keep them out of request logs. */
-const redactUrl = (url: string): string => url.replace(/([?&]sig=)[^&]*/g, "$1[redacted]");
+/** A query parameter's name as the query parser reads it (`%73ig` is `sig`). */
+function queryName(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, " "));
+  } catch {
+    return raw;
+  }
+}
+
+/**
+ * Link signatures are credentials: keep them out of request logs. Names are compared once
+ * decoded, as the route reads them, so `%73ig=` is redacted like `sig=`.
+ */
+const redactUrl = (url: string): string => {
+  const q = url.indexOf("?");
+  if (q < 0) return url;
+  const params = url
+    .slice(q + 1)
+    .split("&")
+    .map((p) => {
+      const eq = p.indexOf("=");
+      return eq >= 0 && queryName(p.slice(0, eq)) === "sig" ? `${p.slice(0, eq)}=[redacted]` : p;
+    });
+  return `${url.slice(0, q + 1)}${params.join("&")}`;
+};
 
 /** The one error handler: every error becomes the error envelope; unknown routes a 404 naming them. */
 function answerErrors(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
-    const e = toReelayError(err);
+    const e = toReelayError(err, req.routeOptions.bodyLimit);
     if (e.code === "internal_error") req.log.error({ err }, "unhandled error");
     return sendError(reply, e);
   });
@@ -64,7 +91,15 @@ export interface AppOptions {
   readonly logger?: FastifyBaseLogger;
   /** Time a client has to send a whole request (headers and body); slow-loris clients are cut. */
   readonly requestTimeoutMs?: number;
+  /** Request body bytes held in memory at once (see body_budget.ts); default BODY_BUDGET_BYTES. */
+  readonly bodyBudgetBytes?: number;
 }
+
+/**
+ * One largest create body (32 MiB) and room beside it for ordinary ones. With HEAP_PER_BODY_BYTE
+ * this is what `npm start`'s heap cap (REELAY_HEAP_MB) is sized for: see body_budget.ts.
+ */
+export const BODY_BUDGET_BYTES = 36 * 1024 * 1024;
 
 export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
@@ -74,14 +109,22 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     // Clients that hold a connection open without finishing a request are cut off.
     // Node checks these deadlines on a timer (every 30 s by default): check every second so a
     // request timeout means what it says.
-    serverFactory: (handler) =>
-      createServer(
+    serverFactory: (handler) => {
+      const server = createServer(
         { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
         handler,
-      ),
-    requestTimeout,
-    // An idle connection (no bytes at all) is closed after twice the request timeout.
-    connectionTimeout: requestTimeout * 2,
+      );
+      // Fastify applies its keep-alive and idle-connection timeouts only to servers it makes
+      // itself: without these, Node's 5 s keep-alive applied and idle connections were never cut.
+      // An idle connection (no bytes at all) is closed after twice the request timeout.
+      server.keepAliveTimeout = KEEP_ALIVE_MS;
+      server.setTimeout(requestTimeout * 2);
+      return server;
+    },
+    // What Node's parser and the router refuse before any route runs answers in the envelope too.
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, requestTimeout),
+    frameworkErrors: (err, _req, reply) => sendError(reply, toReelayError(err)),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     return503OnClosing: true,
     // A request id in every log line and response; a caller's own X-Request-Id is kept if sane.
     requestIdHeader: false,
@@ -116,6 +159,13 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     done();
   });
   app.decorateRequest("principal", null);
+  // Bodies are admitted by a byte budget before they are read: the heap holds a bounded amount.
+  // A waiter must get its turn well before the request timeout would cut it.
+  admitBodies(app, new BodyBudget(opts.bodyBudgetBytes ?? BODY_BUDGET_BYTES), {
+    waitMs: Math.min(5000, requestTimeout / 3),
+    formMemory: (req) =>
+      typeof req.isMultipart === "function" && req.isMultipart() ? FORM_MEMORY_BYTES : null,
+  });
   // Every route as registered, for the authz table test and the OpenAPI document to check against.
   const routes: { method: string; url: string }[] = [];
   app.addHook("onRoute", (r) => {

@@ -79,13 +79,17 @@ export function principalOf(req: FastifyRequest): Principal {
 
 /**
  * The admin token guards /admin. A valid API key is not enough: it is recognised and refused
- * with 403 (known caller, not allowed), anything else is 401.
+ * with 403 (known caller, not allowed); a revoked or expired key is no credential at all (401,
+ * saying why), like anything else.
  */
 export const requireAdmin =
-  (adminTokenHash: string, keys: KeyStore) =>
+  (adminTokenHash: string, keys: KeyStore, clock: Clock) =>
   async (req: FastifyRequest): Promise<void> => {
     const token = bearer(req);
     if (token && secretMatches(token, adminTokenHash)) return;
-    if (token && (await keys.findByHash(hashSecret(token)))) throw errors.adminOnly();
-    throw errors.invalidAdminToken();
+    const key = token ? await keys.findByHash(hashSecret(token)) : undefined;
+    if (!key) throw errors.invalidAdminToken();
+    const why = keyUnusable(key, clock.now());
+    if (why) throw errors.keyUnusable(why);
+    throw errors.adminOnly();
   };

@@ -9,6 +9,21 @@ import type { BlobStore } from "../core/ports.js";
 
 const PRESIGNED_TTL_S = 300;
 
+/**
+ * Whether a Range header is valid byte-range syntax (RFC 9110 §14.1.1): each range `first-last`
+ * with first ≤ last, `first-` or `-suffix`. An invalid one (`bytes=100-50`, `items=1-2`, junk) is
+ * ignored and the whole file sent; only a valid one that misses the file is 416.
+ */
+function wellFormedRange(header: string): boolean {
+  const m = /^bytes=(.+)$/i.exec(header.trim());
+  if (!m?.[1]) return false;
+  return m[1].split(",").every((spec) => {
+    const r = /^\s*(\d*)-(\d*)\s*$/.exec(spec);
+    if (!r || (r[1] === "" && r[2] === "")) return false;
+    return r[1] === "" || r[2] === "" || Number(r[1]) <= Number(r[2]);
+  });
+}
+
 export async function sendBlob(
   req: FastifyRequest,
   reply: FastifyReply,
@@ -31,13 +46,13 @@ export async function sendBlob(
     .header("cache-control", opts.cacheControl);
 
   const header = req.headers.range;
-  if (header !== undefined) {
+  if (header !== undefined && wellFormedRange(header)) {
     const ranges = parseRange(info.size, header, { combine: true });
     if (ranges === -1) {
       reply.header("content-range", `bytes */${info.size}`);
       throw errors.rangeNotSatisfiable(info.size);
     }
-    // A malformed header or several ranges: send the whole file, as RFC 9110 allows.
+    // Several ranges: send the whole file, as RFC 9110 allows.
     if (ranges !== -2 && ranges.type === "bytes" && ranges.length === 1 && ranges[0]) {
       const { start, end } = ranges[0];
       reply

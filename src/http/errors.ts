@@ -3,6 +3,8 @@
  * `{"error":{"message","type","code","param"}}` (OpenAI's shape, which its clients parse), with a
  * status taken from the one code→status map below.
  */
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import type { FastifyReply } from "fastify";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "../core/errors.js";
 
@@ -32,6 +34,10 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.insufficientCredits]: { status: 402, type: "insufficient_quota" },
   [ErrorCode.tooManyActiveTasks]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
+  [ErrorCode.serverBusy]: { status: 503, type: "server_error" },
+  [ErrorCode.requestTimeout]: { status: 408, type: "invalid_request_error" },
+  [ErrorCode.uriTooLong]: { status: 414, type: "invalid_request_error" },
+  [ErrorCode.headersTooLarge]: { status: 431, type: "invalid_request_error" },
   [ErrorCode.internal]: { status: 500, type: "server_error" },
   // Task failure codes appear inside task bodies; if one ever reaches the edge it is a server fault.
   [ErrorCode.renderFailed]: { status: 500, type: "server_error" },
@@ -49,6 +55,9 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.storageUnavailable]: { status: 503, type: "server_error" },
 };
 
+/** Longest path parameter (an id) the router accepts; longer ones are 414. */
+export const MAX_PARAM_LENGTH = 100;
+
 export interface ErrorEnvelope {
   error: { message: string; type: string; code: string; param: string | null };
 }
@@ -65,13 +74,40 @@ export function sendError(reply: FastifyReply, e: ReelayError): FastifyReply {
   return reply.code(status).type("application/json; charset=utf-8").send(envelope(e));
 }
 
-/** Maps whatever was thrown (ours, Fastify's, or a bug) to a ReelayError. */
-export function toReelayError(e: unknown): ReelayError {
+/**
+ * An error Node's HTTP parser met before any route ran (a slow body, oversized headers, bad
+ * syntax), written straight to the socket in the envelope; the connection is then closed.
+ */
+export function answerClientError(err: { code?: string }, socket: Socket, requestTimeoutMs: number): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const e =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? errors.requestTimeout(requestTimeoutMs)
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? errors.headersTooLarge()
+        : errors.invalidField("", "The request is not valid HTTP");
+  const { status } = STATUS[e.code];
+  const body = JSON.stringify(envelope(e));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
+}
+
+/** Maps whatever was thrown (ours, Fastify's, or a bug) to a ReelayError; `bodyLimit`: the route's. */
+export function toReelayError(e: unknown, bodyLimit?: number): ReelayError {
   if (isReelayError(e)) return e;
   const fe = e as { code?: string; statusCode?: number; message?: string };
   switch (fe.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return errors.payloadTooLarge(Number(/\d+/.exec(fe.message ?? "")?.[0] ?? 0));
+      return errors.payloadTooLarge(bodyLimit ?? Number(/\d+/.exec(fe.message ?? "")?.[0] ?? 0));
+    case "FST_ERR_BAD_URL":
+      return errors.badUrl();
+    case "FST_ERR_MAX_PARAM_LENGTH":
+      return errors.uriTooLong(MAX_PARAM_LENGTH);
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
       return errors.unsupportedMediaType(undefined);
     case "FST_ERR_CTP_EMPTY_JSON_BODY":

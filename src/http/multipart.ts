@@ -13,6 +13,11 @@ import type { FastifyRequest } from "fastify";
 import { errors } from "../core/errors.js";
 import type { FormBody, UploadedFile } from "../core/openai_params.js";
 
+const MAX_FIELDS = 32;
+const MAX_FIELD_BYTES = 64 * 1024;
+/** The most a form keeps in memory (its text fields; files are spooled to disk). */
+export const FORM_MEMORY_BYTES = MAX_FIELDS * MAX_FIELD_BYTES;
+
 const NAME = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[[A-Za-z0-9_]*\])*)$/;
 
 /** `a[b][c]` = v → {a: {b: {c: v}}}; refuses names it cannot read and repeated fields. */
@@ -72,7 +77,7 @@ export async function readForm(
   try {
     await mkdir(opts.spoolDir, { recursive: true });
     for await (const part of req.parts({
-      limits: { fileSize: opts.maxFileBytes, files: 4, fields: 32, fieldSize: 64 * 1024 },
+      limits: { fileSize: opts.maxFileBytes, files: 4, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
     })) {
       if (part.type === "file") {
         if (part.fieldname in files)
@@ -102,6 +107,8 @@ export async function readForm(
       } else {
         if (typeof part.value !== "string")
           throw errors.invalidField(part.fieldname, "Form fields must be text");
+        // The parser cuts a longer field short: refuse it rather than store half of it.
+        if (part.valueTruncated) throw errors.fieldTooLarge(part.fieldname, MAX_FIELD_BYTES);
         setField(fields, part.fieldname, part.value);
       }
     }
@@ -111,6 +118,8 @@ export async function readForm(
     if (code === "FST_FILES_LIMIT" || code === "FST_FIELDS_LIMIT" || code === "FST_PARTS_LIMIT") {
       throw errors.invalidField("", "The form has too many parts");
     }
+    if (!code && /boundary/i.test((e as Error).message))
+      throw errors.invalidField("Content-Type", "multipart/form-data needs a boundary parameter");
     if (code === "FST_REQ_FILE_TOO_LARGE")
       throw errors.invalidField("", `A file is larger than ${opts.maxFileBytes} bytes`);
     throw e;

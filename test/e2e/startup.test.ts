@@ -91,10 +91,9 @@ describe("npm start", () => {
     // The first start (or npm ci's prepare) builds; run that step alone so this start has nothing to do.
     await promisify(execFile)(process.execPath, ["scripts/build.mjs"], { cwd: root, timeout: 600_000 });
     const before = [await mtime("dist/.build-stamp"), await mtime("dist/main/serve.js")];
-    const s = await spawnServer({ REELAY_DATA_DIR: await dataDir(), HOME: await dataDir() }, "all", [
-      "npm",
-      "start",
-    ]);
+    const s = await spawnServer({ REELAY_DATA_DIR: await dataDir(), HOME: await dataDir() }, "all", {
+      command: ["npm", "start"],
+    });
     servers.push(s);
     await waitHealthy(s, 120_000);
     expect([await mtime("dist/.build-stamp"), await mtime("dist/main/serve.js")]).toEqual(before);

@@ -3,7 +3,7 @@
  * process shows: start-up errors, the data-dir lock, SIGKILL mid-render.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./app.js";
@@ -22,16 +22,25 @@ export interface ServerProcess {
 
 /**
  * Starts `src/main/serve.ts ROLE` (default `all`; `serve` and `worker` need REELAY_DATABASE_URL),
- * or `command` (e.g. `npm start`) in the repository root. A command runs in its own process group,
- * and kill() signals the whole group: npm's child would outlive a SIGKILLed npm.
+ * or `how.command` (e.g. `npm start`) in the repository root. A command runs in its own process
+ * group, and kill() signals the whole group: npm's child would outlive a SIGKILLed npm.
+ * `how.nodeArgs` go to node before the script (e.g. `npm start`'s heap cap, see `npmStartNodeArgs`).
  */
 export async function spawnServer(
   env: Record<string, string>,
   role: "serve" | "worker" | "all" = "all",
-  command?: readonly [string, ...string[]],
+  how: { command?: readonly [string, ...string[]]; nodeArgs?: readonly string[] } = {},
 ): Promise<ServerProcess> {
+  const { command, nodeArgs = [] } = how;
   const port = env.PORT ?? String(await freePort());
-  const [file, ...args] = command ?? [process.execPath, "--import", "tsx", "src/main/serve.ts", role];
+  const [file, ...args] = command ?? [
+    process.execPath,
+    ...nodeArgs,
+    "--import",
+    "tsx",
+    "src/main/serve.ts",
+    role,
+  ];
   const proc = spawn(file, args, {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: port, REELAY_LOG_LEVEL: "info", ...env },
@@ -61,6 +70,16 @@ export async function spawnServer(
       return exited;
     },
   };
+}
+
+/** The node flags `npm start` passes (its default heap cap), read from package.json's start script. */
+export async function npmStartNodeArgs(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  const heap = /--max-old-space-size=\$\{REELAY_HEAP_MB:-(\d+)\}/.exec(pkg.scripts.start)?.[1];
+  if (!heap) throw new Error(`no heap cap in npm start: ${pkg.scripts.start}`);
+  return [`--max-old-space-size=${heap}`];
 }
 
 /** Mints an API key on a running server with its admin token. */

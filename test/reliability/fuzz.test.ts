@@ -233,3 +233,98 @@ describe("fuzzing every route never yields a 5xx", () => {
     expect((await app.request(`/v1/videos/${encodeURIComponent(taskId)}`, { key })).status).toBe(200);
   });
 });
+
+/** Hostile inputs found by probing, each answered in the envelope with the right status and field. */
+describe("hostile inputs", () => {
+  const envelopeOf = async (res: Response) => {
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    return ((await res.json()) as { error: { code: string; param: string | null; message: string } }).error;
+  };
+
+  it.each(["/v1/videos", "/v1/videos/edits", "/v1/videos/extensions", "/v1/videos/characters"])(
+    "%s: multipart/form-data without a boundary → 400",
+    async (path) => {
+      const res = await fetch(`${app.url}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "multipart/form-data" },
+        body: "--x\r\ncontent-disposition: form-data; name=prompt\r\n\r\nhi\r\n--x--\r\n",
+      });
+      expect(res.status).toBe(400);
+      expect((await envelopeOf(res)).message).toMatch(/boundary/);
+    },
+  );
+
+  it("a multipart field over its limit (a 1.2 MB data URL) → 413 naming the field, no task", async () => {
+    const form = new FormData();
+    form.append("prompt", "too long a field");
+    form.append("input_reference[image_url]", `data:image/png;base64,${"A".repeat(1_200_000)}`);
+    const before = await (await app.request("/v1/videos", { key })).json();
+    const res = await fetch(`${app.url}/v1/videos`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}` },
+      body: form,
+    });
+    expect(res.status).toBe(413);
+    const e = await envelopeOf(res);
+    expect(e).toMatchObject({ code: "payload_too_large", param: "input_reference[image_url]" });
+    expect(e.message).toContain("65536 bytes");
+    expect(await (await app.request("/v1/videos", { key })).json()).toEqual(before);
+  });
+
+  it("a body over the limit → 413 saying the real limit", async () => {
+    const res = await app.request("/v1/video/remix", { key, body: { id: "x", prompt: "a".repeat(2 << 20) } });
+    expect(res.status).toBe(413);
+    expect((await envelopeOf(res)).message).toContain("larger than 1048576 bytes");
+  });
+
+  it.each([
+    ["a lone surrogate", '"\\ud800 a fox"'],
+    ["a NUL-only prompt", '"\\u0000"'],
+    ["a NUL inside", '"a \\u0000 fox"'],
+  ])("%s in a prompt → 400 naming prompt, on both APIs", async (_n, prompt) => {
+    const unified = `{"model":"sora-2","prompt":${prompt},"orientation":"portrait","size":"small","duration":10}`;
+    for (const [path, body] of [
+      ["/v1/video/create", unified],
+      ["/v1/videos", `{"prompt":${prompt}}`],
+      [`/v1/videos/${encodeURIComponent(taskId)}/remix`, `{"prompt":${prompt}}`],
+    ] as const) {
+      const res = await app.request(path, { key, body });
+      expect(res.status, path).toBe(400);
+      expect((await envelopeOf(res)).param).toBe("prompt");
+    }
+  });
+
+  it("seconds: null → 400 naming the allowed values", async () => {
+    const res = await app.request("/v1/videos", { key, body: { prompt: "x", seconds: null } });
+    expect(res.status).toBe(400);
+    const e = await envelopeOf(res);
+    expect(e.param).toBe("seconds");
+    expect(e.message).toContain('allowed: "4", "8", "12"');
+  });
+
+  it("bad UTF-8 in the URL → 400, an over-long id → 414, an over-long URL → 431, all in the envelope", async () => {
+    const bad = await fetch(`${app.url}/v1/videos/%ff`, { headers: { authorization: `Bearer ${key}` } });
+    expect(bad.status).toBe(400);
+    expect((await envelopeOf(bad)).code).toBe("invalid_request");
+    const long = await fetch(`${app.url}/v1/videos/${"a".repeat(300)}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(long.status).toBe(414);
+    expect((await envelopeOf(long)).code).toBe("uri_too_long");
+    // Past Node's 16 KiB header limit the parser refuses it before any route: still the envelope.
+    const huge = await fetch(`${app.url}/v1/videos?after=${"a".repeat(20_000)}`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(huge.status).toBe(431);
+    expect((await envelopeOf(huge)).code).toBe("headers_too_large");
+  });
+
+  it("Range: bytes=100-50 is invalid, so ignored: 200 with the whole file", async () => {
+    const url = `${app.url}/v1/videos/${encodeURIComponent(taskId)}/content`;
+    const whole = await fetch(url, { headers: { authorization: `Bearer ${key}` } });
+    const size = (await whole.arrayBuffer()).byteLength;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${key}`, range: "bytes=100-50" } });
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBe(size);
+  });
+});

@@ -60,6 +60,9 @@ it("a body that trickles in slower than the request timeout is cut off", async (
   const head = `POST /v1/videos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
   const r = await trickle(head + body, 20, 20_000);
   expect(r.closedBy).toBe("server");
+  // Told why, in the envelope.
+  expect(r.reply).toMatch(/^HTTP\/1\.1 408/);
+  expect(r.reply).toContain('"code":"request_timeout"');
 });
 
 it("an oversized body is refused from its Content-Length, before it is sent", async () => {
@@ -80,4 +83,5 @@ it("an oversized body is refused from its Content-Length, before it is sent", as
   });
   expect(reply).toMatch(/^HTTP\/1\.1 413/);
   expect(reply).toContain("payload_too_large");
+  expect(reply).toContain("larger than 33554432 bytes");
 });

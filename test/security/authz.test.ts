@@ -215,9 +215,12 @@ describe("authz table", () => {
   );
 
   it.each(TABLE.filter((r) => r.auth === "admin").map((r) => [`${r.method} ${r.url}`, r] as const))(
-    "%s: no token → 401, a user key → 403",
+    "%s: no token → 401, a revoked key → 401, a user key → 403",
     async (_n, r) => {
       expect((await call(r.method, pathOf(r), null, r.body)).status).toBe(401);
+      const revoked = await call(r.method, pathOf(r), revokedKey, r.body);
+      expect(revoked.status).toBe(401);
+      expect(revoked.json.error?.code).toBe("invalid_api_key");
       const asUser = await call(r.method, pathOf(r), keyA, r.body);
       expect(asUser.status).toBe(403);
       expect(asUser.json.error?.code).toBe("admin_only");

@@ -76,6 +76,8 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   const videoUrl = new URL(String(task.video_url));
   const sig = String(videoUrl.searchParams.get("sig"));
   expect((await fetch(videoUrl)).status).toBe(200);
+  // The same link with its query key percent-encoded reads the same signature: logged redacted too.
+  expect((await fetch(videoUrl.href.replace("sig=", "%73ig="))).status).toBe(200);
   // Failed attempts with things that look like secrets.
   const attempt = "rl-this-is-a-guessed-key-that-must-not-be-logged";
   expect((await fetch(`${base}/v1/videos`, { headers: { authorization: `Bearer ${attempt}` } })).status).toBe(

@@ -24,7 +24,7 @@ const view = (a: Account): AccountView => ({
 });
 
 export function accounts(app: FastifyInstance, s: AppServices): void {
-  const admin = requireAdmin(s.adminTokenHash, s.keys);
+  const admin = requireAdmin(s.adminTokenHash, s.keys, s.clock);
 
   app.post("/admin/accounts/:owner_id/credits", { onRequest: admin }, async (req): Promise<AccountView> => {
     const { owner_id } = req.params as { owner_id: string };

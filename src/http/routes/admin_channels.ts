@@ -8,7 +8,7 @@ import type { AppServices } from "../services.js";
 export function adminChannels(app: FastifyInstance, s: AppServices): void {
   app.get(
     "/admin/channels",
-    { onRequest: requireAdmin(s.adminTokenHash, s.keys) },
+    { onRequest: requireAdmin(s.adminTokenHash, s.keys, s.clock) },
     async (req): Promise<AdminChannelList> => {
       const unknown = Object.keys(req.query as object)[0];
       if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);

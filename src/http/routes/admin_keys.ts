@@ -44,7 +44,7 @@ export const adminKeyView = (k: ApiKeyRecord): AdminKey => ({
 });
 
 export function adminKeys(app: FastifyInstance, s: AppServices): void {
-  const onRequest = requireAdmin(s.adminTokenHash, s.keys);
+  const onRequest = requireAdmin(s.adminTokenHash, s.keys, s.clock);
 
   app.post("/admin/keys", { onRequest }, async (req, reply): Promise<AdminKeyCreateResponse> => {
     const b = parseInput(adminKeyBodySchema, req.body ?? {});

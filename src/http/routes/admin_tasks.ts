@@ -17,7 +17,7 @@ export const adminTasksQuerySchema = z.strictObject({
 export function adminTasks(app: FastifyInstance, s: AppServices): void {
   app.get(
     "/admin/tasks",
-    { onRequest: requireAdmin(s.adminTokenHash, s.keys) },
+    { onRequest: requireAdmin(s.adminTokenHash, s.keys, s.clock) },
     async (req): Promise<AdminTaskList> => {
       const params = parseInput(adminTasksQuerySchema, req.query);
       const q = params;

@@ -37,7 +37,7 @@ const deliveryView = (d: WebhookDelivery & { attempts: WebhookAttempt[] }): Webh
 });
 
 export function adminWebhookDeliveries(app: FastifyInstance, s: AppServices): void {
-  const onRequest = requireAdmin(s.adminTokenHash, s.keys);
+  const onRequest = requireAdmin(s.adminTokenHash, s.keys, s.clock);
 
   app.get("/admin/webhooks/deliveries", { onRequest }, async (req): Promise<WebhookDeliveryList> => {
     const q = parseInput(webhookDeliveriesQuerySchema, req.query);

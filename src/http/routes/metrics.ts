@@ -4,7 +4,7 @@ import { requireAdmin } from "../auth.js";
 import type { AppServices } from "../services.js";
 
 export function metrics(app: FastifyInstance, s: AppServices): void {
-  app.get("/metrics", { onRequest: requireAdmin(s.adminTokenHash, s.keys) }, async (_req, reply) => {
+  app.get("/metrics", { onRequest: requireAdmin(s.adminTokenHash, s.keys, s.clock) }, async (_req, reply) => {
     const body = await s.metrics.registry.metrics();
     return reply.type(s.metrics.registry.contentType).send(body);
   });
