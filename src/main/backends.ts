@@ -1,7 +1,8 @@
 /**
  * Picks the storage backends from the config: the embedded SQLite database and its job queue
  * (one process owns the data dir), or PostgreSQL with pg-boss (any number of processes), and
- * results on local disk or in an S3-compatible bucket.
+ * results on local disk or in an S3-compatible bucket. The PostgreSQL and S3 adapters are loaded
+ * only when configured: their drivers (pg, pg-boss, the AWS SDK) would double an embedded start.
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
@@ -9,9 +10,6 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { createFsBlobStore } from "../adapters/blobs/fs.js";
-import { createS3BlobStore } from "../adapters/blobs/s3.js";
-import { openPostgres } from "../adapters/postgres/db.js";
-import { createPgBossQueue, startPgBoss } from "../adapters/postgres/pgboss-queue.js";
 import { openSqlite } from "../adapters/sqlite/db.js";
 import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
 import type { DB } from "../adapters/sqlite/schema.js";
@@ -29,10 +27,10 @@ export interface Backends {
   close(): Promise<void>;
 }
 
-function openBlobs(config: Config): BlobStore & { close?(): void } {
-  return config.storage.kind === "s3"
-    ? createS3BlobStore(config.storage)
-    : createFsBlobStore(join(config.dataDir, "blobs"));
+async function openBlobs(config: Config): Promise<BlobStore & { close?(): void }> {
+  if (config.storage.kind !== "s3") return createFsBlobStore(join(config.dataDir, "blobs"));
+  const { createS3BlobStore } = await import("../adapters/blobs/s3.js");
+  return createS3BlobStore(config.storage);
 }
 
 /** Process ids of this host's scratch dirs whose process is gone: their files are garbage. */
@@ -72,7 +70,7 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
     // Scratch files of attempts that died with an earlier process.
     await rm(scratchDir, { recursive: true, force: true });
     await mkdir(scratchDir, { recursive: true });
-    const blobs = openBlobs(config);
+    const blobs = await openBlobs(config);
     return {
       db,
       queue: createSqlJobQueue(db.kysely, clock),
@@ -85,6 +83,10 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
       },
     };
   }
+  const [{ openPostgres }, { createPgBossQueue, startPgBoss }] = await Promise.all([
+    import("../adapters/postgres/db.js"),
+    import("../adapters/postgres/pgboss-queue.js"),
+  ]);
   const db = await openPostgres({ url: config.database.url, poolSize: config.database.poolSize });
   try {
     const boss = await startPgBoss({
@@ -93,7 +95,7 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
       onError: (e) => logger.warn({ err: e }, "job queue maintenance failed; it will try again"),
     });
     const scratchDir = await sharedScratch(config.dataDir);
-    const blobs = openBlobs(config);
+    const blobs = await openBlobs(config);
     return {
       db,
       queue: createPgBossQueue({ boss, db: db.kysely }),

@@ -7,6 +7,9 @@ import pg from "pg";
 import type { Database } from "../../core/ports.js";
 import { migrationProviderFor, POSTGRES_TYPES } from "../sqlite/migrations.js";
 import { type DB, runTransaction } from "../sqlite/schema.js";
+import { DatabaseUnavailableError } from "./unavailable.js";
+
+export { DatabaseUnavailableError };
 
 /** Any number: it only has to be the same in every Reelay process sharing the database. */
 const MIGRATION_LOCK = 0x7265656c; // "reel"
@@ -22,19 +25,6 @@ const types = {
     return pg.types.getTypeParser(oid, format);
   },
 };
-
-/** The server did not answer at start-up. The message names host, port and database, never the password. */
-export class DatabaseUnavailableError extends Error {
-  constructor(url: string, cause: unknown) {
-    const u = new URL(url);
-    super(
-      `cannot reach PostgreSQL at ${u.hostname}:${u.port || "5432"}${u.pathname} (REELAY_DATABASE_URL): ${
-        (cause as Error).message
-      }`,
-    );
-    this.name = "DatabaseUnavailableError";
-  }
-}
 
 export interface PostgresDatabase extends Database {
   readonly kysely: Kysely<DB>;
