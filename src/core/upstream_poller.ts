@@ -12,9 +12,10 @@ import { dropUploads } from "./blob_keys.js";
 import type { ChannelRouter } from "./channels.js";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "./errors.js";
 import { gate } from "./gate.js";
-import type { BlobStore, Clock, Database, Logger, TaskStore, Telemetry, Tx } from "./ports.js";
+import type { BlobStore, Clock, Database, Logger, TaskEvents, TaskStore, Telemetry } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
 import { isTerminal, type Task, type TaskResult } from "./task.js";
+import { failTask } from "./task_failure.js";
 import type { UpstreamStatus, UpstreamTaskRecord, UpstreamTaskStore } from "./upstream.js";
 
 export interface PollerSettings {
@@ -74,8 +75,8 @@ export function createUpstreamPoller(deps: {
   clock: Clock;
   logger: Logger;
   telemetry: Telemetry;
-  /** Called in the transaction that ends a task (webhooks and the like hook in here). */
-  onEnded?: (task: Task, tx: Tx) => Promise<void>;
+  /** Told of every task the poller ends, inside that transaction (the webhook outbox). */
+  events?: TaskEvents;
   settings: PollerSettings;
 }): UpstreamPoller {
   const { db, tasks, upstreamTasks, router, clock, logger, settings } = deps;
@@ -98,16 +99,8 @@ export function createUpstreamPoller(deps: {
       "task failed",
     );
     const ended = await db.transaction(async (tx) => {
-      const failed = await tasks.update(
-        task.id,
-        { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
-        { now: clock.now(), onlyFrom: ["pending", "processing"] },
-        tx,
-      );
       await upstreamTasks.finish(task.id, tx);
-      if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
-      if (failed && deps.onEnded) await deps.onEnded(failed, tx);
-      return failed;
+      return failTask(deps, task, err, tx);
     });
     // Failed for good: no retry will read its uploads again.
     if (ended) {
@@ -160,7 +153,7 @@ export function createUpstreamPoller(deps: {
         );
         await upstreamTasks.finish(task.id, tx);
         if (updated && deps.billing) await settleDelivered(deps.billing, updated, result, clock.now(), tx);
-        if (updated && deps.onEnded) await deps.onEnded(updated, tx);
+        if (updated) await deps.events?.taskEnded(updated, tx);
         return updated;
       });
       if (!done) {

@@ -17,12 +17,12 @@ import type {
   TaskEvents,
   TaskStore,
   Telemetry,
-  Tx,
   VideoProvider,
   WatermarkRemover,
 } from "./ports.js";
 import { type Billing, settleDelivered } from "./pricing.js";
 import type { Task, VideoRequest } from "./task.js";
+import { failTask } from "./task_failure.js";
 import type { Dispatcher } from "./upstream_submit.js";
 
 export interface WorkerSettings {
@@ -317,6 +317,7 @@ export function createWorker(deps: {
       logFor(job).error({ err: reason, taskId: task.id, jobId: job.id }, "unexpected error in a render job");
       const failed = await db.transaction(async (tx) => {
         const f = await failTask(
+          deps,
           task,
           new ReelayError(ErrorCode.internal, "Internal error while rendering"),
           tx,
@@ -370,23 +371,10 @@ export function createWorker(deps: {
     await finishFailed(job, task, final);
   }
 
-  /** Fails the task and, in the same transaction, refunds what it was charged: never one without the other. */
-  async function failTask(task: Task, err: ReelayError, tx: Tx) {
-    const failed = await tasks.update(
-      task.id,
-      { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
-      { now: clock.now(), onlyFrom: ["pending", "processing"] },
-      tx,
-    );
-    if (failed && deps.billing) await deps.billing.accounts.refund(task.id, clock.now(), tx);
-    if (failed) await deps.events?.taskEnded(failed, tx);
-    return failed;
-  }
-
   async function finishFailed(job: ClaimedJob, task: Task, err: ReelayError): Promise<void> {
     logFor(job).warn({ err, taskId: task.id, code: err.code, message: err.message }, "task failed");
     const failed = await db.transaction(async (tx) => {
-      const f = await failTask(task, err, tx);
+      const f = await failTask(deps, task, err, tx);
       await queue.complete(job, tx);
       return f;
     });

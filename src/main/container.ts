@@ -249,7 +249,7 @@ export async function buildContainer(
         clock,
         logger,
         telemetry: prometheus.telemetry,
-        onEnded: (task, tx) => events.taskEnded(task, tx),
+        events,
         settings: { ...config.poller, scratchDir },
       });
     }
