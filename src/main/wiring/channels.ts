@@ -1,0 +1,86 @@
+/** The configured upstream channels, their adapters and the router that picks one per task. */
+import type { Resolver } from "../../adapters/net/guard.js";
+import { type Channel, type ChannelRouter, createChannelRouter } from "../../core/channels.js";
+import type { UpstreamProvider } from "../../core/upstream.js";
+import type { Config } from "../config.js";
+import type { Wiring } from "./context.js";
+import type { Stores } from "./stores.js";
+
+export interface Channels {
+  readonly router: ChannelRouter;
+  /** True when some channel has an upstream: the dispatcher hands tasks to them. */
+  readonly hasUpstreams: boolean;
+  /** True when the poller must run: upstreams configured, or tasks left on a removed channel. */
+  readonly needsPoller: boolean;
+}
+
+/** The upstream adapter of a channel; null for the local renderer. */
+async function upstreamOf(
+  config: Config,
+  ch: Config["channels"][number],
+  resolve: Resolver | undefined,
+): Promise<UpstreamProvider | null> {
+  if (ch.kind === "local" || !ch.baseUrl) return null;
+  const [
+    { createChannelHttp },
+    { createUnifiedRelayProvider },
+    { createOpenAiVideosProvider },
+    { createImageFetcher },
+    { createHostGuard },
+  ] = await Promise.all([
+    import("../../adapters/providers/upstream/http.js"),
+    import("../../adapters/providers/upstream/unified-relay.js"),
+    import("../../adapters/providers/upstream/openai-videos.js"),
+    import("../../adapters/net/safe-fetch.js"),
+    import("../../adapters/net/guard.js"),
+  ]);
+  const http = createChannelHttp({
+    channelId: ch.id,
+    baseUrl: ch.baseUrl,
+    secret: ch.secret,
+    connectTimeoutMs: ch.timeouts.connectMs,
+    requestTimeoutMs: ch.timeouts.requestMs,
+    downloadTimeoutMs: ch.timeouts.downloadMs,
+    maxDownloadBytes: ch.maxDownloadBytes,
+    connections: ch.connections,
+    // Result links off the channel's origin: the same guard and allow-list as image links.
+    offOriginGuard: createHostGuard({
+      allowHosts: config.images.allowHosts,
+      ...(resolve ? { resolve } : {}),
+    }),
+  });
+  return ch.kind === "unified"
+    ? createUnifiedRelayProvider(http)
+    : createOpenAiVideosProvider(http, createImageFetcher(config.images));
+}
+
+export async function buildChannels({ config, overrides }: Wiring, stores: Stores): Promise<Channels> {
+  const channels: Channel[] = await Promise.all(
+    config.channels.map(async (ch) => ({
+      spec: {
+        id: ch.id,
+        kind: ch.kind,
+        priority: ch.priority,
+        weight: ch.weight,
+        maxConcurrent: ch.maxConcurrent,
+        models: ch.models,
+        pollIntervalMs: ch.pollIntervalMs,
+        cooldown: ch.cooldown,
+      },
+      upstream: await upstreamOf(config, ch, overrides.resolve),
+    })),
+  );
+  const router = createChannelRouter({
+    channels,
+    health: stores.channelHealth,
+    upstreamTasks: stores.upstreamTasks,
+  });
+  const hasUpstreams = channels.some((c) => c.upstream !== null);
+  // Tasks still pinned to a channel the config no longer has: its record keeps the upstream id
+  // but not the base URL or credential, so nobody could poll it. The poller runs anyway, to end
+  // them at once (failed, naming the channel, refunded) rather than leave them running for ever.
+  const orphaned = [...(await stores.upstreamTasks.inFlight()).keys()].some(
+    (id) => !channels.some((c) => c.spec.id === id && c.upstream !== null),
+  );
+  return { router, hasUpstreams, needsPoller: hasUpstreams || orphaned };
+}

@@ -1,0 +1,26 @@
+/** What every part of the composition root is built from. */
+import type { Logger as PinoLogger } from "pino";
+import type { Resolver } from "../../adapters/net/guard.js";
+import type { Clock, VideoProvider, WatermarkRemover } from "../../core/ports.js";
+import type { Backends } from "../backends.js";
+import type { Config } from "../config.js";
+
+export interface ContainerOverrides {
+  readonly clock?: Clock;
+  /** Replaces the provider for every model. */
+  readonly provider?: VideoProvider;
+  /** Replaces the watermark remover. */
+  readonly remover?: WatermarkRemover;
+  /** False in an API-only process (`reelay serve`): new jobs are left to the worker processes. */
+  readonly runsWorker?: boolean;
+  /** Replaces the DNS resolver of webhook deliveries (SSRF tests). */
+  readonly resolve?: Resolver;
+}
+
+export interface Wiring {
+  readonly config: Config;
+  readonly logger: PinoLogger;
+  readonly clock: Clock;
+  readonly overrides: ContainerOverrides;
+  readonly backends: Backends;
+}

@@ -1,0 +1,63 @@
+/** What the HTTP routes are given: the services of every other part, and the limits they apply. */
+import { join } from "node:path";
+import { createCharacterService } from "../../core/characters.js";
+import { hashSecret } from "../../core/keys.js";
+import type { LinkSigner } from "../../core/links.js";
+import { modelTable } from "../../core/models.js";
+import type { AppServices } from "../../http/services.js";
+import type { Channels } from "./channels.js";
+import type { Wiring } from "./context.js";
+import type { Media } from "./media.js";
+import type { Stores } from "./stores.js";
+import type { Tasks } from "./tasks.js";
+import type { Webhooks } from "./webhooks.js";
+
+export interface ServiceParts {
+  readonly stores: Stores;
+  readonly media: Media;
+  readonly channels: Channels;
+  readonly webhooks: Webhooks;
+  readonly tasks: Tasks;
+  readonly links: LinkSigner;
+  readonly metrics: AppServices["metrics"];
+  readonly adminToken: string;
+}
+
+export async function buildServices(w: Wiring, parts: ServiceParts): Promise<AppServices> {
+  const { config, backends, clock, overrides } = w;
+  const { stores, tasks } = parts;
+  return {
+    engine: tasks.engine,
+    keys: stores.keys,
+    models: modelTable(config.models),
+    links: parts.links,
+    blobs: backends.blobs,
+    clock,
+    adminTokenHash: hashSecret(parts.adminToken),
+    db: backends.db,
+    queue: backends.queue,
+    inspector: parts.media.inspector,
+    rateLimiter: stores.rateLimiter,
+    accounts: stores.accounts,
+    billingEnabled: stores.billing !== null,
+    prices: config.pricing,
+    limits: config.limits,
+    router: parts.channels.router,
+    upstreamTasks: stores.upstreamTasks,
+    imageLinks: (await import("../../adapters/net/safe-fetch.js")).createImageFetcher({
+      ...config.images,
+      ...(overrides.resolve ? { resolve: overrides.resolve } : {}),
+    }),
+    characters: createCharacterService({ store: stores.characters, engine: tasks.engine, clock }),
+    webhooks: parts.webhooks.service,
+    metrics: parts.metrics,
+    publicUrl: config.publicUrl,
+    version: config.version,
+    chatWaitS: config.chatWaitS,
+    uploads: {
+      spoolDir: join(backends.scratchDir, "uploads"),
+      maxImageBytes: config.images.maxBytes,
+      maxVideoBytes: config.uploadMaxBytes,
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/** The SQL stores over the opened database, and billing when prices are configured. */
+import { createSqlAccounts } from "../../adapters/sqlite/accounts.js";
+import { createSqlCharacterStore } from "../../adapters/sqlite/character-store.js";
+import { createSqlIdempotencyStore } from "../../adapters/sqlite/idempotency-store.js";
+import { createSqlKeyStore } from "../../adapters/sqlite/key-store.js";
+import { createSqlPruner } from "../../adapters/sqlite/pruner.js";
+import { createSqlRateLimiter } from "../../adapters/sqlite/rate-limiter.js";
+import { createSqlTaskStore } from "../../adapters/sqlite/task-store.js";
+import {
+  createSqlChannelHealthStore,
+  createSqlUpstreamTaskStore,
+} from "../../adapters/sqlite/upstream-store.js";
+import { cachingKeyStore } from "../../core/key_cache.js";
+import type {
+  Accounts,
+  CharacterStore,
+  IdempotencyStore,
+  KeyStore,
+  RateLimiter,
+  TaskStore,
+} from "../../core/ports.js";
+import type { Billing } from "../../core/pricing.js";
+import type { RecordPruner } from "../../core/retention.js";
+import type { ChannelHealthStore, UpstreamTaskStore } from "../../core/upstream.js";
+import type { Wiring } from "./context.js";
+
+export interface Stores {
+  readonly tasks: TaskStore;
+  readonly keys: KeyStore;
+  readonly accounts: Accounts;
+  /** Credits and prices; null while billing is off. */
+  readonly billing: Billing | null;
+  readonly idempotency: IdempotencyStore;
+  readonly rateLimiter: RateLimiter;
+  readonly characters: CharacterStore;
+  readonly upstreamTasks: UpstreamTaskStore;
+  readonly channelHealth: ChannelHealthStore;
+  readonly pruner: RecordPruner;
+}
+
+export function openStores({ backends, config, clock }: Wiring): Stores {
+  const { kysely } = backends.db;
+  const accounts = createSqlAccounts(kysely);
+  return {
+    tasks: createSqlTaskStore(kysely),
+    // Looked-up keys are trusted for a few seconds (README: REELAY_KEY_CACHE_TTL_MS).
+    keys: cachingKeyStore(createSqlKeyStore(kysely), { ttlMs: config.keyCacheTtlMs, clock }),
+    accounts,
+    billing: config.pricing ? { accounts, prices: config.pricing } : null,
+    idempotency: createSqlIdempotencyStore(kysely),
+    rateLimiter: createSqlRateLimiter(kysely),
+    characters: createSqlCharacterStore(kysely),
+    upstreamTasks: createSqlUpstreamTaskStore(kysely),
+    channelHealth: createSqlChannelHealthStore(kysely),
+    pruner: createSqlPruner(kysely),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The task engine and the background work that moves tasks: the render worker, the poller that
+ * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
+ */
+
+import { blobKeyFor } from "../../core/blob_keys.js";
+import { createTaskEngine, type TaskEngine } from "../../core/engine.js";
+import type { Telemetry } from "../../core/ports.js";
+import { createRetention } from "../../core/retention.js";
+import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream_poller.js";
+import { createDispatcher } from "../../core/upstream_submit.js";
+import { createWorker, type Worker } from "../../core/worker.js";
+import type { Channels } from "./channels.js";
+import type { Wiring } from "./context.js";
+import type { Media } from "./media.js";
+import type { Stores } from "./stores.js";
+import type { Webhooks } from "./webhooks.js";
+
+export interface TaskParts {
+  readonly stores: Stores;
+  readonly media: Media;
+  readonly channels: Channels;
+  readonly webhooks: Webhooks;
+  readonly telemetry: Telemetry;
+}
+
+export interface Tasks {
+  readonly engine: TaskEngine;
+  /** One worker for callers: render jobs, the poller following upstream tasks, the prune of old rows. */
+  readonly worker: Worker;
+}
+
+async function buildPoller(w: Wiring, parts: TaskParts): Promise<UpstreamPoller | null> {
+  if (!parts.channels.needsPoller) return null;
+  const { config, backends, clock, logger } = w;
+  const { db, blobs, scratchDir } = backends;
+  const { createResultFinisher } = await import("../../adapters/providers/upstream/finisher.js");
+  return createUpstreamPoller({
+    db,
+    tasks: parts.stores.tasks,
+    upstreamTasks: parts.stores.upstreamTasks,
+    router: parts.channels.router,
+    blobs,
+    finisher: createResultFinisher({ tools: parts.media.tools, blobs, blobKey: blobKeyFor }),
+    billing: parts.stores.billing,
+    clock,
+    logger,
+    telemetry: parts.telemetry,
+    events: parts.webhooks.events,
+    settings: { ...config.poller, scratchDir },
+  });
+}
+
+async function buildWorker(w: Wiring, parts: TaskParts): Promise<Worker> {
+  const { config, backends, clock, logger } = w;
+  const { db, queue, blobs, scratchDir } = backends;
+  const { stores, channels } = parts;
+  const poller = await buildPoller(w, parts);
+  const renderer = createWorker({
+    db,
+    tasks: stores.tasks,
+    queue,
+    blobs,
+    providerFor: () => parts.media.provider,
+    blobKey: blobKeyFor,
+    clock,
+    logger,
+    telemetry: parts.telemetry,
+    remover: parts.media.remover,
+    billing: stores.billing,
+    dispatcher: channels.hasUpstreams
+      ? createDispatcher({
+          db,
+          tasks: stores.tasks,
+          queue,
+          upstreamTasks: stores.upstreamTasks,
+          router: channels.router,
+          clock,
+          logger,
+          onSubmitted: () => poller?.wake(),
+        })
+      : null,
+    settings: { ...config.engine, scratchDir },
+    events: parts.webhooks.events,
+  });
+  // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
+  const retention = createRetention({
+    pruner: stores.pruner,
+    clock,
+    logger,
+    settings: { webhookRetentionMs: config.webhooks.retentionMs, intervalMs: 3600_000 },
+  });
+  return {
+    start() {
+      renderer.start();
+      poller?.start();
+      retention.start();
+    },
+    wake: () => renderer.wake(),
+    interrupt: (taskId) => renderer.interrupt(taskId),
+    async stop() {
+      retention.stop();
+      await Promise.all([renderer.stop(), poller?.stop()]);
+    },
+    get active() {
+      return renderer.active;
+    },
+  };
+}
+
+export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
+  const { config, backends, clock, overrides } = w;
+  const { db, queue, blobs } = backends;
+  const worker = await buildWorker(w, parts);
+  const engine = createTaskEngine({
+    db,
+    tasks: parts.stores.tasks,
+    idempotency: parts.stores.idempotency,
+    billing: parts.stores.billing,
+    queue,
+    blobs,
+    clock,
+    settings: config.engine,
+    onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
+    onStopped: (taskId) => worker.interrupt(taskId),
+    events: parts.webhooks.events,
+  });
+  return { engine, worker };
+}
+
+/**
+ * In embedded mode this process holds the data dir's exclusive lock, so any lease in the table
+ * belongs to a process that died: hand those jobs out again now rather than when their leases
+ * expire. (With a shared database, other processes hold leases: pg-boss expires dead ones.)
+ */
+export async function releaseLeftovers({ backends, clock, logger }: Wiring, stores: Stores): Promise<void> {
+  if (!backends.soleProcess) return;
+  const released = await backends.queue.releaseAllLeases();
+  if (released > 0) logger.warn({ jobs: released }, "re-queued jobs left running by a previous process");
+  await stores.upstreamTasks.releaseAll(clock.now());
+}
