@@ -10,9 +10,9 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { createFsBlobStore } from "../adapters/blobs/fs.js";
-import { openSqlite } from "../adapters/sqlite/db.js";
-import { createSqlJobQueue } from "../adapters/sqlite/job-queue.js";
-import type { DB } from "../adapters/sqlite/schema.js";
+import { createSqlJobQueue } from "../adapters/queue/sqlite.js";
+import type { DB } from "../adapters/sql/schema.js";
+import { openSqlite } from "../adapters/sql/sqlite/db.js";
 import type { BlobStore, Clock, Database, JobQueue, Logger } from "../core/ports.js";
 import type { Config } from "./config.js";
 
@@ -84,8 +84,8 @@ export async function openBackends(config: Config, clock: Clock, logger: Logger)
     };
   }
   const [{ openPostgres }, { createPgBossQueue, startPgBoss }] = await Promise.all([
-    import("../adapters/postgres/db.js"),
-    import("../adapters/postgres/pgboss-queue.js"),
+    import("../adapters/sql/postgres/db.js"),
+    import("../adapters/queue/pgboss.js"),
   ]);
   const db = await openPostgres({ url: config.database.url, poolSize: config.database.poolSize });
   try {

@@ -7,8 +7,8 @@
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
-import { DatabaseUnavailableError } from "../adapters/postgres/unavailable.js";
-import { DataDirLockedError } from "../adapters/sqlite/db.js";
+import { DatabaseUnavailableError } from "../adapters/sql/postgres/unavailable.js";
+import { DataDirLockedError } from "../adapters/sql/sqlite/db.js";
 import { buildApp, buildOpsApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";

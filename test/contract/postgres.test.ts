@@ -4,20 +4,20 @@
  */
 
 import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
-import { openPostgres } from "../../src/adapters/postgres/db.js";
-import { createPgBossQueue, startPgBoss } from "../../src/adapters/postgres/pgboss-queue.js";
-import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
-import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
-import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
-import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
-import { createSqlPruner } from "../../src/adapters/sqlite/pruner.js";
-import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
-import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import { createPgBossQueue, startPgBoss } from "../../src/adapters/queue/pgboss.js";
+import { createSqlAccounts } from "../../src/adapters/sql/accounts.js";
+import { createSqlCharacterStore } from "../../src/adapters/sql/character-store.js";
+import { createSqlIdempotencyStore } from "../../src/adapters/sql/idempotency-store.js";
+import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
+import { openPostgres } from "../../src/adapters/sql/postgres/db.js";
+import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
+import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
+import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
-} from "../../src/adapters/sqlite/upstream-store.js";
-import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
+} from "../../src/adapters/sql/upstream-store.js";
+import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
 import { createTestDatabase } from "../helpers/postgres.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";

@@ -4,20 +4,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
-import { createSqlAccounts } from "../../src/adapters/sqlite/accounts.js";
-import { createSqlCharacterStore } from "../../src/adapters/sqlite/character-store.js";
-import { openSqlite } from "../../src/adapters/sqlite/db.js";
-import { createSqlIdempotencyStore } from "../../src/adapters/sqlite/idempotency-store.js";
-import { createSqlJobQueue } from "../../src/adapters/sqlite/job-queue.js";
-import { createSqlKeyStore } from "../../src/adapters/sqlite/key-store.js";
-import { createSqlPruner } from "../../src/adapters/sqlite/pruner.js";
-import { createSqlRateLimiter } from "../../src/adapters/sqlite/rate-limiter.js";
-import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import { createSqlJobQueue } from "../../src/adapters/queue/sqlite.js";
+import { createSqlAccounts } from "../../src/adapters/sql/accounts.js";
+import { createSqlCharacterStore } from "../../src/adapters/sql/character-store.js";
+import { createSqlIdempotencyStore } from "../../src/adapters/sql/idempotency-store.js";
+import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
+import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
+import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
+import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
+import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
-} from "../../src/adapters/sqlite/upstream-store.js";
-import { createSqlWebhookStore } from "../../src/adapters/sqlite/webhook-store.js";
+} from "../../src/adapters/sql/upstream-store.js";
+import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";

@@ -8,13 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { createFsBlobStore } from "../../src/adapters/blobs/fs.js";
-import { openPostgres } from "../../src/adapters/postgres/db.js";
-import { openSqlite } from "../../src/adapters/sqlite/db.js";
-import { createSqlTaskStore } from "../../src/adapters/sqlite/task-store.js";
+import { openPostgres } from "../../src/adapters/sql/postgres/db.js";
+import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
+import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
-} from "../../src/adapters/sqlite/upstream-store.js";
+} from "../../src/adapters/sql/upstream-store.js";
 import { blobKeyFor, newAttemptDir, taskPrefixFor } from "../../src/core/blob_keys.js";
 import { createChannelRouter } from "../../src/core/channels.js";
 import { errors } from "../../src/core/errors.js";

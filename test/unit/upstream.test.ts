@@ -7,11 +7,11 @@ import { parseRetryAfter, upstreamMessage } from "../../src/adapters/providers/u
 import { readOpenAiVideo } from "../../src/adapters/providers/upstream/openai-videos.js";
 import { normaliseProgress, normaliseStatus } from "../../src/adapters/providers/upstream/status.js";
 import { readUnifiedStatus } from "../../src/adapters/providers/upstream/unified-relay.js";
-import { openSqlite } from "../../src/adapters/sqlite/db.js";
+import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
 import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
-} from "../../src/adapters/sqlite/upstream-store.js";
+} from "../../src/adapters/sql/upstream-store.js";
 import {
   type Channel,
   type ChannelSpec,

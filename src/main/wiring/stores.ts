@@ -1,15 +1,15 @@
 /** The SQL stores over the opened database, and billing when prices are configured. */
-import { createSqlAccounts } from "../../adapters/sqlite/accounts.js";
-import { createSqlCharacterStore } from "../../adapters/sqlite/character-store.js";
-import { createSqlIdempotencyStore } from "../../adapters/sqlite/idempotency-store.js";
-import { createSqlKeyStore } from "../../adapters/sqlite/key-store.js";
-import { createSqlPruner } from "../../adapters/sqlite/pruner.js";
-import { createSqlRateLimiter } from "../../adapters/sqlite/rate-limiter.js";
-import { createSqlTaskStore } from "../../adapters/sqlite/task-store.js";
+import { createSqlAccounts } from "../../adapters/sql/accounts.js";
+import { createSqlCharacterStore } from "../../adapters/sql/character-store.js";
+import { createSqlIdempotencyStore } from "../../adapters/sql/idempotency-store.js";
+import { createSqlKeyStore } from "../../adapters/sql/key-store.js";
+import { createSqlPruner } from "../../adapters/sql/pruner.js";
+import { createSqlRateLimiter } from "../../adapters/sql/rate-limiter.js";
+import { createSqlTaskStore } from "../../adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
-} from "../../adapters/sqlite/upstream-store.js";
+} from "../../adapters/sql/upstream-store.js";
 import { cachingKeyStore } from "../../core/key_cache.js";
 import type {
   Accounts,

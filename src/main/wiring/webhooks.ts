@@ -1,6 +1,6 @@
 /** Webhooks: the encrypted endpoint store, the sender, the outbox of task events and the runner. */
 import { createSecretBox } from "../../adapters/crypto/secret-box.js";
-import { createSqlWebhookStore } from "../../adapters/sqlite/webhook-store.js";
+import { createSqlWebhookStore } from "../../adapters/sql/webhook-store.js";
 import { createWebhookSender } from "../../adapters/webhooks/sender.js";
 import type { LinkSigner } from "../../core/links.js";
 import type { TaskEvents } from "../../core/ports.js";

@@ -1,8 +1,9 @@
 /** Credits and the ledger in SQL. The unique (task_id, kind) constraint makes charges and refunds exactly-once. */
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { newId } from "../../core/ids.js";
 import type { Account, Accounts, Tx } from "../../core/ports.js";
-import { type Conn, connOf, type DB, isPostgres } from "./schema.js";
+import { dialectOf } from "./dialect.js";
+import { type Conn, connOf, type DB } from "./schema.js";
 
 async function ensure(conn: Conn, ownerId: string): Promise<void> {
   await conn
@@ -145,9 +146,7 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
     get,
 
     async usage(ownerId, { sinceMs }) {
-      const day = isPostgres(db)
-        ? sql<string>`to_char(to_timestamp(created_at / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`
-        : sql<string>`strftime('%Y-%m-%d', created_at / 1000, 'unixepoch')`;
+      const day = dialectOf(db).utcDay("created_at");
       const rows = await db
         .selectFrom("ledger")
         .select((eb) => [

@@ -1,12 +1,14 @@
 /** Token buckets in the database, one row per key: limits hold for every process sharing it. */
 import type { Kysely } from "kysely";
 import type { RateLimiter } from "../../core/ports.js";
-import { type DB, isPostgres } from "./schema.js";
+import { dialectOf } from "./dialect.js";
+import type { DB } from "./schema.js";
 
 export function createSqlRateLimiter(db: Kysely<DB>): RateLimiter {
-  // SQLite runs one write transaction at a time; PostgreSQL needs the row locked so that two
-  // processes taking from one bucket cannot both read the same count (SQLite has no FOR UPDATE).
-  const lock = isPostgres(db);
+  // With one writer (SQLite, which has no FOR UPDATE) nothing else reads the count meanwhile;
+  // with many (PostgreSQL) the row is locked so that two processes taking from one bucket cannot
+  // both read the same count.
+  const lock = !dialectOf(db).oneWriter;
   return {
     take(bucket, { perMin, burst, now }) {
       return db.transaction().execute(async (trx) => {

@@ -6,9 +6,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type SqliteDialectConfig } from "kysely";
-import type { Database } from "../../core/ports.js";
-import { migrationProvider } from "./migrations.js";
-import { attachReader, type DB, runTransaction } from "./schema.js";
+import type { Database } from "../../../core/ports.js";
+import { migrationProviderFor } from "../migrations.js";
+import { attachReader, type DB, runTransaction } from "../schema.js";
+import { sqliteDialect } from "./dialect.js";
 
 export class DataDirLockedError extends Error {
   constructor(dir: string) {
@@ -84,7 +85,7 @@ export async function openSqlite(dataDir: string): Promise<SqliteDatabase> {
 
   const { error, results } = await new Migrator({
     db: kysely,
-    provider: migrationProvider,
+    provider: migrationProviderFor(sqliteDialect),
   }).migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {

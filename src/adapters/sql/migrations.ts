@@ -1,17 +1,5 @@
 import type { Kysely, Migration, MigrationProvider } from "kysely";
-
-/**
- * Column types per dialect. The same migrations build the SQLite and the PostgreSQL schema:
- * SQLite's `integer` holds 64 bits, PostgreSQL's does not (epoch-ms columns need `bigint`, read
- * back as numbers by the pool's int8 parser), and its `real` is 4 bytes (`double precision` here).
- */
-export interface ColumnTypes {
-  readonly int: "integer" | "bigint";
-  readonly real: "real" | "double precision";
-}
-
-const SQLITE_TYPES: ColumnTypes = { int: "integer", real: "real" };
-export const POSTGRES_TYPES: ColumnTypes = { int: "bigint", real: "double precision" };
+import type { ColumnTypes, SqlDialect } from "./dialect.js";
 
 /**
  * Migrations, in order. Never edit one that has shipped: add the next.
@@ -303,10 +291,7 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
   return migrations;
 }
 
-export const migrationProvider: MigrationProvider = {
-  getMigrations: async () => build(SQLITE_TYPES),
-};
-
-export const migrationProviderFor = (types: ColumnTypes): MigrationProvider => ({
-  getMigrations: async () => build(types),
+/** The migrations in the column types of `dialect`. */
+export const migrationProviderFor = (dialect: SqlDialect): MigrationProvider => ({
+  getMigrations: async () => build(dialect.columnTypes),
 });

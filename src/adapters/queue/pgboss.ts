@@ -15,7 +15,7 @@
 import { CompiledQuery, type Kysely, sql } from "kysely";
 import type PgBoss from "pg-boss";
 import type { ClaimedJob, JobKind, JobPayload, JobQueue, Tx } from "../../core/ports.js";
-import { connOf, type DB } from "../sqlite/schema.js";
+import { connOf, type DB } from "../sql/schema.js";
 
 /** What a job carries in pg-boss: the payload, and how often its process died under it. */
 interface JobData {

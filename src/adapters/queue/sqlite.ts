@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { newId } from "../../core/ids.js";
 import type { ClaimedJob, JobPayload, JobQueue, Tx } from "../../core/ports.js";
-import { type Conn, connOf, type DB } from "./schema.js";
+import { type Conn, connOf, type DB } from "../sql/schema.js";
 
 export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): JobQueue {
   // Only the current lease holder may finish a job: a worker whose lease expired and was taken over

@@ -8,7 +8,8 @@ import type {
   UpstreamTaskRecord,
   UpstreamTaskStore,
 } from "../../core/upstream.js";
-import { connOf, type DB, isPostgres, type UpstreamTasksTable } from "./schema.js";
+import { dialectOf } from "./dialect.js";
+import { connOf, type DB, type UpstreamTasksTable } from "./schema.js";
 
 /** Epoch ms as stored: whole milliseconds (PostgreSQL's bigint refuses a fraction, SQLite would keep it). */
 const ms = (t: number) => Math.round(t);
@@ -27,7 +28,7 @@ const toRecord = (r: Selectable<UpstreamTasksTable>): UpstreamTaskRecord => ({
 });
 
 export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
-  const pg = isPostgres(db);
+  const manyWriters = !dialectOf(db).oneWriter;
   return {
     async begin({ taskId, channelId, now, deadlineAt }, tx?: Tx) {
       await connOf(db, tx)
@@ -97,7 +98,7 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
           .orderBy("next_poll_at")
           .limit(limit)
           // Several pollers on one PostgreSQL: each takes rows the others are not taking.
-          .$if(pg, (q) => q.forUpdate().skipLocked())
+          .$if(manyWriters, (q) => q.forUpdate().skipLocked())
           .execute();
         if (due.length === 0) return [];
         await trx

@@ -1,5 +1,5 @@
 /** Table types for Kysely: what the rows look like in the database (JSON columns hold text). */
-import { type Compilable, type Kysely, PostgresAdapter, type Transaction } from "kysely";
+import type { Compilable, Kysely, Transaction } from "kysely";
 import type { Tx } from "../../core/ports.js";
 
 export interface TasksTable {
@@ -222,9 +222,6 @@ export function afterTransaction(tx: Tx | undefined, hook: () => void): void {
 }
 export const connOf = (root: Kysely<DB>, tx: Tx | undefined): Conn =>
   tx === undefined ? root : (tx as unknown as Transaction<DB>);
-
-/** True when `db` talks to PostgreSQL (scale-out mode); the few dialect-specific statements branch on it. */
-export const isPostgres = (db: Kysely<DB>): boolean => db.getExecutor().adapter instanceof PostgresAdapter;
 
 /** What a precompiled read needs of a synchronous SQLite connection (better-sqlite3's shape). */
 export interface SyncReader {

@@ -4,9 +4,10 @@
  */
 import { Kysely, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import type { Database } from "../../core/ports.js";
-import { migrationProviderFor, POSTGRES_TYPES } from "../sqlite/migrations.js";
-import { type DB, runTransaction } from "../sqlite/schema.js";
+import type { Database } from "../../../core/ports.js";
+import { migrationProviderFor } from "../migrations.js";
+import { type DB, runTransaction } from "../schema.js";
+import { postgresDialect } from "./dialect.js";
 import { DatabaseUnavailableError } from "./unavailable.js";
 
 export { DatabaseUnavailableError };
@@ -74,7 +75,7 @@ async function migrate(kysely: Kysely<DB>): Promise<void> {
     try {
       const { error, results } = await new Migrator({
         db: conn,
-        provider: migrationProviderFor(POSTGRES_TYPES),
+        provider: migrationProviderFor(postgresDialect),
       }).migrateToLatest();
       const failed = results?.find((r) => r.status === "Error");
       if (error || failed) {

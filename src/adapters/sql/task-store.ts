@@ -1,7 +1,8 @@
-import { type Kysely, type Selectable, sql } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { TaskPatch, TaskStore, Tx } from "../../core/ports.js";
 import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
-import { afterTransaction, connOf, type DB, isPostgres, precompiled, type TasksTable } from "./schema.js";
+import { dialectOf } from "./dialect.js";
+import { afterTransaction, connOf, type DB, precompiled, type TasksTable } from "./schema.js";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -67,12 +68,13 @@ class TaskCache {
 
 /** Tasks in the SQL database (the same code serves SQLite and PostgreSQL through Kysely). */
 export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } = {}): TaskStore {
-  const postgres = isPostgres(db);
+  const dialect = dialectOf(db);
   const byId = precompiled(db, (d, id: string) => d.selectFrom("tasks").selectAll().where("id", "=", id), [
     "",
   ]);
   const cacheSize = opts.cacheSize ?? 2000;
-  const cache = postgres || cacheSize <= 0 ? undefined : new TaskCache(cacheSize);
+  // Rows are cached only where this process is the one writer: elsewhere others change them.
+  const cache = !dialect.oneWriter || cacheSize <= 0 ? undefined : new TaskCache(cacheSize);
   return {
     async insert(task, tx?: Tx) {
       await connOf(db, tx)
@@ -172,14 +174,10 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
     },
 
     async countActive(ownerId, tx) {
-      if (postgres && tx) {
-        // A count followed by an insert is only a limit if no other transaction counts in between.
-        // SQLite runs one writer at a time; on PostgreSQL (read committed, many processes) the
-        // owner's counting transactions queue on a lock held until they commit.
-        await sql`select pg_advisory_xact_lock(hashtextextended(${`reelay.active:${ownerId}`}, 0))`.execute(
-          connOf(db, tx),
-        );
-      }
+      // A count followed by an insert is only a limit if no other transaction counts in between.
+      // SQLite runs one writer at a time; on PostgreSQL (read committed, many processes) the
+      // owner's counting transactions queue on a lock held until they commit.
+      if (tx) await dialect.lockUntilCommit(connOf(db, tx), `reelay.active:${ownerId}`);
       const r = await connOf(db, tx)
         .selectFrom("tasks")
         .select((eb) => eb.fn.countAll<number>().as("n"))
