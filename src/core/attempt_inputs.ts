@@ -4,7 +4,7 @@ import { rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { errors, isReelayError } from "./errors.js";
-import type { BlobStore, GenerateContext } from "./ports.js";
+import { BlobMissingError, type BlobStore, type GenerateContext } from "./ports.js";
 import type { VideoRequest } from "./task.js";
 
 /** Copies the request's stored inputs (uploads, a source video, character clips) into `workDir`. */
@@ -19,7 +19,7 @@ export async function materialiseInputs(
       await pipeline(await blobs.read(key), createWriteStream(path));
     } catch (e) {
       if (isReelayError(e)) throw e;
-      if ((e as NodeJS.ErrnoException).code === "ENOENT")
+      if (e instanceof BlobMissingError)
         throw errors.renderFailed("an input of this task was deleted before it ran", { retryable: false });
       // The store's own failures come typed from read(); what is left is the copy cut half-way
       // (the store went away mid-stream, the scratch disk failed): a fault that may pass.

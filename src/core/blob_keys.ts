@@ -4,6 +4,7 @@
  * lost its job to another never overwrites or deletes the other's files. Tasks made before this
  * layout keep their `tasks/<task>/video.mp4` keys (read through the result, like any other).
  */
+import { extname } from "node:path";
 import { newId } from "./ids.js";
 import type { BlobStore } from "./ports.js";
 import type { Task, VideoRequest } from "./task.js";
@@ -12,6 +13,24 @@ const safe = (taskId: string) => taskId.replace(/[^a-zA-Z0-9_-]/g, "_");
 
 /** Everything stored for a task's results, old layout and new: removed when the task is deleted. */
 export const taskPrefixFor = (taskId: string): string => `tasks/${safe(taskId)}/`;
+
+/** The key of an uploaded input (`file`: `reference.png`, `source.mp4`, `character.mp4`…), in a folder of its own. */
+export const newUploadKey = (file: string, now: number): string => `uploads/${newId("upload", now)}/${file}`;
+
+const TYPES_BY_EXTENSION: Record<string, string> = {
+  ".mp4": "video/mp4",
+  ".jpg": "image/jpeg",
+  ".jpeg": "image/jpeg",
+  ".png": "image/png",
+  ".webp": "image/webp",
+};
+
+/**
+ * The content type of a blob stored without one (by versions before stores kept the type given
+ * to `put`): what its name's extension says, else `application/octet-stream`.
+ */
+export const contentTypeByName = (key: string): string =>
+  TYPES_BY_EXTENSION[extname(key).toLowerCase()] ?? "application/octet-stream";
 
 /** A fresh attempt folder name: unique across processes, sortable by time. */
 export const newAttemptDir = (now: number): string => newId("attempt", now);

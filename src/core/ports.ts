@@ -200,19 +200,36 @@ export type { ClaimedJob, JobKind, JobPayload, JobQueue, NewJob, QueueDepth } fr
 
 export interface BlobInfo {
   readonly size: number;
+  /** The type given to `put`; for a blob stored without one (older versions), the type of its name. */
   readonly contentType: string;
 }
 
+/** No blob is stored under `key`: what every store's `read` throws for a missing key. */
+export class BlobMissingError extends Error {
+  readonly key: string;
+  constructor(key: string, cause?: unknown) {
+    super(`No stored file ${key}`, cause === undefined ? undefined : { cause });
+    this.name = "BlobMissingError";
+    this.key = key;
+  }
+}
+
 /**
- * Stored files (results, uploads). Every method throws `storage_unavailable` when the store
- * fails (retryable when the fault may pass: S3 unreachable or 5xx, a failing or full disk).
+ * Stored files (results, uploads), under keys Reelay builds (`blob_keys.ts`): stores keep them as
+ * opaque names. Every method throws `storage_unavailable` when the store fails (retryable when the
+ * fault may pass: S3 unreachable or 5xx, a failing or full disk).
  */
 export interface BlobStore {
-  /** Stores the file at `sourcePath` under `key` (moved or copied; the source may be removed after). */
+  /**
+   * Stores the file at `sourcePath` under `key` (moved or copied; the source may be removed after),
+   * with its content type; a put over a key replaces the blob and its type.
+   */
   put(key: string, sourcePath: string, contentType: string): Promise<BlobInfo>;
+  /** Size and content type; undefined for a missing key. */
   stat(key: string): Promise<BlobInfo | undefined>;
-  /** Bytes `start`..`end` inclusive (the whole blob when omitted); a missing key throws with code ENOENT. */
+  /** Bytes `start`..`end` inclusive (the whole blob when omitted); a missing key throws `BlobMissingError`. */
   read(key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /** Deletes the blob; a missing key is not an error. */
   delete(key: string): Promise<void>;
   /** Deletes every blob whose key starts with `prefix` (a task's folder, `tasks/<id>/`). */
   deleteAll(prefix: string): Promise<void>;

@@ -1,6 +1,7 @@
 /** Turning OpenAI-style inputs (uploads, data URLs, `video[id]`) into stored blobs and task requests. */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { newUploadKey } from "../core/blob_keys.js";
 import { errors } from "../core/errors.js";
 import { newId } from "../core/ids.js";
 import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT, IMAGE_MIME, type ImageType } from "../core/media_types.js";
@@ -83,7 +84,7 @@ async function checkedImage(s: AppServices, path: string, param: string): Promis
 
 /** Stores a checked image under a new upload key, typed by its bytes. */
 async function storeImage(s: AppServices, path: string, type: ImageType): Promise<string> {
-  const key = `uploads/${newId("upload", s.clock.now())}/reference.${IMAGE_EXT[type]}`;
+  const key = newUploadKey(`reference.${IMAGE_EXT[type]}`, s.clock.now());
   await s.blobs.put(key, path, IMAGE_MIME[type]);
   return key;
 }
@@ -150,7 +151,7 @@ export async function resolveSource(
     const upload = req.upload as UploadedFile;
     const info = await s.inspector.inspectVideo(upload.path);
     if (!info) throw errors.invalidField("video", `'video' must be ${ALLOWED_VIDEOS_TEXT} that can be read`);
-    const key = `uploads/${newId("upload", s.clock.now())}/source.mp4`;
+    const key = newUploadKey("source.mp4", s.clock.now());
     await s.blobs.put(key, upload.path, "video/mp4");
     source = { kind, taskId: null, videoKey: key, durationS: info.durationS };
     modelName = "sora-2";

@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import type { BlobStore } from "../../src/core/ports.js";
+import { materialiseInputs } from "../../src/core/attempt_inputs.js";
+import { BlobMissingError, type BlobStore } from "../../src/core/ports.js";
+import { sampleTask } from "./job-queue.contract.js";
 
 const bytesOf = async (r: Readable): Promise<Buffer> => {
   const chunks: Buffer[] = [];
@@ -17,6 +19,8 @@ const bytesOf = async (r: Readable): Promise<Buffer> => {
 export function blobStoreContract(
   name: string,
   open: () => Promise<{ blobs: BlobStore; close(): Promise<void> }>,
+  /** Whether the store hands out presigned download URLs (S3 with `delivery: "redirect"`). */
+  opts: { presigned: boolean },
 ): void {
   describe(`BlobStore contract: ${name}`, () => {
     const withStore = (fn: (blobs: BlobStore, dir: string) => Promise<void>) => async () => {
@@ -97,7 +101,7 @@ export function blobStoreContract(
     );
 
     it(
-      "deleteAll removes every key under a task's prefix and nothing else; check answers; a missing key reads as ENOENT",
+      "deleteAll removes every key under a task's prefix and nothing else; check answers; a missing key reads as missing",
       withStore(async (blobs, dir) => {
         await blobs.check();
         const put = async (key: string) => {
@@ -116,21 +120,100 @@ export function blobStoreContract(
         for (const k of doomed) expect(await blobs.stat(k)).toBeUndefined();
         for (const k of kept) expect(await blobs.stat(k)).toBeDefined();
         await blobs.deleteAll("tasks/a/"); // nothing left: not an error
-        await expect(blobs.read("tasks/a/video.mp4")).rejects.toMatchObject({ code: "ENOENT" });
+        await expect(blobs.read("tasks/a/video.mp4")).rejects.toBeInstanceOf(BlobMissingError);
       }),
     );
 
     it(
-      "a download URL, where the store hands one out, serves the bytes with ranges",
+      "keeps the content type given to put, whatever the key's name, and replaces it with the blob",
       withStore(async (blobs, dir) => {
-        if (!blobs.downloadUrl) return; // Streamed by Reelay instead: covered by the HTTP tests.
+        const put = async (key: string, type: string, data = randomBytes(64)) => {
+          const src = join(dir, `${randomBytes(4).toString("hex")}`);
+          await writeFile(src, data);
+          return blobs.put(key, src, type);
+        };
+        // A GIF upload: its extension says nothing the store knows.
+        const gif = "uploads/upload_1/reference.gif";
+        expect(await put(gif, "image/gif")).toEqual({ size: 64, contentType: "image/gif" });
+        expect(await blobs.stat(gif)).toEqual({ size: 64, contentType: "image/gif" });
+        // A name that says one type, given another; a name with no extension.
+        await put("uploads/upload_2/source.mp4", "video/quicktime");
+        expect((await blobs.stat("uploads/upload_2/source.mp4"))?.contentType).toBe("video/quicktime");
+        await put("uploads/upload_3/blob", "image/png");
+        expect((await blobs.stat("uploads/upload_3/blob"))?.contentType).toBe("image/png");
+        // A put over the key replaces the type with the bytes, back to the name's own type too.
+        await put("uploads/upload_2/source.mp4", "video/mp4", randomBytes(10));
+        expect(await blobs.stat("uploads/upload_2/source.mp4")).toEqual({
+          size: 10,
+          contentType: "video/mp4",
+        });
+        await put(gif, "image/webp");
+        expect((await blobs.stat(gif))?.contentType).toBe("image/webp");
+        // Deleting a blob deletes its type: a new blob under the key has only its own.
+        await blobs.delete(gif);
+        expect(await blobs.stat(gif)).toBeUndefined();
+        await put(gif, "image/gif");
+        expect((await blobs.stat(gif))?.contentType).toBe("image/gif");
+        await blobs.deleteAll("uploads/");
+        for (const k of [gif, "uploads/upload_2/source.mp4", "uploads/upload_3/blob"])
+          expect(await blobs.stat(k)).toBeUndefined();
+      }),
+    );
+
+    it(
+      "a missing key: read throws BlobMissingError naming it (whole or by range), stat is undefined, delete is fine",
+      withStore(async (blobs, dir) => {
+        const key = "uploads/upload_9/reference.png";
+        const missing = async (read: Promise<unknown>) => {
+          const e = await read.then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+          expect(e).toBeInstanceOf(BlobMissingError);
+          expect((e as BlobMissingError).key).toBe(key);
+        };
+        await missing(blobs.read(key));
+        await missing(blobs.read(key, { start: 0, end: 9 }));
+        expect(await blobs.stat(key)).toBeUndefined();
+        await blobs.delete(key);
+        // The same once a stored blob is deleted.
+        const src = join(dir, "r.png");
+        await writeFile(src, randomBytes(32));
+        await blobs.put(key, src, "image/png");
+        await blobs.delete(key);
+        await missing(blobs.read(key));
+        expect(await blobs.stat(key)).toBeUndefined();
+        // What core makes of it: an attempt whose input was deleted fails for good, the same on
+        // every store (README: render_failed).
+        const request = { ...sampleTask("task_gone").request, imageKeys: [key] };
+        await expect(materialiseInputs(blobs, request, dir)).rejects.toMatchObject({
+          code: "render_failed",
+          retryable: false,
+        });
+      }),
+    );
+
+    it(
+      opts.presigned
+        ? "hands out a presigned URL that serves the bytes with ranges, for the time asked"
+        : "hands out no download URL: Reelay streams the blob itself",
+      withStore(async (blobs, dir) => {
+        if (!opts.presigned) {
+          // Streamed by Reelay instead (read, with ranges, asserted above and by the HTTP tests).
+          expect(blobs.downloadUrl).toBeUndefined();
+          return;
+        }
+        expect(blobs.downloadUrl).toBeTypeOf("function");
         const data = randomBytes(50_000);
         const src = join(dir, "t.jpg");
         await writeFile(src, data);
         await blobs.put("tasks/t/thumbnail.jpg", src, "image/jpeg");
-        const url = await blobs.downloadUrl("tasks/t/thumbnail.jpg", { ttlS: 60, filename: "t.jpg" });
+        const url = await blobs.downloadUrl?.("tasks/t/thumbnail.jpg", { ttlS: 60, filename: "t.jpg" });
+        if (url === undefined) throw new Error("no download URL");
         const whole = await fetch(url);
         expect(whole.status).toBe(200);
+        expect(whole.headers.get("content-type")).toBe("image/jpeg");
+        expect(whole.headers.get("content-disposition")).toBe('inline; filename="t.jpg"');
         expect(Buffer.from(await whole.arrayBuffer()).equals(data)).toBe(true);
         const ranged = await fetch(url, { headers: { range: "bytes=10-19" } });
         expect(ranged.status).toBe(206);

@@ -22,7 +22,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { errors } from "../../core/errors.js";
-import type { BlobInfo, BlobStore } from "../../core/ports.js";
+import { type BlobInfo, BlobMissingError, type BlobStore } from "../../core/ports.js";
 import { guardedBy } from "./typed_errors.js";
 
 export interface S3BlobStoreOptions {
@@ -112,7 +112,7 @@ export function createS3BlobStore(opts: S3BlobStoreOptions): BlobStore & { close
         return res.Body as Readable;
       } catch (e) {
         // The port's "no such blob", as on disk.
-        if (statusOf(e) === 404) throw Object.assign(new Error(`No stored file ${key}`), { code: "ENOENT" });
+        if (statusOf(e) === 404) throw new BlobMissingError(key, e);
         throw e;
       }
     }),

@@ -1,8 +1,9 @@
 /** Wraps a blob store's operations so every failure leaves as Reelay's typed storage error. */
+import { BlobMissingError } from "../../core/ports.js";
 
 /**
  * `guardedBy(toError)(what, fn)`: `fn`, whose failures go through `toError` (given what the call
- * was doing). An error with code ENOENT passes as it is: the port's "no such blob".
+ * was doing). A `BlobMissingError` passes as it is: the port's "no such blob".
  */
 export const guardedBy =
   (toError: (e: unknown, what: string) => unknown) =>
@@ -11,6 +12,6 @@ export const guardedBy =
     try {
       return await fn(...a);
     } catch (e) {
-      throw (e as { code?: unknown }).code === "ENOENT" ? e : toError(e, what);
+      throw e instanceof BlobMissingError ? e : toError(e, what);
     }
   };

@@ -8,8 +8,8 @@
  */
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { newUploadKey } from "../../core/blob_keys.js";
 import { errors } from "../../core/errors.js";
-import { newId } from "../../core/ids.js";
 import { ALLOWED_VIDEOS_TEXT } from "../../core/media_types.js";
 import { parseInput } from "../../core/params.js";
 import type { Character } from "../../core/ports.js";
@@ -85,7 +85,7 @@ export function characters(app: FastifyInstance, s: AppServices): void {
       const info = await s.inspector.inspectVideo(video.path);
       if (!info)
         throw errors.invalidField("video", `'video' must be ${ALLOWED_VIDEOS_TEXT} that can be read`);
-      const videoKey = `uploads/${newId("upload", s.clock.now())}/character.mp4`;
+      const videoKey = newUploadKey("character.mp4", s.clock.now());
       await s.blobs.put(videoKey, video.path, "video/mp4");
       const c = await s.characters.fromUpload(ownerId, {
         videoKey,
