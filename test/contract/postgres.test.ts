@@ -20,6 +20,7 @@ import {
 import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
 import { createTestDatabase } from "../helpers/postgres.js";
 import { jobQueueContract } from "./job-queue.contract.js";
+import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
@@ -61,5 +62,7 @@ async function open() {
 jobQueueContract("postgres + pg-boss", open, { singleProcess: false });
 taskStoreContract("postgres", open);
 sharedStoresContract("postgres", open);
+keyStoreContract("postgres", open);
+keyStoreContract("postgres, behind the key cache", withKeyCache(open));
 upstreamStoreContract("postgres", open);
 webhookStoreContract("postgres", open);

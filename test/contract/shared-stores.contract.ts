@@ -1,6 +1,7 @@
 /**
  * The contracts of the stores that hold what every process must share: the ledger (a task is
- * charged once and refunded once, whatever is retried), rate-limit buckets and idempotency keys.
+ * charged once and refunded once, whatever is retried), rate-limit buckets, idempotency keys and
+ * characters. API keys have their own contract (key-store.contract.ts).
  */
 import { describe, expect, it } from "vitest";
 import type {
@@ -8,7 +9,6 @@ import type {
   CharacterStore,
   Database,
   IdempotencyStore,
-  KeyStore,
   RateLimiter,
 } from "../../src/core/ports.js";
 import type { RecordPruner } from "../../src/core/retention.js";
@@ -18,7 +18,6 @@ export interface SharedStoresHarness {
   accounts: Accounts;
   rateLimiter: RateLimiter;
   idempotency: IdempotencyStore;
-  keys: KeyStore;
   characters: CharacterStore;
   pruner: RecordPruner;
   close(): Promise<void>;
@@ -27,46 +26,7 @@ export interface SharedStoresHarness {
 const T0 = 1_700_000_000_000;
 
 export function sharedStoresContract(name: string, open: () => Promise<SharedStoresHarness>): void {
-  describe(`Accounts, RateLimiter, IdempotencyStore, KeyStore, CharacterStore contract: ${name}`, () => {
-    it("keys: stored by hash with their limits, listed newest first, revoked once", async () => {
-      const { keys, close } = await open();
-      try {
-        const key = (id: string, ownerId: string, createdAt: number) => ({
-          id,
-          ownerId,
-          name: `key ${id}`,
-          hash: `hash-${id}`,
-          prefix: "rl_abc",
-          createdAt,
-          expiresAt: null,
-          revokedAt: null,
-          allowedModels: null,
-          ratePerMin: null,
-          maxActive: null,
-        });
-        const limited = {
-          ...key("k1", "o1", T0),
-          expiresAt: T0 + 86_400_000,
-          allowedModels: ["sora-2"],
-          ratePerMin: 60,
-          maxActive: 2,
-        };
-        await keys.insert(limited);
-        await keys.insert(key("k2", "o1", T0 + 1));
-        await keys.insert(key("k3", "o2", T0 + 2));
-        expect(await keys.findByHash("hash-k1")).toEqual(limited);
-        expect(await keys.findByHash("nope")).toBeUndefined();
-        expect((await keys.list({ ownerId: "o1" })).map((k) => k.id)).toEqual(["k2", "k1"]);
-        expect((await keys.list({})).map((k) => k.id)).toEqual(["k3", "k2", "k1"]);
-        expect((await keys.revoke("k1", T0 + 5))?.revokedAt).toBe(T0 + 5);
-        // Revoking again keeps the first time.
-        expect((await keys.revoke("k1", T0 + 9))?.revokedAt).toBe(T0 + 5);
-        expect(await keys.revoke("none", T0)).toBeUndefined();
-      } finally {
-        await close();
-      }
-    });
-
+  describe(`Accounts, RateLimiter, IdempotencyStore, CharacterStore contract: ${name}`, () => {
     it("characters: a username is taken once; read back by id and by usernames", async () => {
       const { characters, close } = await open();
       try {

@@ -19,6 +19,7 @@ import {
 } from "../../src/adapters/sql/upstream-store.js";
 import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
+import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
@@ -52,6 +53,8 @@ async function open() {
 jobQueueContract("sqlite", open, { singleProcess: true });
 taskStoreContract("sqlite", open);
 sharedStoresContract("sqlite", open);
+keyStoreContract("sqlite", open);
+keyStoreContract("sqlite, behind the key cache", withKeyCache(open));
 webhookStoreContract("sqlite", open);
 upstreamStoreContract("sqlite", open);
 
