@@ -38,13 +38,13 @@ import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
 import { createRetention } from "../core/retention.js";
+import { taskQueryView } from "../core/task_views.js";
 import type { UpstreamProvider } from "../core/upstream.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
 import { createDispatcher } from "../core/upstream_submit.js";
 import { createWebhookRunner, type WebhookRunner } from "../core/webhook_delivery.js";
 import { createWebhookOutbox, createWebhookService } from "../core/webhooks.js";
 import { createWorker, type Worker } from "../core/worker.js";
-import { videoQueryView } from "../http/routes/v1_video_query.js";
 import type { AppServices } from "../http/services.js";
 import { openBackends } from "./backends.js";
 import type { Config } from "./config.js";
@@ -194,7 +194,7 @@ export async function buildContainer(
       store: webhookStore,
       queue,
       clock,
-      view: (task) => videoQueryView(task, { clock, links }),
+      view: (task) => taskQueryView(task, { clock, links }),
       maxAttempts: config.webhooks.retryScheduleMs.length + 1,
     });
     const webhookRunner = createWebhookRunner({

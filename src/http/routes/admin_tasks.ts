@@ -3,10 +3,10 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import { TASK_STATUSES } from "../../core/task.js";
+import { taskQueryView } from "../../core/task_views.js";
 import { requireAdmin } from "../auth.js";
 import { type AdminTaskList, queryInt } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { videoQueryView } from "./v1_video_query.js";
 
 export const adminTasksQuerySchema = z.strictObject({
   status: z.enum(TASK_STATUSES).optional(),
@@ -29,7 +29,7 @@ export function adminTasks(app: FastifyInstance, s: AppServices): void {
         // No pin: rendered here once an attempt has started.
         const channel = pin?.channelId ?? (t.attempts > 0 ? local : null);
         return {
-          ...videoQueryView(t, s),
+          ...taskQueryView(t, s),
           owner_id: t.ownerId,
           channel,
           upstream_id: pin?.upstreamId ?? null,

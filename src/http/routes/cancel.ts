@@ -5,11 +5,11 @@
  */
 import type { FastifyInstance } from "fastify";
 import { errors } from "../../core/errors.js";
+import { taskQueryView } from "../../core/task_views.js";
 import { principalOf, requireKey } from "../auth.js";
 import type { OpenAiVideo, VideoQueryResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
 import { openAiVideo } from "../views/openai_video.js";
-import { videoQueryView } from "./v1_video_query.js";
 
 export function cancel(app: FastifyInstance, s: AppServices): void {
   app.post("/v1/video/cancel", { onRequest: requireKey(s) }, async (req): Promise<VideoQueryResponse> => {
@@ -18,7 +18,7 @@ export function cancel(app: FastifyInstance, s: AppServices): void {
     if (extra !== undefined) throw errors.invalidField(extra, `Unknown query parameter '${extra}'`);
     if (typeof id !== "string" || id === "")
       throw errors.invalidField("id", "'id' is required: the id that create returned");
-    return videoQueryView(await s.engine.cancel(principalOf(req).ownerId, id), s);
+    return taskQueryView(await s.engine.cancel(principalOf(req).ownerId, id), s);
   });
 
   app.post("/v1/videos/:id/cancel", { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {

@@ -12,11 +12,11 @@ import { errors } from "../../core/errors.js";
 import { isDataUrl } from "../../core/openai_params.js";
 import { parseInput, parseUnifiedCreate } from "../../core/params.js";
 import { isTerminal, type Task } from "../../core/task.js";
+import { taskQueryView } from "../../core/task_views.js";
 import { principalOf, requireKey } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { storeDataUrls } from "../openai_inputs.js";
 import type { AppServices } from "../services.js";
-import { videoQueryView } from "./v1_video_query.js";
 
 const part = z.union([
   z.strictObject({ type: z.literal("text"), text: z.string() }),
@@ -54,7 +54,7 @@ const KEEPALIVE_MS = 15_000;
 const tokens = (text: string): number => Math.ceil(text.length / 4);
 
 function finalText(task: Task, s: AppServices): string {
-  if (task.status === "completed") return `[video](${videoQueryView(task, s).video_url ?? ""})`;
+  if (task.status === "completed") return `[video](${taskQueryView(task, s).video_url ?? ""})`;
   if (task.status === "failed")
     return `Video generation failed (${task.error?.code ?? "error"}): ${task.error?.message ?? ""}`;
   if (task.status === "cancelled") return "Video generation was cancelled.";

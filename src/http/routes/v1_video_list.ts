@@ -6,10 +6,10 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import { TASK_STATUSES } from "../../core/task.js";
+import { taskQueryView } from "../../core/task_views.js";
 import { principalOf, requireKey } from "../auth.js";
 import { cursorPageQuery, listPage, type VideoTaskList } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { videoQueryView } from "./v1_video_query.js";
 
 export const videoListQuerySchema = z.strictObject({
   ...cursorPageQuery,
@@ -21,7 +21,7 @@ export function v1VideoList(app: FastifyInstance, s: AppServices): void {
     const { after, limit = 20, status } = parseInput(videoListQuerySchema, req.query);
     const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order: "desc", status });
     return listPage(
-      page.tasks.map((t) => videoQueryView(t, s)),
+      page.tasks.map((t) => taskQueryView(t, s)),
       page.hasMore,
     );
   });

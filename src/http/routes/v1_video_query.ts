@@ -2,56 +2,10 @@
 import type { FastifyInstance } from "fastify";
 import { errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
-import type { Task } from "../../core/task.js";
+import { taskQueryView } from "../../core/task_views.js";
 import { principalOf, requireKey } from "../auth.js";
 import type { VideoQueryResponse } from "../schemas.js";
 import type { AppServices } from "../services.js";
-
-export function videoQueryView(task: Task, s: Pick<AppServices, "clock" | "links">): VideoQueryResponse {
-  const now = s.clock.now();
-  const video = task.result ? s.links.sign(task.result.videoKey, now) : null;
-  const thumb = task.result ? s.links.sign(task.result.thumbnailKey, now) : null;
-  const r = task.request;
-  return {
-    id: task.id,
-    status: task.status,
-    status_update_time: task.statusUpdatedAt,
-    video_url: video?.url ?? null,
-    thumbnail_url: thumb?.url ?? null,
-    width: task.result?.width ?? null,
-    height: task.result?.height ?? null,
-    duration: task.result?.durationS ?? null,
-    enhanced_prompt: task.enhancedPrompt,
-    progress: task.progress,
-    remixed_from: r.source?.kind === "remix" ? r.source.taskId : null,
-    error: task.status === "failed" ? task.error : null,
-    detail: {
-      id: task.id,
-      status: task.status,
-      created_at: task.createdAt,
-      input: {
-        model: r.model,
-        prompt: r.prompt,
-        orientation: r.orientation,
-        size: r.size,
-        duration: r.duration,
-        images: r.images,
-        watermark: r.watermark,
-        private: r.private,
-      },
-      pending_info: {
-        progress_pct: task.progress / 100,
-        status: task.status,
-        failure_reason: task.failureReason,
-        attempts: task.attempts,
-      },
-      url: video?.url ?? null,
-      thumbnail_url: thumb?.url ?? null,
-      urls_expire_at: video?.expiresAt ?? null,
-      has_watermark: task.result?.watermarked ?? null,
-    },
-  };
-}
 
 export function v1VideoQuery(app: FastifyInstance, s: AppServices): void {
   app.get("/v1/video/query", { onRequest: requireKey(s) }, async (req): Promise<VideoQueryResponse> => {
@@ -68,6 +22,6 @@ export function v1VideoQuery(app: FastifyInstance, s: AppServices): void {
         `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
       );
     }
-    return videoQueryView(await s.engine.getOwned(principal.ownerId, id), s);
+    return taskQueryView(await s.engine.getOwned(principal.ownerId, id), s);
   });
 }
