@@ -1,27 +1,38 @@
 /** `GET /v1/video/query?id=`: the unified format's task view. Every field is documented in the README. */
-import type { FastifyInstance } from "fastify";
-import { errors } from "../../core/errors.js";
+
+import { z } from "zod";
+import { ErrorCode, errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
 import { taskQueryView } from "../../core/task_views.js";
-import { principalOf, requireKey } from "../auth.js";
-import type { VideoQueryResponse } from "../schemas.js";
-import type { AppServices } from "../services.js";
+import { principalOf } from "../auth.js";
+import type { Route } from "../route.js";
+import { type VideoQueryResponse, videoQueryResponseSchema } from "../schemas.js";
 
-export function v1VideoQuery(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/video/query", { onRequest: requireKey(s) }, async (req): Promise<VideoQueryResponse> => {
-    const principal = principalOf(req);
-    const { id, ...rest } = req.query as Record<string, unknown>;
-    const unknown = Object.keys(rest)[0];
-    if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
-    if (id === undefined || id === "")
-      throw errors.invalidField("id", "'id' is required: the id that create returned");
-    if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
-    if (!isTaskId(id)) {
-      throw errors.invalidField(
-        "id",
-        `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
-      );
-    }
-    return taskQueryView(await s.engine.getOwned(principal.ownerId, id), s);
-  });
-}
+export const v1VideoQuery: Route = {
+  method: "GET",
+  url: "/v1/video/query",
+  auth: "key",
+  summary: "Query a task (the unified format)",
+  tag: "Unified API",
+  query: { id: { schema: z.string(), required: true, description: "The id create returned" } },
+  ok: { status: 200, schema: videoQueryResponseSchema, description: "The task" },
+  errors: [ErrorCode.taskNotFound],
+  handler:
+    (s) =>
+    async (req): Promise<VideoQueryResponse> => {
+      const principal = principalOf(req);
+      const { id, ...rest } = req.query as Record<string, unknown>;
+      const unknown = Object.keys(rest)[0];
+      if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
+      if (id === undefined || id === "")
+        throw errors.invalidField("id", "'id' is required: the id that create returned");
+      if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
+      if (!isTaskId(id)) {
+        throw errors.invalidField(
+          "id",
+          `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
+        );
+      }
+      return taskQueryView(await s.engine.getOwned(principal.ownerId, id), s);
+    },
+};
