@@ -73,8 +73,6 @@ export interface AppOptions {
   readonly requestTimeoutMs?: number;
   /** Request body bytes held in memory at once (see body_budget.ts); default BODY_BUDGET_BYTES. */
   readonly bodyBudgetBytes?: number;
-  /** Called with every answer a route gave (not the answers of unknown URLs). */
-  readonly onAnswer?: (a: { method: string; route: string; status: number }) => void;
 }
 
 /**
@@ -150,8 +148,6 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
-    if (opts.onAnswer && req.routeOptions.url !== undefined)
-      opts.onAnswer({ method: req.method, route: req.routeOptions.url, status: reply.statusCode });
     req.log.info(
       {
         method: req.method,
