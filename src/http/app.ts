@@ -1,5 +1,6 @@
 /**
- * The HTTP application: body parsing, the one error handler, and every route, listed here.
+ * The HTTP application: body parsing, the one error handler, and the registration of every route
+ * declared in routes.ts (the one list of them).
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
