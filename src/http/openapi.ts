@@ -55,7 +55,13 @@ export function responsesOf(r: Route): Record<string, object> {
   const responses: Record<string, object> = {};
   for (const [status, a] of plainOf) responses[String(status)] = plain(a);
   for (const [status, codes] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const error = { $ref: "#/components/schemas/Error" };
+    // The envelope, with `error.code` narrowed to the codes this status carries here.
+    const error = {
+      allOf: [
+        { $ref: "#/components/schemas/Error" },
+        { type: "object", properties: { error: { type: "object", properties: { code: { enum: codes } } } } },
+      ],
+    };
     // A plain answer of the same status (readiness's 503) makes the body one of two shapes.
     const given = plainOf.get(status);
     responses[String(status)] = {

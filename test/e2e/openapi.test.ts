@@ -74,6 +74,24 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
   expect(Object.keys(doc.components.schemas.Video?.properties ?? {})).toContain("remixed_from_video_id");
 });
 
+it("every error response is the envelope and names its codes, and create lists all it answers", async () => {
+  const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { responses: Record<string, { "x-error-codes"?: string[] }> }>>;
+  };
+  const create = doc.paths["/v1/video/create"]?.post?.responses ?? {};
+  for (const status of ["200", "400", "401", "402", "403", "409", "413", "415", "429", "503"])
+    expect(Object.keys(create)).toContain(status);
+  expect(create["402"]?.["x-error-codes"]).toEqual(["insufficient_credits"]);
+  expect(create["429"]?.["x-error-codes"]?.sort()).toEqual(["rate_limited", "too_many_active_tasks"]);
+  for (const ops of Object.values(doc.paths))
+    for (const op of Object.values(ops))
+      for (const [status, r] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || status === "503") continue;
+        expect(JSON.stringify(r)).toContain("#/components/schemas/Error");
+        expect(r["x-error-codes"]?.length).toBeGreaterThan(0);
+      }
+});
+
 it("GET /docs serves the Swagger UI page and its assets from the package", async () => {
   const page = await fetch(`${app.url}/docs/static/index.html`);
   expect(page.status).toBe(200);

@@ -33,6 +33,9 @@ function contentSecurityPolicy(publicUrl: string): string {
   ].join("; ");
 }
 
+/** The static file server answers a conditional request for an unchanged file so. */
+const NOT_MODIFIED = { status: 304, description: "Not modified (ETag or Last-Modified matched)" };
+
 export const webUiPage: Route = {
   method: "GET",
   url: "/",
@@ -40,6 +43,7 @@ export const webUiPage: Route = {
   summary: "The web UI (sign in with an API key or the admin token)",
   tag: "Web UI",
   ok: { status: 200, contentType: "text/html", description: "The page" },
+  also: [NOT_MODIFIED],
   errors: [],
   scope: "web",
   handler: () => (_req, reply) => reply.sendFile("index.html"),
@@ -52,6 +56,7 @@ export const webUiFiles: Route = {
   summary: "The web UI's scripts and styles",
   tag: "Web UI",
   ok: { status: 200, contentType: "text/javascript", description: "A static file" },
+  also: [NOT_MODIFIED],
   errors: [ErrorCode.notFound],
   scope: "web",
   servedBy: "@fastify/static (registerWebUi)",
