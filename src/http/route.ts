@@ -129,3 +129,11 @@ export const CREATE_ERRORS: readonly ErrorCode[] = [
   ErrorCode.idempotencyConflict,
   ErrorCode.storageUnavailable,
 ];
+
+/** What a route that makes a task from an existing video (a remix, an edit) can answer. */
+export const FROM_VIDEO_ERRORS: readonly ErrorCode[] = [
+  ...CREATE_ERRORS,
+  ErrorCode.taskNotFound,
+  ErrorCode.videoPrivate,
+  ErrorCode.videoNotReady,
+];

@@ -21,6 +21,7 @@ export const topUpSchema = z.strictObject({ amount: z.int().min(1).max(1_000_000
 export const usageQuerySchema = z.strictObject({
   days: queryInt(1, 366),
 });
+const usageOk = { status: 200, schema: usageResponseSchema, description: "Usage" };
 const daysParam = {
   days: { schema: usageQuerySchema.shape.days, description: "How many days back (default 30)" },
 };
@@ -92,7 +93,7 @@ export const v1Usage: Route = {
   summary: "Your balance and charges and refunds per day, key and model",
   tag: "Unified API",
   query: daysParam,
-  ok: { status: 200, schema: usageResponseSchema, description: "Usage" },
+  ok: usageOk,
   errors: [],
   handler:
     (s) =>
@@ -109,7 +110,7 @@ export const adminAccountUsage: Route = {
   summary: "An owner's usage per day, key and model",
   tag: "Admin",
   query: daysParam,
-  ok: { status: 200, schema: usageResponseSchema, description: "Usage" },
+  ok: usageOk,
   errors: [],
   handler:
     (s) =>

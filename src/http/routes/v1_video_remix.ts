@@ -4,13 +4,12 @@
  * orientation, size and length. Answers like create.
  */
 import { z } from "zod";
-import { ErrorCode } from "../../core/errors.js";
 import { checkPrompt } from "../../core/openai_params.js";
 import { parseInput } from "../../core/params.js";
 import { remixRequest } from "../../core/remix.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
-import { CREATE_ERRORS, type Route } from "../route.js";
+import { FROM_VIDEO_ERRORS, type Route } from "../route.js";
 import { type VideoCreateResponse, videoCreateResponseSchema } from "../schemas.js";
 
 export const unifiedRemixSchema = z.strictObject({
@@ -28,7 +27,7 @@ export const v1VideoRemix: Route = {
   tag: "Unified API",
   body: unifiedRemixSchema,
   ok: { status: 200, schema: videoCreateResponseSchema, description: "The new task, pending" },
-  errors: [...CREATE_ERRORS, ErrorCode.taskNotFound, ErrorCode.videoPrivate, ErrorCode.videoNotReady],
+  errors: FROM_VIDEO_ERRORS,
   handler:
     (s) =>
     async (req): Promise<VideoCreateResponse> => {

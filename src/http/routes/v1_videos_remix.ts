@@ -1,11 +1,10 @@
 /** `POST /v1/videos/{id}/remix` (`{prompt}`): a new video from a finished one, with a new prompt. */
 
-import { ErrorCode } from "../../core/errors.js";
 import { parseRemix, remixSchema } from "../../core/openai_params.js";
 import { remixRequest } from "../../core/remix.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
-import { CREATE_ERRORS, type Route } from "../route.js";
+import { FROM_VIDEO_ERRORS, type Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
@@ -17,7 +16,7 @@ export const v1VideosRemix: Route = {
   tag: "OpenAI-compatible API",
   body: remixSchema,
   ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
-  errors: [...CREATE_ERRORS, ErrorCode.taskNotFound, ErrorCode.videoPrivate, ErrorCode.videoNotReady],
+  errors: FROM_VIDEO_ERRORS,
   handler:
     (s) =>
     async (req): Promise<OpenAiVideo> => {

@@ -5,13 +5,12 @@
  */
 import type { RouteHandlerMethod } from "fastify";
 import { z } from "zod";
-import { ErrorCode } from "../../core/errors.js";
 import { parseSourceRequest, sourceSchema } from "../../core/openai_params.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { formInput, readForm } from "../multipart.js";
 import { openAiRequest, resolveSource } from "../openai_inputs.js";
-import { CREATE_ERRORS, file, type Route } from "../route.js";
+import { FROM_VIDEO_ERRORS, file, type Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
 import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
@@ -42,12 +41,6 @@ const sourceHandler =
     }
   };
 
-const SOURCE_ERRORS = [
-  ...CREATE_ERRORS,
-  ErrorCode.taskNotFound,
-  ErrorCode.videoPrivate,
-  ErrorCode.videoNotReady,
-];
 const sourceVideo = z.union([file, z.object({ id: z.string() })]);
 
 export const v1VideosEdits: Route = {
@@ -59,7 +52,7 @@ export const v1VideosEdits: Route = {
   body: sourceSchema.omit({ seconds: true }),
   multipart: sourceSchema.omit({ seconds: true }).extend({ video: sourceVideo }),
   ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
-  errors: SOURCE_ERRORS,
+  errors: FROM_VIDEO_ERRORS,
   scope: "form",
   handler: sourceHandler("edit"),
 };
@@ -73,7 +66,7 @@ export const v1VideosExtensions: Route = {
   body: sourceSchema,
   multipart: sourceSchema.extend({ video: sourceVideo }),
   ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
-  errors: SOURCE_ERRORS,
+  errors: FROM_VIDEO_ERRORS,
   scope: "form",
   handler: sourceHandler("extend"),
 };
