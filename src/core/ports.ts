@@ -338,6 +338,14 @@ export interface MediaInspector {
 }
 
 /** What the engine reports for monitoring (Prometheus in production, nothing in unit tests). */
+/** The metrics the HTTP layer feeds and serves: request observations in, the exposition text out. */
+export interface HttpMetrics {
+  /** Records one answered HTTP request; `route` is the pattern (`/v1/videos/:id`), not the URL. */
+  observeRequest(method: string, route: string, status: number, seconds: number): void;
+  /** What `GET /metrics` serves: every metric as text, and that text's content type. */
+  readonly registry: { metrics(): Promise<string>; readonly contentType: string };
+}
+
 export interface Telemetry {
   /** A provider call ended after `seconds`: `outcome` is "ok" or the error code. */
   providerCall(e: { provider: string; seconds: number; outcome: string }): void;

@@ -1,42 +1,23 @@
 /**
- * The HTTP application: body parsing, the one error handler, and every route, listed here.
+ * The HTTP application: body parsing, the one error handler, and the registration of every route
+ * declared in routes.ts (the one list of them).
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
+import { requireAdmin, requireKey } from "./auth.js";
 import { admitBodies, BodyBudget } from "./body_budget.js";
 import { answerClientError, MAX_PARAM_LENGTH, sendError, toReelayError } from "./errors.js";
 import { FORM_MEMORY_BYTES } from "./multipart.js";
-import { accounts } from "./routes/accounts.js";
-import { adminChannels } from "./routes/admin_channels.js";
-import { adminKeys } from "./routes/admin_keys.js";
-import { adminTasks } from "./routes/admin_tasks.js";
-import { adminWebhookDeliveries } from "./routes/admin_webhook_deliveries.js";
-import { cancel } from "./routes/cancel.js";
-import { characters } from "./routes/characters.js";
-import { docs } from "./routes/docs.js";
-import { filesGet } from "./routes/files_get.js";
-import { health } from "./routes/health.js";
+import { openApiDocument } from "./openapi.js";
+import type { Route, RouteContext } from "./route.js";
+import { registerDocsUi } from "./routes/docs.js";
+import { healthz, readyz } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
-import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
-import { v1Gallery } from "./routes/v1_gallery.js";
-import { v1Me } from "./routes/v1_me.js";
-import { v1ModelsList } from "./routes/v1_models_list.js";
-import { v1VideoCreate } from "./routes/v1_video_create.js";
-import { v1VideoList } from "./routes/v1_video_list.js";
-import { v1VideoQuery } from "./routes/v1_video_query.js";
-import { v1VideoRemix } from "./routes/v1_video_remix.js";
-import { v1VideosContent } from "./routes/v1_videos_content.js";
-import { v1VideosCreate } from "./routes/v1_videos_create.js";
-import { v1VideosDelete } from "./routes/v1_videos_delete.js";
-import { v1VideosList } from "./routes/v1_videos_list.js";
-import { v1VideosRemix } from "./routes/v1_videos_remix.js";
-import { v1VideosRetrieve } from "./routes/v1_videos_retrieve.js";
-import { v1VideosEdits, v1VideosExtensions } from "./routes/v1_videos_source_edits.js";
-import { v1Webhooks } from "./routes/v1_webhooks.js";
-import { webUi } from "./routes/web_ui.js";
+import { registerWebUi } from "./routes/web_ui.js";
+import { ROUTES } from "./routes.js";
 import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -100,6 +81,27 @@ export interface AppOptions {
  * this is what `npm start`'s heap cap (REELAY_HEAP_MB) is sized for: see body_budget.ts.
  */
 export const BODY_BUDGET_BYTES = 36 * 1024 * 1024;
+
+/** Registers declared routes: the guard their auth asks for, their body limit, their handler. */
+function addRoute(s: AppServices, ctx: RouteContext) {
+  const guards = {
+    none: undefined,
+    signed: undefined,
+    key: requireKey(s),
+    admin: requireAdmin(s.adminTokenHash, s.keys, s.clock),
+  };
+  return (app: FastifyInstance, r: Route): void => {
+    if (!r.handler) return; // registered by r.servedBy
+    const onRequest = guards[r.auth];
+    app.route({
+      method: r.method,
+      url: r.url,
+      ...(onRequest ? { onRequest } : {}),
+      ...(r.bodyLimit === undefined ? {} : { bodyLimit: r.bodyLimit }),
+      handler: r.handler(s, ctx),
+    });
+  };
+}
 
 export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
@@ -188,41 +190,20 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
 
   answerErrors(app);
 
-  // Every route, in one place.
-  health(app, s);
-  docs(app, s);
-  metrics(app, s);
-  adminKeys(app, s);
-  v1VideoCreate(app, s);
-  v1VideoQuery(app, s);
-  v1VideoList(app, s);
-  v1VideoRemix(app, s);
-  v1Gallery(app, s);
-  v1VideosList(app, s);
-  v1VideosRetrieve(app, s);
-  v1VideosDelete(app, s);
-  v1VideosContent(app, s);
-  v1VideosRemix(app, s);
-  v1ModelsList(app, s);
-  v1ChatCompletions(app, s);
-  cancel(app, s);
-  accounts(app, s);
-  v1Me(app, s);
-  adminTasks(app, s);
-  v1Webhooks(app, s);
-  adminWebhookDeliveries(app, s);
-  adminChannels(app, s);
-  filesGet(app, s);
-  webUi(app, s);
+  // Every route, from the one list in routes.ts.
+  const document = openApiDocument(ROUTES, { publicUrl: s.publicUrl, version: s.version });
+  const add = addRoute(s, { document });
+  for (const r of ROUTES) if (r.scope === undefined) add(app, r);
+  registerDocsUi(app, document);
+  registerWebUi(app, s.publicUrl, (scope) => {
+    for (const r of ROUTES) if (r.scope === "web") add(scope, r);
+  });
   // The routes that take multipart/form-data (the official OpenAI client's bodies), in a scope of
   // their own: the plugin's parser and per-request hook stay off every other route. Elsewhere a
   // multipart body is read as JSON like any other, and refused as not JSON.
   app.register(async (scope) => {
     await scope.register(multipart);
-    v1VideosCreate(scope, s);
-    v1VideosEdits(scope, s);
-    v1VideosExtensions(scope, s);
-    characters(scope, s);
+    for (const r of ROUTES) if (r.scope === "form") add(scope, r);
   });
   return app;
 }
@@ -237,8 +218,8 @@ export function buildOpsApp(s: AppServices, opts: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
   });
   answerErrors(app);
-  health(app, s);
-  metrics(app, s);
+  const add = addRoute(s, { document: {} });
+  for (const r of [healthz, readyz, metrics]) add(app, r);
   return app;
 }
 

@@ -1,4 +1,3 @@
-import type { Prometheus } from "../adapters/metrics/prometheus.js";
 import type { ChannelRouter } from "../core/channels.js";
 import type { CharacterService } from "../core/characters.js";
 import type { TaskEngine } from "../core/engine.js";
@@ -9,6 +8,7 @@ import type {
   BlobStore,
   Clock,
   Database,
+  HttpMetrics,
   JobQueue,
   KeyStore,
   MediaInspector,
@@ -50,7 +50,7 @@ export interface AppServices {
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */
   readonly version: string;
-  readonly metrics: Prometheus;
+  readonly metrics: HttpMetrics;
   /** How long a non-streaming chat completion waits for its video, seconds. */
   readonly chatWaitS: number;
   readonly uploads: {

@@ -1,7 +1,7 @@
 /** The OpenAPI document is generated from the route schemas and covers every route; /docs renders it. */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildApp } from "../../src/http/app.js";
-import { documentedRoutes } from "../../src/http/openapi.js";
+import { DOCS_UI_ROUTES } from "../../src/http/routes/docs.js";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 
@@ -29,11 +29,16 @@ interface Doc {
 it("documents every registered route except the docs UI's own", async () => {
   const fresh = buildApp(app.container.services, {});
   await fresh.ready();
-  const registered = fresh.reelayRoutes
-    .map((r) => `${r.method} ${r.url}`)
-    .filter((r) => !r.startsWith("GET /docs"));
+  const docsUi = DOCS_UI_ROUTES.map((r) => `${r.method} ${r.url}`);
+  const registered = fresh.reelayRoutes.map((r) => `${r.method} ${r.url}`).filter((r) => !docsUi.includes(r));
   await fresh.close();
-  expect(documentedRoutes().sort()).toEqual(registered.sort());
+  const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as Doc;
+  const documented = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.keys(ops).map(
+      (m) => `${m.toUpperCase()} ${path.replace("{key}", "*").replace(/\{(\w+)\}/g, ":$1")}`,
+    ),
+  );
+  expect(documented.sort()).toEqual(registered.sort());
 });
 
 it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate with", async () => {
@@ -67,6 +72,24 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
   for (const code of ["invalid_request", "task_not_found", "video_not_ready", "admin_only"])
     expect(err).toContain(code);
   expect(Object.keys(doc.components.schemas.Video?.properties ?? {})).toContain("remixed_from_video_id");
+});
+
+it("every error response is the envelope and names its codes, and create lists all it answers", async () => {
+  const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { responses: Record<string, { "x-error-codes"?: string[] }> }>>;
+  };
+  const create = doc.paths["/v1/video/create"]?.post?.responses ?? {};
+  for (const status of ["200", "400", "401", "402", "403", "409", "413", "415", "429", "503"])
+    expect(Object.keys(create)).toContain(status);
+  expect(create["402"]?.["x-error-codes"]).toEqual(["insufficient_credits"]);
+  expect(create["429"]?.["x-error-codes"]?.sort()).toEqual(["rate_limited", "too_many_active_tasks"]);
+  for (const ops of Object.values(doc.paths))
+    for (const op of Object.values(ops))
+      for (const [status, r] of Object.entries(op.responses)) {
+        if (Number(status) < 400 || status === "503") continue;
+        expect(JSON.stringify(r)).toContain("#/components/schemas/Error");
+        expect(r["x-error-codes"]?.length).toBeGreaterThan(0);
+      }
 });
 
 it("GET /docs serves the Swagger UI page and its assets from the package", async () => {

@@ -26,6 +26,12 @@ export interface ServerProcess {
  * group, and kill() signals the whole group: npm's child would outlive a SIGKILLed npm.
  * `how.nodeArgs` go to node before the script (e.g. `npm start`'s heap cap, see `npmStartNodeArgs`).
  */
+/** The recorder of answered statuses (test/global-answers.ts), passed on to the spawned server. */
+function answerRecording(): Record<string, string> {
+  const { REELAY_ANSWER_LOG, NODE_OPTIONS } = process.env;
+  return REELAY_ANSWER_LOG && NODE_OPTIONS ? { REELAY_ANSWER_LOG, NODE_OPTIONS } : {};
+}
+
 export async function spawnServer(
   env: Record<string, string>,
   role: "serve" | "worker" | "all" = "all",
@@ -43,7 +49,14 @@ export async function spawnServer(
   ];
   const proc = spawn(file, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: port, REELAY_LOG_LEVEL: "info", ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: port,
+      REELAY_LOG_LEVEL: "info",
+      ...answerRecording(),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
     detached: command !== undefined,
   });

@@ -1,14 +1,18 @@
 /** `GET /admin/channels`: every channel, its health (failures, cool-down) and the tasks it holds. */
-import type { FastifyInstance } from "fastify";
 import { errors } from "../../core/errors.js";
-import { requireAdmin } from "../auth.js";
-import type { AdminChannelList } from "../schemas.js";
-import type { AppServices } from "../services.js";
+import type { Route } from "../route.js";
+import { type AdminChannelList, adminChannelListSchema } from "../schemas.js";
 
-export function adminChannels(app: FastifyInstance, s: AppServices): void {
-  app.get(
-    "/admin/channels",
-    { onRequest: requireAdmin(s.adminTokenHash, s.keys, s.clock) },
+export const adminChannels: Route = {
+  method: "GET",
+  url: "/admin/channels",
+  auth: "admin",
+  summary: "Channels (local renderer, upstream accounts): health, cool-down, tasks in flight",
+  tag: "Admin",
+  ok: { status: 200, schema: adminChannelListSchema, description: "Channels in configured order" },
+  errors: [],
+  handler:
+    (s) =>
     async (req): Promise<AdminChannelList> => {
       const unknown = Object.keys(req.query as object)[0];
       if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
@@ -37,5 +41,4 @@ export function adminChannels(app: FastifyInstance, s: AppServices): void {
         }),
       };
     },
-  );
-}
+};

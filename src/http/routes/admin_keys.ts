@@ -3,15 +3,20 @@
  * hash), `GET /admin/keys?owner_id=` lists keys (never their secrets), `DELETE /admin/keys/{id}`
  * revokes one, effective on the next request.
  */
-import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { errors } from "../../core/errors.js";
+import { ErrorCode, errors } from "../../core/errors.js";
 import { mintApiKey } from "../../core/keys.js";
 import { parseInput } from "../../core/params.js";
 import type { ApiKeyRecord } from "../../core/ports.js";
-import { requireAdmin } from "../auth.js";
-import type { AdminKey, AdminKeyCreateResponse, AdminKeyList } from "../schemas.js";
-import type { AppServices } from "../services.js";
+import type { Route } from "../route.js";
+import {
+  type AdminKey,
+  type AdminKeyCreateResponse,
+  type AdminKeyList,
+  adminKeyCreateResponseSchema,
+  adminKeyListSchema,
+  adminKeySchema,
+} from "../schemas.js";
 
 export const adminKeyBodySchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
@@ -43,47 +48,80 @@ export const adminKeyView = (k: ApiKeyRecord): AdminKey => ({
   max_active_tasks: k.maxActive,
 });
 
-export function adminKeys(app: FastifyInstance, s: AppServices): void {
-  const onRequest = requireAdmin(s.adminTokenHash, s.keys, s.clock);
+export const adminKeysCreate: Route = {
+  method: "POST",
+  url: "/admin/keys",
+  auth: "admin",
+  summary: "Create an API key (returned once)",
+  tag: "Admin",
+  body: adminKeyBodySchema,
+  ok: { status: 201, schema: adminKeyCreateResponseSchema, description: "The new key" },
+  errors: [],
+  handler:
+    (s) =>
+    async (req, reply): Promise<AdminKeyCreateResponse> => {
+      const b = parseInput(adminKeyBodySchema, req.body ?? {});
+      const unknownModel = b.allowed_models?.find((m) => !s.models.has(m));
+      if (unknownModel) {
+        throw errors.invalidField(
+          "allowed_models",
+          `Unknown model '${unknownModel}'; available: ${[...s.models.keys()].join(", ")}`,
+        );
+      }
+      const now = s.clock.now();
+      if (b.expires_at !== undefined && b.expires_at * 1000 <= now) {
+        throw errors.invalidField("expires_at", "'expires_at' must be in the future (Unix seconds)");
+      }
+      const { record, secret } = mintApiKey({
+        name: b.name ?? "default",
+        ownerId: b.owner_id,
+        now,
+        expiresAt: b.expires_at === undefined ? null : b.expires_at * 1000,
+        allowedModels: b.allowed_models ?? null,
+        ratePerMin: b.rate_limit_per_min ?? null,
+        maxActive: b.max_active_tasks ?? null,
+      });
+      await s.keys.insert(record);
+      req.log.info({ keyId: record.id, ownerId: record.ownerId, prefix: record.prefix }, "api key created");
+      reply.code(201);
+      return { ...adminKeyView(record), key: secret };
+    },
+};
 
-  app.post("/admin/keys", { onRequest }, async (req, reply): Promise<AdminKeyCreateResponse> => {
-    const b = parseInput(adminKeyBodySchema, req.body ?? {});
-    const unknownModel = b.allowed_models?.find((m) => !s.models.has(m));
-    if (unknownModel) {
-      throw errors.invalidField(
-        "allowed_models",
-        `Unknown model '${unknownModel}'; available: ${[...s.models.keys()].join(", ")}`,
-      );
-    }
-    const now = s.clock.now();
-    if (b.expires_at !== undefined && b.expires_at * 1000 <= now) {
-      throw errors.invalidField("expires_at", "'expires_at' must be in the future (Unix seconds)");
-    }
-    const { record, secret } = mintApiKey({
-      name: b.name ?? "default",
-      ownerId: b.owner_id,
-      now,
-      expiresAt: b.expires_at === undefined ? null : b.expires_at * 1000,
-      allowedModels: b.allowed_models ?? null,
-      ratePerMin: b.rate_limit_per_min ?? null,
-      maxActive: b.max_active_tasks ?? null,
-    });
-    await s.keys.insert(record);
-    req.log.info({ keyId: record.id, ownerId: record.ownerId, prefix: record.prefix }, "api key created");
-    reply.code(201);
-    return { ...adminKeyView(record), key: secret };
-  });
+export const adminKeysList: Route = {
+  method: "GET",
+  url: "/admin/keys",
+  auth: "admin",
+  summary: "List API keys (never their secrets)",
+  tag: "Admin",
+  query: {
+    owner_id: { schema: adminKeyListQuerySchema.shape.owner_id, description: "Only this owner's keys" },
+  },
+  ok: { status: 200, schema: adminKeyListSchema, description: "Keys, newest first" },
+  errors: [],
+  handler:
+    (s) =>
+    async (req): Promise<AdminKeyList> => {
+      const params = parseInput(adminKeyListQuerySchema, req.query);
+      return { object: "list", data: (await s.keys.list({ ownerId: params.owner_id })).map(adminKeyView) };
+    },
+};
 
-  app.get("/admin/keys", { onRequest }, async (req): Promise<AdminKeyList> => {
-    const params = parseInput(adminKeyListQuerySchema, req.query);
-    return { object: "list", data: (await s.keys.list({ ownerId: params.owner_id })).map(adminKeyView) };
-  });
-
-  app.delete("/admin/keys/:id", { onRequest }, async (req): Promise<AdminKey> => {
-    const { id } = req.params as { id: string };
-    const revoked = await s.keys.revoke(id, s.clock.now());
-    if (!revoked) throw errors.keyNotFound(id);
-    req.log.info({ keyId: id }, "api key revoked");
-    return adminKeyView(revoked);
-  });
-}
+export const adminKeysRevoke: Route = {
+  method: "DELETE",
+  url: "/admin/keys/:id",
+  auth: "admin",
+  summary: "Revoke an API key (effective on the next request)",
+  tag: "Admin",
+  ok: { status: 200, schema: adminKeySchema, description: "The key, revoked" },
+  errors: [ErrorCode.notFound],
+  handler:
+    (s) =>
+    async (req): Promise<AdminKey> => {
+      const { id } = req.params as { id: string };
+      const revoked = await s.keys.revoke(id, s.clock.now());
+      if (!revoked) throw errors.keyNotFound(id);
+      req.log.info({ keyId: id }, "api key revoked");
+      return adminKeyView(revoked);
+    },
+};

@@ -1,12 +1,10 @@
 /** `GET /admin/tasks?status=&owner_id=&limit=`: every owner's tasks, newest first (unified query view plus owner). */
-import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import { TASK_STATUSES } from "../../core/task.js";
-import { requireAdmin } from "../auth.js";
-import { type AdminTaskList, queryInt } from "../schemas.js";
-import type { AppServices } from "../services.js";
-import { videoQueryView } from "./v1_video_query.js";
+import { taskQueryView } from "../../core/task_views.js";
+import { queryOf, type Route } from "../route.js";
+import { type AdminTaskList, adminTaskListSchema, queryInt } from "../schemas.js";
 
 export const adminTasksQuerySchema = z.strictObject({
   status: z.enum(TASK_STATUSES).optional(),
@@ -14,10 +12,17 @@ export const adminTasksQuerySchema = z.strictObject({
   limit: queryInt(1, 500),
 });
 
-export function adminTasks(app: FastifyInstance, s: AppServices): void {
-  app.get(
-    "/admin/tasks",
-    { onRequest: requireAdmin(s.adminTokenHash, s.keys, s.clock) },
+export const adminTasks: Route = {
+  method: "GET",
+  url: "/admin/tasks",
+  auth: "admin",
+  summary: "Every owner's tasks, newest first, by status and owner",
+  tag: "Admin",
+  query: queryOf(adminTasksQuerySchema),
+  ok: { status: 200, schema: adminTaskListSchema, description: "Tasks" },
+  errors: [],
+  handler:
+    (s) =>
     async (req): Promise<AdminTaskList> => {
       const params = parseInput(adminTasksQuerySchema, req.query);
       const q = params;
@@ -29,7 +34,7 @@ export function adminTasks(app: FastifyInstance, s: AppServices): void {
         // No pin: rendered here once an attempt has started.
         const channel = pin?.channelId ?? (t.attempts > 0 ? local : null);
         return {
-          ...videoQueryView(t, s),
+          ...taskQueryView(t, s),
           owner_id: t.ownerId,
           channel,
           upstream_id: pin?.upstreamId ?? null,
@@ -37,5 +42,4 @@ export function adminTasks(app: FastifyInstance, s: AppServices): void {
       });
       return { object: "list", data };
     },
-  );
-}
+};

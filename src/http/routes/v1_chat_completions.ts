@@ -6,17 +6,18 @@
  * away can still query the task; going away does not cancel it. Its videos are unlisted, like the
  * OpenAI Videos API's (see isPublished).
  */
-import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
 import { isDataUrl } from "../../core/openai_params.js";
 import { parseInput, parseUnifiedCreate } from "../../core/params.js";
 import { isTerminal, type Task } from "../../core/task.js";
-import { principalOf, requireKey } from "../auth.js";
+import { taskQueryView } from "../../core/task_views.js";
+import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { storeDataUrls } from "../openai_inputs.js";
+import { CREATE_ERRORS, type Route } from "../route.js";
+import { chatCompletionSchema } from "../schemas.js";
 import type { AppServices } from "../services.js";
-import { videoQueryView } from "./v1_video_query.js";
 
 const part = z.union([
   z.strictObject({ type: z.literal("text"), text: z.string() }),
@@ -54,15 +55,27 @@ const KEEPALIVE_MS = 15_000;
 const tokens = (text: string): number => Math.ceil(text.length / 4);
 
 function finalText(task: Task, s: AppServices): string {
-  if (task.status === "completed") return `[video](${videoQueryView(task, s).video_url ?? ""})`;
+  if (task.status === "completed") return `[video](${taskQueryView(task, s).video_url ?? ""})`;
   if (task.status === "failed")
     return `Video generation failed (${task.error?.code ?? "error"}): ${task.error?.message ?? ""}`;
   if (task.status === "cancelled") return "Video generation was cancelled.";
   return `The video is still being made: query GET /v1/video/query?id=${task.id} or GET /v1/videos/${task.id}`;
 }
 
-export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
-  app.post("/v1/chat/completions", { onRequest: requireKey(s) }, async (req, reply) => {
+export const v1ChatCompletions: Route = {
+  method: "POST",
+  url: "/v1/chat/completions",
+  auth: "key",
+  summary: "Chat-completions video mode (stream: true for server-sent progress)",
+  tag: "OpenAI-compatible API",
+  body: chatBodySchema,
+  ok: {
+    status: 200,
+    schema: chatCompletionSchema,
+    description: "A chat.completion, or a text/event-stream of chat.completion.chunk",
+  },
+  errors: CREATE_ERRORS,
+  handler: (s) => async (req, reply) => {
     const { ownerId } = principalOf(req);
     const b = parseInput(chatBodySchema, req.body ?? {});
     const lastUser = [...b.messages].reverse().find((m) => m.role === "user");
@@ -174,5 +187,5 @@ export function v1ChatCompletions(app: FastifyInstance, s: AppServices): void {
     }
     res.end("data: [DONE]\n\n");
     return reply;
-  });
-}
+  },
+};

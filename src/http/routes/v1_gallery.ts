@@ -2,11 +2,11 @@
  * `GET /v1/gallery?after=&limit=`: the public gallery. Completed videos made through the unified
  * API without `private: true`, newest first, with their remix lineage. No key needed: it is public.
  */
-import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
 import type { Task } from "../../core/task.js";
-import { cursorPageQuery, type GalleryResponse, listPage } from "../schemas.js";
+import { queryOf, type Route } from "../route.js";
+import { cursorPageQuery, type GalleryResponse, galleryResponseSchema, listPage } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
 export const galleryQuerySchema = z.strictObject(cursorPageQuery);
@@ -23,30 +23,40 @@ async function lineage(s: AppServices, task: Task): Promise<string[]> {
   return chain;
 }
 
-export function v1Gallery(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/gallery", async (req): Promise<GalleryResponse> => {
-    const params = parseInput(galleryQuerySchema, req.query);
-    const { after, limit = 20 } = params;
-    const page = await s.engine.gallery({ after, limit });
-    const now = s.clock.now();
-    const data = await Promise.all(
-      page.tasks.map(async (t) => {
-        const result = t.result;
-        return {
-          id: t.id,
-          model: t.request.model,
-          prompt: t.request.prompt,
-          created_at: t.createdAt,
-          width: result?.width ?? t.request.width,
-          height: result?.height ?? t.request.height,
-          duration: result?.durationS ?? t.request.duration,
-          thumbnail_url: result ? s.links.sign(result.thumbnailKey, now).url : null,
-          video_url: result ? s.links.sign(result.videoKey, now).url : null,
-          remixed_from: t.request.source?.kind === "remix" ? t.request.source.taskId : null,
-          lineage: await lineage(s, t),
-        };
-      }),
-    );
-    return listPage(data, page.hasMore);
-  });
-}
+export const v1Gallery: Route = {
+  method: "GET",
+  url: "/v1/gallery",
+  auth: "none",
+  summary: "The public gallery, newest first",
+  tag: "Unified API",
+  query: queryOf(galleryQuerySchema),
+  ok: { status: 200, schema: galleryResponseSchema, description: "A page" },
+  errors: [],
+  handler:
+    (s) =>
+    async (req): Promise<GalleryResponse> => {
+      const params = parseInput(galleryQuerySchema, req.query);
+      const { after, limit = 20 } = params;
+      const page = await s.engine.gallery({ after, limit });
+      const now = s.clock.now();
+      const data = await Promise.all(
+        page.tasks.map(async (t) => {
+          const result = t.result;
+          return {
+            id: t.id,
+            model: t.request.model,
+            prompt: t.request.prompt,
+            created_at: t.createdAt,
+            width: result?.width ?? t.request.width,
+            height: result?.height ?? t.request.height,
+            duration: result?.durationS ?? t.request.duration,
+            thumbnail_url: result ? s.links.sign(result.thumbnailKey, now).url : null,
+            video_url: result ? s.links.sign(result.videoKey, now).url : null,
+            remixed_from: t.request.source?.kind === "remix" ? t.request.source.taskId : null,
+            lineage: await lineage(s, t),
+          };
+        }),
+      );
+      return listPage(data, page.hasMore);
+    },
+};

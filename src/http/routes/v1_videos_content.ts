@@ -1,14 +1,38 @@
 /** `GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`: the bytes, with Range support. */
-import type { FastifyInstance } from "fastify";
-import { errors } from "../../core/errors.js";
-import { principalOf, requireKey } from "../auth.js";
+
+import { z } from "zod";
+import { ErrorCode, errors } from "../../core/errors.js";
+import { principalOf } from "../auth.js";
 import { sendBlob } from "../blob_response.js";
-import type { AppServices } from "../services.js";
+import type { Route } from "../route.js";
 
 const VARIANTS = ["video", "thumbnail", "spritesheet"] as const;
 
-export function v1VideosContent(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/videos/:id/content", { onRequest: requireKey(s) }, async (req, reply) => {
+export const v1VideosContent: Route = {
+  method: "GET",
+  url: "/v1/videos/:id/content",
+  auth: "key",
+  summary: "Download a video, its thumbnail or its spritesheet (Range supported)",
+  tag: "OpenAI-compatible API",
+  query: {
+    variant: {
+      schema: z.enum(VARIANTS).default("video"),
+      description: "Which file",
+    },
+  },
+  ok: { status: 200, contentType: "application/octet-stream", description: "video/mp4 or image/jpeg bytes" },
+  also: [
+    { status: 206, contentType: "application/octet-stream", description: "The bytes of a Range" },
+    { status: 302, description: "Redirect to the object store's own signed link (S3 proxy off)" },
+  ],
+  errors: [
+    ErrorCode.taskNotFound,
+    ErrorCode.notFound,
+    ErrorCode.videoNotReady,
+    ErrorCode.rangeNotSatisfiable,
+    ErrorCode.storageUnavailable,
+  ],
+  handler: (s) => async (req, reply) => {
     const { id } = req.params as { id: string };
     const { variant = "video", ...rest } = req.query as Record<string, unknown>;
     const extra = Object.keys(rest)[0];
@@ -30,5 +54,5 @@ export function v1VideosContent(app: FastifyInstance, s: AppServices): void {
     if (!key) throw errors.invalidField("variant", `Video '${id}' has no ${variant}`);
     const name = `${id.replace(/[^A-Za-z0-9_-]/g, "_")}-${variant}.${variant === "video" ? "mp4" : "jpg"}`;
     return sendBlob(req, reply, s.blobs, key, { filename: name, cacheControl: "private, max-age=0" });
-  });
-}
+  },
+};

@@ -1,10 +1,9 @@
 /** `GET /v1/videos?after=&limit=&order=`: the caller's videos, cursor-paginated as OpenAI lists are. */
-import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { parseInput } from "../../core/params.js";
-import { principalOf, requireKey } from "../auth.js";
-import { cursorPageQuery, listPage, type VideoListResponse } from "../schemas.js";
-import type { AppServices } from "../services.js";
+import { principalOf } from "../auth.js";
+import { queryOf, type Route } from "../route.js";
+import { cursorPageQuery, listPage, type VideoListResponse, videoListResponseSchema } from "../schemas.js";
 import { openAiVideo } from "../views/openai_video.js";
 
 export const listQuerySchema = z.strictObject({
@@ -12,12 +11,22 @@ export const listQuerySchema = z.strictObject({
   order: z.enum(["asc", "desc"]).optional(),
 });
 
-export function v1VideosList(app: FastifyInstance, s: AppServices): void {
-  app.get("/v1/videos", { onRequest: requireKey(s) }, async (req): Promise<VideoListResponse> => {
-    const params = parseInput(listQuerySchema, req.query);
-    const { after, limit = 20, order = "desc" } = params;
-    const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
-    const data = page.tasks.map(openAiVideo);
-    return listPage(data, page.hasMore);
-  });
-}
+export const v1VideosList: Route = {
+  method: "GET",
+  url: "/v1/videos",
+  auth: "key",
+  summary: "List your videos (cursor pagination)",
+  tag: "OpenAI-compatible API",
+  query: queryOf(listQuerySchema),
+  ok: { status: 200, schema: videoListResponseSchema, description: "A page" },
+  errors: [],
+  handler:
+    (s) =>
+    async (req): Promise<VideoListResponse> => {
+      const params = parseInput(listQuerySchema, req.query);
+      const { after, limit = 20, order = "desc" } = params;
+      const page = await s.engine.list(principalOf(req).ownerId, { after, limit, order });
+      const data = page.tasks.map(openAiVideo);
+      return listPage(data, page.hasMore);
+    },
+};

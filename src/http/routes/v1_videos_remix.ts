@@ -1,19 +1,30 @@
 /** `POST /v1/videos/{id}/remix` (`{prompt}`): a new video from a finished one, with a new prompt. */
-import type { FastifyInstance } from "fastify";
-import { parseRemix } from "../../core/openai_params.js";
+
+import { parseRemix, remixSchema } from "../../core/openai_params.js";
 import { remixRequest } from "../../core/remix.js";
-import { principalOf, requireKey } from "../auth.js";
+import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
-import type { AppServices } from "../services.js";
+import { FROM_VIDEO_ERRORS, type Route } from "../route.js";
+import { openAiVideoSchema } from "../schemas.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
-export function v1VideosRemix(app: FastifyInstance, s: AppServices): void {
-  app.post("/v1/videos/:id/remix", { onRequest: requireKey(s) }, async (req): Promise<OpenAiVideo> => {
-    const { ownerId } = principalOf(req);
-    const { id } = req.params as { id: string };
-    const prompt = parseRemix(req.body);
-    const from = await s.engine.source(ownerId, id, "remix");
-    const request = remixRequest(from, { prompt, api: "openai" });
-    return openAiVideo(await createTask(s, req, ownerId, request));
-  });
-}
+export const v1VideosRemix: Route = {
+  method: "POST",
+  url: "/v1/videos/:id/remix",
+  auth: "key",
+  summary: "Remix a finished video with a new prompt",
+  tag: "OpenAI-compatible API",
+  body: remixSchema,
+  ok: { status: 200, schema: openAiVideoSchema, description: "The new video" },
+  errors: FROM_VIDEO_ERRORS,
+  handler:
+    (s) =>
+    async (req): Promise<OpenAiVideo> => {
+      const { ownerId } = principalOf(req);
+      const { id } = req.params as { id: string };
+      const prompt = parseRemix(req.body);
+      const from = await s.engine.source(ownerId, id, "remix");
+      const request = remixRequest(from, { prompt, api: "openai" });
+      return openAiVideo(await createTask(s, req, ownerId, request));
+    },
+};

@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
-import type { AppServices } from "../services.js";
+import { ErrorCode } from "../../core/errors.js";
+import type { Route } from "../route.js";
 
 // Resolved from the repository root, so the same path holds for src/ (tsx) and dist/ (tsc output,
 // which does not copy the static files).
@@ -32,8 +33,45 @@ function contentSecurityPolicy(publicUrl: string): string {
   ].join("; ");
 }
 
-export function webUi(app: FastifyInstance, s: AppServices): void {
-  const csp = contentSecurityPolicy(s.publicUrl);
+/** The static file server answers a conditional request for an unchanged file so. */
+const NOT_MODIFIED = { status: 304, description: "Not modified (ETag or Last-Modified matched)" };
+
+export const webUiPage: Route = {
+  method: "GET",
+  url: "/",
+  auth: "none",
+  summary: "The web UI (sign in with an API key or the admin token)",
+  tag: "Web UI",
+  ok: { status: 200, contentType: "text/html", description: "The page" },
+  also: [NOT_MODIFIED],
+  errors: [],
+  scope: "web",
+  handler: () => (_req, reply) => reply.sendFile("index.html"),
+};
+
+export const webUiFiles: Route = {
+  method: "GET",
+  url: "/ui/*",
+  auth: "none",
+  summary: "The web UI's scripts and styles",
+  tag: "Web UI",
+  ok: { status: 200, contentType: "text/javascript", description: "A static file" },
+  also: [NOT_MODIFIED],
+  errors: [ErrorCode.notFound],
+  scope: "web",
+  servedBy: "@fastify/static (registerWebUi)",
+};
+
+/**
+ * The web UI's scope: its security headers and the static file server (which registers
+ * `GET /ui/*`); `routes` are the scope's own declared handlers.
+ */
+export function registerWebUi(
+  app: FastifyInstance,
+  publicUrl: string,
+  routes: (scope: FastifyInstance) => void,
+): void {
+  const csp = contentSecurityPolicy(publicUrl);
   app.register(async (scope) => {
     scope.addHook("onSend", async (_req, reply) => {
       if (String(reply.getHeader("content-type") ?? "").startsWith("application/json")) return;
@@ -43,6 +81,6 @@ export function webUi(app: FastifyInstance, s: AppServices): void {
       reply.header("referrer-policy", "no-referrer");
     });
     await scope.register(fastifyStatic, { root: WEB_ROOT, prefix: "/ui/", index: false });
-    scope.get("/", (_req, reply) => reply.sendFile("index.html"));
+    routes(scope);
   });
 }

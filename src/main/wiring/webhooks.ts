@@ -4,9 +4,9 @@ import { createSqlWebhookStore } from "../../adapters/sql/webhook-store.js";
 import { createWebhookSender } from "../../adapters/webhooks/sender.js";
 import type { LinkSigner } from "../../core/links.js";
 import type { TaskEvents } from "../../core/ports.js";
+import { taskQueryView } from "../../core/task_views.js";
 import { createWebhookRunner, type WebhookRunner } from "../../core/webhook_delivery.js";
 import { createWebhookOutbox, createWebhookService, type WebhookService } from "../../core/webhooks.js";
-import { videoQueryView } from "../../http/routes/v1_video_query.js";
 import type { Wiring } from "./context.js";
 
 export interface Webhooks {
@@ -40,7 +40,7 @@ export async function buildWebhooks(
     store,
     queue,
     clock,
-    view: (task) => videoQueryView(task, { clock, links: deps.links }),
+    view: (task) => taskQueryView(task, { clock, links: deps.links }),
     maxAttempts,
   });
   const runner = createWebhookRunner({

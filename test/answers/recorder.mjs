@@ -1,0 +1,31 @@
+/**
+ * Records what every Reelay app answers, for the check that openapi.json declares it (see
+ * test/global-answers.ts). Loaded with `node --import` (NODE_OPTIONS, set by the global setup) into
+ * the test workers and the processes they spawn, so the app itself carries no test hook: Fastify
+ * announces each new instance on a diagnostics channel, and this adds an onResponse hook to it.
+ * Plain JavaScript: spawned `node dist/…` processes load it without a TypeScript loader.
+ */
+import { subscribe } from "node:diagnostics_channel";
+import { appendFileSync } from "node:fs";
+import { join } from "node:path";
+
+const dir = process.env.REELAY_ANSWER_LOG;
+if (dir && !globalThis.__reelayAnswerRecorder) {
+  globalThis.__reelayAnswerRecorder = true;
+  const file = join(dir, `${process.pid}.jsonl`);
+  const seen = new Set();
+  subscribe("fastify.initialization", ({ fastify }) => {
+    fastify.addHook("onResponse", (req, reply, done) => {
+      const route = req.routeOptions.url;
+      // Only Reelay's HTTP app (it lists its routes), not the ops app or another server.
+      if (route !== undefined && reply.server.hasDecorator("reelayRoutes")) {
+        const line = JSON.stringify({ method: req.method, route, status: reply.statusCode });
+        if (!seen.has(line)) {
+          seen.add(line);
+          appendFileSync(file, `${line}\n`);
+        }
+      }
+      done();
+    });
+  });
+}
