@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { startTestS3, type TestS3 } from "../helpers/s3.js";
+import { s3Env, startTestS3, type TestS3 } from "../helpers/s3.js";
 import { sleep, waitUntil } from "../helpers/wait.js";
 
 const TASKS = 20;
@@ -57,14 +57,8 @@ it("a 10 s storage outage fails no task; downloads answer 503 + Retry-After and 
         REELAY_DATABASE_URL: database.url,
         REELAY_SIGNING_SECRET: "outage-test-signing-secret-0123456789abcdef",
         REELAY_CONFIG_FILE: configFile,
-        REELAY_STORAGE: "s3",
-        REELAY_S3_BUCKET: s3.bucket,
-        REELAY_S3_ENDPOINT: s3.endpoint,
-        REELAY_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        REELAY_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        REELAY_S3_FORCE_PATH_STYLE: "true",
         // Streamed by Reelay: a download touches the bucket through this process.
-        REELAY_S3_DELIVERY: "proxy",
+        ...s3Env(s3, "proxy"),
         REELAY_WORKER_CONCURRENCY: "2",
         REELAY_RETRY_BASE_MS: "500",
         REELAY_RETRY_MAX_MS: "2000",

@@ -144,3 +144,25 @@ export async function waitRendering(worker: ServerProcess, dataDir: string): Pro
     detail: () => worker.output(),
   });
 }
+
+/** The spawned servers of one test file, started up and killed together at its end. */
+export class ServerGroup {
+  private readonly all: ServerProcess[] = [];
+
+  /**
+   * Spawns ROLE with `env` and waits (bounded) until it is up: /healthz answers, or for a worker,
+   * which serves no API port (PORT 0), its ready line.
+   */
+  async start(env: Record<string, string>, role: "serve" | "worker" | "all" = "all"): Promise<ServerProcess> {
+    const p = await spawnServer(role === "worker" ? { ...env, PORT: "0" } : env, role);
+    this.all.push(p);
+    if (role === "worker") await waitForLog(p, "reelay is ready");
+    else await waitHealthy(p);
+    return p;
+  }
+
+  /** SIGKILLs every server still running (a test's teardown: nothing to hand back). */
+  async killAll(): Promise<void> {
+    await Promise.all(this.all.splice(0).map((p) => p.kill("SIGKILL")));
+  }
+}
