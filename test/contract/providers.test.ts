@@ -1,8 +1,9 @@
 /**
- * The provider contract, run on every provider behind a channel: the local renderer and both
- * emulated upstreams. What a user sees must not depend on which one made the video: a real MP4
- * at the asked size and length behind Reelay's own links, a JPEG thumbnail, both APIs' views,
- * and a cancel that sticks.
+ * The provider contract, run on every provider behind a channel: the local renderer, both
+ * emulated upstreams, and the fake most e2e tests use (so what they learn holds for the real
+ * ones). What a user sees must not depend on which one made the video: a real MP4 at the asked
+ * size and length behind Reelay's own links, a JPEG thumbnail, both APIs' views, and a cancel
+ * that sticks.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,18 +14,33 @@ import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { FakeProvider } from "../helpers/fake-provider.js";
 import { ffprobe } from "../helpers/ffprobe.js";
+import { pollUntil, sleep } from "../helpers/wait.js";
 
 interface Subject {
   app: ChannelApp;
   emulator: RunningEmulator | null;
+  /** Makes the next task run until cancelled (the local renderer's 25 s render outlasts the test). */
+  holdNext(): void;
 }
 
 const SUBJECTS: Record<string, () => Promise<Subject>> = {
   "local renderer": async () => ({
     app: await startWithChannels({ channels: [{ id: "local", kind: "local" }] }),
     emulator: null,
+    holdNext: () => undefined,
   }),
+  // With real media: its default known bytes are no MP4 (tests that use them compare bytes).
+  "e2e fake provider": async () => {
+    const fake = new FakeProvider();
+    fake.realMedia = true;
+    const app = await startWithChannels(
+      { channels: [{ id: "local", kind: "local" }] },
+      { overrides: { provider: fake } },
+    );
+    return { app, emulator: null, holdNext: () => fake.upcoming.push("hang") };
+  },
   "unified relay upstream": async () => {
     const emulator = await startUnifiedRelay({ secret: "unified-secret-0123" });
     emulator.core.defaultBehaviour = { runMs: 800 };
@@ -32,7 +48,7 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       { channels: [channel("up", "unified", emulator.url)] },
       { env: secretEnv("up", "unified-secret-0123") },
     );
-    return { app, emulator };
+    return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
   },
   "OpenAI-Videos upstream": async () => {
     const emulator = await startOpenAiVideos({ secret: "openai-secret-0123" });
@@ -41,7 +57,7 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       { channels: [channel("up", "openai", emulator.url)] },
       { env: secretEnv("up", "openai-secret-0123") },
     );
-    return { app, emulator };
+    return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
   },
 };
 
@@ -111,7 +127,7 @@ for (const [name, start] of Object.entries(SUBJECTS)) {
     });
 
     it("cancels a running task for good", async () => {
-      if (s.emulator) s.emulator.core.nextTask({ outcome: "never" });
+      s.holdNext();
       const res = await s.app.request("/v1/video/create", {
         key,
         body: {
@@ -123,17 +139,17 @@ for (const [name, start] of Object.entries(SUBJECTS)) {
         },
       });
       const { id } = (await res.json()) as { id: string };
-      for (let i = 0; i < 100; i++) {
-        const q = await s.app.query(key, id);
-        if (q.status === "processing" || q.status === "pending") break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await pollUntil(
+        () => s.app.query(key, id),
+        (q) => q.status === "processing" || q.status === "pending",
+        { what: `task ${id} queued or running`, timeoutMs: 5000, intervalMs: 50 },
+      );
       const cancel = await s.app.request(`/v1/video/cancel?id=${encodeURIComponent(id)}`, {
         key,
         method: "POST",
       });
       expect(cancel.status).toBe(200);
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000); // long enough for a cancel that did not stick to show
       const q = await s.app.query(key, id);
       expect(q.status).toBe("cancelled");
       expect(q.video_url).toBeNull();

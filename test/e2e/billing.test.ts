@@ -117,7 +117,7 @@ describe("billing", () => {
     const slow = await setup(["hang"], { engine: { taskTimeoutS: 1 } });
     await slow.topUp(30);
     const b = (await (await slow.create()).json()) as { id: string };
-    const t = await waitForTask(slow.app, slow.key, b.id, 30_000);
+    const t = await waitForTask(slow.app, slow.key, b.id, { timeoutMs: 30_000 });
     expect(t.error).toMatchObject({ code: "task_timeout" });
     expect(await slow.invariant()).toMatchObject({ balance: 30, used: 0 });
   });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
+import { pollUntil } from "../helpers/wait.js";
 
 let app: TestApp;
 let provider: FakeProvider;
@@ -29,7 +30,11 @@ const create = async () => {
 it("a running task stops at once and ends cancelled; a queued one never runs", async () => {
   const running = await create();
   const queued = await create();
-  for (let i = 0; i < 100 && provider.active === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(
+    () => provider.active,
+    (n) => n > 0,
+    { what: "the render to start", timeoutMs: 2000, intervalMs: 20 },
+  );
   expect(provider.active).toBe(1);
 
   const res = await app.request(`/v1/video/cancel?id=${encodeURIComponent(running)}`, {
@@ -39,7 +44,11 @@ it("a running task stops at once and ends cancelled; a queued one never runs", a
   expect(res.status).toBe(200);
   expect(await res.json()).toMatchObject({ id: running, status: "cancelled", error: null });
   // The hung render was aborted (the provider saw the signal), not left running.
-  for (let i = 0; i < 100 && provider.active > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await pollUntil(
+    () => provider.active,
+    (n) => n === 0,
+    { what: "the render to stop", timeoutMs: 2000, intervalMs: 20 },
+  );
   expect(provider.active).toBe(0);
 
   const rest = await app.request(`/v1/videos/${encodeURIComponent(queued)}/cancel`, { key, method: "POST" });

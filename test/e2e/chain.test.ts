@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
+import { pollUntil } from "../helpers/wait.js";
 
 let back: TestApp;
 let front: ChannelApp;
@@ -84,25 +85,31 @@ it("a cancel on the front Reelay cancels the task on the back one", async () => 
     },
   });
   const { id } = (await res.json()) as { id: string };
-  let upstreamId = "";
-  for (let i = 0; i < 100 && !upstreamId; i++) {
-    const admin = (await (await front.request("/admin/tasks?limit=5", { key: front.adminToken })).json()) as {
-      data: { id: string; upstream_id: string | null }[];
-    };
-    upstreamId = admin.data.find((t) => t.id === id)?.upstream_id ?? "";
-    if (!upstreamId) await new Promise((r) => setTimeout(r, 50));
-  }
+  const upstreamId = await pollUntil(
+    async () => {
+      const admin = (await (
+        await front.request("/admin/tasks?limit=5", { key: front.adminToken })
+      ).json()) as {
+        data: { id: string; upstream_id: string | null }[];
+      };
+      return admin.data.find((t) => t.id === id)?.upstream_id ?? "";
+    },
+    (upstream) => upstream !== "",
+    { what: `task ${id} submitted upstream`, timeoutMs: 5000, intervalMs: 50 },
+  );
   expect(upstreamId).not.toBe("");
   expect(
     (await front.request(`/v1/video/cancel?id=${encodeURIComponent(id)}`, { key, method: "POST" })).status,
   ).toBe(200);
-  let backStatus = "";
-  for (let i = 0; i < 100 && backStatus !== "cancelled"; i++) {
-    const q = (await (
-      await back.request(`/v1/video/query?id=${encodeURIComponent(upstreamId)}`, { key: backKey })
-    ).json()) as { status: string };
-    backStatus = q.status;
-    if (backStatus !== "cancelled") await new Promise((r) => setTimeout(r, 100));
-  }
+  const backStatus = await pollUntil(
+    async () => {
+      const q = (await (
+        await back.request(`/v1/video/query?id=${encodeURIComponent(upstreamId)}`, { key: backKey })
+      ).json()) as { status: string };
+      return q.status;
+    },
+    (status) => status === "cancelled",
+    { what: `upstream task ${upstreamId} cancelled`, timeoutMs: 10_000 },
+  );
   expect(backStatus).toBe("cancelled");
 });

@@ -7,29 +7,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ffprobe } from "../helpers/ffprobe.js";
-import { mintKey, type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+import { mintKey, ServerGroup, type ServerProcess } from "../helpers/process.js";
+import { TERMINAL } from "../helpers/tasks.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "crash-test-admin-token-0123456789";
-const servers: ServerProcess[] = [];
+const servers = new ServerGroup();
 let dir = "";
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-crash-"));
 });
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.kill("SIGKILL")));
+  await servers.killAll();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(name = "data"): Promise<ServerProcess> {
-  const s = await spawnServer({
+const start = (name = "data"): Promise<ServerProcess> =>
+  servers.start({
     REELAY_DATA_DIR: join(dir, name),
     REELAY_ADMIN_TOKEN: ADMIN,
     REELAY_WORKER_CONCURRENCY: "2",
   });
-  servers.push(s);
-  await waitHealthy(s);
-  return s;
-}
 
 async function query(s: ServerProcess, key: string, id: string): Promise<Record<string, unknown>> {
   const res = await fetch(`${s.url}/v1/video/query?id=${encodeURIComponent(id)}`, {
@@ -59,29 +57,28 @@ it("SIGKILL mid-render, restart on the same data dir: every task completes", asy
   }
 
   // Kill as soon as a render is under way (bounded wait).
-  const until = Date.now() + 60_000;
-  let midRender = false;
-  while (!midRender && Date.now() < until) {
-    const tasks = await Promise.all(ids.map((id) => query(first, key, id)));
-    midRender = tasks.some(
-      (t) => t.status === "processing" && Number(t.progress) > 0 && Number(t.progress) < 100,
-    );
-    if (!midRender) await new Promise((r) => setTimeout(r, 100));
-  }
+  const midRender = await pollUntil(
+    async () =>
+      (await Promise.all(ids.map((id) => query(first, key, id)))).some(
+        (t) => t.status === "processing" && Number(t.progress) > 0 && Number(t.progress) < 100,
+      ),
+    Boolean,
+    { what: "a render under way", timeoutMs: 60_000 },
+  );
   expect(midRender).toBe(true);
   expect(await first.kill("SIGKILL")).toBe("SIGKILL");
 
   const second = await start();
   expect(second.output()).toContain("re-queued jobs left running by a previous process");
-  const deadline = Date.now() + 170_000;
   const final: Record<string, unknown>[] = [];
   for (const id of ids) {
-    let t = await query(second, key, id);
-    while (!["completed", "failed", "cancelled"].includes(String(t.status)) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      t = await query(second, key, id);
-    }
-    final.push(t);
+    final.push(
+      await pollUntil(
+        () => query(second, key, id),
+        (t) => (TERMINAL as readonly string[]).includes(String(t.status)),
+        { what: `task ${id} to end`, timeoutMs: 170_000, intervalMs: 250 },
+      ),
+    );
   }
   expect(final.map((t) => t.status)).toEqual(["completed", "completed", "completed"]);
   for (const [i, t] of final.entries()) {
@@ -110,20 +107,20 @@ it("SIGTERM mid-render hands the task back: the process exits 0, the next start 
     }),
   });
   const { id } = (await res.json()) as { id: string };
-  let t = await query(first, key, id);
-  for (let i = 0; i < 300 && !(t.status === "processing" && Number(t.progress) > 0); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    t = await query(first, key, id);
-  }
+  const t = await pollUntil(
+    () => query(first, key, id),
+    (x) => x.status === "processing" && Number(x.progress) > 0,
+    { what: "the render under way", timeoutMs: 30_000 },
+  );
   expect(t.status).toBe("processing");
   expect(await first.kill("SIGTERM")).toBe(0);
 
   const second = await start("graceful");
-  let done = await query(second, key, id);
-  for (let i = 0; i < 1200 && !["completed", "failed"].includes(String(done.status)); i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    done = await query(second, key, id);
-  }
+  const done = await pollUntil(
+    () => query(second, key, id),
+    (x) => x.status === "completed" || x.status === "failed",
+    { what: "the handed-back task to end", timeoutMs: 300_000, intervalMs: 250 },
+  );
   expect(done.status).toBe("completed");
   expect((done.detail as { pending_info: { attempts: number } }).pending_info.attempts).toBe(1);
 }, 300_000);

@@ -10,6 +10,7 @@ import { errors, type ReelayError } from "../../src/core/errors.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { FakeProvider, SEED_BODY } from "../helpers/fake-provider.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const apps: TestApp[] = [];
 afterEach(async () => {
@@ -71,7 +72,7 @@ describe("task engine", () => {
     const provider = new FakeProvider(["hang"]);
     const { app, key } = await start(provider, { engine: { taskTimeoutS: 1 } });
     const id = await create(app, key);
-    const task = await waitForTask(app, key, id, 30_000);
+    const task = await waitForTask(app, key, id, { timeoutMs: 30_000 });
     expect(task.status).toBe("failed");
     expect(task.error).toMatchObject({ code: "task_timeout" });
     expect(provider.active).toBe(0);
@@ -84,7 +85,11 @@ describe("task engine", () => {
   async function twoOfFiveRender(app: TestApp, key: string, provider: FakeProvider, open: () => void) {
     const ids = await Promise.all(Array.from({ length: 5 }, () => create(app, key)));
     // Bounded wait until the worker has taken what it may.
-    for (let i = 0; i < 100 && provider.active < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await pollUntil(
+      () => provider.active,
+      (n) => n >= 2,
+      { what: "two renders", timeoutMs: 2000, intervalMs: 20 },
+    );
     const statuses = await Promise.all(
       ids.map(async (id) => {
         const res = await app.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key });

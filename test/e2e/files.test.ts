@@ -17,7 +17,7 @@ beforeAll(async () => {
   key = await app.newKey();
   const res = await app.request("/v1/video/create", { key, body: SEED_BODY });
   id = ((await res.json()) as { id: string }).id;
-  const task = await waitForTask(app, key, id, 50_000);
+  const task = await waitForTask(app, key, id, { timeoutMs: 50_000 });
   videoUrl = String(task.video_url);
   thumbUrl = String(task.thumbnail_url);
 });

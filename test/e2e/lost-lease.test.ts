@@ -17,6 +17,7 @@ import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../src/c
 import type { VideoRequest } from "../../src/core/task.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
+import { waitUntil } from "../helpers/wait.js";
 
 const LEASE_MS = 600_000;
 let dir = "";
@@ -101,11 +102,7 @@ it("an attempt that lost its lease and finishes last never deletes the winner's 
     // its commit failed and it cleaned up).
     const scratch = join(app.config.dataDir, "tmp");
     const ended = async () => renderer.firstOutcome !== null && (await readdir(scratch)).length === 0;
-    const until = Date.now() + 120_000;
-    while (!(await ended())) {
-      if (Date.now() > until) throw new Error("the paused attempt never ended");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitUntil(ended, { what: "the paused attempt to end", timeoutMs: 120_000 });
 
     expect(renderer.firstOutcome).toBe("rendered");
     const again = (await (

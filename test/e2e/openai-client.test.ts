@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { startImageServer } from "../helpers/image-server.js";
+import { waitFor } from "../helpers/wait.js";
 
 let app: TestApp;
 let key: string;
@@ -32,13 +33,11 @@ afterAll(async () => {
 });
 
 async function untilDone(id: string, c: OpenAI = client): Promise<OpenAI.Videos.Video> {
-  const until = Date.now() + 150_000;
-  for (;;) {
-    const v = await c.videos.retrieve(id);
-    if (v.status === "completed" || v.status === "failed") return v;
-    if (Date.now() > until) throw new Error(`${id} still ${v.status}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  return waitFor(
+    () => c.videos.retrieve(id),
+    (v) => v.status === "completed" || v.status === "failed",
+    { what: `video ${id} to finish`, timeoutMs: 150_000, intervalMs: 250 },
+  );
 }
 
 const imageBytes = async (name: string): Promise<Buffer> =>

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { pollUntil } from "../helpers/wait.js";
 
 let app: TestApp;
 let key: string;
@@ -171,7 +172,11 @@ describe("deleting a task", () => {
       const k = await other.newKey();
       const res = await other.request("/v1/videos", { key: k, body: { prompt: "going away" } });
       const { id } = (await res.json()) as { id: string };
-      for (let i = 0; i < 100 && slow.active === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await pollUntil(
+        () => slow.active,
+        (n) => n > 0,
+        { what: "the render to start", timeoutMs: 2000, intervalMs: 20 },
+      );
       const del = await other.request(`/v1/videos/${encodeURIComponent(id)}`, { key: k, method: "DELETE" });
       expect(await del.json()).toEqual({ id, object: "video.deleted", deleted: true });
       open();
@@ -181,11 +186,15 @@ describe("deleting a task", () => {
       const key = `tasks/${id.replace(/[^a-zA-Z0-9_-]/g, "_")}/video.mp4`;
       const blobs = other.container.services.blobs;
       const queue = other.container.services.queue;
-      for (let i = 0; i < 200; i++) {
-        const depth = await queue.depth(Date.now());
-        if (slow.calls === 1 && slow.active === 0 && depth.running === 0 && !(await blobs.stat(key))) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await pollUntil(
+        async () =>
+          slow.calls === 1 &&
+          slow.active === 0 &&
+          (await queue.depth(Date.now())).running === 0 &&
+          !(await blobs.stat(key)),
+        (settled) => settled,
+        { what: "the deleted task's attempt to end and clean up", timeoutMs: 4000, intervalMs: 20 },
+      );
       expect(await blobs.stat(key)).toBeUndefined();
       expect(await queue.depth(Date.now())).toEqual({ queued: 0, running: 0, dead: 0 });
     } finally {

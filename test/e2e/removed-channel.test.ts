@@ -11,6 +11,7 @@ import { afterAll, expect, it } from "vitest";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { waitFor } from "../helpers/wait.js";
 
 const PRICE = 5;
 const pricing = { perTask: [{ model: "sora-2", credits: PRICE }] };
@@ -43,16 +44,16 @@ it("a task pinned to a channel removed from the config fails naming the channel,
     expect(res.status).toBe(200);
     const { id } = (await res.json()) as { id: string };
     // Wait (bounded) until the channel took it and it is followed there.
-    const until = Date.now() + 30_000;
-    for (;;) {
-      const list = (await (await admin("/admin/tasks?limit=5")).json()) as {
-        data: { id: string; channel: string | null; upstream_id: string | null }[];
-      };
-      const row = list.data.find((t) => t.id === id);
-      if (row?.channel === "gone" && row.upstream_id) break;
-      if (Date.now() > until) throw new Error(`never submitted: ${JSON.stringify(list)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor(
+      async () => {
+        const list = (await (await admin("/admin/tasks?limit=5")).json()) as {
+          data: { id: string; channel: string | null; upstream_id: string | null }[];
+        };
+        return list.data.find((t) => t.id === id);
+      },
+      (row) => row?.channel === "gone" && Boolean(row.upstream_id),
+      { what: `task ${id} submitted to channel 'gone'` },
+    );
     expect((await (await admin("/admin/accounts/owner")).json()) as object).toMatchObject({
       balance: 100 - PRICE,
     });
@@ -60,7 +61,7 @@ it("a task pinned to a channel removed from the config fails naming the channel,
 
     // The same data, the channel gone from the config (only the local renderer left).
     app = await startWithChannels({ channels: [{ id: "here", kind: "local" }], pricing }, { dataDir });
-    const done = await waitForTask(app, key, id, 30_000);
+    const done = await waitForTask(app, key, id, { timeoutMs: 30_000 });
     expect(done.status).toBe("failed");
     const error = done.error as { code: string; message: string };
     expect(error.code).toBe("upstream_failed");

@@ -74,7 +74,9 @@ describe("EXIF orientation", () => {
       },
     });
     expect(res.status).toBe(200);
-    const task = await waitForTask(app, key, ((await res.json()) as { id: string }).id, 150_000);
+    const task = await waitForTask(app, key, ((await res.json()) as { id: string }).id, {
+      timeoutMs: 150_000,
+    });
     expect(task.status).toBe("completed");
     const file = join(dir, "upright.mp4");
     await writeFile(file, Buffer.from(await (await fetch(String(task.video_url))).arrayBuffer()));
@@ -117,14 +119,18 @@ describe("remix captions", () => {
       key,
       body: { model: "sora-2", orientation: "landscape", size: "small", duration: 10, prompt: long },
     });
-    const source = await waitForTask(app, key, ((await res.json()) as { id: string }).id, 150_000);
+    const source = await waitForTask(app, key, ((await res.json()) as { id: string }).id, {
+      timeoutMs: 150_000,
+    });
     expect(source.status).toBe("completed");
     const remixRes = await app.request("/v1/video/remix", {
       key,
       body: { id: source.id, prompt: "Night falls" },
     });
     expect(remixRes.status).toBe(200);
-    const remix = await waitForTask(app, key, ((await remixRes.json()) as { id: string }).id, 150_000);
+    const remix = await waitForTask(app, key, ((await remixRes.json()) as { id: string }).id, {
+      timeoutMs: 150_000,
+    });
     expect(remix.status).toBe("completed");
     const oldBand = captionBand(long, 1280, 720);
     const newBand = captionBand("Night falls", 1280, 720);

@@ -31,7 +31,7 @@ async function renderAndProbe(body: object) {
   });
   expect(res.status).toBe(200);
   const { id } = (await res.json()) as { id: string };
-  const task = await waitForTask(app, key, id, 170_000);
+  const task = await waitForTask(app, key, id, { timeoutMs: 170_000 });
   expect(task.error).toBeNull();
   expect(task.status).toBe("completed");
   const file = join(scratch, `${id.replace(/\W/g, "_")}.mp4`);

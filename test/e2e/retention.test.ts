@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
+import { waitUntil } from "../helpers/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -39,14 +40,6 @@ async function deliveries(app: TestApp, taskId: string): Promise<{ status: strin
   return ((await res.json()) as { data: { status: string }[] }).data;
 }
 
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 it("finished webhook deliveries go after REELAY_WEBHOOK_RETENTION_DAYS; the task stays", async () => {
   let app = await start();
   let id = "";
@@ -63,7 +56,9 @@ it("finished webhook deliveries go after REELAY_WEBHOOK_RETENTION_DAYS; the task
     id = ((await created.json()) as { id: string }).id;
     expect((await waitForTask(app, key, id)).status).toBe("completed");
     const a = app;
-    await until("the delivery", async () => (await deliveries(a, id)).some((d) => d.status === "delivered"));
+    await waitUntil(async () => (await deliveries(a, id)).some((d) => d.status === "delivered"), {
+      what: "the delivery",
+    });
   } finally {
     await app.close();
   }
@@ -73,7 +68,7 @@ it("finished webhook deliveries go after REELAY_WEBHOOK_RETENTION_DAYS; the task
   app = await start();
   try {
     const b = app;
-    await until("the prune", async () => (await deliveries(b, id)).length === 0);
+    await waitUntil(async () => (await deliveries(b, id)).length === 0, { what: "the prune" });
     const task = await app.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key });
     expect(((await task.json()) as { status: string }).status).toBe("completed");
   } finally {

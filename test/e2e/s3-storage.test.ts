@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, waitForTask } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { startTestS3, type TestS3 } from "../helpers/s3.js";
+import { s3Env, startTestS3, type TestS3 } from "../helpers/s3.js";
 
 let s3: TestS3;
 let database: TestDatabase;
@@ -29,16 +29,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const s3Env = (delivery: string) => ({
-  REELAY_STORAGE: "s3",
-  REELAY_S3_BUCKET: s3.bucket,
-  REELAY_S3_ENDPOINT: s3.endpoint,
-  REELAY_S3_ACCESS_KEY_ID: s3.accessKeyId,
-  REELAY_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-  REELAY_S3_FORCE_PATH_STYLE: "true",
-  REELAY_S3_PREFIX: `${delivery}/`,
-  REELAY_S3_DELIVERY: delivery,
-});
+const bucketEnv = (delivery: "proxy" | "redirect") => s3Env(s3, delivery, `${delivery}/`);
 
 async function makeVideo(env: Record<string, string>) {
   const app = await startTestApp({ env });
@@ -56,7 +47,7 @@ async function makeVideo(env: Record<string, string>) {
 
 it("redirect delivery (on PostgreSQL): the link answers 302 to a presigned URL that serves the MP4", async () => {
   const { app, url } = await makeVideo({
-    ...s3Env("redirect"),
+    ...bucketEnv("redirect"),
     REELAY_DATABASE_URL: database.url,
     REELAY_SIGNING_SECRET: "s3-test-signing-secret-0123456789abcdef",
   });
@@ -82,7 +73,7 @@ it("redirect delivery (on PostgreSQL): the link answers 302 to a presigned URL t
 });
 
 it("proxy delivery: Reelay streams the object from the bucket, with Range", async () => {
-  const { app, url } = await makeVideo(s3Env("proxy"));
+  const { app, url } = await makeVideo(bucketEnv("proxy"));
   try {
     const whole = await fetch(url);
     expect(whole.status).toBe(200);

@@ -3,7 +3,7 @@
  * PostgreSQL database and short leases: a killed worker's run is an interruption, not a failed
  * attempt (README, "How tasks run").
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -12,17 +12,12 @@ import type { RunningEmulator } from "../emulators/common.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { channel, secretEnv } from "../helpers/channels.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import {
-  mintKey,
-  type ServerProcess,
-  spawnServer,
-  waitForLog,
-  waitHealthy,
-  waitRendering,
-} from "../helpers/process.js";
+import { mintKey, ServerGroup, type ServerProcess, waitRendering } from "../helpers/process.js";
+import { scaleOutEnv } from "../helpers/scale-out.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "scale-kills-admin-token-0123456789";
-const processes: ServerProcess[] = [];
+const servers = new ServerGroup();
 const emulators: RunningEmulator[] = [];
 const databases: TestDatabase[] = [];
 let dir = "";
@@ -31,7 +26,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-kills-"));
 });
 afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.kill("SIGKILL")));
+  await servers.killAll();
   await Promise.all(emulators.splice(0).map((e) => e.close()));
   await Promise.all(databases.splice(0).map((d) => d.drop()));
 });
@@ -43,32 +38,20 @@ afterAll(async () => {
 async function setUp(name: string, file: object, extra: Record<string, string> = {}) {
   const database = await createTestDatabase();
   databases.push(database);
-  const configFile = join(dir, `${name}.json`);
-  await writeFile(configFile, JSON.stringify(file));
-  return {
+  const env = await scaleOutEnv({
     database,
-    env: {
-      REELAY_DATABASE_URL: database.url,
-      REELAY_ADMIN_TOKEN: ADMIN,
-      REELAY_SIGNING_SECRET: "scale-kills-signing-secret-0123456789abcdef",
-      REELAY_DATA_DIR: join(dir, name),
-      REELAY_CONFIG_FILE: configFile,
-      // A dead worker's jobs and upstream tasks come back within seconds.
-      REELAY_JOB_LEASE_S: "2",
-      REELAY_QUEUE_MAINTENANCE_S: "1",
-      REELAY_POLL_INTERVAL_MS: "200",
-      ...extra,
-    },
-  };
+    dir,
+    name,
+    adminToken: ADMIN,
+    signingSecret: "scale-kills-signing-secret-0123456789abcdef",
+    config: file,
+    extra,
+  });
+  return { database, env };
 }
 
-async function start(env: Record<string, string>, role: "serve" | "worker"): Promise<ServerProcess> {
-  const p = await spawnServer(role === "worker" ? { ...env, PORT: "0" } : env, role);
-  processes.push(p);
-  if (role === "serve") await waitHealthy(p);
-  else await waitForLog(p, "reelay is ready");
-  return p;
-}
+const start = (env: Record<string, string>, role: "serve" | "worker"): Promise<ServerProcess> =>
+  servers.start(env, role);
 
 it("three SIGKILLs of the worker rendering a task do not spend its attempts: the fourth worker completes it", async () => {
   const { database, env } = await setUp(
@@ -109,12 +92,11 @@ it("three SIGKILLs of the worker rendering a task do not spend its attempts: the
       detail: { pending_info: { attempts: number } };
     };
   };
-  const deadline = Date.now() + 150_000;
-  let task = await query();
-  while (!["completed", "failed"].includes(task.status) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    task = await query();
-  }
+  const task = await pollUntil(query, (t) => t.status === "completed" || t.status === "failed", {
+    what: `task ${id} to end`,
+    timeoutMs: 150_000,
+    intervalMs: 250,
+  });
   expect(task.status, JSON.stringify(task)).toBe("completed");
   expect(task.detail.pending_info.attempts).toBe(1);
 
@@ -168,10 +150,10 @@ it("a SIGKILLed worker's upstream tasks are leased only while polled, for REELAY
   const first = await start(env, "worker");
   // Every task accepted upstream and polled at least once by this worker, then it dies mid-poll.
   const polled = () => new Set(emu.core.requests.filter((r) => r.route === "query").map((r) => r.path)).size;
-  const until = Date.now() + 90_000;
-  while ((emu.core.tasks.size < TASKS || polled() < TASKS) && Date.now() < until) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await pollUntil(() => emu.core.tasks.size >= TASKS && polled() >= TASKS, Boolean, {
+    what: "every task accepted and polled upstream",
+    timeoutMs: 90_000,
+  });
   expect(polled()).toBe(TASKS);
   expect(await first.kill("SIGKILL")).toBe("SIGKILL");
 
@@ -197,11 +179,10 @@ it("a SIGKILLed worker's upstream tasks are leased only while polled, for REELAY
     const r = await fetch(`${api.url}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth });
     return String(((await r.json()) as { status: string }).status);
   };
-  const deadline = Date.now() + 120_000;
-  let statuses = await Promise.all(ids.map(status));
-  while (statuses.some((s) => s !== "completed" && s !== "failed") && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 250));
-    statuses = await Promise.all(ids.map(status));
-  }
+  const statuses = await pollUntil(
+    () => Promise.all(ids.map(status)),
+    (all) => all.every((s) => s === "completed" || s === "failed"),
+    { what: "every task to end", timeoutMs: 120_000, intervalMs: 250 },
+  );
   expect(statuses).toEqual(Array(TASKS).fill("completed"));
 });

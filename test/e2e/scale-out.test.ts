@@ -5,25 +5,21 @@
  * exactly one charge per task and nothing else. The other worker is then stopped with SIGTERM
  * mid-render (it hands its jobs back) and a third one finishes the work.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { freePort } from "../helpers/app.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import {
-  type ServerProcess,
-  spawnServer,
-  waitForLog,
-  waitHealthy,
-  waitRendering,
-} from "../helpers/process.js";
+import { ServerGroup, waitForLog, waitRendering } from "../helpers/process.js";
+import { scaleOutEnv } from "../helpers/scale-out.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "scale-out-admin-token-0123456789";
 const TASKS = 50;
 const PRICE = 3;
-const processes: ServerProcess[] = [];
+const servers = new ServerGroup();
 let dir = "";
 let database: TestDatabase | undefined;
 
@@ -32,50 +28,32 @@ beforeAll(async () => {
   database = await createTestDatabase();
 });
 afterAll(async () => {
-  await Promise.all(processes.map((p) => p.kill("SIGKILL")));
+  await servers.killAll();
   await database?.drop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, all complete, each charged once", async () => {
   if (!database) throw new Error("no database");
-  const configFile = join(dir, "reelay.json");
-  await writeFile(
-    configFile,
-    JSON.stringify({
+  // One host: the processes share a data dir (results on disk); each has its own scratch dir.
+  const env = await scaleOutEnv({
+    database,
+    dir,
+    name: "data",
+    adminToken: ADMIN,
+    signingSecret: "scale-out-signing-secret-0123456789abcdef",
+    config: {
       models: [{ name: "tiny", family: "sora-2", sizes: ["small"], durations: [1], maxImages: 0 }],
       pricing: { perTask: [{ model: "tiny", credits: PRICE }] },
-    }),
-  );
-  const env = {
-    REELAY_DATABASE_URL: database.url,
-    REELAY_ADMIN_TOKEN: ADMIN,
-    REELAY_SIGNING_SECRET: "scale-out-signing-secret-0123456789abcdef",
-    // One host: the processes share a data dir (results on disk); each has its own scratch dir.
-    REELAY_DATA_DIR: join(dir, "data"),
-    REELAY_CONFIG_FILE: configFile,
-    REELAY_WORKER_CONCURRENCY: "2",
-    // A dead worker's jobs come back within seconds, not the production default.
-    REELAY_JOB_LEASE_S: "2",
-    REELAY_QUEUE_MAINTENANCE_S: "1",
-    REELAY_POLL_INTERVAL_MS: "200",
-  };
+    },
+    extra: { REELAY_WORKER_CONCURRENCY: "2" },
+  });
   // All four at once: they race to migrate the empty database.
   const [api1, api2, w1, w2] = await Promise.all([
-    spawnServer(env, "serve"),
-    spawnServer(env, "serve"),
-    spawnServer({ ...env, PORT: "0" }, "worker"),
-    spawnServer({ ...env, PORT: "0" }, "worker"),
-  ]);
-  if (!api1 || !api2 || !w1 || !w2) throw new Error("spawn failed");
-  processes.push(api1, api2, w1, w2);
-  await Promise.all([
-    waitHealthy(api1),
-    waitHealthy(api2),
-    waitForLog(w1, "reelay is ready"),
-    waitForLog(w2, "reelay is ready"),
+    servers.start(env, "serve"),
+    servers.start(env, "serve"),
+    servers.start(env, "worker"),
+    servers.start(env, "worker"),
   ]);
 
   const admin = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
@@ -116,28 +94,26 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
 
   // Kill one worker once it has finished some work and has a render under way.
   await waitForLog(w1, "task completed", 120_000);
-  await waitRendering(w1, join(dir, "data"));
+  await waitRendering(w1, env.REELAY_DATA_DIR);
   expect(await w1.kill("SIGKILL")).toBe("SIGKILL");
   // Stop the other one gracefully mid-render: it hands its jobs back and exits 0; a third
   // worker, started now, finishes the work.
-  await waitRendering(w2, join(dir, "data"));
+  await waitRendering(w2, env.REELAY_DATA_DIR);
   expect(await w2.kill("SIGTERM")).toBe(0);
   // This one also serves its health and metrics (REELAY_WORKER_PORT).
   const opsPort = await freePort();
-  const w3 = await spawnServer({ ...env, PORT: "0", REELAY_WORKER_PORT: String(opsPort) }, "worker");
-  processes.push(w3);
+  const w3 = await servers.start({ ...env, REELAY_WORKER_PORT: String(opsPort) }, "worker");
 
   const status = async (id: string, i: number) => {
     const api = i % 2 === 0 ? api2 : api1;
     const res = await fetch(`${api.url}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth });
     return String(((await res.json()) as { status: string }).status);
   };
-  const deadline = Date.now() + 170_000;
-  let statuses = await Promise.all(ids.map(status));
-  while (statuses.some((s) => s !== "completed" && s !== "failed") && Date.now() < deadline) {
-    await sleep(500);
-    statuses = await Promise.all(ids.map(status));
-  }
+  const statuses = await pollUntil(
+    () => Promise.all(ids.map(status)),
+    (all) => all.every((s) => s === "completed" || s === "failed"),
+    { what: "every task to end", timeoutMs: 170_000, intervalMs: 500 },
+  );
   expect(statuses).toEqual(Array(TASKS).fill("completed"));
 
   const client = new pg.Client({ connectionString: database.url });

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, type TestApp } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
+import { pollUntil } from "../helpers/wait.js";
 
 // Exactly the seed document's request body, as text.
 const SEED_REQUEST = `{
@@ -52,17 +53,18 @@ it("the seed's example body makes a real 1080×1920, 15 s H.264 MP4", async () =
 
   const seen = new Set<string>();
   const progress: number[] = [];
-  const until = Date.now() + 150_000;
-  let task: Record<string, unknown> = {};
-  while (Date.now() < until) {
-    const q = await app.request(`/v1/video/query?id=${encodeURIComponent(String(created.id))}`, { key });
-    task = (await q.json()) as Record<string, unknown>;
-    seen.add(String(task.status));
-    progress.push(Number(task.progress));
-    if (task.status === "completed" || task.status === "failed") break;
-    expect(task.video_url).toBeNull();
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const task = await pollUntil(
+    async () => {
+      const q = await app.request(`/v1/video/query?id=${encodeURIComponent(String(created.id))}`, { key });
+      const t = (await q.json()) as Record<string, unknown>;
+      seen.add(String(t.status));
+      progress.push(Number(t.progress));
+      if (t.status !== "completed" && t.status !== "failed") expect(t.video_url).toBeNull();
+      return t;
+    },
+    (t) => t.status === "completed" || t.status === "failed",
+    { what: "the seed task to end", timeoutMs: 150_000, intervalMs: 250 },
+  );
   expect(task.status).toBe("completed");
   expect(seen.has("processing") || seen.has("pending")).toBe(true);
   // Progress never goes backwards while a single attempt runs.

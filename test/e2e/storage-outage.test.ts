@@ -12,7 +12,8 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { startTestS3, type TestS3 } from "../helpers/s3.js";
+import { s3Env, startTestS3, type TestS3 } from "../helpers/s3.js";
+import { sleep, waitUntil } from "../helpers/wait.js";
 
 const TASKS = 20;
 const OUTAGE_MS = 10_000;
@@ -32,17 +33,6 @@ afterAll(async () => {
   await database?.drop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` (bounded) until it returns true. */
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function saveAndProbe(url: string, name: string) {
   const res = await fetch(url);
@@ -67,14 +57,8 @@ it("a 10 s storage outage fails no task; downloads answer 503 + Retry-After and 
         REELAY_DATABASE_URL: database.url,
         REELAY_SIGNING_SECRET: "outage-test-signing-secret-0123456789abcdef",
         REELAY_CONFIG_FILE: configFile,
-        REELAY_STORAGE: "s3",
-        REELAY_S3_BUCKET: s3.bucket,
-        REELAY_S3_ENDPOINT: s3.endpoint,
-        REELAY_S3_ACCESS_KEY_ID: s3.accessKeyId,
-        REELAY_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
-        REELAY_S3_FORCE_PATH_STYLE: "true",
         // Streamed by Reelay: a download touches the bucket through this process.
-        REELAY_S3_DELIVERY: "proxy",
+        ...s3Env(s3, "proxy"),
         REELAY_WORKER_CONCURRENCY: "2",
         REELAY_RETRY_BASE_MS: "500",
         REELAY_RETRY_MAX_MS: "2000",
@@ -105,19 +89,23 @@ it("a 10 s storage outage fails no task; downloads answer 503 + Retry-After and 
     expect((await a.request("/readyz")).status).toBe(200);
 
     const ids = await Promise.all(Array.from({ length: TASKS }, (_, i) => create(i)));
-    await until("a first render of the batch", async () =>
-      (await Promise.all(ids.map(query))).some((t) => t.status === "completed"),
-    );
+    await waitUntil(async () => (await Promise.all(ids.map(query))).some((t) => t.status === "completed"), {
+      what: "a first render of the batch",
+      timeoutMs: 60_000,
+    });
 
     await s3.stop();
     const cutAt = Date.now();
     // Attempts that met the outage go back to pending and say why.
     const metOutage = new Set<string>();
     try {
-      await until("/readyz to report the storage", async () => {
-        const r = await a.request("/readyz");
-        return r.status === 503 && ((await r.json()) as { storage?: string }).storage === "unavailable";
-      });
+      await waitUntil(
+        async () => {
+          const r = await a.request("/readyz");
+          return r.status === 503 && ((await r.json()) as { storage?: string }).storage === "unavailable";
+        },
+        { what: "/readyz to report the storage", timeoutMs: 60_000 },
+      );
       const download = await fetch(firstUrl);
       expect(download.status).toBe(503);
       expect(Number(download.headers.get("retry-after"))).toBeGreaterThan(0);
@@ -140,8 +128,11 @@ it("a 10 s storage outage fails no task; downloads answer 503 + Retry-After and 
     // Not vacuous: renders did finish during the outage and could not store their video.
     expect(metOutage.size).toBeGreaterThan(0);
 
-    await until("/readyz to be ready again", async () => (await a.request("/readyz")).status === 200);
-    const done = await Promise.all(ids.map((id) => waitForTask(a, key, id, 180_000)));
+    await waitUntil(async () => (await a.request("/readyz")).status === 200, {
+      what: "/readyz to be ready again",
+      timeoutMs: 60_000,
+    });
+    const done = await Promise.all(ids.map((id) => waitForTask(a, key, id, { timeoutMs: 180_000 })));
     expect(done.map((t) => t.status)).toEqual(Array(TASKS).fill("completed"));
 
     expect((await saveAndProbe(firstUrl, "first.mp4")).durationS).toBeGreaterThan(0.5);

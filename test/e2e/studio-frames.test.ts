@@ -42,7 +42,7 @@ async function render(app: TestApp, key: string, body: object, name: string) {
     },
   });
   expect(res.status).toBe(200);
-  const task = await waitForTask(app, key, ((await res.json()) as { id: string }).id, 150_000);
+  const task = await waitForTask(app, key, ((await res.json()) as { id: string }).id, { timeoutMs: 150_000 });
   expect(task.status).toBe("completed");
   const file = join(dir, name);
   await writeFile(file, Buffer.from(await (await fetch(String(task.video_url))).arrayBuffer()));
@@ -106,7 +106,7 @@ describe("characters, judged by pixels", () => {
       },
     });
     const srcId = ((await src.json()) as { id: string }).id;
-    expect((await waitForTask(app, key, srcId, 150_000)).status).toBe("completed");
+    expect((await waitForTask(app, key, srcId, { timeoutMs: 150_000 })).status).toBe("completed");
     const made = await app.request("/sora/v1/characters", {
       key,
       body: { from_task: srcId, timestamps: "1,3", name: "Leaf" },

@@ -15,6 +15,7 @@ import type { VideoProvider } from "../../src/core/ports.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { makePng } from "../helpers/image-server.js";
+import { waitUntil } from "../helpers/wait.js";
 
 /** Renders at once; a prompt with "please fail" fails for good, one with "please hang" runs until cancelled. */
 const ok = new FakeProvider();
@@ -69,11 +70,7 @@ it("a task that fails for good drops its uploads", async () => {
 it("a cancelled task drops its uploads", async () => {
   const before = await uploads();
   const id = await create("please hang with a picture", [`data:image/png;base64,${png}`]);
-  const until = Date.now() + 30_000;
-  while (hang.calls === 0) {
-    if (Date.now() > until) throw new Error("the render never started");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await waitUntil(() => hang.calls > 0, { what: "the render to start", intervalMs: 50 });
   const res = await app.request(`/v1/videos/${encodeURIComponent(id)}/cancel`, { key, method: "POST" });
   expect(res.status).toBe(200);
   expect(await uploads()).toEqual(before);

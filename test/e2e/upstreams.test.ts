@@ -14,6 +14,7 @@ import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const running: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -259,13 +260,16 @@ describe("following upstream tasks", () => {
     const id = await create(s, key);
     const seen = new Set<string>();
     let progressSeen = 0;
-    for (let i = 0; i < 100; i++) {
-      const q = await s.query(key, id);
-      seen.add(String(q.status));
-      progressSeen = Math.max(progressSeen, Number(q.progress));
-      if (q.status === "completed" || q.status === "failed") break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(
+      async () => {
+        const q = await s.query(key, id);
+        seen.add(String(q.status));
+        progressSeen = Math.max(progressSeen, Number(q.progress));
+        return q.status;
+      },
+      (status) => status === "completed" || status === "failed",
+      { what: `task ${id} to end`, timeoutMs: 10_000 },
+    );
     expect(seen.has("failed")).toBe(false);
     expect(seen.has("completed")).toBe(true);
     expect(progressSeen).toBe(100);
@@ -289,7 +293,7 @@ describe("following upstream tasks", () => {
     const s = await app({ channels: [channel("a", "unified", a.url)] }, { REELAY_TASK_TIMEOUT_S: "10" });
     const key = await s.newKey();
     a.core.nextTask({ outcome: "never" });
-    const done = await waitForTask(s, key, await create(s, key), 40_000);
+    const done = await waitForTask(s, key, await create(s, key), { timeoutMs: 40_000 });
     expect(done.status).toBe("failed");
     expect(done.error).toMatchObject({ code: "task_timeout" });
     expect(String((done.error as { message: string }).message)).toContain(
@@ -338,12 +342,16 @@ describe("following upstream tasks", () => {
     const key = await s.newKey();
     b.core.nextTask({ outcome: "never" });
     const id = await create(s, key);
-    for (let i = 0; i < 50 && routesSeen(b).filter((r) => r === "query").length === 0; i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await pollUntil(() => routesSeen(b).includes("query"), Boolean, {
+      what: "an upstream poll",
+      timeoutMs: 5000,
+    });
     const res = await s.request(`/v1/video/cancel?id=${encodeURIComponent(id)}`, { key, method: "POST" });
     expect(res.status).toBe(200);
-    for (let i = 0; i < 50 && !routesSeen(b).includes("cancel"); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    await pollUntil(() => routesSeen(b).includes("cancel"), Boolean, {
+      what: "an upstream cancel",
+      timeoutMs: 5000,
+    });
     expect(routesSeen(b)).toContain("cancel");
     expect((await s.query(key, id)).status).toBe("cancelled");
   });

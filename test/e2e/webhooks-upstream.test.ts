@@ -7,6 +7,7 @@ import type { RunningEmulator } from "../emulators/common.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { pollUntil } from "../helpers/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 let relay: RunningEmulator;
@@ -50,7 +51,11 @@ it("sends video.completed and video.failed for tasks an upstream finished", asyn
 
   const seen = () =>
     [...receiver.processed.values()].map((e) => [e.body.type, e.body.data.id, e.body.data.status]);
-  for (let i = 0; i < 300 && seen().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  await pollUntil(
+    () => seen().length,
+    (n) => n >= 2,
+    { what: "two webhook events", timeoutMs: 30_000 },
+  );
   expect(seen().sort()).toEqual(
     [
       ["video.completed", ok, "completed"],

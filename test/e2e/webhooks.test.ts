@@ -9,6 +9,7 @@ import { errors } from "../../src/core/errors.js";
 import type { VideoProvider } from "../../src/core/ports.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
+import { waitFor } from "../helpers/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 /** Renders at once; a prompt with "please fail" fails for good, one with "please hang" runs until cancelled. */
@@ -86,22 +87,11 @@ async function deliveries(taskId: string): Promise<Delivery[]> {
   return ((await res.json()) as { data: Delivery[] }).data;
 }
 
-/** Polls until `check` holds; the bound only keeps a broken build from hanging. */
-async function until<T>(what: string, fn: () => Promise<T>, check: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 const settled = (taskId: string, n = 1) =>
-  until(
-    `${n} settled deliveries of ${taskId}`,
+  waitFor(
     () => deliveries(taskId),
     (ds) => ds.length === n && ds.every((d) => d.status !== "pending"),
+    { what: `${n} settled deliveries of ${taskId}`, intervalMs: 50 },
   );
 
 describe("webhook endpoints", () => {
@@ -199,14 +189,7 @@ describe("webhook deliveries", () => {
     const failed = await create(key, "please fail now");
     expect((await waitForTask(app, key, failed)).status).toBe("failed");
     const hanging = await create(key, "please hang around");
-    await until(
-      "the task to start",
-      async () =>
-        (await (await app.request(`/v1/video/query?id=${encodeURIComponent(hanging)}`, { key })).json()) as {
-          status: string;
-        },
-      (t) => t.status === "processing",
-    );
+    await waitForTask(app, key, hanging, { statuses: ["processing"], timeoutMs: 30_000, intervalMs: 50 });
     const cancel = await app.request(`/v1/video/cancel?id=${encodeURIComponent(hanging)}`, {
       key,
       method: "POST",

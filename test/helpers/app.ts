@@ -12,6 +12,9 @@ import type { Config } from "../../src/main/config.js";
 import { loadConfig } from "../../src/main/config.js";
 import { buildContainer, type Container, type ContainerOverrides } from "../../src/main/container.js";
 
+// Most app tests wait on a task; they find the helper beside the app.
+export { waitForTask } from "./tasks.js";
+
 export interface TestApp {
   readonly url: string;
   readonly config: Config;
@@ -95,24 +98,6 @@ export async function startTestApp(
       if (!o.keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls the unified query until the task is terminal; bounded by `timeoutMs`. */
-export async function waitForTask(
-  app: TestApp,
-  key: string,
-  id: string,
-  timeoutMs = 120_000,
-): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await app.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key });
-    const body = (await res.json()) as Record<string, unknown>;
-    if (res.status !== 200) throw new Error(`query ${id} → ${res.status} ${JSON.stringify(body)}`);
-    if (["completed", "failed", "cancelled"].includes(String(body.status))) return body;
-    if (Date.now() > until) throw new Error(`task ${id} still ${String(body.status)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 /** A loopback port nobody listens on right now. */

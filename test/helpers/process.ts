@@ -7,6 +7,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
 import { freePort } from "./app.js";
+import { pollUntil, sleep, waitFor } from "./wait.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 
@@ -107,32 +108,33 @@ export async function mintKey(server: ServerProcess, adminToken: string): Promis
 
 /** Waits (bounded) until /healthz answers, or fails with the process's output. */
 export async function waitHealthy(server: ServerProcess, timeoutMs = 30_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
   let ended = false;
   void server.exited.then(() => {
     ended = true;
   });
-  while (Date.now() < until && !ended) {
+  const healthy = async () => {
     try {
-      const res = await fetch(`${server.url}/healthz`);
-      if (res.ok) return;
+      return (await fetch(`${server.url}/healthz`)).ok;
     } catch {
-      // not listening yet
+      return false; // not listening yet
     }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`server did not become healthy:\n${server.output()}`);
+  };
+  const state = await pollUntil(
+    async () => ((await healthy()) ? "healthy" : ended ? "exited" : "starting"),
+    (s) => s !== "starting",
+    { what: "/healthz", timeoutMs },
+  );
+  if (state !== "healthy") throw new Error(`server did not become healthy:\n${server.output()}`);
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (bounded) until the process has written `text`; fails with its output if it exits first. */
 export async function waitForLog(p: ServerProcess, text: string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!p.output().includes(text)) {
-    if (Date.now() > until || p.proc.exitCode !== null) throw new Error(`no "${text}" in:\n${p.output()}`);
-    await sleep(100);
-  }
+  const seen = await pollUntil(
+    () => p.output().includes(text),
+    (found) => found || p.proc.exitCode !== null,
+    { what: text, timeoutMs },
+  );
+  if (!seen) throw new Error(`no "${text}" in:\n${p.output()}`);
 }
 
 /**
@@ -148,9 +150,32 @@ export async function waitRendering(worker: ServerProcess, dataDir: string): Pro
     const after = await readdir(scratch).catch(() => [] as string[]);
     return before.filter((d) => after.includes(d));
   };
-  const until = Date.now() + 60_000;
-  while ((await rendering()).length === 0) {
-    if (Date.now() > until) throw new Error(`worker never seen rendering:\n${worker.output()}`);
-    await sleep(10);
+  await waitFor(rendering, (dirs) => dirs.length > 0, {
+    what: "the worker rendering",
+    timeoutMs: 60_000,
+    intervalMs: 10,
+    detail: () => worker.output(),
+  });
+}
+
+/** The spawned servers of one test file, started up and killed together at its end. */
+export class ServerGroup {
+  private readonly all: ServerProcess[] = [];
+
+  /**
+   * Spawns ROLE with `env` and waits (bounded) until it is up: /healthz answers, or for a worker,
+   * which serves no API port (PORT 0), its ready line.
+   */
+  async start(env: Record<string, string>, role: "serve" | "worker" | "all" = "all"): Promise<ServerProcess> {
+    const p = await spawnServer(role === "worker" ? { ...env, PORT: "0" } : env, role);
+    this.all.push(p);
+    if (role === "worker") await waitForLog(p, "reelay is ready");
+    else await waitHealthy(p);
+    return p;
+  }
+
+  /** SIGKILLs every server still running (a test's teardown: nothing to hand back). */
+  async killAll(): Promise<void> {
+    await Promise.all(this.all.splice(0).map((p) => p.kill("SIGKILL")));
   }
 }

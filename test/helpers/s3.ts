@@ -54,3 +54,17 @@ export async function startTestS3(bucket = "reelay-test"): Promise<TestS3> {
     },
   };
 }
+
+/** The environment that keeps Reelay's results in this bucket, delivered `delivery`, under `prefix` if given. */
+export function s3Env(s3: TestS3, delivery: "proxy" | "redirect", prefix?: string): Record<string, string> {
+  return {
+    REELAY_STORAGE: "s3",
+    REELAY_S3_BUCKET: s3.bucket,
+    REELAY_S3_ENDPOINT: s3.endpoint,
+    REELAY_S3_ACCESS_KEY_ID: s3.accessKeyId,
+    REELAY_S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    REELAY_S3_FORCE_PATH_STYLE: "true",
+    ...(prefix === undefined ? {} : { REELAY_S3_PREFIX: prefix }),
+    REELAY_S3_DELIVERY: delivery,
+  };
+}

@@ -7,7 +7,8 @@ import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { mintKey, type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+import { mintKey, ServerGroup, type ServerProcess } from "../helpers/process.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const SOAK = process.env.REELAY_SOAK === "1";
 const TASKS = SOAK ? 60 : 8;
@@ -15,22 +16,18 @@ const KILLS = SOAK ? 12 : 3;
 const ADMIN = "crash-loop-admin-token-0123456789";
 
 let dir = "";
-const servers: ServerProcess[] = [];
+const servers = new ServerGroup();
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.kill("SIGKILL")));
+  await servers.killAll();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<ServerProcess> {
-  const s = await spawnServer({
+const start = (): Promise<ServerProcess> =>
+  servers.start({
     REELAY_DATA_DIR: join(dir, "data"),
     REELAY_ADMIN_TOKEN: ADMIN,
     REELAY_WORKER_CONCURRENCY: "2",
   });
-  servers.push(s);
-  await waitHealthy(s);
-  return s;
-}
 
 it(`${TASKS} tasks, ${KILLS} SIGKILLs at random moments: every task completes exactly once`, async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-crashloop-"));
@@ -58,9 +55,8 @@ it(`${TASKS} tasks, ${KILLS} SIGKILLs at random moments: every task completes ex
     server = await start();
   }
 
-  const until = Date.now() + (SOAK ? 900_000 : 170_000);
   const statuses = new Map<string, string>();
-  while (Date.now() < until) {
+  const listAll = async () => {
     const list: { id: string; status: string }[] = [];
     let after = "";
     for (let page = 0; page < 100; page++) {
@@ -78,9 +74,13 @@ it(`${TASKS} tasks, ${KILLS} SIGKILLs at random moments: every task completes ex
       after = body.last_id;
     }
     for (const v of list) statuses.set(v.id, v.status);
-    if (list.every((v) => v.status === "completed" || v.status === "failed")) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+    return list;
+  };
+  await pollUntil(listAll, (list) => list.every((v) => v.status === "completed" || v.status === "failed"), {
+    what: "every task to end",
+    timeoutMs: SOAK ? 900_000 : 170_000,
+    intervalMs: 500,
+  });
   // None lost, none stuck, none failed; and no task appeared twice.
   expect([...statuses.keys()].sort()).toEqual([...ids].sort());
   expect([...statuses.values()].filter((s) => s !== "completed")).toEqual([]);

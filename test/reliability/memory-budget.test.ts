@@ -19,6 +19,8 @@ import {
   spawnServer,
   waitHealthy,
 } from "../helpers/process.js";
+import { TERMINAL } from "../helpers/tasks.js";
+import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "memory-budget-admin-token-0123456789";
 const PARALLEL = 16;
@@ -71,11 +73,11 @@ it("16 parallel maximum-size creates during a render: the process lives and ever
   });
   expect(render.status).toBe(200);
   const renderId = ((await render.json()) as { id: string }).id;
-  let t = await task(key, renderId);
-  for (let i = 0; i < 600 && !(t.status === "processing" && Number(t.progress) > 0); i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    t = await task(key, renderId);
-  }
+  const t = await pollUntil(
+    () => task(key, renderId),
+    (x) => x.status === "processing" && Number(x.progress) > 0,
+    { what: "the render under way", timeoutMs: 60_000 },
+  );
   expect(t.status).toBe("processing");
 
   const body = await maximumCreateBody(dir);
@@ -92,10 +94,10 @@ it("16 parallel maximum-size creates during a render: the process lives and ever
   }
 
   expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
-  let done = await task(key, renderId);
-  for (let i = 0; i < 1200 && !["completed", "failed", "cancelled"].includes(String(done.status)); i++) {
-    await new Promise((r) => setTimeout(r, 250));
-    done = await task(key, renderId);
-  }
+  const done = await pollUntil(
+    () => task(key, renderId),
+    (x) => (TERMINAL as readonly string[]).includes(String(x.status)),
+    { what: "the render to end", timeoutMs: 300_000, intervalMs: 250 },
+  );
   expect(done.status).toBe("completed");
 }, 420_000);

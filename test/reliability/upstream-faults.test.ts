@@ -70,7 +70,7 @@ async function survives(route: string, fault: Fault) {
   });
   expect(res.status).toBe(200);
   const { id } = (await res.json()) as { id: string };
-  const done = await waitForTask(s, key, id, 60_000);
+  const done = await waitForTask(s, key, id, { timeoutMs: 60_000 });
   expect(done.status, JSON.stringify(done)).toBe("completed");
   expect(emu.core.tasks.size - tasksBefore).toBe(1);
   expect(before - (await balance())).toBe(PRICE);

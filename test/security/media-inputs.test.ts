@@ -186,7 +186,7 @@ describe("a real PNG with a playlist appended", () => {
     const polyglot = Buffer.concat([redPng, Buffer.from(`\n${hostile().hls}`)]);
     const { status, json } = await unified([dataUrl(polyglot)]);
     expect(status).toBe(200);
-    const task = await waitForTask(app, key, String(json.id), 150_000);
+    const task = await waitForTask(app, key, String(json.id), { timeoutMs: 150_000 });
     expect(task.status).toBe("completed");
     const file = join(dir, "polyglot.mp4");
     await writeFile(file, Buffer.from(await (await fetch(String(task.video_url))).arrayBuffer()));

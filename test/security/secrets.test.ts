@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { type ServerProcess, spawnServer, waitHealthy } from "../helpers/process.js";
+import { pollUntil } from "../helpers/wait.js";
 import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.js";
 
 const ADMIN = "secrets-test-admin-token-0123456789";
@@ -65,13 +66,14 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   expect(created.headers.get("x-request-id")).toBe("trace-create-1");
   const { id } = (await created.json()) as { id: string };
 
-  let task: Record<string, unknown> = {};
-  for (let i = 0; i < 600 && task.status !== "completed" && task.status !== "failed"; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    task = (await (
-      await fetch(`${base}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth })
-    ).json()) as Record<string, unknown>;
-  }
+  const task = await pollUntil(
+    async () =>
+      (await (
+        await fetch(`${base}/v1/video/query?id=${encodeURIComponent(id)}`, { headers: auth })
+      ).json()) as Record<string, unknown>,
+    (t) => t.status === "completed" || t.status === "failed",
+    { what: `task ${id} to end`, timeoutMs: 120_000, intervalMs: 200 },
+  );
   expect(task.status).toBe("completed");
   const videoUrl = new URL(String(task.video_url));
   const sig = String(videoUrl.searchParams.get("sig"));
@@ -94,7 +96,11 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   // Both deliveries arrive, signed with their secrets, before the logs are searched for them.
   // (One event, so one webhook-id at both URLs: count answered requests, not de-duplicated events.)
   const answered = () => receiver?.received.filter((r) => r.status === 200).map((r) => r.path) ?? [];
-  for (let i = 0; i < 600 && answered().length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+  await pollUntil(
+    () => answered().length,
+    (n) => n >= 2,
+    { what: "both deliveries", timeoutMs: 60_000 },
+  );
   expect(answered().sort()).toEqual(["/cb", "/hook"]);
 
   await server.kill("SIGTERM");
@@ -177,14 +183,17 @@ it("an upstream channel's secret reaches only its upstream: never a log line or 
       }),
     });
     const { id } = (await created.json()) as { id: string };
-    let status = "";
-    for (let i = 0; i < 300 && status !== "completed" && status !== "failed"; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      const q = await fetch(`${proc.url}/v1/video/query?id=${encodeURIComponent(id)}`, {
-        headers: { authorization: `Bearer ${key}` },
-      });
-      status = ((await q.json()) as { status: string }).status;
-    }
+    const server = proc;
+    const status = await pollUntil(
+      async () => {
+        const q = await fetch(`${server.url}/v1/video/query?id=${encodeURIComponent(id)}`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        return ((await q.json()) as { status: string }).status;
+      },
+      (s) => s === "completed" || s === "failed",
+      { what: `task ${id} to end`, timeoutMs: 30_000 },
+    );
     expect(status).toBe("completed");
     const admin = { authorization: `Bearer ${ADMIN}` };
     const responses = await Promise.all(
