@@ -5,17 +5,9 @@
 import { dropUploads, taskPrefixFor, uploadKeysOf } from "./blob_keys.js";
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type {
-  BlobStore,
-  Clock,
-  Database,
-  IdempotencyStore,
-  JobQueue,
-  TaskEvents,
-  TaskStore,
-} from "./ports.js";
-import { type Billing, priceOf } from "./pricing.js";
+import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
 import { isPublished, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
+import type { TaskLifecycle } from "./task_lifecycle.js";
 
 export interface EngineSettings {
   /** Attempts per task, the first included. */
@@ -94,8 +86,8 @@ export function createTaskEngine(deps: {
   db: Database;
   tasks: TaskStore;
   idempotency: IdempotencyStore;
-  /** Credits and prices; null while billing is off. */
-  billing: Billing | null;
+  /** Every status change of a task goes through it (with its money and event). */
+  lifecycle: TaskLifecycle;
   queue: JobQueue;
   blobs: BlobStore;
   clock: Clock;
@@ -104,10 +96,8 @@ export function createTaskEngine(deps: {
   onEnqueued: () => void;
   /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
   onStopped: (taskId: string) => void;
-  /** Told of every task a cancel ends, inside that transaction (the webhook outbox). */
-  events?: TaskEvents;
 }): TaskEngine {
-  const { db, tasks, queue, blobs, clock, settings, idempotency, billing } = deps;
+  const { db, tasks, lifecycle, queue, blobs, clock, settings, idempotency } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
     const task = await tasks.get(id);
     if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
@@ -187,22 +177,7 @@ export function createTaskEngine(deps: {
         if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {
           throw errors.tooManyActiveTasks(opts.maxActive);
         }
-        if (billing) {
-          // The pre-charge: a hold, settled against what is delivered, refunded on failure.
-          const price = priceOf(billing.prices, request);
-          if (price === null) throw errors.noPrice(request.model);
-          const charge = {
-            ownerId,
-            keyId: opts.keyId ?? null,
-            taskId: task.id,
-            model: request.model,
-            amount: price,
-            now,
-          };
-          if (price > 0 && !(await billing.accounts.charge(charge, tx)))
-            throw errors.insufficientCredits(price);
-        }
-        await tasks.insert(task, tx);
+        await lifecycle.open(task, { keyId: opts.keyId ?? null }, tx);
         await queue.enqueue(
           {
             payload: {
@@ -248,17 +223,7 @@ export function createTaskEngine(deps: {
 
     async cancel(ownerId, id) {
       const task = await getOwned(ownerId, id);
-      const cancelled = await db.transaction(async (tx) => {
-        const t = await tasks.update(
-          id,
-          { status: "cancelled", error: { code: "cancelled", message: "Cancelled by the caller" } },
-          { now: clock.now(), onlyFrom: ["pending", "processing"] },
-          tx,
-        );
-        if (t && billing) await billing.accounts.refund(id, clock.now(), tx);
-        if (t) await deps.events?.taskEnded(t, tx);
-        return t;
-      });
+      const cancelled = await db.transaction((tx) => lifecycle.cancel(id, tx));
       if (!cancelled) throw errors.notCancellable(id, task.status);
       deps.onStopped(id);
       // A store failing now leaves them to the task's deletion; the cancel itself is done.
@@ -277,11 +242,7 @@ export function createTaskEngine(deps: {
 
     async remove(ownerId, id) {
       const task = await getOwned(ownerId, id);
-      await db.transaction(async (tx) => {
-        // An unfinished task that is deleted was never delivered: its charge goes back.
-        if (billing && task.status !== "completed") await billing.accounts.refund(task.id, clock.now(), tx);
-        await tasks.delete(task.id, tx);
-      });
+      await db.transaction((tx) => lifecycle.remove(task, tx));
       deps.onStopped(task.id);
       // The task's folder holds every attempt's results (a killed attempt's leftovers too).
       await Promise.all([

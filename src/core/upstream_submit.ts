@@ -6,8 +6,9 @@
  */
 import type { Channel, ChannelRouter } from "./channels.js";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "./errors.js";
-import type { ClaimedJob, Clock, Database, JobQueue, Logger, TaskStore } from "./ports.js";
+import type { ClaimedJob, Clock, Database, JobQueue, Logger } from "./ports.js";
 import type { Task } from "./task.js";
+import type { TaskLifecycle } from "./task_lifecycle.js";
 import type { UpstreamTaskStore } from "./upstream.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
@@ -33,7 +34,7 @@ export interface Dispatcher {
 
 export function createDispatcher(deps: {
   db: Database;
-  tasks: TaskStore;
+  lifecycle: TaskLifecycle;
   queue: JobQueue;
   upstreamTasks: UpstreamTaskStore;
   router: ChannelRouter;
@@ -42,7 +43,7 @@ export function createDispatcher(deps: {
   /** An upstream accepted a task: the poller may want to look sooner. */
   onSubmitted: () => void;
 }): Dispatcher {
-  const { db, tasks, queue, upstreamTasks, router, clock, logger } = deps;
+  const { db, lifecycle, queue, upstreamTasks, router, clock, logger } = deps;
 
   return {
     async dispatch(job, task, ctx) {
@@ -116,14 +117,9 @@ export function createDispatcher(deps: {
               { upstreamId, status: status.raw, nextPollAt: now + channel.spec.pollIntervalMs },
               tx,
             );
-            await tasks.update(
+            await lifecycle.accepted(
               task.id,
-              {
-                status: status.state === "queued" ? "pending" : "processing",
-                progress: Math.max(0, Math.min(99, Math.round(status.progress ?? 0))),
-                failureReason: null,
-              },
-              { now, onlyFrom: ["processing"] },
+              { queued: status.state === "queued", progress: status.progress ?? 0 },
               tx,
             );
             await queue.complete(job, tx);

@@ -38,6 +38,7 @@ import { createLinkSigner } from "../core/links.js";
 import { modelTable } from "../core/models.js";
 import type { Clock, MediaInspector, VideoProvider, WatermarkRemover } from "../core/ports.js";
 import { createRetention } from "../core/retention.js";
+import { createTaskLifecycle } from "../core/task_lifecycle.js";
 import type { UpstreamProvider } from "../core/upstream.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../core/upstream_poller.js";
 import { createDispatcher } from "../core/upstream_submit.js";
@@ -235,21 +236,22 @@ export async function buildContainer(
     const orphaned = [...(await upstreamTasks.inFlight()).keys()].some(
       (id) => !channels.some((c) => c.spec.id === id && c.upstream !== null),
     );
+    // The one writer of task status, shared by the engine, the worker and the poller.
+    const lifecycle = createTaskLifecycle({ tasks, billing, clock, events });
     let poller: UpstreamPoller | null = null;
     if (hasUpstreams || orphaned) {
       const { createResultFinisher } = await import("../adapters/providers/upstream/finisher.js");
       poller = createUpstreamPoller({
         db,
         tasks,
+        lifecycle,
         upstreamTasks,
         router,
         blobs,
         finisher: createResultFinisher({ tools, blobs, blobKey: blobKeyFor }),
-        billing,
         clock,
         logger,
         telemetry: prometheus.telemetry,
-        events,
         settings: { ...config.poller, scratchDir },
       });
     }
@@ -258,17 +260,17 @@ export async function buildContainer(
       tasks,
       queue,
       blobs,
+      lifecycle,
       providerFor: () => chosen,
       blobKey: blobKeyFor,
       clock,
       logger,
       telemetry: prometheus.telemetry,
       remover,
-      billing,
       dispatcher: hasUpstreams
         ? createDispatcher({
             db,
-            tasks,
+            lifecycle,
             queue,
             upstreamTasks,
             router,
@@ -278,7 +280,6 @@ export async function buildContainer(
           })
         : null,
       settings: { ...config.engine, scratchDir },
-      events,
     });
     // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
     const retention = createRetention({
@@ -308,14 +309,13 @@ export async function buildContainer(
       db,
       tasks,
       idempotency: createSqlIdempotencyStore(db.kysely),
-      billing,
+      lifecycle,
       queue,
       blobs,
       clock,
       settings: config.engine,
       onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
       onStopped: (taskId) => worker.interrupt(taskId),
-      events,
     });
     if (backends.soleProcess) {
       // This process holds the data dir's exclusive lock, so any lease in the table belongs to a
