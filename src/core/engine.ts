@@ -5,9 +5,9 @@
 import { dropUploads, taskPrefixFor, uploadKeysOf } from "./blob_keys.js";
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore } from "./ports.js";
+import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore, Tx } from "./ports.js";
 import { isPublished, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
-import type { TaskLifecycle } from "./task_lifecycle.js";
+import { newTask, type TaskLifecycle } from "./task_lifecycle.js";
 
 export interface EngineSettings {
   /** Attempts per task, the first included. */
@@ -124,54 +124,60 @@ export function createTaskEngine(deps: {
     return { tasks: rows.slice(0, limit), hasMore: rows.length > limit };
   };
 
+  /**
+   * The task made first under this idempotency key (this owner's, in the last 24 h), when the
+   * request is the same (else `idempotency_conflict`); undefined when the key is new, and now
+   * recorded for `taskId` in `tx`.
+   */
+  async function underKey(
+    ownerId: string,
+    idem: { key: string; fingerprint: string },
+    taskId: string,
+    now: number,
+    tx: Tx,
+  ): Promise<Task | undefined> {
+    /** The task made first under this key: this request's answer, if it is the same request. */
+    const first = async (prior: { fingerprint: string; taskId: string }) => {
+      if (prior.fingerprint !== idem.fingerprint) throw errors.idempotencyConflict(idem.key);
+      const earlier = await tasks.get(prior.taskId, tx);
+      // The first task may have been deleted since: then the key is spent.
+      if (!earlier) throw errors.idempotencyConflict(idem.key);
+      return earlier;
+    };
+    const prior = await idempotency.find(ownerId, idem.key, tx);
+    if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) return first(prior);
+    if (prior) await idempotency.remove(ownerId, idem.key, tx);
+    const won = await idempotency.insert(
+      ownerId,
+      idem.key,
+      { fingerprint: idem.fingerprint, taskId, createdAt: now },
+      tx,
+    );
+    if (won) return undefined;
+    // A concurrent create recorded the key between our read and our write (PostgreSQL).
+    // The insert waited for that transaction to commit, and each statement reads what is
+    // committed (READ COMMITTED), so its task is there to return: the same answer a retry
+    // would get. Only if it is not (a rolled-back winner leaves no row) is the client asked
+    // to retry.
+    const winner = await idempotency.find(ownerId, idem.key, tx);
+    if (winner) return first(winner);
+    throw errors.idempotencyInProgress(idem.key);
+  }
+
   return {
     async create(ownerId, request, opts = {}) {
       const now = clock.now();
-      const task: Task = {
+      const task = newTask({
         id: newTaskId(request.family, now),
         ownerId,
         request,
-        status: "pending",
-        progress: 0,
-        createdAt: now,
-        statusUpdatedAt: now,
+        now,
         deadlineAt: now + settings.taskTimeoutS * 1000,
-        attempts: 0,
-        error: null,
-        failureReason: null,
-        enhancedPrompt: null,
-        result: null,
-      };
+      });
       const reused = await db.transaction(async (tx) => {
-        const idem = opts.idempotency;
-        if (idem) {
-          /** The task made first under this key: this request's answer, if it is the same request. */
-          const first = async (prior: { fingerprint: string; taskId: string }) => {
-            if (prior.fingerprint !== idem.fingerprint) throw errors.idempotencyConflict(idem.key);
-            const earlier = await tasks.get(prior.taskId, tx);
-            // The first task may have been deleted since: then the key is spent.
-            if (!earlier) throw errors.idempotencyConflict(idem.key);
-            return earlier;
-          };
-          const prior = await idempotency.find(ownerId, idem.key, tx);
-          if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) return first(prior);
-          if (prior) await idempotency.remove(ownerId, idem.key, tx);
-          const won = await idempotency.insert(
-            ownerId,
-            idem.key,
-            { fingerprint: idem.fingerprint, taskId: task.id, createdAt: now },
-            tx,
-          );
-          if (!won) {
-            // A concurrent create recorded the key between our read and our write (PostgreSQL).
-            // The insert waited for that transaction to commit, and each statement reads what is
-            // committed (READ COMMITTED), so its task is there to return: the same answer a retry
-            // would get. Only if it is not (a rolled-back winner leaves no row) is the client asked
-            // to retry.
-            const winner = await idempotency.find(ownerId, idem.key, tx);
-            if (winner) return first(winner);
-            throw errors.idempotencyInProgress(idem.key);
-          }
+        if (opts.idempotency) {
+          const earlier = await underKey(ownerId, opts.idempotency, task.id, now, tx);
+          if (earlier) return earlier;
         }
         // Counted inside the transaction: concurrent creates cannot both slip under the limit.
         if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {

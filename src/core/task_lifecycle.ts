@@ -10,7 +10,7 @@
 import { ErrorCode, errors, type ReelayError } from "./errors.js";
 import type { Clock, TaskEvents, TaskPatch, TaskStore, Tx } from "./ports.js";
 import { type Billing, priceOf, settleDelivered } from "./pricing.js";
-import { canWrite, type Task, type TaskResult, type TaskStatus } from "./task.js";
+import { canWrite, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
 
 export interface TaskLifecycleDeps {
   readonly tasks: TaskStore;
@@ -74,6 +74,29 @@ export interface TaskLifecycle {
   remove(task: Task, tx: Tx): Promise<boolean>;
 }
 
+/** A task as it starts: pending, nothing tried yet. Stored by `open`. */
+export const newTask = (t: {
+  id: string;
+  ownerId: string;
+  request: VideoRequest;
+  now: number;
+  deadlineAt: number;
+}): Task => ({
+  id: t.id,
+  ownerId: t.ownerId,
+  request: t.request,
+  status: "pending",
+  progress: 0,
+  createdAt: t.now,
+  statusUpdatedAt: t.now,
+  deadlineAt: t.deadlineAt,
+  attempts: 0,
+  error: null,
+  failureReason: null,
+  enhancedPrompt: null,
+  result: null,
+});
+
 /** Running statuses: the ones a task may leave. */
 const RUNNING: readonly TaskStatus[] = ["pending", "processing"];
 
@@ -133,6 +156,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
 
   return {
     async open(task, payer, tx) {
+      if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
       if (billing) {
         // The pre-charge: a hold, settled against what is delivered, refunded on failure.
         const price = priceOf(billing.prices, task.request);
