@@ -5,17 +5,9 @@
 import { dropUploads, taskPrefixFor, uploadKeysOf } from "./blob_keys.js";
 import { errors } from "./errors.js";
 import { newTaskId } from "./ids.js";
-import type {
-  BlobStore,
-  Clock,
-  Database,
-  IdempotencyStore,
-  JobQueue,
-  TaskEvents,
-  TaskStore,
-} from "./ports.js";
-import { type Billing, priceOf } from "./pricing.js";
+import type { BlobStore, Clock, Database, IdempotencyStore, JobQueue, TaskStore, Tx } from "./ports.js";
 import { isPublished, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
+import { newTask, type TaskLifecycle } from "./task_lifecycle.js";
 
 export interface EngineSettings {
   /** Attempts per task, the first included. */
@@ -94,8 +86,8 @@ export function createTaskEngine(deps: {
   db: Database;
   tasks: TaskStore;
   idempotency: IdempotencyStore;
-  /** Credits and prices; null while billing is off. */
-  billing: Billing | null;
+  /** Every status change of a task goes through it (with its money and event). */
+  lifecycle: TaskLifecycle;
   queue: JobQueue;
   blobs: BlobStore;
   clock: Clock;
@@ -104,10 +96,8 @@ export function createTaskEngine(deps: {
   onEnqueued: () => void;
   /** Called after a task is cancelled or deleted, to stop a render this process runs for it. */
   onStopped: (taskId: string) => void;
-  /** Told of every task a cancel ends, inside that transaction (the webhook outbox). */
-  events?: TaskEvents;
 }): TaskEngine {
-  const { db, tasks, queue, blobs, clock, settings, idempotency, billing } = deps;
+  const { db, tasks, lifecycle, queue, blobs, clock, settings, idempotency } = deps;
   const getOwned = async (ownerId: string, id: string): Promise<Task> => {
     const task = await tasks.get(id);
     if (!task || task.ownerId !== ownerId) throw errors.taskNotFound(id);
@@ -134,75 +124,66 @@ export function createTaskEngine(deps: {
     return { tasks: rows.slice(0, limit), hasMore: rows.length > limit };
   };
 
+  /**
+   * The task made first under this idempotency key (this owner's, in the last 24 h), when the
+   * request is the same (else `idempotency_conflict`); undefined when the key is new, and now
+   * recorded for `taskId` in `tx`.
+   */
+  async function underKey(
+    ownerId: string,
+    idem: { key: string; fingerprint: string },
+    taskId: string,
+    now: number,
+    tx: Tx,
+  ): Promise<Task | undefined> {
+    /** The task made first under this key: this request's answer, if it is the same request. */
+    const first = async (prior: { fingerprint: string; taskId: string }) => {
+      if (prior.fingerprint !== idem.fingerprint) throw errors.idempotencyConflict(idem.key);
+      const earlier = await tasks.get(prior.taskId, tx);
+      // The first task may have been deleted since: then the key is spent.
+      if (!earlier) throw errors.idempotencyConflict(idem.key);
+      return earlier;
+    };
+    const prior = await idempotency.find(ownerId, idem.key, tx);
+    if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) return first(prior);
+    if (prior) await idempotency.remove(ownerId, idem.key, tx);
+    const won = await idempotency.insert(
+      ownerId,
+      idem.key,
+      { fingerprint: idem.fingerprint, taskId, createdAt: now },
+      tx,
+    );
+    if (won) return undefined;
+    // A concurrent create recorded the key between our read and our write (PostgreSQL).
+    // The insert waited for that transaction to commit, and each statement reads what is
+    // committed (READ COMMITTED), so its task is there to return: the same answer a retry
+    // would get. Only if it is not (a rolled-back winner leaves no row) is the client asked
+    // to retry.
+    const winner = await idempotency.find(ownerId, idem.key, tx);
+    if (winner) return first(winner);
+    throw errors.idempotencyInProgress(idem.key);
+  }
+
   return {
     async create(ownerId, request, opts = {}) {
       const now = clock.now();
-      const task: Task = {
+      const task = newTask({
         id: newTaskId(request.family, now),
         ownerId,
         request,
-        status: "pending",
-        progress: 0,
-        createdAt: now,
-        statusUpdatedAt: now,
+        now,
         deadlineAt: now + settings.taskTimeoutS * 1000,
-        attempts: 0,
-        error: null,
-        failureReason: null,
-        enhancedPrompt: null,
-        result: null,
-      };
+      });
       const reused = await db.transaction(async (tx) => {
-        const idem = opts.idempotency;
-        if (idem) {
-          /** The task made first under this key: this request's answer, if it is the same request. */
-          const first = async (prior: { fingerprint: string; taskId: string }) => {
-            if (prior.fingerprint !== idem.fingerprint) throw errors.idempotencyConflict(idem.key);
-            const earlier = await tasks.get(prior.taskId, tx);
-            // The first task may have been deleted since: then the key is spent.
-            if (!earlier) throw errors.idempotencyConflict(idem.key);
-            return earlier;
-          };
-          const prior = await idempotency.find(ownerId, idem.key, tx);
-          if (prior && prior.createdAt > now - IDEMPOTENCY_WINDOW_MS) return first(prior);
-          if (prior) await idempotency.remove(ownerId, idem.key, tx);
-          const won = await idempotency.insert(
-            ownerId,
-            idem.key,
-            { fingerprint: idem.fingerprint, taskId: task.id, createdAt: now },
-            tx,
-          );
-          if (!won) {
-            // A concurrent create recorded the key between our read and our write (PostgreSQL).
-            // The insert waited for that transaction to commit, and each statement reads what is
-            // committed (READ COMMITTED), so its task is there to return: the same answer a retry
-            // would get. Only if it is not (a rolled-back winner leaves no row) is the client asked
-            // to retry.
-            const winner = await idempotency.find(ownerId, idem.key, tx);
-            if (winner) return first(winner);
-            throw errors.idempotencyInProgress(idem.key);
-          }
+        if (opts.idempotency) {
+          const earlier = await underKey(ownerId, opts.idempotency, task.id, now, tx);
+          if (earlier) return earlier;
         }
         // Counted inside the transaction: concurrent creates cannot both slip under the limit.
         if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {
           throw errors.tooManyActiveTasks(opts.maxActive);
         }
-        if (billing) {
-          // The pre-charge: a hold, settled against what is delivered, refunded on failure.
-          const price = priceOf(billing.prices, request);
-          if (price === null) throw errors.noPrice(request.model);
-          const charge = {
-            ownerId,
-            keyId: opts.keyId ?? null,
-            taskId: task.id,
-            model: request.model,
-            amount: price,
-            now,
-          };
-          if (price > 0 && !(await billing.accounts.charge(charge, tx)))
-            throw errors.insufficientCredits(price);
-        }
-        await tasks.insert(task, tx);
+        await lifecycle.open(task, { keyId: opts.keyId ?? null }, tx);
         await queue.enqueue(
           {
             payload: {
@@ -248,17 +229,7 @@ export function createTaskEngine(deps: {
 
     async cancel(ownerId, id) {
       const task = await getOwned(ownerId, id);
-      const cancelled = await db.transaction(async (tx) => {
-        const t = await tasks.update(
-          id,
-          { status: "cancelled", error: { code: "cancelled", message: "Cancelled by the caller" } },
-          { now: clock.now(), onlyFrom: ["pending", "processing"] },
-          tx,
-        );
-        if (t && billing) await billing.accounts.refund(id, clock.now(), tx);
-        if (t) await deps.events?.taskEnded(t, tx);
-        return t;
-      });
+      const cancelled = await db.transaction((tx) => lifecycle.cancel(id, tx));
       if (!cancelled) throw errors.notCancellable(id, task.status);
       deps.onStopped(id);
       // A store failing now leaves them to the task's deletion; the cancel itself is done.
@@ -277,11 +248,7 @@ export function createTaskEngine(deps: {
 
     async remove(ownerId, id) {
       const task = await getOwned(ownerId, id);
-      await db.transaction(async (tx) => {
-        // An unfinished task that is deleted was never delivered: its charge goes back.
-        if (billing && task.status !== "completed") await billing.accounts.refund(task.id, clock.now(), tx);
-        await tasks.delete(task.id, tx);
-      });
+      await db.transaction((tx) => lifecycle.remove(task, tx));
       deps.onStopped(task.id);
       // The task's folder holds every attempt's results (a killed attempt's leftovers too).
       await Promise.all([

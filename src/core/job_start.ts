@@ -5,6 +5,7 @@
 import { errors, type ReelayError } from "./errors.js";
 import type { ClaimedJob, Clock, TaskStore, Tx } from "./ports.js";
 import type { Task } from "./task.js";
+import type { TaskLifecycle } from "./task_lifecycle.js";
 
 /** A claimed job's next step. */
 export type Plan =
@@ -24,7 +25,7 @@ export const MAX_INTERRUPTIONS = 10;
 export async function planJob(
   job: ClaimedJob,
   tx: Tx,
-  { tasks, clock }: { tasks: TaskStore; clock: Clock },
+  { tasks, lifecycle, clock }: { tasks: TaskStore; lifecycle: TaskLifecycle; clock: Clock },
 ): Promise<Plan> {
   if (job.payload.kind !== "render" || job.payload.version !== 1) {
     return { kind: "bury", reason: `unknown job payload ${JSON.stringify(job.payload)}` };
@@ -58,11 +59,6 @@ export async function planJob(
       err: errors.retriesExhausted(job.maxAttempts, task.failureReason ?? "the worker stopped"),
     };
   }
-  const started = await tasks.update(
-    task.id,
-    { status: "processing", progress: 0, attempts: job.attempt },
-    { now, onlyFrom: ["pending", "processing"] },
-    tx,
-  );
+  const started = await lifecycle.start(task, job.attempt, tx);
   return started ? { kind: "run", task } : { kind: "complete" };
 }

@@ -16,6 +16,12 @@ const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
   cancelled: [],
 };
 export const canMove = (from: TaskStatus, to: TaskStatus): boolean => NEXT[from].includes(to);
+/**
+ * Whether a write may leave a task in `from` with status `to`: a move the machine allows, or a task
+ * still running that stays as it is (its progress written, its job restarted).
+ */
+export const canWrite = (from: TaskStatus, to: TaskStatus): boolean =>
+  from === to ? !isTerminal(from) : canMove(from, to);
 
 /**
  * Which API a task was created through (`openai`: `/v1/videos` and chat completions); both can read

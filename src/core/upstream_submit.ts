@@ -6,9 +6,10 @@
  */
 import type { Channel, ChannelRouter } from "./channels.js";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "./errors.js";
-import type { ClaimedJob, Clock, Database, JobQueue, Logger, TaskStore } from "./ports.js";
+import type { ClaimedJob, Clock, Database, JobQueue, Logger } from "./ports.js";
 import type { Task } from "./task.js";
-import type { UpstreamTaskStore } from "./upstream.js";
+import type { TaskLifecycle } from "./task_lifecycle.js";
+import type { UpstreamProvider, UpstreamTaskRecord, UpstreamTaskStore } from "./upstream.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
 
@@ -33,7 +34,7 @@ export interface Dispatcher {
 
 export function createDispatcher(deps: {
   db: Database;
-  tasks: TaskStore;
+  lifecycle: TaskLifecycle;
   queue: JobQueue;
   upstreamTasks: UpstreamTaskStore;
   router: ChannelRouter;
@@ -42,49 +43,89 @@ export function createDispatcher(deps: {
   /** An upstream accepted a task: the poller may want to look sooner. */
   onSubmitted: () => void;
 }): Dispatcher {
-  const { db, tasks, queue, upstreamTasks, router, clock, logger } = deps;
+  const { db, lifecycle, queue, upstreamTasks, router, clock, logger } = deps;
+
+  /**
+   * The channels to try, best first, and the upstream video a remix starts from (when the task
+   * remixes a video an upstream made: the remix goes back to that upstream).
+   */
+  async function candidatesFor(
+    task: Task,
+    pinned: UpstreamTaskRecord | undefined,
+  ): Promise<{ candidates: readonly Channel[]; remixOf: string | null }> {
+    const r = task.request;
+    if (pinned) {
+      // An earlier create to this channel got no answer (or its process died while sending).
+      const channel = router.get(pinned.channelId);
+      if (!channel?.upstream?.idempotent) {
+        await upstreamTasks.finish(task.id);
+        throw errors.upstreamOutcomeUnknown(pinned.channelId, "an earlier create got no answer", false);
+      }
+      return { candidates: [channel], remixOf: null };
+    }
+    if (r.source !== null || (r.characters?.length ?? 0) > 0) {
+      // Upstreams take a prompt and images; a source video or characters need the local renderer,
+      // except a remix of a video an upstream made, which goes back to that upstream where it can.
+      const src =
+        r.source?.kind === "remix" && r.source.taskId ? await upstreamTasks.get(r.source.taskId) : undefined;
+      const origin = src ? router.get(src.channelId) : undefined;
+      if (src?.upstreamId && origin?.upstream?.remix)
+        return { candidates: [origin], remixOf: src.upstreamId };
+      const local = router.all().filter((c) => c.upstream === null);
+      if (local.length === 0)
+        throw errors.noChannelFor(r.model, r.source ? `a ${r.source.kind}` : "a video with characters");
+      return { candidates: local, remixOf: null };
+    }
+    const plan = await router.plan(r.model, clock.now());
+    if (plan.channels.length === 0)
+      throw errors.channelsUnavailable(r.model, plan.why ?? "none", plan.retryAfterS);
+    return { candidates: plan.channels, remixOf: null };
+  }
+
+  /** Sends the create and, once the upstream accepted it, pins the task to it and ends the job. */
+  async function submit(
+    job: ClaimedJob,
+    task: Task,
+    to: { channel: Channel; upstream: UpstreamProvider },
+    remixOf: string | null,
+    ctx: Parameters<Dispatcher["dispatch"]>[2],
+  ): Promise<void> {
+    const { channel, upstream } = to;
+    const submitCtx = {
+      taskId: task.id,
+      upstreamModel: router.upstreamModel(channel, task.request.model),
+      imageFiles: ctx.imageFiles,
+      workDir: ctx.workDir,
+      signal: ctx.signal,
+    };
+    const { upstreamId, status } =
+      remixOf !== null && upstream.remix
+        ? await upstream.remix(remixOf, task.request, submitCtx)
+        : await upstream.submit(task.request, submitCtx);
+    const now = clock.now();
+    await db.transaction(async (tx) => {
+      await upstreamTasks.accepted(
+        task.id,
+        { upstreamId, status: status.raw, nextPollAt: now + channel.spec.pollIntervalMs },
+        tx,
+      );
+      await lifecycle.accepted(
+        task.id,
+        { queued: status.state === "queued", progress: status.progress ?? 0 },
+        tx,
+      );
+      await queue.complete(job, tx);
+    });
+    await router.success(channel, clock.now());
+    logger.info({ taskId: task.id, channel: channel.spec.id, upstreamId }, "task accepted upstream");
+    deps.onSubmitted();
+  }
 
   return {
     async dispatch(job, task, ctx) {
       const pinned = await upstreamTasks.get(task.id);
       if (pinned && pinned.phase !== "submitting") return { kind: "submitted", channelId: pinned.channelId };
-      let candidates: readonly Channel[];
-      /** Set when the task remixes a video an upstream made: the remix goes to that upstream. */
-      let remixOf: string | null = null;
-      const r = task.request;
-      const fromVideo = r.source !== null || (r.characters?.length ?? 0) > 0;
-      if (pinned) {
-        // An earlier create to this channel got no answer (or its process died while sending).
-        const channel = router.get(pinned.channelId);
-        if (!channel?.upstream?.idempotent) {
-          await upstreamTasks.finish(task.id);
-          throw errors.upstreamOutcomeUnknown(pinned.channelId, "an earlier create got no answer", false);
-        }
-        candidates = [channel];
-      } else if (fromVideo) {
-        // Upstreams take a prompt and images; a source video or characters need the local renderer,
-        // except a remix of a video an upstream made, which goes back to that upstream where it can.
-        const src =
-          r.source?.kind === "remix" && r.source.taskId
-            ? await upstreamTasks.get(r.source.taskId)
-            : undefined;
-        const origin = src ? router.get(src.channelId) : undefined;
-        if (src?.upstreamId && origin?.upstream?.remix) {
-          remixOf = src.upstreamId;
-          candidates = [origin];
-        } else {
-          const local = router.all().filter((c) => c.upstream === null);
-          if (local.length === 0)
-            throw errors.noChannelFor(r.model, r.source ? `a ${r.source.kind}` : "a video with characters");
-          candidates = local;
-        }
-      } else {
-        const plan = await router.plan(task.request.model, clock.now());
-        if (plan.channels.length === 0)
-          throw errors.channelsUnavailable(task.request.model, plan.why ?? "none", plan.retryAfterS);
-        candidates = plan.channels;
-      }
-
+      const { candidates, remixOf } = await candidatesFor(task, pinned);
       let last: ReelayError | null = null;
       for (const channel of candidates) {
         const upstream = channel.upstream;
@@ -98,39 +139,7 @@ export function createDispatcher(deps: {
           deadlineAt: task.deadlineAt,
         });
         try {
-          const submitCtx = {
-            taskId: task.id,
-            upstreamModel: router.upstreamModel(channel, task.request.model),
-            imageFiles: ctx.imageFiles,
-            workDir: ctx.workDir,
-            signal: ctx.signal,
-          };
-          const { upstreamId, status } =
-            remixOf !== null && upstream.remix
-              ? await upstream.remix(remixOf, task.request, submitCtx)
-              : await upstream.submit(task.request, submitCtx);
-          const now = clock.now();
-          await db.transaction(async (tx) => {
-            await upstreamTasks.accepted(
-              task.id,
-              { upstreamId, status: status.raw, nextPollAt: now + channel.spec.pollIntervalMs },
-              tx,
-            );
-            await tasks.update(
-              task.id,
-              {
-                status: status.state === "queued" ? "pending" : "processing",
-                progress: Math.max(0, Math.min(99, Math.round(status.progress ?? 0))),
-                failureReason: null,
-              },
-              { now, onlyFrom: ["processing"] },
-              tx,
-            );
-            await queue.complete(job, tx);
-          });
-          await router.success(channel, clock.now());
-          logger.info({ taskId: task.id, channel: channelId, upstreamId }, "task accepted upstream");
-          deps.onSubmitted();
+          await submit(job, task, { channel, upstream }, remixOf, ctx);
           return { kind: "submitted", channelId };
         } catch (e) {
           if (ctx.signal.aborted) {

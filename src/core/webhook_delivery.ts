@@ -4,6 +4,7 @@
  * schedule (exponential, with jitter) until it is spent; then the delivery is `failed` and its job
  * goes to the dead-letter state.
  */
+import { type BackoffPolicy, delayMs } from "./backoff.js";
 import type { ClaimedJob, Clock, Database, JobQueue, Logger } from "./ports.js";
 import type { WebhookSender, WebhookStore } from "./webhook_ports.js";
 
@@ -23,9 +24,20 @@ export interface WebhookRunner {
   stop(): Promise<void>;
 }
 
-/** A wait from the schedule, drawn from [80 %, 120 %] of it so receivers that failed together are not hit together. */
+/**
+ * The deliveries' retry policy: the operator's schedule as it is configured, each wait drawn from
+ * [80 %, 120 %] of it so receivers that failed together are not hit together.
+ */
+export const deliveryRetries = (schedule: readonly number[]): BackoffPolicy => ({
+  baseMs: schedule.at(-1) ?? 0,
+  maxMs: schedule.at(-1) ?? 0,
+  schedule,
+  jitter: [0.8, 1.2],
+});
+
+/** The wait the schedule gives as `scheduled`, jittered by the deliveries' policy. */
 export const retryDelayMs = (scheduled: number, random: () => number = Math.random): number =>
-  Math.round(scheduled * (0.8 + 0.4 * random()));
+  delayMs(deliveryRetries([scheduled]), 1, { random });
 
 export function createWebhookRunner(deps: {
   db: Database;
@@ -44,6 +56,7 @@ export function createWebhookRunner(deps: {
   let filling = false;
   // The lease outlives the attempt's own timeout: a delivery is never handed out twice while it runs.
   const leaseMs = settings.timeoutMs + 30_000;
+  const retries = deliveryRetries(settings.retryScheduleMs);
 
   async function fill(): Promise<void> {
     if (filling || stopping) return;
@@ -146,7 +159,7 @@ export function createWebhookRunner(deps: {
       });
       log.warn({ attempt, error: why, endpointDisabled: gone }, "webhook delivery failed for good");
     } else {
-      const runAt = clock.now() + retryDelayMs(settings.retryScheduleMs[attempt - 1] ?? 0);
+      const runAt = clock.now() + delayMs(retries, attempt);
       await db.transaction(async (tx) => {
         await store.recordAttempt(record, { status: "pending", nextAttemptAt: runAt }, tx);
         await queue.retry(job, { runAt, error: result.error ?? `HTTP ${result.statusCode}` }, tx);

@@ -1,12 +1,12 @@
 /**
- * Every create route ends here: the prompt's `@username` characters are resolved, the
- * `Idempotency-Key` header (if any) is checked, then the task is made.
+ * Every create route ends here: the transport side of the create use case (core/task_create.ts),
+ * which reads the `Idempotency-Key` header and fingerprints the request it came with.
  */
 import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
-import { uploadKeysOf } from "../core/blob_keys.js";
 import { errors } from "../core/errors.js";
 import type { Task, VideoRequest } from "../core/task.js";
+import { createVideoTask } from "../core/task_create.js";
 import type { AppServices } from "./services.js";
 
 /** JSON with sorted keys: the same request always hashes the same. */
@@ -39,39 +39,22 @@ function idempotencyOf(
 }
 
 /**
- * Creates the task for `request`. `input` is what the client sent (body, or form fields and file
- * hashes): two requests under one Idempotency-Key must send the same input.
+ * Creates the task for `request` (core/task_create.ts). `input` is what the client sent (body, or
+ * form fields and file hashes): two requests under one Idempotency-Key must send the same input.
  */
-export async function createTask(
+export function createTask(
   s: AppServices,
   req: FastifyRequest,
   ownerId: string,
   request: VideoRequest,
   input: unknown = req.body,
 ): Promise<Task> {
-  // This request's uploads, stored before we got here: they go if no new task is made from them.
-  const dropUploads = () => Promise.all(uploadKeysOf(request).map((k) => s.blobs.delete(k)));
-  try {
-    const allowed = req.principal?.allowedModels;
-    if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
-    const idempotency = idempotencyOf(req, input);
-    // A link the fetch would refuse is the caller's to fix: say so now, not when the task runs.
-    if (request.images.length > 0) await s.imageLinks.check(request.images, AbortSignal.timeout(5000));
-    const characters = await s.characters.mentioned(ownerId, request.prompt);
-    const withCharacters = characters.length > 0 ? { ...request, characters } : request;
-    const { task, reused } = await s.engine.create(ownerId, withCharacters, {
-      requestId: req.id,
-      maxActive: req.principal?.maxActive ?? 0,
-      ...(req.principal ? { keyId: req.principal.keyId } : {}),
-      ...(idempotency ? { idempotency } : {}),
-    });
-    if (reused) {
-      await dropUploads();
-      req.log.info({ taskId: task.id }, "idempotent create: returned the earlier task");
-    }
-    return task;
-  } catch (e) {
-    await dropUploads().catch(() => undefined);
-    throw e;
-  }
+  return createVideoTask(s, {
+    ownerId,
+    key: req.principal,
+    request,
+    idempotency: () => idempotencyOf(req, input),
+    requestId: req.id,
+    log: req.log,
+  });
 }

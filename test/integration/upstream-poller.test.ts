@@ -19,6 +19,7 @@ import { blobKeyFor, newAttemptDir, taskPrefixFor } from "../../src/core/blob_ke
 import { createChannelRouter } from "../../src/core/channels.js";
 import { errors } from "../../src/core/errors.js";
 import type { BlobStore, Database, Logger } from "../../src/core/ports.js";
+import { createTaskLifecycle } from "../../src/core/task_lifecycle.js";
 import type { UpstreamProvider, UpstreamStatus, UpstreamTaskStore } from "../../src/core/upstream.js";
 import {
   createUpstreamPoller,
@@ -165,7 +166,7 @@ async function fixture(
       router,
       blobs,
       finisher: storingFinisher(blobs),
-      billing: null,
+      lifecycle: createTaskLifecycle({ tasks, billing: null, clock: { now } }),
       clock: { now },
       logger: silent,
       telemetry: { providerCall: () => {} },

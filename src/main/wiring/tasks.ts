@@ -7,6 +7,7 @@ import { blobKeyFor } from "../../core/blob_keys.js";
 import { createTaskEngine, type TaskEngine } from "../../core/engine.js";
 import type { Telemetry } from "../../core/ports.js";
 import { createRetention } from "../../core/retention.js";
+import { createTaskLifecycle, type TaskLifecycle } from "../../core/task_lifecycle.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream_poller.js";
 import { createDispatcher } from "../../core/upstream_submit.js";
 import { createWorker, type Worker } from "../../core/worker.js";
@@ -30,7 +31,11 @@ export interface Tasks {
   readonly worker: Worker;
 }
 
-async function buildPoller(w: Wiring, parts: TaskParts): Promise<UpstreamPoller | null> {
+async function buildPoller(
+  w: Wiring,
+  parts: TaskParts,
+  lifecycle: TaskLifecycle,
+): Promise<UpstreamPoller | null> {
   if (!parts.channels.needsPoller) return null;
   const { config, backends, clock, logger } = w;
   const { db, blobs, scratchDir } = backends;
@@ -38,40 +43,39 @@ async function buildPoller(w: Wiring, parts: TaskParts): Promise<UpstreamPoller 
   return createUpstreamPoller({
     db,
     tasks: parts.stores.tasks,
+    lifecycle,
     upstreamTasks: parts.stores.upstreamTasks,
     router: parts.channels.router,
     blobs,
     finisher: createResultFinisher({ tools: parts.media.tools, blobs, blobKey: blobKeyFor }),
-    billing: parts.stores.billing,
     clock,
     logger,
     telemetry: parts.telemetry,
-    events: parts.webhooks.events,
     settings: { ...config.poller, scratchDir },
   });
 }
 
-async function buildWorker(w: Wiring, parts: TaskParts): Promise<Worker> {
+async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle): Promise<Worker> {
   const { config, backends, clock, logger } = w;
   const { db, queue, blobs, scratchDir } = backends;
   const { stores, channels } = parts;
-  const poller = await buildPoller(w, parts);
+  const poller = await buildPoller(w, parts, lifecycle);
   const renderer = createWorker({
     db,
     tasks: stores.tasks,
     queue,
     blobs,
+    lifecycle,
     providerFor: () => parts.media.provider,
     blobKey: blobKeyFor,
     clock,
     logger,
     telemetry: parts.telemetry,
     remover: parts.media.remover,
-    billing: stores.billing,
     dispatcher: channels.hasUpstreams
       ? createDispatcher({
           db,
-          tasks: stores.tasks,
+          lifecycle,
           queue,
           upstreamTasks: stores.upstreamTasks,
           router: channels.router,
@@ -81,7 +85,6 @@ async function buildWorker(w: Wiring, parts: TaskParts): Promise<Worker> {
         })
       : null,
     settings: { ...config.engine, scratchDir },
-    events: parts.webhooks.events,
   });
   // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
   const retention = createRetention({
@@ -111,19 +114,25 @@ async function buildWorker(w: Wiring, parts: TaskParts): Promise<Worker> {
 export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
   const { config, backends, clock, overrides } = w;
   const { db, queue, blobs } = backends;
-  const worker = await buildWorker(w, parts);
+  // The one writer of task status, shared by the engine, the worker and the poller.
+  const lifecycle = createTaskLifecycle({
+    tasks: parts.stores.tasks,
+    billing: parts.stores.billing,
+    clock,
+    events: parts.webhooks.events,
+  });
+  const worker = await buildWorker(w, parts, lifecycle);
   const engine = createTaskEngine({
     db,
     tasks: parts.stores.tasks,
     idempotency: parts.stores.idempotency,
-    billing: parts.stores.billing,
+    lifecycle,
     queue,
     blobs,
     clock,
     settings: config.engine,
     onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
     onStopped: (taskId) => worker.interrupt(taskId),
-    events: parts.webhooks.events,
   });
   return { engine, worker };
 }
