@@ -1,6 +1,6 @@
 /** What PostgreSQL does differently: `bigint` epochs, many writers (row and advisory locks), to_char. */
 import { sql } from "kysely";
-import type { SqlDialect } from "../dialect.js";
+import type { SqlDialect } from "../dialect_types.js";
 
 export const postgresDialect: SqlDialect = {
   name: "postgres",

@@ -1,6 +1,6 @@
 /** What SQLite does differently: 64-bit `integer`, one writer at a time, strftime for dates. */
 import { sql } from "kysely";
-import type { SqlDialect } from "../dialect.js";
+import type { SqlDialect } from "../dialect_types.js";
 
 export const sqliteDialect: SqlDialect = {
   name: "sqlite",
