@@ -25,7 +25,7 @@ import {
   buildSpritesheetArgs,
   spritesheetLayout,
 } from "../src/adapters/providers/local-renderer/spritesheet.js";
-import type { VideoRequest, VideoSource } from "../src/core/task.js";
+import type { VideoRequest, VideoSource } from "../src/core/tasks/task.js";
 import { startImageServer } from "../test/helpers/image-server.js";
 
 const RUNS = 3;

@@ -2,7 +2,7 @@
 import { readFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import { InvalidArgumentError } from "commander";
-import { TASK_STATUSES, type TaskStatus } from "../core/task.js";
+import { TASK_STATUSES, type TaskStatus } from "../core/tasks/task.js";
 
 const IMAGE_TYPES: Record<string, string> = {
   ".png": "image/png",

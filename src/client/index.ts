@@ -2,7 +2,7 @@
  * A small typed client for Reelay's unified API and admin key API, used by the CLI (and usable by
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
-import type { UnifiedCreateBody } from "../core/params.js";
+import type { UnifiedCreateBody } from "../core/tasks/params.js";
 import type {
   AccountView,
   AdminKey,

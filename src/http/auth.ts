@@ -1,8 +1,9 @@
 /** Bearer authentication: API keys for /v1, the admin token for /admin. */
 import type { FastifyRequest } from "fastify";
+import { hashSecret, keyUnusable, secretMatches } from "../core/accounts/keys.js";
+import type { KeyStore, RateLimiter } from "../core/accounts/ports.js";
 import { errors } from "../core/errors.js";
-import { hashSecret, keyUnusable, secretMatches } from "../core/keys.js";
-import type { Clock, KeyStore, RateLimiter } from "../core/ports.js";
+import type { Clock } from "../core/ports.js";
 
 export interface Principal {
   readonly keyId: string;

@@ -5,7 +5,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import parseRange from "range-parser";
 import { errors } from "../core/errors.js";
-import type { BlobStore } from "../core/ports.js";
+import type { BlobStore } from "../core/media/ports.js";
 
 const PRESIGNED_TTL_S = 300;
 

@@ -1,12 +1,12 @@
 /**
- * Every create route ends here: the transport side of the create use case (core/task_create.ts),
+ * Every create route ends here: the transport side of the create use case (core/tasks/create.ts),
  * which reads the `Idempotency-Key` header and fingerprints the request it came with.
  */
 import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { errors } from "../core/errors.js";
-import type { Task, VideoRequest } from "../core/task.js";
-import { createVideoTask } from "../core/task_create.js";
+import { createVideoTask } from "../core/tasks/create.js";
+import type { Task, VideoRequest } from "../core/tasks/task.js";
 import type { AppServices } from "./services.js";
 
 /** JSON with sorted keys: the same request always hashes the same. */
@@ -39,7 +39,7 @@ function idempotencyOf(
 }
 
 /**
- * Creates the task for `request` (core/task_create.ts). `input` is what the client sent (body, or
+ * Creates the task for `request` (core/tasks/create.ts). `input` is what the client sent (body, or
  * form fields and file hashes): two requests under one Idempotency-Key must send the same input.
  */
 export function createTask(

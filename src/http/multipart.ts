@@ -11,7 +11,7 @@ import { pipeline } from "node:stream/promises";
 import type {} from "@fastify/multipart";
 import type { FastifyRequest } from "fastify";
 import { errors } from "../core/errors.js";
-import type { FormBody, UploadedFile } from "../core/openai_params.js";
+import type { FormBody, UploadedFile } from "../core/tasks/openai_params.js";
 
 const MAX_FIELDS = 32;
 const MAX_FIELD_BYTES = 64 * 1024;

@@ -1,19 +1,24 @@
 /** Turning OpenAI-style inputs (uploads, data URLs, `video[id]`) into stored blobs and task requests. */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { newUploadKey } from "../core/blob_keys.js";
+import type { ModelCapability, Orientation } from "../core/catalogue/models.js";
 import { errors } from "../core/errors.js";
 import { newId } from "../core/ids.js";
-import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT, IMAGE_MIME, type ImageType } from "../core/media_types.js";
-import type { ModelCapability, Orientation } from "../core/models.js";
+import { newUploadKey } from "../core/media/blob_keys.js";
+import {
+  ALLOWED_IMAGES_TEXT,
+  ALLOWED_VIDEOS_TEXT,
+  IMAGE_MIME,
+  type ImageType,
+} from "../core/media/media_types.js";
 import {
   checkSeconds,
   decodeImageDataUrl,
   type ReferenceImage,
   type SourceRequest,
   type UploadedFile,
-} from "../core/openai_params.js";
-import type { VideoRequest, VideoSource } from "../core/task.js";
+} from "../core/tasks/openai_params.js";
+import type { VideoRequest, VideoSource } from "../core/tasks/task.js";
 import type { AppServices } from "./services.js";
 
 const IMAGE_EXT: Record<ImageType, string> = { png: "png", jpeg: "jpg", webp: "webp", gif: "gif" };

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ErrorCode } from "../core/errors.js";
-import { TASK_STATUSES } from "../core/task.js";
+import { TASK_STATUSES } from "../core/tasks/task.js";
 
 /** An optional whole-number query parameter from `min` to `max` (query strings are text). */
 export const queryInt = (min: number, max: number) =>

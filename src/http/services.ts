@@ -1,22 +1,15 @@
-import type { ChannelRouter } from "../core/channels.js";
-import type { CharacterService } from "../core/characters.js";
-import type { TaskEngine } from "../core/engine.js";
-import type { LinkSigner } from "../core/links.js";
-import type { ModelTable } from "../core/models.js";
-import type {
-  Accounts,
-  BlobStore,
-  Clock,
-  Database,
-  HttpMetrics,
-  JobQueue,
-  KeyStore,
-  MediaInspector,
-  RateLimiter,
-} from "../core/ports.js";
-import type { PriceTable } from "../core/pricing.js";
-import type { UpstreamTaskStore } from "../core/upstream.js";
-import type { WebhookService } from "../core/webhooks.js";
+import type { Accounts, KeyStore, RateLimiter } from "../core/accounts/ports.js";
+import type { ModelTable } from "../core/catalogue/models.js";
+import type { PriceTable } from "../core/catalogue/pricing.js";
+import type { CharacterService } from "../core/characters/characters.js";
+import type { JobQueue } from "../core/jobs/ports.js";
+import type { LinkSigner } from "../core/media/links.js";
+import type { BlobStore, MediaInspector } from "../core/media/ports.js";
+import type { Clock, Database, HttpMetrics } from "../core/ports.js";
+import type { TaskEngine } from "../core/tasks/engine.js";
+import type { ChannelRouter } from "../core/upstream/channels.js";
+import type { UpstreamTaskStore } from "../core/upstream/ports.js";
+import type { WebhookService } from "../core/webhooks/webhooks.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
 export interface AppServices {

@@ -1,6 +1,6 @@
 /** Request and response schemas of the webhook routes (the OpenAPI document is generated from them). */
 import { z } from "zod";
-import { WEBHOOK_EVENT_TYPES } from "../core/webhooks.js";
+import { WEBHOOK_EVENT_TYPES } from "../core/webhooks/webhooks.js";
 import { queryInt } from "./schemas.js";
 
 export const webhookCreateBodySchema = z.strictObject({

@@ -13,7 +13,9 @@ import { createFsBlobStore } from "../adapters/blobs/fs.js";
 import { createSqlJobQueue } from "../adapters/queue/sqlite.js";
 import type { DB } from "../adapters/sql/schema.js";
 import { openSqlite } from "../adapters/sql/sqlite/db.js";
-import type { BlobStore, Clock, Database, JobQueue, Logger } from "../core/ports.js";
+import type { JobQueue } from "../core/jobs/ports.js";
+import type { BlobStore } from "../core/media/ports.js";
+import type { Clock, Database, Logger } from "../core/ports.js";
 import type { Config } from "./config.js";
 
 export interface Backends {

@@ -3,7 +3,7 @@
  * at start against the model table and the environment (each channel's secret variable).
  */
 import { z } from "zod";
-import type { ModelCapability } from "../core/models.js";
+import type { ModelCapability } from "../core/catalogue/models.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
 
 export interface ChannelConfig {

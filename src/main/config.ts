@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { DEFAULT_MODELS, type ModelCapability, SIZES } from "../core/models.js";
-import type { PriceTable } from "../core/pricing.js";
+import { DEFAULT_MODELS, type ModelCapability, SIZES } from "../core/catalogue/models.js";
+import type { PriceTable } from "../core/catalogue/pricing.js";
 import { type ChannelConfig, channelSchema, readChannels } from "./channel_config.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
 

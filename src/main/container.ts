@@ -6,9 +6,9 @@
  */
 import type { Logger as PinoLogger } from "pino";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
-import { createLinkSigner } from "../core/links.js";
-import type { WebhookRunner } from "../core/webhook_delivery.js";
-import type { Worker } from "../core/worker.js";
+import type { Worker } from "../core/jobs/worker.js";
+import { createLinkSigner } from "../core/media/links.js";
+import type { WebhookRunner } from "../core/webhooks/delivery.js";
 import type { AppServices } from "../http/services.js";
 import { openBackends } from "./backends.js";
 import type { Config } from "./config.js";

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { materialiseInputs } from "../../src/core/attempt_inputs.js";
-import { BlobMissingError, type BlobStore } from "../../src/core/ports.js";
+import { materialiseInputs } from "../../src/core/media/attempt_inputs.js";
+import { BlobMissingError, type BlobStore } from "../../src/core/media/ports.js";
 import { sampleTask } from "./job-queue.contract.js";
 
 const bytesOf = async (r: Readable): Promise<Buffer> => {

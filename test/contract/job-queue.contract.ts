@@ -2,8 +2,10 @@
  * The JobQueue contract: every implementation (embedded SQLite, pg-boss on PostgreSQL) must pass it.
  */
 import { describe, expect, it } from "vitest";
-import type { Database, JobQueue, NewJob, TaskStore } from "../../src/core/ports.js";
-import type { Task } from "../../src/core/task.js";
+import type { JobQueue, NewJob } from "../../src/core/jobs/ports.js";
+import type { Database } from "../../src/core/ports.js";
+import type { TaskStore } from "../../src/core/tasks/ports.js";
+import type { Task } from "../../src/core/tasks/task.js";
 
 export interface QueueHarness {
   queue: JobQueue;

@@ -1,11 +1,11 @@
 /**
  * The KeyStore contract, run on the SQL store of each database and on the caching store in front
- * of it (core/key_cache.ts), which every API process uses: the cache must not change what a
+ * of it (core/accounts/key_cache.ts), which every API process uses: the cache must not change what a
  * caller of the port sees.
  */
 import { describe, expect, it } from "vitest";
-import { cachingKeyStore } from "../../src/core/key_cache.js";
-import type { KeyStore } from "../../src/core/ports.js";
+import { cachingKeyStore } from "../../src/core/accounts/key_cache.js";
+import type { KeyStore } from "../../src/core/accounts/ports.js";
 
 export interface KeyStoreHarness {
   keys: KeyStore;

@@ -4,14 +4,11 @@
  * characters. API keys have their own contract (key-store.contract.ts).
  */
 import { describe, expect, it } from "vitest";
-import type {
-  Accounts,
-  CharacterStore,
-  Database,
-  IdempotencyStore,
-  RateLimiter,
-} from "../../src/core/ports.js";
-import type { RecordPruner } from "../../src/core/retention.js";
+import type { Accounts, RateLimiter } from "../../src/core/accounts/ports.js";
+import type { CharacterStore } from "../../src/core/characters/ports.js";
+import type { Database } from "../../src/core/ports.js";
+import type { IdempotencyStore } from "../../src/core/tasks/ports.js";
+import type { RecordPruner } from "../../src/core/tasks/retention.js";
 
 export interface SharedStoresHarness {
   db: Database;

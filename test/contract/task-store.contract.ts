@@ -1,6 +1,7 @@
 /** The TaskStore contract, run on every implementation. */
 import { describe, expect, it } from "vitest";
-import type { Database, TaskStore } from "../../src/core/ports.js";
+import type { Database } from "../../src/core/ports.js";
+import type { TaskStore } from "../../src/core/tasks/ports.js";
 import { sampleTask } from "./job-queue.contract.js";
 
 export function taskStoreContract(

@@ -1,6 +1,6 @@
 /** The UpstreamTaskStore and ChannelHealthStore contracts, run on every database. */
 import { describe, expect, it } from "vitest";
-import type { ChannelHealthStore, UpstreamTaskStore } from "../../src/core/upstream.js";
+import type { ChannelHealthStore, UpstreamTaskStore } from "../../src/core/upstream/ports.js";
 
 export function upstreamStoreContract(
   name: string,

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Database } from "../../src/core/ports.js";
-import type { WebhookDelivery, WebhookEndpoint, WebhookStore } from "../../src/core/webhook_ports.js";
+import type { WebhookDelivery, WebhookEndpoint, WebhookStore } from "../../src/core/webhooks/ports.js";
 
 export interface WebhookStoreHarness {
   webhooks: WebhookStore;

@@ -6,7 +6,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { errors } from "../../src/core/errors.js";
-import type { WatermarkRemover } from "../../src/core/ports.js";
+import type { WatermarkRemover } from "../../src/core/media/ports.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FAKE_VIDEO, FakeProvider } from "../helpers/fake-provider.js";
 

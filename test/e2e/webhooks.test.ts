@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errors } from "../../src/core/errors.js";
-import type { VideoProvider } from "../../src/core/ports.js";
+import type { VideoProvider } from "../../src/core/media/ports.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { waitFor } from "../helpers/wait.js";

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import type { ReelayError } from "../../src/core/errors.js";
-import type { GenerateContext, GeneratedVideo, Region, VideoProvider } from "../../src/core/ports.js";
-import type { VideoRequest } from "../../src/core/task.js";
+import type { GenerateContext, GeneratedVideo, Region, VideoProvider } from "../../src/core/media/ports.js";
+import type { VideoRequest } from "../../src/core/tasks/task.js";
 
 export type Outcome = "ok" | "hang" | { error: ReelayError } | { gate: Promise<void> };
 

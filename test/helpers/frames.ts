@@ -2,7 +2,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
-import type { Region } from "../../src/core/ports.js";
+import type { Region } from "../../src/core/media/ports.js";
 
 const run = promisify(execFile);
 

@@ -14,8 +14,8 @@ import {
   type MediaTools,
   resolveMediaTools,
 } from "../../src/adapters/providers/local-renderer/media-tools.js";
-import type { GenerateContext, GeneratedVideo } from "../../src/core/ports.js";
-import type { VideoRequest, VideoSource } from "../../src/core/task.js";
+import type { GenerateContext, GeneratedVideo } from "../../src/core/media/ports.js";
+import type { VideoRequest, VideoSource } from "../../src/core/tasks/task.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
 

@@ -16,8 +16,8 @@ import {
   resolveMediaTools,
 } from "../../src/adapters/providers/local-renderer/index.js";
 import { createDelogoRemover } from "../../src/adapters/watermark/delogo.js";
-import type { GenerateContext, GeneratedVideo, Region } from "../../src/core/ports.js";
-import type { CharacterRef, VideoRequest, VideoSource } from "../../src/core/task.js";
+import type { GenerateContext, GeneratedVideo, Region } from "../../src/core/media/ports.js";
+import type { CharacterRef, VideoRequest, VideoSource } from "../../src/core/tasks/task.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 
 const W = 1280;

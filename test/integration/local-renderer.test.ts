@@ -22,8 +22,8 @@ import {
   resolveMediaTools,
 } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { isReelayError } from "../../src/core/errors.js";
-import type { GenerateContext } from "../../src/core/ports.js";
-import type { VideoRequest } from "../../src/core/task.js";
+import type { GenerateContext } from "../../src/core/media/ports.js";
+import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
 

@@ -15,17 +15,18 @@ import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
 } from "../../src/adapters/sql/upstream-store.js";
-import { blobKeyFor, newAttemptDir, taskPrefixFor } from "../../src/core/blob_keys.js";
-import { createChannelRouter } from "../../src/core/channels.js";
 import { errors } from "../../src/core/errors.js";
-import type { BlobStore, Database, Logger } from "../../src/core/ports.js";
-import { createTaskLifecycle } from "../../src/core/task_lifecycle.js";
-import type { UpstreamProvider, UpstreamStatus, UpstreamTaskStore } from "../../src/core/upstream.js";
+import { blobKeyFor, newAttemptDir, taskPrefixFor } from "../../src/core/media/blob_keys.js";
+import type { BlobStore } from "../../src/core/media/ports.js";
+import type { Database, Logger } from "../../src/core/ports.js";
+import { createTaskLifecycle } from "../../src/core/tasks/lifecycle.js";
+import { createChannelRouter } from "../../src/core/upstream/channels.js";
 import {
   createUpstreamPoller,
   type PollerSettings,
   type ResultFinisher,
-} from "../../src/core/upstream_poller.js";
+} from "../../src/core/upstream/poller.js";
+import type { UpstreamProvider, UpstreamStatus, UpstreamTaskStore } from "../../src/core/upstream/ports.js";
 import { sampleTask } from "../contract/job-queue.contract.js";
 import { createTestDatabase } from "../helpers/postgres.js";
 

@@ -10,7 +10,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Resolver } from "../../src/adapters/net/guard.js";
 import { createWebhookSender } from "../../src/adapters/webhooks/sender.js";
-import { newWebhookSecret } from "../../src/core/webhooks.js";
+import { newWebhookSecret } from "../../src/core/webhooks/webhooks.js";
 import { fakeDns, installTripwire, offLoopback } from "../helpers/tripwire.js";
 
 let server: Server;

@@ -1,7 +1,7 @@
 import { expect, it } from "vitest";
-import { delayMs, nominalDelayMs, SHORTENING_JITTER } from "../../src/core/backoff.js";
-import { pollRetries, pollRetryDelayMs } from "../../src/core/poller_result.js";
-import { deliveryRetries } from "../../src/core/webhook_delivery.js";
+import { delayMs, nominalDelayMs, SHORTENING_JITTER } from "../../src/core/jobs/backoff.js";
+import { pollRetries, pollRetryDelayMs } from "../../src/core/upstream/poller_result.js";
+import { deliveryRetries } from "../../src/core/webhooks/delivery.js";
 
 const exact = () => 1;
 

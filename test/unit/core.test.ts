@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { backoffMs } from "../../src/core/backoff.js";
+import { hashSecret, mintApiKey, secretMatches } from "../../src/core/accounts/keys.js";
+import { DEFAULT_MODELS, dimensions, modelTable } from "../../src/core/catalogue/models.js";
 import { isTaskId, newTaskId } from "../../src/core/ids.js";
-import { hashSecret, mintApiKey, secretMatches } from "../../src/core/keys.js";
-import { createLinkSigner } from "../../src/core/links.js";
-import { DEFAULT_MODELS, dimensions, modelTable } from "../../src/core/models.js";
-import { parseUnifiedCreate } from "../../src/core/params.js";
-import { canMove } from "../../src/core/task.js";
+import { backoffMs } from "../../src/core/jobs/backoff.js";
+import { createLinkSigner } from "../../src/core/media/links.js";
+import { parseUnifiedCreate } from "../../src/core/tasks/params.js";
+import { canMove } from "../../src/core/tasks/task.js";
 
 describe("task ids", () => {
   it("are the family, ':task_' and a 26-char lowercase ULID", () => {

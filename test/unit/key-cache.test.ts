@@ -1,5 +1,5 @@
 /**
- * The in-process key cache (src/core/key_cache.ts) in front of the real SQLite key store: what it
+ * The in-process key cache (src/core/accounts/key_cache.ts) in front of the real SQLite key store: what it
  * may serve from memory, and what it must not.
  */
 import { mkdtemp, rm } from "node:fs/promises";
@@ -8,9 +8,9 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { openSqlite, type SqliteDatabase } from "../../src/adapters/sql/sqlite/db.js";
-import { cachingKeyStore } from "../../src/core/key_cache.js";
-import { mintApiKey } from "../../src/core/keys.js";
-import type { KeyStore } from "../../src/core/ports.js";
+import { cachingKeyStore } from "../../src/core/accounts/key_cache.js";
+import { mintApiKey } from "../../src/core/accounts/keys.js";
+import type { KeyStore } from "../../src/core/accounts/ports.js";
 
 describe("key cache", () => {
   let dir: string;

@@ -14,7 +14,7 @@ import {
   slidePlan,
   spritesheetLayout,
 } from "../../src/adapters/providers/local-renderer/index.js";
-import type { Region } from "../../src/core/ports.js";
+import type { Region } from "../../src/core/media/ports.js";
 
 const inputs = (over: Partial<SourceRenderInputs> = {}): SourceRenderInputs => ({
   kind: "remix",

@@ -5,7 +5,7 @@ import {
   jpegOrientation,
   orientationFilter,
 } from "../../src/adapters/providers/local-renderer/media-input.js";
-import { sniffMedia } from "../../src/core/media_types.js";
+import { sniffMedia } from "../../src/core/media/media_types.js";
 import { TINY_PNG } from "../helpers/images.js";
 
 const bytes = (...parts: (string | number[])[]) =>

@@ -13,8 +13,8 @@ import {
   TABLE_END,
   TABLE_START,
   withCapabilityTable,
-} from "../../src/core/capability_table.js";
-import { DEFAULT_MODELS } from "../../src/core/models.js";
+} from "../../src/core/catalogue/capability_table.js";
+import { DEFAULT_MODELS } from "../../src/core/catalogue/models.js";
 
 describe("the capability table in the docs", () => {
   it("README's table is the one the model table generates (npm run docs:models)", async () => {

@@ -1,5 +1,5 @@
 /**
- * The create use case (core/task_create.ts): what it checks before a task is made, in which order,
+ * The create use case (core/tasks/create.ts): what it checks before a task is made, in which order,
  * and that the request's uploads go whenever no new task is made from them.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
 import { createFsBlobStore } from "../../src/adapters/blobs/fs.js";
-import type { TaskEngine } from "../../src/core/engine.js";
 import { ErrorCode, errors } from "../../src/core/errors.js";
-import type { BlobStore } from "../../src/core/ports.js";
-import { type CreateDeps, type CreateInput, createVideoTask } from "../../src/core/task_create.js";
+import type { BlobStore } from "../../src/core/media/ports.js";
+import { type CreateDeps, type CreateInput, createVideoTask } from "../../src/core/tasks/create.js";
+import type { TaskEngine } from "../../src/core/tasks/engine.js";
 import { sampleTask } from "../contract/job-queue.contract.js";
 
 let dir: string;

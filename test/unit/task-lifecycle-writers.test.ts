@@ -1,5 +1,5 @@
 /**
- * The lifecycle module (src/core/task_lifecycle.ts) is the only writer of a task's status: no other
+ * The lifecycle module (src/core/tasks/lifecycle.ts) is the only writer of a task's status: no other
  * file of src/ calls the task store's writes (`update`, `insert`, `delete` of TaskStore) — the
  * adapters that implement the store excepted. Calls are found by the type checker, so a store
  * reached under any name (`deps.tasks`, `s.store`, a destructured `update`) is caught.
@@ -12,7 +12,7 @@ import { expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "../..");
 const WRITES = new Set(["update", "insert", "delete"]);
 /** Who may call them: the lifecycle, and the stores themselves (one may wrap another). */
-const allowed = (file: string) => file === "src/core/task_lifecycle.ts" || file.startsWith("src/adapters/");
+const allowed = (file: string) => file === "src/core/tasks/lifecycle.ts" || file.startsWith("src/adapters/");
 
 function sources(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -61,6 +61,6 @@ function taskStoreWrites(): string[] {
 it("only the task lifecycle writes a task's status (through the task store's writes)", () => {
   const writes = taskStoreWrites();
   // The scan sees the lifecycle's own writes: it would pass vacuously if it saw nothing.
-  expect(writes.filter((w) => w.startsWith("src/core/task_lifecycle.ts")).length).toBeGreaterThanOrEqual(3);
+  expect(writes.filter((w) => w.startsWith("src/core/tasks/lifecycle.ts")).length).toBeGreaterThanOrEqual(3);
   expect(writes.filter((w) => !allowed(w.split(":")[0] ?? ""))).toEqual([]);
 }, 60_000);

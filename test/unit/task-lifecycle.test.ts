@@ -9,8 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSqlAccounts } from "../../src/adapters/sql/accounts.js";
 import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
+import type { Accounts } from "../../src/core/accounts/ports.js";
 import { ErrorCode, errors } from "../../src/core/errors.js";
-import type { Accounts, Database, TaskStore } from "../../src/core/ports.js";
+import type { Database } from "../../src/core/ports.js";
+import { createTaskLifecycle, type TaskLifecycle } from "../../src/core/tasks/lifecycle.js";
+import type { TaskStore } from "../../src/core/tasks/ports.js";
 import {
   canMove,
   canWrite,
@@ -18,8 +21,7 @@ import {
   type Task,
   type TaskResult,
   type TaskStatus,
-} from "../../src/core/task.js";
-import { createTaskLifecycle, type TaskLifecycle } from "../../src/core/task_lifecycle.js";
+} from "../../src/core/tasks/task.js";
 import { sampleTask } from "../contract/job-queue.contract.js";
 
 const result: TaskResult = {

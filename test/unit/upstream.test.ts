@@ -17,7 +17,7 @@ import {
   type ChannelSpec,
   createChannelRouter,
   weightedOrder,
-} from "../../src/core/channels.js";
+} from "../../src/core/upstream/channels.js";
 import { ConfigError, loadConfig } from "../../src/main/config.js";
 
 describe("status normalisation", () => {

@@ -11,11 +11,12 @@ import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { createSqlJobQueue } from "../../src/adapters/queue/sqlite.js";
 import { openSqlite, type SqliteDatabase } from "../../src/adapters/sql/sqlite/db.js";
 import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
-import type { JobQueue, TaskEvents } from "../../src/core/ports.js";
-import type { Task } from "../../src/core/task.js";
-import { retryDelayMs } from "../../src/core/webhook_delivery.js";
-import type { WebhookStore } from "../../src/core/webhook_ports.js";
-import { createWebhookOutbox } from "../../src/core/webhooks.js";
+import type { JobQueue } from "../../src/core/jobs/ports.js";
+import type { TaskEvents } from "../../src/core/tasks/ports.js";
+import type { Task } from "../../src/core/tasks/task.js";
+import { retryDelayMs } from "../../src/core/webhooks/delivery.js";
+import type { WebhookStore } from "../../src/core/webhooks/ports.js";
+import { createWebhookOutbox } from "../../src/core/webhooks/webhooks.js";
 import { sampleTask } from "../contract/job-queue.contract.js";
 
 let dir: string;

@@ -17,9 +17,9 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { contentTypeByName } from "../../core/blob_keys.js";
 import { errors } from "../../core/errors.js";
-import { type BlobInfo, BlobMissingError, type BlobStore } from "../../core/ports.js";
+import { contentTypeByName } from "../../core/media/blob_keys.js";
+import { type BlobInfo, BlobMissingError, type BlobStore } from "../../core/media/ports.js";
 import { guardedBy } from "./typed_errors.js";
 
 /** The sidecar of a blob whose type is not its name's; no key of a blob may end with it. */

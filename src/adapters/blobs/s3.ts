@@ -22,7 +22,7 @@ import {
 import { Upload } from "@aws-sdk/lib-storage";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { errors } from "../../core/errors.js";
-import { type BlobInfo, BlobMissingError, type BlobStore } from "../../core/ports.js";
+import { type BlobInfo, BlobMissingError, type BlobStore } from "../../core/media/ports.js";
 import { guardedBy } from "./typed_errors.js";
 
 export interface S3BlobStoreOptions {

@@ -1,5 +1,5 @@
 /** Wraps a blob store's operations so every failure leaves as Reelay's typed storage error. */
-import { BlobMissingError } from "../../core/ports.js";
+import { BlobMissingError } from "../../core/media/ports.js";
 
 /**
  * `guardedBy(toError)(what, fn)`: `fn`, whose failures go through `toError` (given what the call

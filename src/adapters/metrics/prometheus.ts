@@ -3,7 +3,9 @@
  * and status, tasks by status, queue depth, provider latency and errors, process defaults.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { Clock, JobQueue, TaskStore, Telemetry } from "../../core/ports.js";
+import type { JobQueue } from "../../core/jobs/ports.js";
+import type { Clock, Telemetry } from "../../core/ports.js";
+import type { TaskStore } from "../../core/tasks/ports.js";
 
 export interface Prometheus {
   readonly registry: Registry;

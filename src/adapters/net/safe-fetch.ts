@@ -10,7 +10,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Dispatcher, request } from "undici";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "../../core/errors.js";
-import { ALLOWED_IMAGES_TEXT, isImageType } from "../../core/media_types.js";
+import { ALLOWED_IMAGES_TEXT, isImageType } from "../../core/media/media_types.js";
 import { sniffFile } from "../providers/local-renderer/media-input.js";
 import {
   createHostGuard,

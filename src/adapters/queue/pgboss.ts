@@ -14,7 +14,8 @@
  */
 import { CompiledQuery, type Kysely, sql } from "kysely";
 import type PgBoss from "pg-boss";
-import type { ClaimedJob, JobKind, JobPayload, JobQueue, Tx } from "../../core/ports.js";
+import type { ClaimedJob, JobKind, JobPayload, JobQueue } from "../../core/jobs/ports.js";
+import type { Tx } from "../../core/ports.js";
 import { connOf, type DB } from "../sql/schema.js";
 
 /** What a job carries in pg-boss: the payload, and how often its process died under it. */
@@ -42,7 +43,7 @@ const job = sql.raw(`${SCHEMA}.job`);
 
 /**
  * pg-boss gives up on a job after this many expirations beyond its attempts; the worker fails
- * the task itself long before (see MAX_INTERRUPTIONS in core/job_start.ts), so this is a backstop.
+ * the task itself long before (see MAX_INTERRUPTIONS in core/jobs/job_start.ts), so this is a backstop.
  */
 const EXPIRY_HEADROOM = 20;
 

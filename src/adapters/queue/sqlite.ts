@@ -6,7 +6,8 @@
 import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Kysely } from "kysely";
 import { newId } from "../../core/ids.js";
-import type { ClaimedJob, JobPayload, JobQueue, Tx } from "../../core/ports.js";
+import type { ClaimedJob, JobPayload, JobQueue } from "../../core/jobs/ports.js";
+import type { Tx } from "../../core/ports.js";
 import { type Conn, connOf, type DB } from "../sql/schema.js";
 
 export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): JobQueue {

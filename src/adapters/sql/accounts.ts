@@ -1,7 +1,8 @@
 /** Credits and the ledger in SQL. The unique (task_id, kind) constraint makes charges and refunds exactly-once. */
 import type { Kysely } from "kysely";
+import type { Account, Accounts } from "../../core/accounts/ports.js";
 import { newId } from "../../core/ids.js";
-import type { Account, Accounts, Tx } from "../../core/ports.js";
+import type { Tx } from "../../core/ports.js";
 import { dialectOf } from "./dialect.js";
 import { type Conn, connOf, type DB } from "./schema.js";
 

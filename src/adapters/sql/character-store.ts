@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import type { Character, CharacterStore } from "../../core/ports.js";
+import type { Character, CharacterStore } from "../../core/characters/ports.js";
 import type { CharactersTable, DB } from "./schema.js";
 
 const toCharacter = (r: Selectable<CharactersTable>): Character => ({

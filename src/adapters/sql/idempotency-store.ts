@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { IdempotencyStore } from "../../core/ports.js";
+import type { IdempotencyStore } from "../../core/tasks/ports.js";
 import { connOf, type DB } from "./schema.js";
 
 export function createSqlIdempotencyStore(db: Kysely<DB>): IdempotencyStore {

@@ -1,5 +1,5 @@
 import type { Kysely, Selectable } from "kysely";
-import type { ApiKeyRecord, KeyStore } from "../../core/ports.js";
+import type { ApiKeyRecord, KeyStore } from "../../core/accounts/ports.js";
 import { type ApiKeysTable, type DB, precompiled } from "./schema.js";
 
 const toRecord = (row: Selectable<ApiKeysTable>): ApiKeyRecord => ({

@@ -62,7 +62,7 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
     "0002_published": {
       async up(db: Kysely<unknown>) {
-        // 1 when the task shows in the public gallery once completed (see core/task.ts isPublished).
+        // 1 when the task shows in the public gallery once completed (see core/tasks/task.ts isPublished).
         await db.schema
           .alterTable("tasks")
           .addColumn("published", int, (c) => c.notNull().defaultTo(0))

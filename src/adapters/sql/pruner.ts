@@ -1,6 +1,6 @@
 /** Deletes the rows that outlive their use (README: *Data retention*); SQLite and PostgreSQL alike. */
 import type { Kysely } from "kysely";
-import type { PruneCutoffs, RecordPruner } from "../../core/retention.js";
+import type { PruneCutoffs, RecordPruner } from "../../core/tasks/retention.js";
 import type { DB } from "./schema.js";
 
 export function createSqlPruner(db: Kysely<DB>): RecordPruner {

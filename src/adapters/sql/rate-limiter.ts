@@ -1,6 +1,6 @@
 /** Token buckets in the database, one row per key: limits hold for every process sharing it. */
 import type { Kysely } from "kysely";
-import type { RateLimiter } from "../../core/ports.js";
+import type { RateLimiter } from "../../core/accounts/ports.js";
 import { dialectOf } from "./dialect.js";
 import type { DB } from "./schema.js";
 

@@ -1,6 +1,7 @@
 import type { Kysely, Selectable } from "kysely";
-import type { TaskPatch, TaskStore, Tx } from "../../core/ports.js";
-import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/task.js";
+import type { Tx } from "../../core/ports.js";
+import type { TaskPatch, TaskStore } from "../../core/tasks/ports.js";
+import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/tasks/task.js";
 import { dialectOf } from "./dialect.js";
 import { afterTransaction, connOf, type DB, precompiled, type TasksTable } from "./schema.js";
 

@@ -7,7 +7,7 @@ import type {
   UpstreamPhase,
   UpstreamTaskRecord,
   UpstreamTaskStore,
-} from "../../core/upstream.js";
+} from "../../core/upstream/ports.js";
 import { dialectOf } from "./dialect.js";
 import { connOf, type DB, type UpstreamTasksTable } from "./schema.js";
 

@@ -9,7 +9,7 @@ import type {
   WebhookDeliveryStatus,
   WebhookEndpoint,
   WebhookStore,
-} from "../../core/webhook_ports.js";
+} from "../../core/webhooks/ports.js";
 import { SEALED_LIKE, type SecretBox } from "../crypto/secret-box.js";
 import {
   connOf,

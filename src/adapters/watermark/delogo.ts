@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { errors } from "../../core/errors.js";
-import type { WatermarkRemover } from "../../core/ports.js";
+import type { WatermarkRemover } from "../../core/media/ports.js";
 import { describeExit, exitDetail, runFfmpeg } from "../providers/local-renderer/ffmpeg-run.js";
 import { inputArgs, videoInput } from "../providers/local-renderer/media-input.js";
 

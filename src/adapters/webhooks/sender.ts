@@ -6,7 +6,7 @@
  */
 import { Webhook } from "standardwebhooks";
 import { request } from "undici";
-import type { WebhookSender, WebhookSendResult } from "../../core/webhook_ports.js";
+import type { WebhookSender, WebhookSendResult } from "../../core/webhooks/ports.js";
 import { createHostGuard, describeNetworkError, discard, GuardError, type Resolver } from "../net/guard.js";
 
 export interface WebhookSenderOptions {

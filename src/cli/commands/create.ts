@@ -2,8 +2,8 @@
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import type { ReelayClient, VideoQueryResponse } from "../../client/index.js";
-import { capabilityHelp } from "../../core/capability_table.js";
-import { DEFAULT_MODELS } from "../../core/models.js";
+import { capabilityHelp } from "../../core/catalogue/capability_table.js";
+import { DEFAULT_MODELS } from "../../core/catalogue/models.js";
 import { imageArg, intArg, userPath } from "../args.js";
 import type { CliContext } from "../context.js";
 import { EXIT } from "../output.js";

@@ -4,8 +4,8 @@
  * day, key and model. Amounts are whole credits.
  */
 import { z } from "zod";
-import { parseInput } from "../../core/params.js";
-import type { Account } from "../../core/ports.js";
+import type { Account } from "../../core/accounts/ports.js";
+import { parseInput } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import {

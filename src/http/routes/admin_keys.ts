@@ -4,10 +4,10 @@
  * revokes one, effective on the next request.
  */
 import { z } from "zod";
+import { mintApiKey } from "../../core/accounts/keys.js";
+import type { ApiKeyRecord } from "../../core/accounts/ports.js";
 import { ErrorCode, errors } from "../../core/errors.js";
-import { mintApiKey } from "../../core/keys.js";
-import { parseInput } from "../../core/params.js";
-import type { ApiKeyRecord } from "../../core/ports.js";
+import { parseInput } from "../../core/tasks/params.js";
 import type { Route } from "../route.js";
 import {
   type AdminKey,

@@ -4,8 +4,8 @@
  * a failed one another attempt now.
  */
 import { ErrorCode } from "../../core/errors.js";
-import { parseInput } from "../../core/params.js";
-import type { WebhookAttempt, WebhookDelivery } from "../../core/webhook_ports.js";
+import { parseInput } from "../../core/tasks/params.js";
+import type { WebhookAttempt, WebhookDelivery } from "../../core/webhooks/ports.js";
 import type { Route } from "../route.js";
 import {
   type WebhookDeliveryList,

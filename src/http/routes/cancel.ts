@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { ErrorCode, errors } from "../../core/errors.js";
-import { taskQueryView } from "../../core/task_views.js";
+import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import {

@@ -7,11 +7,11 @@
  * A prompt that mentions `@username` gets the character in its video.
  */
 import { z } from "zod";
-import { newUploadKey } from "../../core/blob_keys.js";
+import type { Character } from "../../core/characters/ports.js";
 import { ErrorCode, errors } from "../../core/errors.js";
-import { ALLOWED_VIDEOS_TEXT } from "../../core/media_types.js";
-import { parseInput } from "../../core/params.js";
-import type { Character } from "../../core/ports.js";
+import { newUploadKey } from "../../core/media/blob_keys.js";
+import { ALLOWED_VIDEOS_TEXT } from "../../core/media/media_types.js";
+import { parseInput } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import { readForm } from "../multipart.js";
 import { file, type Route } from "../route.js";

@@ -8,10 +8,10 @@
  */
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
-import { isDataUrl } from "../../core/openai_params.js";
-import { parseInput, parseUnifiedCreate } from "../../core/params.js";
-import { isTerminal, type Task } from "../../core/task.js";
-import { taskQueryView } from "../../core/task_views.js";
+import { isDataUrl } from "../../core/tasks/openai_params.js";
+import { parseInput, parseUnifiedCreate } from "../../core/tasks/params.js";
+import { isTerminal, type Task } from "../../core/tasks/task.js";
+import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { storeDataUrls } from "../openai_inputs.js";

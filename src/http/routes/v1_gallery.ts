@@ -3,8 +3,8 @@
  * API without `private: true`, newest first, with their remix lineage. No key needed: it is public.
  */
 import { z } from "zod";
-import { parseInput } from "../../core/params.js";
-import type { Task } from "../../core/task.js";
+import { parseInput } from "../../core/tasks/params.js";
+import type { Task } from "../../core/tasks/task.js";
 import { queryOf, type Route } from "../route.js";
 import { cursorPageQuery, type GalleryResponse, galleryResponseSchema, listPage } from "../schemas.js";
 import type { AppServices } from "../services.js";

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { errors } from "../../core/errors.js";
-import { parseInput } from "../../core/params.js";
+import { parseInput } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { type MeResponse, meSchema } from "../schemas.js";

@@ -1,5 +1,5 @@
 /** `GET /v1/models`: the capability table in OpenAI's list shape. */
-import { ORIENTATIONS } from "../../core/models.js";
+import { ORIENTATIONS } from "../../core/catalogue/models.js";
 import type { Route } from "../route.js";
 import { type ModelListResponse, modelListResponseSchema } from "../schemas.js";
 

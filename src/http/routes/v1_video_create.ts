@@ -2,8 +2,8 @@
  * `POST /v1/video/create`: the seed's unified create, exactly. `images` may also hold inline
  * `data:image/…;base64,` URLs: they are stored and used after the links.
  */
-import { isDataUrl } from "../../core/openai_params.js";
-import { parseUnifiedCreate, unifiedCreateSchema } from "../../core/params.js";
+import { isDataUrl } from "../../core/tasks/openai_params.js";
+import { parseUnifiedCreate, unifiedCreateSchema } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { storeDataUrls } from "../openai_inputs.js";

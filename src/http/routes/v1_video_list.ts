@@ -3,9 +3,9 @@
  * first, cursor-paginated, optionally only one status (the web UI's "my tasks").
  */
 import { z } from "zod";
-import { parseInput } from "../../core/params.js";
-import { TASK_STATUSES } from "../../core/task.js";
-import { taskQueryView } from "../../core/task_views.js";
+import { parseInput } from "../../core/tasks/params.js";
+import { TASK_STATUSES } from "../../core/tasks/task.js";
+import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
 import { queryOf, type Route } from "../route.js";
 import { cursorPageQuery, listPage, type VideoTaskList, videoTaskListSchema } from "../schemas.js";

@@ -4,9 +4,9 @@
  * orientation, size and length. Answers like create.
  */
 import { z } from "zod";
-import { checkPrompt } from "../../core/openai_params.js";
-import { parseInput } from "../../core/params.js";
-import { remixRequest } from "../../core/remix.js";
+import { checkPrompt } from "../../core/tasks/openai_params.js";
+import { parseInput } from "../../core/tasks/params.js";
+import { remixRequest } from "../../core/tasks/remix.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { FROM_VIDEO_ERRORS, type Route } from "../route.js";

@@ -1,7 +1,7 @@
 /** `POST /v1/videos` (OpenAI Videos API): multipart (the official client) or JSON (older clients). */
 
 import { z } from "zod";
-import { openAiCreateSchema, parseOpenAiCreate } from "../../core/openai_params.js";
+import { openAiCreateSchema, parseOpenAiCreate } from "../../core/tasks/openai_params.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { formInput, readForm } from "../multipart.js";

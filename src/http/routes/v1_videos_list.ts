@@ -1,6 +1,6 @@
 /** `GET /v1/videos?after=&limit=&order=`: the caller's videos, cursor-paginated as OpenAI lists are. */
 import { z } from "zod";
-import { parseInput } from "../../core/params.js";
+import { parseInput } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import { queryOf, type Route } from "../route.js";
 import { cursorPageQuery, listPage, type VideoListResponse, videoListResponseSchema } from "../schemas.js";

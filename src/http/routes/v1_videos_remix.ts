@@ -1,7 +1,7 @@
 /** `POST /v1/videos/{id}/remix` (`{prompt}`): a new video from a finished one, with a new prompt. */
 
-import { parseRemix, remixSchema } from "../../core/openai_params.js";
-import { remixRequest } from "../../core/remix.js";
+import { parseRemix, remixSchema } from "../../core/tasks/openai_params.js";
+import { remixRequest } from "../../core/tasks/remix.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { FROM_VIDEO_ERRORS, type Route } from "../route.js";

@@ -5,7 +5,7 @@
  */
 import type { RouteHandlerMethod } from "fastify";
 import { z } from "zod";
-import { parseSourceRequest, sourceSchema } from "../../core/openai_params.js";
+import { parseSourceRequest, sourceSchema } from "../../core/tasks/openai_params.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { formInput, readForm } from "../multipart.js";

@@ -6,9 +6,9 @@
  * signs `callback_url` deliveries, returned once.
  */
 import { ErrorCode } from "../../core/errors.js";
-import { parseInput } from "../../core/params.js";
-import type { WebhookEndpoint } from "../../core/webhook_ports.js";
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../core/webhooks.js";
+import { parseInput } from "../../core/tasks/params.js";
+import type { WebhookEndpoint } from "../../core/webhooks/ports.js";
+import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../core/webhooks/webhooks.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import {

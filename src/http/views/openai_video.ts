@@ -1,5 +1,5 @@
 /** A task as the OpenAI Videos API shows it: the `Video` object the official client reads. */
-import type { Task, TaskStatus } from "../../core/task.js";
+import type { Task, TaskStatus } from "../../core/tasks/task.js";
 import type { OpenAiVideo } from "../schemas.js";
 
 export type { OpenAiVideo };

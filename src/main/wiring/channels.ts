@@ -1,7 +1,7 @@
 /** The configured upstream channels, their adapters and the router that picks one per task. */
 import type { Resolver } from "../../adapters/net/guard.js";
-import { type Channel, type ChannelRouter, createChannelRouter } from "../../core/channels.js";
-import type { UpstreamProvider } from "../../core/upstream.js";
+import { type Channel, type ChannelRouter, createChannelRouter } from "../../core/upstream/channels.js";
+import type { UpstreamProvider } from "../../core/upstream/ports.js";
 import type { Config } from "../config.js";
 import type { Wiring } from "./context.js";
 import type { Stores } from "./stores.js";

@@ -1,7 +1,8 @@
 /** What every part of the composition root is built from. */
 import type { Logger as PinoLogger } from "pino";
 import type { Resolver } from "../../adapters/net/guard.js";
-import type { Clock, VideoProvider, WatermarkRemover } from "../../core/ports.js";
+import type { VideoProvider, WatermarkRemover } from "../../core/media/ports.js";
+import type { Clock } from "../../core/ports.js";
 import type { Backends } from "../backends.js";
 import type { Config } from "../config.js";
 

@@ -9,7 +9,7 @@ import {
   resolveMediaTools,
 } from "../../adapters/providers/local-renderer/media-tools.js";
 import { createDelogoRemover } from "../../adapters/watermark/delogo.js";
-import type { MediaInspector, VideoProvider, WatermarkRemover } from "../../core/ports.js";
+import type { MediaInspector, VideoProvider, WatermarkRemover } from "../../core/media/ports.js";
 import type { Config } from "../config.js";
 import type { Wiring } from "./context.js";
 

@@ -1,9 +1,9 @@
 /** What the HTTP routes are given: the services of every other part, and the limits they apply. */
 import { join } from "node:path";
-import { createCharacterService } from "../../core/characters.js";
-import { hashSecret } from "../../core/keys.js";
-import type { LinkSigner } from "../../core/links.js";
-import { modelTable } from "../../core/models.js";
+import { hashSecret } from "../../core/accounts/keys.js";
+import { modelTable } from "../../core/catalogue/models.js";
+import { createCharacterService } from "../../core/characters/characters.js";
+import type { LinkSigner } from "../../core/media/links.js";
 import type { AppServices } from "../../http/services.js";
 import type { Channels } from "./channels.js";
 import type { Wiring } from "./context.js";

@@ -10,18 +10,13 @@ import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
 } from "../../adapters/sql/upstream-store.js";
-import { cachingKeyStore } from "../../core/key_cache.js";
-import type {
-  Accounts,
-  CharacterStore,
-  IdempotencyStore,
-  KeyStore,
-  RateLimiter,
-  TaskStore,
-} from "../../core/ports.js";
-import type { Billing } from "../../core/pricing.js";
-import type { RecordPruner } from "../../core/retention.js";
-import type { ChannelHealthStore, UpstreamTaskStore } from "../../core/upstream.js";
+import { cachingKeyStore } from "../../core/accounts/key_cache.js";
+import type { Accounts, KeyStore, RateLimiter } from "../../core/accounts/ports.js";
+import type { Billing } from "../../core/catalogue/pricing.js";
+import type { CharacterStore } from "../../core/characters/ports.js";
+import type { IdempotencyStore, TaskStore } from "../../core/tasks/ports.js";
+import type { RecordPruner } from "../../core/tasks/retention.js";
+import type { ChannelHealthStore, UpstreamTaskStore } from "../../core/upstream/ports.js";
 import type { Wiring } from "./context.js";
 
 export interface Stores {

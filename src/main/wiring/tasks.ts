@@ -3,14 +3,14 @@
  * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
  */
 
-import { blobKeyFor } from "../../core/blob_keys.js";
-import { createTaskEngine, type TaskEngine } from "../../core/engine.js";
+import { createWorker, type Worker } from "../../core/jobs/worker.js";
+import { blobKeyFor } from "../../core/media/blob_keys.js";
 import type { Telemetry } from "../../core/ports.js";
-import { createRetention } from "../../core/retention.js";
-import { createTaskLifecycle, type TaskLifecycle } from "../../core/task_lifecycle.js";
-import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream_poller.js";
-import { createDispatcher } from "../../core/upstream_submit.js";
-import { createWorker, type Worker } from "../../core/worker.js";
+import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
+import { createTaskLifecycle, type TaskLifecycle } from "../../core/tasks/lifecycle.js";
+import { createRetention } from "../../core/tasks/retention.js";
+import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream/poller.js";
+import { createDispatcher } from "../../core/upstream/submit.js";
 import type { Channels } from "./channels.js";
 import type { Wiring } from "./context.js";
 import type { Media } from "./media.js";

@@ -2,11 +2,15 @@
 import { createSecretBox } from "../../adapters/crypto/secret-box.js";
 import { createSqlWebhookStore } from "../../adapters/sql/webhook-store.js";
 import { createWebhookSender } from "../../adapters/webhooks/sender.js";
-import type { LinkSigner } from "../../core/links.js";
-import type { TaskEvents } from "../../core/ports.js";
-import { taskQueryView } from "../../core/task_views.js";
-import { createWebhookRunner, type WebhookRunner } from "../../core/webhook_delivery.js";
-import { createWebhookOutbox, createWebhookService, type WebhookService } from "../../core/webhooks.js";
+import type { LinkSigner } from "../../core/media/links.js";
+import type { TaskEvents } from "../../core/tasks/ports.js";
+import { taskQueryView } from "../../core/tasks/views.js";
+import { createWebhookRunner, type WebhookRunner } from "../../core/webhooks/delivery.js";
+import {
+  createWebhookOutbox,
+  createWebhookService,
+  type WebhookService,
+} from "../../core/webhooks/webhooks.js";
 import type { Wiring } from "./context.js";
 
 export interface Webhooks {

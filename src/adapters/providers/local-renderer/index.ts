@@ -10,9 +10,9 @@
 import { writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
-import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT } from "../../../core/media_types.js";
-import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../../core/ports.js";
-import type { CharacterRef, VideoRequest, VideoSource } from "../../../core/task.js";
+import { ALLOWED_IMAGES_TEXT, ALLOWED_VIDEOS_TEXT } from "../../../core/media/media_types.js";
+import type { GenerateContext, GeneratedVideo, VideoProvider } from "../../../core/media/ports.js";
+import type { CharacterRef, VideoRequest, VideoSource } from "../../../core/tasks/task.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
 import { captionBand, captionText } from "./caption.js";
 import {

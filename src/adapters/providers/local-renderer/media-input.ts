@@ -13,7 +13,7 @@ import {
   SNIFF_BYTES,
   sniffMedia,
   type VideoType,
-} from "../../../core/media_types.js";
+} from "../../../core/media/media_types.js";
 
 /** A local file and the type its bytes were sniffed as. */
 export interface MediaInput {

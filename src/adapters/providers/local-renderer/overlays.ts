@@ -3,7 +3,7 @@
  * (picture-in-picture cameos, top-left) and the visible "Reelay" mark (bottom-right). Both places are
  * computed from the frame size alone, so a watermark remover and the tests can find them.
  */
-import type { Region } from "../../../core/ports.js";
+import type { Region } from "../../../core/media/ports.js";
 import { esc, even, num } from "./graph-util.js";
 import { inputArgs, type VideoInput } from "./media-input.js";
 

@@ -4,10 +4,10 @@
  * upstream's when it is a JPEG) and a spritesheet like local renders, and goes into the blob store.
  */
 import { join } from "node:path";
-import { newAttemptDir } from "../../../core/blob_keys.js";
 import { errors } from "../../../core/errors.js";
-import type { BlobStore } from "../../../core/ports.js";
-import type { ResultFinisher } from "../../../core/upstream_poller.js";
+import { newAttemptDir } from "../../../core/media/blob_keys.js";
+import type { BlobStore } from "../../../core/media/ports.js";
+import type { ResultFinisher } from "../../../core/upstream/poller.js";
 import { describeExit, runFfmpeg } from "../local-renderer/ffmpeg-run.js";
 import { buildThumbnailArgs } from "../local-renderer/filtergraph.js";
 import { sniffFile, type VideoInput, videoInput } from "../local-renderer/media-input.js";

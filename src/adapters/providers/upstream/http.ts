@@ -10,7 +10,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher, type FormData, request } from "undici";
 import { errors, isReelayError, type ReelayError } from "../../../core/errors.js";
-import { sniffMedia } from "../../../core/media_types.js";
+import { sniffMedia } from "../../../core/media/media_types.js";
 import { GuardError, type HostGuard } from "../../net/guard.js";
 
 export interface ChannelHttpOptions {
@@ -122,7 +122,7 @@ export interface ChannelHttp {
   close(): Promise<void>;
 }
 
-// The same magic-byte table as every other untrusted file (core/media_types.ts).
+// The same magic-byte table as every other untrusted file (core/media/media_types.ts).
 const isMp4 = (head: Buffer) => sniffMedia(head) === "mp4";
 const isJpegOrPng = (head: Buffer) => ["jpeg", "png"].includes(sniffMedia(head) ?? "");
 

@@ -8,7 +8,7 @@ import { openAsBlob } from "node:fs";
 import { join } from "node:path";
 import { FormData } from "undici";
 import { errors } from "../../../core/errors.js";
-import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream.js";
+import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
 import type { CallResult, ChannelHttp } from "./http.js";
 import { upstreamMessage } from "./http.js";

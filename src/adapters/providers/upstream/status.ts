@@ -3,7 +3,7 @@
  * `done`; `NOT_START`, `queued`); a status nobody listed, or none at all, means "still running"
  * (reported as unknown, so it is logged and counted), never "failed".
  */
-import type { UpstreamState } from "../../../core/upstream.js";
+import type { UpstreamState } from "../../../core/upstream/ports.js";
 
 const WORDS: Record<string, UpstreamState> = {};
 const add = (state: UpstreamState, words: string[]) => {

@@ -6,8 +6,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errors } from "../../../core/errors.js";
-import type { VideoRequest } from "../../../core/task.js";
-import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream.js";
+import type { VideoRequest } from "../../../core/tasks/task.js";
+import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
 import type { ChannelHttp } from "./http.js";
 import { upstreamMessage } from "./http.js";
 import { bool, normaliseProgress, normaliseStatus, obj, str } from "./status.js";

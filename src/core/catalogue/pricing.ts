@@ -1,0 +1,72 @@
+/**
+ * Prices, in whole credits. A per-task price (most specific match of model, size, duration) wins;
+ * else the model's per-second price × seconds. Billing is off until a price table is configured.
+ */
+import type { Accounts } from "../accounts/ports.js";
+import type { Tx } from "../ports.js";
+import type { Task, TaskResult, VideoRequest } from "../tasks/task.js";
+
+export interface PriceTable {
+  /** Credits for one task; `size` and `duration` narrow the match when given. */
+  readonly perTask: readonly {
+    model: string;
+    size?: string | undefined;
+    duration?: number | undefined;
+    credits: number;
+  }[];
+  /** Credits per second of video, by model. */
+  readonly perSecond: Readonly<Record<string, number>>;
+}
+
+/** Billing: the ledger and the price table (absent while billing is off). */
+export interface Billing {
+  readonly accounts: Accounts;
+  readonly prices: PriceTable;
+}
+
+/** Seconds a request pays for: the new segment for an extension, else the whole video. */
+export const requestedSeconds = (r: VideoRequest): number => r.duration;
+
+/** Seconds actually delivered, in the same terms, rounded to the nearest whole second. */
+export function deliveredSeconds(r: VideoRequest, result: TaskResult): number {
+  const made = r.source?.kind === "extend" ? result.durationS - r.source.durationS : result.durationS;
+  return Math.max(0, Math.round(made));
+}
+
+/** Charged for what was asked, billed for what was delivered: the difference goes back (in `tx`). */
+export async function settleDelivered(
+  billing: Billing,
+  task: Task,
+  result: TaskResult,
+  now: number,
+  tx: Tx,
+): Promise<void> {
+  const asked = priceOf(billing.prices, task.request);
+  const made = priceOf(billing.prices, task.request, deliveredSeconds(task.request, result));
+  if (asked !== null && made !== null && made < asked)
+    await billing.accounts.settle(task.id, asked - made, now, tx);
+}
+
+/** The price of `request` for `seconds` (default: what it asks for); null when the table has none. */
+export function priceOf(table: PriceTable, r: VideoRequest, seconds = requestedSeconds(r)): number | null {
+  const candidates = table.perTask
+    .filter(
+      (p) =>
+        p.model === r.model &&
+        (p.size === undefined || p.size === r.size) &&
+        (p.duration === undefined || p.duration === r.duration),
+    )
+    .sort(
+      (a, b) =>
+        Number(b.size !== undefined) +
+        Number(b.duration !== undefined) -
+        (Number(a.size !== undefined) + Number(a.duration !== undefined)),
+    );
+  const fixed = candidates[0];
+  if (fixed) {
+    // A per-task price is for what was asked: a shorter delivery pays its share of it.
+    return seconds >= r.duration ? fixed.credits : Math.ceil((fixed.credits * seconds) / r.duration);
+  }
+  const perSecond = table.perSecond[r.model];
+  return perSecond === undefined ? null : perSecond * seconds;
+}

@@ -1,0 +1,74 @@
+/**
+ * The create use case, whichever API a request came through: the caller's key may use the model,
+ * its image links pass the fetch rules, the prompt's `@username` characters are resolved, then
+ * the task and its job are stored (engine.ts; with an idempotency key, maybe the earlier task).
+ * The request's uploads, stored before it got here, go when no new task is made from them.
+ */
+
+import type { CharacterService } from "../characters/characters.js";
+import { errors } from "../errors.js";
+import { uploadKeysOf } from "../media/blob_keys.js";
+import type { BlobStore } from "../media/ports.js";
+import type { Logger } from "../ports.js";
+import type { TaskEngine } from "./engine.js";
+import type { Task, VideoRequest } from "./task.js";
+
+export interface CreateDeps {
+  readonly engine: Pick<TaskEngine, "create">;
+  readonly characters: Pick<CharacterService, "mentioned">;
+  /** Checks image links against the fetch rules (SSRF), refusing one the fetch would refuse. */
+  readonly imageLinks: { check(urls: readonly string[], signal: AbortSignal): Promise<void> };
+  readonly blobs: BlobStore;
+}
+
+/** The API key a request came with: its limits apply, and it pays. */
+export interface CallerKey {
+  readonly keyId: string;
+  /** Models the key may use; null: all. */
+  readonly allowedModels: readonly string[] | null;
+  /** Pending + processing tasks the owner may have through it; 0: no limit. */
+  readonly maxActive: number;
+}
+
+export interface CreateInput {
+  readonly ownerId: string;
+  readonly key: CallerKey | null;
+  readonly request: VideoRequest;
+  /**
+   * The request's idempotency key and fingerprint, if it has one. Read after the key's model
+   * check: a model the key may not use is the answer even when the idempotency key is malformed.
+   */
+  readonly idempotency: () => { key: string; fingerprint: string } | undefined;
+  /** The id of the HTTP request, carried by the job's log lines. */
+  readonly requestId: string;
+  readonly log: Pick<Logger, "info">;
+}
+
+/** Makes the task for `input.request` (or returns the earlier one its idempotency key names). */
+export async function createVideoTask(deps: CreateDeps, input: CreateInput): Promise<Task> {
+  const { ownerId, key, request } = input;
+  const dropUploads = () => Promise.all(uploadKeysOf(request).map((k) => deps.blobs.delete(k)));
+  try {
+    const allowed = key?.allowedModels;
+    if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
+    const idempotency = input.idempotency();
+    // A link the fetch would refuse is the caller's to fix: say so now, not when the task runs.
+    if (request.images.length > 0) await deps.imageLinks.check(request.images, AbortSignal.timeout(5000));
+    const characters = await deps.characters.mentioned(ownerId, request.prompt);
+    const withCharacters = characters.length > 0 ? { ...request, characters } : request;
+    const { task, reused } = await deps.engine.create(ownerId, withCharacters, {
+      requestId: input.requestId,
+      maxActive: key?.maxActive ?? 0,
+      ...(key ? { keyId: key.keyId } : {}),
+      ...(idempotency ? { idempotency } : {}),
+    });
+    if (reused) {
+      await dropUploads();
+      input.log.info({ taskId: task.id }, "idempotent create: returned the earlier task");
+    }
+    return task;
+  } catch (e) {
+    await dropUploads().catch(() => undefined);
+    throw e;
+  }
+}

@@ -1,0 +1,124 @@
+import type { Orientation, SizeName } from "../catalogue/models.js";
+
+export const TASK_STATUSES = ["pending", "processing", "completed", "failed", "cancelled"] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+
+export const TERMINAL: ReadonlySet<TaskStatus> = new Set(["completed", "failed", "cancelled"]);
+export const isTerminal = (s: TaskStatus): boolean => TERMINAL.has(s);
+
+/** The state machine: which status may follow which. Terminal states have no successor. */
+const NEXT: Record<TaskStatus, readonly TaskStatus[]> = {
+  pending: ["processing", "failed", "cancelled"],
+  // processing → pending: a retryable failure puts the task back in the queue.
+  processing: ["pending", "completed", "failed", "cancelled"],
+  completed: [],
+  failed: [],
+  cancelled: [],
+};
+export const canMove = (from: TaskStatus, to: TaskStatus): boolean => NEXT[from].includes(to);
+/**
+ * Whether a write may leave a task in `from` with status `to`: a move the machine allows, or a task
+ * still running that stays as it is (its progress written, its job restarted).
+ */
+export const canWrite = (from: TaskStatus, to: TaskStatus): boolean =>
+  from === to ? !isTerminal(from) : canMove(from, to);
+
+/**
+ * Which API a task was created through (`openai`: `/v1/videos` and chat completions); both can read
+ * it, this only decides whether it is published (isPublished).
+ */
+export type TaskApi = "unified" | "openai";
+
+/** A video a new task starts from: remix, edit and extend all take one. */
+export interface VideoSource {
+  readonly kind: "remix" | "edit" | "extend";
+  /** The task whose result it is; null for an uploaded video. */
+  readonly taskId: string | null;
+  /** Blob key of the source MP4 (a finished task's result, or the upload). */
+  readonly videoKey: string;
+  /** Seconds of the source, as probed. */
+  readonly durationS: number;
+  /**
+   * The prompt the source shows as its caption (a finished task's): a renderer that draws a new
+   * caption covers this one first. Absent for uploads, whose pictures Reelay did not caption.
+   */
+  readonly captionPrompt?: string;
+}
+
+/** A character (cameo) a prompt names as `@username`: a short span of a stored video. */
+export interface CharacterRef {
+  readonly username: string;
+  /** Blob key of the video the character comes from. */
+  readonly videoKey: string;
+  readonly startS: number;
+  readonly endS: number;
+}
+
+/** A create request after validation and normalisation: what every provider receives. */
+export interface VideoRequest {
+  readonly api: TaskApi;
+  readonly model: string;
+  readonly family: string;
+  readonly prompt: string;
+  readonly orientation: Orientation;
+  /** As the caller asked: `small`/`large` (unified API) or `WxH` (OpenAI API). */
+  readonly size: SizeName | string;
+  readonly width: number;
+  readonly height: number;
+  /** Seconds to generate; for `extend`, the length of the new segment added to the source. */
+  readonly duration: number;
+  /** Image links, fetched by the provider. */
+  readonly images: readonly string[];
+  /** Uploaded reference images (files or data URLs), kept as blobs; they follow `images`. */
+  readonly imageKeys: readonly string[];
+  readonly source: VideoSource | null;
+  /** Characters the prompt names (`@username`), resolved at create time. */
+  readonly characters?: readonly CharacterRef[];
+  readonly watermark: boolean;
+  readonly private: boolean;
+  /** Where to send this task's final event (checked against the SSRF rules at create time). */
+  readonly callbackUrl?: string;
+}
+
+export interface TaskError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface TaskResult {
+  readonly videoKey: string;
+  readonly thumbnailKey: string;
+  /** A JPEG grid of frames; null when the provider made none. */
+  readonly spritesheetKey: string | null;
+  readonly width: number;
+  readonly height: number;
+  readonly durationS: number;
+  readonly bytes: number;
+  readonly watermarked: boolean;
+}
+
+export interface Task {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly request: VideoRequest;
+  readonly status: TaskStatus;
+  /** 0–100. */
+  readonly progress: number;
+  readonly createdAt: number;
+  readonly statusUpdatedAt: number;
+  /** Epoch ms after which the task fails with `task_timeout`. */
+  readonly deadlineAt: number;
+  readonly attempts: number;
+  readonly error: TaskError | null;
+  /** Why the last attempt failed, while a retry is pending; the final reason once failed. */
+  readonly failureReason: string | null;
+  readonly enhancedPrompt: string | null;
+  readonly result: TaskResult | null;
+}
+
+/**
+ * Whether a finished task shows in the public gallery. The seed's API publishes unless
+ * `private: true`; the OpenAI APIs (`/v1/videos`, chat completions) never published videos, so
+ * tasks made through them stay unlisted (still remixable by their owner).
+ */
+export const isPublished = (r: VideoRequest): boolean => r.api === "unified" && !r.private;

@@ -1,0 +1,152 @@
+/**
+ * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
+ * process, not one timer or queue job per task: it leases as many due tasks as it has free lanes
+ * (`concurrency`), follows each in its lane, and writes the outcomes back before it leases more
+ * (those that came in meanwhile in one transaction). Thousands of tasks in flight cost a row each
+ * in the store and nothing in memory; a poller that dies holds back only the tasks it was
+ * following, for one lease. This file is the lanes and their scheduling; one follow of a task is
+ * poller_follow.ts, the download of a finished one poller_result.ts.
+ */
+import { createFollower } from "./poller_follow.js";
+import type { Outcome, PollerDeps } from "./poller_result.js";
+import type { UpstreamTaskRecord } from "./ports.js";
+
+export type { PollerDeps, PollerSettings, ResultFinisher } from "./poller_result.js";
+
+export interface UpstreamPoller {
+  start(): void;
+  /** Looks for due tasks now. */
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
+  const { upstreamTasks, clock, logger, settings } = deps;
+  const stopper = new AbortController();
+  const follow = createFollower({ ...deps, stopped: stopper.signal });
+  let timer: NodeJS.Timeout | undefined;
+  let again = false;
+  let stopped = true;
+
+  /** Tasks being followed now (each holds its lease), at most `settings.concurrency`. */
+  const following = new Set<Promise<void>>();
+  let filling = false;
+  /** The fill under way (or the last one). */
+  let filled: Promise<void> = Promise.resolve();
+  /** Outcomes waiting to be written; written together while no write is under way. */
+  const unsaved: NonNullable<Outcome>[] = [];
+  let saving: Promise<void> | null = null;
+
+  /**
+   * Writes the outcomes collected so far in one transaction (several polls, one commit). When that
+   * fails, each is written on its own: one bad row must not keep the others' counts and times
+   * from being saved (their leases would hold them back until they ran out).
+   */
+  function save(): Promise<void> {
+    saving ??= (async () => {
+      while (unsaved.length > 0) {
+        const batch = unsaved.splice(0);
+        await upstreamTasks.saveMany(batch).catch(async (e) => {
+          if (batch.length === 1) {
+            logger.error({ err: e, taskId: batch[0]?.taskId }, "saving an upstream task's poll failed");
+            return;
+          }
+          for (const o of batch) {
+            await upstreamTasks
+              .saveMany([o])
+              .catch((err) =>
+                logger.error({ err, taskId: o.taskId }, "saving an upstream task's poll failed"),
+              );
+          }
+        });
+      }
+    })().finally(() => {
+      // What came in after the loop's last look is written by the next fill (or stop).
+      saving = null;
+    });
+    return saving;
+  }
+
+  async function followOne(row: UpstreamTaskRecord): Promise<void> {
+    try {
+      const o = await follow(row);
+      // Written by the next fill, with the others that ended meanwhile; its lease holds till then.
+      if (o) unsaved.push(o);
+    } catch (e) {
+      logger.error({ err: e, taskId: row.taskId }, "following an upstream task failed");
+    }
+  }
+
+  /**
+   * Under load, lanes are refilled once a quarter of them are free (at once when none is busy):
+   * outcomes are written and tasks leased in batches, a few transactions a second rather than
+   * two per poll.
+   */
+  const refillAt = Math.max(1, Math.floor(settings.concurrency / 4));
+
+  /**
+   * Writes the outcomes that came in, then leases as many due tasks as there are free lanes and
+   * follows each in its own lane: a lease lasts while its task is polled (or its result
+   * downloaded) and until its outcome is written, so a poller that dies holds back only those,
+   * for one lease.
+   */
+  function fill(): Promise<void> {
+    if (filling) {
+      again = true;
+      return filled;
+    }
+    filling = true;
+    filled = fillLanes();
+    return filled;
+  }
+
+  async function fillLanes(): Promise<void> {
+    try {
+      do {
+        again = false;
+        await save();
+        // An outcome not yet written still holds its lease: it keeps its lane until then.
+        const free = settings.concurrency - following.size - unsaved.length;
+        if (stopped || free <= 0) break;
+        const rows = await upstreamTasks.claimDue({
+          limit: free,
+          now: clock.now(),
+          leaseMs: settings.leaseMs,
+        });
+        for (const row of rows) {
+          const lane: Promise<void> = followOne(row).finally(() => {
+            following.delete(lane);
+            if (following.size === 0 || settings.concurrency - following.size >= refillAt) void fill();
+          });
+          following.add(lane);
+        }
+        if (rows.length === free) again = true;
+      } while (again);
+    } catch (e) {
+      logger.error({ err: e }, "leasing upstream tasks failed");
+    } finally {
+      filling = false;
+    }
+  }
+
+  return {
+    start() {
+      stopped = false;
+      timer = setInterval(() => void fill(), settings.idleMs);
+      void fill();
+    },
+    wake() {
+      if (!stopped) void fill();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+      stopper.abort();
+      // A claim under way may still start lanes: wait for it first.
+      await filled;
+      await Promise.all([...following]);
+      // Until every outcome is written, including those that came in during a write under way.
+      while (saving || unsaved.length > 0) await save();
+    },
+  };
+}

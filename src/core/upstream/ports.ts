@@ -1,0 +1,157 @@
+/**
+ * Upstream providers: video models reached over HTTP, whose tasks run for minutes. A task is
+ * submitted once (by a render job), then polled by the upstream poller until it ends, and its
+ * result is re-hosted in Reelay's storage. Ports here; adapters in src/adapters/providers/.
+ */
+import type { Tx } from "../ports.js";
+import type { VideoRequest } from "../tasks/task.js";
+
+/** Reelay's view of an upstream task's state. */
+export type UpstreamState = "queued" | "running" | "completed" | "failed" | "expired";
+
+export interface UpstreamStatus {
+  readonly state: UpstreamState;
+  /** The status string as the upstream wrote it (null when it sent none). */
+  readonly raw: string | null;
+  /** False when the upstream's status was unknown or missing: treated as still running. */
+  readonly known: boolean;
+  /** 0–100, when the upstream says. */
+  readonly progress: number | null;
+  /** The upstream's own failure code and reason, when it failed. */
+  readonly error: { readonly code: string | null; readonly message: string } | null;
+  readonly enhancedPrompt: string | null;
+}
+
+export interface SubmitContext {
+  /** Reelay's task id: sent as the idempotency key, so a re-sent create is recognised. */
+  readonly taskId: string;
+  /** The model name the channel knows (after its mapping). */
+  readonly upstreamModel: string;
+  /** Local copies of uploaded reference images (see GenerateContext.files). */
+  readonly imageFiles: readonly string[];
+  /** This attempt's scratch directory (for images the upstream needs as bytes). */
+  readonly workDir: string;
+  readonly signal: AbortSignal;
+}
+
+export interface FetchedResult {
+  /** The video, inside workDir, checked to be an MP4 (content type and magic bytes). */
+  readonly videoPath: string;
+  /** The upstream's thumbnail inside workDir, when it has one. */
+  readonly thumbnailPath: string | null;
+  /** Whether the upstream says the video carries a watermark (`has_watermark`); null: it does not say. */
+  readonly watermarked: boolean | null;
+}
+
+/**
+ * One upstream API. Methods throw ReelayErrors: `upstream_rejected` (retryable when the channel
+ * is at fault: 429, 5xx, unreachable, a refused credential), `upstream_outcome_unknown` (the create
+ * may have been taken), `upstream_bad_content` for a download that is not a video.
+ */
+export interface UpstreamProvider {
+  readonly kind: "unified" | "openai";
+  /** Whether the upstream honours `Idempotency-Key`, so an unanswered create may be sent again. */
+  readonly idempotent: boolean;
+  submit(request: VideoRequest, ctx: SubmitContext): Promise<{ upstreamId: string; status: UpstreamStatus }>;
+  /** The task's state now; a transport failure throws (retryable), it never reads as "failed". */
+  poll(
+    upstreamId: string,
+    signal: AbortSignal,
+  ): Promise<{ status: UpstreamStatus; retryAfterS: number | null }>;
+  /** Downloads a completed task's video (and thumbnail, when there is one) into `workDir`. */
+  fetchResult(upstreamId: string, workDir: string, signal: AbortSignal): Promise<FetchedResult>;
+  /**
+   * Remixes a video this upstream made (`sourceUpstreamId`), where its API can; absent otherwise
+   * (Reelay then remixes its re-hosted copy with the local renderer).
+   */
+  remix?(
+    sourceUpstreamId: string,
+    request: VideoRequest,
+    ctx: SubmitContext,
+  ): Promise<{ upstreamId: string; status: UpstreamStatus }>;
+  /** Asks the upstream to stop the task; best effort (an upstream without cancel ignores it). */
+  cancel(upstreamId: string, signal: AbortSignal): Promise<void>;
+}
+
+/** Where an upstream task stands in Reelay. */
+export type UpstreamPhase = "submitting" | "polling" | "done";
+
+/** The record that pins a task to the channel that accepted it. */
+export interface UpstreamTaskRecord {
+  readonly taskId: string;
+  readonly channelId: string;
+  /** Null while the create is in flight (or its answer was lost). */
+  readonly upstreamId: string | null;
+  readonly phase: UpstreamPhase;
+  readonly submittedAt: number;
+  readonly nextPollAt: number;
+  /** Polls that failed in a row (network, 5xx, garbage): they delay the next poll, never fail the task. */
+  readonly pollErrors: number;
+  /** Downloads of the result that failed. */
+  readonly fetchErrors: number;
+  /** The status the upstream last reported, as it wrote it. */
+  readonly lastStatus: string | null;
+  readonly deadlineAt: number;
+}
+
+export interface UpstreamTaskStore {
+  /** Records that the task's create is being sent to `channelId` (before sending: a crash then leaves a trace). */
+  begin(r: { taskId: string; channelId: string; now: number; deadlineAt: number }, tx?: Tx): Promise<void>;
+  get(taskId: string, tx?: Tx): Promise<UpstreamTaskRecord | undefined>;
+  /** The records of those of `taskIds` that have one, by task id (one query, for listings). */
+  getMany(taskIds: readonly string[]): Promise<Map<string, UpstreamTaskRecord>>;
+  /** The upstream accepted the task: record its id and start polling at `nextPollAt`. */
+  accepted(
+    taskId: string,
+    r: { upstreamId: string; status: string | null; nextPollAt: number },
+    tx?: Tx,
+  ): Promise<void>;
+  /** Forgets a create that was refused (the task may go to another channel). */
+  drop(taskId: string, tx?: Tx): Promise<void>;
+  /**
+   * Leases up to `limit` polling tasks that are due, oldest due first: their next poll moves to
+   * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile.
+   */
+  claimDue(opts: { limit: number; now: number; leaseMs: number }): Promise<UpstreamTaskRecord[]>;
+  /** Records poll outcomes, in one transaction. */
+  saveMany(
+    rows: readonly {
+      taskId: string;
+      nextPollAt: number;
+      pollErrors: number;
+      fetchErrors: number;
+      lastStatus: string | null;
+    }[],
+  ): Promise<void>;
+  /** Keeps a leased polling task from other pollers until `until` (its result is being downloaded). */
+  hold(taskId: string, until: number): Promise<void>;
+  /** Ends polling of the task (it finished, failed or was cancelled); the record stays for admins. */
+  finish(taskId: string, tx?: Tx): Promise<void>;
+  /** Polling tasks per channel (for concurrency caps and the admin view). */
+  inFlight(): Promise<Map<string, number>>;
+  /** Makes every polling task due now (embedded mode at start: the earlier process's leases are void). */
+  releaseAll(now: number): Promise<number>;
+}
+
+export interface ChannelHealth {
+  readonly channelId: string;
+  /** Failures in a row. */
+  readonly failures: number;
+  /** Epoch ms until which the channel gets no new tasks; 0: none. */
+  readonly cooldownUntil: number;
+  readonly lastError: string | null;
+  readonly lastFailureAt: number | null;
+  readonly lastSuccessAt: number | null;
+}
+
+/** Channel health, shared by every process (so all of them see a channel's cool-down). */
+export interface ChannelHealthStore {
+  all(): Promise<Map<string, ChannelHealth>>;
+  /** A failure: counts it and, once `failures` reaches `threshold`, sets the cool-down. */
+  failure(
+    channelId: string,
+    e: { error: string; now: number; threshold: number; cooldownMs: number },
+  ): Promise<ChannelHealth>;
+  /** A success ends any cool-down and resets the count. */
+  success(channelId: string, now: number): Promise<void>;
+}
