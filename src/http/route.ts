@@ -1,6 +1,6 @@
 /**
  * One declaration per route: method, path, who may call it, its schemas, what it answers and its
- * handler. app.ts lists every declaration; the router, the OpenAPI document and the authz and fuzz
+ * handler. routes.ts lists every declaration; the router, the OpenAPI document and the authz and fuzz
  * tables are all read from that one list.
  */
 import type { RouteHandlerMethod } from "fastify";
