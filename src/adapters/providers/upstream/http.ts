@@ -18,6 +18,12 @@ export interface ChannelHttpOptions {
   /** Origin plus any path prefix; routes are appended (`/v1/video/create`). */
   readonly baseUrl: string;
   readonly secret: string | null;
+  /**
+   * The credential's headers on each call to the channel's origin; by default
+   * `Authorization: Bearer <secret>`. A provider with another scheme (a key header, a short-lived
+   * signed token) passes its own; called per request, so a token may be renewed when it expires.
+   */
+  readonly authHeaders?: () => Record<string, string>;
   readonly connectTimeoutMs: number;
   /** Budget for one API call, answer included. */
   readonly requestTimeoutMs: number;
@@ -135,7 +141,8 @@ export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
     keepAliveTimeout: 30_000,
   });
   const base = new URL(o.baseUrl.endsWith("/") ? o.baseUrl : `${o.baseUrl}/`);
-  const auth = (): Record<string, string> => (o.secret ? { authorization: `Bearer ${o.secret}` } : {});
+  const bearer = (): Record<string, string> => (o.secret ? { authorization: `Bearer ${o.secret}` } : {});
+  const auth = o.authHeaders ?? bearer;
   const urlOf = (path: string) => new URL(path.replace(/^\//, ""), base);
 
   function transportError(e: unknown, phase: Phase, signal: AbortSignal, resendable: boolean): ReelayError {
