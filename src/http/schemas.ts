@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { ErrorCode } from "../core/errors.js";
 import { TASK_STATUSES } from "../core/tasks/task.js";
+import { UPSTREAM_KINDS } from "../core/upstream/ports.js";
 
 /** An optional whole-number query parameter from `min` to `max` (query strings are text). */
 export const queryInt = (min: number, max: number) =>
@@ -289,7 +290,7 @@ export const adminChannelListSchema = z
     data: z.array(
       z.object({
         id: z.string(),
-        kind: z.enum(["local", "unified", "openai"]),
+        kind: z.enum(["local", ...UPSTREAM_KINDS]),
         priority: z.int(),
         weight: z.int(),
         max_concurrent: z.int().meta({ description: "0: no cap" }),

@@ -4,11 +4,12 @@
  */
 import { z } from "zod";
 import type { ModelCapability } from "../core/catalogue/models.js";
+import { type ChannelKind, UPSTREAM_KINDS } from "../core/upstream/ports.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
 
 export interface ChannelConfig {
   readonly id: string;
-  readonly kind: "local" | "unified" | "openai";
+  readonly kind: ChannelKind;
   readonly baseUrl: string | null;
   /** Read from the variable `secretEnv` names; never logged. */
   readonly secret: string | null;
@@ -25,7 +26,7 @@ export interface ChannelConfig {
 
 export const channelSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be lower-case letters, digits, '.', '_' or '-'"),
-  kind: z.enum(["local", "unified", "openai"]),
+  kind: z.enum(["local", ...UPSTREAM_KINDS]),
   baseUrl: httpUrl.optional(),
   secretEnv: z
     .string()

@@ -5,11 +5,17 @@
  * failing cools down, then gets tasks again (the first one probes it: one more failure and it
  * cools down for longer).
  */
-import type { ChannelHealth, ChannelHealthStore, UpstreamProvider, UpstreamTaskStore } from "./ports.js";
+import type {
+  ChannelHealth,
+  ChannelHealthStore,
+  ChannelKind,
+  UpstreamProvider,
+  UpstreamTaskStore,
+} from "./ports.js";
 
 export interface ChannelSpec {
   readonly id: string;
-  readonly kind: "local" | "unified" | "openai";
+  readonly kind: ChannelKind;
   /** Higher goes first. */
   readonly priority: number;
   /** Share among channels of the same priority. */

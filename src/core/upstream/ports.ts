@@ -6,6 +6,15 @@
 import type { Tx } from "../ports.js";
 import type { VideoRequest } from "../tasks/task.js";
 
+/**
+ * The upstream APIs Reelay speaks, one adapter each (src/adapters/providers/). A channel's `kind`
+ * is one of these or `local` (the built-in renderer).
+ */
+export const UPSTREAM_KINDS = ["unified", "openai"] as const;
+export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
+export type ChannelKind = "local" | UpstreamKind;
+export const CHANNEL_KINDS: readonly ChannelKind[] = ["local", ...UPSTREAM_KINDS];
+
 /** Reelay's view of an upstream task's state. */
 export type UpstreamState = "queued" | "running" | "completed" | "failed" | "expired";
 
@@ -49,7 +58,7 @@ export interface FetchedResult {
  * may have been taken), `upstream_bad_content` for a download that is not a video.
  */
 export interface UpstreamProvider {
-  readonly kind: "unified" | "openai";
+  readonly kind: UpstreamKind;
   /** Whether the upstream honours `Idempotency-Key`, so an unanswered create may be sent again. */
   readonly idempotent: boolean;
   submit(request: VideoRequest, ctx: SubmitContext): Promise<{ upstreamId: string; status: UpstreamStatus }>;

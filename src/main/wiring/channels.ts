@@ -1,7 +1,8 @@
 /** The configured upstream channels, their adapters and the router that picks one per task. */
 import type { Resolver } from "../../adapters/net/guard.js";
+import type { ChannelHttp } from "../../adapters/providers/upstream/http.js";
 import { type Channel, type ChannelRouter, createChannelRouter } from "../../core/upstream/channels.js";
-import type { UpstreamProvider } from "../../core/upstream/ports.js";
+import type { UpstreamKind, UpstreamProvider } from "../../core/upstream/ports.js";
 import type { Config } from "../config.js";
 import type { Wiring } from "./context.js";
 import type { Stores } from "./stores.js";
@@ -14,44 +15,60 @@ export interface Channels {
   readonly needsPoller: boolean;
 }
 
+/** What every upstream adapter is built from. */
+interface AdapterDeps {
+  /** The channel's HTTP client; `authHeaders` replaces the default `Authorization: Bearer <secret>`. */
+  readonly http: (authHeaders?: () => Record<string, string>) => ChannelHttp;
+  readonly config: Config;
+  readonly channel: Config["channels"][number];
+}
+
+/**
+ * One line per upstream kind: how its adapter is built. Adapters load on first use, so a process
+ * without upstream channels loads none of them.
+ */
+const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvider>> = {
+  unified: async ({ http }) =>
+    (await import("../../adapters/providers/upstream/unified-relay.js")).createUnifiedRelayProvider(http()),
+  openai: async ({ http, config }) => {
+    const [{ createOpenAiVideosProvider }, { createImageFetcher }] = await Promise.all([
+      import("../../adapters/providers/upstream/openai-videos.js"),
+      import("../../adapters/net/safe-fetch.js"),
+    ]);
+    return createOpenAiVideosProvider(http(), createImageFetcher(config.images));
+  },
+};
+
 /** The upstream adapter of a channel; null for the local renderer. */
 async function upstreamOf(
   config: Config,
   ch: Config["channels"][number],
   resolve: Resolver | undefined,
 ): Promise<UpstreamProvider | null> {
-  if (ch.kind === "local" || !ch.baseUrl) return null;
-  const [
-    { createChannelHttp },
-    { createUnifiedRelayProvider },
-    { createOpenAiVideosProvider },
-    { createImageFetcher },
-    { createHostGuard },
-  ] = await Promise.all([
+  const baseUrl = ch.baseUrl;
+  if (ch.kind === "local" || !baseUrl) return null;
+  const [{ createChannelHttp }, { createHostGuard }] = await Promise.all([
     import("../../adapters/providers/upstream/http.js"),
-    import("../../adapters/providers/upstream/unified-relay.js"),
-    import("../../adapters/providers/upstream/openai-videos.js"),
-    import("../../adapters/net/safe-fetch.js"),
     import("../../adapters/net/guard.js"),
   ]);
-  const http = createChannelHttp({
-    channelId: ch.id,
-    baseUrl: ch.baseUrl,
-    secret: ch.secret,
-    connectTimeoutMs: ch.timeouts.connectMs,
-    requestTimeoutMs: ch.timeouts.requestMs,
-    downloadTimeoutMs: ch.timeouts.downloadMs,
-    maxDownloadBytes: ch.maxDownloadBytes,
-    connections: ch.connections,
-    // Result links off the channel's origin: the same guard and allow-list as image links.
-    offOriginGuard: createHostGuard({
-      allowHosts: config.images.allowHosts,
-      ...(resolve ? { resolve } : {}),
-    }),
-  });
-  return ch.kind === "unified"
-    ? createUnifiedRelayProvider(http)
-    : createOpenAiVideosProvider(http, createImageFetcher(config.images));
+  const http = (authHeaders?: () => Record<string, string>) =>
+    createChannelHttp({
+      ...(authHeaders ? { authHeaders } : {}),
+      channelId: ch.id,
+      baseUrl,
+      secret: ch.secret,
+      connectTimeoutMs: ch.timeouts.connectMs,
+      requestTimeoutMs: ch.timeouts.requestMs,
+      downloadTimeoutMs: ch.timeouts.downloadMs,
+      maxDownloadBytes: ch.maxDownloadBytes,
+      connections: ch.connections,
+      // Result links off the channel's origin: the same guard and allow-list as image links.
+      offOriginGuard: createHostGuard({
+        allowHosts: config.images.allowHosts,
+        ...(resolve ? { resolve } : {}),
+      }),
+    });
+  return ADAPTERS[ch.kind]({ http, config, channel: ch });
 }
 
 export async function buildChannels({ config, overrides }: Wiring, stores: Stores): Promise<Channels> {
