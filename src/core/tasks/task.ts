@@ -78,7 +78,22 @@ export interface VideoRequest {
   readonly private: boolean;
   /** Where to send this task's final event (checked against the SSRF rules at create time). */
   readonly callbackUrl?: string;
+  /**
+   * The role of each input image, in the order of `images` then `imageKeys`. Absent: the first
+   * is the first frame where the model takes one, the others are references.
+   */
+  readonly imageRoles?: readonly ImageRole[];
+  /** `W:H` as asked (`aspect_ratio`); absent: from `orientation` (or `WxH`). */
+  readonly aspectRatio?: string;
+  /** `720p`, `1080p`… as asked (`resolution`); absent: from `size`. */
+  readonly resolution?: string;
+  readonly negativePrompt?: string;
+  readonly seed?: number;
+  /** Whether to make sound, where the model lets the caller choose. */
+  readonly audio?: boolean;
 }
+
+export type ImageRole = "first_frame" | "last_frame" | "reference";
 
 export interface TaskError {
   readonly code: string;
