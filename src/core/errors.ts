@@ -46,6 +46,8 @@ export const ErrorCode = {
   upstreamFailed: "upstream_failed",
   upstreamExpired: "upstream_expired",
   upstreamBadContent: "upstream_bad_content",
+  /** The provider's moderation refused the prompt, an input or the result: never retried elsewhere. */
+  contentPolicy: "content_policy",
   // Both: a download answers 503 with it, a task's attempt is retried on it.
   storageUnavailable: "storage_unavailable",
 } as const;
@@ -274,6 +276,15 @@ export const errors = {
     new ReelayError(
       ErrorCode.upstreamFailed,
       `Failed while running at channel '${channel}'${code ? ` (upstream code ${code})` : ""}: ${reason}`,
+    ),
+  /**
+   * The provider's content moderation refused the request or its result. Never retried, never
+   * failed over (another channel would judge the same prompt the same way).
+   */
+  contentPolicy: (channel: string, code: string | null, reason: string) =>
+    new ReelayError(
+      ErrorCode.contentPolicy,
+      `Refused by the content policy of channel '${channel}'${code ? ` (upstream code ${code})` : ""}: ${reason}`,
     ),
   upstreamExpired: (channel: string, status: string) =>
     new ReelayError(

@@ -52,6 +52,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.upstreamFailed]: { status: 502, type: "server_error" },
   [ErrorCode.upstreamExpired]: { status: 502, type: "server_error" },
   [ErrorCode.upstreamBadContent]: { status: 502, type: "server_error" },
+  [ErrorCode.contentPolicy]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.storageUnavailable]: { status: 503, type: "server_error" },
 };
 

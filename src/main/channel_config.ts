@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import type { ModelCapability } from "../core/catalogue/models.js";
+import { servesModel } from "../core/upstream/channels.js";
 import { type ChannelKind, UPSTREAM_KINDS } from "../core/upstream/ports.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
 
@@ -82,6 +83,12 @@ const LOCAL_ONLY: ChannelConfig = {
   connections: 1,
 };
 
+/** The models on offer: all but catalogue models with upstream ids that no channel serves. */
+export const offeredModels = (
+  models: readonly ModelCapability[],
+  channels: readonly ChannelConfig[],
+): ModelCapability[] => models.filter((m) => !m.upstream || channels.some((c) => servesModel(c, m.name, m)));
+
 /** Channels from the file, checked against the model table and the environment (for secrets). */
 export function readChannels(
   list: z.infer<typeof channelSchema>[] | undefined,
@@ -129,7 +136,10 @@ export function readChannels(
     };
   });
   if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
-  const unserved = [...known].filter((m) => !out.some((c) => c.models === "*" || c.models.has(m)));
+  // Models with upstream ids (built in for providers) are offered only where served (loadConfig).
+  const unserved = models
+    .filter((m) => !m.upstream && !out.some((c) => servesModel(c, m.name, m)))
+    .map((m) => m.name);
   if (unserved.length > 0)
     throw fail(
       `no channel serves model(s) ${unserved.join(", ")}: add them to a channel, or leave them out of the model table`,

@@ -8,7 +8,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_MODELS, type ModelCapability, SIZES } from "../core/catalogue/models.js";
 import type { PriceTable } from "../core/catalogue/pricing.js";
-import { type ChannelConfig, channelSchema, readChannels } from "./channel_config.js";
+import { type ChannelConfig, channelSchema, offeredModels, readChannels } from "./channel_config.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
 
 export type { ChannelConfig } from "./channel_config.js";
@@ -286,6 +286,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         .filter(Boolean),
     ),
   ];
+  const channels = readChannels(
+    file.channels,
+    file.models ?? DEFAULT_MODELS,
+    env,
+    e.REELAY_CONFIG_FILE ?? "",
+  );
   return {
     port: e.PORT,
     host: e.HOST,
@@ -297,7 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     linkTtlS: e.REELAY_LINK_TTL_S,
     keyCacheTtlMs: e.REELAY_KEY_CACHE_TTL_MS,
     logLevel: e.REELAY_LOG_LEVEL,
-    models: file.models ?? DEFAULT_MODELS,
+    models: offeredModels(file.models ?? DEFAULT_MODELS, channels),
     engine: {
       concurrency: e.REELAY_WORKER_CONCURRENCY ?? availableParallelism(),
       maxAttempts: e.REELAY_MAX_ATTEMPTS,
@@ -357,7 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
             delivery: e.REELAY_S3_DELIVERY,
           }
         : { kind: "fs" },
-    channels: readChannels(file.channels, file.models ?? DEFAULT_MODELS, env, e.REELAY_CONFIG_FILE ?? ""),
+    channels,
     poller: {
       concurrency: e.REELAY_POLL_CONCURRENCY,
       fetchConcurrency: e.REELAY_FETCH_CONCURRENCY,

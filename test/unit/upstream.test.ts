@@ -12,6 +12,7 @@ import {
   createSqlChannelHealthStore,
   createSqlUpstreamTaskStore,
 } from "../../src/adapters/sql/upstream-store.js";
+import { DEFAULT_MODELS, modelTable } from "../../src/core/catalogue/models.js";
 import {
   type Channel,
   type ChannelSpec,
@@ -166,6 +167,55 @@ describe("routing", () => {
     }
     expect(counts.a / 4000).toBeGreaterThan(0.7);
     expect(counts.a / 4000).toBeLessThan(0.8);
+  });
+
+  it("picks the upstream model id: the channel's rename, else the catalogue's for its kind, else the name", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "reelay-route-"));
+    const db = await openSqlite(dir);
+    try {
+      const ch = (s: ChannelSpec): Channel => ({ spec: s, upstream: null });
+      const catalogue = modelTable([
+        ...DEFAULT_MODELS,
+        {
+          name: "wan-x",
+          family: "wan",
+          sizes: ["small"],
+          durations: [5],
+          maxImages: 1,
+          videoSizes: [],
+          videoSeconds: [],
+          upstream: { openai: { textToVideo: "wan-t2v", imageToVideo: "wan-i2v" }, unified: "wan-u" },
+        },
+      ]);
+      const router = createChannelRouter({
+        channels: [
+          ch(spec("ds", { kind: "openai" })),
+          ch(spec("listed", { kind: "openai", models: new Map([["wan-x", "wan-x"]]) })),
+          ch(spec("renamed", { kind: "openai", models: new Map([["wan-x", "my-wan"]]) })),
+          ch(spec("local", { kind: "local" })),
+        ],
+        health: createSqlChannelHealthStore(db.kysely),
+        upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+        models: catalogue,
+      });
+      const get = (id: string) => router.get(id) as Channel;
+      expect(router.upstreamModel(get("ds"), "wan-x")).toBe("wan-t2v");
+      expect(router.upstreamModel(get("ds"), "wan-x", { firstFrame: true })).toBe("wan-i2v");
+      expect(router.upstreamModel(get("listed"), "wan-x")).toBe("wan-t2v");
+      expect(router.upstreamModel(get("renamed"), "wan-x", { firstFrame: true })).toBe("my-wan");
+      expect(router.upstreamModel(get("ds"), "sora-2")).toBe("sora-2");
+      expect(router.upstreamModel(get("local"), "wan-x")).toBe("wan-x");
+      // "*" on the local channel does not take a model that names its upstream kinds.
+      const plan = await router.plan("wan-x", 1000);
+      expect(plan.channels.map((c) => c.spec.id).sort()).toEqual(["ds", "listed", "renamed"]);
+      expect((await router.plan("sora-2", 1000)).channels.map((c) => c.spec.id).sort()).toEqual([
+        "ds",
+        "local",
+      ]);
+    } finally {
+      await db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("puts higher priority first, skips cooling and full channels, and says why when none is left", async () => {

@@ -95,6 +95,27 @@ export interface VideoRequest {
 
 export type ImageRole = "first_frame" | "last_frame" | "reference";
 
+/** The aspect ratio a request asks for, `W:H`: its `aspect_ratio`, else its orientation's. */
+export const aspectRatioOf = (r: VideoRequest): string =>
+  r.aspectRatio ?? (r.orientation === "portrait" ? "9:16" : "16:9");
+
+/**
+ * The resolution a request asks for (`480p`, `720p`, `1080p`): its `resolution`, else from its
+ * size (`small` is 720p, `large` 1080p; a `WxH` by its short side).
+ */
+export function resolutionOf(r: VideoRequest): string {
+  if (r.resolution) return r.resolution;
+  const short = Math.min(r.width, r.height);
+  return short >= 1080 ? "1080p" : short >= 720 ? "720p" : "480p";
+}
+
+/** Whether a request has an image in the first-frame role (text-to-video otherwise). */
+export const hasFirstFrame = (r: VideoRequest): boolean => {
+  const n = r.images.length + r.imageKeys.length;
+  if (n === 0) return false;
+  return r.imageRoles ? r.imageRoles.includes("first_frame") : true;
+};
+
 export interface TaskError {
   readonly code: string;
   readonly message: string;

@@ -5,6 +5,7 @@
  * failing cools down, then gets tasks again (the first one probes it: one more failure and it
  * cools down for longer).
  */
+import type { ModelCapability, ModelTable } from "../catalogue/models.js";
 import type {
   ChannelHealth,
   ChannelHealthStore,
@@ -44,16 +45,30 @@ export interface ChannelRouter {
   ): Promise<{ channels: Channel[]; why: string | null; retryAfterS: number | null }>;
   get(id: string): Channel | undefined;
   all(): readonly Channel[];
-  /** The name the channel knows the model by. */
-  upstreamModel(channel: Channel, model: string): string;
+  /**
+   * The id the channel knows the model by: the channel's own rename, else the catalogue's id for
+   * the channel's kind (its image-to-video id when the request has a first frame), else the name.
+   */
+  upstreamModel(channel: Channel, model: string, opts?: { firstFrame: boolean }): string;
   /** A create the channel refused through its own fault. */
   failure(channel: Channel, error: string, now: number): Promise<void>;
   success(channel: Channel, now: number): Promise<void>;
   health(): Promise<Map<string, ChannelHealth>>;
 }
 
-export const servesModel = (spec: ChannelSpec, model: string): boolean =>
-  spec.models === "*" || spec.models.has(model);
+/**
+ * Whether a channel serves `model`: one it names, or any under "*", except that "*" covers a
+ * catalogue model with upstream ids only on a channel of one of those kinds (a Veo model is not
+ * sent to a Kling account, nor to the local renderer, unless a channel names it).
+ */
+export function servesModel(
+  spec: Pick<ChannelSpec, "kind" | "models">,
+  model: string,
+  capability?: Pick<ModelCapability, "upstream">,
+): boolean {
+  if (spec.models !== "*") return spec.models.has(model);
+  return !capability?.upstream || Object.hasOwn(capability.upstream, spec.kind);
+}
 
 /** Orders `items` by a weighted draw without replacement (`random` in [0, 1)). */
 export function weightedOrder<T>(items: readonly T[], weight: (t: T) => number, random: () => number): T[] {
@@ -79,13 +94,15 @@ export function createChannelRouter(deps: {
   channels: readonly Channel[];
   health: ChannelHealthStore;
   upstreamTasks: UpstreamTaskStore;
+  /** The catalogue, for upstream model ids per kind. */
+  models?: ModelTable;
   random?: () => number;
 }): ChannelRouter {
   const byId = new Map(deps.channels.map((c) => [c.spec.id, c]));
   const random = deps.random ?? Math.random;
   return {
     async plan(model, now) {
-      const serving = deps.channels.filter((c) => servesModel(c.spec, model));
+      const serving = deps.channels.filter((c) => servesModel(c.spec, model, deps.models?.get(model)));
       if (serving.length === 0) return { channels: [], why: "no channel serves it", retryAfterS: null };
       // Counting tasks in flight is only needed where a channel has a cap.
       const capped = serving.some((c) => c.spec.maxConcurrent > 0);
@@ -119,9 +136,14 @@ export function createChannelRouter(deps: {
     },
     get: (id) => byId.get(id),
     all: () => deps.channels,
-    upstreamModel(channel, model) {
+    upstreamModel(channel, model, opts) {
       const m = channel.spec.models;
-      return m === "*" ? model : (m.get(model) ?? model);
+      const renamed = m === "*" ? undefined : m.get(model);
+      if (renamed !== undefined && renamed !== model) return renamed;
+      const id = deps.models?.get(model)?.upstream?.[channel.spec.kind];
+      if (id === undefined) return model;
+      if (typeof id === "string") return id;
+      return opts?.firstFrame ? id.imageToVideo : id.textToVideo;
     },
     async failure(channel, error, now) {
       const { failures, seconds } = channel.spec.cooldown;

@@ -133,7 +133,11 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
         return complete(task, row, status);
       case "failed": {
         const [code, message] = [status.error?.code ?? null, status.error?.message ?? "no reason given"];
-        await end(task, row, errors.upstreamFailed(row.channelId, code, message));
+        const failure =
+          status.error?.class === "content_policy"
+            ? errors.contentPolicy(row.channelId, code, message)
+            : errors.upstreamFailed(row.channelId, code, message);
+        await end(task, row, failure);
         return null;
       }
       case "expired":

@@ -15,6 +15,27 @@ export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;
 export const CHANNEL_KINDS: readonly ChannelKind[] = ["local", ...UPSTREAM_KINDS];
 
+/**
+ * What kind of failure a provider's error is, whatever its own words: decides retry, failover and
+ * refund. `content_policy` and `invalid_request` are the request's (never retried elsewhere);
+ * `auth`, `quota` and `overloaded` the channel's (fail over, cool down); the rest the provider's.
+ */
+export type UpstreamErrorClass =
+  | "content_policy"
+  | "invalid_request"
+  | "auth"
+  | "quota"
+  | "overloaded"
+  | "timeout"
+  | "upstream_internal"
+  | "result_unavailable";
+
+/** A provider's own usage figures for a task. */
+export interface UpstreamUsage {
+  readonly tokens?: number;
+  readonly seconds?: number;
+}
+
 /** Reelay's view of an upstream task's state. */
 export type UpstreamState = "queued" | "running" | "completed" | "failed" | "expired";
 
@@ -26,8 +47,14 @@ export interface UpstreamStatus {
   readonly known: boolean;
   /** 0–100, when the upstream says. */
   readonly progress: number | null;
-  /** The upstream's own failure code and reason, when it failed. */
-  readonly error: { readonly code: string | null; readonly message: string } | null;
+  /** The upstream's own failure code and reason, when it failed; `class` where the adapter knows it. */
+  readonly error: {
+    readonly code: string | null;
+    readonly message: string;
+    readonly class?: UpstreamErrorClass;
+  } | null;
+  /** What the provider reports it used for the task (tokens, seconds), when it says. */
+  readonly usage?: UpstreamUsage;
   readonly enhancedPrompt: string | null;
 }
 

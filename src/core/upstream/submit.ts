@@ -9,7 +9,7 @@ import { ErrorCode, errors, isReelayError, type ReelayError } from "../errors.js
 import type { ClaimedJob, JobQueue } from "../jobs/ports.js";
 import type { Clock, Database, Logger } from "../ports.js";
 import type { TaskLifecycle } from "../tasks/lifecycle.js";
-import type { Task } from "../tasks/task.js";
+import { hasFirstFrame, type Task } from "../tasks/task.js";
 import type { Channel, ChannelRouter } from "./channels.js";
 import type { UpstreamProvider, UpstreamTaskRecord, UpstreamTaskStore } from "./ports.js";
 
@@ -95,7 +95,9 @@ export function createDispatcher(deps: {
     const { channel, upstream } = to;
     const submitCtx = {
       taskId: task.id,
-      upstreamModel: router.upstreamModel(channel, task.request.model),
+      upstreamModel: router.upstreamModel(channel, task.request.model, {
+        firstFrame: hasFirstFrame(task.request),
+      }),
       imageFiles: ctx.imageFiles,
       workDir: ctx.workDir,
       signal: ctx.signal,

@@ -1,6 +1,8 @@
 /** The configured upstream channels, their adapters and the router that picks one per task. */
+
 import type { Resolver } from "../../adapters/net/guard.js";
 import type { ChannelHttp } from "../../adapters/providers/upstream/http.js";
+import { modelTable } from "../../core/catalogue/models.js";
 import { type Channel, type ChannelRouter, createChannelRouter } from "../../core/upstream/channels.js";
 import type { UpstreamKind, UpstreamProvider } from "../../core/upstream/ports.js";
 import type { Config } from "../config.js";
@@ -91,6 +93,7 @@ export async function buildChannels({ config, overrides }: Wiring, stores: Store
     channels,
     health: stores.channelHealth,
     upstreamTasks: stores.upstreamTasks,
+    models: modelTable(config.models),
   });
   const hasUpstreams = channels.some((c) => c.upstream !== null);
   // Tasks still pinned to a channel the config no longer has: its record keeps the upstream id
