@@ -1,0 +1,51 @@
+/**
+ * What a model is and accepts: the catalogue's types (the built-in entries are in models.ts and
+ * builtin/*.ts, one file per provider kind).
+ */
+export const ORIENTATIONS = ["portrait", "landscape"] as const;
+export type Orientation = (typeof ORIENTATIONS)[number];
+
+export const SIZES = ["small", "large"] as const;
+export type SizeName = (typeof SIZES)[number];
+
+export interface ModelCapability {
+  /** Model name as clients send it, e.g. `sora-2-pro`. */
+  readonly name: string;
+  /** Prefix of task ids (`sora-2:task_…`): the model family. */
+  readonly family: string;
+  readonly sizes: readonly SizeName[];
+  /** Allowed durations in seconds. */
+  readonly durations: readonly number[];
+  readonly maxImages: number;
+  /** Sizes (`WxH`) OpenAI-style requests may ask for. */
+  readonly videoSizes: readonly string[];
+  /** Seconds OpenAI-style requests may ask for. */
+  readonly videoSeconds: readonly number[];
+  /** What the model accepts beyond the seed's fields; absent: only those (the sora-2 family). */
+  readonly accepts?: ModelAccepts;
+  /**
+   * The model's id at each upstream kind that serves it (`gemini: "veo-3.1-generate-preview"`);
+   * a channel's `models` map overrides it, and without either the model's own name is sent.
+   */
+  readonly upstream?: Readonly<Record<string, UpstreamModelId>>;
+}
+
+/** What a model accepts (from its provider's documentation). */
+export interface ModelAccepts {
+  /** Aspect ratios it makes, `W:H` (`16:9`, `9:16`, `1:1`). */
+  readonly aspectRatios: readonly string[];
+  /** Resolutions it makes, by their short side: `480p`, `720p`, `1080p`. */
+  readonly resolutions: readonly string[];
+  readonly firstFrame: boolean;
+  readonly lastFrame: boolean;
+  /** How many reference images it takes (0: none). */
+  readonly referenceImages: number;
+  readonly referenceVideo: boolean;
+  /** Whether its videos have sound: never, when asked, or always. */
+  readonly audio: "none" | "optional" | "always";
+  readonly seed: boolean;
+  readonly negativePrompt: boolean;
+}
+
+/** One id, or one per mode where the provider names text-to-video and image-to-video apart. */
+export type UpstreamModelId = string | { readonly textToVideo: string; readonly imageToVideo: string };
