@@ -83,11 +83,11 @@ const LOCAL_ONLY: ChannelConfig = {
   connections: 1,
 };
 
-/** The models on offer: all but catalogue models with upstream ids that no channel serves. */
+/** The models on offer: those some channel serves (built-ins that none serves are left out). */
 export const offeredModels = (
   models: readonly ModelCapability[],
   channels: readonly ChannelConfig[],
-): ModelCapability[] => models.filter((m) => !m.upstream || channels.some((c) => servesModel(c, m.name, m)));
+): ModelCapability[] => models.filter((m) => channels.some((c) => servesModel(c, m.name, m)));
 
 /** Channels from the file, checked against the model table and the environment (for secrets). */
 export function readChannels(
@@ -95,6 +95,8 @@ export function readChannels(
   models: readonly ModelCapability[],
   env: NodeJS.ProcessEnv,
   where: string,
+  /** Models the config file names: each must be served (built-ins are offered only where served). */
+  listed: ReadonlySet<string> = new Set(),
 ): ChannelConfig[] {
   if (!list) return [LOCAL_ONLY];
   const fail = (msg: string) => new ConfigError(`REELAY_CONFIG_FILE ${where}: ${msg}`);
@@ -136,9 +138,8 @@ export function readChannels(
     };
   });
   if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
-  // Models with upstream ids (built in for providers) are offered only where served (loadConfig).
   const unserved = models
-    .filter((m) => !m.upstream && !out.some((c) => servesModel(c, m.name, m)))
+    .filter((m) => listed.has(m.name) && !out.some((c) => servesModel(c, m.name, m)))
     .map((m) => m.name);
   if (unserved.length > 0)
     throw fail(

@@ -6,10 +6,11 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { DEFAULT_MODELS, type ModelCapability, SIZES } from "../core/catalogue/models.js";
+import { DEFAULT_MODELS, type ModelCapability } from "../core/catalogue/models.js";
 import type { PriceTable } from "../core/catalogue/pricing.js";
 import { type ChannelConfig, channelSchema, offeredModels, readChannels } from "./channel_config.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
+import { buildCatalogue, modelEntrySchema } from "./model_config.js";
 
 export type { ChannelConfig } from "./channel_config.js";
 export { ConfigError } from "./config_parts.js";
@@ -188,15 +189,6 @@ const envSchema = z.object({
   REELAY_FETCH_CONCURRENCY: int(1, 256).default(4),
 });
 
-const modelSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  family: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/),
-  sizes: z.array(z.enum(SIZES)).min(1),
-  durations: z.array(z.number().int().min(1).max(600)).min(1),
-  maxImages: z.number().int().min(0).max(16),
-  videoSizes: z.array(z.string().regex(/^\d{2,4}x\d{2,4}$/, "must be WxH, e.g. 1280x720")).default([]),
-  videoSeconds: z.array(z.number().int().min(1).max(600)).default([]),
-});
 const pricingSchema = z.strictObject({
   perTask: z
     .array(
@@ -211,7 +203,9 @@ const pricingSchema = z.strictObject({
   perSecond: z.record(z.string(), z.int().min(0)).default({}),
 });
 const fileSchema = z.strictObject({
-  models: z.array(modelSchema).min(1).optional(),
+  models: z.array(modelEntrySchema).optional(),
+  /** false: the table is only the file's `models` (no built-in models). */
+  builtinModels: z.boolean().default(true),
   pricing: pricingSchema.optional(),
   channels: z.array(channelSchema).min(1).optional(),
 });
@@ -237,12 +231,6 @@ function readConfigFile(path: string): z.infer<typeof fileSchema> {
   if (!parsed.success) {
     throw new ConfigError(`REELAY_CONFIG_FILE ${path}: ${parsed.error.issues.map(describe).join("; ")}`);
   }
-  const names = new Set<string>();
-  for (const m of parsed.data.models ?? []) {
-    if (names.has(m.name))
-      throw new ConfigError(`REELAY_CONFIG_FILE ${path}: model '${m.name}' is listed twice`);
-    names.add(m.name);
-  }
   return parsed.data;
 }
 
@@ -265,7 +253,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`Invalid ${name}=${JSON.stringify(present[name] ?? "")}: ${issue.message}`);
   }
   const e = parsed.data;
-  const file = e.REELAY_CONFIG_FILE ? readConfigFile(e.REELAY_CONFIG_FILE) : {};
+  const file = e.REELAY_CONFIG_FILE ? readConfigFile(e.REELAY_CONFIG_FILE) : fileSchema.parse({});
   if (e.REELAY_STORAGE === "s3" && !e.REELAY_S3_BUCKET) {
     throw new ConfigError("Invalid REELAY_S3_BUCKET: must be set when REELAY_STORAGE=s3");
   }
@@ -286,12 +274,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
         .filter(Boolean),
     ),
   ];
-  const channels = readChannels(
-    file.channels,
-    file.models ?? DEFAULT_MODELS,
-    env,
+  const catalogue = buildCatalogue(
+    file.builtinModels === false ? [] : DEFAULT_MODELS,
+    file.models ?? [],
     e.REELAY_CONFIG_FILE ?? "",
   );
+  // Models the file names: each must be served by some channel (built-ins are offered where served).
+  const listed = new Set((file.models ?? []).filter((m) => !m.remove).map((m) => m.name));
+  const channels = readChannels(file.channels, catalogue, env, e.REELAY_CONFIG_FILE ?? "", listed);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -303,7 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     linkTtlS: e.REELAY_LINK_TTL_S,
     keyCacheTtlMs: e.REELAY_KEY_CACHE_TTL_MS,
     logLevel: e.REELAY_LOG_LEVEL,
-    models: offeredModels(file.models ?? DEFAULT_MODELS, channels),
+    models: offeredModels(catalogue, channels),
     engine: {
       concurrency: e.REELAY_WORKER_CONCURRENCY ?? availableParallelism(),
       maxAttempts: e.REELAY_MAX_ATTEMPTS,

@@ -93,10 +93,14 @@ describe("config", () => {
     expect(() => loadConfig(env)).toThrow(name);
   });
 
-  it("a config file replaces the model table; duplicates are refused", async () => {
+  it("a config file extends, overrides and removes catalogue models by name, or replaces the catalogue", async () => {
     const dir = await mkdtemp(join(tmpdir(), "reelay-cfg-"));
     try {
       const file = join(dir, "c.json");
+      const load = async (body: object) => {
+        await writeFile(file, JSON.stringify(body));
+        return loadConfig({ REELAY_CONFIG_FILE: file });
+      };
       const m = {
         name: "clip-1",
         family: "clip",
@@ -106,12 +110,42 @@ describe("config", () => {
         videoSizes: [],
         videoSeconds: [],
       };
-      await writeFile(file, JSON.stringify({ models: [m] }));
-      expect(loadConfig({ REELAY_CONFIG_FILE: file }).models).toEqual([m]);
-      await writeFile(file, JSON.stringify({ models: [m, m] }));
-      expect(() => loadConfig({ REELAY_CONFIG_FILE: file })).toThrow("listed twice");
-      await writeFile(file, JSON.stringify({ modles: [m] }));
-      expect(() => loadConfig({ REELAY_CONFIG_FILE: file })).toThrow("modles");
+      // builtinModels: false — the file's models are the whole table.
+      expect((await load({ builtinModels: false, models: [m] })).models).toEqual([m]);
+      // Otherwise merged into the built-ins: a new one added, one overridden, one removed, one extended.
+      const merged = (
+        await load({
+          models: [
+            { name: "clip-1", family: "clip", sizes: ["small"], durations: [5], maxImages: 0 },
+            { name: "sora-2", durations: [10] },
+            { name: "sora-2-all", remove: true },
+            { name: "sora-2-long", extends: "sora-2-pro", durations: [25] },
+          ],
+        })
+      ).models;
+      const byName = new Map(merged.map((x) => [x.name, x]));
+      expect(byName.get("clip-1")).toEqual(m);
+      expect(byName.get("sora-2")).toMatchObject({ durations: [10], family: "sora-2", maxImages: 4 });
+      expect(byName.has("sora-2-all")).toBe(false);
+      expect(byName.get("sora-2-long")).toMatchObject({ durations: [25], sizes: ["small", "large"] });
+      expect(byName.has("sora-2-pro")).toBe(true);
+      // Errors name the entry.
+      await expect(load({ models: [m, m] })).rejects.toThrow(
+        "models[1] ('clip-1'): the name is listed twice",
+      );
+      await expect(load({ models: [{ name: "nope", remove: true }] })).rejects.toThrow(
+        "models[0] ('nope'): there is no such model to remove",
+      );
+      await expect(load({ models: [{ name: "x", durations: [5] }] })).rejects.toThrow(
+        "models[0] ('x'): a new model needs family, sizes, maxImages",
+      );
+      await expect(load({ models: [{ name: "y", extends: "sora-9" }] })).rejects.toThrow(
+        "'extends' names 'sora-9'",
+      );
+      await expect(
+        load({ models: [{ name: "z", extends: "sora-2", accepts: { aspectRatios: ["wide"] } }] }),
+      ).rejects.toThrow("models.0.accepts");
+      await expect(load({ modles: [m] })).rejects.toThrow("modles");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

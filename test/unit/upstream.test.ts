@@ -306,7 +306,14 @@ describe("channel configuration", () => {
       { UP_KEY: "k" },
       "model 'sora-9' is not in the model table",
     ],
-    [{ channels: [{ ...up, models: ["sora-2"] }] }, { UP_KEY: "k" }, "no channel serves model(s) sora-2-pro"],
+    [
+      {
+        models: [{ name: "clip-1", family: "clip", sizes: ["small"], durations: [5], maxImages: 0 }],
+        channels: [{ ...up, models: ["sora-2"] }],
+      },
+      { UP_KEY: "k" },
+      "no channel serves model(s) clip-1",
+    ],
     [{ channels: [up, up] }, { UP_KEY: "k" }, "the id is used twice"],
     [{ channels: [{ ...up, kind: "midjourney" }] }, { UP_KEY: "k" }, "channels.0.kind"],
     [{ channels: [{ ...up, weight: 0 }] }, { UP_KEY: "k" }, "channels.0.weight"],

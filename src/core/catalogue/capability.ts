@@ -28,6 +28,17 @@ export interface ModelCapability {
    * a channel's `models` map overrides it, and without either the model's own name is sent.
    */
   readonly upstream?: Readonly<Record<string, UpstreamModelId>>;
+  /** Its price, where the catalogue gives one (the price table's entries come first). */
+  readonly price?: ModelPrice;
+}
+
+/**
+ * Credits per second of delivered video, by resolution (`720p`, or `*` for any); `withAudio`
+ * replaces `perSecond` when the video has sound.
+ */
+export interface ModelPrice {
+  readonly perSecond: Readonly<Record<string, number>>;
+  readonly withAudio?: Readonly<Record<string, number>>;
 }
 
 /** What a model accepts (from its provider's documentation). */
