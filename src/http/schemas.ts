@@ -48,6 +48,14 @@ export const videoCreateResponseSchema = z
   })
   .meta({ id: "UnifiedCreateResponse" });
 
+/** A provider's own usage figures for a task, when it reports them. */
+const providerUsage = z
+  .object({ tokens: z.number().optional(), seconds: z.number().optional() })
+  .nullable()
+  .meta({
+    description: "What the provider reported it used (tokens, seconds); null when it reports nothing",
+  });
+
 const taskError = z.object({ code: z.string(), message: z.string() });
 const status = z.enum(TASK_STATUSES);
 
@@ -65,6 +73,7 @@ export const videoQueryResponseSchema = z
     progress: z.int().min(0).max(100),
     remixed_from: z.string().nullable().meta({ description: "The video this one remixes" }),
     error: taskError.nullable(),
+    usage: providerUsage,
     detail: z.object({
       id: z.string(),
       status,
@@ -108,6 +117,7 @@ export const openAiVideoSchema = z
     seconds: z.string(),
     size: z.string(),
     error: taskError.nullable(),
+    usage: providerUsage,
   })
   .meta({ id: "Video" });
 

@@ -324,7 +324,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     version: packageVersion(),
     localWatermark: e.REELAY_LOCAL_WATERMARK === "true" || e.REELAY_LOCAL_WATERMARK === "1",
-    pricing: file.pricing ?? null,
+    // Billing is on once the file has `pricing`; the catalogue's prices then fill in for models it does not price.
+    pricing: file.pricing
+      ? { ...file.pricing, catalogue: new Map(catalogue.filter((m) => m.price).map((m) => [m.name, m])) }
+      : null,
     limits: {
       ratePerMin: e.REELAY_RATE_LIMIT_PER_MIN,
       burst: e.REELAY_RATE_LIMIT_BURST ?? Math.max(1, e.REELAY_RATE_LIMIT_PER_MIN),

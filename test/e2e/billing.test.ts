@@ -25,6 +25,10 @@ beforeAll(async () => {
         perSecond: { "sora-2": 2 },
         perTask: [{ model: "sora-2-pro", size: "large", duration: 15, credits: 100 }],
       },
+      // Priced by the catalogue, per second by resolution (fractions of a credit round up per task).
+      models: [
+        { name: "clip-priced", extends: "sora-2-pro", price: { perSecond: { "720p": 1.5, "1080p": 3 } } },
+      ],
     }),
   );
 });
@@ -181,6 +185,24 @@ describe("billing", () => {
       unit: string;
     };
     expect(prices).toMatchObject({ billing: true, unit: "credits" });
+  });
+
+  it("prices a catalogue model per second by resolution, and shows the rates in /admin/prices", async () => {
+    const { app, create, topUp, invariant } = await setup();
+    await topUp(100);
+    const small = await create({ model: "clip-priced", size: "small", duration: 15 });
+    expect(small.status).toBe(200);
+    expect(await invariant()).toMatchObject({ balance: 100 - 23, used: 23 }); // ceil(1.5 × 15)
+    const large = await create({ model: "clip-priced", size: "large", duration: 10 });
+    expect(large.status).toBe(200);
+    expect(await invariant()).toMatchObject({ balance: 100 - 23 - 30, used: 53 });
+    const prices = (await (await app.request("/admin/prices", { key: app.adminToken })).json()) as {
+      catalogue: Record<string, unknown>;
+    };
+    expect(prices.catalogue["clip-priced"]).toEqual({
+      per_second: { "720p": 1.5, "1080p": 3 },
+      with_audio: null,
+    });
   });
 
   it("concurrent creates racing a small balance never overdraw it", async () => {

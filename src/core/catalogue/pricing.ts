@@ -4,7 +4,8 @@
  */
 import type { Accounts } from "../accounts/ports.js";
 import type { Tx } from "../ports.js";
-import type { Task, TaskResult, VideoRequest } from "../tasks/task.js";
+import { resolutionOf, type Task, type TaskResult, type VideoRequest } from "../tasks/task.js";
+import type { ModelCapability } from "./capability.js";
 
 export interface PriceTable {
   /** Credits for one task; `size` and `duration` narrow the match when given. */
@@ -16,6 +17,26 @@ export interface PriceTable {
   }[];
   /** Credits per second of video, by model. */
   readonly perSecond: Readonly<Record<string, number>>;
+  /**
+   * The catalogue's prices (per second, by resolution and sound), for models the entries above
+   * do not price.
+   */
+  readonly catalogue?: ReadonlyMap<string, Pick<ModelCapability, "price" | "accepts">>;
+}
+
+/**
+ * A catalogue price for one second of `r`: the entry for its resolution (else `*`), from
+ * `withAudio` when the video has sound (the model always makes it, or it was asked for).
+ */
+export function catalogueRate(
+  model: Pick<ModelCapability, "price" | "accepts">,
+  r: VideoRequest,
+): number | null {
+  if (!model.price) return null;
+  const audio = model.accepts?.audio ?? "none";
+  const sound = audio === "always" || (audio === "optional" && r.audio === true);
+  const table = sound && model.price.withAudio ? model.price.withAudio : model.price.perSecond;
+  return table[resolutionOf(r)] ?? table["*"] ?? null;
 }
 
 /** Billing: the ledger and the price table (absent while billing is off). */
@@ -68,5 +89,9 @@ export function priceOf(table: PriceTable, r: VideoRequest, seconds = requestedS
     return seconds >= r.duration ? fixed.credits : Math.ceil((fixed.credits * seconds) / r.duration);
   }
   const perSecond = table.perSecond[r.model];
-  return perSecond === undefined ? null : perSecond * seconds;
+  if (perSecond !== undefined) return perSecond * seconds;
+  const listed = table.catalogue?.get(r.model);
+  const rate = listed ? catalogueRate(listed, r) : null;
+  // Rates may have fractions of a credit; a task costs whole credits, rounded up.
+  return rate === null ? null : Math.ceil(rate * seconds - 1e-9);
 }

@@ -131,6 +131,8 @@ export interface TaskResult {
   readonly durationS: number;
   readonly bytes: number;
   readonly watermarked: boolean;
+  /** What the provider reported it used (tokens, seconds), for an upstream task that says. */
+  readonly usage?: { readonly tokens?: number; readonly seconds?: number };
 }
 
 export interface Task {

@@ -21,6 +21,8 @@ export interface TaskQueryView {
   progress: number;
   remixed_from: string | null;
   error: TaskError | null;
+  /** The provider's own usage figures (tokens, seconds), when it reported them. */
+  usage: { tokens?: number; seconds?: number } | null;
   detail: {
     id: string;
     status: TaskStatus;
@@ -67,6 +69,7 @@ export function taskQueryView(task: Task, s: { clock: Clock; links: LinkSigner }
     progress: task.progress,
     remixed_from: r.source?.kind === "remix" ? r.source.taskId : null,
     error: task.status === "failed" ? task.error : null,
+    usage: task.result?.usage ?? null,
     detail: {
       id: task.id,
       status: task.status,

@@ -159,7 +159,9 @@ export function createResultFetcher(deps: ResultDeps) {
         await mkdir(workDir, { recursive: true });
         const signal = AbortSignal.any([deps.stopped, AbortSignal.timeout(30 * 60_000)]);
         const got = await upstream.fetchResult(upstreamId, workDir, signal);
-        return deps.finisher.finish({ task, ...got, channelId: row.channelId, workDir, signal });
+        const made = await deps.finisher.finish({ task, ...got, channelId: row.channelId, workDir, signal });
+        // The provider's own usage figures stay with the result (billing reconciles to them later).
+        return status.usage ? { ...made, usage: status.usage } : made;
       });
       if (await commit(task, result, status)) {
         logger.info({ taskId: task.id, channel: row.channelId }, "task completed");

@@ -126,12 +126,22 @@ export const adminPrices: Route = {
   auth: "admin",
   summary: "The price table (whole credits; per task, or per second)",
   tag: "Admin",
-  ok: { status: 200, description: "{billing, unit, per_task, per_second}" },
+  ok: {
+    status: 200,
+    description:
+      "{billing, unit, per_task, per_second, catalogue}: `catalogue` holds the model catalogue's per-second prices by resolution (and with audio), used for models the table does not price",
+  },
   errors: [],
   handler: (s) => async () => ({
     billing: s.billingEnabled,
     unit: "credits",
     per_task: s.prices?.perTask ?? [],
     per_second: s.prices?.perSecond ?? {},
+    catalogue: Object.fromEntries(
+      [...(s.prices?.catalogue ?? new Map())].map(([name, m]) => [
+        name,
+        { per_second: m.price?.perSecond ?? {}, with_audio: m.price?.withAudio ?? null },
+      ]),
+    ),
   }),
 };

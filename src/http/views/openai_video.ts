@@ -41,5 +41,6 @@ export function openAiVideo(task: Task): OpenAiVideo {
     seconds: String(Math.round(task.result?.durationS ?? planned)),
     size: task.result ? `${task.result.width}x${task.result.height}` : `${r.width}x${r.height}`,
     error,
+    usage: task.result?.usage ?? null,
   };
 }
