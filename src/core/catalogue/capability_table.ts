@@ -18,7 +18,54 @@ function sizeLegend(size: SizeName): string {
   return `\`${size}\` = ${p.width}p (${p.width}×${p.height} / ${l.width}×${l.height})`;
 }
 
-/** The README's table: one row per model, the unified API's values, then the OpenAI API's. */
+/** `gemini: veo-3.1-generate-preview`; text/image ids apart where the provider names them so. */
+function upstreamIds(m: ModelCapability): string {
+  const ids = Object.entries(m.upstream ?? {}).map(([kind, id]) =>
+    typeof id === "string"
+      ? `${kind}: \`${id}\``
+      : `${kind}: \`${id.textToVideo}\` / \`${id.imageToVideo}\` (with a first frame)`,
+  );
+  return ids.length > 0 ? ids.join("; ") : "local renderer, `unified`, `openai` (under its own name)";
+}
+
+const yes = (b: boolean): string => (b ? "yes" : "—");
+
+/** What the model takes beyond the seed's fields, one cell per addition. */
+function acceptsCells(m: ModelCapability): string[] {
+  const a = m.accepts;
+  if (!a) return ["—", "—", "first frame + references", "—", "—", "—"];
+  const images = [
+    a.firstFrame ? "first frame" : null,
+    a.lastFrame ? "last frame" : null,
+    a.referenceImages > 0 ? `${a.referenceImages} reference${a.referenceImages > 1 ? "s" : ""}` : null,
+    a.referenceVideo ? "reference video" : null,
+  ].filter(Boolean);
+  return [
+    code(a.aspectRatios),
+    code(a.resolutions),
+    images.join(", ") || "none",
+    a.audio === "none" ? "—" : a.audio,
+    yes(a.seed),
+    yes(a.negativePrompt),
+  ];
+}
+
+/** `720p 2 · 1080p 4 (audio: …)` credits a second; — when the catalogue has no price. */
+function priceCell(m: ModelCapability): string {
+  if (!m.price) return "—";
+  const rates = (t: Readonly<Record<string, number>>) =>
+    Object.entries(t)
+      .map(([res, c]) => `${res} ${c}`)
+      .join(" · ");
+  return m.price.withAudio
+    ? `${rates(m.price.perSecond)}; with sound ${rates(m.price.withAudio)}`
+    : rates(m.price.perSecond);
+}
+
+/**
+ * The README's tables: what each model takes through each API, then what it accepts beyond the
+ * seed's fields, where it is served and its catalogue price.
+ */
 export function capabilityTableMarkdown(models: readonly ModelCapability[]): string {
   const sizes = [...new Set(models.flatMap((m) => m.sizes))];
   return [
@@ -30,6 +77,14 @@ export function capabilityTableMarkdown(models: readonly ModelCapability[]): str
     ),
     "",
     `Sizes: ${sizes.map(sizeLegend).join("; ")}. A value not in a model's row is refused with 400 naming the field.`,
+    "",
+    "| model | `aspect_ratio` | `resolution` | input images | `audio` | `seed` | `negative_prompt` | served by (kind: upstream id) | price (credits/s) |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...models.map(
+      (m) => `| \`${m.name}\` | ${[...acceptsCells(m), upstreamIds(m), priceCell(m)].join(" | ")} |`,
+    ),
+    "",
+    'A model with upstream ids is offered only where a channel of one of those kinds serves it (`models: "*"` or naming it).',
   ].join("\n");
 }
 
