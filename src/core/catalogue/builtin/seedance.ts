@@ -1,0 +1,43 @@
+/**
+ * Seedance models (ByteDance) served by `seedance` channels (Volcengine Ark / BytePlus ModelArk).
+ *
+ * From the provider's Video Generation API reference (https://docs.byteplus.com/en/docs/ModelArk/1520757
+ * and Volcengine Ark's edition): Seedance 1.0 pro does text-to-video, first-frame and
+ * first+last-frame image-to-video (reference images are Seedance 2.0's, and 1.0 lite i2v's);
+ * `duration` any whole second in [2, 12]; `resolution` 480p, 720p, 1080p (default 1080p); `ratio`
+ * 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, plus `adaptive` for image-to-video only; `seed` in [-1, 2^32-1];
+ * no sound (`generate_audio` is Seedance 1.5 pro and 2.0 only); no negative prompt field.
+ * The 1.0 series makes 1920×1088 at 1080p 16:9 and 1248×704 at 720p 16:9 (the documented pixel table).
+ *
+ * List price (billed per output token; tokens = width × height × 24 fps × seconds / 1024):
+ * Volcengine Ark ¥15 per million tokens for doubao-seedance-1-0-pro (a 5 s 720p video, 108,900
+ * tokens, ≈ ¥1.63 — as a billing note in a public repository confirms); BytePlus ModelArk
+ * US$2.5 per million tokens (from memory of the ModelArk pricing page, not re-checked). Per second
+ * at US$2.5/M: 480p ≈ $0.024, 720p ≈ $0.051, 1080p ≈ $0.122 (16:9). No audio surcharge (no audio).
+ */
+import type { ModelCapability } from "../capability.js";
+
+export const SEEDANCE_MODELS: readonly ModelCapability[] = [
+  {
+    name: "seedance-1.0-pro",
+    family: "seedance-1.0",
+    sizes: ["small", "large"],
+    durations: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    // A first and a last frame.
+    maxImages: 2,
+    videoSizes: ["864x480", "480x864", "1280x720", "720x1280", "1920x1080", "1080x1920"],
+    videoSeconds: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+    accepts: {
+      aspectRatios: ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"],
+      resolutions: ["480p", "720p", "1080p"],
+      firstFrame: true,
+      lastFrame: true,
+      referenceImages: 0,
+      referenceVideo: false,
+      audio: "none",
+      seed: true,
+      negativePrompt: false,
+    },
+    upstream: { seedance: "seedance-1-0-pro-250528" },
+  },
+];
