@@ -25,7 +25,17 @@ export const SEEDANCE_MODELS: readonly ModelCapability[] = [
     durations: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     // A first and a last frame.
     maxImages: 2,
-    videoSizes: ["864x480", "480x864", "1280x720", "720x1280", "1920x1080", "1080x1920"],
+    // The usual 16:9 / 9:16 sizes, and the 1080p sizes it really makes (a 720p ask makes 1248×704).
+    videoSizes: [
+      "864x480",
+      "480x864",
+      "1280x720",
+      "720x1280",
+      "1920x1080",
+      "1080x1920",
+      "1920x1088",
+      "1088x1920",
+    ],
     videoSeconds: [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
     accepts: {
       aspectRatios: ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"],
