@@ -7,6 +7,8 @@
  * `duration` any whole second in [2, 12]; `resolution` 480p, 720p, 1080p (default 1080p); `ratio`
  * 16:9, 4:3, 1:1, 3:4, 9:16, 21:9, plus `adaptive` for image-to-video only; `seed` in [-1, 2^32-1];
  * no sound (`generate_audio` is Seedance 1.5 pro and 2.0 only); no negative prompt field.
+ * The upstream id is BytePlus ModelArk's; Volcengine Ark names the same model
+ * `doubao-seedance-1-0-pro-250528` (a channel there renames it, or uses its `ep-…` endpoint id).
  * The 1.0 series makes 1920×1088 at 1080p 16:9 and 1248×704 at 720p 16:9 (the documented pixel table).
  *
  * List price (billed per output token; tokens = width × height × 24 fps × seconds / 1024):
