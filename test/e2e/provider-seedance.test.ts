@@ -329,3 +329,53 @@ describe("Seedance channel: faults", () => {
     expect((await s.query(key, id)).status).toBe("cancelled");
   });
 });
+
+describe("the Seedance emulator follows Ark's documented API", () => {
+  const post = (e: SeedanceEmulator, body: unknown, auth: string | null = `Bearer ${SECRET_A}`) =>
+    fetch(`${e.url}/api/v3/contents/generations/tasks`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
+      body: JSON.stringify(body),
+    });
+  const ok = { model: UPSTREAM_ID, content: [{ type: "text", text: "a kite" }], ratio: "16:9", duration: 5 };
+
+  it("answers a missing or wrong key with AuthenticationError (401)", async () => {
+    const e = await emulator();
+    for (const auth of [null, "Bearer wrong"]) {
+      const res = await post(e, ok, auth);
+      expect(res.status).toBe(401);
+      expect(((await res.json()) as { error: { code: string; type: string } }).error).toMatchObject({
+        code: "AuthenticationError",
+        type: "Unauthorized",
+      });
+    }
+  });
+
+  it.each([
+    [{ duration: "5" }, "duration"],
+    [{ duration: 13 }, "duration"],
+    [{ ratio: "2:1" }, "ratio"],
+    [{ resolution: "4k" }, "resolution"],
+    [{ seed: 2 ** 32 }, "seed"],
+    [{ watermark: "false" }, "watermark"],
+    [
+      {
+        content: [
+          { type: "text", text: "x" },
+          { type: "image_url", image_url: { url: "https://i/1.png" }, role: "first_frame" },
+          { type: "image_url", image_url: { url: "https://i/2.png" }, role: "reference_image" },
+        ],
+      },
+      "content",
+    ],
+  ])("refuses %j with InvalidParameter naming %s", async (change, param) => {
+    const e = await emulator();
+    const res = await post(e, { ...ok, ...change });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string; param: string } }).error).toMatchObject({
+      code: "InvalidParameter",
+      param,
+    });
+    expect(e.core.tasks.size).toBe(0);
+  });
+});

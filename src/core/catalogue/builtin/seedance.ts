@@ -11,11 +11,13 @@
  * `doubao-seedance-1-0-pro-250528` (a channel there renames it, or uses its `ep-…` endpoint id).
  * The 1.0 series makes 1920×1088 at 1080p 16:9 and 1248×704 at 720p 16:9 (the documented pixel table).
  *
- * List price (billed per output token; tokens = width × height × 24 fps × seconds / 1024):
- * Volcengine Ark ¥15 per million tokens for doubao-seedance-1-0-pro (a 5 s 720p video, 108,900
- * tokens, ≈ ¥1.63 — as a billing note in a public repository confirms); BytePlus ModelArk
- * US$2.5 per million tokens (from memory of the ModelArk pricing page, not re-checked). Per second
- * at US$2.5/M: 480p ≈ $0.024, 720p ≈ $0.051, 1080p ≈ $0.122 (16:9). No audio surcharge (no audio).
+ * List price (billed per output token; tokens = width × height × 24 fps × seconds / 1024, as
+ * `usage.completion_tokens` reports them): BytePlus ModelArk US$2.5 per million tokens for
+ * seedance-1-0-pro (ModelArk pricing, https://docs.byteplus.com/api/docs/ModelArk/1544106; the same
+ * figure in docs.dev.xavier.icvr.xyz/models/byteplus/seedance-1-5-pro-251215.html), which is per
+ * second, 16:9: 480p ≈ US$0.0243, 720p ≈ US$0.0515, 1080p ≈ US$0.1224; no audio, so no audio
+ * price. Volcengine Ark: ≈ ¥15 per million tokens (a public billing note: a 5 s 720p video billed
+ * ≈ 108,900 tokens for ≈ ¥1.63; not from the price page itself).
  */
 import type { ModelCapability } from "../capability.js";
 
