@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
+import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
@@ -85,6 +86,29 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       { env: secretEnv("up", "openai-secret-0123") },
     );
     return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
+  },
+  // Seedance 1.0 pro makes the 1.0 series' documented sizes: 1920×1088 at 1080p 16:9, 1248×704 at 720p 16:9.
+  "Seedance upstream": async () => {
+    const emulator = await startSeedance({ secret: "ark-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "seedance", emulator.url)] },
+      { env: secretEnv("up", "ark-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "seedance-1.0-pro",
+        unified: { orientation: "landscape", size: "large", duration: 5 },
+        unifiedMakes: { width: 1920, height: 1088 },
+        // Its own 1080p size: a 1280x720 ask is made at 1248×704, which the OpenAI view then reports.
+        openai: { size: "1088x1920", seconds: "4" },
+        openaiMakes: { width: 1088, height: 1920 },
+        cancel: { model: "seedance-1.0-pro", orientation: "landscape", size: "small", duration: 12 },
+      },
+    };
   },
 };
 
