@@ -106,6 +106,8 @@ describe("Seedance channel: what is sent and what comes back", () => {
     expect(info.streams.find((x) => x.codecType === "video")).toMatchObject({ width: 1920, height: 1088 });
     expect(info.durationS).toBeGreaterThan(4.5);
     expect(info.durationS).toBeLessThan(5.5);
+    // Ark's usage (output tokens: width × height × 24 fps × seconds / 1024) is kept on the task.
+    expect(done.usage).toEqual({ tokens: Math.round((1920 * 1088 * 24 * 5) / 1024) });
     expect(a.bodies).toHaveLength(1);
     expect(a.bodies[0]).toEqual({
       model: UPSTREAM_ID,
