@@ -229,3 +229,18 @@ export function readError(json: unknown, text: string): { code: string | null; m
   const plain = text.replace(/\s+/g, " ").trim().slice(0, 300);
   return { code: null, message: plain || "no reason given" };
 }
+
+/**
+ * When a signed result link (OSS style, `?Expires=<epoch seconds>`) has already expired, that
+ * moment as ISO text; null when it has not or the link does not say.
+ */
+export function linkExpiredAt(link: string, now: number): string | null {
+  let expires: number;
+  try {
+    expires = Number(new URL(link).searchParams.get("Expires") ?? Number.NaN);
+  } catch {
+    return null;
+  }
+  if (!Number.isFinite(expires) || expires <= 0) return null;
+  return expires * 1000 <= now ? new Date(expires * 1000).toISOString() : null;
+}

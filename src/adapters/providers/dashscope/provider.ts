@@ -17,7 +17,15 @@ import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
 import { dataUrlOf } from "../upstream/unified-relay.js";
-import { buildBody, classOf, DashScopeMappingError, isChannelFault, readError, readTask } from "./mapping.js";
+import {
+  buildBody,
+  classOf,
+  DashScopeMappingError,
+  isChannelFault,
+  linkExpiredAt,
+  readError,
+  readTask,
+} from "./mapping.js";
 
 const CREATE = "api/v1/services/aigc/video-generation/video-synthesis";
 const task = (id: string) => `api/v1/tasks/${encodeURIComponent(id)}`;
@@ -97,6 +105,13 @@ export function createDashScopeProvider(http: ChannelHttp): UpstreamProvider {
           http.channelId,
           `the task is '${status.raw ?? "without status"}' and has no video_url`,
           status.state !== "expired",
+        );
+      const expired = linkExpiredAt(status.videoUrl, Date.now());
+      if (expired)
+        throw errors.upstreamBadContent(
+          http.channelId,
+          `the result link expired at ${expired} (DashScope keeps video_url for 24 hours)`,
+          false,
         );
       const videoPath = join(workDir, "upstream.mp4");
       await http.download(status.videoUrl, videoPath, { expect: "video", signal });
