@@ -71,6 +71,9 @@ const SEED = {
   size: "large",
   duration: 5,
 };
+/** `input` or `parameters` of the `i`th create body the emulator received. */
+const part = (e: DashScopeEmulator, i: number, k: "input" | "parameters") =>
+  (e.creates[i]?.body[k] ?? {}) as Record<string, unknown>;
 const routes = (e: DashScopeEmulator) => e.core.requests.map((r) => r.route);
 const creates = (e: DashScopeEmulator) => routes(e).filter((r) => r === "create").length;
 const messageOf = (t: Record<string, unknown>) => String((t.error as { message?: string } | null)?.message);
@@ -106,8 +109,8 @@ describe("dashscope channel: the request as DashScope takes it", () => {
       input: { prompt: SEED.prompt },
       parameters: { size: "1920*1080", duration: 5, watermark: false },
     });
-    expect((first?.body.parameters as Record<string, unknown>).resolution).toBeUndefined();
-    expect((first?.body.input as Record<string, unknown>).img_url).toBeUndefined();
+    expect(part(e, 0, "parameters").resolution).toBeUndefined();
+    expect(part(e, 0, "input").img_url).toBeUndefined();
     const auths = new Set(e.core.requests.filter((r) => r.route !== "content").map((r) => r.auth));
     expect([...auths]).toEqual([`Bearer ${SECRET_A}`]);
     // The result link is DashScope's own signed one, fetched without the key.
@@ -159,13 +162,13 @@ describe("dashscope channel: the request as DashScope takes it", () => {
       input: { prompt: SEED.prompt, img_url: link },
       parameters: { resolution: "720P", duration: 5 },
     });
-    expect((e.creates[0]?.body.parameters as Record<string, unknown>).size).toBeUndefined();
+    expect(part(e, 0, "parameters").size).toBeUndefined();
 
     const upload = await create(s, key, { ...SEED, images: [dataUrl(TINY_PNG)] });
     await waitForTask(s, key, upload);
     const body = e.creates[1]?.body;
     expect(body).toMatchObject({ model: "wan2.5-i2v-preview", parameters: { resolution: "1080P" } });
-    expect(String((body?.input as Record<string, unknown>).img_url)).toMatch(/^data:image\/png;base64,/);
+    expect(String(part(e, 1, "input").img_url)).toMatch(/^data:image\/png;base64,/);
   });
 });
 
