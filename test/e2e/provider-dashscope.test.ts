@@ -88,9 +88,11 @@ async function probe(url: string, name: string) {
 describe("dashscope channel: the request as DashScope takes it", () => {
   it("maps the seed fields and both create APIs, and refuses a duration wan2.5 does not make before any call", async () => {
     const e = await emulator(SECRET_A);
-    // The channel exactly as a user configures it (default polling).
+    // The channel exactly as a user configures it (default polling); the local renderer serves
+    // the models without an upstream (the sora-2 family), as the config requires.
     const s = await app([
       { id: "a", kind: "dashscope", baseUrl: e.url, secretEnv: "SECRET_A", models: ["wan2.5"] },
+      { id: "local", kind: "local" },
     ]);
     const key = await s.newKey();
 
@@ -107,7 +109,8 @@ describe("dashscope channel: the request as DashScope takes it", () => {
     expect(first?.body).toMatchObject({
       model: "wan2.5-t2v-preview",
       input: { prompt: SEED.prompt },
-      parameters: { size: "1920*1080", duration: 5, watermark: false },
+      // The request's watermark choice (Reelay's default: on) goes as DashScope's switch.
+      parameters: { size: "1920*1080", duration: 5, watermark: true },
     });
     expect(part(e, 0, "parameters").resolution).toBeUndefined();
     expect(part(e, 0, "input").img_url).toBeUndefined();
@@ -150,9 +153,12 @@ describe("dashscope channel: the request as DashScope takes it", () => {
     const images = await startImageServer();
     running.push(images);
     const e = await emulator(SECRET_A);
-    const s = await app([channel("a", "dashscope", e.url, { models: ["wan2.5"] })], {
-      REELAY_IMAGE_ALLOW_HOSTS: images.host,
-    });
+    const s = await app(
+      [channel("a", "dashscope", e.url, { models: ["wan2.5"] }), { id: "local", kind: "local" }],
+      {
+        REELAY_IMAGE_ALLOW_HOSTS: images.host,
+      },
+    );
     const key = await s.newKey();
     const link = `${images.url}/a.png`;
     const viaLink = await create(s, key, { ...SEED, size: "small", images: [link] });
