@@ -15,7 +15,7 @@ import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { startImageServer } from "../helpers/image-server.js";
-import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { dataUrl } from "../helpers/images.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const SECRET_A = "sk-dashscope-a-0123456789";
@@ -170,11 +170,17 @@ describe("dashscope channel: the request as DashScope takes it", () => {
     });
     expect(part(e, 0, "parameters").size).toBeUndefined();
 
-    const upload = await create(s, key, { ...SEED, images: [dataUrl(TINY_PNG)] });
-    await waitForTask(s, key, upload);
-    const body = e.creates[1]?.body;
-    expect(body).toMatchObject({ model: "wan2.5-i2v-preview", parameters: { resolution: "1080P" } });
-    expect(String(part(e, 1, "input").img_url)).toMatch(/^data:image\/png;base64,/);
+    // An upload (a 1600×1200 PNG sent inline): it reaches DashScope as a data URL.
+    const png = Buffer.from(await (await fetch(link)).arrayBuffer());
+    const upload = await create(s, key, { ...SEED, images: [dataUrl(png)] });
+    const done = await waitForTask(s, key, upload);
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(done).toMatchObject({ width: 1920, height: 1080 });
+    expect(e.creates[1]?.body).toMatchObject({
+      model: "wan2.5-i2v-preview",
+      parameters: { resolution: "1080P" },
+    });
+    expect(String(part(e, 1, "input").img_url)).toBe(dataUrl(png));
   });
 });
 

@@ -99,16 +99,16 @@ type Json = Record<string, unknown>;
 const isObj = (v: unknown): v is Json => !!v && typeof v === "object" && !Array.isArray(v);
 const time = (ms: number) => new Date(ms).toISOString().replace("T", " ").replace("Z", "");
 
-/** The pixel shape of a PNG data URL (the only image the emulator looks into); null otherwise. */
-function pngShape(imgUrl: string): "landscape" | "portrait" | "square" | null {
+/** The pixel size of a PNG data URL (the only image the emulator looks into); null otherwise. */
+function pngSize(imgUrl: string): { width: number; height: number } | null {
   const m = /^data:image\/png;base64,(.+)$/.exec(imgUrl);
   if (!m?.[1]) return null;
   const b = Buffer.from(m[1], "base64");
   if (b.length < 24 || b.subarray(1, 4).toString("latin1") !== "PNG") return null;
-  const w = b.readUInt32BE(16);
-  const h = b.readUInt32BE(20);
-  return w > h ? "landscape" : h > w ? "portrait" : "square";
+  return { width: b.readUInt32BE(16), height: b.readUInt32BE(20) };
 }
+const shapeOf = (s: { width: number; height: number }): Shape =>
+  s.width > s.height ? "landscape" : s.height > s.width ? "portrait" : "square";
 
 export async function startDashScope(opts: { secret: string; port?: number }): Promise<DashScopeEmulator> {
   const core = new EmulatorCore(opts.secret);
@@ -206,6 +206,12 @@ export async function startDashScope(opts: { secret: string; port?: number }): P
       if (typeof img !== "string" || !img) return { reason: "input.img_url is required for image-to-video" };
       if (!/^(https?:\/\/|oss:\/\/|data:image\/[a-z]+;base64,)/.test(img))
         return { reason: "input.img_url must be a URL or data:{MIME_type};base64,{base64_data}" };
+      // The documented limit on the first frame's sides (checked where the emulator can see them).
+      const px = pngSize(img);
+      if (px && [px.width, px.height].some((n) => n < 360 || n > 2000))
+        return {
+          reason: `input.img_url: the image is ${px.width}x${px.height}; width and height must be in [360, 2000]`,
+        };
     }
     const p = body.parameters === undefined ? {} : body.parameters;
     if (!isObj(p)) return { reason: "parameters must be an object" };
@@ -251,7 +257,8 @@ export async function startDashScope(opts: { secret: string; port?: number }): P
     let height: number;
     if (ok.i2v) {
       const tier = typeof p.resolution === "string" ? p.resolution : "1080P";
-      const shape = pngShape(String(input.img_url)) ?? "landscape";
+      const px = pngSize(String(input.img_url));
+      const shape = px ? shapeOf(px) : "landscape";
       [width, height] = (I2V_SIZES[tier] ?? I2V_1080P)[shape];
     } else {
       const size = typeof p.size === "string" ? p.size : "1920*1080";
