@@ -2,7 +2,7 @@
  * An emulated Alibaba DashScope / Model Studio video-synthesis API (Wan), written from the
  * provider's documents:
  * - https://www.alibabacloud.com/help/en/model-studio/text-to-video-api-reference (wan2.5-t2v-preview:
- *   `parameters.size` from a fixed `W*H` list, `duration` 5|10, `audio`, `seed`, `watermark`)
+ *   `parameters.size` from a fixed `W*H` list, `duration` 5|10, `seed`, `watermark`, `prompt_extend`)
  * - https://www.alibabacloud.com/help/en/model-studio/image-to-video-api-reference (wan2.5-i2v-preview:
  *   `input.img_url` URL or `data:{MIME};base64,…`, `parameters.resolution` 480P|720P|1080P)
  * - https://www.alibabacloud.com/help/en/model-studio/manage-asynchronous-tasks (task query, status
@@ -225,7 +225,7 @@ export async function startDashScope(opts: { secret: string; port?: number }): P
       return { reason: `parameters.resolution must be one of 480P, 720P, 1080P` };
     if (p.duration !== undefined && (typeof p.duration !== "number" || ![5, 10].includes(p.duration)))
       return { reason: "parameters.duration must be the integer 5 or 10" };
-    for (const k of ["prompt_extend", "watermark", "audio"])
+    for (const k of ["prompt_extend", "watermark"])
       if (p[k] !== undefined && typeof p[k] !== "boolean")
         return { reason: `parameters.${k} must be a boolean` };
     if (

@@ -74,9 +74,9 @@ describe("DashScope request body", () => {
     expect(() => buildBody({ ...REQ, resolution: "4k" }, "m", null)).toThrow(DashScopeMappingError);
   });
 
-  it("sends negative prompt, seed, the audio switch and watermark off when asked", () => {
+  it("sends negative prompt, seed and watermark off when asked; never an audio switch (wan2.5 always has sound)", () => {
     const body = buildBody(
-      { ...REQ, negativePrompt: "blur, text", seed: 42, audio: false, watermark: false },
+      { ...REQ, negativePrompt: "blur, text", seed: 42, watermark: false },
       "wan2.5-t2v-preview",
       null,
     );
@@ -86,10 +86,8 @@ describe("DashScope request body", () => {
       duration: 5,
       watermark: false,
       seed: 42,
-      audio: false,
     });
-    // No audio choice: the field is left out (DashScope's default makes sound).
-    expect("audio" in buildBody(REQ, "m", null).parameters).toBe(false);
+    expect("audio" in buildBody({ ...REQ, audio: true }, "m", null).parameters).toBe(false);
   });
 
   it("makes an image-to-video body: img_url and resolution, no size", () => {
@@ -242,7 +240,7 @@ describe("the wan2.5 catalogue entry", () => {
       name: "wan2.5",
       durations: [5, 10],
       upstream: { dashscope: { textToVideo: "wan2.5-t2v-preview", imageToVideo: "wan2.5-i2v-preview" } },
-      accepts: { firstFrame: true, lastFrame: false, referenceImages: 0, audio: "optional" },
+      accepts: { firstFrame: true, lastFrame: false, referenceImages: 0, audio: "always" },
     });
     // Every OpenAI-style size it lists is one the text-to-video size list has.
     for (const s of wan?.videoSizes ?? []) {

@@ -4,7 +4,8 @@
  *
  * Sources (the provider's own documents win where gateways differ):
  * - Text-to-video API reference (wan2.5-t2v-preview: `parameters.size` as `W*H`, duration 5|10,
- *   `audio`, `audio_url`, `negative_prompt`, `seed` 0..2147483647, `watermark`, `prompt_extend`):
+ *   `audio_url`, `negative_prompt`, `seed` 0..2147483647, `watermark`, `prompt_extend`; wan2.5 is
+ *   listed as "video with audio", sound always made):
  *   https://www.alibabacloud.com/help/en/model-studio/text-to-video-api-reference
  *   (zh: https://help.aliyun.com/zh/model-studio/developer-reference/text-to-video-api-reference)
  * - Image-to-video API reference (wan2.5-i2v-preview: `input.img_url` as a URL or
@@ -16,8 +17,11 @@
  * - Status/error codes (InvalidParameter, DataInspectionFailed, Arrearage 400; InvalidApiKey 401;
  *   AccessDenied 403; Throttling* 429; InternalError 500):
  *   https://www.alibabacloud.com/help/en/model-studio/developer-reference/error-code
- * - Gateway cross-check: QuantumNous/new-api relay/channel/task/ali/adaptor.go (same fields;
- *   `parameters.audio` noted there as a wan2.5 switch).
+ * - Image-to-video user guide model table (wan2.5-i2v-preview "video with audio"; only
+ *   wan2.6-i2v-flash also "video without audio"):
+ *   https://docs.qwencloud.com/developer-guides/video-generation/image-to-video
+ * - Gateway cross-check: QuantumNous/new-api relay/channel/task/ali/adaptor.go (same fields; it
+ *   also has a `parameters.audio` switch it labels wan2.5, which the provider's table does not).
  */
 import { aspectRatioOf, resolutionOf, type VideoRequest } from "../../../core/tasks/task.js";
 import type { UpstreamErrorClass, UpstreamStatus } from "../../../core/upstream/ports.js";
@@ -66,8 +70,6 @@ export interface DashScopeBody {
     readonly duration: number;
     readonly watermark: boolean;
     readonly seed?: number;
-    /** wan2.5: false makes a silent video (default true: sound generated). */
-    readonly audio?: boolean;
   };
 }
 
@@ -112,12 +114,14 @@ export function buildBody(r: VideoRequest, model: string, firstFrame: string | n
     duration: number;
     watermark: boolean;
     seed?: number;
-    audio?: boolean;
   } = firstFrame
     ? { resolution: i2vResolution(r), duration: r.duration, watermark: r.watermark }
     : { size: t2vSize(r), duration: r.duration, watermark: r.watermark };
   if (r.seed !== undefined) parameters.seed = r.seed;
-  if (r.audio !== undefined) parameters.audio = r.audio;
+  // No `audio`: the Model Studio model tables list wan2.5 as "video with audio" only (a silent
+  // choice, `parameters.audio: false`, is documented for wan2.6-i2v-flash), so its catalogue entry
+  // says `audio: "always"` and a request cannot ask for silence. new-api sends `audio` to wan2.5
+  // too; the provider's own table wins.
   return { model, input, parameters };
 }
 
