@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
+import { startDashScope } from "../emulators/dashscope.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
@@ -107,6 +108,32 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1088x1920", seconds: "4" },
         openaiMakes: { width: 1088, height: 1920 },
         cancel: { model: "seedance-1.0-pro", orientation: "landscape", size: "small", duration: 12 },
+      },
+    };
+  },
+  "DashScope (Alibaba Wan) upstream": async () => {
+    const emulator = await startDashScope({ secret: "dashscope-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        channels: [
+          channel("up", "dashscope", emulator.url, { models: ["wan2.5"] }),
+          { id: "local", kind: "local" },
+        ],
+      },
+      { env: secretEnv("up", "dashscope-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "wan2.5",
+        unified: { orientation: "landscape", size: "large", duration: 5 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "10" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "wan2.5", orientation: "portrait", size: "small", duration: 10 },
       },
     };
   },

@@ -1,11 +1,12 @@
 /**
  * Runs an emulator as its own process (for benchmarks and manual trials):
- * `npx tsx test/emulators/serve.ts unified|openai|seedance --port 9000 --secret s [--run-ms 60000]
+ * `npx tsx test/emulators/serve.ts <kind> --port 9000 --secret s [--run-ms 60000]
  * [--never] [--latency-ms 0]`. Prints `listening <url>` once it answers; `/__emulator/stats` reports
  * polling figures.
  */
 import { parseArgs } from "node:util";
 import type { RunningEmulator } from "./common.js";
+import { startDashScope } from "./dashscope.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
@@ -21,18 +22,19 @@ const { values, positionals } = parseArgs({
   },
 });
 const kind = positionals[0];
-if (kind !== "unified" && kind !== "openai" && kind !== "seedance") {
-  console.error(
-    "usage: serve.ts unified|openai|seedance [--port N] [--secret S] [--run-ms N] [--never] [--latency-ms N]",
-  );
-  process.exit(2);
-}
-const STARTS = {
+const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<RunningEmulator>> = {
   unified: startUnifiedRelay,
   openai: startOpenAiVideos,
   seedance: startSeedance,
-} as const;
-const start = STARTS[kind];
+  dashscope: startDashScope,
+};
+const start = kind === undefined ? undefined : STARTS[kind];
+if (!start) {
+  console.error(
+    `usage: serve.ts ${Object.keys(STARTS).join("|")} [--port N] [--secret S] [--run-ms N] [--never] [--latency-ms N]`,
+  );
+  process.exit(2);
+}
 const emu: RunningEmulator = await start({ secret: values.secret, port: Number(values.port) });
 emu.core.logRequests = false;
 emu.core.latencyMs = Number(values["latency-ms"]);

@@ -41,6 +41,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   },
   seedance: async ({ http }) =>
     (await import("../../adapters/providers/seedance/provider.js")).createSeedanceProvider(http()),
+  dashscope: async ({ http }) =>
+    (await import("../../adapters/providers/dashscope/provider.js")).createDashScopeProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
