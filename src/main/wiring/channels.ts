@@ -39,6 +39,14 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     return createOpenAiVideosProvider(http(), createImageFetcher(config.images));
   },
+  kling: async ({ http, channel }) => {
+    const [{ createKlingProvider }, { klingJwtHeaders }] = await Promise.all([
+      import("../../adapters/providers/kling/provider.js"),
+      import("../../adapters/providers/kling/jwt.js"),
+    ]);
+    // Access key + secret key: signed JWTs, renewed before expiry; else the API key as Bearer.
+    return createKlingProvider(http(channel.signingKeys ? klingJwtHeaders(channel.signingKeys) : undefined));
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
