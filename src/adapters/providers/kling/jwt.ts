@@ -17,7 +17,9 @@ const b64url = (b: Buffer | string) => Buffer.from(b).toString("base64url");
 /** An HS256 JWT for `accessKey`, valid from `nowS - 5` to `nowS + 1800`. */
 export function signKlingJwt(keys: { accessKey: string; secretKey: string }, nowS: number): string {
   const header = b64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
-  const payload = b64url(JSON.stringify({ iss: keys.accessKey, exp: nowS + KLING_TOKEN_TTL_S, nbf: nowS - 5 }));
+  const payload = b64url(
+    JSON.stringify({ iss: keys.accessKey, exp: nowS + KLING_TOKEN_TTL_S, nbf: nowS - 5 }),
+  );
   const sig = createHmac("sha256", keys.secretKey).update(`${header}.${payload}`).digest();
   return `${header}.${payload}.${b64url(sig)}`;
 }

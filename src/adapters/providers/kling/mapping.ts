@@ -85,7 +85,9 @@ export function readKlingTask(json: unknown): KlingTask {
   const data = obj(obj(json).data);
   const raw = str(data.task_status);
   const mapped = raw ? STATES[raw.toLowerCase()] : undefined;
-  const video = obj(Array.isArray(obj(data.task_result).videos) ? (obj(data.task_result).videos as unknown[])[0] : null);
+  const video = obj(
+    Array.isArray(obj(data.task_result).videos) ? (obj(data.task_result).videos as unknown[])[0] : null,
+  );
   const videoUrl = str(video.url);
   const seconds = Number(str(video.duration) ?? video.duration);
   const failed = mapped === "failed";
@@ -131,8 +133,17 @@ export function classOfCode(code: number): UpstreamErrorClass | null {
 }
 
 /** Kling's envelope `{code, message, request_id}`: its code (null when the body has none) and message. */
-export function klingError(json: unknown): { code: number | null; message: string; requestId: string | null } {
+export function klingError(json: unknown): {
+  code: number | null;
+  message: string;
+  requestId: string | null;
+} {
   const o = obj(json);
-  const code = typeof o.code === "number" ? o.code : typeof o.code === "string" && /^\d+$/.test(o.code) ? Number(o.code) : null;
+  const code =
+    typeof o.code === "number"
+      ? o.code
+      : typeof o.code === "string" && /^\d+$/.test(o.code)
+        ? Number(o.code)
+        : null;
   return { code, message: str(o.message) ?? "no reason given", requestId: str(o.request_id) };
 }

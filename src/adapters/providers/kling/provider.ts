@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
-import { imagesByRole, type InputImage } from "../upstream/images.js";
+import { type InputImage, imagesByRole } from "../upstream/images.js";
 import {
   buildCreateBody,
   classOfCode,
@@ -50,7 +50,8 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
     const cls = said.code === null ? null : classOfCode(said.code);
     if (cls === null) return http.refusal(res, phase);
     const code = String(said.code);
-    if (phase === "submit" && cls === "content_policy") return errors.contentPolicy(channel, code, said.message);
+    if (phase === "submit" && cls === "content_policy")
+      return errors.contentPolicy(channel, code, said.message);
     return errors.upstreamRejected(
       channel,
       { status: res.status, code, message: said.message },
@@ -91,7 +92,8 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
     }
     const said = klingError(res.json);
     const cls = said.code === null ? null : classOfCode(said.code);
-    if (cls === "invalid_request" || (cls === null && (res.status === 404 || res.status === 400))) return null;
+    if (cls === "invalid_request" || (cls === null && (res.status === 404 || res.status === 400)))
+      return null;
     throw refusal(res, "submit");
   }
 
@@ -107,7 +109,8 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
         lastFrame: await imageValue(images.lastFrame),
       });
       const found = await existing(endpoint, ctx.taskId, ctx.signal);
-      if (found?.taskId) return { upstreamId: encodeUpstreamId(endpoint, found.taskId), status: statusOf(found) };
+      if (found?.taskId)
+        return { upstreamId: encodeUpstreamId(endpoint, found.taskId), status: statusOf(found) };
       const res = await http.call("POST", `v1/videos/${endpoint}`, {
         phase: "submit",
         json: body,
