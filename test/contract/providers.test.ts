@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
+import { startKling } from "../emulators/kling.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
@@ -52,6 +53,16 @@ const SORA_ASKS: Asks = {
   cancel: { model: "sora-2-pro", orientation: "landscape", size: "large", duration: 25 },
 };
 
+/** Kling's 1080p-only model: 5 or 10 s, 16:9 or 9:16 (test/emulators/kling.ts). */
+const KLING_ASKS: Asks = {
+  model: "kling-v2.1-master",
+  unified: { orientation: "landscape", size: "large", duration: 5 },
+  unifiedMakes: { width: 1920, height: 1080 },
+  openai: { size: "1080x1920", seconds: "10" },
+  openaiMakes: { width: 1080, height: 1920 },
+  cancel: { model: "kling-v2.1-master", orientation: "landscape", size: "large", duration: 10 },
+};
+
 const SUBJECTS: Record<string, () => Promise<Subject>> = {
   "local renderer": async () => ({
     app: await startWithChannels({ channels: [{ id: "local", kind: "local" }] }),
@@ -85,6 +96,21 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       { env: secretEnv("up", "openai-secret-0123") },
     );
     return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
+  },
+  // The local renderer comes along for the built-in sora-2 models (a config must serve them).
+  "Kling upstream": async () => {
+    const emulator = await startKling({ secret: "kling-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "kling", emulator.url), { id: "local", kind: "local" }] },
+      { env: secretEnv("up", "kling-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: KLING_ASKS,
+    };
   },
 };
 
