@@ -242,6 +242,20 @@ describe("kling: a task end to end", () => {
 });
 
 describe("kling: faults", () => {
+  it("re-sends a create whose answer was lost to the same channel, where Kling's external_task_id finds the one task", async () => {
+    const e = await kling();
+    const s = await app(
+      [channel("k", "kling", e.url, { models: [MODEL], timeouts: { connectMs: 1000, requestMs: 500 } })],
+      secretEnv("k", KEY_A),
+    );
+    const key = await s.newKey();
+    e.core.fault("create", { kind: "slow", delayMs: 1500 });
+    const done = await waitForTask(s, key, await create(s, key, SEED));
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(count(e, "create")).toBeGreaterThanOrEqual(1);
+    expect(e.core.tasks.size).toBe(1);
+  });
+
   it("fails over when Kling refuses the credential (1000) and cools the channel down", async () => {
     const { a, b, s, key } = await pair();
     a.core.fault("lookup", klingFault(1000));

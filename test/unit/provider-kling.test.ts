@@ -280,6 +280,28 @@ const json = (status: number, body: unknown): CallResult => ({
 });
 
 describe("Kling adapter submit", () => {
+  it("takes the task an earlier create made when Kling refuses this one as a duplicate", async () => {
+    const { http, calls } = fakeHttp([
+      json(404, { code: 1203, message: "none", request_id: "r" }),
+      json(400, { code: 1201, message: "external_task_id must be unique", request_id: "r" }),
+      json(200, {
+        code: 0,
+        message: "SUCCEED",
+        request_id: "r",
+        data: { task_id: "91", task_status: "submitted" },
+      }),
+    ]);
+    const out = await createKlingProvider(http).submit(request(), {
+      taskId: "task_03",
+      upstreamModel: "kling-v2-1-master",
+      imageFiles: [],
+      workDir: "/nonexistent",
+      signal: new AbortController().signal,
+    });
+    expect(out.upstreamId).toBe("text2video:91");
+    expect(calls.map((c) => c.method)).toEqual(["GET", "POST", "GET"]);
+  });
+
   it("looks the task id up first, then creates with an uploaded first frame as raw base64", async () => {
     const dir = await mkdtemp(join(tmpdir(), "kling-unit-"));
     try {
@@ -342,6 +364,8 @@ describe("Kling adapter submit", () => {
       const { http } = fakeHttp([
         json(404, { code: 1203, message: "none", request_id: "r" }),
         json(status, { code, message: `refused ${code}`, request_id: "r" }),
+        // The second look for an earlier create after a parameter refusal: none either.
+        json(404, { code: 1203, message: "none", request_id: "r" }),
       ]);
       return createKlingProvider(http)
         .submit(request(), {

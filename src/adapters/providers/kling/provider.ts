@@ -85,7 +85,9 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
    * task" answer (1201–1203, 404) means none; the channel's faults (credential, quota, 5xx) throw.
    */
   async function existing(endpoint: KlingEndpoint, taskId: string, signal: AbortSignal) {
-    const res = await http.call("GET", taskPath(endpoint, taskId), { phase: "submit", signal });
+    // Read as a poll: a lookup that got no answer created nothing, so another channel may take
+    // the task (a create's lost answer is another matter, see submit).
+    const res = await http.call("GET", taskPath(endpoint, taskId), { phase: "poll", signal });
     if (ok(res)) {
       const t = readKlingTask(res.json);
       return t.taskId ? t : null;
@@ -117,7 +119,17 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
         signal: ctx.signal,
         resendable: true,
       });
-      if (!ok(res)) throw refusal(res, "submit");
+      if (!ok(res)) {
+        // An earlier create with this external_task_id may have landed after the lookup (its
+        // answer lost, this one refused as a duplicate): look once more before calling it refused.
+        const said = klingError(res.json);
+        if (said.code !== null && classOfCode(said.code) === "invalid_request") {
+          const late = await existing(endpoint, ctx.taskId, ctx.signal);
+          if (late?.taskId)
+            return { upstreamId: encodeUpstreamId(endpoint, late.taskId), status: statusOf(late) };
+        }
+        throw refusal(res, "submit");
+      }
       const task = readKlingTask(res.json);
       if (!task.taskId)
         throw errors.upstreamOutcomeUnknown(channel, `a ${res.status} answer without data.task_id`, true);
