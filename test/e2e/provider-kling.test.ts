@@ -10,6 +10,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { signKlingJwt } from "../../src/adapters/providers/kling/jwt.js";
 import { checkJwt, type KlingEmulator, klingFault, startKling } from "../emulators/kling.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
@@ -356,5 +357,50 @@ describe("kling: faults", () => {
     expect(done.status).toBe("failed");
     expect(done.error).toMatchObject({ code: "upstream_bad_content" });
     expect(String((done.error as { message: string }).message)).toMatch(/403.*expired/);
+  });
+});
+
+describe("kling emulator: Kling's documented refusals", () => {
+  const post = (e: KlingEmulator, auth: string | null, body: unknown) =>
+    fetch(`${e.url}/v1/videos/text2video`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
+      body: JSON.stringify(body),
+    });
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const keys = { accessKey: AK, secretKey: SK };
+
+  it("answers 401 with Kling's codes for a missing, invalid, not yet valid or expired credential", async () => {
+    const e = await kling();
+    const body = { model_name: "kling-v2-1-master", prompt: "x" };
+    const codeOf = async (auth: string | null) => {
+      const res = await post(e, auth, body);
+      expect(res.status).toBe(401);
+      return ((await res.json()) as { code: number }).code;
+    };
+    expect(await codeOf(null)).toBe(1001);
+    expect(await codeOf("Bearer wrong-key")).toBe(1002);
+    expect(await codeOf(`Bearer ${signKlingJwt({ accessKey: "other", secretKey: SK }, nowS())}`)).toBe(1002);
+    expect(await codeOf(`Bearer ${signKlingJwt({ accessKey: AK, secretKey: "other" }, nowS())}`)).toBe(1002);
+    expect(await codeOf(`Bearer ${signKlingJwt(keys, nowS() + 600)}`)).toBe(1003);
+    expect(await codeOf(`Bearer ${signKlingJwt(keys, nowS() - 4000)}`)).toBe(1004);
+    expect((await post(e, `Bearer ${signKlingJwt(keys, nowS())}`, body)).status).toBe(200);
+  });
+
+  it("answers 400 with 1201 for a wrong type or value", async () => {
+    const e = await kling();
+    const auth = `Bearer ${KEY_A}`;
+    for (const bad of [
+      { model_name: "kling-v2-1-master", prompt: "x", duration: 5 },
+      { model_name: "kling-v2-1-master", prompt: "x", duration: "7" },
+      { model_name: "kling-v2-1-master", prompt: "x", aspect_ratio: "4:3" },
+      { model_name: "kling-v9", prompt: "x" },
+      { model_name: "kling-v2-1-master" },
+    ]) {
+      const res = await post(e, auth, bad);
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(((await res.json()) as { code: number }).code).toBe(1201);
+    }
+    expect(e.core.tasks.size).toBe(0);
   });
 });
