@@ -23,6 +23,11 @@ export interface ChannelConfig {
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number; readonly downloadMs: number };
   readonly maxDownloadBytes: number;
   readonly connections: number;
+  /**
+   * Kling's access key + secret key (`accessKeyEnv`/`secretKeyEnv`), from which Reelay signs
+   * short-lived JWTs instead of sending `secret`; absent for other kinds. Never logged.
+   */
+  readonly signingKeys?: { readonly accessKey: string; readonly secretKey: string };
 }
 
 export const channelSchema = z.strictObject({
@@ -30,6 +35,15 @@ export const channelSchema = z.strictObject({
   kind: z.enum(["local", ...UPSTREAM_KINDS]),
   baseUrl: httpUrl.optional(),
   secretEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable")
+    .optional(),
+  /** Kling only: the variables holding its access key and secret key (both or neither). */
+  accessKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable")
+    .optional(),
+  secretKeyEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable")
     .optional(),
@@ -112,6 +126,7 @@ export function readChannels(
       secret = env[c.secretEnv] ?? "";
       if (!secret) throw fail(`${at}: secretEnv names ${c.secretEnv}, which is not set`);
     }
+    const signingKeys = readSigningKeys(c, env, (msg) => fail(`${at}: ${msg}`), secret !== null);
     const models =
       c.models === "*"
         ? ("*" as const)
@@ -135,6 +150,7 @@ export function readChannels(
       timeouts: c.timeouts,
       maxDownloadBytes: c.maxDownloadBytes,
       connections: c.connections,
+      ...(signingKeys ? { signingKeys } : {}),
     };
   });
   if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
@@ -146,4 +162,27 @@ export function readChannels(
       `no channel serves model(s) ${unserved.join(", ")}: add them to a channel, or leave them out of the model table`,
     );
   return out;
+}
+
+/**
+ * Kling's access key + secret key from the variables `accessKeyEnv` and `secretKeyEnv` name: only
+ * for kind kling, both or neither, each set; a kling channel needs them or `secretEnv` (an API key).
+ */
+function readSigningKeys(
+  c: z.infer<typeof channelSchema>,
+  env: NodeJS.ProcessEnv,
+  fail: (msg: string) => ConfigError,
+  hasSecret: boolean,
+): { accessKey: string; secretKey: string } | undefined {
+  const named = [c.accessKeyEnv, c.secretKeyEnv].filter((v) => v !== undefined).length;
+  if (named > 0 && c.kind !== "kling") throw fail("accessKeyEnv and secretKeyEnv are for kind 'kling' only");
+  if (named === 1) throw fail("accessKeyEnv and secretKeyEnv go together: give both or neither");
+  if (c.kind === "kling" && named === 0 && !hasSecret)
+    throw fail("a kling channel needs secretEnv (an API key) or accessKeyEnv and secretKeyEnv");
+  if (named === 0 || !c.accessKeyEnv || !c.secretKeyEnv) return undefined;
+  const accessKey = env[c.accessKeyEnv] ?? "";
+  const secretKey = env[c.secretKeyEnv] ?? "";
+  if (!accessKey) throw fail(`accessKeyEnv names ${c.accessKeyEnv}, which is not set`);
+  if (!secretKey) throw fail(`secretKeyEnv names ${c.secretKeyEnv}, which is not set`);
+  return { accessKey, secretKey };
 }

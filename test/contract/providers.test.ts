@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
+import { startKling } from "../emulators/kling.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
@@ -52,6 +53,16 @@ const SORA_ASKS: Asks = {
   openai: { size: "1280x720", seconds: "4" },
   openaiMakes: { width: 1280, height: 720 },
   cancel: { model: "sora-2-pro", orientation: "landscape", size: "large", duration: 25 },
+};
+
+/** Kling's 1080p-only model: 5 or 10 s, 16:9 or 9:16 (test/emulators/kling.ts). */
+const KLING_ASKS: Asks = {
+  model: "kling-v2.1-master",
+  unified: { orientation: "landscape", size: "large", duration: 5 },
+  unifiedMakes: { width: 1920, height: 1080 },
+  openai: { size: "1080x1920", seconds: "10" },
+  openaiMakes: { width: 1080, height: 1920 },
+  cancel: { model: "kling-v2.1-master", orientation: "landscape", size: "large", duration: 10 },
 };
 
 const SUBJECTS: Record<string, () => Promise<Subject>> = {
@@ -135,6 +146,21 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "wan2.5", orientation: "portrait", size: "small", duration: 10 },
       },
+    };
+  },
+  // Configured with the provider channel alone: its built-in model is offered, the sora-2 family is not.
+  "Kling upstream": async () => {
+    const emulator = await startKling({ secret: "kling-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "kling", emulator.url)] },
+      { env: secretEnv("up", "kling-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: KLING_ASKS,
     };
   },
 };

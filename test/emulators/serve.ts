@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
+import { startKling } from "./kling.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
@@ -27,6 +28,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   openai: startOpenAiVideos,
   seedance: startSeedance,
   dashscope: startDashScope,
+  kling: startKling,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -4,6 +4,7 @@
  */
 
 import { DASHSCOPE_MODELS } from "./builtin/dashscope.js";
+import { KLING_MODELS } from "./builtin/kling.js";
 import { SEEDANCE_MODELS } from "./builtin/seedance.js";
 import type { ModelCapability, Orientation, SizeName } from "./capability.js";
 
@@ -39,6 +40,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   { name: "sora-2-pro-2025-10-06", ...SORA_2_PRO },
   ...SEEDANCE_MODELS,
   ...DASHSCOPE_MODELS,
+  ...KLING_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

@@ -43,6 +43,14 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     (await import("../../adapters/providers/seedance/provider.js")).createSeedanceProvider(http()),
   dashscope: async ({ http }) =>
     (await import("../../adapters/providers/dashscope/provider.js")).createDashScopeProvider(http()),
+  kling: async ({ http, channel }) => {
+    const [{ createKlingProvider }, { klingJwtHeaders }] = await Promise.all([
+      import("../../adapters/providers/kling/provider.js"),
+      import("../../adapters/providers/kling/jwt.js"),
+    ]);
+    // Access key + secret key: signed JWTs, renewed before expiry; else the API key as Bearer.
+    return createKlingProvider(http(channel.signingKeys ? klingJwtHeaders(channel.signingKeys) : undefined));
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
