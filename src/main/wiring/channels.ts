@@ -39,6 +39,13 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     return createOpenAiVideosProvider(http(), createImageFetcher(config.images));
   },
+  gemini: async ({ http, config, channel }) => {
+    const [{ createGeminiProvider, geminiAuthHeaders }, { createImageFetcher }] = await Promise.all([
+      import("../../adapters/providers/gemini/provider.js"),
+      import("../../adapters/net/safe-fetch.js"),
+    ]);
+    return createGeminiProvider(http(geminiAuthHeaders(channel.secret)), createImageFetcher(config.images));
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
