@@ -57,6 +57,22 @@ export interface PredictBody {
   };
 }
 
+/**
+ * Which input image goes where for Veo, whose modes do not mix: a first frame (and optionally a
+ * last frame), or up to 3 asset references. With roles asked, they stand (a request that mixes
+ * the modes is Google's to refuse, with its reason). Without roles, two images are the first and
+ * the last frame (Veo's frame pair), rather than a first frame plus a reference it cannot take.
+ */
+export function veoRoles<T>(
+  byRole: { firstFrame: T | null; lastFrame: T | null; references: readonly T[] },
+  rolesAsked: boolean,
+): { firstFrame: T | null; lastFrame: T | null; references: readonly T[] } {
+  const [only, ...more] = byRole.references;
+  if (rolesAsked || !byRole.firstFrame || byRole.lastFrame || only === undefined || more.length > 0)
+    return byRole;
+  return { firstFrame: byRole.firstFrame, lastFrame: only, references: [] };
+}
+
 /** The path of a create for `model` (the upstream id, sent as it is). */
 export const createPath = (model: string): string =>
   `v1beta/models/${encodeURIComponent(model)}:predictLongRunning`;
@@ -92,19 +108,36 @@ export function predictBody(request: VideoRequest, images: VeoImages): PredictBo
   return { instances: [instance], parameters };
 }
 
-/** Google's error envelope `{error: {code, message, status}}`, read leniently. */
+/**
+ * Google's error envelope `{error: {code, message, status, details?}}`, read leniently; `reason`
+ * is a google.rpc.ErrorInfo's (`API_KEY_INVALID` comes as a 400 INVALID_ARGUMENT).
+ */
 export function googleError(json: unknown): {
   httpCode: number | null;
   status: string | null;
   message: string;
+  reason: string | null;
 } {
   const e = obj(obj(json).error);
+  const details = Array.isArray(e.details) ? e.details : [];
+  const reason = details.map((d) => str(obj(d).reason)).find((r) => r !== null) ?? null;
   return {
     httpCode: typeof e.code === "number" ? e.code : null,
     status: str(e.status),
     message: str(e.message) ?? "no reason given",
+    reason,
   };
 }
+
+/** ErrorInfo reasons that are the key's or the project's fault, whatever the status says. */
+const CREDENTIAL_REASONS = new Set([
+  "API_KEY_INVALID",
+  "API_KEY_EXPIRED",
+  "API_KEY_SERVICE_BLOCKED",
+  "SERVICE_DISABLED",
+  "BILLING_DISABLED",
+  "CONSUMER_SUSPENDED",
+]);
 
 /**
  * Words Google uses when its Responsible AI filters refuse a prompt or an image ("… violate
@@ -133,7 +166,12 @@ const RPC_CODES: Record<number, string> = {
 };
 
 /** Reelay's class of a Google status name (`RESOURCE_EXHAUSTED`), given its message. */
-export function classOf(status: string | null, message: string): UpstreamErrorClass {
+export function classOf(
+  status: string | null,
+  message: string,
+  reason: string | null = null,
+): UpstreamErrorClass {
+  if (reason && CREDENTIAL_REASONS.has(reason)) return "auth";
   switch (status) {
     case "INVALID_ARGUMENT":
       return isModeration(message) ? "content_policy" : "invalid_request";

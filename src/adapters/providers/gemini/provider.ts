@@ -30,6 +30,7 @@ import {
   predictBody,
   readOperation,
   type VeoImage,
+  veoRoles,
   videoUriOf,
 } from "./mapping.js";
 
@@ -56,7 +57,7 @@ export function createGeminiProvider(http: ChannelHttp, fetcher: ImageFetcher): 
     // A gateway timeout at create: the operation may exist; http.refusal says so.
     if (phase === "submit" && res.status === 504) return http.refusal(res, phase);
     const status = g.status ?? STATUS_OF_HTTP[res.status] ?? null;
-    const cls = classOf(status, g.message);
+    const cls = classOf(status, g.message, g.reason);
     if (phase === "submit" && cls === "content_policy")
       return errors.contentPolicy(http.channelId, status, g.message);
     const message = res.json === undefined ? http.refusal(res, phase).message : g.message;
@@ -111,7 +112,7 @@ export function createGeminiProvider(http: ChannelHttp, fetcher: ImageFetcher): 
     // predictLongRunning has no request id: an unanswered create is never sent again.
     idempotent: false,
     async submit(request, ctx) {
-      const byRole = imagesByRole(request, ctx);
+      const byRole = veoRoles(imagesByRole(request, ctx), request.imageRoles !== undefined);
       let n = 0;
       const one = (img: InputImage | null) =>
         img ? veoImage(img, request, ctx, n++) : Promise.resolve(null);
