@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
+import { startGemini } from "../emulators/gemini.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
@@ -85,6 +86,33 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       { env: secretEnv("up", "openai-secret-0123") },
     );
     return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
+  },
+  "Gemini API (Veo) upstream": async () => {
+    const emulator = await startGemini({ secret: "gemini-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        // The local renderer serves the built-in models a gemini channel does not make.
+        channels: [
+          channel("up", "gemini", emulator.url, { models: ["veo-3.1"] }),
+          { id: "local", kind: "local" },
+        ],
+      },
+      { env: secretEnv("up", "gemini-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "veo-3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+      },
+    };
   },
 };
 
