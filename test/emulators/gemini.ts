@@ -11,7 +11,8 @@
  *   `fileTtlMs` (2 days upstream; settable), then 404 NOT_FOUND.
  * The key goes as `x-goog-api-key` (or `?key=`): none → 403 PERMISSION_DENIED ("unregistered
  * callers"), a wrong one → 400 INVALID_ARGUMENT with ErrorInfo reason API_KEY_INVALID, as Google
- * answers. Errors use Google's envelope `{error: {code, message, status}}`. Images are
+ * answers; an `Authorization` header (a Bearer key) → 401 UNAUTHENTICATED, as Google reads it as
+ * an OAuth token. Errors use Google's envelope `{error: {code, message, status}}`. Images are
  * `{bytesBase64Encoded, mimeType}`; `inlineData` is refused ("isn't supported by this model"), as
  * users of the endpoint report. Validation follows the parameter table: aspectRatio 16:9|9:16,
  * resolution 720p|1080p, durationSeconds 4|6|8 (a number, or the same digits as a string),
@@ -301,6 +302,23 @@ export async function startGemini(opts: {
           at: Date.now(),
         });
       if (await applyFault(core.takeFault(route), req, res)) return;
+      // An Authorization header makes Google read an OAuth token (an API key is no such thing).
+      if (req.headers.authorization !== undefined)
+        return sendJson(
+          res,
+          401,
+          googleError(
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+            [
+              {
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                reason: "ACCESS_TOKEN_TYPE_UNSUPPORTED",
+                domain: "googleapis.com",
+              },
+            ],
+          ),
+        );
       if (key === null)
         return sendJson(
           res,
