@@ -240,6 +240,18 @@ describe("gemini channel: Google's refusals", () => {
     expect(await channelState(s, "a")).toMatchObject({ state: "healthy" });
   });
 
+  it("fails with Google's own words when a documented rule is broken (1080p only at 8 s), without failing over", async () => {
+    const { a, b, s, key } = await pair();
+    const done = await waitForTask(s, key, await create(s, key, { ...BODY, duration: 4 }));
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ code: "upstream_rejected" });
+    expect(String((done.error as { message: string }).message)).toContain(
+      "1080p is only supported for 8 second videos",
+    );
+    expect(a.creates[0]?.body.parameters).toMatchObject({ resolution: "1080p", durationSeconds: 4 });
+    expect(routes(b)).toEqual([]);
+  });
+
   it("fails with content_policy when the prompt is refused at submit, tried once and nowhere else", async () => {
     const { a, b, s, key } = await pair();
     a.core.fault("create", geminiFault("moderation"));
