@@ -3,6 +3,7 @@
  * Reelay's status, Google's errors → Reelay's classes.
  */
 import { describe, expect, it } from "vitest";
+import type { ImageFetcher } from "../../src/adapters/net/safe-fetch.js";
 import {
   channelFault,
   classOf,
@@ -14,7 +15,9 @@ import {
   veoRoles,
   videoUriOf,
 } from "../../src/adapters/providers/gemini/mapping.js";
-import { geminiAuthHeaders } from "../../src/adapters/providers/gemini/provider.js";
+import { createGeminiProvider, geminiAuthHeaders } from "../../src/adapters/providers/gemini/provider.js";
+import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstream/http.js";
+import { ErrorCode, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { checkPredictBody } from "../emulators/gemini.js";
 
@@ -231,5 +234,74 @@ describe("errors", () => {
   ] as const)("%s (%s) is %s", (status, message, reason, cls, failover) => {
     expect(classOf(status, message, reason)).toBe(cls);
     expect(channelFault(classOf(status, message, reason))).toBe(failover);
+  });
+});
+
+describe("a refused create, as the router sees it", () => {
+  /** A provider whose one call answers `res` (no network). */
+  const refusedWith = async (res: Partial<CallResult>): Promise<ReelayError> => {
+    const answer: CallResult = { status: 200, retryAfterS: null, json: undefined, text: "", ...res };
+    const http = {
+      channelId: "g",
+      call: async () => answer,
+      refusal: () => {
+        throw new Error("not used here");
+      },
+      download: async () => ({ bytes: 0 }),
+      close: async () => undefined,
+    } as unknown as ChannelHttp;
+    const fetcher = {} as ImageFetcher;
+    const p = createGeminiProvider(http, fetcher);
+    const ctx = {
+      taskId: "t",
+      upstreamModel: "veo-3.1-generate-preview",
+      imageFiles: [],
+      workDir: "/nonexistent",
+    };
+    return p.submit(request(), { ...ctx, signal: AbortSignal.timeout(5000) }).then(
+      () => {
+        throw new Error("the create was taken");
+      },
+      (e: ReelayError) => e,
+    );
+  };
+  const envelope = (code: number, status: string, message: string, reason?: string) => ({
+    error: { code, status, message, ...(reason ? { details: [{ reason }] } : {}) },
+  });
+
+  it("sends the channel's faults elsewhere (retryable), Retry-After kept", async () => {
+    const quota = await refusedWith({
+      status: 429,
+      retryAfterS: 7,
+      json: envelope(429, "RESOURCE_EXHAUSTED", "quota"),
+    });
+    expect(quota).toMatchObject({ code: ErrorCode.upstreamRejected, retryable: true, retryAfterS: 7 });
+    const key = await refusedWith({
+      status: 400,
+      json: envelope(400, "INVALID_ARGUMENT", "API key not valid.", "API_KEY_INVALID"),
+    });
+    expect(key).toMatchObject({ code: ErrorCode.upstreamRejected, retryable: true });
+    const page = await refusedWith({ status: 502, text: "<html>Bad Gateway</html>" });
+    expect(page).toMatchObject({ code: ErrorCode.upstreamRejected, retryable: true });
+    expect(page.message).toContain("Bad Gateway");
+  });
+
+  it("fails the request's own faults here: invalid arguments (not retried), moderation as content_policy", async () => {
+    const bad = await refusedWith({
+      status: 400,
+      json: envelope(400, "INVALID_ARGUMENT", "bad aspect ratio"),
+    });
+    expect(bad).toMatchObject({ code: ErrorCode.upstreamRejected, retryable: false });
+    expect(bad.message).toContain("INVALID_ARGUMENT");
+    expect(bad.message).toContain("bad aspect ratio");
+    const moderated = await refusedWith({
+      status: 400,
+      json: envelope(
+        400,
+        "INVALID_ARGUMENT",
+        "This prompt contains words that violate Google's Responsible AI practices.",
+      ),
+    });
+    expect(moderated).toMatchObject({ code: ErrorCode.contentPolicy, retryable: false });
   });
 });

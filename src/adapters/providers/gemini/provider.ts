@@ -18,7 +18,7 @@ import { IMAGE_MIME, type ImageType, SNIFF_BYTES, sniffMedia } from "../../../co
 import type { VideoRequest } from "../../../core/tasks/task.js";
 import type { SubmitContext, UpstreamProvider } from "../../../core/upstream/ports.js";
 import type { ImageFetcher } from "../../net/safe-fetch.js";
-import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
+import { type CallResult, type ChannelHttp, type Phase, upstreamMessage } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
 import {
@@ -60,7 +60,10 @@ export function createGeminiProvider(http: ChannelHttp, fetcher: ImageFetcher): 
     const cls = classOf(status, g.message, g.reason);
     if (phase === "submit" && cls === "content_policy")
       return errors.contentPolicy(http.channelId, status, g.message);
-    const message = res.json === undefined ? http.refusal(res, phase).message : g.message;
+    // Not Google's envelope (a proxy's page, say): whatever words the answer has.
+    const message = str(obj(obj(res.json).error).message)
+      ? g.message
+      : upstreamMessage(res.json, res.text).message;
     return errors.upstreamRejected(
       http.channelId,
       { status: res.status, code: status, message },
