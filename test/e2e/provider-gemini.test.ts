@@ -275,6 +275,15 @@ describe("gemini channel: Google's refusals", () => {
     expect(routes(b)).toEqual([]);
   });
 
+  it("rides out Google's 503 and 429 while polling (the task stays on its channel and completes)", async () => {
+    const { a, b, s, key } = await pair({ coolOnFirst: false });
+    a.core.fault("query", geminiFault("overloaded"));
+    a.core.fault("query", geminiFault("quota", 1));
+    expect((await waitForTask(s, key, await create(s, key))).status).toBe("completed");
+    expect(routes(a).filter((r) => r === "query").length).toBeGreaterThanOrEqual(3);
+    expect(routes(b)).toEqual([]);
+  });
+
   it("keeps a task running while the operation says something it does not know, then completes it", async () => {
     const { a, s, key } = await pair({ coolOnFirst: false });
     a.core.nextTask({ runMs: 6000, runningStatuses: ["PROCESSING"] });
