@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
+import { startGemini } from "../emulators/gemini.js";
 import { startKling } from "../emulators/kling.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
@@ -161,6 +162,29 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       emulator,
       holdNext: () => emulator.core.nextTask({ outcome: "never" }),
       asks: KLING_ASKS,
+    };
+  },
+  "Gemini API (Veo) upstream": async () => {
+    const emulator = await startGemini({ secret: "gemini-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        channels: [channel("up", "gemini", emulator.url, { models: ["veo-3.1"] })],
+      },
+      { env: secretEnv("up", "gemini-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "veo-3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+      },
     };
   },
 };

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
+import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
@@ -29,6 +30,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   seedance: startSeedance,
   dashscope: startDashScope,
   kling: startKling,
+  gemini: startGemini,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -4,6 +4,7 @@
  */
 
 import { DASHSCOPE_MODELS } from "./builtin/dashscope.js";
+import { GEMINI_MODELS } from "./builtin/gemini.js";
 import { KLING_MODELS } from "./builtin/kling.js";
 import { SEEDANCE_MODELS } from "./builtin/seedance.js";
 import type { ModelCapability, Orientation, SizeName } from "./capability.js";
@@ -41,6 +42,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...SEEDANCE_MODELS,
   ...DASHSCOPE_MODELS,
   ...KLING_MODELS,
+  ...GEMINI_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

@@ -51,6 +51,13 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     // Access key + secret key: signed JWTs, renewed before expiry; else the API key as Bearer.
     return createKlingProvider(http(channel.signingKeys ? klingJwtHeaders(channel.signingKeys) : undefined));
   },
+  gemini: async ({ http, config, channel }) => {
+    const [{ createGeminiProvider, geminiAuthHeaders }, { createImageFetcher }] = await Promise.all([
+      import("../../adapters/providers/gemini/provider.js"),
+      import("../../adapters/net/safe-fetch.js"),
+    ]);
+    return createGeminiProvider(http(geminiAuthHeaders(channel.secret)), createImageFetcher(config.images));
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
