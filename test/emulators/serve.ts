@@ -1,11 +1,12 @@
 /**
  * Runs an emulator as its own process (for benchmarks and manual trials):
- * `npx tsx test/emulators/serve.ts unified|openai --port 9000 --secret s [--run-ms 60000]
+ * `npx tsx test/emulators/serve.ts unified|openai|minimax --port 9000 --secret s [--run-ms 60000]
  * [--never] [--latency-ms 0]`. Prints `listening <url>` once it answers; `/__emulator/stats` reports
  * polling figures.
  */
 import { parseArgs } from "node:util";
 import type { RunningEmulator } from "./common.js";
+import { startMiniMax } from "./minimax.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startUnifiedRelay } from "./unified-relay.js";
 
@@ -20,13 +21,13 @@ const { values, positionals } = parseArgs({
   },
 });
 const kind = positionals[0];
-if (kind !== "unified" && kind !== "openai") {
+if (kind !== "unified" && kind !== "openai" && kind !== "minimax") {
   console.error(
-    "usage: serve.ts unified|openai [--port N] [--secret S] [--run-ms N] [--never] [--latency-ms N]",
+    "usage: serve.ts unified|openai|minimax [--port N] [--secret S] [--run-ms N] [--never] [--latency-ms N]",
   );
   process.exit(2);
 }
-const start = kind === "unified" ? startUnifiedRelay : startOpenAiVideos;
+const start = { unified: startUnifiedRelay, openai: startOpenAiVideos, minimax: startMiniMax }[kind];
 const emu: RunningEmulator = await start({ secret: values.secret, port: Number(values.port) });
 emu.core.logRequests = false;
 emu.core.latencyMs = Number(values["latency-ms"]);

@@ -2,6 +2,7 @@
  * The model capability table: which sizes, durations and how many images each model accepts.
  * The default table is below; a config file may replace it (see src/main/config.ts).
  */
+import { MINIMAX_MODELS } from "./builtin/minimax.js";
 import type { ModelCapability, Orientation, SizeName } from "./capability.js";
 
 export * from "./capability.js";
@@ -34,6 +35,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   { name: "sora-2-2025-10-06", ...SORA_2 },
   { name: "sora-2-2025-12-08", ...SORA_2 },
   { name: "sora-2-pro-2025-10-06", ...SORA_2_PRO },
+  ...MINIMAX_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

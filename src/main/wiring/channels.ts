@@ -39,6 +39,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     return createOpenAiVideosProvider(http(), createImageFetcher(config.images));
   },
+  minimax: async ({ http }) =>
+    (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
