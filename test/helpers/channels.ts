@@ -2,6 +2,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { UpstreamKind } from "../../src/core/upstream/ports.js";
 import { startTestApp, type TestApp } from "./app.js";
 
 export interface ChannelApp extends TestApp {
@@ -37,7 +38,7 @@ export async function startWithChannels(
 /** An upstream channel entry for the config file, fast-polling for tests. */
 export const channel = (
   id: string,
-  kind: "unified" | "openai",
+  kind: UpstreamKind,
   baseUrl: string,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> => ({
