@@ -160,6 +160,19 @@ describe("minimax: both create APIs", () => {
   });
 });
 
+describe("minimax: what MiniMax cannot make", () => {
+  it("fails a portrait text-to-video task before sending it (MiniMax makes text-to-video in 16:9 only)", async () => {
+    const a = await emulator();
+    const s = await app([mm("a", a.url)]);
+    const key = await s.newKey();
+    const done = await waitForTask(s, key, await create(s, key, { ...BODY, orientation: "portrait" }));
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ code: "upstream_rejected" });
+    expect(String((done.error as { message: string }).message)).toContain("16:9");
+    expect(a.core.requests).toEqual([]);
+  });
+});
+
 describe("minimax: MiniMax's errors", () => {
   it("fails over when MiniMax refuses the key (an HTTP 200 with 2049), and cools the channel down", async () => {
     const a = await emulator("some-other-key-0123456");

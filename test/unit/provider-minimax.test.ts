@@ -281,6 +281,11 @@ describe("MiniMax adapter over HTTP", () => {
       createMiniMaxProvider(fakeHttp({ "v1/query": json }).http).poll("t1", new AbortController().signal);
     const e = await thrown(poll({ task_id: "", base_resp: { status_code: 1002, status_msg: "rate limit" } }));
     expect(e).toMatchObject({ code: "upstream_rejected", retryable: true });
+    // A code no table lists, on a task not reported as `Fail`: a passing poll failure too.
+    const odd = await thrown(
+      poll({ task_id: "t1", status: "Processing", base_resp: { status_code: 1041, status_msg: "?" } }),
+    );
+    expect(odd).toMatchObject({ code: "upstream_rejected", retryable: true });
     const failed = await poll({
       task_id: "t1",
       status: "Fail",

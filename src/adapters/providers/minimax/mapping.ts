@@ -131,6 +131,17 @@ export function classifyCode(code: number): MiniMaxCodeClass {
     : { class: "invalid_request", channelFault: false };
 }
 
+/**
+ * Whether a non-zero code reported by the task query is the task's own end (moderation, invalid
+ * input) rather than a passing refusal of the query: only codes MiniMax lists as the request's.
+ * An unlisted code on a query (its status not `Fail`) is read as passing: polls never fail a task
+ * on a reason they cannot place.
+ */
+export const endsTask = (code: number): boolean => {
+  const known = CODES[code];
+  return known !== undefined && !known.channelFault;
+};
+
 /** MiniMax's words for a code, for messages where `status_msg` is empty. */
 export const codeWords = (code: number): string => CODES[code]?.words ?? "error";
 
@@ -162,7 +173,7 @@ export function readQuery(json: unknown): MiniMaxQuery {
   const fileId = typeof v.file_id === "number" ? String(v.file_id) : str(v.file_id);
   const said = baseResp(json);
   const failedCode = said && said.code !== 0 ? said : null;
-  if (state === "failed" || (failedCode && !classifyCode(failedCode.code).channelFault)) {
+  if (state === "failed" || (failedCode && endsTask(failedCode.code))) {
     return {
       state: "failed",
       raw,

@@ -27,6 +27,7 @@ import {
   classifyCode,
   codeWords,
   createBody,
+  endsTask,
   type MiniMaxImage,
   MiniMaxUnsupported,
   readQuery,
@@ -152,9 +153,7 @@ export function createMiniMaxProvider(http: ChannelHttp): UpstreamProvider {
       // as such; a channel-side code (credential, rate, MiniMax's own error) says nothing about the
       // task and is a passing poll failure, like any other refusal.
       const taskFailed =
-        said !== null &&
-        said.code !== 0 &&
-        (!classifyCode(said.code).channelFault || str(obj(res.json).status) === "Fail");
+        said !== null && said.code !== 0 && (endsTask(said.code) || str(obj(res.json).status) === "Fail");
       if (!taskFailed) {
         const refused = refusal(res, "poll");
         if (refused) throw refused;
