@@ -110,7 +110,7 @@ describe("minimax: both create APIs", () => {
     const { video, durationS } = await probeUrl(String(done.video_url), "a.mp4");
     expect(video).toMatchObject({ codecName: "h264", width: 1920, height: 1080 });
     expect(Math.round(durationS)).toBe(6);
-    // What MiniMax received: its model id, 1080P, 6 s, the prompt, the watermark off (16:9 is
+    // What MiniMax received: its model id, 1080P, 6 s, the prompt, the watermark as asked (16:9 is
     // text-to-video's only aspect: MiniMax has no aspect field), and the key as a Bearer token.
     expect(inputs(a)).toEqual([
       {
@@ -118,7 +118,8 @@ describe("minimax: both create APIs", () => {
         prompt: "a paper boat on a canal",
         duration: 6,
         resolution: "1080P",
-        ...(inputs(a)[0]?.aigc_watermark === undefined ? {} : { aigc_watermark: false }),
+        // The seed's `watermark` defaults to true: MiniMax is asked for its AIGC watermark.
+        aigc_watermark: true,
       },
     ]);
     expect(routes(a)).toEqual(expect.arrayContaining(["create", "query", "retrieve", "download"]));

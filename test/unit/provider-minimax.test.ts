@@ -48,8 +48,7 @@ describe("MiniMax request table", () => {
       resolution: "1080P",
       aigc_watermark: false,
     });
-    // The provider's default (off) is left alone when the caller did not ask for it off.
-    expect(createBody({ ...base, watermark: true })).not.toHaveProperty("aigc_watermark");
+    expect(createBody({ ...base, watermark: true }).aigc_watermark).toBe(true);
   });
 
   it("sends links as they are and uploads as data URLs, in the first and last frame fields", () => {

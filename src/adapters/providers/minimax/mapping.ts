@@ -25,7 +25,7 @@ export interface MiniMaxCreateBody {
   resolution: "512P" | "768P" | "1080P";
   first_frame_image?: string;
   last_frame_image?: string;
-  aigc_watermark?: boolean;
+  aigc_watermark: boolean;
 }
 
 /** A request MiniMax cannot make: refused before anything is sent (the field at fault named). */
@@ -82,11 +82,11 @@ export function createBody(r: {
     prompt: r.prompt,
     duration: r.duration,
     resolution,
+    // MiniMax's own switch for its AIGC watermark (off by default): the caller's choice, said explicitly.
+    aigc_watermark: r.watermark,
   };
   if (r.firstFrame) body.first_frame_image = image(r.firstFrame);
   if (r.lastFrame) body.last_frame_image = image(r.lastFrame);
-  // `aigc_watermark` defaults to off; say so explicitly when the caller wants none.
-  if (!r.watermark) body.aigc_watermark = false;
   return body;
 }
 

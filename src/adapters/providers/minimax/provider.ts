@@ -198,7 +198,8 @@ export function createMiniMaxProvider(http: ChannelHttp): UpstreamProvider {
       if (!url) throw errors.upstreamBadContent(http.channelId, `file ${fileId} has no download_url`, false);
       const videoPath = join(workDir, "upstream.mp4");
       await http.download(url, videoPath, { expect: "video", signal });
-      // MiniMax returns no thumbnail; its AIGC watermark is off unless asked (and Reelay asks for it off).
+      // MiniMax returns no thumbnail, and its file record does not say whether the AIGC watermark
+      // (`aigc_watermark`, sent as the request asked) is on the video.
       return { videoPath, thumbnailPath: null, watermarked: null };
     },
     async cancel() {
