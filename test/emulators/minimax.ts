@@ -6,8 +6,9 @@
  * - `GET /v1/query/video_generation?task_id=` → `{task_id, status: Preparing|Queueing|Processing|
  *   Success|Fail, file_id, video_width, video_height, base_resp}`;
  * - `GET /v1/files/retrieve?file_id=` → `{file: {file_id, bytes, created_at, filename, purpose,
- *   download_url}, base_resp}`; the download link is signed and expires (TTL settable; MiniMax
- *   documents 9 hours for its video links), answering 403 with an OSS-style XML error after.
+ *   download_url}, base_resp}`; the download link is signed and expires (TTL settable, 9 hours by
+ *   default: the lifetime MiniMax states for its video agent's links; the files API states none),
+ *   answering 403 with an OSS-style XML error after.
  * Errors come as HTTP 200 with a non-zero `base_resp.status_code` (1004 missing key, 2049 wrong key,
  * 2013 invalid parameters; 1002, 1008, 1026, 1027 scripted with `minimaxError`). Output sizes:
  * 768P is 1366×768, 1080P 1920×1080, 512P 910×512 (16:9) for text-to-video; from a first frame the
