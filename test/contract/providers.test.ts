@@ -13,6 +13,7 @@ import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
 import { startGemini } from "../emulators/gemini.js";
 import { startKling } from "../emulators/kling.js";
+import { startMiniMax } from "../emulators/minimax.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
@@ -184,6 +185,33 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1280x720", seconds: "4" },
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+      },
+    };
+  },
+  // hailuo-02 makes 16:9 text-to-video at 768P (1366×768) or 1080P (1920×1080); 1080P only at 6 s.
+  "MiniMax upstream": async () => {
+    const emulator = await startMiniMax({ secret: "minimax-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        channels: [
+          channel("up", "minimax", emulator.url, { models: ["hailuo-02"] }),
+          { id: "local", kind: "local" },
+        ],
+      },
+      { env: secretEnv("up", "minimax-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "hailuo-02",
+        unified: { orientation: "landscape", size: "large", duration: 6 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1920x1080", seconds: "6" },
+        openaiMakes: { width: 1920, height: 1080 },
+        cancel: { model: "hailuo-02", orientation: "landscape", size: "small", duration: 10 },
       },
     };
   },

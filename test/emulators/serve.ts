@@ -9,6 +9,7 @@ import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
 import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
+import { startMiniMax } from "./minimax.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
@@ -31,6 +32,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   dashscope: startDashScope,
   kling: startKling,
   gemini: startGemini,
+  minimax: startMiniMax,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -10,7 +10,15 @@ import type { VideoRequest } from "../tasks/task.js";
  * The upstream APIs Reelay speaks, one adapter each (src/adapters/providers/). A channel's `kind`
  * is one of these or `local` (the built-in renderer).
  */
-export const UPSTREAM_KINDS = ["unified", "openai", "gemini", "seedance", "kling", "dashscope"] as const;
+export const UPSTREAM_KINDS = [
+  "unified",
+  "openai",
+  "gemini",
+  "seedance",
+  "kling",
+  "dashscope",
+  "minimax",
+] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;
 export const CHANNEL_KINDS: readonly ChannelKind[] = ["local", ...UPSTREAM_KINDS];

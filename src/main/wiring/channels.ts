@@ -58,6 +58,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     return createGeminiProvider(http(geminiAuthHeaders(channel.secret)), createImageFetcher(config.images));
   },
+  minimax: async ({ http }) =>
+    (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
