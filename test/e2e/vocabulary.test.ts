@@ -9,53 +9,12 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { VOCAB_MODELS } from "../helpers/vocab-models.js";
 
 let dir: string;
 let app: TestApp;
 const owner = "vocab-owner";
 let key: string;
-
-/** A model that takes every addition, and one shaped like Veo (durations 4, 6 or 8, always sound). */
-export const VOCAB_MODELS = [
-  {
-    name: "vocab-full",
-    family: "vocab",
-    sizes: ["small", "large"],
-    durations: [1, 2],
-    maxImages: 5,
-    videoSizes: ["1280x720", "720x1280"],
-    videoSeconds: [1, 2],
-    accepts: {
-      aspectRatios: ["16:9", "9:16", "1:1"],
-      resolutions: ["480p", "720p", "1080p"],
-      firstFrame: true,
-      lastFrame: true,
-      referenceImages: 3,
-      audio: "optional",
-      seed: true,
-      negativePrompt: true,
-    },
-  },
-  {
-    name: "vocab-veo",
-    family: "vocab",
-    sizes: ["small", "large"],
-    durations: [4, 6, 8],
-    maxImages: 1,
-    videoSizes: ["1280x720"],
-    videoSeconds: [4, 6, 8],
-    accepts: {
-      aspectRatios: ["16:9", "9:16"],
-      resolutions: ["720p", "1080p"],
-      firstFrame: true,
-      lastFrame: false,
-      referenceImages: 0,
-      audio: "always",
-      seed: false,
-      negativePrompt: false,
-    },
-  },
-];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-vocab-"));
