@@ -67,6 +67,7 @@ async function openAi(body: FormData | object): Promise<Response> {
 
 describe("accepted additions reach the task", () => {
   it("unified: aspect_ratio 1:1 at 720p renders 720×720, and the view shows every addition", async () => {
+    const before = await balance();
     const res = await unified({
       aspect_ratio: "1:1",
       resolution: "720p",
@@ -79,6 +80,8 @@ describe("accepted additions reach the task", () => {
     });
     const body = (await res.json()) as Json;
     expect(res.status, JSON.stringify(body)).toBe(200);
+    // Billing is on: an accepted create is charged (so the refusals below show that nothing was).
+    expect(await balance()).toBeLessThan(before);
     const task = await waitForTask(app, key, body.id as string);
     expect(task.status).toBe("completed");
     expect(task).toMatchObject({ width: 720, height: 720 });
@@ -250,7 +253,7 @@ const refusals: [string, "unified" | "openai", object, string, string[]][] = [
     "unified",
     { orientation: "landscape", size: "small", seed: 2 ** 32 },
     "seed",
-    ["seed"],
+    ["0 to 4294967295"],
   ],
   [
     "audio of a wrong type",

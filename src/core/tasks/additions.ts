@@ -30,8 +30,8 @@ export const additionsShape = {
     .optional(),
   seed: z
     .int()
-    .min(0)
-    .max(MAX_SEED)
+    .min(0, `must be from 0 to ${MAX_SEED}`)
+    .max(MAX_SEED, `must be from 0 to ${MAX_SEED}`)
     .meta({ description: `0 to ${MAX_SEED}` })
     .optional(),
   audio: z.boolean().meta({ description: "Whether to make sound (models with optional audio)" }).optional(),
