@@ -186,6 +186,9 @@ export interface OpenAiCreate {
   };
 }
 
+/** `reference_images[3]` → 3: repeated file parts in the order they came. */
+const fileIndex = (name: string): number => Number(/\[(\d+)\]$/.exec(name)?.[1] ?? 0);
+
 function imageField(value: string, param: string, maxBytes: number): ReferenceImage {
   if (isDataUrl(value)) return decodeImageDataUrl(value, maxBytes, param);
   const problem = imageUrlProblem(value);
@@ -242,7 +245,7 @@ export function parseOpenAiCreate(body: FormBody, models: ModelTable, maxImageBy
       : imageField(f.last_frame, "last_frame", maxImageBytes);
   const refFiles = Object.keys(body.files)
     .filter((k) => k.startsWith("reference_images["))
-    .sort((a, b) => Number(a.slice(17, -1)) - Number(b.slice(17, -1)))
+    .sort((a, b) => fileIndex(a) - fileIndex(b))
     .map((k, i) => imageFile(body.files[k] as UploadedFile, `reference_images[${i}]`));
   const refLinks = (f.reference_images ?? []).map((u, i) =>
     imageField(u, `reference_images[${refFiles.length + i}]`, maxImageBytes),
