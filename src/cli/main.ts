@@ -11,6 +11,7 @@ import { registerCreditCommands, registerUsageCommand } from "./commands/account
 import { registerAdminTaskCommands } from "./commands/admin_tasks.js";
 import { registerCreateCommand } from "./commands/create.js";
 import { registerKeyCommands } from "./commands/keys.js";
+import { registerModelsCommand } from "./commands/models.js";
 import { registerRunCommands } from "./commands/run.js";
 import { registerVideoCommands } from "./commands/videos.js";
 import { cliContext } from "./context.js";
@@ -23,6 +24,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
   registerRunCommands(p);
   registerCreateCommand(p, ctx);
   registerVideoCommands(p, ctx);
+  registerModelsCommand(p, ctx);
   registerKeyCommands(p, ctx);
   registerCreditCommands(p, ctx);
   registerUsageCommand(p, ctx);

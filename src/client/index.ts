@@ -9,6 +9,7 @@ import type {
   AdminKeyCreateResponse,
   AdminKeyList,
   AdminTaskList,
+  ModelListResponse,
   UsageResponse,
   VideoCreateResponse,
   VideoListResponse,
@@ -16,7 +17,7 @@ import type {
   VideoTaskList,
 } from "../http/schemas.js";
 
-export type { AdminKey, VideoCreateResponse, VideoQueryResponse };
+export type { AdminKey, ModelListResponse, VideoCreateResponse, VideoQueryResponse };
 
 /** The unified create body, as the server's own schema defines it. */
 export type CreateVideoParams = UnifiedCreateBody;
@@ -108,6 +109,11 @@ export class ReelayClient {
 
   createVideo(params: CreateVideoParams): Promise<VideoCreateResponse> {
     return this.call("POST", "/v1/video/create", { body: params });
+  }
+
+  /** The server's models, each with what it accepts (`capabilities`). */
+  listModels(): Promise<ModelListResponse> {
+    return this.call("GET", "/v1/models");
   }
 
   queryVideo(id: string): Promise<VideoQueryResponse> {

@@ -18,10 +18,26 @@ const MAX_FIELD_BYTES = 64 * 1024;
 /** The most a form keeps in memory (its text fields; files are spooled to disk). */
 export const FORM_MEMORY_BYTES = MAX_FIELDS * MAX_FIELD_BYTES;
 
+/**
+ * Fields a form may repeat, gathered into a list: `reference_images` (also as `reference_images[]`).
+ * Repeated file parts of that name become `reference_images[0]`, `[1]`… in order.
+ */
+const REPEATABLE = new Set(["reference_images", "reference_images[]"]);
+const listName = (name: string): string => name.replace(/\[\]$/, "");
+/** Files a form may carry: input_reference, last_frame and up to 16 reference images. */
+const MAX_FILES = 18;
+
 const NAME = /^([A-Za-z_][A-Za-z0-9_]*)((?:\[[A-Za-z0-9_]*\])*)$/;
 
 /** `a[b][c]` = v → {a: {b: {c: v}}}; refuses names it cannot read and repeated fields. */
 function setField(target: Record<string, unknown>, name: string, value: string): void {
+  if (REPEATABLE.has(name)) {
+    const list = target[listName(name)];
+    if (list === undefined) target[listName(name)] = [value];
+    else if (Array.isArray(list)) list.push(value);
+    else throw errors.invalidField(name, `Field '${name}' conflicts with another`);
+    return;
+  }
   const m = NAME.exec(name);
   if (!m?.[1]) throw errors.invalidField(name, `Unreadable form field name '${name}'`);
   const path = [m[1], ...[...(m[2] ?? "").matchAll(/\[([^\]]*)\]/g)].map((x) => x[1] ?? "")];
@@ -77,11 +93,19 @@ export async function readForm(
   try {
     await mkdir(opts.spoolDir, { recursive: true });
     for await (const part of req.parts({
-      limits: { fileSize: opts.maxFileBytes, files: 4, fields: MAX_FIELDS, fieldSize: MAX_FIELD_BYTES },
+      limits: {
+        fileSize: opts.maxFileBytes,
+        files: MAX_FILES,
+        fields: MAX_FIELDS,
+        fieldSize: MAX_FIELD_BYTES,
+      },
     })) {
       if (part.type === "file") {
-        if (part.fieldname in files)
-          throw errors.invalidField(part.fieldname, `File '${part.fieldname}' is given more than once`);
+        const fieldname = REPEATABLE.has(part.fieldname)
+          ? `${listName(part.fieldname)}[${Object.keys(files).filter((k) => k.startsWith(`${listName(part.fieldname)}[`)).length}]`
+          : part.fieldname;
+        if (fieldname in files)
+          throw errors.invalidField(fieldname, `File '${fieldname}' is given more than once`);
         const path = join(opts.spoolDir, randomUUID());
         spooled.push(path);
         let bytes = 0;
@@ -97,7 +121,7 @@ export async function readForm(
             `The file '${part.fieldname}' is larger than ${opts.maxFileBytes} bytes`,
           );
         }
-        files[part.fieldname] = {
+        files[fieldname] = {
           path,
           filename: part.filename,
           mimetype: part.mimetype,

@@ -18,7 +18,7 @@ import {
   type SourceRequest,
   type UploadedFile,
 } from "../core/tasks/openai_params.js";
-import type { VideoRequest, VideoSource } from "../core/tasks/task.js";
+import type { ImageRole, VideoRequest, VideoSource } from "../core/tasks/task.js";
 import type { AppServices } from "./services.js";
 
 const IMAGE_EXT: Record<ImageType, string> = { png: "png", jpeg: "jpg", webp: "webp", gif: "gif" };
@@ -49,21 +49,42 @@ export async function storeDataUrls(
   }
 }
 
+/** A request's input images where they ended up: links, stored blobs, and their roles in that order. */
+export interface StoredInputs {
+  readonly images: string[];
+  readonly imageKeys: string[];
+  readonly imageRoles?: ImageRole[];
+}
+
 /**
- * Checks and stores an uploaded or data-URL image; returns its blob key (links are fetched by the
- * worker instead, and checked there). `param` names the image in errors.
+ * Stores a request's uploaded and inline images (each checked by its bytes before any is stored,
+ * so a refused one stores nothing); links stay links. Roles follow the order VideoRequest reads
+ * them in: links first, then stored images. A null role anywhere: no roles (the default reading).
  */
-export async function storeReference(
+export async function storeInputs(
   s: AppServices,
-  ref: ReferenceImage,
-  param: string,
-): Promise<string | null> {
-  if (ref.kind === "url") return null;
-  const path = ref.kind === "file" ? ref.file.path : await spool(s, ref.data);
+  items: readonly { ref: ReferenceImage; role: ImageRole | null; param: string }[],
+): Promise<StoredInputs> {
+  const links = items.filter((i) => i.ref.kind === "url");
+  const uploads = items.filter((i) => i.ref.kind !== "url");
+  const spooled: { path: string; param: string; temp: boolean }[] = [];
   try {
-    return await storeImage(s, path, await checkedImage(s, path, param));
+    for (const { ref, param } of uploads) {
+      if (ref.kind === "file") spooled.push({ path: ref.file.path, param, temp: false });
+      else if (ref.kind === "bytes") spooled.push({ path: await spool(s, ref.data), param, temp: true });
+    }
+    const checked: { path: string; type: ImageType }[] = [];
+    for (const { path, param } of spooled) checked.push({ path, type: await checkedImage(s, path, param) });
+    const imageKeys: string[] = [];
+    for (const { path, type } of checked) imageKeys.push(await storeImage(s, path, type));
+    const roles = [...links, ...uploads].map((i) => i.role);
+    return {
+      images: links.map((i) => (i.ref as { url: string }).url),
+      imageKeys,
+      ...(roles.every((r): r is ImageRole => r !== null) && roles.length > 0 ? { imageRoles: roles } : {}),
+    };
   } finally {
-    if (ref.kind === "bytes") await rm(path, { force: true });
+    await Promise.all(spooled.filter((x) => x.temp).map(({ path }) => rm(path, { force: true })));
   }
 }
 
@@ -100,7 +121,12 @@ const orientationOf = (w: number, h: number): Orientation => (h > w ? "portrait"
 export function openAiRequest(
   cap: ModelCapability,
   p: { prompt: string; seconds: number; width: number; height: number; size: string },
-  extra: { images?: readonly string[]; imageKeys?: readonly string[]; source?: VideoSource | null } = {},
+  extra: {
+    images?: readonly string[];
+    imageKeys?: readonly string[];
+    imageRoles?: readonly ImageRole[];
+    source?: VideoSource | null;
+  } = {},
 ): VideoRequest {
   return {
     api: "openai",
@@ -117,6 +143,7 @@ export function openAiRequest(
     source: extra.source ?? null,
     watermark: true,
     private: false,
+    ...(extra.imageRoles ? { imageRoles: extra.imageRoles } : {}),
   };
 }
 

@@ -57,6 +57,20 @@ const providerUsage = z
   });
 
 const taskError = z.object({ code: z.string(), message: z.string() });
+
+/** Reelay's additions a task was created with; each present only where the request gave it. */
+const inputAdditions = {
+  aspect_ratio: z.string().optional(),
+  resolution: z.string().optional(),
+  negative_prompt: z.string().optional(),
+  seed: z.int().optional(),
+  audio: z.boolean().optional(),
+  image_roles: z
+    .array(z.enum(["first_frame", "last_frame", "reference"]))
+    .readonly()
+    .meta({ description: "The role of each input image: links first, then uploaded images" })
+    .optional(),
+};
 const status = z.enum(TASK_STATUSES);
 
 export const videoQueryResponseSchema = z
@@ -87,6 +101,7 @@ export const videoQueryResponseSchema = z
         images: z.array(z.string()).readonly(),
         watermark: z.boolean(),
         private: z.boolean(),
+        ...inputAdditions,
       }),
       pending_info: z.object({
         progress_pct: z.number().min(0).max(1),
@@ -118,6 +133,7 @@ export const openAiVideoSchema = z
     size: z.string(),
     error: taskError.nullable(),
     usage: providerUsage,
+    ...inputAdditions,
   })
   .meta({ id: "Video" });
 
@@ -150,8 +166,28 @@ export const modelListResponseSchema = z
             sizes: z.array(z.string()).meta({ description: "Unified `size` values" }),
             durations: z.array(z.int()).meta({ description: "Unified `duration` values, seconds" }),
             max_images: z.int(),
+            video_sizes: z.array(z.string()).meta({ description: "OpenAI `size` values (WxH)" }),
+            video_seconds: z.array(z.int()).meta({ description: "OpenAI `seconds` values" }),
+            aspect_ratios: z.array(z.string()).meta({
+              description: "`aspect_ratio` values (W:H); empty: the model takes none of the additions",
+            }),
+            resolutions: z
+              .array(z.string())
+              .meta({ description: "`resolution` values (480p, 720p, 1080p…)" }),
+            first_frame: z
+              .boolean()
+              .meta({ description: "The first of `images` / `input_reference` is the first frame" }),
+            last_frame: z.boolean().meta({ description: "Takes `last_frame`" }),
+            reference_images: z.int().meta({ description: "How many reference images it takes (0: none)" }),
+            reference_video: z.boolean(),
+            audio: z.enum(["none", "optional", "always"]).meta({
+              description:
+                "none: no sound (`audio` refused); optional: `audio` chooses; always: sound (audio:false refused)",
+            }),
+            seed: z.boolean().meta({ description: "Takes `seed`" }),
+            negative_prompt: z.boolean().meta({ description: "Takes `negative_prompt`" }),
           })
-          .meta({ description: "What the unified create accepts for this model (Reelay's addition)" }),
+          .meta({ description: "What the create APIs accept for this model (Reelay's addition)" }),
       }),
     ),
   })

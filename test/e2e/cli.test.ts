@@ -8,6 +8,7 @@ import { errors } from "../../src/core/errors.js";
 import { freePort, startTestApp, type TestApp } from "../helpers/app.js";
 import { FAKE_VIDEO, FakeProvider } from "../helpers/fake-provider.js";
 import { TINY_PNG } from "../helpers/images.js";
+import { VOCAB_MODELS } from "../helpers/vocab-models.js";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 let app: TestApp;
@@ -222,6 +223,88 @@ describe("reelay create / status / ls / download", () => {
     expect((await cli(["ls"], { REELAY_API_KEY: "rl-wrong" })).code).toBe(3);
     expect((await cli(["ls"], { REELAY_API_KEY: key, REELAY_URL: "http://127.0.0.1:9" })).code).toBe(5);
     expect((await cli(["create"], { REELAY_API_KEY: key })).code).toBe(2);
+  });
+});
+
+describe("reelay models and the additions' flags", () => {
+  it("models shows each model's capabilities; create sends the additions; a refusal names the field", async () => {
+    const cfgDir = await mkdtemp(join(tmpdir(), "reelay-cli-vocab-"));
+    const cfg = join(cfgDir, "reelay.json");
+    await writeFile(cfg, JSON.stringify({ models: VOCAB_MODELS }));
+    const server = await startTestApp({
+      env: { REELAY_CONFIG_FILE: cfg },
+      overrides: { provider: new FakeProvider() },
+    });
+    try {
+      const env = { REELAY_URL: server.url, REELAY_API_KEY: await server.newKey() };
+      const human = await cli(["models"], env);
+      expect(human.code).toBe(0);
+      const row = human.stdout.split("\n").find((l) => l.startsWith("vocab-full"));
+      expect(row).toContain("16:9,9:16,1:1");
+      expect(row).toContain("480p,720p,1080p");
+      expect(row).toContain("first+last+refs<=3");
+      expect(row).toContain("seed negative-prompt audio:optional");
+      const json = JSON.parse((await cli(["models", "--json"], env)).stdout) as {
+        id: string;
+        capabilities: Record<string, unknown>;
+      }[];
+      expect(json.find((m) => m.id === "vocab-veo")?.capabilities).toMatchObject({
+        audio: "always",
+        seed: false,
+      });
+
+      const png = join(cfgDir, "frame.png");
+      await writeFile(png, TINY_PNG);
+      const made = await cli(
+        [
+          "create",
+          "--model",
+          "vocab-full",
+          "--prompt",
+          "flags",
+          "--duration",
+          "1",
+          "--aspect-ratio",
+          "1:1",
+          "--resolution",
+          "720p",
+          "--seed",
+          "5",
+          "--no-audio",
+          "--negative-prompt",
+          "blur",
+          "--last-frame",
+          png,
+          "--reference-image",
+          png,
+          "--json",
+        ],
+        env,
+      );
+      expect(made.code, made.stderr).toBe(0);
+      const { id } = JSON.parse(made.stdout) as { id: string };
+      const task = (await (
+        await server.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key: env.REELAY_API_KEY })
+      ).json()) as { detail: { input: Record<string, unknown> } };
+      expect(task.detail.input).toMatchObject({
+        aspect_ratio: "1:1",
+        resolution: "720p",
+        seed: 5,
+        audio: false,
+        negative_prompt: "blur",
+        image_roles: ["last_frame", "reference"],
+      });
+
+      const refused = await cli(
+        ["create", "--model", "vocab-veo", "--prompt", "x", "--duration", "4", "--seed", "1"],
+        env,
+      );
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain("seed");
+    } finally {
+      await server.close();
+      await rm(cfgDir, { recursive: true, force: true });
+    }
   });
 });
 

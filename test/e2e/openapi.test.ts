@@ -48,8 +48,16 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
   expect(doc.openapi).toBe("3.1.0");
   const create = doc.paths["/v1/video/create"]?.post?.requestBody?.content["application/json"]?.schema;
   expect(Object.keys((create?.properties as object) ?? {}).sort()).toEqual(
-    // The seed's eight fields, and callback_url (Reelay's addition for webhooks).
+    // The seed's eight fields, callback_url (Reelay's addition for webhooks) and the optional
+    // additions of issue 17.
     [
+      "aspect_ratio",
+      "audio",
+      "last_frame",
+      "negative_prompt",
+      "reference_images",
+      "resolution",
+      "seed",
       "callback_url",
       "duration",
       "images",
@@ -62,11 +70,23 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
     ].sort(),
   );
   expect([...((create?.required as string[] | undefined) ?? [])].sort()).toEqual(
-    ["duration", "model", "orientation", "prompt", "size"].sort(),
+    // orientation and size: required unless aspect_ratio / resolution say them (checked with the model).
+    ["duration", "model", "prompt"].sort(),
   );
   expect(create?.additionalProperties).toBe(false);
   const videos = doc.paths["/v1/videos"]?.post?.requestBody?.content;
   expect(Object.keys(videos ?? {}).sort()).toEqual(["application/json", "multipart/form-data"]);
+  for (const type of ["application/json", "multipart/form-data"])
+    expect(Object.keys(videos?.[type]?.schema?.properties ?? {})).toEqual(
+      expect.arrayContaining([
+        "aspect_ratio",
+        "resolution",
+        "last_frame",
+        "reference_images",
+        "seed",
+        "audio",
+      ]),
+    );
   // Every error code the server can send is in the Error schema's enum.
   const err = JSON.stringify(doc.components.schemas.Error);
   for (const code of ["invalid_request", "task_not_found", "video_not_ready", "admin_only"])

@@ -15,6 +15,7 @@ import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { makePng } from "../helpers/image-server.js";
+import { VOCAB_MODELS } from "../helpers/vocab-models.js";
 
 /*
  * The browser side of the evaluate() callbacks. The project type-checks without the DOM library
@@ -464,6 +465,105 @@ describe("web UI with billing on", () => {
     expect(usage.billing).toBe(false);
     await page.locator("#who").waitFor();
     expect(await page.locator("#balance").isHidden()).toBe(true);
+  });
+});
+
+describe("web UI create form follows the chosen model's capabilities", () => {
+  let vocab: TestApp;
+  beforeAll(async () => {
+    const cfg = join(scratch, "vocab.json");
+    await writeFile(cfg, JSON.stringify({ models: VOCAB_MODELS }));
+    vocab = await startTestApp({
+      env: { REELAY_CONFIG_FILE: cfg },
+      overrides: { provider: new FakeProvider() },
+    });
+  });
+  afterAll(() => vocab?.close());
+
+  const optionsOf = (page: Page, id: string) =>
+    page
+      .locator(`#${id} option`)
+      .evaluateAll((os) => os.map((o) => (o as unknown as { value: string }).value));
+  const shown = async (page: Page, param: string) =>
+    !(await page.locator(`[data-field="${param}"]`).isHidden());
+
+  it("switching the model changes the offered controls; a create with additions reaches the task", async () => {
+    const page = await newPage();
+    const vocabKey = await vocab.newKey();
+    await page.goto(`${vocab.url}/`);
+    await page.getByLabel("API key").fill(vocabKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#duration option").length > 0);
+
+    // sora-2 takes only the seed's fields: none of the additions is offered.
+    await page.locator("#model").selectOption("sora-2");
+    for (const p of [
+      "aspect_ratio",
+      "resolution",
+      "last_frame",
+      "reference_images",
+      "seed",
+      "negative_prompt",
+      "audio",
+    ])
+      expect(await shown(page, p), p).toBe(false);
+
+    await page.locator("#model").selectOption("vocab-veo");
+    expect(await optionsOf(page, "duration")).toEqual(["4", "6", "8"]);
+    expect(await optionsOf(page, "aspect-ratio")).toEqual(["", "16:9", "9:16"]);
+    expect(await optionsOf(page, "resolution")).toEqual(["", "720p", "1080p"]);
+    expect(await shown(page, "aspect_ratio")).toBe(true);
+    // Always sound, no seed, no last frame, no references, no negative prompt.
+    for (const p of ["last_frame", "reference_images", "seed", "negative_prompt", "audio"])
+      expect(await shown(page, p), p).toBe(false);
+
+    await page.locator("#model").selectOption("vocab-full");
+    expect(await optionsOf(page, "duration")).toEqual(["1", "2"]);
+    expect(await optionsOf(page, "aspect-ratio")).toEqual(["", "16:9", "9:16", "1:1"]);
+    for (const p of ["last_frame", "reference_images", "seed", "negative_prompt", "audio"])
+      expect(await shown(page, p), p).toBe(true);
+    expect(await page.locator('[data-field="reference_images"] .hint').textContent()).toContain("Up to 3");
+
+    await page.getByLabel("Prompt").fill("A square harbour");
+    await page.locator("#aspect-ratio").selectOption("1:1");
+    await page.locator("#resolution").selectOption("480p");
+    await page.locator("#seed").fill("11");
+    await page.locator("#negative-prompt").fill("fog");
+    await page.locator("#audio").check();
+    await page
+      .locator("#last-frame-file")
+      .setInputFiles({ name: "end.png", mimeType: "image/png", buffer: png });
+    await page.getByRole("button", { name: "Create video" }).click();
+    await page.waitForURL(/#\/task\//);
+    const id = decodeURIComponent(new URL(page.url()).hash.replace(/^#\/task\//, ""));
+    const task = (await (
+      await vocab.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key: vocabKey })
+    ).json()) as { detail: { input: Record<string, unknown> } };
+    expect(task.detail.input).toMatchObject({
+      aspect_ratio: "1:1",
+      resolution: "480p",
+      seed: 11,
+      negative_prompt: "fog",
+      audio: true,
+      image_roles: ["last_frame"],
+    });
+  });
+
+  it("a refused addition shows its error next to its field", async () => {
+    const page = await newPage();
+    const vocabKey = await vocab.newKey();
+    await page.goto(`${vocab.url}/`);
+    await page.getByLabel("API key").fill(vocabKey);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.waitForFunction(() => document.querySelectorAll("#duration option").length > 0);
+    await page.locator("#model").selectOption("vocab-full");
+    await page.getByLabel("Prompt").fill("Too far");
+    await page.locator("#orientation").selectOption("landscape");
+    await page.locator("#aspect-ratio").selectOption("9:16");
+    // The form sends the aspect ratio instead of the orientation; a seed beyond the range is refused.
+    await page.locator("#seed").fill("4294967296");
+    await page.getByRole("button", { name: "Create video" }).click();
+    await page.locator("#err-seed").filter({ hasText: "seed" }).waitFor();
   });
 });
 

@@ -3,19 +3,28 @@
  * headers and multipart parts. Whatever arrives, Reelay answers with a status below 500, a 4xx
  * carries the JSON error envelope with a message, and the process keeps serving.
  */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { routeKey } from "../../src/http/route.js";
 import { ROUTES as DECLARED } from "../../src/http/routes.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
+import { VOCAB_MODELS } from "../helpers/vocab-models.js";
 
 let app: TestApp;
 let key: string;
 let taskId: string;
+let configDir: string;
 
 beforeAll(async () => {
+  // Models that take the additions (vocab-full, vocab-veo), so fuzzed additions get past "not taken".
+  configDir = await mkdtemp(join(tmpdir(), "reelay-fuzz-"));
+  await writeFile(join(configDir, "reelay.json"), JSON.stringify({ models: VOCAB_MODELS }));
   app = await startTestApp({
+    env: { REELAY_CONFIG_FILE: join(configDir, "reelay.json") },
     // Webhook URLs are resolved when registered: no fuzzed host name may reach real DNS.
     overrides: { provider: new FakeProvider(), resolve: async (host) => Promise.reject(notFound(host)) },
     engine: { concurrency: 1 },
@@ -25,7 +34,10 @@ beforeAll(async () => {
   taskId = ((await res.json()) as { id: string }).id;
   await waitForTask(app, key, taskId);
 });
-afterAll(() => app.close());
+afterAll(async () => {
+  await app.close();
+  await rm(configDir, { recursive: true, force: true });
+});
 
 const task = () => encodeURIComponent(taskId);
 /**
@@ -114,6 +126,13 @@ const fieldName = fc.oneof(
     "url",
     "events",
     "callback_url",
+    "aspect_ratio",
+    "resolution",
+    "last_frame",
+    "reference_images",
+    "negative_prompt",
+    "seed",
+    "audio",
     "task_id",
     "status",
     "__proto__",
@@ -205,6 +224,12 @@ describe("fuzzing every route never yields a 5xx", () => {
             "x[",
             "[]",
             "input_reference[__proto__]",
+            "reference_images",
+            "reference_images[]",
+            "last_frame",
+            "seed",
+            "audio",
+            "aspect_ratio",
           ),
         ),
         file: fc.boolean(),
@@ -230,6 +255,47 @@ describe("fuzzing every route never yields a 5xx", () => {
       );
     },
   );
+
+  it("the additions with bad values, on both create APIs and on models with and without accepts", async () => {
+    const bad = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom("16:9", "0:0", "99:1", "1080p", "0p", "9999p", -1, 2 ** 32, 1.5, "yes", "", null),
+      fc.constantFrom("data:image/png;base64,AAAA", "ftp://x/a.png", "http://127.0.0.1/a.png"),
+      fc.array(fc.oneof(fc.string({ maxLength: 20 }), fc.constant("data:image/png;base64,")), {
+        maxLength: 20,
+      }),
+    );
+    const additions = fc.record(
+      {
+        aspect_ratio: bad,
+        resolution: bad,
+        last_frame: bad,
+        reference_images: bad,
+        negative_prompt: fc.oneof(bad, fc.string({ maxLength: 3000 })),
+        seed: bad,
+        audio: bad,
+        orientation: fc.constantFrom("portrait", "landscape", undefined),
+        size: fc.constantFrom("small", "large", "1280x720", "720x1280", undefined),
+      },
+      { requiredKeys: [] },
+    );
+    const model = fc.constantFrom("sora-2", "vocab-full", "vocab-veo");
+    await fc.assert(
+      fc.asyncProperty(model, additions, fc.boolean(), async (m, add, unified) => {
+        const body = unified
+          ? { model: m, prompt: "fuzz", duration: m === "vocab-veo" ? 4 : m === "sora-2" ? 10 : 1, ...add }
+          : {
+              model: m,
+              prompt: "fuzz",
+              seconds: m === "vocab-veo" ? "4" : m === "sora-2" ? "4" : "1",
+              ...add,
+            };
+        if (!unified && "orientation" in body) delete (body as { orientation?: unknown }).orientation;
+        await check(await app.request(unified ? "/v1/video/create" : "/v1/videos", { key, body }));
+      }),
+      { numRuns: 150 },
+    );
+  });
 
   it("arbitrary header values on an authenticated route", async () => {
     await fc.assert(

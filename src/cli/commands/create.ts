@@ -1,7 +1,7 @@
 /** `reelay create`: make a video, optionally waiting with a progress bar and saving the MP4. */
 import { SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import type { ReelayClient, VideoQueryResponse } from "../../client/index.js";
+import type { CreateVideoParams, ReelayClient, VideoQueryResponse } from "../../client/index.js";
 import { capabilityHelp } from "../../core/catalogue/capability_table.js";
 import { DEFAULT_MODELS } from "../../core/catalogue/models.js";
 import { imageArg, intArg, userPath } from "../args.js";
@@ -13,8 +13,11 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
     .description("create a video (unified API)")
     .requiredOption("--prompt <text>", "what the video shows")
     .option("--model <name>", "model", "sora-2")
-    .option("--orientation <o>", "portrait | landscape", "portrait")
-    .option("--size <s>", "small (720p) | large (1080p); not every model takes both (below)", "small")
+    .option("--orientation <o>", "portrait | landscape (default portrait, unless --aspect-ratio says it)")
+    .option(
+      "--size <s>",
+      "small (720p) | large (1080p); not every model takes both (below); default small, unless --resolution says it",
+    )
     .option("--duration <seconds>", "seconds", intArg, 10)
     .option(
       "--image <url|file>",
@@ -22,6 +25,19 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option("--aspect-ratio <w:h>", "e.g. 16:9, 9:16, 1:1 (models that take it: `reelay models`)")
+    .option("--resolution <p>", "e.g. 480p, 720p, 1080p")
+    .option("--last-frame <url|file>", "the video's last frame: an image link or a local image file")
+    .option(
+      "--reference-image <url|file>",
+      "an image the video should follow (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--negative-prompt <text>", "what the video should not show")
+    .option("--seed <n>", "a seed, 0 to 4294967295, for repeatable results", intArg)
+    .option("--audio", "make sound (models with optional audio)")
+    .option("--no-audio", "make no sound")
     .option("--private", "never published, never remixed")
     .option("--no-watermark", "the video must be clean")
     .option("--wait", "wait until it is done, with a progress bar (a line per change when not a terminal)")
@@ -33,12 +49,11 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
       const created = await c.createVideo({
         model: o.model,
         prompt: o.prompt,
-        orientation: o.orientation,
-        size: o.size,
         duration: o.duration,
         images: await Promise.all((o.image as string[]).map((i) => imageArg(i, ctx.env))),
         watermark: o.watermark,
         private: Boolean(o.private),
+        ...(await additionsOf(o, ctx.env)),
       });
       // --out asks for the file, which only exists once the task is done: it waits too.
       if (!o.wait && o.out === undefined) return ctx.print(o.json, created, created.id);
@@ -56,6 +71,34 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
         savedTo ? `${final.id} completed → ${savedTo}` : `${final.id} completed: ${final.video_url}`,
       );
     });
+}
+
+/**
+ * The frame and the optional additions as the unified API takes them. The seed's defaults
+ * (portrait, small) apply only where --aspect-ratio / --resolution do not say otherwise.
+ */
+async function additionsOf(
+  o: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Promise<Partial<CreateVideoParams>> {
+  const str = (k: string): string | undefined => (typeof o[k] === "string" ? (o[k] as string) : undefined);
+  const ratio = str("aspectRatio");
+  const resolution = str("resolution");
+  const lastFrame = str("lastFrame");
+  const refs = (o.referenceImage as string[] | undefined) ?? [];
+  const out: Partial<CreateVideoParams> = {};
+  const orientation = str("orientation") ?? (ratio === undefined ? "portrait" : undefined);
+  const size = str("size") ?? (resolution === undefined ? "small" : undefined);
+  if (orientation !== undefined) out.orientation = orientation as CreateVideoParams["orientation"];
+  if (size !== undefined) out.size = size as CreateVideoParams["size"];
+  if (ratio !== undefined) out.aspect_ratio = ratio;
+  if (resolution !== undefined) out.resolution = resolution;
+  if (lastFrame !== undefined) out.last_frame = await imageArg(lastFrame, env);
+  if (refs.length > 0) out.reference_images = await Promise.all(refs.map((r) => imageArg(r, env)));
+  if (str("negativePrompt") !== undefined) out.negative_prompt = str("negativePrompt") as string;
+  if (typeof o.seed === "number") out.seed = o.seed;
+  if (typeof o.audio === "boolean") out.audio = o.audio;
+  return out;
 }
 
 /** Waits for the task with a bar on a terminal; without one (CI, a log file) a line per change. */

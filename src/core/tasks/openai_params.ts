@@ -6,7 +6,9 @@
 import { z } from "zod";
 import { type ModelCapability, type ModelTable, parseSize } from "../catalogue/models.js";
 import { errors } from "../errors.js";
+import { additionsShape, imageRoles, openAiFrame, otherAdditions } from "./additions.js";
 import { checkText, imageUrlProblem, MAX_PROMPT_CHARS, parseInput } from "./params.js";
+import type { ImageRole } from "./task.js";
 
 export interface UploadedFile {
   /** Where the upload was spooled on disk. */
@@ -43,7 +45,24 @@ export const openAiCreateSchema = z.strictObject({
   input_reference: z
     .strictObject({ image_url: z.string().optional(), file_id: z.string().optional() })
     .optional(),
+  ...additionsShape,
 });
+
+/** File parts `POST /v1/videos` reads: `reference_images` may repeat (readForm numbers them). */
+const CREATE_FILES = /^(input_reference|last_frame|reference_images\[\d+\])$/;
+
+/**
+ * Form text as the additions' types: `seed` "42" → 42, `audio` "true" → true, one
+ * `reference_images` → a list. Anything else is left for the schema to name.
+ */
+function coerceAdditions(fields: unknown): unknown {
+  if (fields === null || typeof fields !== "object" || Array.isArray(fields)) return fields;
+  const f = { ...(fields as Record<string, unknown>) };
+  if (typeof f.seed === "string" && /^\d{1,10}$/.test(f.seed)) f.seed = Number(f.seed);
+  if (f.audio === "true" || f.audio === "false") f.audio = f.audio === "true";
+  if (typeof f.reference_images === "string") f.reference_images = [f.reference_images];
+  return f;
+}
 
 function parseFields<T extends z.ZodType>(schema: T, fields: unknown): z.infer<T> {
   const body = fields ?? {};
@@ -155,32 +174,103 @@ export interface OpenAiCreate {
   readonly width: number;
   readonly height: number;
   readonly reference: ReferenceImage | null;
+  /** Every input image in order (input_reference, last_frame, reference_images), with its role. */
+  readonly images: readonly { ref: ReferenceImage; role: ImageRole | null; param: string }[];
+  /** The additions as VideoRequest fields. */
+  readonly additions: {
+    aspectRatio?: string;
+    resolution?: string;
+    negativePrompt?: string;
+    seed?: number;
+    audio?: boolean;
+  };
+}
+
+/** `reference_images[3]` → 3: repeated file parts in the order they came. */
+const fileIndex = (name: string): number => Number(/\[(\d+)\]$/.exec(name)?.[1] ?? 0);
+
+function imageField(value: string, param: string, maxBytes: number): ReferenceImage {
+  if (isDataUrl(value)) return decodeImageDataUrl(value, maxBytes, param);
+  const problem = imageUrlProblem(value);
+  if (problem) throw errors.invalidField(param, `'${param}' ${problem}`);
+  return { kind: "url", url: value };
+}
+
+function imageFile(file: UploadedFile, param: string): ReferenceImage {
+  if (!file.mimetype.startsWith("image/"))
+    throw errors.invalidField(param, `${param} must be an image (got ${file.mimetype})`);
+  return { kind: "file", file };
 }
 
 /** `POST /v1/videos`. */
 export function parseOpenAiCreate(body: FormBody, models: ModelTable, maxImageBytes: number): OpenAiCreate {
-  const unknownFile = Object.keys(body.files).find((k) => k !== "input_reference");
+  const unknownFile = Object.keys(body.files).find((k) => !CREATE_FILES.test(k));
   if (unknownFile) throw errors.invalidField(unknownFile, `Unknown file field '${unknownFile}'`);
-  const f = parseFields(openAiCreateSchema, body.fields);
+  const f = parseFields(openAiCreateSchema, coerceAdditions(body.fields));
   const prompt = checkPrompt(f.prompt);
   const cap = modelOf(models, f.model ?? DEFAULT_MODEL);
-  const size =
-    f.size ?? (cap.videoSizes.includes(DEFAULT_SIZE) ? DEFAULT_SIZE : (cap.videoSizes[0] ?? DEFAULT_SIZE));
-  const px = parseSize(size);
-  if (!px || !cap.videoSizes.includes(size)) {
-    throw errors.invalidField(
-      "size",
-      `Model '${cap.name}' does not support size '${size}'; allowed: ${cap.videoSizes.join(", ")}`,
-    );
+  const withFrame = f.aspect_ratio !== undefined || f.resolution !== undefined;
+  let size: string;
+  let px: { width: number; height: number } | undefined;
+  const frame: { aspectRatio?: string; resolution?: string } = {};
+  if (withFrame) {
+    const given = f.size === undefined ? undefined : parseSize(f.size);
+    if (f.size !== undefined && !given)
+      throw errors.invalidField("size", `'size' must be WxH, e.g. 1280x720 (got ${JSON.stringify(f.size)})`);
+    const r = openAiFrame(cap, given && f.size ? { ...given, text: f.size } : undefined, f);
+    size = r.size;
+    px = { width: r.width, height: r.height };
+    if (r.aspectRatio !== undefined) frame.aspectRatio = r.aspectRatio;
+    if (r.resolution !== undefined) frame.resolution = r.resolution;
+  } else {
+    size =
+      f.size ?? (cap.videoSizes.includes(DEFAULT_SIZE) ? DEFAULT_SIZE : (cap.videoSizes[0] ?? DEFAULT_SIZE));
+    px = parseSize(size);
+    if (!px || !cap.videoSizes.includes(size)) {
+      throw errors.invalidField(
+        "size",
+        `Model '${cap.name}' does not support size '${size}'; allowed: ${cap.videoSizes.join(", ")}`,
+      );
+    }
   }
   const secs = checkSeconds(cap, f.seconds);
+  const reference = referenceOf(f.input_reference, body.files.input_reference, maxImageBytes);
+  const lastFile = body.files.last_frame;
+  if (lastFile && f.last_frame !== undefined)
+    throw errors.invalidField("last_frame", "Send last_frame as a file or as a link, not both");
+  const lastFrame = lastFile
+    ? imageFile(lastFile, "last_frame")
+    : f.last_frame === undefined
+      ? undefined
+      : imageField(f.last_frame, "last_frame", maxImageBytes);
+  const refFiles = Object.keys(body.files)
+    .filter((k) => k.startsWith("reference_images["))
+    .sort((a, b) => fileIndex(a) - fileIndex(b))
+    .map((k, i) => imageFile(body.files[k] as UploadedFile, `reference_images[${i}]`));
+  const refLinks = (f.reference_images ?? []).map((u, i) =>
+    imageField(u, `reference_images[${refFiles.length + i}]`, maxImageBytes),
+  );
+  const references = [...refFiles, ...refLinks];
+  const roles = imageRoles(cap, {
+    primary: reference ? [reference] : [],
+    primaryField: "input_reference",
+    lastFrame,
+    references,
+  });
+  const images = roles
+    ? roles.map((r) => ({ ref: r.image, role: r.role as ImageRole | null, param: r.param }))
+    : reference
+      ? [{ ref: reference, role: null, param: "input_reference" }]
+      : [];
   return {
     cap,
     prompt,
     seconds: secs,
     size,
     ...px,
-    reference: referenceOf(f.input_reference, body.files.input_reference, maxImageBytes),
+    reference,
+    images,
+    additions: { ...frame, ...otherAdditions(cap, f) },
   };
 }
 

@@ -3,9 +3,13 @@
  * against the model capability table, and normalisation into a VideoRequest.
  */
 import { z } from "zod";
-import { dimensions, type ModelTable, ORIENTATIONS, SIZES } from "../catalogue/models.js";
+import { type ModelTable, ORIENTATIONS, SIZES } from "../catalogue/models.js";
 import { errors, type ReelayError } from "../errors.js";
-import type { VideoRequest } from "./task.js";
+import { additionsShape, imageRoles, orList, otherAdditions, unifiedFrame } from "./additions.js";
+import { checkText } from "./params_text.js";
+import type { ImageRole, VideoRequest } from "./task.js";
+
+export { checkText };
 
 export const MAX_PROMPT_CHARS = 4000;
 export const MAX_IMAGE_URL_CHARS = 2048;
@@ -14,14 +18,23 @@ export const MAX_IMAGE_URL_CHARS = 2048;
 export const unifiedCreateSchema = z.strictObject({
   images: z.array(z.string()).default([]),
   model: z.string(),
-  orientation: z.enum(ORIENTATIONS),
+  /** Required unless `aspect_ratio` says it (checked after the schema, with the model). */
+  orientation: z
+    .enum(ORIENTATIONS)
+    .meta({ description: "portrait or landscape; required unless aspect_ratio is given" })
+    .optional(),
   prompt: z.string(),
-  size: z.enum(SIZES),
+  /** Required unless `resolution` says it. */
+  size: z
+    .enum(SIZES)
+    .meta({ description: "small = 720p, large = 1080p; required unless resolution is given" })
+    .optional(),
   duration: z.int(),
   watermark: z.boolean().default(true),
   private: z.boolean().default(false),
   /** Not in the seed: where to send this task's final event (a webhook, signed with the owner's callback secret). */
   callback_url: z.string().optional(),
+  ...additionsShape,
 });
 export type UnifiedCreateBody = z.input<typeof unifiedCreateSchema>;
 
@@ -89,6 +102,25 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
 
 /** Checks a body against the schema and the model table. Throws a ReelayError naming the field at fault. */
 export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequest {
+  return parseUnifiedCreateWithImages(body, models).request;
+}
+
+/** A unified create's input images (links or data URLs) with their roles and the field each came from. */
+export interface PlacedImage {
+  readonly image: string;
+  /** null: the model reads images as before (no roles). */
+  readonly role: ImageRole | null;
+  readonly param: string;
+}
+
+/**
+ * parseUnifiedCreate, also returning every input image (`images`, `last_frame`,
+ * `reference_images`) in order with its role: the route stores the inline ones.
+ */
+export function parseUnifiedCreateWithImages(
+  body: unknown,
+  models: ModelTable,
+): { request: VideoRequest; images: PlacedImage[] } {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw errors.invalidField("", `The request body must be a JSON object (got ${typeName(body)})`);
   }
@@ -117,16 +149,11 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
       `'prompt' is ${b.prompt.length} characters; at most ${MAX_PROMPT_CHARS} are allowed`,
     );
   }
-  if (!cap.sizes.includes(b.size)) {
-    throw errors.invalidField(
-      "size",
-      `Model '${cap.name}' does not support size '${b.size}'; allowed: ${cap.sizes.join(", ")}`,
-    );
-  }
+  const frame = unifiedFrame(cap, { orientation: b.orientation, size: b.size }, b);
   if (!cap.durations.includes(b.duration)) {
     throw errors.invalidField(
       "duration",
-      `Model '${cap.name}' does not support duration ${b.duration}; allowed: ${cap.durations.join(", ")} (seconds)`,
+      `Model '${cap.name}' does not support duration ${b.duration}; allowed: ${cap.durations.join(", ")} (seconds), that is ${orList(cap.durations)}`,
     );
   }
   if (b.images.length > cap.maxImages) {
@@ -135,43 +162,53 @@ export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequ
       `Model '${cap.name}' accepts at most ${cap.maxImages} images (got ${b.images.length})`,
     );
   }
-  b.images.forEach((url, i) => {
+  const lastFrame = b.last_frame;
+  const references = b.reference_images ?? [];
+  const links: [string, string][] = [
+    ...b.images.map((u, i): [string, string] => [u, `images[${i}]`]),
+    ...(lastFrame === undefined ? [] : [[lastFrame, "last_frame"] as [string, string]]),
+    ...references.map((u, i): [string, string] => [u, `reference_images[${i}]`]),
+  ];
+  for (const [url, param] of links) {
     // Inline images (data URLs) are decoded and checked where they are stored.
-    if (url.startsWith("data:")) return;
+    if (url.startsWith("data:")) continue;
     const problem = imageUrlProblem(url);
-    if (problem) throw errors.invalidField(`images[${i}]`, `'images[${i}]' ${problem}`);
+    if (problem) throw errors.invalidField(param, `'${param}' ${problem}`);
+  }
+  const roles = imageRoles(cap, {
+    primary: b.images,
+    primaryField: "images",
+    lastFrame,
+    references,
   });
-  return {
+  const extra = otherAdditions(cap, b);
+  const images: PlacedImage[] =
+    roles ?? b.images.map((image, i) => ({ image, role: null, param: `images[${i}]` }));
+  const request: VideoRequest = {
     api: "unified",
     model: cap.name,
     family: cap.family,
     prompt,
-    orientation: b.orientation,
-    size: b.size,
-    ...dimensions(b.orientation, b.size),
+    orientation: frame.orientation,
+    size: b.size ?? (frame.resolution === "1080p" ? "large" : "small"),
+    width: frame.width,
+    height: frame.height,
     duration: b.duration,
-    images: b.images,
+    images: images.map((i) => i.image),
     imageKeys: [],
     source: null,
     watermark: b.watermark,
     private: b.private,
     ...(b.callback_url === undefined ? {} : { callbackUrl: b.callback_url }),
+    ...(roles ? { imageRoles: roles.map((r) => r.role) } : {}),
+    ...(frame.aspectRatio === undefined ? {} : { aspectRatio: frame.aspectRatio }),
+    ...(frame.resolution === undefined ? {} : { resolution: frame.resolution }),
+    ...extra,
   };
+  return { request, images };
 }
 
 /** Syntax checks on an image link; where it points is checked when it is fetched. */
-/**
- * Free text that is stored and shown back (prompts): valid Unicode without NUL. A lone UTF-16
- * surrogate makes every later JSON answer that carries it invalid for strict parsers, and
- * PostgreSQL refuses NUL in text.
- */
-export function checkText(param: string, value: string): void {
-  if (/\p{Cs}/u.test(value))
-    throw errors.invalidField(param, `'${param}' contains a lone UTF-16 surrogate: it is not valid Unicode`);
-  if (value.includes("\u0000"))
-    throw errors.invalidField(param, `'${param}' contains a NUL character (U+0000)`);
-}
-
 export function imageUrlProblem(url: string): string | null {
   if (url.length > MAX_IMAGE_URL_CHARS) return `is longer than ${MAX_IMAGE_URL_CHARS} characters`;
   let u: URL;

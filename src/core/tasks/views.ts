@@ -5,7 +5,31 @@
  */
 import type { LinkSigner } from "../media/links.js";
 import type { Clock } from "../ports.js";
-import type { Task, TaskError, TaskStatus } from "./task.js";
+import type { ImageRole, Task, TaskError, TaskStatus, VideoRequest } from "./task.js";
+
+/**
+ * Reelay's additions as the task was created with them, each present only where given (both
+ * views show them; `image_roles` is the role of each input image, links first, then uploads).
+ */
+export interface InputAdditions {
+  aspect_ratio?: string;
+  resolution?: string;
+  negative_prompt?: string;
+  seed?: number;
+  audio?: boolean;
+  image_roles?: readonly ImageRole[];
+}
+
+export function inputAdditions(r: VideoRequest): InputAdditions {
+  return {
+    ...(r.aspectRatio === undefined ? {} : { aspect_ratio: r.aspectRatio }),
+    ...(r.resolution === undefined ? {} : { resolution: r.resolution }),
+    ...(r.negativePrompt === undefined ? {} : { negative_prompt: r.negativePrompt }),
+    ...(r.seed === undefined ? {} : { seed: r.seed }),
+    ...(r.audio === undefined ? {} : { audio: r.audio }),
+    ...(r.imageRoles === undefined ? {} : { image_roles: r.imageRoles }),
+  };
+}
 
 /** The unified task view; `http/schemas.ts` holds its JSON schema (UnifiedQueryResponse). */
 export interface TaskQueryView {
@@ -36,7 +60,7 @@ export interface TaskQueryView {
       images: readonly string[];
       watermark: boolean;
       private: boolean;
-    };
+    } & InputAdditions;
     pending_info: {
       progress_pct: number;
       status: TaskStatus;
@@ -83,6 +107,7 @@ export function taskQueryView(task: Task, s: { clock: Clock; links: LinkSigner }
         images: r.images,
         watermark: r.watermark,
         private: r.private,
+        ...inputAdditions(r),
       },
       pending_info: {
         progress_pct: task.progress / 100,

@@ -1,12 +1,13 @@
 /**
- * `POST /v1/video/create`: the seed's unified create, exactly. `images` may also hold inline
+ * `POST /v1/video/create`: the seed's unified create, exactly, plus Reelay's optional additions
+ * (core/tasks/additions.ts). `images`, `last_frame` and `reference_images` may also hold inline
  * `data:image/…;base64,` URLs: they are stored and used after the links.
  */
-import { isDataUrl } from "../../core/tasks/openai_params.js";
-import { parseUnifiedCreate, unifiedCreateSchema } from "../../core/tasks/params.js";
+import { decodeImageDataUrl, isDataUrl } from "../../core/tasks/openai_params.js";
+import { parseUnifiedCreateWithImages, unifiedCreateSchema } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
-import { storeDataUrls } from "../openai_inputs.js";
+import { storeInputs } from "../openai_inputs.js";
 import { CREATE_ERRORS, type Route } from "../route.js";
 import { type VideoCreateResponse, videoCreateResponseSchema } from "../schemas.js";
 
@@ -27,15 +28,21 @@ export const v1VideoCreate: Route = {
     (s) =>
     async (req): Promise<VideoCreateResponse> => {
       const principal = principalOf(req);
-      const request = parseUnifiedCreate(req.body, s.models);
+      const { request, images } = parseUnifiedCreateWithImages(req.body, s.models);
       if (request.callbackUrl !== undefined)
         await s.webhooks.checkCallback(principal.ownerId, request.callbackUrl);
-      const imageKeys = await storeDataUrls(
+      const stored = await storeInputs(
         s,
-        request.images.flatMap((url, i) => (isDataUrl(url) ? [{ url, param: `images[${i}]` }] : [])),
+        images.map(({ image, role, param }) => ({
+          ref: isDataUrl(image)
+            ? decodeImageDataUrl(image, s.uploads.maxImageBytes, param)
+            : { kind: "url" as const, url: image },
+          role,
+          param,
+        })),
       );
-      const links = request.images.filter((u) => !isDataUrl(u));
-      const task = await createTask(s, req, principal.ownerId, { ...request, images: links, imageKeys });
+      const { imageRoles: _roles, ...rest } = request;
+      const task = await createTask(s, req, principal.ownerId, { ...rest, ...stored });
       return { id: task.id, status: "pending", status_update_time: task.createdAt };
     },
 };

@@ -5,7 +5,7 @@ import { openAiCreateSchema, parseOpenAiCreate } from "../../core/tasks/openai_p
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { formInput, readForm } from "../multipart.js";
-import { openAiRequest, storeReference } from "../openai_inputs.js";
+import { openAiRequest, storeInputs } from "../openai_inputs.js";
 import { CREATE_ERRORS, file, type Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
@@ -21,6 +21,13 @@ export const v1VideosCreate: Route = {
     input_reference: z
       .union([file, z.object({ image_url: z.string().optional(), file_id: z.string().optional() })])
       .optional(),
+    last_frame: z.union([file, z.string()]).optional(),
+    reference_images: z
+      .array(z.union([file, z.string()]))
+      .meta({ description: "Repeat the part (files or links)" })
+      .optional(),
+    seed: z.string().meta({ description: "A whole number, 0 to 4294967295" }).optional(),
+    audio: z.enum(["true", "false"]).optional(),
   }),
   ok: { status: 200, schema: openAiVideoSchema, description: "The video, queued" },
   errors: CREATE_ERRORS,
@@ -35,12 +42,17 @@ export const v1VideosCreate: Route = {
       });
       try {
         const p = parseOpenAiCreate(form, s.models, s.uploads.maxImageBytes);
-        const param = p.reference?.kind === "bytes" ? "input_reference[image_url]" : "input_reference";
-        const key = p.reference ? await storeReference(s, p.reference, param) : null;
-        const request = openAiRequest(p.cap, p, {
-          images: p.reference?.kind === "url" ? [p.reference.url] : [],
-          imageKeys: key ? [key] : [],
-        });
+        const stored = await storeInputs(
+          s,
+          p.images.map((i) => ({
+            ...i,
+            param:
+              i.param === "input_reference" && i.ref.kind === "bytes"
+                ? "input_reference[image_url]"
+                : i.param,
+          })),
+        );
+        const request = { ...openAiRequest(p.cap, p, stored), ...p.additions };
         return openAiVideo(await createTask(s, req, principal.ownerId, request, formInput(form)));
       } finally {
         await form.discard();

@@ -1,5 +1,6 @@
 /** A task as the OpenAI Videos API shows it: the `Video` object the official client reads. */
 import type { Task, TaskStatus } from "../../core/tasks/task.js";
+import { inputAdditions } from "../../core/tasks/views.js";
 import type { OpenAiVideo } from "../schemas.js";
 
 export type { OpenAiVideo };
@@ -42,5 +43,7 @@ export function openAiVideo(task: Task): OpenAiVideo {
     size: task.result ? `${task.result.width}x${task.result.height}` : `${r.width}x${r.height}`,
     error,
     usage: task.result?.usage ?? null,
+    // Reelay's additions, where the task was created with them (clients ignore fields they do not know).
+    ...inputAdditions(r),
   };
 }

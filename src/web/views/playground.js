@@ -1,12 +1,14 @@
 /**
  * The playground: every field of the unified create (model, prompt, orientation, size, duration,
- * images by link or upload, watermark, private), with the model's allowed values taken from the
- * capability table that /v1/models returns. A refused field shows its error next to it.
+ * images by link or upload, watermark, private) and the additions the chosen model accepts
+ * (additions.js), with the model's allowed values taken from the capabilities /v1/models returns.
+ * A refused field shows its error next to it.
  */
 import { ApiError } from "../api.js";
 import { h, showError } from "../dom.js";
+import { additionsControls } from "./additions.js";
 
-/** @typedef {{ id: string, capabilities: { orientations: string[], sizes: string[], durations: number[], max_images: number } }} Model */
+/** @typedef {{ id: string, capabilities: { orientations: string[], sizes: string[], durations: number[], max_images: number } & import("./additions.js").Accepts }} Model */
 
 const SIZE_LABEL = { small: "Small · 720p", large: "Large · 1080p" };
 const MAX_UPLOAD_BYTES = 8 * 1024 * 1024;
@@ -93,6 +95,7 @@ export function playgroundView(ctx) {
     h("button", { type: "submit", class: "btn btn-primary btn-wide" }, "Create video")
   );
 
+  const more = additionsControls();
   /** @type {Model[]} */
   let models = [];
   /** @type {{ name: string, dataUrl: string }[]} */
@@ -117,6 +120,7 @@ export function playgroundView(ctx) {
       c.durations.map((d) => [String(d), `${d} seconds`]),
       duration.value,
     );
+    more.sync(c);
     const hint = imagesField.querySelector(".hint");
     if (hint)
       hint.textContent = `Up to ${c.max_images} images: links (one per line) and/or uploads. They open the video in order.`;
@@ -214,7 +218,10 @@ export function playgroundView(ctx) {
       field("orientation", "Orientation", orientation),
     ),
     h("div", { class: "row" }, field("size", "Size", size), field("duration", "Duration", duration)),
+    h("div", { class: "row" }, ...more.frame),
     imagesField,
+    ...more.inputs,
+    ...more.options,
     h(
       "fieldset",
       { class: "field toggles" },
@@ -262,19 +269,22 @@ export function playgroundView(ctx) {
     ev.preventDefault();
     clearErrors();
     const links = imageUrls.value.split(/\s+/).filter(Boolean);
-    const body = {
-      model: model.value,
-      prompt: prompt.value,
-      orientation: orientation.value,
-      size: size.value,
-      duration: Number(duration.value),
-      images: [...links, ...uploads.map((u) => u.dataUrl)],
-      watermark: watermark.checked,
-      private: priv.checked,
-    };
     submit.disabled = true;
     submit.textContent = "Creating…";
     try {
+      const additions = await more.values();
+      // An aspect ratio or a resolution, when chosen, says what the orientation or size would.
+      const body = {
+        model: model.value,
+        prompt: prompt.value,
+        ...(additions.aspect_ratio ? {} : { orientation: orientation.value }),
+        ...(additions.resolution ? {} : { size: size.value }),
+        duration: Number(duration.value),
+        images: [...links, ...uploads.map((u) => u.dataUrl)],
+        watermark: watermark.checked,
+        private: priv.checked,
+        ...additions,
+      };
       const created = await ctx.api.create(body);
       ctx.go(`#/task/${encodeURIComponent(created.id)}`);
     } catch (e) {
