@@ -15,6 +15,7 @@ const RESOLUTION = /^\d{3,4}p$/;
 /** What a model accepts beyond the seed's fields (see ModelAccepts). */
 const acceptsSchema = z.strictObject({
   aspectRatios: z.array(z.string().regex(ASPECT, "must be W:H, e.g. 16:9")).min(1),
+  aspectFromFirstFrame: z.boolean().optional(),
   resolutions: z.array(z.string().regex(RESOLUTION, "must be like 720p")).min(1),
   firstFrame: z.boolean(),
   lastFrame: z.boolean(),

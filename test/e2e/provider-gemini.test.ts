@@ -167,7 +167,8 @@ describe("gemini channel: Veo on the Gemini API", () => {
     const id = await create(s, key, {
       ...BODY,
       size: "small",
-      images: [`${images.url}/a.png`, dataUrl(TINY_PNG)],
+      images: [`${images.url}/a.png`],
+      last_frame: dataUrl(TINY_PNG),
     });
     expect((await waitForTask(s, key, id)).status).toBe("completed");
     const served = Buffer.from(await (await fetch(`${images.url}/a.png`)).arrayBuffer());

@@ -162,14 +162,15 @@ describe("minimax: both create APIs", () => {
 });
 
 describe("minimax: what MiniMax cannot make", () => {
-  it("fails a portrait text-to-video task before sending it (MiniMax makes text-to-video in 16:9 only)", async () => {
+  it("refuses a portrait text-to-video task at create (MiniMax makes text-to-video in 16:9 only)", async () => {
     const a = await emulator();
     const s = await app([mm("a", a.url)]);
     const key = await s.newKey();
-    const done = await waitForTask(s, key, await create(s, key, { ...BODY, orientation: "portrait" }));
-    expect(done.status).toBe("failed");
-    expect(done.error).toMatchObject({ code: "upstream_rejected" });
-    expect(String((done.error as { message: string }).message)).toContain("16:9");
+    const res = await s.request("/v1/video/create", { key, body: { ...BODY, orientation: "portrait" } });
+    expect(res.status).toBe(400);
+    const { error } = (await res.json()) as { error: { param: string; message: string } };
+    expect(error.param).toBe("orientation");
+    expect(error.message).toContain("16:9");
     expect(a.core.requests).toEqual([]);
   });
 });

@@ -45,6 +45,11 @@ export interface ModelPrice {
 export interface ModelAccepts {
   /** Aspect ratios it makes, `W:H` (`16:9`, `9:16`, `1:1`). */
   readonly aspectRatios: readonly string[];
+  /**
+   * With a first frame, the video takes the image's aspect ratio (Hailuo): the asked orientation
+   * or aspect ratio is then not held against `aspectRatios`.
+   */
+  readonly aspectFromFirstFrame?: boolean;
   /** Resolutions it makes, by their short side: `480p`, `720p`, `1080p`. */
   readonly resolutions: readonly string[];
   readonly firstFrame: boolean;

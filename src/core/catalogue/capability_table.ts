@@ -41,7 +41,9 @@ function acceptsCells(m: ModelCapability): string[] {
     a.referenceVideo ? "reference video" : null,
   ].filter(Boolean);
   return [
-    code(a.aspectRatios),
+    a.aspectFromFirstFrame
+      ? `${code(a.aspectRatios)} (with a first frame: the image's)`
+      : code(a.aspectRatios),
     code(a.resolutions),
     images.join(", ") || "none",
     a.audio === "none" ? "—" : a.audio,

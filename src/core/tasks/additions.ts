@@ -117,7 +117,13 @@ const SIZE_RESOLUTION: Record<SizeName, string> = { small: "720p", large: "1080p
  * The unified API's frame. `orientation` may be left out when `aspect_ratio` says it, and `size`
  * when `resolution` does; given both, they must agree (landscape is not 9:16, small is 720p).
  */
-export function unifiedFrame(cap: ModelCapability, seed: UnifiedFrame, add: Additions): ResolvedFrame {
+export function unifiedFrame(
+  cap: ModelCapability,
+  seed: UnifiedFrame,
+  add: Additions,
+  /** Whether the request has a first frame (its image's aspect may rule, see aspectFromFirstFrame). */
+  firstFrame = false,
+): ResolvedFrame {
   const { aspect_ratio: ratio, resolution } = add;
   if (ratio !== undefined) checkFormat("aspect_ratio", ratio, ASPECT, "16:9");
   if (resolution !== undefined) checkFormat("resolution", resolution, RESOLUTION, "720p");
@@ -153,12 +159,13 @@ export function unifiedFrame(cap: ModelCapability, seed: UnifiedFrame, add: Addi
   const effRatio = ratio ?? (orientation === "portrait" ? "9:16" : "16:9");
   const effResolution = resolution ?? SIZE_RESOLUTION[size];
   if (cap.accepts) {
-    checkListed(
-      cap,
-      ratio !== undefined ? "aspect_ratio" : "orientation",
-      effRatio,
-      cap.accepts.aspectRatios,
-    );
+    if (!(firstFrame && cap.accepts.aspectFromFirstFrame))
+      checkListed(
+        cap,
+        ratio !== undefined ? "aspect_ratio" : "orientation",
+        effRatio,
+        cap.accepts.aspectRatios,
+      );
     checkListed(
       cap,
       resolution !== undefined ? "resolution" : "size",

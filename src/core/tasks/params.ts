@@ -149,7 +149,12 @@ export function parseUnifiedCreateWithImages(
       `'prompt' is ${b.prompt.length} characters; at most ${MAX_PROMPT_CHARS} are allowed`,
     );
   }
-  const frame = unifiedFrame(cap, { orientation: b.orientation, size: b.size }, b);
+  const frame = unifiedFrame(
+    cap,
+    { orientation: b.orientation, size: b.size },
+    b,
+    b.images.length > 0 && cap.accepts?.firstFrame === true,
+  );
   if (!cap.durations.includes(b.duration)) {
     throw errors.invalidField(
       "duration",

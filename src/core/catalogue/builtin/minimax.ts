@@ -26,7 +26,10 @@ export const MINIMAX_MODELS: readonly ModelCapability[] = [
     videoSeconds: [6, 10],
     accepts: {
       aspectRatios: ["16:9"],
-      resolutions: ["512p", "768p", "1080p"],
+      // From a first frame the video takes the image's aspect ratio.
+      aspectFromFirstFrame: true,
+      // 720p is the seed's `small`: MiniMax makes it at 768P (1366×768), as it does 768p.
+      resolutions: ["512p", "720p", "768p", "1080p"],
       firstFrame: true,
       lastFrame: true,
       referenceImages: 0,
