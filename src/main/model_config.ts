@@ -5,7 +5,7 @@
  * new model (it must give `family`, `sizes`, `durations` and `maxImages`). Errors name the entry.
  */
 import { z } from "zod";
-import { type ModelCapability, SIZES } from "../core/catalogue/models.js";
+import { INPUT_NAMES, type ModelCapability, SIZES } from "../core/catalogue/models.js";
 import { UPSTREAM_KINDS } from "../core/upstream/ports.js";
 import { ConfigError } from "./config_parts.js";
 
@@ -60,6 +60,12 @@ export const modelEntrySchema = z.strictObject({
   accepts: acceptsSchema.optional(),
   upstream: z.record(z.enum(UPSTREAM_KINDS), upstreamIdSchema).optional(),
   price: priceSchema.optional(),
+  inputs: z
+    .strictObject({
+      fields: z.partialRecord(z.enum(INPUT_NAMES), z.string().min(1).max(100)),
+      fixed: z.record(z.string().min(1).max(100), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    })
+    .optional(),
 });
 export type ModelEntry = z.infer<typeof modelEntrySchema>;
 

@@ -145,6 +145,16 @@ describe("config", () => {
       await expect(
         load({ models: [{ name: "z", extends: "sora-2", accepts: { aspectRatios: ["wide"] } }] }),
       ).rejects.toThrow("models.0.accepts");
+      // Per-model input names (fal, Replicate): known inputs only.
+      const inputs = {
+        fields: { prompt: "prompt", firstFrame: "image_url" },
+        fixed: { enable_safety_checker: true },
+      };
+      const withInputs = (await load({ models: [{ name: "fal-x", extends: "sora-2", inputs }] })).models;
+      expect(withInputs.find((x) => x.name === "fal-x")?.inputs).toEqual(inputs);
+      await expect(
+        load({ models: [{ name: "fal-y", extends: "sora-2", inputs: { fields: { colour: "c" } } }] }),
+      ).rejects.toThrow("models.0.inputs");
       await expect(load({ modles: [m] })).rejects.toThrow("modles");
     } finally {
       await rm(dir, { recursive: true, force: true });

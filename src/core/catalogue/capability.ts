@@ -28,6 +28,11 @@ export interface ModelCapability {
    * a channel's `models` map overrides it, and without either the model's own name is sent.
    */
   readonly upstream?: Readonly<Record<string, UpstreamModelId>>;
+  /**
+   * For providers whose every model names its own input fields (fal, Replicate): the provider's
+   * field for each of Reelay's inputs, and fixed values sent with every request.
+   */
+  readonly inputs?: ModelInputs;
   /** Its price, where the catalogue gives one (the price table's entries come first). */
   readonly price?: ModelPrice;
 }
@@ -65,3 +70,25 @@ export interface ModelAccepts {
 
 /** One id, or one per mode where the provider names text-to-video and image-to-video apart. */
 export type UpstreamModelId = string | { readonly textToVideo: string; readonly imageToVideo: string };
+
+/** Reelay's inputs that a provider-specific model may name its own way. */
+export const INPUT_NAMES = [
+  "prompt",
+  "firstFrame",
+  "lastFrame",
+  "referenceImages",
+  "duration",
+  "aspectRatio",
+  "resolution",
+  "negativePrompt",
+  "seed",
+  "audio",
+] as const;
+export type InputName = (typeof INPUT_NAMES)[number];
+
+export interface ModelInputs {
+  /** The provider's field for each input the model takes (absent: not sent). */
+  readonly fields: Readonly<Partial<Record<InputName, string>>>;
+  /** Extra fields sent as they are (`{"enable_safety_checker": true}`). */
+  readonly fixed?: Readonly<Record<string, string | number | boolean>>;
+}
