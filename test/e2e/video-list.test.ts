@@ -97,7 +97,7 @@ it("lists each model with the sizes, durations and image count the unified creat
     data: { id: string; capabilities: { sizes: string[]; durations: number[]; max_images: number } }[];
   };
   const pro = models.data.find((m) => m.id === "sora-2-pro");
-  expect(pro?.capabilities).toEqual({
+  expect(pro?.capabilities).toMatchObject({
     orientations: ["portrait", "landscape"],
     sizes: ["small", "large"],
     durations: [10, 15, 25],
