@@ -13,6 +13,7 @@ import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
 import { startGemini } from "../emulators/gemini.js";
 import { startKling } from "../emulators/kling.js";
+import { startLuma } from "../emulators/luma.js";
 import { startMiniMax } from "../emulators/minimax.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
@@ -212,6 +213,33 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1920x1080", seconds: "6" },
         openaiMakes: { width: 1920, height: 1080 },
         cancel: { model: "hailuo-02", orientation: "landscape", size: "small", duration: 10 },
+      },
+    };
+  },
+  // ray-2 makes 5 or 9 s at 540p–4k in seven aspect ratios (16:9 1080p is 1920×1080).
+  "Luma upstream": async () => {
+    const emulator = await startLuma({ secret: "luma-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        channels: [
+          channel("up", "luma", emulator.url, { models: ["ray-2"] }),
+          { id: "local", kind: "local" },
+        ],
+      },
+      { env: secretEnv("up", "luma-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "ray-2",
+        unified: { orientation: "landscape", size: "large", duration: 5 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "9" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "ray-2", orientation: "portrait", size: "small", duration: 9 },
       },
     };
   },

@@ -9,6 +9,7 @@ import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
 import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
+import { startLuma } from "./luma.js";
 import { startMiniMax } from "./minimax.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
@@ -33,6 +34,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   kling: startKling,
   gemini: startGemini,
   minimax: startMiniMax,
+  luma: startLuma,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {
