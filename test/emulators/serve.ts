@@ -13,6 +13,7 @@ import { startMiniMax } from "./minimax.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
+import { startXai } from "./xai.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,6 +34,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   kling: startKling,
   gemini: startGemini,
   minimax: startMiniMax,
+  xai: startXai,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {
