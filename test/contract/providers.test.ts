@@ -18,6 +18,7 @@ import { startMiniMax } from "../emulators/minimax.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
+import { startXai } from "../emulators/xai.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
@@ -240,6 +241,33 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1280x720", seconds: "9" },
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "ray-2", orientation: "portrait", size: "small", duration: 9 },
+      },
+    };
+  },
+  // Grok Imagine makes no 1080p: its seed size is small (720p), 1280×720 at 16:9. xAI has no cancel.
+  "xAI (Grok Imagine) upstream": async () => {
+    const emulator = await startXai({ secret: "xai-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        channels: [
+          channel("up", "xai", emulator.url, { models: ["grok-imagine-video"] }),
+          { id: "local", kind: "local" },
+        ],
+      },
+      { env: secretEnv("up", "xai-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "grok-imagine-video",
+        unified: { orientation: "landscape", size: "small", duration: 6 },
+        unifiedMakes: { width: 1280, height: 720 },
+        openai: { size: "1280x720", seconds: "8" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "grok-imagine-video", orientation: "landscape", size: "small", duration: 15 },
       },
     };
   },

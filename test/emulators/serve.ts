@@ -14,6 +14,7 @@ import { startMiniMax } from "./minimax.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
+import { startXai } from "./xai.js";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -35,6 +36,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   gemini: startGemini,
   minimax: startMiniMax,
   luma: startLuma,
+  xai: startXai,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -9,6 +9,7 @@ import { KLING_MODELS } from "./builtin/kling.js";
 import { LUMA_MODELS } from "./builtin/luma.js";
 import { MINIMAX_MODELS } from "./builtin/minimax.js";
 import { SEEDANCE_MODELS } from "./builtin/seedance.js";
+import { XAI_MODELS } from "./builtin/xai.js";
 import type { ModelCapability, Orientation, SizeName } from "./capability.js";
 
 export * from "./capability.js";
@@ -47,6 +48,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...GEMINI_MODELS,
   ...MINIMAX_MODELS,
   ...LUMA_MODELS,
+  ...XAI_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

@@ -19,6 +19,7 @@ export const UPSTREAM_KINDS = [
   "dashscope",
   "minimax",
   "luma",
+  "xai",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

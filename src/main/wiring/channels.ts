@@ -39,6 +39,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     return createOpenAiVideosProvider(http(), createImageFetcher(config.images));
   },
+  xai: async ({ http }) =>
+    (await import("../../adapters/providers/xai/provider.js")).createXaiProvider(http()),
   seedance: async ({ http }) =>
     (await import("../../adapters/providers/seedance/provider.js")).createSeedanceProvider(http()),
   dashscope: async ({ http }) =>
