@@ -60,6 +60,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   },
   minimax: async ({ http }) =>
     (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
+  newapi: async ({ http }) =>
+    (await import("../../adapters/providers/newapi/provider.js")).createNewApiProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
