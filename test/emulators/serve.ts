@@ -10,6 +10,7 @@ import { startDashScope } from "./dashscope.js";
 import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
 import { startMiniMax } from "./minimax.js";
+import { startNewApi } from "./newapi.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
@@ -33,6 +34,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   kling: startKling,
   gemini: startGemini,
   minimax: startMiniMax,
+  newapi: startNewApi,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {
