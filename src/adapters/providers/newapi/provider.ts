@@ -163,7 +163,7 @@ export function createNewApiProvider(http: ChannelHttp): UpstreamProvider {
         if (!isReelayError(e) || e.code !== "upstream_bad_content") throw e;
         throw errors.upstreamBadContent(
           http.channelId,
-          `new-api's result link for task ${upstreamId} did not give the video (it may have expired upstream): ${e.message}`,
+          `new-api's result link for task ${upstreamId} did not give the video (it may have expired upstream): ${e.message.replace(/^Downloading the result from channel '[^']*' failed: /, "")}`,
           e.retryable,
         );
       }
