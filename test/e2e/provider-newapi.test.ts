@@ -203,6 +203,34 @@ describe("newapi: both create APIs", () => {
   });
 });
 
+describe("newapi: the emulated relay keeps to new-api's documented envelopes", () => {
+  it("answers 401 with new-api's error object without a valid token, and 400 invalid_request for a mistyped field", async () => {
+    const a = await emulator();
+    const post = (body: object, auth?: string) =>
+      fetch(`${a.url}/v1/video/generations`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(auth ? { authorization: auth } : {}) },
+        body: JSON.stringify(body),
+      });
+    const none = await post({ model: MODEL, prompt: "x" });
+    expect(none.status).toBe(401);
+    expect(await none.json()).toMatchObject({ error: { type: "new_api_error" } });
+    expect((await post({ model: MODEL, prompt: "x" }, "Bearer sk-wrong")).status).toBe(401);
+    const typed = await post({ model: MODEL, prompt: "x", duration: "8" }, `Bearer ${SECRET_A}`);
+    expect(typed.status).toBe(400);
+    expect(await typed.json()).toMatchObject({
+      code: "invalid_request",
+      message: expect.stringContaining("duration"),
+    });
+    const ok = await post(
+      { model: MODEL, prompt: "x", duration: 4, width: 1280, height: 720 },
+      `Bearer ${SECRET_A}`,
+    );
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ task_id: expect.any(String), status: "queued" });
+  });
+});
+
 describe("newapi: new-api's refusals", () => {
   it("fails over when the relay refuses the token (401), and cools the channel down", async () => {
     const a = await emulator("sk-some-other-token-0123");
