@@ -15,6 +15,7 @@ import { startGemini } from "../emulators/gemini.js";
 import { startKling } from "../emulators/kling.js";
 import { startLuma } from "../emulators/luma.js";
 import { startMiniMax } from "../emulators/minimax.js";
+import { startNewApi } from "../emulators/newapi.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
@@ -190,6 +191,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       },
     };
   },
+  // Another new-api relay serving veo-3.1 under its Reelay name: 16:9 or 9:16, 720p or 1080p, 4/6/8 s.
+  "new-api upstream": async () => {
+    const emulator = await startNewApi({ secret: "sk-newapi-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "newapi", emulator.url, { models: ["veo-3.1"] })] },
+      { env: secretEnv("up", "sk-newapi-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "veo-3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+      },
+    };
+  },
   // hailuo-02 makes 16:9 text-to-video at 768P (1366×768) or 1080P (1920×1080); 1080P only at 6 s.
   "MiniMax upstream": async () => {
     const emulator = await startMiniMax({ secret: "minimax-secret-0123" });
@@ -268,6 +291,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1280x720", seconds: "8" },
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "grok-imagine-video", orientation: "landscape", size: "small", duration: 15 },
+      },
+    };
+  },
+  // Another new-api relay serving veo-3.1 under its Reelay name: 16:9 or 9:16, 720p or 1080p, 4/6/8 s.
+  "new-api upstream": async () => {
+    const emulator = await startNewApi({ secret: "sk-newapi-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "newapi", emulator.url, { models: ["veo-3.1"] })] },
+      { env: secretEnv("up", "sk-newapi-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "veo-3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
       },
     };
   },

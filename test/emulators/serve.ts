@@ -11,6 +11,7 @@ import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
 import { startLuma } from "./luma.js";
 import { startMiniMax } from "./minimax.js";
+import { startNewApi } from "./newapi.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
@@ -37,6 +38,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   minimax: startMiniMax,
   luma: startLuma,
   xai: startXai,
+  newapi: startNewApi,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -20,6 +20,7 @@ export const UPSTREAM_KINDS = [
   "minimax",
   "luma",
   "xai",
+  "newapi",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

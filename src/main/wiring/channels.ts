@@ -64,6 +64,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
   luma: async ({ http }) =>
     (await import("../../adapters/providers/luma/provider.js")).createLumaProvider(http()),
+  newapi: async ({ http }) =>
+    (await import("../../adapters/providers/newapi/provider.js")).createNewApiProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
