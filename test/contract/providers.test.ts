@@ -295,27 +295,6 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
     };
   },
   // Another new-api relay serving veo-3.1 under its Reelay name: 16:9 or 9:16, 720p or 1080p, 4/6/8 s.
-  "new-api upstream": async () => {
-    const emulator = await startNewApi({ secret: "sk-newapi-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "newapi", emulator.url, { models: ["veo-3.1"] })] },
-      { env: secretEnv("up", "sk-newapi-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "veo-3.1",
-        unified: { orientation: "landscape", size: "large", duration: 8 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "4" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
-      },
-    };
-  },
 };
 
 for (const [name, start] of Object.entries(SUBJECTS)) {
