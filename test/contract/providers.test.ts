@@ -15,6 +15,7 @@ import { startGemini } from "../emulators/gemini.js";
 import { startKling } from "../emulators/kling.js";
 import { startMiniMax } from "../emulators/minimax.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
+import { startReplicate } from "../emulators/replicate.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { waitForTask } from "../helpers/app.js";
@@ -212,6 +213,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1920x1080", seconds: "6" },
         openaiMakes: { width: 1920, height: 1080 },
         cancel: { model: "hailuo-02", orientation: "landscape", size: "small", duration: 10 },
+      },
+    };
+  },
+  // minimax/hailuo-02 on Replicate: 16:9 text-to-video, offered at 1080p (6 s) by the seed's sizes.
+  "Replicate upstream": async () => {
+    const emulator = await startReplicate({ secret: "replicate-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "replicate", emulator.url, { models: ["replicate-hailuo-02"] })] },
+      { env: secretEnv("up", "replicate-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "replicate-hailuo-02",
+        unified: { orientation: "landscape", size: "large", duration: 6 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1920x1080", seconds: "6" },
+        openaiMakes: { width: 1920, height: 1080 },
+        cancel: { model: "replicate-hailuo-02", orientation: "landscape", size: "large", duration: 6 },
       },
     };
   },
