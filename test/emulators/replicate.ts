@@ -187,23 +187,26 @@ export async function startReplicate(opts: {
     body: { title, detail, status, ...extra },
   });
 
-  const phaseOf = (t: EmulatedTask) => {
-    const { phase } = core.phaseOf(t);
+  const phaseOf = (t: EmulatedTask, countPoll = true) => {
+    const { phase } = core.phaseOf(t, countPoll);
     if (phase !== "queued" && phase !== "running" && !endedAt.has(t.id)) endedAt.set(t.id, Date.now());
     return phase;
   };
 
-  const view = (t: EmulatedTask, base: string) => {
-    const phase = phaseOf(t);
+  /** The prediction; `created`: the create's answer (`starting`, not counted as a poll). */
+  const view = (t: EmulatedTask, base: string, created = false) => {
+    const phase = created ? "queued" : phaseOf(t);
     const ended = endedAt.get(t.id);
     const removed = ended !== undefined && Date.now() > ended + emu.resultTtlMs;
-    const status = t.cancelled
-      ? "canceled"
-      : phase === "completed"
-        ? "succeeded"
-        : phase === "failed" || phase === "expired"
-          ? "failed"
-          : core.runningStatus(t, phase === "queued" ? "starting" : "processing");
+    const status = created
+      ? "starting"
+      : t.cancelled
+        ? "canceled"
+        : phase === "completed"
+          ? "succeeded"
+          : phase === "failed" || phase === "expired"
+            ? "failed"
+            : core.runningStatus(t, phase === "queued" ? "starting" : "processing");
     let output: string | null = null;
     if (status === "succeeded" && !removed) {
       let token = tokens.get(t.id);
@@ -306,7 +309,7 @@ export async function startReplicate(opts: {
     const t = core.newTask("", inp, { width, height, seconds }, null);
     modelOf.set(t.id, model);
     versionOf.set(t.id, version);
-    return { status: 201, body: view(t, running.url) };
+    return { status: 201, body: view(t, running.url, true) };
   }
 
   const running = await listen(

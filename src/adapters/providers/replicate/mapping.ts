@@ -78,6 +78,21 @@ export interface InputValues {
   readonly references: readonly string[];
 }
 
+/**
+ * The resolution to send: the one asked (`resolution`), else the size's short side where the model
+ * names that tier (`768p` for 1366×768 on Hailuo), else Reelay's class of the size (`resolutionOf`).
+ */
+export function resolutionFor(
+  asked: string | undefined,
+  size: { width: number; height: number },
+  offered: readonly string[] | undefined,
+  fallback: string,
+): string {
+  if (asked) return asked;
+  const exact = `${Math.min(size.width, size.height)}p`;
+  return offered?.includes(exact) ? exact : fallback;
+}
+
 /** A request the model cannot take (an input it has no field for): refused before sending. */
 export class ReplicateUnsupported extends Error {}
 

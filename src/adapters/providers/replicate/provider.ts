@@ -35,6 +35,7 @@ import {
   problem,
   ReplicateUnsupported,
   readPrediction,
+  resolutionFor,
 } from "./mapping.js";
 
 /** An uploaded image as a data URL (Replicate takes file inputs as URLs or data URLs). */
@@ -108,7 +109,8 @@ export function createReplicateProvider(
         throw unsupported(
           `'${ctx.upstreamModel}' is not a Replicate model (owner/name) or version (owner/name:<version id>)`,
         );
-      const inputs: ModelInputs = modelOf(request.model)?.inputs ?? DEFAULT_INPUTS;
+      const model = modelOf(request.model);
+      const inputs: ModelInputs = model?.inputs ?? DEFAULT_INPUTS;
       const images = imagesByRole(request, ctx);
       let input: Record<string, unknown>;
       try {
@@ -116,7 +118,12 @@ export function createReplicateProvider(
           prompt: request.prompt,
           duration: request.duration,
           aspectRatio: aspectRatioOf(request),
-          resolution: resolutionOf(request),
+          resolution: resolutionFor(
+            request.resolution,
+            request,
+            model?.accepts?.resolutions,
+            resolutionOf(request),
+          ),
           negativePrompt: request.negativePrompt,
           seed: request.seed,
           audio: request.audio,

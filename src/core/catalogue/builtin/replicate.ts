@@ -28,7 +28,8 @@ export const REPLICATE_MODELS: readonly ModelCapability[] = [
     sizes: ["large"],
     durations: [6, 10],
     maxImages: 2,
-    videoSizes: ["1920x1080"],
+    // 1366×768 is Hailuo's 768p (the only tier with 10 s), 1920×1080 its 1080p.
+    videoSizes: ["1366x768", "1920x1080"],
     videoSeconds: [6, 10],
     accepts: {
       aspectRatios: ["16:9"],
