@@ -383,3 +383,69 @@ describe("replicate: cancel, images and result hosts", () => {
     for (const d of downloads) expect(d.auth).toBeNull();
   });
 });
+
+describe("replicate: a second model's own inputs (kwaivgi/kling-v2.1)", () => {
+  const KLING = "replicate-kling-v2.1";
+
+  it("sends start_image, end_image, negative_prompt and the fixed mode pro; the video is 1080p at the image's aspect", async () => {
+    const a = await emulator();
+    const s = await app([channel("a", "replicate", a.url, { models: [KLING] })]);
+    const key = await s.newKey();
+    const done = await waitForTask(
+      s,
+      key,
+      await create(s, key, {
+        model: KLING,
+        prompt: "a door opens",
+        orientation: "landscape",
+        size: "large",
+        duration: 5,
+        images: [dataUrl(TINY_PNG)],
+        last_frame: dataUrl(TINY_PNG),
+        negative_prompt: "blur",
+      }),
+    );
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(a.core.requests.find((r) => r.route === "create")?.path).toBe(
+      "/v1/models/kwaivgi/kling-v2.1/predictions",
+    );
+    expect(inputs(a)).toEqual([
+      {
+        mode: "pro",
+        prompt: "a door opens",
+        duration: 5,
+        start_image: dataUrl(TINY_PNG),
+        end_image: dataUrl(TINY_PNG),
+        negative_prompt: "blur",
+      },
+    ]);
+    const { video, durationS } = await probe(
+      await (await fetch(String(done.video_url))).arrayBuffer(),
+      "k.mp4",
+    );
+    // TINY_PNG is square: the video takes its aspect at 1080p.
+    expect(video).toMatchObject({ width: 1080, height: 1080 });
+    expect(Math.round(durationS)).toBe(5);
+  });
+
+  it("fails a text-only task with Replicate's reason: kling-v2.1 requires a start image", async () => {
+    const a = await emulator();
+    const s = await app([channel("a", "replicate", a.url, { models: [KLING] })]);
+    const key = await s.newKey();
+    const done = await waitForTask(
+      s,
+      key,
+      await create(s, key, {
+        model: KLING,
+        prompt: "a door",
+        orientation: "landscape",
+        size: "large",
+        duration: 5,
+      }),
+    );
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatchObject({ code: "upstream_rejected" });
+    expect(message(done)).toContain("start_image is required");
+    expect(a.core.tasks.size).toBe(0);
+  });
+});

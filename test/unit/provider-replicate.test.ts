@@ -11,6 +11,7 @@ import {
   outputUrl,
   ReplicateUnsupported,
   readPrediction,
+  resolutionFor,
 } from "../../src/adapters/providers/replicate/mapping.js";
 import { REPLICATE_MODELS } from "../../src/core/catalogue/builtin/replicate.js";
 
@@ -121,6 +122,14 @@ describe("replicate: the model's own input names", () => {
     expect(() =>
       buildInput(inputsOf("replicate-hailuo-02"), values({ references: ["https://x/r.png"] })),
     ).toThrow(/reference_images/);
+  });
+
+  it("sends the asked resolution, else the size's own tier where the model names it, else Reelay's class", () => {
+    const offered = ["512p", "768p", "1080p"];
+    expect(resolutionFor("512p", { width: 1920, height: 1080 }, offered, "1080p")).toBe("512p");
+    expect(resolutionFor(undefined, { width: 1366, height: 768 }, offered, "720p")).toBe("768p");
+    expect(resolutionFor(undefined, { width: 1080, height: 1920 }, offered, "1080p")).toBe("1080p");
+    expect(resolutionFor(undefined, { width: 1366, height: 768 }, undefined, "720p")).toBe("720p");
   });
 
   it("sends only the prompt for a model without an input map", () => {
