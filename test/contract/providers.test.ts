@@ -17,6 +17,7 @@ import { startLuma } from "../emulators/luma.js";
 import { startMiniMax } from "../emulators/minimax.js";
 import { startNewApi } from "../emulators/newapi.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
+import { startReplicate } from "../emulators/replicate.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { startXai } from "../emulators/xai.js";
@@ -295,6 +296,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
     };
   },
   // Another new-api relay serving veo-3.1 under its Reelay name: 16:9 or 9:16, 720p or 1080p, 4/6/8 s.
+  // minimax/hailuo-02 on Replicate: 16:9 text-to-video, offered at 1080p (6 s) by the seed's sizes.
+  "Replicate upstream": async () => {
+    const emulator = await startReplicate({ secret: "replicate-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "replicate", emulator.url, { models: ["replicate-hailuo-02"] })] },
+      { env: secretEnv("up", "replicate-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "replicate-hailuo-02",
+        unified: { orientation: "landscape", size: "large", duration: 6 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1920x1080", seconds: "6" },
+        openaiMakes: { width: 1920, height: 1080 },
+        cancel: { model: "replicate-hailuo-02", orientation: "landscape", size: "large", duration: 6 },
+      },
+    };
+  },
 };
 
 for (const [name, start] of Object.entries(SUBJECTS)) {

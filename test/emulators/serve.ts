@@ -13,6 +13,7 @@ import { startLuma } from "./luma.js";
 import { startMiniMax } from "./minimax.js";
 import { startNewApi } from "./newapi.js";
 import { startOpenAiVideos } from "./openai-videos.js";
+import { startReplicate } from "./replicate.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
 import { startXai } from "./xai.js";
@@ -39,6 +40,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   luma: startLuma,
   xai: startXai,
   newapi: startNewApi,
+  replicate: startReplicate,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -21,6 +21,7 @@ export const UPSTREAM_KINDS = [
   "luma",
   "xai",
   "newapi",
+  "replicate",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

@@ -66,6 +66,14 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     (await import("../../adapters/providers/luma/provider.js")).createLumaProvider(http()),
   newapi: async ({ http }) =>
     (await import("../../adapters/providers/newapi/provider.js")).createNewApiProvider(http()),
+  replicate: async ({ http, config }) => {
+    // Each Replicate model names its own inputs: the adapter reads the catalogue's `inputs` map.
+    const models = modelTable(config.models);
+    return (await import("../../adapters/providers/replicate/provider.js")).createReplicateProvider(
+      http(),
+      (name) => models.get(name),
+    );
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
