@@ -60,6 +60,13 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   },
   minimax: async ({ http }) =>
     (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
+  runway: async ({ http, channel }) => {
+    const { createRunwayProvider, runwayAuthHeaders } = await import(
+      "../../adapters/providers/runway/provider.js"
+    );
+    // The key as Bearer plus the X-Runway-Version header Runway requires on every call.
+    return createRunwayProvider(http(runwayAuthHeaders(channel.secret, channel.runwayVersion)));
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
