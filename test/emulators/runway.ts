@@ -136,8 +136,7 @@ const KNOWN_FIELDS = new Set([
 /** Why `b` is not a valid create on `endpoint` (Runway's 400 message, naming the field), or null. */
 function invalid(endpoint: Endpoint, b: Record<string, unknown>): string | null {
   const spec = typeof b.model === "string" ? MODELS[b.model] : undefined;
-  if (!spec?.ratios[endpoint])
-    return `model: '${String(b.model)}' is not a valid model for /v1/${endpoint}`;
+  if (!spec?.ratios[endpoint]) return `model: '${String(b.model)}' is not a valid model for /v1/${endpoint}`;
   for (const k of Object.keys(b)) if (!KNOWN_FIELDS.has(k)) return `${k}: unrecognized key`;
   const prompt = b.promptText;
   if (prompt !== undefined && (typeof prompt !== "string" || prompt.length === 0 || prompt.length > 1000))
