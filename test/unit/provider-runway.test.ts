@@ -7,6 +7,7 @@ import {
   classifyFailure,
   createBody,
   RUNWAY_VERSION,
+  type RunwayImages,
   RunwayUnsupported,
   readTask,
   runwayRatio,
@@ -31,7 +32,7 @@ const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
   private: false,
   ...over,
 });
-const none = { firstFrame: null, lastFrame: null, references: 0 };
+const none: RunwayImages = { firstFrame: null, lastFrame: null, references: 0 };
 
 describe("Runway ratio", () => {
   it("names pixel sizes from aspect ratio and resolution", () => {
