@@ -13,7 +13,9 @@ import {
   runwayRatio,
 } from "../../src/adapters/providers/runway/mapping.js";
 import { runwayAuthHeaders } from "../../src/adapters/providers/runway/provider.js";
+import { DEFAULT_MODELS } from "../../src/core/catalogue/models.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { channelSchema, readChannels } from "../../src/main/channel_config.js";
 
 const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
   api: "unified",
@@ -192,5 +194,40 @@ describe("Runway headers", () => {
       "x-runway-version": RUNWAY_VERSION,
     });
     expect(runwayAuthHeaders("key_abc", "2025-01-01")()["x-runway-version"]).toBe("2025-01-01");
+  });
+});
+
+describe("Runway channel config", () => {
+  const parse = (c: Record<string, unknown>) =>
+    channelSchema.parse({ baseUrl: "https://api.dev.runwayml.com", ...c });
+  const env = { RW_KEY: "key_x" };
+
+  it("takes runwayVersion on a runway channel, and leaves it out when not given", () => {
+    const [ch] = readChannels(
+      [parse({ id: "rw", kind: "runway", secretEnv: "RW_KEY", runwayVersion: "2025-06-01" })],
+      DEFAULT_MODELS,
+      env,
+      "test",
+    );
+    expect(ch?.runwayVersion).toBe("2025-06-01");
+    const [plain] = readChannels(
+      [parse({ id: "rw", kind: "runway", secretEnv: "RW_KEY" })],
+      DEFAULT_MODELS,
+      env,
+      "test",
+    );
+    expect(plain).not.toHaveProperty("runwayVersion");
+  });
+
+  it("refuses runwayVersion on another kind, and a value that is not a version date", () => {
+    expect(() =>
+      readChannels(
+        [parse({ id: "k", kind: "minimax", secretEnv: "RW_KEY", runwayVersion: "2024-11-06" })],
+        DEFAULT_MODELS,
+        env,
+        "test",
+      ),
+    ).toThrow(/runwayVersion is for kind 'runway' only/);
+    expect(() => parse({ id: "rw", kind: "runway", runwayVersion: "latest" })).toThrow(/version date/);
   });
 });
