@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHostGuard } from "../../src/adapters/net/guard.js";
+import { createImageFetcher } from "../../src/adapters/net/safe-fetch.js";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { createRunwayProvider, runwayAuthHeaders } from "../../src/adapters/providers/runway/provider.js";
 import { createChannelHttp } from "../../src/adapters/providers/upstream/http.js";
@@ -18,7 +19,7 @@ import { type RunwayEmulator, runwayError, startRunway } from "../emulators/runw
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
-import { makePng } from "../helpers/image-server.js";
+import { makePng, startImageServer } from "../helpers/image-server.js";
 import { TINY_PNG } from "../helpers/images.js";
 import { pollUntil } from "../helpers/wait.js";
 
@@ -383,7 +384,7 @@ describe("runway: cancel and images", () => {
     expect(video).toMatchObject({ width: 720, height: 1280 });
   });
 
-  it("sends first and last frames by position (a link as its URL, an upload as a data URI), which Runway accepts", async () => {
+  it("sends first and last frames by position (an HTTPS link as its URL, an upload or an HTTP link as a data URI), which Runway accepts", async () => {
     const a = await emulator();
     const http = createChannelHttp({
       authHeaders: runwayAuthHeaders(SECRET_A),
@@ -418,13 +419,33 @@ describe("runway: cancel and images", () => {
       private: false,
       audio: true,
     };
-    const { upstreamId } = await createRunwayProvider(http).submit(request, {
+    const images = await startImageServer();
+    running.push(images);
+    const fetcher = createImageFetcher({
+      allowHosts: [images.host],
+      maxBytes: 10e6,
+      timeoutMs: 5000,
+      maxRedirects: 0,
+    });
+    const provider = createRunwayProvider(http, fetcher);
+    const ctx = {
       taskId: "task_x",
       upstreamModel: "veo3.1",
       imageFiles: [file],
       workDir: dir,
       signal: new AbortController().signal,
-    });
+    };
+    const { upstreamId } = await provider.submit(request, ctx);
+    // A link Runway cannot fetch itself (plain HTTP, an IP address) is fetched here, guarded, and
+    // sent as a data URI; Runway never sees the link.
+    const second = await provider.submit({ ...request, images: [`${images.url}/b.png`] }, ctx);
+    const sent = a.core.tasks.get(second.upstreamId)?.input.promptImage as {
+      uri: string;
+      position: string;
+    }[];
+    expect(sent[1]?.position).toBe("last");
+    expect(sent[1]?.uri).toMatch(/^data:image\/png;base64,/);
+    expect(images.hits.get("/b.png")).toBe(1);
     expect(a.core.tasks.get(upstreamId)?.input).toEqual({
       endpoint: "image_to_video",
       model: "veo3.1",

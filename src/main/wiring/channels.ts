@@ -60,12 +60,16 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   },
   minimax: async ({ http }) =>
     (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
-  runway: async ({ http, channel }) => {
-    const { createRunwayProvider, runwayAuthHeaders } = await import(
-      "../../adapters/providers/runway/provider.js"
-    );
+  runway: async ({ http, config, channel }) => {
+    const [{ createRunwayProvider, runwayAuthHeaders }, { createImageFetcher }] = await Promise.all([
+      import("../../adapters/providers/runway/provider.js"),
+      import("../../adapters/net/safe-fetch.js"),
+    ]);
     // The key as Bearer plus the X-Runway-Version header Runway requires on every call.
-    return createRunwayProvider(http(runwayAuthHeaders(channel.secret, channel.runwayVersion)));
+    return createRunwayProvider(
+      http(runwayAuthHeaders(channel.secret, channel.runwayVersion)),
+      createImageFetcher(config.images),
+    );
   },
 };
 

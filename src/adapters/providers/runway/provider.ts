@@ -10,6 +10,8 @@
  * Errors are plain HTTP statuses with `{"error": "<explanation>"}`: 400 (an input; not to retry),
  * 401 (the key), 429 (rate or daily limit), 502/503/504 (Runway shedding load or overloaded).
  * Runway documents no idempotency key: a create whose answer was lost is not sent again.
+ * Images: Runway fetches HTTPS links on a domain name itself; other links are fetched here through
+ * the SSRF-guarded image fetcher and sent, like uploads, as data URIs (under Runway's 5 MB limit).
  *
  * Sources: runwayml/sdk-node (src/client.ts, src/resources/{text-to-video,image-to-video,tasks}.ts);
  * https://docs.dev.runwayml.com/errors/errors (HTTP errors and whether to retry),
@@ -20,7 +22,9 @@ import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { errors } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
-import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import type { VideoRequest } from "../../../core/tasks/task.js";
+import type { SubmitContext, UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import type { ImageFetcher } from "../../net/safe-fetch.js";
 import type { ChannelHttp } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import {
@@ -43,13 +47,16 @@ export function runwayAuthHeaders(
   });
 }
 
-/** An uploaded image as the data URI Runway takes (`data:image/png;base64,…`). */
+/** Runway's limit on a data URI: "under 5MB (1024 × 1024 × 5 bytes)" encoded. */
+const MAX_DATA_URI = 5 * 1024 * 1024;
+
+/** An image file as the data URI Runway takes (`data:image/png;base64,…`). */
 async function asDataUri(path: string): Promise<string> {
   const f = await open(path, "r");
   try {
     const bytes = await f.readFile();
     const type = sniffMedia(bytes.subarray(0, SNIFF_BYTES));
-    // Reelay keeps only images it sniffed on upload; the content type is required in the URI.
+    // Reelay keeps only images it sniffed (upload or guarded fetch); the content type is required.
     const mime = isImageType(type) ? IMAGE_MIME[type] : "image/jpeg";
     return `data:${mime};base64,${bytes.toString("base64")}`;
   } finally {
@@ -57,17 +64,61 @@ async function asDataUri(path: string): Promise<string> {
   }
 }
 
-/** A link as it is (Runway fetches HTTPS links itself); an upload as a data URI. */
-const imageValue = async (i: InputImage | null): Promise<string | null> =>
-  i === null ? null : i.url !== null ? i.url : await asDataUri(i.file);
+/**
+ * Whether Runway can fetch a link itself: it takes HTTPS links on a domain name only (not an IP
+ * address, no other scheme, at most 2048 characters).
+ */
+export function runwayCanFetch(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" && !/^[\d.]+$|^\[/.test(u.hostname) && url.length <= 2048;
+  } catch {
+    return false;
+  }
+}
 
 const statusOf = (t: RunwayTask): UpstreamStatus => {
   const { id: _id, videoUrl: _url, ...status } = t;
   return status;
 };
 
-export function createRunwayProvider(http: ChannelHttp): UpstreamProvider {
+export function createRunwayProvider(http: ChannelHttp, fetcher: ImageFetcher): UpstreamProvider {
   const channel = http.channelId;
+
+  /**
+   * An input image as Runway takes it: a link it can fetch as it is; any other link fetched here
+   * (SSRF-guarded) and sent, like an upload, as a data URI.
+   */
+  async function imageValue(
+    img: InputImage | null,
+    role: string,
+    request: VideoRequest,
+    ctx: SubmitContext,
+  ): Promise<string | null> {
+    if (img === null) return null;
+    if (img.url !== null && runwayCanFetch(img.url)) return img.url;
+    let path = img.file;
+    if (img.url !== null) {
+      path = join(ctx.workDir, `runway-${role}`);
+      await fetcher.fetchTo(img.url, path, {
+        index: Math.max(0, request.images.indexOf(img.url)),
+        signal: ctx.signal,
+      });
+    }
+    if (path === null) return null;
+    const uri = await asDataUri(path);
+    if (uri.length >= MAX_DATA_URI)
+      throw errors.upstreamRejected(
+        channel,
+        {
+          status: null,
+          code: "unsupported",
+          message: `${role}: the image is too large for Runway's data URI limit (5 MB encoded); give an HTTPS link instead`,
+        },
+        { retryable: false },
+      );
+    return uri;
+  }
 
   async function query(upstreamId: string, signal: AbortSignal) {
     const res = await http.call("GET", taskPath(upstreamId), { phase: "poll", signal });
@@ -92,8 +143,8 @@ export function createRunwayProvider(http: ChannelHttp): UpstreamProvider {
         create = createBody(request, {
           model: ctx.upstreamModel,
           images: {
-            firstFrame: await imageValue(images.firstFrame),
-            lastFrame: await imageValue(images.lastFrame),
+            firstFrame: await imageValue(images.firstFrame, "first_frame", request, ctx),
+            lastFrame: await imageValue(images.lastFrame, "last_frame", request, ctx),
             references: images.references.length,
           },
         });
