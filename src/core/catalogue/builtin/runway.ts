@@ -7,8 +7,9 @@
  *   `1104:832`, `832:1104`, `960:960`, `1584:672`; duration an integer 2–10 s; `seed`; no sound,
  *   no negative prompt, no last frame, no references.
  * - `gen4_turbo`: image-to-video ONLY (a first frame is required; the text-to-video endpoint does
- *   not list it), the same six ratios, 5 or 10 s (Runway's guides; the SDK types `duration` as a
- *   number), `seed`. The catalogue cannot mark a first frame as required: its entry says
+ *   not list it), the same six ratios, 5 or 10 s (the SDK's last explicit statement, 2025-09:
+ *   "gen4_turbo … must specify a duration of 5 or 10"; since 2025-11 it types `duration` as a bare
+ *   number without a range, and resellers list 2–10 s: kept at what Runway wrote), `seed`. The catalogue cannot mark a first frame as required: its entry says
  *   `firstFrame: true`, and a request without one is refused by the adapter before anything is
  *   sent (the task fails `upstream_rejected`, naming `first_frame`). Its 720p-class sizes are all
  *   it makes: its `videoSizes` are the two 16:9/9:16 ones.
