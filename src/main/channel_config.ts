@@ -28,6 +28,8 @@ export interface ChannelConfig {
    * short-lived JWTs instead of sending `secret`; absent for other kinds. Never logged.
    */
   readonly signingKeys?: { readonly accessKey: string; readonly secretKey: string };
+  /** Runway only: the API version sent as `X-Runway-Version` (absent: the adapter's default). */
+  readonly runwayVersion?: string;
 }
 
 export const channelSchema = z.strictObject({
@@ -46,6 +48,11 @@ export const channelSchema = z.strictObject({
   secretKeyEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be the name of an environment variable")
+    .optional(),
+  /** Runway only: the `X-Runway-Version` to send (a documented API version, `2024-11-06`). */
+  runwayVersion: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be an API version date such as 2024-11-06")
     .optional(),
   models: z
     .union([
@@ -126,6 +133,8 @@ export function readChannels(
       secret = env[c.secretEnv] ?? "";
       if (!secret) throw fail(`${at}: secretEnv names ${c.secretEnv}, which is not set`);
     }
+    if (c.runwayVersion !== undefined && c.kind !== "runway")
+      throw fail(`${at}: runwayVersion is for kind 'runway' only`);
     const signingKeys = readSigningKeys(c, env, (msg) => fail(`${at}: ${msg}`), secret !== null);
     const models =
       c.models === "*"
@@ -151,6 +160,7 @@ export function readChannels(
       maxDownloadBytes: c.maxDownloadBytes,
       connections: c.connections,
       ...(signingKeys ? { signingKeys } : {}),
+      ...(c.runwayVersion ? { runwayVersion: c.runwayVersion } : {}),
     };
   });
   if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");

@@ -18,6 +18,7 @@ import { startMiniMax } from "../emulators/minimax.js";
 import { startNewApi } from "../emulators/newapi.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startReplicate } from "../emulators/replicate.js";
+import { startRunway } from "../emulators/runway.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { startXai } from "../emulators/xai.js";
@@ -315,6 +316,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1920x1080", seconds: "6" },
         openaiMakes: { width: 1920, height: 1080 },
         cancel: { model: "replicate-hailuo-02", orientation: "landscape", size: "large", duration: 6 },
+      },
+    };
+  },
+  // Veo 3.1 through Runway: ratio 1920:1080 at 1080p, 1280:720 at 720p; 4, 6 or 8 s.
+  "Runway upstream": async () => {
+    const emulator = await startRunway({ secret: "key_runway_secret_0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "runway", emulator.url, { models: ["runway-veo3.1"] })] },
+      { env: secretEnv("up", "key_runway_secret_0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "runway-veo3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "runway-veo3.1", orientation: "portrait", size: "small", duration: 6 },
       },
     };
   },

@@ -14,6 +14,7 @@ import { startMiniMax } from "./minimax.js";
 import { startNewApi } from "./newapi.js";
 import { startOpenAiVideos } from "./openai-videos.js";
 import { startReplicate } from "./replicate.js";
+import { startRunway } from "./runway.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
 import { startXai } from "./xai.js";
@@ -41,6 +42,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   xai: startXai,
   newapi: startNewApi,
   replicate: startReplicate,
+  runway: startRunway,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

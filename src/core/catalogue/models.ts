@@ -10,6 +10,7 @@ import { LUMA_MODELS } from "./builtin/luma.js";
 import { MINIMAX_MODELS } from "./builtin/minimax.js";
 import { NEWAPI_MODELS } from "./builtin/newapi.js";
 import { REPLICATE_MODELS } from "./builtin/replicate.js";
+import { RUNWAY_MODELS } from "./builtin/runway.js";
 import { SEEDANCE_MODELS } from "./builtin/seedance.js";
 import { XAI_MODELS } from "./builtin/xai.js";
 import type { ModelCapability, Orientation, SizeName } from "./capability.js";
@@ -53,6 +54,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...XAI_MODELS,
   ...NEWAPI_MODELS,
   ...REPLICATE_MODELS,
+  ...RUNWAY_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

@@ -22,6 +22,7 @@ export const UPSTREAM_KINDS = [
   "xai",
   "newapi",
   "replicate",
+  "runway",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

@@ -74,6 +74,17 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
       (name) => models.get(name),
     );
   },
+  runway: async ({ http, config, channel }) => {
+    const [{ createRunwayProvider, runwayAuthHeaders }, { createImageFetcher }] = await Promise.all([
+      import("../../adapters/providers/runway/provider.js"),
+      import("../../adapters/net/safe-fetch.js"),
+    ]);
+    // The key as Bearer plus the X-Runway-Version header Runway requires on every call.
+    return createRunwayProvider(
+      http(runwayAuthHeaders(channel.secret, channel.runwayVersion)),
+      createImageFetcher(config.images),
+    );
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
