@@ -11,6 +11,7 @@ import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
 import { startMiniMax } from "./minimax.js";
 import { startOpenAiVideos } from "./openai-videos.js";
+import { startOpenRouter } from "./openrouter.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
 
@@ -33,6 +34,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   kling: startKling,
   gemini: startGemini,
   minimax: startMiniMax,
+  openrouter: startOpenRouter,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -7,6 +7,7 @@ import { DASHSCOPE_MODELS } from "./builtin/dashscope.js";
 import { GEMINI_MODELS } from "./builtin/gemini.js";
 import { KLING_MODELS } from "./builtin/kling.js";
 import { MINIMAX_MODELS } from "./builtin/minimax.js";
+import { OPENROUTER_MODELS } from "./builtin/openrouter.js";
 import { SEEDANCE_MODELS } from "./builtin/seedance.js";
 import type { ModelCapability, Orientation, SizeName } from "./capability.js";
 
@@ -45,6 +46,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...KLING_MODELS,
   ...GEMINI_MODELS,
   ...MINIMAX_MODELS,
+  ...OPENROUTER_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

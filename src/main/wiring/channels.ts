@@ -60,6 +60,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   },
   minimax: async ({ http }) =>
     (await import("../../adapters/providers/minimax/provider.js")).createMiniMaxProvider(http()),
+  openrouter: async ({ http }) =>
+    (await import("../../adapters/providers/openrouter/provider.js")).createOpenRouterProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
