@@ -152,7 +152,7 @@ export async function startOpenRouter(opts: {
   const authError = (req: IncomingMessage) =>
     req.headers.authorization === undefined
       ? err(401, "Missing Authentication header")
-      : err(401, "No cookie auth credentials found");
+      : err(401, "Invalid credentials");
 
   const view = (t: EmulatedTask) => {
     const { phase } = core.phaseOf(t);
