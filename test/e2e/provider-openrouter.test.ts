@@ -356,4 +356,37 @@ describe("openrouter: cancel and images", () => {
     expect(input).not.toHaveProperty("input_references");
     expect(input).toMatchObject({ model: "google/veo-3.1", resolution: "720p", aspect_ratio: "16:9" });
   });
+
+  it("serves openrouter-sora-2-pro: a portrait 720p 4 s video from a first frame, sent as openai/sora-2-pro", async () => {
+    const a = await emulator();
+    const s = await app([channel("a", "openrouter", a.url, { models: ["openrouter-sora-2-pro"] })]);
+    const key = await s.newKey();
+    const id = await create(s, key, {
+      model: "openrouter-sora-2-pro",
+      prompt: "a lighthouse at dusk",
+      orientation: "portrait",
+      size: "small",
+      duration: 4,
+      images: [dataUrl(TINY_PNG)],
+    });
+    const done = await waitForTask(s, key, id);
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(inputs(a)[0]).toEqual({
+      model: "openai/sora-2-pro",
+      prompt: "a lighthouse at dusk",
+      duration: 4,
+      resolution: "720p",
+      aspect_ratio: "9:16",
+      frame_images: [
+        {
+          type: "image_url",
+          image_url: { url: `data:image/png;base64,${TINY_PNG.toString("base64")}` },
+          frame_type: "first_frame",
+        },
+      ],
+    });
+    const { video, durationS } = await probeUrl(String(done.video_url), "sora.mp4");
+    expect(video).toMatchObject({ width: 720, height: 1280 });
+    expect(Math.round(durationS)).toBe(4);
+  });
 });
