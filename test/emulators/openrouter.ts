@@ -6,6 +6,7 @@
  * - `GET /api/v1/videos/{jobId}` → `{id, polling_url, status: pending|in_progress|completed|failed|
  *   cancelled|expired, error?, generation_id?, unsigned_urls?, urls?, usage?: {cost, is_byok}}`;
  * - `GET /api/v1/videos/{jobId}/content?index=0` (Bearer) → the MP4 (`video/mp4`);
+ * - `GET /api/v1/videos/models` (no credential) → `{data: [{id, supported_resolutions, …}]}`;
  * - `urls[]`: signed storage links (`/storage/…?expires=&sig=`, no credential) that stop working
  *   after their TTL (settable; OpenRouter states none); the content proxy also answers 404 once the
  *   result's retention (the same TTL, counted from completion) is over.
@@ -192,13 +193,15 @@ export async function startOpenRouter(opts: {
       const route =
         p === "/api/v1/videos"
           ? "create"
-          : content
-            ? "content"
-            : job
-              ? "poll"
-              : storage
-                ? "storage"
-                : "other";
+          : p === "/api/v1/videos/models"
+            ? "models"
+            : content
+              ? "content"
+              : job
+                ? "poll"
+                : storage
+                  ? "storage"
+                  : "other";
       core.log(route, req);
       if (await applyFault(core.takeFault(route), req, res)) return;
       if (route === "storage") {
@@ -219,6 +222,22 @@ export async function startOpenRouter(opts: {
         return sendFile(res, await core.video(t), "video/mp4");
       }
       if (route === "other") return sendJson(res, 404, err(404, "Resource not found"));
+      if (route === "models")
+        // The public model list (no credential), with each model's documented capability fields.
+        return sendJson(res, 200, {
+          data: Object.entries(MODELS).map(([id, m]) => ({
+            id,
+            canonical_slug: id,
+            name: id,
+            supported_resolutions: m.resolutions,
+            supported_aspect_ratios: m.aspectRatios,
+            supported_durations: m.durations,
+            supported_frame_images: id === "google/veo-3.1" ? ["first_frame", "last_frame"] : ["first_frame"],
+            generate_audio: true,
+            seed: id === "google/veo-3.1",
+            allowed_passthrough_parameters: [],
+          })),
+        });
       if (!core.authorised(req)) return sendJson(res, 401, authError(req));
       if (route === "create") {
         if (req.method !== "POST") return sendJson(res, 405, err(405, "Method not allowed"));

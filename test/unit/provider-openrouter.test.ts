@@ -123,6 +123,7 @@ describe("OpenRouter errors", () => {
   it("reads moderation from a failed job's words", () => {
     expect(isModeration("The provider's content moderation flagged the video")).toBe(true);
     expect(isModeration("Request blocked by safety filters")).toBe(true);
+    expect(isModeration("NSFW content detected in the output")).toBe(true);
     expect(isModeration("Provider timed out")).toBe(false);
   });
 });

@@ -163,7 +163,9 @@ export function classifyError(status: number, json: unknown): OpenRouterRefusal 
  * provider's reason as a bare string (no code), so its words decide.
  */
 export function isModeration(message: string): boolean {
-  return /moderat|content[ _-]?polic|safety|flagged|sensitive|prohibited|violat|blocked/i.test(message);
+  return /moderat|content[ _-]?polic|safety|flagged|sensitive|prohibited|violat|blocked|nsfw|unsafe|inappropriate/i.test(
+    message,
+  );
 }
 
 /** The job's status words (`VideoGenerationResponse.status`). */
