@@ -17,6 +17,7 @@ import { startLuma } from "../emulators/luma.js";
 import { startMiniMax } from "../emulators/minimax.js";
 import { startNewApi } from "../emulators/newapi.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
+import { startOpenRouter } from "../emulators/openrouter.js";
 import { startReplicate } from "../emulators/replicate.js";
 import { startRunway } from "../emulators/runway.js";
 import { startSeedance } from "../emulators/seedance.js";
@@ -338,6 +339,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1280x720", seconds: "4" },
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "runway-veo3.1", orientation: "portrait", size: "small", duration: 6 },
+      },
+    };
+  },
+  // Veo 3.1 through OpenRouter: 720p or 1080p, 16:9 or 9:16, 4/6/8 s; the provider channel alone.
+  "OpenRouter upstream": async () => {
+    const emulator = await startOpenRouter({ secret: "openrouter-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "openrouter", emulator.url, { models: ["openrouter-veo-3.1"] })] },
+      { env: secretEnv("up", "openrouter-secret-0123") },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "openrouter-veo-3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "openrouter-veo-3.1", orientation: "portrait", size: "small", duration: 6 },
       },
     };
   },

@@ -13,6 +13,7 @@ import { startLuma } from "./luma.js";
 import { startMiniMax } from "./minimax.js";
 import { startNewApi } from "./newapi.js";
 import { startOpenAiVideos } from "./openai-videos.js";
+import { startOpenRouter } from "./openrouter.js";
 import { startReplicate } from "./replicate.js";
 import { startRunway } from "./runway.js";
 import { startSeedance } from "./seedance.js";
@@ -43,6 +44,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   newapi: startNewApi,
   replicate: startReplicate,
   runway: startRunway,
+  openrouter: startOpenRouter,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -9,6 +9,7 @@ import { KLING_MODELS } from "./builtin/kling.js";
 import { LUMA_MODELS } from "./builtin/luma.js";
 import { MINIMAX_MODELS } from "./builtin/minimax.js";
 import { NEWAPI_MODELS } from "./builtin/newapi.js";
+import { OPENROUTER_MODELS } from "./builtin/openrouter.js";
 import { REPLICATE_MODELS } from "./builtin/replicate.js";
 import { RUNWAY_MODELS } from "./builtin/runway.js";
 import { SEEDANCE_MODELS } from "./builtin/seedance.js";
@@ -55,6 +56,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...NEWAPI_MODELS,
   ...REPLICATE_MODELS,
   ...RUNWAY_MODELS,
+  ...OPENROUTER_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

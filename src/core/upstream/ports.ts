@@ -23,6 +23,7 @@ export const UPSTREAM_KINDS = [
   "newapi",
   "replicate",
   "runway",
+  "openrouter",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

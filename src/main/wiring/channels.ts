@@ -85,6 +85,8 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
       createImageFetcher(config.images),
     );
   },
+  openrouter: async ({ http }) =>
+    (await import("../../adapters/providers/openrouter/provider.js")).createOpenRouterProvider(http()),
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
