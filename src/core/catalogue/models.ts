@@ -4,6 +4,7 @@
  */
 
 import { DASHSCOPE_MODELS } from "./builtin/dashscope.js";
+import { FAL_MODELS } from "./builtin/fal.js";
 import { GEMINI_MODELS } from "./builtin/gemini.js";
 import { KLING_MODELS } from "./builtin/kling.js";
 import { MINIMAX_MODELS } from "./builtin/minimax.js";
@@ -45,6 +46,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...KLING_MODELS,
   ...GEMINI_MODELS,
   ...MINIMAX_MODELS,
+  ...FAL_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

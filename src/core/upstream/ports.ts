@@ -18,6 +18,7 @@ export const UPSTREAM_KINDS = [
   "kling",
   "dashscope",
   "minimax",
+  "fal",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;
