@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
+import { startFal } from "./fal.js";
 import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
 import { startMiniMax } from "./minimax.js";
@@ -33,6 +34,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   kling: startKling,
   gemini: startGemini,
   minimax: startMiniMax,
+  fal: startFal,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {
