@@ -17,9 +17,12 @@ import {
   upstreamIdOf,
   videoUrlOf,
 } from "../../src/adapters/providers/fal/mapping.js";
-import { falAuthHeaders } from "../../src/adapters/providers/fal/provider.js";
+import { createFalProvider, falAuthHeaders } from "../../src/adapters/providers/fal/provider.js";
+import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstream/http.js";
 import { FAL_MODELS } from "../../src/core/catalogue/builtin/fal.js";
-import { DEFAULT_MODELS } from "../../src/core/catalogue/models.js";
+import { DEFAULT_MODELS, modelTable } from "../../src/core/catalogue/models.js";
+import { errors, isReelayError } from "../../src/core/errors.js";
+import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { modelEntrySchema } from "../../src/main/model_config.js";
 
 const req = {
@@ -264,5 +267,146 @@ describe("fal catalogue", () => {
       },
     });
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+  });
+});
+
+/** A ChannelHttp that records calls and answers `[status, json]` from a script (first matching path prefix). */
+function fakeHttp(answers: Record<string, [number, unknown]>) {
+  const calls: { method: string; path: string; json: unknown }[] = [];
+  const http: ChannelHttp = {
+    channelId: "fal",
+    async call(method, path, opts) {
+      calls.push({ method, path, json: opts.json });
+      const key = Object.keys(answers)
+        .sort((a, b) => b.length - a.length)
+        .find((k) => path.startsWith(k));
+      const [status, json] = key ? (answers[key] ?? [404, undefined]) : [404, undefined];
+      return { status, retryAfterS: null, json, text: JSON.stringify(json ?? "") } satisfies CallResult;
+    },
+    refusal: (res) =>
+      errors.upstreamRejected(
+        "fal",
+        { status: res.status, code: null, message: "refused" },
+        { retryable: true },
+      ),
+    download: async () => ({ bytes: 0 }),
+    close: async () => undefined,
+  };
+  return { http, calls };
+}
+
+const request: VideoRequest = {
+  api: "unified",
+  model: "fal-wan-2.5",
+  family: "wan-2.5",
+  prompt: "a red kite",
+  orientation: "landscape",
+  size: "small",
+  width: 1280,
+  height: 720,
+  duration: 10,
+  images: [],
+  imageKeys: [],
+  source: null,
+  watermark: false,
+  private: false,
+};
+const ctx = {
+  taskId: "task_1",
+  upstreamModel: "fal-ai/wan-25-preview/text-to-video",
+  imageFiles: [],
+  workDir: "/tmp",
+  signal: new AbortController().signal,
+};
+const ID = "fal-ai/wan-25-preview:req-1";
+const RESULT = "fal-ai/wan-25-preview/requests/req-1";
+const provider = (answers: Record<string, [number, unknown]>) => {
+  const f = fakeHttp(answers);
+  return { ...f, p: createFalProvider(f.http, modelTable(FAL_MODELS)) };
+};
+
+describe("fal adapter over a stand-in client", () => {
+  it("submits the model's input to its endpoint and keeps app and request ids", async () => {
+    const { p, calls } = provider({ "fal-ai/wan-25-preview/text-to-video": [200, { request_id: "req-1" }] });
+    const { upstreamId } = await p.submit(request, ctx);
+    expect(upstreamId).toBe(ID);
+    expect(calls).toEqual([
+      {
+        method: "POST",
+        path: "fal-ai/wan-25-preview/text-to-video",
+        json: { prompt: "a red kite", duration: "10", aspect_ratio: "16:9", resolution: "720p" },
+      },
+    ]);
+  });
+
+  it("refuses at submit: content policy as such, a locked account retryable, invalid input not", async () => {
+    const flagged = provider({
+      "fal-ai/": [
+        422,
+        { detail: [{ loc: ["body", "prompt"], msg: "flagged", type: "content_policy_violation" }] },
+      ],
+    });
+    await expect(flagged.p.submit(request, ctx)).rejects.toMatchObject({ code: "content_policy" });
+    const locked = provider({ "fal-ai/": [403, { detail: "User is locked. Reason: Exhausted balance." }] });
+    const e1 = await locked.p.submit(request, ctx).catch((e: unknown) => e);
+    expect(isReelayError(e1) && e1.code === "upstream_rejected" && e1.retryable).toBe(true);
+    const invalid = provider({
+      "fal-ai/": [422, { detail: [{ loc: ["body", "seed"], msg: "bad", type: "int_type" }] }],
+    });
+    const e2 = await invalid.p.submit(request, ctx).catch((e: unknown) => e);
+    expect(isReelayError(e2) && e2.code === "upstream_rejected" && !e2.retryable).toBe(true);
+  });
+
+  it("reads a COMPLETED request's result: a video is completed, a stored error is the task's failure", async () => {
+    const done = provider({
+      [`${RESULT}/status`]: [200, { status: "COMPLETED" }],
+      [RESULT]: [200, { video: { url: "https://v3.fal.media/files/x.mp4" } }],
+    });
+    expect((await done.p.poll(ID, ctx.signal)).status).toMatchObject({ state: "completed", progress: 100 });
+    const flagged = provider({
+      [`${RESULT}/status`]: [200, { status: "COMPLETED" }],
+      [RESULT]: [
+        422,
+        { detail: [{ loc: ["body", "prompt"], msg: "flagged", type: "content_policy_violation" }] },
+      ],
+    });
+    expect((await flagged.p.poll(ID, ctx.signal)).status).toMatchObject({
+      state: "failed",
+      error: { code: "content_policy_violation", class: "content_policy" },
+    });
+    const timedOut = provider({
+      [`${RESULT}/status`]: [200, { status: "COMPLETED" }],
+      [RESULT]: [504, { detail: "Request timed out", error_type: "request_timeout" }],
+    });
+    expect((await timedOut.p.poll(ID, ctx.signal)).status).toMatchObject({
+      state: "failed",
+      error: { class: "timeout" },
+    });
+  });
+
+  it("throws (a passing failure) when the status or result answer is not fal's", async () => {
+    const down = provider({ [`${RESULT}/status`]: [502, undefined] });
+    await expect(down.p.poll(ID, ctx.signal)).rejects.toMatchObject({
+      code: "upstream_rejected",
+      retryable: true,
+    });
+    const proxy = provider({
+      [`${RESULT}/status`]: [200, { status: "COMPLETED" }],
+      [RESULT]: [502, undefined],
+    });
+    await expect(proxy.p.poll(ID, ctx.signal)).rejects.toMatchObject({ retryable: true });
+  });
+
+  it("cancels with PUT; a request already done or gone is no error", async () => {
+    const ok = provider({ [`${RESULT}/cancel`]: [202, { status: "CANCELLATION_REQUESTED" }] });
+    await ok.p.cancel(ID, ctx.signal);
+    expect(ok.calls).toEqual([{ method: "PUT", path: `${RESULT}/cancel`, json: undefined }]);
+    await provider({ [`${RESULT}/cancel`]: [400, { status: "ALREADY_COMPLETED" }] }).p.cancel(ID, ctx.signal);
+    await provider({ [`${RESULT}/cancel`]: [404, { status: "NOT_FOUND" }] }).p.cancel(ID, ctx.signal);
+    await expect(
+      provider({ [`${RESULT}/cancel`]: [401, { detail: "no" }] }).p.cancel(ID, ctx.signal),
+    ).rejects.toMatchObject({
+      code: "upstream_rejected",
+    });
   });
 });
