@@ -213,6 +213,10 @@ describe("fal status and errors", () => {
       }),
     ).toMatchObject({ class: "quota", channelFault: true });
     expect(classifyError(403, { detail: "Forbidden" })).toMatchObject({ class: "auth" });
+    expect(classifyError(402, { detail: "Payment required" })).toMatchObject({
+      class: "quota",
+      channelFault: true,
+    });
     expect(classifyError(429, { detail: "slow down" })).toMatchObject({
       class: "overloaded",
       channelFault: true,
@@ -283,12 +287,15 @@ function fakeHttp(answers: Record<string, [number, unknown]>) {
       const [status, json] = key ? (answers[key] ?? [404, undefined]) : [404, undefined];
       return { status, retryAfterS: null, json, text: JSON.stringify(json ?? "") } satisfies CallResult;
     },
-    refusal: (res) =>
-      errors.upstreamRejected(
-        "fal",
-        { status: res.status, code: null, message: "refused" },
-        { retryable: true },
-      ),
+    // As the real client: a submit's 504 is an unknown outcome.
+    refusal: (res, phase) =>
+      phase === "submit" && res.status === 504
+        ? errors.upstreamOutcomeUnknown("fal", "HTTP 504", false)
+        : errors.upstreamRejected(
+            "fal",
+            { status: res.status, code: null, message: "refused" },
+            { retryable: true },
+          ),
     download: async () => ({ bytes: 0 }),
     close: async () => undefined,
   };
@@ -350,6 +357,8 @@ describe("fal adapter over a stand-in client", () => {
     const locked = provider({ "fal-ai/": [403, { detail: "User is locked. Reason: Exhausted balance." }] });
     const e1 = await locked.p.submit(request, ctx).catch((e: unknown) => e);
     expect(isReelayError(e1) && e1.code === "upstream_rejected" && e1.retryable).toBe(true);
+    const gateway = provider({ "fal-ai/": [504, { detail: "Gateway Timeout" }] });
+    await expect(gateway.p.submit(request, ctx)).rejects.toMatchObject({ code: "upstream_outcome_unknown" });
     const invalid = provider({
       "fal-ai/": [422, { detail: [{ loc: ["body", "seed"], msg: "bad", type: "int_type" }] }],
     });

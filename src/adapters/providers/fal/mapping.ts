@@ -173,8 +173,9 @@ const CHANNEL_CLASSES = new Set<UpstreamErrorClass>([
 
 /**
  * A non-2xx answer's meaning: the model error's `detail[0].type` (content policy, else the
- * request's invalid input), a request error's `error_type`, else the HTTP status (401 auth, 403
- * a locked account or a refused key, 429 rate, 5xx fal's own, other 4xx the request's).
+ * request's invalid input), a request error's `error_type`, else the HTTP status (401 auth, 402
+ * and a locked account's 403 quota, another 403 auth, 408 timeout, 429 rate, 5xx fal's own,
+ * other 4xx the request's).
  */
 export function classifyError(status: number, json: unknown, text = ""): FalError {
   const o = obj(json);
@@ -205,6 +206,8 @@ export function classifyError(status: number, json: unknown, text = ""): FalErro
     const quota = /exhausted balance|top up|billing|locked/i.test(message);
     return { code: errorType ?? "403", message, class: quota ? "quota" : "auth", channelFault: true };
   }
+  if (status === 402) return { code: errorType ?? "402", message, class: "quota", channelFault: true };
+  if (status === 408) return { code: errorType ?? "408", message, class: "timeout", channelFault: true };
   if (status === 429) return { code: errorType ?? "429", message, class: "overloaded", channelFault: true };
   if (status >= 500)
     return { code: errorType ?? String(status), message, class: "upstream_internal", channelFault: true };

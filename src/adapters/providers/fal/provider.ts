@@ -63,7 +63,9 @@ const toFal = async (i: InputImage | null): Promise<string | null> =>
 export function createFalProvider(http: ChannelHttp, models: ModelTable): UpstreamProvider {
   /** A fal refusal as Reelay's error for `phase`. */
   function refusal(res: CallResult, phase: Phase): ReelayError {
-    if (res.json === undefined && res.status >= 500) return http.refusal(res, phase);
+    // A gateway's 504 to a submit may hide a request fal took (outcome unknown); bare 5xx pages too.
+    if ((res.json === undefined && res.status >= 500) || (phase === "submit" && res.status === 504))
+      return http.refusal(res, phase);
     const e = classifyError(res.status, res.json, res.text);
     if (e.class === "content_policy")
       return errors.contentPolicy(http.channelId, e.code ?? "content_policy_violation", e.message);
