@@ -163,6 +163,27 @@ describe("fal: both create APIs", () => {
     expect(inputs(a)[0]).toMatchObject({ negative_prompt: "blur", seed: 42 });
   });
 
+  it("makes a portrait 10 s Kling 2.1 Master video (1080p only) from its text-to-video endpoint", async () => {
+    const a = await emulator();
+    const s = await app([channel("a", "fal", a.url, { models: ["fal-kling-v2.1-master"] })], [a]);
+    const key = await s.newKey();
+    const id = await create(s, key, {
+      ...BODY,
+      model: "fal-kling-v2.1-master",
+      orientation: "portrait",
+      duration: 10,
+    });
+    const done = await waitForTask(s, key, id);
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(a.core.requests.find((r) => r.route === "submit")?.path).toBe(
+      "/fal-ai/kling-video/v2.1/master/text-to-video",
+    );
+    expect(inputs(a)).toEqual([{ prompt: "a paper boat on a canal", duration: "10", aspect_ratio: "9:16" }]);
+    const { video, durationS } = await probeUrl(String(done.video_url), "kling.mp4");
+    expect(video).toMatchObject({ width: 1080, height: 1920 });
+    expect(Math.round(durationS)).toBe(10);
+  });
+
   it("refuses a duration the model does not make with 400 naming the field and its values; nothing reaches fal", async () => {
     const a = await emulator();
     const s = await app([fal("a", a.url)], [a]);
@@ -279,6 +300,23 @@ describe("fal: fal's errors", () => {
     expect(attempts(done)).toBe(1);
     expect(routes(a).filter((r) => r === "submit")).toHaveLength(1);
     expect(b.core.requests).toEqual([]);
+  });
+
+  it("fails a task whose request ended in a fal request error (504 request_timeout), naming it", async () => {
+    const a = await emulator();
+    const s = await app([fal("a", a.url)], [a]);
+    const key = await s.newKey();
+    a.core.nextTask({
+      outcome: "fail",
+      runMs: 300,
+      failCode: "request_timeout",
+      failMessage: "Request timed out",
+    });
+    const done = await waitForTask(s, key, await create(s, key));
+    expect(done.status).toBe("failed");
+    const message = String((done.error as { message: string }).message);
+    expect(message).toContain("request_timeout");
+    expect(message).toContain("Request timed out");
   });
 
   it("keeps a task running through status words it does not know", async () => {
