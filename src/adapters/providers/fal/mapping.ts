@@ -53,7 +53,12 @@ export function parseUpstreamId(upstreamId: string): { appId: string; requestId:
   const at = upstreamId.lastIndexOf(":");
   const appId = at > 0 ? upstreamId.slice(0, at) : "";
   const requestId = at > 0 ? upstreamId.slice(at + 1) : "";
-  if (!/^[^/\s]+\/[^/\s]+$/.test(appId) || !/^[A-Za-z0-9._-]+$/.test(requestId))
+  if (
+    !/^[^/\s]+\/[^/\s]+$/.test(appId) ||
+    !/^[^/\s?#]+$/.test(requestId) ||
+    requestId === ".." ||
+    requestId === "."
+  )
     throw new FalUnsupported(`'${upstreamId}' is not a fal upstream id`);
   return { appId, requestId };
 }

@@ -34,6 +34,7 @@ import {
   FalUnsupported,
   falAppId,
   isFalEnvelope,
+  parseUpstreamId,
   queuePaths,
   readStatus,
   upstreamIdOf,
@@ -56,6 +57,15 @@ async function asDataUri(path: string): Promise<string> {
     await f.close();
   }
 }
+
+const validRequestId = (id: string): boolean => {
+  try {
+    parseUpstreamId(upstreamIdOf("fal-ai/app", id));
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 const toFal = async (i: InputImage | null): Promise<string | null> =>
   i === null ? null : i.url !== null ? i.url : asDataUri(i.file);
@@ -134,10 +144,10 @@ export function createFalProvider(http: ChannelHttp, models: ModelTable): Upstre
       const res = await http.call("POST", path, { phase: "submit", json: body, signal: ctx.signal });
       if (!ok(res)) throw refusal(res, "submit");
       const requestId = str(obj(res.json).request_id);
-      if (!requestId)
+      if (!requestId || !validRequestId(requestId))
         throw errors.upstreamOutcomeUnknown(
           http.channelId,
-          `a ${res.status} answer without a request_id`,
+          `a ${res.status} answer without a usable request_id`,
           false,
         );
       const status: UpstreamStatus = {
