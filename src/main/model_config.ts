@@ -58,7 +58,7 @@ export const modelEntrySchema = z.strictObject({
   videoSizes: z.array(z.string().regex(/^\d{2,4}x\d{2,4}$/, "must be WxH, e.g. 1280x720")).optional(),
   videoSeconds: z.array(z.number().int().min(1).max(600)).optional(),
   accepts: acceptsSchema.optional(),
-  upstream: z.record(z.enum(UPSTREAM_KINDS), upstreamIdSchema).optional(),
+  upstream: z.partialRecord(z.enum(UPSTREAM_KINDS), upstreamIdSchema).optional(),
   price: priceSchema.optional(),
   inputs: z
     .strictObject({

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
+import { startFal } from "../emulators/fal.js";
 import { startGemini } from "../emulators/gemini.js";
 import { startKling } from "../emulators/kling.js";
 import { startLuma } from "../emulators/luma.js";
@@ -361,6 +362,28 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1280x720", seconds: "4" },
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "openrouter-veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+      },
+    };
+  },
+  // Wan 2.5 on fal's queue API: 1080p or 720p, 5 or 10 s; results on fal's CDN (another origin, allowed).
+  "fal upstream": async () => {
+    const emulator = await startFal({ secret: "fal-secret-0123" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", "fal", emulator.url, { models: ["fal-wan-2.5"] })] },
+      { env: { ...secretEnv("up", "fal-secret-0123"), REELAY_IMAGE_ALLOW_HOSTS: emulator.cdnHost } },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "fal-wan-2.5",
+        unified: { orientation: "landscape", size: "large", duration: 5 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "10" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "fal-wan-2.5", orientation: "portrait", size: "small", duration: 10 },
       },
     };
   },

@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
+import { startFal } from "./fal.js";
 import { startGemini } from "./gemini.js";
 import { startKling } from "./kling.js";
 import { startLuma } from "./luma.js";
@@ -45,6 +46,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   replicate: startReplicate,
   runway: startRunway,
   openrouter: startOpenRouter,
+  fal: startFal,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

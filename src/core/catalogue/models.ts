@@ -4,6 +4,7 @@
  */
 
 import { DASHSCOPE_MODELS } from "./builtin/dashscope.js";
+import { FAL_MODELS } from "./builtin/fal.js";
 import { GEMINI_MODELS } from "./builtin/gemini.js";
 import { KLING_MODELS } from "./builtin/kling.js";
 import { LUMA_MODELS } from "./builtin/luma.js";
@@ -57,6 +58,7 @@ export const DEFAULT_MODELS: readonly ModelCapability[] = [
   ...REPLICATE_MODELS,
   ...RUNWAY_MODELS,
   ...OPENROUTER_MODELS,
+  ...FAL_MODELS,
 ];
 
 /** `1024x1792` → its pixel size, or undefined when the text is not `WxH`. */

@@ -24,6 +24,7 @@ export const UPSTREAM_KINDS = [
   "replicate",
   "runway",
   "openrouter",
+  "fal",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

@@ -87,6 +87,10 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   },
   openrouter: async ({ http }) =>
     (await import("../../adapters/providers/openrouter/provider.js")).createOpenRouterProvider(http()),
+  fal: async ({ http, config, channel }) => {
+    const { createFalProvider, falAuthHeaders } = await import("../../adapters/providers/fal/provider.js");
+    return createFalProvider(http(falAuthHeaders(channel.secret)), modelTable(config.models));
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */

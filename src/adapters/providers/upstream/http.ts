@@ -100,7 +100,7 @@ export interface ChannelHttp {
   readonly channelId: string;
   /** One API call; throws ReelayErrors classified for `phase`. Non-2xx answers come back for the caller to judge. */
   call(
-    method: "GET" | "POST" | "DELETE",
+    method: "GET" | "POST" | "PUT" | "DELETE",
     path: string,
     opts: {
       phase: Phase;
