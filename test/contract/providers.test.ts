@@ -9,6 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { UpstreamKind } from "../../src/core/upstream/ports.js";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
 import { startFal } from "../emulators/fal.js";
@@ -74,6 +75,32 @@ const KLING_ASKS: Asks = {
   cancel: { model: "kling-v2.1-master", orientation: "landscape", size: "large", duration: 10 },
 };
 
+/**
+ * A subject on one emulated upstream (800 ms a task): a channel of `kind` with its secret, serving
+ * `models` (default "*"), alone in the config.
+ */
+function upstream<E extends RunningEmulator>(
+  kind: UpstreamKind,
+  start: (o: { secret: string }) => Promise<E>,
+  secret: string,
+  o: { models?: string[]; asks?: Asks; env?: (e: E) => Record<string, string> } = {},
+): () => Promise<Subject> {
+  return async () => {
+    const emulator = await start({ secret });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      { channels: [channel("up", kind, emulator.url, o.models ? { models: o.models } : {})] },
+      { env: { ...secretEnv("up", secret), ...o.env?.(emulator) } },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      ...(o.asks ? { asks: o.asks } : {}),
+    };
+  };
+}
+
 const SUBJECTS: Record<string, () => Promise<Subject>> = {
   "local renderer": async () => ({
     app: await startWithChannels({ channels: [{ id: "local", kind: "local" }] }),
@@ -90,303 +117,141 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
     );
     return { app, emulator: null, holdNext: () => fake.upcoming.push("hang") };
   },
-  "unified relay upstream": async () => {
-    const emulator = await startUnifiedRelay({ secret: "unified-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "unified", emulator.url)] },
-      { env: secretEnv("up", "unified-secret-0123") },
-    );
-    return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
-  },
-  "OpenAI-Videos upstream": async () => {
-    const emulator = await startOpenAiVideos({ secret: "openai-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "openai", emulator.url)] },
-      { env: secretEnv("up", "openai-secret-0123") },
-    );
-    return { app, emulator, holdNext: () => emulator.core.nextTask({ outcome: "never" }) };
-  },
+  "unified relay upstream": upstream("unified", startUnifiedRelay, "unified-secret-0123"),
+  "OpenAI-Videos upstream": upstream("openai", startOpenAiVideos, "openai-secret-0123"),
   // Seedance 1.0 pro makes the 1.0 series' documented sizes: 1920×1088 at 1080p 16:9, 1248×704 at 720p 16:9.
-  "Seedance upstream": async () => {
-    const emulator = await startSeedance({ secret: "ark-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "seedance", emulator.url)] },
-      { env: secretEnv("up", "ark-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "seedance-1.0-pro",
-        unified: { orientation: "landscape", size: "large", duration: 5 },
-        unifiedMakes: { width: 1920, height: 1088 },
-        // Its own 1080p size: a 1280x720 ask is made at 1248×704, which the OpenAI view then reports.
-        openai: { size: "1088x1920", seconds: "4" },
-        openaiMakes: { width: 1088, height: 1920 },
-        cancel: { model: "seedance-1.0-pro", orientation: "landscape", size: "small", duration: 12 },
-      },
-    };
-  },
-  "DashScope (Alibaba Wan) upstream": async () => {
-    const emulator = await startDashScope({ secret: "dashscope-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      {
-        channels: [
-          channel("up", "dashscope", emulator.url, { models: ["wan2.5"] }),
-          { id: "local", kind: "local" },
-        ],
-      },
-      { env: secretEnv("up", "dashscope-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "wan2.5",
-        unified: { orientation: "landscape", size: "large", duration: 5 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "10" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "wan2.5", orientation: "portrait", size: "small", duration: 10 },
-      },
-    };
-  },
+  "Seedance upstream": upstream("seedance", startSeedance, "ark-secret-0123", {
+    asks: {
+      model: "seedance-1.0-pro",
+      unified: { orientation: "landscape", size: "large", duration: 5 },
+      unifiedMakes: { width: 1920, height: 1088 },
+      // Its own 1080p size: a 1280x720 ask is made at 1248×704, which the OpenAI view then reports.
+      openai: { size: "1088x1920", seconds: "4" },
+      openaiMakes: { width: 1088, height: 1920 },
+      cancel: { model: "seedance-1.0-pro", orientation: "landscape", size: "small", duration: 12 },
+    },
+  }),
+  "DashScope (Alibaba Wan) upstream": upstream("dashscope", startDashScope, "dashscope-secret-0123", {
+    models: ["wan2.5"],
+    asks: {
+      model: "wan2.5",
+      unified: { orientation: "landscape", size: "large", duration: 5 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "10" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "wan2.5", orientation: "portrait", size: "small", duration: 10 },
+    },
+  }),
   // Configured with the provider channel alone: its built-in model is offered, the sora-2 family is not.
-  "Kling upstream": async () => {
-    const emulator = await startKling({ secret: "kling-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "kling", emulator.url)] },
-      { env: secretEnv("up", "kling-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: KLING_ASKS,
-    };
-  },
-  "Gemini API (Veo) upstream": async () => {
-    const emulator = await startGemini({ secret: "gemini-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      {
-        channels: [channel("up", "gemini", emulator.url, { models: ["veo-3.1"] })],
-      },
-      { env: secretEnv("up", "gemini-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "veo-3.1",
-        unified: { orientation: "landscape", size: "large", duration: 8 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "4" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
-      },
-    };
-  },
+  "Kling upstream": upstream("kling", startKling, "kling-secret-0123", { asks: KLING_ASKS }),
+  "Gemini API (Veo) upstream": upstream("gemini", startGemini, "gemini-secret-0123", {
+    models: ["veo-3.1"],
+    asks: {
+      model: "veo-3.1",
+      unified: { orientation: "landscape", size: "large", duration: 8 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "4" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+    },
+  }),
   // Another new-api relay serving veo-3.1 under its Reelay name: 16:9 or 9:16, 720p or 1080p, 4/6/8 s.
-  "new-api upstream": async () => {
-    const emulator = await startNewApi({ secret: "sk-newapi-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "newapi", emulator.url, { models: ["veo-3.1"] })] },
-      { env: secretEnv("up", "sk-newapi-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "veo-3.1",
-        unified: { orientation: "landscape", size: "large", duration: 8 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "4" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
-      },
-    };
-  },
+  "new-api upstream": upstream("newapi", startNewApi, "sk-newapi-secret-0123", {
+    models: ["veo-3.1"],
+    asks: {
+      model: "veo-3.1",
+      unified: { orientation: "landscape", size: "large", duration: 8 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "4" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+    },
+  }),
   // hailuo-02 makes 16:9 text-to-video at 768P (1366×768) or 1080P (1920×1080); 1080P only at 6 s.
-  "MiniMax upstream": async () => {
-    const emulator = await startMiniMax({ secret: "minimax-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      {
-        channels: [
-          channel("up", "minimax", emulator.url, { models: ["hailuo-02"] }),
-          { id: "local", kind: "local" },
-        ],
-      },
-      { env: secretEnv("up", "minimax-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "hailuo-02",
-        unified: { orientation: "landscape", size: "large", duration: 6 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1920x1080", seconds: "6" },
-        openaiMakes: { width: 1920, height: 1080 },
-        cancel: { model: "hailuo-02", orientation: "landscape", size: "small", duration: 10 },
-      },
-    };
-  },
+  "MiniMax upstream": upstream("minimax", startMiniMax, "minimax-secret-0123", {
+    models: ["hailuo-02"],
+    asks: {
+      model: "hailuo-02",
+      unified: { orientation: "landscape", size: "large", duration: 6 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1920x1080", seconds: "6" },
+      openaiMakes: { width: 1920, height: 1080 },
+      cancel: { model: "hailuo-02", orientation: "landscape", size: "small", duration: 10 },
+    },
+  }),
   // ray-2 makes 5 or 9 s at 540p–4k in seven aspect ratios (16:9 1080p is 1920×1080).
-  "Luma upstream": async () => {
-    const emulator = await startLuma({ secret: "luma-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      {
-        channels: [
-          channel("up", "luma", emulator.url, { models: ["ray-2"] }),
-          { id: "local", kind: "local" },
-        ],
-      },
-      { env: secretEnv("up", "luma-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "ray-2",
-        unified: { orientation: "landscape", size: "large", duration: 5 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "9" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "ray-2", orientation: "portrait", size: "small", duration: 9 },
-      },
-    };
-  },
+  "Luma upstream": upstream("luma", startLuma, "luma-secret-0123", {
+    models: ["ray-2"],
+    asks: {
+      model: "ray-2",
+      unified: { orientation: "landscape", size: "large", duration: 5 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "9" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "ray-2", orientation: "portrait", size: "small", duration: 9 },
+    },
+  }),
   // Grok Imagine makes no 1080p: its seed size is small (720p), 1280×720 at 16:9. xAI has no cancel.
-  "xAI (Grok Imagine) upstream": async () => {
-    const emulator = await startXai({ secret: "xai-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      {
-        channels: [
-          channel("up", "xai", emulator.url, { models: ["grok-imagine-video"] }),
-          { id: "local", kind: "local" },
-        ],
-      },
-      { env: secretEnv("up", "xai-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "grok-imagine-video",
-        unified: { orientation: "landscape", size: "small", duration: 6 },
-        unifiedMakes: { width: 1280, height: 720 },
-        openai: { size: "1280x720", seconds: "8" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "grok-imagine-video", orientation: "landscape", size: "small", duration: 15 },
-      },
-    };
-  },
-  // Another new-api relay serving veo-3.1 under its Reelay name: 16:9 or 9:16, 720p or 1080p, 4/6/8 s.
+  "xAI (Grok Imagine) upstream": upstream("xai", startXai, "xai-secret-0123", {
+    models: ["grok-imagine-video"],
+    asks: {
+      model: "grok-imagine-video",
+      unified: { orientation: "landscape", size: "small", duration: 6 },
+      unifiedMakes: { width: 1280, height: 720 },
+      openai: { size: "1280x720", seconds: "8" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "grok-imagine-video", orientation: "landscape", size: "small", duration: 15 },
+    },
+  }),
   // minimax/hailuo-02 on Replicate: 16:9 text-to-video, offered at 1080p (6 s) by the seed's sizes.
-  "Replicate upstream": async () => {
-    const emulator = await startReplicate({ secret: "replicate-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "replicate", emulator.url, { models: ["replicate-hailuo-02"] })] },
-      { env: secretEnv("up", "replicate-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "replicate-hailuo-02",
-        unified: { orientation: "landscape", size: "large", duration: 6 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1920x1080", seconds: "6" },
-        openaiMakes: { width: 1920, height: 1080 },
-        cancel: { model: "replicate-hailuo-02", orientation: "landscape", size: "large", duration: 6 },
-      },
-    };
-  },
+  "Replicate upstream": upstream("replicate", startReplicate, "replicate-secret-0123", {
+    models: ["replicate-hailuo-02"],
+    asks: {
+      model: "replicate-hailuo-02",
+      unified: { orientation: "landscape", size: "large", duration: 6 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1920x1080", seconds: "6" },
+      openaiMakes: { width: 1920, height: 1080 },
+      cancel: { model: "replicate-hailuo-02", orientation: "landscape", size: "large", duration: 6 },
+    },
+  }),
   // Veo 3.1 through Runway: ratio 1920:1080 at 1080p, 1280:720 at 720p; 4, 6 or 8 s.
-  "Runway upstream": async () => {
-    const emulator = await startRunway({ secret: "key_runway_secret_0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "runway", emulator.url, { models: ["runway-veo3.1"] })] },
-      { env: secretEnv("up", "key_runway_secret_0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "runway-veo3.1",
-        unified: { orientation: "landscape", size: "large", duration: 8 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "4" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "runway-veo3.1", orientation: "portrait", size: "small", duration: 6 },
-      },
-    };
-  },
+  "Runway upstream": upstream("runway", startRunway, "key_runway_secret_0123", {
+    models: ["runway-veo3.1"],
+    asks: {
+      model: "runway-veo3.1",
+      unified: { orientation: "landscape", size: "large", duration: 8 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "4" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "runway-veo3.1", orientation: "portrait", size: "small", duration: 6 },
+    },
+  }),
   // Veo 3.1 through OpenRouter: 720p or 1080p, 16:9 or 9:16, 4/6/8 s; the provider channel alone.
-  "OpenRouter upstream": async () => {
-    const emulator = await startOpenRouter({ secret: "openrouter-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "openrouter", emulator.url, { models: ["openrouter-veo-3.1"] })] },
-      { env: secretEnv("up", "openrouter-secret-0123") },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "openrouter-veo-3.1",
-        unified: { orientation: "landscape", size: "large", duration: 8 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "4" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "openrouter-veo-3.1", orientation: "portrait", size: "small", duration: 6 },
-      },
-    };
-  },
+  "OpenRouter upstream": upstream("openrouter", startOpenRouter, "openrouter-secret-0123", {
+    models: ["openrouter-veo-3.1"],
+    asks: {
+      model: "openrouter-veo-3.1",
+      unified: { orientation: "landscape", size: "large", duration: 8 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "4" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "openrouter-veo-3.1", orientation: "portrait", size: "small", duration: 6 },
+    },
+  }),
   // Wan 2.5 on fal's queue API: 1080p or 720p, 5 or 10 s; results on fal's CDN (another origin, allowed).
-  "fal upstream": async () => {
-    const emulator = await startFal({ secret: "fal-secret-0123" });
-    emulator.core.defaultBehaviour = { runMs: 800 };
-    const app = await startWithChannels(
-      { channels: [channel("up", "fal", emulator.url, { models: ["fal-wan-2.5"] })] },
-      { env: { ...secretEnv("up", "fal-secret-0123"), REELAY_IMAGE_ALLOW_HOSTS: emulator.cdnHost } },
-    );
-    return {
-      app,
-      emulator,
-      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
-      asks: {
-        model: "fal-wan-2.5",
-        unified: { orientation: "landscape", size: "large", duration: 5 },
-        unifiedMakes: { width: 1920, height: 1080 },
-        openai: { size: "1280x720", seconds: "10" },
-        openaiMakes: { width: 1280, height: 720 },
-        cancel: { model: "fal-wan-2.5", orientation: "portrait", size: "small", duration: 10 },
-      },
-    };
-  },
+  "fal upstream": upstream("fal", startFal, "fal-secret-0123", {
+    models: ["fal-wan-2.5"],
+    env: (e) => ({ REELAY_IMAGE_ALLOW_HOSTS: e.cdnHost }),
+    asks: {
+      model: "fal-wan-2.5",
+      unified: { orientation: "landscape", size: "large", duration: 5 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "10" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "fal-wan-2.5", orientation: "portrait", size: "small", duration: 10 },
+    },
+  }),
 };
 
 for (const [name, start] of Object.entries(SUBJECTS)) {
