@@ -23,6 +23,7 @@ import { startReplicate } from "../emulators/replicate.js";
 import { startRunway } from "../emulators/runway.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
+import { startVertex, testServiceAccountKey } from "../emulators/vertex.js";
 import { startXai } from "../emulators/xai.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
@@ -384,6 +385,37 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
         openai: { size: "1280x720", seconds: "10" },
         openaiMakes: { width: 1280, height: 720 },
         cancel: { model: "fal-wan-2.5", orientation: "portrait", size: "small", duration: 10 },
+      },
+    };
+  },
+  "Vertex AI (Veo) upstream": async () => {
+    const key = testServiceAccountKey();
+    const emulator = await startVertex({ secret: key });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const app = await startWithChannels(
+      {
+        channels: [
+          channel("up", "vertex", emulator.url, {
+            models: ["veo-3.1"],
+            project: "reelay-test",
+            location: "us-central1",
+            tokenUrl: `${emulator.url}/token`,
+          }),
+        ],
+      },
+      { env: secretEnv("up", key) },
+    );
+    return {
+      app,
+      emulator,
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "veo-3.1",
+        unified: { orientation: "landscape", size: "large", duration: 8 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "4" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
       },
     };
   },
