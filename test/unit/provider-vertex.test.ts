@@ -69,6 +69,8 @@ describe("vertex mapping: request → body", () => {
       request({
         orientation: "portrait",
         size: "small",
+        width: 720,
+        height: 1280,
         duration: 4,
         negativePrompt: "rain",
         seed: 42,
