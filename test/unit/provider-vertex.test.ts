@@ -21,8 +21,10 @@ import {
   readServiceAccountKey,
   signAssertion,
 } from "../../src/adapters/providers/vertex/token.js";
+import { GEMINI_MODELS } from "../../src/core/catalogue/builtin/gemini.js";
 import { ErrorCode, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { channelSchema, readChannels } from "../../src/main/channel_config.js";
 import { checkVertexBody, testServiceAccountKey } from "../emulators/vertex.js";
 
 const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
@@ -240,5 +242,70 @@ describe("vertex token: service-account assertion and cache", () => {
     } finally {
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe("vertex channel config", () => {
+  const KEY = testServiceAccountKey();
+  const read = (c: Record<string, unknown>, env: Record<string, string> = { SA: KEY }) =>
+    readChannels(
+      [
+        channelSchema.parse({
+          id: "v",
+          kind: "vertex",
+          baseUrl: "https://us-central1-aiplatform.googleapis.com",
+          ...c,
+        }),
+      ],
+      GEMINI_MODELS,
+      env,
+      "test",
+    );
+
+  it("reads project, location and the storage settings, with the documented defaults", () => {
+    const [ch] = read({
+      secretEnv: "SA",
+      project: "my-project",
+      location: "us-central1",
+      storageUri: "gs://reelay-out/p/",
+    });
+    expect(ch?.vertex).toEqual({
+      project: "my-project",
+      location: "us-central1",
+      storageUri: "gs://reelay-out/p/",
+      storageBaseUrl: "https://storage.googleapis.com",
+    });
+  });
+
+  it("refuses a vertex channel without project/location or without a service-account key JSON", () => {
+    expect(() => read({ secretEnv: "SA", location: "us-central1" })).toThrow(/project and location/);
+    expect(() =>
+      read({ secretEnv: "SA", project: "my-project", location: "us-central1" }, { SA: "not-json" }),
+    ).toThrow(/service-account key JSON/);
+    expect(() =>
+      read(
+        { secretEnv: "SA", project: "my-project", location: "us-central1" },
+        { SA: '{"client_email":"x"}' },
+      ),
+    ).toThrow(/client_email or private_key/);
+  });
+
+  it("refuses the vertex fields on other kinds", () => {
+    expect(() =>
+      readChannels(
+        [
+          channelSchema.parse({
+            id: "g",
+            kind: "gemini",
+            baseUrl: "https://g.example",
+            secretEnv: "SA",
+            project: "my-project",
+          }),
+        ],
+        GEMINI_MODELS,
+        { SA: "k" },
+        "test",
+      ),
+    ).toThrow(/kind 'vertex' only/);
   });
 });
