@@ -30,6 +30,20 @@ export interface ChannelConfig {
   readonly signingKeys?: { readonly accessKey: string; readonly secretKey: string };
   /** Runway only: the API version sent as `X-Runway-Version` (absent: the adapter's default). */
   readonly runwayVersion?: string;
+  /** Vertex AI only: where the project's Veo models are, and where tokens and results come from. */
+  readonly vertex?: VertexChannelConfig;
+}
+
+/** A Vertex AI channel's settings; the service-account key JSON is the channel's `secret`. */
+export interface VertexChannelConfig {
+  readonly project: string;
+  readonly location: string;
+  /** Overrides the key's `token_uri` (tests point it at an emulator). */
+  readonly tokenUrl?: string;
+  /** `gs://bucket/prefix/`: results are written there; else they come back inline as base64. */
+  readonly storageUri?: string;
+  /** Where `gs://` results are read (the Cloud Storage JSON API). */
+  readonly storageBaseUrl: string;
 }
 
 export const channelSchema = z.strictObject({
@@ -54,6 +68,24 @@ export const channelSchema = z.strictObject({
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, "must be an API version date such as 2024-11-06")
     .optional(),
+  /** Vertex AI only: the Google Cloud project and region of the Veo models. */
+  project: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{4,61}[a-z0-9]$/, "must be a Google Cloud project id")
+    .optional(),
+  location: z
+    .string()
+    .regex(/^[a-z]+(-[a-z0-9]+)+$|^global$/, "must be a Google Cloud region such as us-central1")
+    .optional(),
+  /** Vertex AI only: the OAuth token endpoint, overriding the key's `token_uri`. */
+  tokenUrl: httpUrl.optional(),
+  /** Vertex AI only: `gs://bucket/prefix/` for results (else inline base64). */
+  storageUri: z
+    .string()
+    .regex(/^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/, "must be a gs://bucket/prefix/ URI")
+    .optional(),
+  /** Vertex AI only: the Cloud Storage JSON API's base URL (default https://storage.googleapis.com). */
+  storageBaseUrl: httpUrl.optional(),
   models: z
     .union([
       z.literal("*"),
@@ -135,6 +167,7 @@ export function readChannels(
     }
     if (c.runwayVersion !== undefined && c.kind !== "runway")
       throw fail(`${at}: runwayVersion is for kind 'runway' only`);
+    const vertex = readVertex(c, secret, (msg) => fail(`${at}: ${msg}`));
     const signingKeys = readSigningKeys(c, env, (msg) => fail(`${at}: ${msg}`), secret !== null);
     const models =
       c.models === "*"
@@ -161,6 +194,7 @@ export function readChannels(
       connections: c.connections,
       ...(signingKeys ? { signingKeys } : {}),
       ...(c.runwayVersion ? { runwayVersion: c.runwayVersion } : {}),
+      ...(vertex ? { vertex } : {}),
     };
   });
   if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
@@ -195,4 +229,43 @@ function readSigningKeys(
   if (!accessKey) throw fail(`accessKeyEnv names ${c.accessKeyEnv}, which is not set`);
   if (!secretKey) throw fail(`secretKeyEnv names ${c.secretKeyEnv}, which is not set`);
   return { accessKey, secretKey };
+}
+
+/**
+ * A Vertex AI channel's settings: `project` and `location` required, a service-account key JSON
+ * (`client_email`, `private_key`, `token_uri` or `tokenUrl`) in `secretEnv`; for kind vertex only.
+ */
+function readVertex(
+  c: z.infer<typeof channelSchema>,
+  secret: string | null,
+  fail: (msg: string) => ConfigError,
+): VertexChannelConfig | undefined {
+  const given = [c.project, c.location, c.tokenUrl, c.storageUri, c.storageBaseUrl].some(
+    (v) => v !== undefined,
+  );
+  if (c.kind !== "vertex") {
+    if (given)
+      throw fail("project, location, tokenUrl, storageUri and storageBaseUrl are for kind 'vertex' only");
+    return undefined;
+  }
+  if (!c.project || !c.location) throw fail("a vertex channel needs project and location");
+  if (!secret) throw fail("a vertex channel needs secretEnv (a service-account key JSON)");
+  let key: Record<string, unknown>;
+  try {
+    const parsed: unknown = JSON.parse(secret);
+    key = parsed && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    throw fail(`secretEnv ${c.secretEnv} does not hold a service-account key JSON`);
+  }
+  if (typeof key.client_email !== "string" || typeof key.private_key !== "string")
+    throw fail(`the key in ${c.secretEnv} lacks client_email or private_key`);
+  if (typeof key.token_uri !== "string" && !c.tokenUrl)
+    throw fail(`the key in ${c.secretEnv} has no token_uri: give tokenUrl`);
+  return {
+    project: c.project,
+    location: c.location,
+    ...(c.tokenUrl ? { tokenUrl: c.tokenUrl } : {}),
+    ...(c.storageUri ? { storageUri: c.storageUri } : {}),
+    storageBaseUrl: c.storageBaseUrl ?? "https://storage.googleapis.com",
+  };
 }

@@ -24,6 +24,7 @@ import { startReplicate } from "../emulators/replicate.js";
 import { startRunway } from "../emulators/runway.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startUnifiedRelay } from "../emulators/unified-relay.js";
+import { startVertex, testServiceAccountKey } from "../emulators/vertex.js";
 import { startXai } from "../emulators/xai.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
@@ -83,13 +84,26 @@ function upstream<E extends RunningEmulator>(
   kind: UpstreamKind,
   start: (o: { secret: string }) => Promise<E>,
   secret: string,
-  o: { models?: string[]; asks?: Asks; env?: (e: E) => Record<string, string> } = {},
+  o: {
+    models?: string[];
+    asks?: Asks;
+    env?: (e: E) => Record<string, string>;
+    /** The kind's own channel fields (Vertex's project, say). */
+    channel?: (e: E) => Record<string, unknown>;
+  } = {},
 ): () => Promise<Subject> {
   return async () => {
     const emulator = await start({ secret });
     emulator.core.defaultBehaviour = { runMs: 800 };
     const app = await startWithChannels(
-      { channels: [channel("up", kind, emulator.url, o.models ? { models: o.models } : {})] },
+      {
+        channels: [
+          channel("up", kind, emulator.url, {
+            ...(o.models ? { models: o.models } : {}),
+            ...o.channel?.(emulator),
+          }),
+        ],
+      },
       { env: { ...secretEnv("up", secret), ...o.env?.(emulator) } },
     );
     return {
@@ -250,6 +264,18 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       openai: { size: "1280x720", seconds: "10" },
       openaiMakes: { width: 1280, height: 720 },
       cancel: { model: "fal-wan-2.5", orientation: "portrait", size: "small", duration: 10 },
+    },
+  }),
+  "Vertex AI (Veo) upstream": upstream("vertex", startVertex, testServiceAccountKey(), {
+    models: ["veo-3.1"],
+    channel: (e) => ({ project: "reelay-test", location: "us-central1", tokenUrl: `${e.url}/token` }),
+    asks: {
+      model: "veo-3.1",
+      unified: { orientation: "landscape", size: "large", duration: 8 },
+      unifiedMakes: { width: 1920, height: 1080 },
+      openai: { size: "1280x720", seconds: "4" },
+      openaiMakes: { width: 1280, height: 720 },
+      cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
     },
   }),
 };

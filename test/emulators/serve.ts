@@ -19,6 +19,7 @@ import { startReplicate } from "./replicate.js";
 import { startRunway } from "./runway.js";
 import { startSeedance } from "./seedance.js";
 import { startUnifiedRelay } from "./unified-relay.js";
+import { startVertex } from "./vertex.js";
 import { startXai } from "./xai.js";
 
 const { values, positionals } = parseArgs({
@@ -47,6 +48,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   runway: startRunway,
   openrouter: startOpenRouter,
   fal: startFal,
+  vertex: startVertex,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -91,6 +91,53 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     const { createFalProvider, falAuthHeaders } = await import("../../adapters/providers/fal/provider.js");
     return createFalProvider(http(falAuthHeaders(channel.secret)), modelTable(config.models));
   },
+  vertex: async ({ http, config, channel }) => {
+    const [
+      { createVertexProvider },
+      token,
+      { createImageFetcher },
+      { createChannelHttp },
+      { createHostGuard },
+    ] = await Promise.all([
+      import("../../adapters/providers/vertex/provider.js"),
+      import("../../adapters/providers/vertex/token.js"),
+      import("../../adapters/net/safe-fetch.js"),
+      import("../../adapters/providers/upstream/http.js"),
+      import("../../adapters/net/guard.js"),
+    ]);
+    const v = channel.vertex;
+    if (!v || !channel.secret || !channel.baseUrl)
+      throw new Error(`channel '${channel.id}': vertex settings missing`);
+    // The service account's OAuth token, renewed by the adapter before each call, as Bearer on
+    // the API and on Cloud Storage (results written to the channel's storageUri).
+    const tokens = token.createTokenSource(
+      channel.id,
+      token.readServiceAccountKey(channel.secret, v.tokenUrl),
+      {
+        timeoutMs: channel.timeouts.requestMs,
+      },
+    );
+    const storage = createChannelHttp({
+      authHeaders: tokens.headers,
+      channelId: channel.id,
+      baseUrl: v.storageBaseUrl,
+      secret: null,
+      connectTimeoutMs: channel.timeouts.connectMs,
+      requestTimeoutMs: channel.timeouts.requestMs,
+      downloadTimeoutMs: channel.timeouts.downloadMs,
+      maxDownloadBytes: channel.maxDownloadBytes,
+      connections: channel.connections,
+      offOriginGuard: createHostGuard({ allowHosts: config.images.allowHosts }),
+    });
+    return createVertexProvider(http(tokens.headers), storage, createImageFetcher(config.images), {
+      place: { project: v.project, location: v.location },
+      ...(v.storageUri ? { storageUri: v.storageUri } : {}),
+      tokens,
+      baseUrl: channel.baseUrl,
+      requestTimeoutMs: channel.timeouts.requestMs,
+      maxDownloadBytes: channel.maxDownloadBytes,
+    });
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */

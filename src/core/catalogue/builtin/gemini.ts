@@ -44,13 +44,13 @@ export const GEMINI_MODELS: readonly ModelCapability[] = [
   {
     name: "veo-3.1",
     ...VEO_3_1,
-    upstream: { gemini: "veo-3.1-generate-preview" },
+    upstream: { gemini: "veo-3.1-generate-preview", vertex: "veo-3.1-generate-preview" },
     price: { perSecond: { "*": 40 } },
   },
   {
     name: "veo-3.1-fast",
     ...VEO_3_1,
-    upstream: { gemini: "veo-3.1-fast-generate-preview" },
+    upstream: { gemini: "veo-3.1-fast-generate-preview", vertex: "veo-3.1-fast-generate-preview" },
     price: { perSecond: { "*": 15 } },
   },
 ];
