@@ -25,6 +25,7 @@ export const UPSTREAM_KINDS = [
   "runway",
   "openrouter",
   "fal",
+  "comfyui",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;
