@@ -5,6 +5,7 @@
  * polling figures.
  */
 import { parseArgs } from "node:util";
+import { startComfyUi } from "./comfyui.js";
 import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
 import { startFal } from "./fal.js";
@@ -47,6 +48,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   runway: startRunway,
   openrouter: startOpenRouter,
   fal: startFal,
+  comfyui: startComfyUi,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {
