@@ -11,7 +11,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ComfyUiEmulator, startComfyUi } from "../emulators/comfyui.js";
+import {
+  type ComfyUiEmulator,
+  startComfyUi,
+  WAN22_T2V_MAP,
+  WAN22_T2V_WORKFLOW,
+} from "../emulators/comfyui.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
@@ -22,55 +27,8 @@ const SECRET_A = "comfy-proxy-a-0123456789";
 const SECRET_B = "comfy-proxy-b-0123456789";
 const MODEL = "wan2.2-local";
 
-/** A small Wan 2.2 TI2V 5B text-to-video workflow in ComfyUI's API format. */
-const T2V = {
-  "1": {
-    class_type: "UNETLoader",
-    inputs: { unet_name: "wan2.2_ti2v_5B_fp16.safetensors", weight_dtype: "default" },
-  },
-  "2": {
-    class_type: "CLIPLoader",
-    inputs: { clip_name: "umt5_xxl_fp8_e4m3fn_scaled.safetensors", type: "wan", device: "default" },
-  },
-  "3": { class_type: "VAELoader", inputs: { vae_name: "wan2.2_vae.safetensors" } },
-  "4": { class_type: "CLIPTextEncode", inputs: { text: "", clip: ["2", 0] } },
-  "5": { class_type: "CLIPTextEncode", inputs: { text: "blurry, static", clip: ["2", 0] } },
-  "6": {
-    class_type: "Wan22ImageToVideoLatent",
-    inputs: { vae: ["3", 0], width: 1280, height: 704, length: 121, batch_size: 1 },
-  },
-  "7": {
-    class_type: "KSampler",
-    inputs: {
-      model: ["1", 0],
-      positive: ["4", 0],
-      negative: ["5", 0],
-      latent_image: ["6", 0],
-      seed: 0,
-      steps: 20,
-      cfg: 5,
-      sampler_name: "uni_pc",
-      scheduler: "simple",
-      denoise: 1,
-    },
-  },
-  "8": { class_type: "VAEDecode", inputs: { samples: ["7", 0], vae: ["3", 0] } },
-  "9": { class_type: "CreateVideo", inputs: { images: ["8", 0], fps: 24 } },
-  "10": {
-    class_type: "SaveVideo",
-    inputs: { video: ["9", 0], filename_prefix: "video/reelay", format: "mp4", codec: "h264" },
-  },
-};
-const T2V_MAP = {
-  prompt: "4.inputs.text",
-  negativePrompt: "5.inputs.text",
-  seed: "7.inputs.seed",
-  width: "6.inputs.width",
-  height: "6.inputs.height",
-  length: "6.inputs.length",
-  fps: 24,
-  output: "10",
-};
+const T2V = WAN22_T2V_WORKFLOW;
+const T2V_MAP = WAN22_T2V_MAP;
 
 /** First + last frame: two LoadImage nodes into WanFirstLastFrameToVideo. */
 const FLF = {
