@@ -304,6 +304,8 @@ describe("comfyui: several servers, failures", () => {
     const done = await waitForTask(s, key, await create(s, key));
     expect(done.status, JSON.stringify(done)).toBe("completed");
     expect(routes(a)).toContain("GET /queue");
+    const metrics = await (await s.request("/metrics", { key: s.adminToken })).text();
+    expect(metrics).toMatch(/reelay_upstream_unknown_status_total\{channel="a",status="paused"\} [1-9]/);
   });
 
   it("fails clearly when the output is gone (deleted on the server) or is not an MP4", async () => {
@@ -414,6 +416,24 @@ describe("comfyui: cancel, images, config", () => {
     ).rejects.toThrow(/channels\[0\] \('a'\).*workflowMap\.seed '99\.inputs\.seed'/);
     await expect(app([cu("a", a.url, { workflowMap: { ...T2V_MAP, width: "6.inputs.w" } })])).rejects.toThrow(
       /no input 'w'/,
+    );
+    await expect(app([cu("a", a.url, { workflowFile: join(dir, "missing.json") })])).rejects.toThrow(
+      /channels\[0\] \('a'\): workflowFile .*missing\.json cannot be read/,
+    );
+    const uiFormat = join(dir, "ui.json");
+    await writeFile(uiFormat, JSON.stringify({ last_node_id: 9, nodes: [], links: [] }));
+    await expect(app([cu("a", a.url, { workflowFile: uiFormat })])).rejects.toThrow(/is this the API format/);
+    await expect(
+      app([
+        channel("a", "minimax", a.url, {
+          models: ["hailuo-02"],
+          workflowFile: t2vFile,
+          workflowMap: T2V_MAP,
+        }),
+      ]),
+    ).rejects.toThrow(/workflowFile and workflowMap are for kind 'comfyui' only/);
+    await expect(app([channel("a", "comfyui", a.url, { models: [MODEL] })])).rejects.toThrow(
+      /a comfyui channel needs workflowFile and workflowMap/,
     );
   });
 });

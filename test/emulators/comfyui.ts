@@ -8,7 +8,8 @@
  *   LoadImage naming a file never uploaded, a width/height/length that is not an integer);
  * - `GET /queue` → `{queue_running: [[number, prompt_id, prompt, extra_data, outputs]…],
  *   queue_pending: […]}`; `POST /queue {delete: [ids]}` → 200 (empty body);
- * - `POST /interrupt` → 200 (the running prompt ends with `execution_interrupted`);
+ * - `POST /interrupt` (optionally `{prompt_id}`: only that prompt) → 200 (the running prompt ends
+ *   with `execution_interrupted`);
  * - `GET /history/{prompt_id}` → `{}` until the prompt ends, then `{<id>: {prompt, outputs,
  *   status: {status_str: "success"|"error", completed, messages}, meta}}`;
  * - `GET /view?filename=&subfolder=&type=` → the file (404 once the operator deleted it).
@@ -462,10 +463,17 @@ export async function startComfyUi(opts: { secret: string; port?: number }): Pro
       return;
     }
     if (route === "POST /interrupt") {
-      await readBody(req);
+      // Newer servers take `{prompt_id}` and interrupt only that prompt; without it, whatever runs.
+      const text = (await readBody(req)).toString("utf8");
+      let only: unknown;
+      try {
+        only = (JSON.parse(text || "{}") as { prompt_id?: unknown }).prompt_id;
+      } catch {
+        only = undefined;
+      }
       emu.interrupts++;
       for (const p of prompts)
-        if (placeOf(p) === "running") {
+        if (placeOf(p) === "running" && (typeof only !== "string" || only === p.id)) {
           p.interrupted = true;
           p.task.cancelled = true;
         }

@@ -128,7 +128,13 @@ describe("comfyui answers", () => {
   const file = { filename: "ComfyUI_00001_.mp4", subfolder: "video", type: "output" };
 
   it("reads a history entry: absent, success with outputs, error, an odd word", () => {
-    expect(readHistory({}, "p1", "10")).toEqual({ state: null, raw: null, error: null, files: [] });
+    expect(readHistory({}, "p1", "10")).toEqual({
+      state: null,
+      raw: null,
+      known: true,
+      error: null,
+      files: [],
+    });
     const ok = readHistory(
       {
         p1: {
@@ -189,6 +195,7 @@ describe("comfyui answers", () => {
     ).toMatchObject({
       state: "running",
       raw: "paused",
+      known: false,
     });
   });
 

@@ -22,6 +22,8 @@ export interface HistoryView {
   /** Null: the prompt is not in the history (still queued or running, or unknown). */
   readonly state: UpstreamState | null;
   readonly raw: string | null;
+  /** False for a status word Reelay does not know (read as still running). */
+  readonly known: boolean;
   readonly error: { code: string | null; message: string; class?: UpstreamErrorClass } | null;
   /** The output node's files (`images`, `gifs` or `videos`), in that order. */
   readonly files: readonly OutputFile[];
@@ -30,7 +32,8 @@ export interface HistoryView {
 /** The history entry of `promptId` from `GET /history/{prompt_id}`. */
 export function readHistory(json: unknown, promptId: string, outputNode: string): HistoryView {
   const entry = obj(json)[promptId];
-  if (entry === undefined || entry === null) return { state: null, raw: null, error: null, files: [] };
+  if (entry === undefined || entry === null)
+    return { state: null, raw: null, known: true, error: null, files: [] };
   const e = obj(entry);
   const status = obj(e.status);
   const word = str(status.status_str);
@@ -46,11 +49,12 @@ export function readHistory(json: unknown, promptId: string, outputNode: string)
         files.push({ filename, subfolder: str(o.subfolder) ?? "", type: str(o.type) ?? "output" });
     }
   }
-  if (word === "error") return { state: "failed", raw: word, error: executionError(status.messages), files };
+  if (word === "error")
+    return { state: "failed", raw: word, known: true, error: executionError(status.messages), files };
   if (word === "success" || (word === null && status.completed === true))
-    return { state: "completed", raw: word ?? "completed", error: null, files };
+    return { state: "completed", raw: word ?? "completed", known: true, error: null, files };
   // An entry with another word (or none, not completed): still going, a word Reelay does not know.
-  return { state: "running", raw: word, error: null, files };
+  return { state: "running", raw: word, known: false, error: null, files };
 }
 
 /** The reason of an execution that ended in error, from the history's `status.messages`. */

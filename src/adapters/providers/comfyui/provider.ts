@@ -148,8 +148,7 @@ export function createComfyUiProvider(
       });
       if (res.status < 200 || res.status > 299 || res.json === undefined) throw http.refusal(res, "poll");
       const h = readHistory(res.json, upstreamId, flow.map.output);
-      if (h.state !== null)
-        return { status: status(h.state, h.raw, h.raw !== null, h.error), retryAfterS: null };
+      if (h.state !== null) return { status: status(h.state, h.raw, h.known, h.error), retryAfterS: null };
       // Not in the history yet: the queue says whether it waits or runs.
       const q = await http.call("GET", "queue", { phase: "poll", signal });
       if (q.status < 200 || q.status > 299 || q.json === undefined) throw http.refusal(q, "poll");
