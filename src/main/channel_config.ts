@@ -2,7 +2,15 @@
  * Channels from REELAY_CONFIG_FILE: where tasks go (the local renderer, upstream accounts), checked
  * at start against the model table and the environment (each channel's secret variable).
  */
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { z } from "zod";
+import {
+  type ComfyWorkflow,
+  parseWorkflow,
+  readWorkflowMap,
+  type WorkflowMap,
+} from "../adapters/providers/comfyui/workflow.js";
 import type { ModelCapability } from "../core/catalogue/models.js";
 import { servesModel } from "../core/upstream/channels.js";
 import { type ChannelKind, UPSTREAM_KINDS } from "../core/upstream/ports.js";
@@ -30,6 +38,8 @@ export interface ChannelConfig {
   readonly signingKeys?: { readonly accessKey: string; readonly secretKey: string };
   /** Runway only: the API version sent as `X-Runway-Version` (absent: the adapter's default). */
   readonly runwayVersion?: string;
+  /** ComfyUI only: the workflow (API format, read from `workflowFile`) and where inputs go. */
+  readonly comfyui?: { readonly workflow: ComfyWorkflow; readonly map: WorkflowMap };
   /** Vertex AI only: where the project's Veo models are, and where tokens and results come from. */
   readonly vertex?: VertexChannelConfig;
 }
@@ -86,6 +96,10 @@ export const channelSchema = z.strictObject({
     .optional(),
   /** Vertex AI only: the Cloud Storage JSON API's base URL (default https://storage.googleapis.com). */
   storageBaseUrl: httpUrl.optional(),
+  /** ComfyUI only: a workflow in ComfyUI's API format (a path, read at start). */
+  workflowFile: z.string().min(1).optional(),
+  /** ComfyUI only: where Reelay's inputs go, as "<node id>.inputs.<name>" paths (fps a number). */
+  workflowMap: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
   models: z
     .union([
       z.literal("*"),
@@ -168,6 +182,7 @@ export function readChannels(
     if (c.runwayVersion !== undefined && c.kind !== "runway")
       throw fail(`${at}: runwayVersion is for kind 'runway' only`);
     const vertex = readVertex(c, secret, (msg) => fail(`${at}: ${msg}`));
+    const comfyui = readComfyWorkflow(c, (msg) => fail(`${at}: ${msg}`));
     const signingKeys = readSigningKeys(c, env, (msg) => fail(`${at}: ${msg}`), secret !== null);
     const models =
       c.models === "*"
@@ -195,6 +210,7 @@ export function readChannels(
       ...(signingKeys ? { signingKeys } : {}),
       ...(c.runwayVersion ? { runwayVersion: c.runwayVersion } : {}),
       ...(vertex ? { vertex } : {}),
+      ...(comfyui ? { comfyui } : {}),
     };
   });
   if (out.filter((c) => c.kind === "local").length > 1) throw fail("only one channel may be of kind 'local'");
@@ -268,4 +284,31 @@ function readVertex(
     ...(c.storageUri ? { storageUri: c.storageUri } : {}),
     storageBaseUrl: c.storageBaseUrl ?? "https://storage.googleapis.com",
   };
+}
+
+/**
+ * A ComfyUI channel's workflow (`workflowFile`, API format) and `workflowMap`, read and checked
+ * at start: each mapped path must name a node and an input of the workflow. Only for kind comfyui.
+ */
+function readComfyWorkflow(
+  c: z.infer<typeof channelSchema>,
+  fail: (msg: string) => ConfigError,
+): { workflow: ComfyWorkflow; map: WorkflowMap } | undefined {
+  if (c.kind !== "comfyui") {
+    if (c.workflowFile !== undefined || c.workflowMap !== undefined)
+      throw fail("workflowFile and workflowMap are for kind 'comfyui' only");
+    return undefined;
+  }
+  if (!c.workflowFile || !c.workflowMap) throw fail("a comfyui channel needs workflowFile and workflowMap");
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(resolve(c.workflowFile), "utf8"));
+  } catch (e) {
+    throw fail(`workflowFile ${c.workflowFile} cannot be read as JSON: ${(e as Error).message}`);
+  }
+  const workflow = parseWorkflow(json);
+  if (typeof workflow === "string") throw fail(`workflowFile ${c.workflowFile}: ${workflow}`);
+  const map = readWorkflowMap(workflow, c.workflowMap);
+  if (typeof map === "string") throw fail(map);
+  return { workflow, map };
 }

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UpstreamKind } from "../../src/core/upstream/ports.js";
+import { startComfyUi, WAN22_T2V_MAP, WAN22_T2V_WORKFLOW } from "../emulators/comfyui.js";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
 import { startFal } from "../emulators/fal.js";
@@ -278,6 +279,58 @@ const SUBJECTS: Record<string, () => Promise<Subject>> = {
       cancel: { model: "veo-3.1", orientation: "portrait", size: "small", duration: 6 },
     },
   }),
+  // A self-hosted ComfyUI with a Wan 2.2 workflow (config-file model wan2.2-local): 720p or 1080p,
+  // 16:9 or 9:16, 5 or 8 s; the workflow file lives in a temp dir removed with the emulator.
+  "ComfyUI upstream": async () => {
+    const emulator = await startComfyUi({ secret: "" });
+    emulator.core.defaultBehaviour = { runMs: 800 };
+    const wfDir = await mkdtemp(join(tmpdir(), "reelay-comfyui-contract-"));
+    const workflowFile = join(wfDir, "wan22.json");
+    await writeFile(workflowFile, JSON.stringify(WAN22_T2V_WORKFLOW));
+    const app = await startWithChannels({
+      channels: [
+        {
+          id: "up",
+          kind: "comfyui",
+          baseUrl: emulator.url,
+          models: ["wan2.2-local"],
+          workflowFile,
+          workflowMap: WAN22_T2V_MAP,
+          pollIntervalS: 0.1,
+        },
+      ],
+      models: [
+        {
+          name: "wan2.2-local",
+          family: "wan-local",
+          sizes: ["small", "large"],
+          durations: [5, 8],
+          maxImages: 0,
+          videoSizes: ["1280x720", "720x1280", "1920x1080", "1080x1920"],
+          videoSeconds: [5, 8],
+        },
+      ],
+    });
+    return {
+      app,
+      emulator: {
+        ...emulator,
+        close: async () => {
+          await emulator.close();
+          await rm(wfDir, { recursive: true, force: true });
+        },
+      },
+      holdNext: () => emulator.core.nextTask({ outcome: "never" }),
+      asks: {
+        model: "wan2.2-local",
+        unified: { orientation: "landscape", size: "large", duration: 5 },
+        unifiedMakes: { width: 1920, height: 1080 },
+        openai: { size: "1280x720", seconds: "8" },
+        openaiMakes: { width: 1280, height: 720 },
+        cancel: { model: "wan2.2-local", orientation: "portrait", size: "small", duration: 8 },
+      },
+    };
+  },
 };
 
 for (const [name, start] of Object.entries(SUBJECTS)) {

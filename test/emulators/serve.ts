@@ -5,6 +5,7 @@
  * polling figures.
  */
 import { parseArgs } from "node:util";
+import { startComfyUi } from "./comfyui.js";
 import type { RunningEmulator } from "./common.js";
 import { startDashScope } from "./dashscope.js";
 import { startFal } from "./fal.js";
@@ -49,6 +50,7 @@ const STARTS: Record<string, (o: { secret: string; port: number }) => Promise<Ru
   openrouter: startOpenRouter,
   fal: startFal,
   vertex: startVertex,
+  comfyui: startComfyUi,
 };
 const start = kind === undefined ? undefined : STARTS[kind];
 if (!start) {

@@ -26,6 +26,7 @@ export const UPSTREAM_KINDS = [
   "openrouter",
   "fal",
   "vertex",
+  "comfyui",
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;

@@ -138,6 +138,15 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
       maxDownloadBytes: channel.maxDownloadBytes,
     });
   },
+  comfyui: async ({ http, config, channel }) => {
+    const [{ createComfyUiProvider }, { createImageFetcher }] = await Promise.all([
+      import("../../adapters/providers/comfyui/provider.js"),
+      import("../../adapters/net/safe-fetch.js"),
+    ]);
+    // The workflow and its map were read and checked at start (channel_config.ts).
+    if (!channel.comfyui) throw new Error(`channel ${channel.id}: a comfyui channel without its workflow`);
+    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui);
+  },
 };
 
 /** The upstream adapter of a channel; null for the local renderer. */
