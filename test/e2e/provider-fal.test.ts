@@ -9,13 +9,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { type FalEmulator, falError, falModelError, startFal } from "../emulators/fal.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { makePng } from "../helpers/image-server.js";
+import { channelsView, closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil, sleep } from "../helpers/wait.js";
 
 const SECRET_A = "fal-secret-a-0123456789";
@@ -23,15 +24,7 @@ const SECRET_B = "fal-secret-b-0123456789";
 const MODEL = "fal-wan-2.5";
 const T2V = "fal-ai/wan-25-preview/text-to-video";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 let dir: string;
 beforeAll(async () => {
@@ -94,11 +87,6 @@ async function probeUrl(url: string, name: string) {
   await writeFile(file, Buffer.from(await (await fetch(url)).arrayBuffer()));
   const info = await ffprobe(file);
   return { video: info.streams.find((x) => x.codecType === "video"), durationS: info.durationS };
-}
-
-async function channelsView(s: ChannelApp) {
-  const res = await s.request("/admin/channels", { key: s.adminToken });
-  return ((await res.json()) as { data: { id: string; state: string; failures: number }[] }).data;
 }
 
 const attempts = (t: Record<string, unknown>) =>

@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type GeminiEmulator, geminiFault, MODERATION_MESSAGE, startGemini } from "../emulators/gemini.js";
 import { waitForTask } from "../helpers/app.js";
 import type { ChannelApp } from "../helpers/channels.js";
@@ -15,6 +15,7 @@ import { secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const SECRET_A = "gemini-key-a-0123456789";
@@ -31,15 +32,7 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 /** A gemini channel exactly as the README shows it (plus a general channel field, when given). */
 const geminiChannel = (id: string, baseUrl: string, extra: Record<string, unknown> = {}) => ({

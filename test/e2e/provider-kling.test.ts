@@ -9,13 +9,14 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signKlingJwt } from "../../src/adapters/providers/kling/jwt.js";
 import { checkJwt, type KlingEmulator, klingFault, startKling } from "../emulators/kling.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil, sleep } from "../helpers/wait.js";
 
 const MODEL = "kling-v2.1-master";
@@ -24,15 +25,7 @@ const KEY_B = "kling-api-key-b-0123456789";
 const AK = "kling-access-key-0123";
 const SK = "kling-secret-key-0123456789";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 let dir: string;
 beforeAll(async () => {

@@ -7,7 +7,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHostGuard } from "../../src/adapters/net/guard.js";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { createMiniMaxProvider } from "../../src/adapters/providers/minimax/provider.js";
@@ -19,21 +19,14 @@ import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpe
 import { ffprobe } from "../helpers/ffprobe.js";
 import { makePng } from "../helpers/image-server.js";
 import { TINY_PNG } from "../helpers/images.js";
+import { channelsView, closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil, sleep } from "../helpers/wait.js";
 
 const SECRET_A = "mm-secret-a-0123456789";
 const SECRET_B = "mm-secret-b-0123456789";
 const MODEL = "hailuo-02";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 let dir: string;
 beforeAll(async () => {
@@ -90,11 +83,6 @@ async function probeUrl(url: string, name: string) {
   await writeFile(file, Buffer.from(await (await fetch(url)).arrayBuffer()));
   const info = await ffprobe(file);
   return { video: info.streams.find((x) => x.codecType === "video"), durationS: info.durationS };
-}
-
-async function channelsView(s: ChannelApp) {
-  const res = await s.request("/admin/channels", { key: s.adminToken });
-  return ((await res.json()) as { data: { id: string; state: string; failures: number }[] }).data;
 }
 
 describe("minimax: both create APIs", () => {

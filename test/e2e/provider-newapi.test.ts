@@ -8,27 +8,20 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NewApiEmulator, newapiError, newapiOpenAiError, startNewApi } from "../emulators/newapi.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { TINY_PNG } from "../helpers/images.js";
+import { channelsView, closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil, sleep } from "../helpers/wait.js";
 
 const SECRET_A = "sk-newapi-a-0123456789";
 const SECRET_B = "sk-newapi-b-0123456789";
 const MODEL = "veo-3.1";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 let dir: string;
 beforeAll(async () => {
@@ -84,11 +77,6 @@ async function probeUrl(url: string, name: string) {
   await writeFile(file, Buffer.from(await (await fetch(url)).arrayBuffer()));
   const info = await ffprobe(file);
   return { video: info.streams.find((x) => x.codecType === "video"), durationS: info.durationS };
-}
-
-async function channelsView(s: ChannelApp) {
-  const res = await s.request("/admin/channels", { key: s.adminToken });
-  return ((await res.json()) as { data: { id: string; state: string; failures: number }[] }).data;
 }
 
 describe("newapi: both create APIs", () => {

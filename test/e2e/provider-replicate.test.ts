@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import {
   MODERATION_ERROR,
@@ -22,6 +22,7 @@ import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpe
 import { ffprobe } from "../helpers/ffprobe.js";
 import { makePng } from "../helpers/image-server.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { channelsView, closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil, sleep } from "../helpers/wait.js";
 
 const SECRET_A = "r8_secret-a-0123456789";
@@ -29,15 +30,7 @@ const SECRET_B = "r8_secret-b-0123456789";
 const MODEL = "replicate-hailuo-02";
 const VERSION = "c43b610efe40d08a28d2c07cb3515dab1cd3324dfc7418f3304a092571071d22";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 let dir: string;
 beforeAll(async () => {
@@ -91,11 +84,6 @@ async function probe(bytes: ArrayBuffer, name: string) {
   await writeFile(file, Buffer.from(bytes));
   const info = await ffprobe(file);
   return { video: info.streams.find((x) => x.codecType === "video"), durationS: info.durationS };
-}
-
-async function channelsView(s: ChannelApp) {
-  const res = await s.request("/admin/channels", { key: s.adminToken });
-  return ((await res.json()) as { data: { id: string; state: string; failures: number }[] }).data;
 }
 
 describe("replicate: both create APIs", () => {

@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_MODELS } from "../../src/core/catalogue/models.js";
 import { arkFault, type SeedanceEmulator, startSeedance } from "../emulators/seedance.js";
 import { waitForTask } from "../helpers/app.js";
@@ -17,6 +17,7 @@ import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpe
 import { ffprobe } from "../helpers/ffprobe.js";
 import { startImageServer } from "../helpers/image-server.js";
 import { dataUrl } from "../helpers/images.js";
+import { closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const SECRET_A = "ark-key-a-0123456789";
@@ -24,15 +25,7 @@ const SECRET_B = "ark-key-b-0123456789";
 const MODEL = "seedance-1.0-pro";
 const UPSTREAM_ID = "seedance-1-0-pro-250528";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 async function emulator(secret = SECRET_A): Promise<SeedanceEmulator> {
   const e = await startSeedance({ secret });

@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startVertex, testServiceAccountKey, type VertexEmulator, vertexFault } from "../emulators/vertex.js";
 import { waitForTask } from "../helpers/app.js";
 import type { ChannelApp } from "../helpers/channels.js";
@@ -17,6 +17,7 @@ import { secretEnv, startWithChannels } from "../helpers/channels.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
+import { closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const KEY = testServiceAccountKey();
@@ -32,15 +33,7 @@ afterAll(async () => {
   await rm(scratch, { recursive: true, force: true });
 });
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 /** A vertex channel as the README shows it; the token URL and storage point at the emulator. */
 const vertexChannel = (id: string, e: VertexEmulator, extra: Record<string, unknown> = {}) => ({

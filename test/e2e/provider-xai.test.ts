@@ -9,7 +9,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   CODES,
   MODERATED_VIDEO,
@@ -23,21 +23,14 @@ import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpe
 import { ffprobe } from "../helpers/ffprobe.js";
 import { startImageServer } from "../helpers/image-server.js";
 import { dataUrl } from "../helpers/images.js";
+import { closedAfterEach } from "../helpers/provider-e2e.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const SECRET_A = "xai-key-a-0123456789";
 const SECRET_B = "xai-key-b-0123456789";
 const MODEL = "grok-imagine-video";
 
-const running: { close(): Promise<unknown> }[] = [];
-afterEach(async () => {
-  await Promise.all(
-    running
-      .splice(0)
-      .reverse()
-      .map((r) => r.close()),
-  );
-});
+const running = closedAfterEach();
 
 async function emulator(secret = SECRET_A): Promise<XaiEmulator> {
   const e = await startXai({ secret });
