@@ -24,6 +24,7 @@ import { errors, type ReelayError } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
 import { aspectRatioOf, hasFirstFrame, resolutionOf, type VideoRequest } from "../../../core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { unsupportedRequest } from "../upstream/create_answer.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
@@ -134,11 +135,7 @@ export function createFalProvider(http: ChannelHttp, models: ModelTable): Upstre
         body = await input(request, ctx);
       } catch (e) {
         if (!(e instanceof FalUnsupported)) throw e;
-        throw errors.upstreamRejected(
-          http.channelId,
-          { status: null, code: "unsupported", message: e.message },
-          { retryable: false },
-        );
+        throw unsupportedRequest(http.channelId, e.message);
       }
       const path = ctx.upstreamModel.replace(/^\/+/, "");
       const res = await http.call("POST", path, { phase: "submit", json: body, signal: ctx.signal });

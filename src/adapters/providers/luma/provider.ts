@@ -21,6 +21,7 @@ import { join } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
 import { aspectRatioOf, resolutionOf } from "../../../core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { createRefusal, unsupportedRequest } from "../upstream/create_answer.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
@@ -82,11 +83,7 @@ export function createLumaProvider(http: ChannelHttp): UpstreamProvider {
         });
       } catch (e) {
         if (!(e instanceof LumaUnsupported)) throw e;
-        throw errors.upstreamRejected(
-          http.channelId,
-          { status: null, code: "unsupported", message: e.message },
-          { retryable: false },
-        );
+        throw unsupportedRequest(http.channelId, e.message);
       }
       const res = await http.call("POST", "dream-machine/v1/generations/video", {
         phase: "submit",
@@ -94,16 +91,8 @@ export function createLumaProvider(http: ChannelHttp): UpstreamProvider {
         signal: ctx.signal,
       });
       const refused = refusal(res, "submit");
-      if (refused) {
-        // A create answered 2xx without JSON may still have been taken: never sent elsewhere.
-        if (res.json === undefined && res.status >= 200 && res.status <= 299)
-          throw errors.upstreamOutcomeUnknown(
-            http.channelId,
-            `a ${res.status} answer that is not JSON`,
-            false,
-          );
-        throw refused;
-      }
+      // A create answered 2xx without JSON may still have been taken: never sent elsewhere.
+      if (refused) throw createRefusal(http.channelId, res, refused);
       const id = str(obj(res.json).id);
       if (!id)
         throw errors.upstreamOutcomeUnknown(http.channelId, `a ${res.status} answer without an id`, false);

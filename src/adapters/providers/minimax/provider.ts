@@ -19,6 +19,7 @@ import { errors, type ReelayError } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
 import { aspectRatioOf, resolutionOf } from "../../../core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { createRefusal, unsupportedRequest } from "../upstream/create_answer.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
@@ -107,11 +108,7 @@ export function createMiniMaxProvider(http: ChannelHttp): UpstreamProvider {
         });
       } catch (e) {
         if (!(e instanceof MiniMaxUnsupported)) throw e;
-        throw errors.upstreamRejected(
-          http.channelId,
-          { status: null, code: "unsupported", message: e.message },
-          { retryable: false },
-        );
+        throw unsupportedRequest(http.channelId, e.message);
       }
       const res = await http.call("POST", "v1/video_generation", {
         phase: "submit",
@@ -119,16 +116,8 @@ export function createMiniMaxProvider(http: ChannelHttp): UpstreamProvider {
         signal: ctx.signal,
       });
       const refused = refusal(res, "submit");
-      if (refused) {
-        // A create answered without JSON may still have been taken: never sent elsewhere.
-        if (res.json === undefined && res.status >= 200 && res.status <= 299)
-          throw errors.upstreamOutcomeUnknown(
-            http.channelId,
-            `a ${res.status} answer that is not JSON`,
-            false,
-          );
-        throw refused;
-      }
+      // A create answered 2xx without JSON may still have been taken: never sent elsewhere.
+      if (refused) throw createRefusal(http.channelId, res, refused);
       const id = str(obj(res.json).task_id);
       if (!id)
         throw errors.upstreamOutcomeUnknown(

@@ -22,6 +22,7 @@ import { join } from "node:path";
 import { errors, isReelayError, type ReelayError } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { createRefusal, unsupportedRequest } from "../upstream/create_answer.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { upstreamMessage } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
@@ -100,11 +101,7 @@ export function createNewApiProvider(http: ChannelHttp): UpstreamProvider {
         });
       } catch (e) {
         if (!(e instanceof NewApiUnsupported)) throw e;
-        throw errors.upstreamRejected(
-          http.channelId,
-          { status: null, code: "unsupported", message: e.message },
-          { retryable: false },
-        );
+        throw unsupportedRequest(http.channelId, e.message);
       }
       const res = await http.call("POST", "v1/video/generations", {
         phase: "submit",
@@ -112,16 +109,8 @@ export function createNewApiProvider(http: ChannelHttp): UpstreamProvider {
         signal: ctx.signal,
       });
       const refused = refusal(res, "submit");
-      if (refused) {
-        // A 2xx create answered without JSON may still have been taken: never sent elsewhere.
-        if (res.json === undefined && res.status >= 200 && res.status <= 299)
-          throw errors.upstreamOutcomeUnknown(
-            http.channelId,
-            `a ${res.status} answer that is not JSON`,
-            false,
-          );
-        throw refused;
-      }
+      // A create answered 2xx without JSON may still have been taken: never sent elsewhere.
+      if (refused) throw createRefusal(http.channelId, res, refused);
       const id = createdId(res.json);
       if (!id)
         throw errors.upstreamOutcomeUnknown(
