@@ -306,6 +306,12 @@ export const errors = {
       retryable: true,
       retryAfterS,
     }),
+  /** A failed-over task was tried on every channel serving its model (not a passing state: no retry). */
+  noChannelLeft: (model: string, tried: readonly string[]) =>
+    new ReelayError(
+      ErrorCode.providerUnavailable,
+      `Every channel serving model '${model}' was tried for this task (${tried.join(", ")})`,
+    ),
   /** No configured channel can make this kind of task at all (not a passing state: no retry). */
   noChannelFor: (model: string, what: string) =>
     new ReelayError(

@@ -28,6 +28,8 @@ export interface ChannelConfig {
   readonly maxConcurrent: number;
   readonly pollIntervalMs: number;
   readonly cooldown: { readonly failures: number; readonly seconds: number };
+  /** How long a task may run on the channel once accepted before it fails over; absent: the task's deadline. */
+  readonly taskTimeoutMs?: number;
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number; readonly downloadMs: number };
   readonly maxDownloadBytes: number;
   readonly connections: number;
@@ -111,6 +113,8 @@ export const channelSchema = z.strictObject({
   weight: z.int().min(1).max(1000).default(1),
   maxConcurrent: z.int().min(0).max(1_000_000).default(0),
   pollIntervalS: z.number().min(0.05).max(600).default(5),
+  /** Seconds a task may run on the channel once accepted before it is cancelled there and failed over. */
+  taskTimeoutS: z.number().min(1).max(7 * 86_400).optional(),
   cooldown: z
     .strictObject({
       failures: z.int().min(1).max(100).default(3),
@@ -204,6 +208,7 @@ export function readChannels(
       maxConcurrent: c.maxConcurrent,
       pollIntervalMs: Math.round(c.pollIntervalS * 1000),
       cooldown: c.cooldown,
+      ...(c.taskTimeoutS === undefined ? {} : { taskTimeoutMs: Math.round(c.taskTimeoutS * 1000) }),
       timeouts: c.timeouts,
       maxDownloadBytes: c.maxDownloadBytes,
       connections: c.connections,

@@ -60,6 +60,8 @@ export const modelEntrySchema = z.strictObject({
   accepts: acceptsSchema.optional(),
   upstream: z.partialRecord(z.enum(UPSTREAM_KINDS), upstreamIdSchema).optional(),
   price: priceSchema.optional(),
+  /** Upstream attempts a task may make in all before it fails (1: no failover after acceptance). */
+  failover: z.strictObject({ maxAttempts: z.int().min(1).max(10) }).optional(),
   inputs: z
     .strictObject({
       fields: z.partialRecord(z.enum(INPUT_NAMES), z.string().min(1).max(100)),

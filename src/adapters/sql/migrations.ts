@@ -288,6 +288,28 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  // Each accepted submission of a task to an upstream channel: the lineage failover leaves.
+  migrations["0012_attempts"] = {
+    async up(db) {
+      await db.schema
+        .createTable("task_attempts")
+        .addColumn("task_id", "text", (c) => c.notNull())
+        .addColumn("number", int, (c) => c.notNull())
+        .addColumn("channel_id", "text", (c) => c.notNull())
+        .addColumn("upstream_id", "text")
+        .addColumn("outcome", "text", (c) => c.notNull())
+        .addColumn("error_class", "text")
+        .addColumn("error_code", "text")
+        .addColumn("error_message", "text")
+        .addColumn("usage", "text")
+        .addColumn("started_at", int, (c) => c.notNull())
+        .addColumn("ended_at", int)
+        .addColumn("credits", int, (c) => c.notNull().defaultTo(0))
+        .addPrimaryKeyConstraint("task_attempts_pk", ["task_id", "number"])
+        .execute();
+    },
+  };
+
   return migrations;
 }
 

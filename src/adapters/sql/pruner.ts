@@ -28,6 +28,13 @@ export function createSqlPruner(db: Kysely<DB>): RecordPruner {
             )
             .execute(),
         );
+        // Attempts outlive their task only when the task was deleted (by retention): they go too.
+        await trx
+          .deleteFrom("task_attempts")
+          .where(({ not, exists, selectFrom }) =>
+            not(exists(selectFrom("tasks").select("id").whereRef("tasks.id", "=", "task_attempts.task_id"))),
+          )
+          .execute();
         let webhookDeliveries = 0;
         if (cut.webhooksBefore !== null) {
           // Finished deliveries only (a pending one is still being tried), with their attempts,

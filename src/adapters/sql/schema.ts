@@ -161,6 +161,23 @@ export interface UpstreamTasksTable {
   deadline_at: number;
 }
 
+export interface TaskAttemptsTable {
+  task_id: string;
+  number: number;
+  channel_id: string;
+  upstream_id: string | null;
+  /** running | completed | failed | cancelled */
+  outcome: string;
+  error_class: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  /** JSON of the provider's usage figures, when it reported them. */
+  usage: string | null;
+  started_at: number;
+  ended_at: number | null;
+  credits: number;
+}
+
 export interface ChannelHealthTable {
   channel_id: string;
   failures: number;
@@ -172,6 +189,7 @@ export interface ChannelHealthTable {
 
 export interface DB {
   upstream_tasks: UpstreamTasksTable;
+  task_attempts: TaskAttemptsTable;
   channel_health: ChannelHealthTable;
   webhook_endpoints: WebhookEndpointsTable;
   webhook_callback_secrets: WebhookCallbackSecretsTable;

@@ -87,6 +87,9 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         .where("phase", "=", "submitting")
         .execute();
     },
+    async release(taskId, tx) {
+      await connOf(db, tx).deleteFrom("upstream_tasks").where("task_id", "=", taskId).execute();
+    },
     async claimDue({ limit, now, leaseMs }) {
       if (limit <= 0) return [];
       return db.transaction().execute(async (trx) => {

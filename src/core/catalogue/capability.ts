@@ -35,7 +35,15 @@ export interface ModelCapability {
   readonly inputs?: ModelInputs;
   /** Its price, where the catalogue gives one (the price table's entries come first). */
   readonly price?: ModelPrice;
+  /**
+   * Failover after acceptance: upstream attempts a task of this model may make in all (the first
+   * included) before it fails; absent: DEFAULT_FAILOVER_ATTEMPTS. 1 turns failover off.
+   */
+  readonly failover?: { readonly maxAttempts: number };
 }
+
+/** Upstream attempts a task may make in all, where its model does not say (README: *Failover*). */
+export const DEFAULT_FAILOVER_ATTEMPTS = 3;
 
 /**
  * Credits per second of delivered video, by resolution (`720p`, or `*` for any); `withAudio`

@@ -54,18 +54,24 @@ export function deliveredSeconds(r: VideoRequest, result: TaskResult): number {
   return Math.max(0, Math.round(made));
 }
 
-/** Charged for what was asked, billed for what was delivered: the difference goes back (in `tx`). */
+/**
+ * Charged for what was asked, billed for what was delivered: the difference goes back (in `tx`).
+ * Returns what the task costs in the end (0 when it has no price).
+ */
 export async function settleDelivered(
   billing: Billing,
   task: Task,
   result: TaskResult,
   now: number,
   tx: Tx,
-): Promise<void> {
+): Promise<number> {
   const asked = priceOf(billing.prices, task.request);
   const made = priceOf(billing.prices, task.request, deliveredSeconds(task.request, result));
-  if (asked !== null && made !== null && made < asked)
+  if (asked !== null && made !== null && made < asked) {
     await billing.accounts.settle(task.id, asked - made, now, tx);
+    return made;
+  }
+  return asked ?? 0;
 }
 
 /** The price of `request` for `seconds` (default: what it asks for); null when the table has none. */

@@ -11,6 +11,8 @@
 import { type Billing, priceOf, settleDelivered } from "../catalogue/pricing.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Tx } from "../ports.js";
+import type { AttemptEnd, TaskAttempt, TaskAttemptStore } from "../upstream/ports.js";
+import { classOfError } from "../upstream/taxonomy.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
 import { canWrite, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
 
@@ -21,6 +23,8 @@ export interface TaskLifecycleDeps {
   readonly clock: Clock;
   /** Told of every task that ends, inside that transaction (the webhook outbox). */
   readonly events?: TaskEvents | undefined;
+  /** Each accepted upstream submission of a task, ended with the task's moves; absent: none kept. */
+  readonly attempts?: TaskAttemptStore | undefined;
 }
 
 /** What an upstream says of a task it is running: waiting in its queue or under way, and how far. */
@@ -28,6 +32,15 @@ export interface UpstreamProgress {
   readonly queued: boolean;
   readonly progress: number;
 }
+
+/** An upstream channel accepted the task: where, under which id, and how far it is. */
+export interface Acceptance extends UpstreamProgress {
+  readonly channelId: string;
+  readonly upstreamId: string;
+}
+
+/** Why an upstream attempt failed: its class and the provider's own code and message. */
+export type AttemptError = NonNullable<TaskAttempt["error"]>;
 
 /** What follows a failed attempt: it is tried again (the task is pending), or the task failed. */
 export type AfterFailure =
@@ -42,7 +55,7 @@ export interface TaskLifecycle {
   /** A render got this far (0–99). Undefined when the task no longer runs (cancelled, deleted). */
   progress(taskId: string, pct: number): Promise<Task | undefined>;
   /** An upstream channel accepted the task: it mirrors the upstream's status from now on. */
-  accepted(taskId: string, upstream: UpstreamProgress, tx: Tx): Promise<Task | undefined>;
+  accepted(taskId: string, upstream: Acceptance, tx: Tx): Promise<Task | undefined>;
   /** The poller saw the upstream task still queued or running. */
   upstreamRunning(task: Task, upstream: UpstreamProgress): Promise<Task | undefined>;
   /** A local render finished: the task is completed and settled against what it delivered. */
@@ -68,8 +81,17 @@ export interface TaskLifecycle {
     attempt: { number: number; max: number; err: ReelayError; retryAt: number },
     tx: Tx,
   ): Promise<AfterFailure>;
-  /** The task failed for good: refunded, its event recorded. Undefined when it had already ended. */
-  fail(task: Task, err: ReelayError, tx: Tx): Promise<Task | undefined>;
+  /**
+   * The task failed for good: refunded, its event recorded, its running attempt (if any) ended
+   * failed with `why` (else classed from `err`). Undefined when it had already ended.
+   */
+  fail(task: Task, err: ReelayError, tx: Tx, why?: AttemptError): Promise<Task | undefined>;
+  /**
+   * The task's upstream attempt failed for a reason that is not the request's and it goes to
+   * another channel: waiting (`pending`) again, the attempt ended failed at no cost, the task's
+   * one charge still held. The caller enqueues its render job in `tx`. Undefined when it ended.
+   */
+  failedOver(task: Task, why: AttemptError & { channelId: string }, tx: Tx): Promise<Task | undefined>;
   /** The owner cancelled: refunded, its event recorded. Undefined when it had already ended. */
   cancel(taskId: string, tx: Tx): Promise<Task | undefined>;
   /** The owner deleted the task: an undelivered one is refunded. True when it existed. */
@@ -126,10 +148,12 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   async function end(
     id: string,
     patch: TaskPatch & { status: "failed" | "cancelled" },
+    attempt: AttemptEnd,
     tx: Tx,
   ): Promise<Task | undefined> {
     const ended = await write(id, patch, checked(RUNNING, patch.status), tx);
     if (ended && billing) await billing.accounts.refund(id, clock.now(), tx);
+    if (ended) await deps.attempts?.ended(id, { ...attempt, now: clock.now() }, tx);
     if (ended) await deps.events?.taskEnded(ended, tx);
     return ended;
   }
@@ -141,15 +165,27 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     tx: Tx,
   ): Promise<Task | undefined> {
     const done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx);
-    if (done && billing) await settleDelivered(billing, done, patch.result, clock.now(), tx);
+    const credits = done && billing ? await settleDelivered(billing, done, patch.result, clock.now(), tx) : 0;
+    // The attempt that delivered (an upstream task's) carries the task's one settled charge.
+    if (done)
+      await deps.attempts?.ended(
+        id,
+        { outcome: "completed", usage: patch.result.usage ?? null, credits, now: clock.now() },
+        tx,
+      );
     if (done) await deps.events?.taskEnded(done, tx);
     return done;
   }
 
-  const fail = (task: Task, err: ReelayError, tx: Tx) =>
+  const fail = (task: Task, err: ReelayError, tx: Tx, why?: AttemptError) =>
     end(
       task.id,
       { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
+      {
+        outcome: "failed",
+        error: why ?? { class: classOfError(err), code: err.code, message: err.message },
+        credits: 0,
+      },
       tx,
     );
 
@@ -189,13 +225,20 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     // No status in the patch: writing one would move `statusUpdatedAt`, and progress is no move.
     progress: (taskId, pct) => write(taskId, { progress: pct }, checked(["processing"], "processing")),
 
-    accepted: (taskId, upstream, tx) =>
-      write(
+    async accepted(taskId, upstream, tx) {
+      const moved = await write(
         taskId,
         { status: mirrored(upstream), progress: clampPct(upstream.progress), failureReason: null },
         checked(["processing"], mirrored(upstream)),
         tx,
-      ),
+      );
+      if (moved)
+        await deps.attempts?.started(
+          { taskId, channelId: upstream.channelId, upstreamId: upstream.upstreamId, now: clock.now() },
+          tx,
+        );
+      return moved;
+    },
 
     async upstreamRunning(task, upstream) {
       const status = mirrored(upstream);
@@ -244,16 +287,35 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
 
     fail,
 
+    async failedOver(task, why, tx) {
+      const { channelId, ...error } = why;
+      const moved = await write(
+        task.id,
+        {
+          status: "pending",
+          progress: 0,
+          failureReason: `failed on channel '${channelId}' (${error.class}: ${error.message}); sent to another channel`,
+        },
+        checked(RUNNING, "pending"),
+        tx,
+      );
+      // No money moves: the failed attempt costs nothing and the task's charge stays held for the next.
+      if (moved) await deps.attempts?.ended(task.id, { outcome: "failed", error, credits: 0, now: clock.now() }, tx);
+      return moved;
+    },
+
     cancel: (taskId, tx) =>
       end(
         taskId,
         { status: "cancelled", error: { code: "cancelled", message: "Cancelled by the caller" } },
+        { outcome: "cancelled", credits: 0 },
         tx,
       ),
 
     async remove(task, tx) {
       // An unfinished task that is deleted was never delivered: its charge goes back.
       if (billing && task.status !== "completed") await billing.accounts.refund(task.id, clock.now(), tx);
+      await deps.attempts?.forget(task.id, tx);
       return tasks.delete(task.id, tx);
     },
   };

@@ -29,6 +29,11 @@ export interface ChannelSpec {
   readonly pollIntervalMs: number;
   /** Failures in a row that start a cool-down, and its first length (it doubles while failures go on, up to 16×). */
   readonly cooldown: { readonly failures: number; readonly seconds: number };
+  /**
+   * How long a task may run on this channel once accepted before Reelay gives up on it there
+   * (cancels it and fails it over); absent: until the task's own deadline.
+   */
+  readonly taskTimeoutMs?: number;
 }
 
 export interface Channel {
@@ -45,6 +50,8 @@ export interface ChannelRouter {
   ): Promise<{ channels: Channel[]; why: string | null; retryAfterS: number | null }>;
   get(id: string): Channel | undefined;
   all(): readonly Channel[];
+  /** Every channel that serves `model`, whatever its health or load (failover asks which are left). */
+  serving(model: string): Channel[];
   /**
    * The id the channel knows the model by: the channel's own rename, else the catalogue's id for
    * the channel's kind (its image-to-video id when the request has a first frame), else the name.
@@ -100,9 +107,11 @@ export function createChannelRouter(deps: {
 }): ChannelRouter {
   const byId = new Map(deps.channels.map((c) => [c.spec.id, c]));
   const random = deps.random ?? Math.random;
+  const servingOf = (model: string) =>
+    deps.channels.filter((c) => servesModel(c.spec, model, deps.models?.get(model)));
   return {
     async plan(model, now) {
-      const serving = deps.channels.filter((c) => servesModel(c.spec, model, deps.models?.get(model)));
+      const serving = servingOf(model);
       if (serving.length === 0) return { channels: [], why: "no channel serves it", retryAfterS: null };
       // Counting tasks in flight is only needed where a channel has a cap.
       const capped = serving.some((c) => c.spec.maxConcurrent > 0);
@@ -136,6 +145,7 @@ export function createChannelRouter(deps: {
     },
     get: (id) => byId.get(id),
     all: () => deps.channels,
+    serving: servingOf,
     upstreamModel(channel, model, opts) {
       const m = channel.spec.models;
       const renamed = m === "*" ? undefined : m.get(model);

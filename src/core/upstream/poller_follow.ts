@@ -1,11 +1,14 @@
 /**
  * One follow of an upstream task: the task is polled once and what the upstream says decides
  * what follows (through the lifecycle): still running (mirrored, polled again after the channel's
- * interval), completed (its result re-hosted: poller_result.ts), failed or expired (the task
- * fails, refunded). A task past its deadline, or on a channel no longer configured, fails here.
+ * interval), completed (its result re-hosted: poller_result.ts), failed or expired (classed by
+ * taxonomy.ts: failed over to another channel where the class allows and one is left
+ * (failover.ts), else the task fails, refunded). A task past its deadline fails here; one past
+ * its channel's time limit, or on a channel no longer configured, fails over or fails.
  */
 
 import { errors, isReelayError, type ReelayError } from "../errors.js";
+import type { AttemptError } from "../tasks/lifecycle.js";
 import { dropUploads } from "../media/blob_keys.js";
 import { isTerminal, type Task } from "../tasks/task.js";
 import {
@@ -16,6 +19,7 @@ import {
   pollRetryDelayMs,
 } from "./poller_result.js";
 import type { UpstreamProvider, UpstreamStatus, UpstreamTaskRecord } from "./ports.js";
+import { classOf, classOfError, failureOf } from "./taxonomy.js";
 
 export interface FollowDeps extends PollerDeps {
   /** Aborted when the poller stops. */
@@ -25,14 +29,14 @@ export interface FollowDeps extends PollerDeps {
 export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => Promise<Outcome> {
   const { tasks, upstreamTasks, router, clock, logger, settings } = deps;
 
-  async function end(task: Task, row: UpstreamTaskRecord, err: ReelayError): Promise<void> {
+  async function end(task: Task, row: UpstreamTaskRecord, err: ReelayError, why?: AttemptError): Promise<void> {
     logger.warn(
       { taskId: task.id, channel: row.channelId, code: err.code, message: err.message },
       "task failed",
     );
     const ended = await deps.db.transaction(async (tx) => {
       await upstreamTasks.finish(task.id, tx);
-      return deps.lifecycle.fail(task, err, tx);
+      return deps.lifecycle.fail(task, err, tx, why);
     });
     // Failed for good: no retry will read its uploads again.
     if (ended) {
@@ -41,7 +45,6 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
       );
     }
   }
-  const complete = createResultFetcher({ ...deps, end });
 
   async function cancelUpstream(row: UpstreamTaskRecord): Promise<void> {
     const channel = router.get(row.channelId);
@@ -50,6 +53,29 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
       .cancel(row.upstreamId, AbortSignal.timeout(10_000))
       .catch((e) => logger.warn({ err: e, taskId: row.taskId }, "cancelling the upstream task failed"));
   }
+
+  /**
+   * The task's attempt on this channel failed (`why`): it fails over where its class allows and
+   * a channel is left, else the task fails with `err` (cancelled upstream first where it may run).
+   */
+  async function failed(
+    task: Task,
+    row: UpstreamTaskRecord,
+    err: ReelayError,
+    why: AttemptError,
+    mayStillRun = false,
+  ): Promise<void> {
+    if (deps.failover && (await deps.failover.tryFailover(task, row, why, { mayStillRun }))) return;
+    if (mayStillRun) await cancelUpstream(row);
+    await end(task, row, err, why);
+  }
+
+  // A result that cannot be downloaded after its tries: `result_unavailable`, failed over.
+  const complete = createResultFetcher({
+    ...deps,
+    end: (task, row, err) =>
+      failed(task, row, err, { class: classOfError(err), code: err.code, message: err.message }),
+  });
 
   /** Polls once; a failed poll is tried again later, backing off while the polls keep failing. */
   async function poll(
@@ -99,14 +125,27 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
     const upstreamId = row.upstreamId;
     if (!channel?.upstream || !upstreamId) {
       const why = "this channel is no longer configured, so the task cannot be followed";
-      await end(task, row, errors.upstreamFailed(row.channelId, null, why));
+      await failed(task, row, errors.upstreamFailed(row.channelId, null, why), {
+        class: "upstream_internal",
+        code: null,
+        message: why,
+      });
       return null;
     }
+    const seen = `channel '${row.channelId}' still reported it as '${row.lastStatus ?? "unknown"}'`;
     if (now >= task.deadlineAt) {
       await cancelUpstream(row);
       const s = Math.round((task.deadlineAt - task.createdAt) / 1000);
-      const seen = `channel '${row.channelId}' still reported it as '${row.lastStatus ?? "unknown"}'`;
-      await end(task, row, errors.taskTimeout(s, seen));
+      const err = errors.taskTimeout(s, seen);
+      await end(task, row, err, { class: "timeout", code: null, message: err.message });
+      return null;
+    }
+    if (now >= row.deadlineAt) {
+      // Past the channel's own time limit (taskTimeoutS), within the task's: tried elsewhere.
+      const s = Math.round((row.deadlineAt - row.submittedAt) / 1000);
+      const message = `not finished within the channel's limit of ${s} s: ${seen}`;
+      const err = errors.upstreamFailed(row.channelId, "timeout", message);
+      await failed(task, row, err, { class: "timeout", code: null, message }, true);
       return null;
     }
     const polled = await poll(
@@ -132,17 +171,21 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
       case "completed":
         return complete(task, row, status);
       case "failed": {
-        const [code, message] = [status.error?.code ?? null, status.error?.message ?? "no reason given"];
-        const failure =
-          status.error?.class === "content_policy"
-            ? errors.contentPolicy(row.channelId, code, message)
-            : errors.upstreamFailed(row.channelId, code, message);
-        await end(task, row, failure);
+        const said = { code: status.error?.code ?? null, message: status.error?.message ?? "no reason given" };
+        const cls = classOf({ ...said, class: status.error?.class });
+        await failed(task, row, failureOf(cls, row.channelId, said), { class: cls, ...said });
         return null;
       }
-      case "expired":
-        await end(task, row, errors.upstreamExpired(row.channelId, status.raw ?? "expired"));
+      case "expired": {
+        const err = errors.upstreamExpired(row.channelId, status.raw ?? "expired");
+        const why = {
+          class: status.error?.class ?? "result_unavailable",
+          code: status.error?.code ?? status.raw,
+          message: status.error?.message ?? err.message,
+        };
+        await failed(task, row, err, why);
         return null;
+      }
       default: {
         const queued = status.state === "queued";
         await deps.lifecycle.upstreamRunning(task, { queued, progress: status.progress ?? task.progress });

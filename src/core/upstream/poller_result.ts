@@ -14,6 +14,7 @@ import type { TaskLifecycle } from "../tasks/lifecycle.js";
 import type { TaskStore } from "../tasks/ports.js";
 import type { Task, TaskResult } from "../tasks/task.js";
 import type { ChannelRouter } from "./channels.js";
+import type { Failover } from "./failover.js";
 import type { UpstreamStatus, UpstreamTaskRecord, UpstreamTaskStore } from "./ports.js";
 
 export interface PollerSettings {
@@ -94,12 +95,14 @@ export interface PollerDeps {
   logger: Logger;
   telemetry: Telemetry;
   settings: PollerSettings;
+  /** Submits a task that failed upstream to another channel; absent: such a task fails. */
+  failover?: Failover;
 }
 
 export interface ResultDeps extends PollerDeps {
   /** Aborted when the poller stops. */
   stopped: AbortSignal;
-  /** Fails the task for good (the poller's ending: upstream record, status, refund, event). */
+  /** The download failed for good: the task fails over, or fails (upstream record, status, refund, event). */
   end: (task: Task, row: UpstreamTaskRecord, err: ReelayError) => Promise<void>;
 }
 

@@ -126,6 +126,55 @@ export interface UpstreamProvider {
   cancel(upstreamId: string, signal: AbortSignal): Promise<void>;
 }
 
+/** How one attempt at a task ended (or that it still runs). */
+export type AttemptOutcome = "running" | "completed" | "failed" | "cancelled";
+
+/**
+ * One submission of a task to an upstream channel that accepted it. A task that fails upstream
+ * for a reason that is not the request's is submitted again to another channel (failover.ts):
+ * each accepted submission is one attempt, numbered from 1.
+ */
+export interface TaskAttempt {
+  readonly number: number;
+  readonly channelId: string;
+  readonly upstreamId: string | null;
+  readonly outcome: AttemptOutcome;
+  /** Why it failed: the class (taxonomy.ts) and the provider's own code and message. */
+  readonly error: {
+    readonly class: UpstreamErrorClass;
+    readonly code: string | null;
+    readonly message: string;
+  } | null;
+  /** What the provider reported it used, when it says. */
+  readonly usage: UpstreamUsage | null;
+  readonly startedAt: number;
+  readonly endedAt: number | null;
+  /** Credits this attempt cost the user: the settled charge for the one that delivered, else 0. */
+  readonly credits: number;
+}
+
+/** What ends the running attempt of a task. */
+export interface AttemptEnd {
+  readonly outcome: Exclude<AttemptOutcome, "running">;
+  readonly error?: TaskAttempt["error"];
+  readonly usage?: UpstreamUsage | null;
+  readonly credits?: number;
+}
+
+/** The attempts of every task (its lineage across channels), written with the task's moves. */
+export interface TaskAttemptStore {
+  /** Records a new running attempt (the next number) and returns its number. */
+  started(a: { taskId: string; channelId: string; upstreamId: string; now: number }, tx: Tx): Promise<number>;
+  /** Ends the task's running attempt, if it has one; false when none was running. */
+  ended(taskId: string, end: AttemptEnd & { now: number }, tx: Tx): Promise<boolean>;
+  /** The task's attempts, first first. */
+  list(taskId: string, tx?: Tx): Promise<TaskAttempt[]>;
+  /** The attempts of each of `taskIds` that has some (one query, for listings). */
+  listMany(taskIds: readonly string[]): Promise<Map<string, TaskAttempt[]>>;
+  /** Forgets a deleted task's attempts. */
+  forget(taskId: string, tx: Tx): Promise<void>;
+}
+
 /** Where an upstream task stands in Reelay. */
 export type UpstreamPhase = "submitting" | "polling" | "done";
 
@@ -161,6 +210,11 @@ export interface UpstreamTaskStore {
   ): Promise<void>;
   /** Forgets a create that was refused (the task may go to another channel). */
   drop(taskId: string, tx?: Tx): Promise<void>;
+  /**
+   * Unpins a task whatever its phase: it failed on its channel and goes to another (failover),
+   * so its next render job submits it afresh. The attempt's history stays in TaskAttemptStore.
+   */
+  release(taskId: string, tx: Tx): Promise<void>;
   /**
    * Leases up to `limit` polling tasks that are due, oldest due first: their next poll moves to
    * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile.

@@ -1,8 +1,9 @@
 /**
- * Sending a task to the channel the router picks. Failover happens only before an upstream has
- * accepted a task: a refusal that is the channel's fault (429, 5xx, unreachable, a refused
- * credential) moves on to the next channel; a create whose answer was lost is never sent to
- * another channel (only again to the same one, and only where it honours idempotency keys).
+ * Sending a task to the channel the router picks. At submit, a refusal that is the channel's
+ * fault (429, 5xx, unreachable, a refused credential) moves on to the next channel; a create whose
+ * answer was lost is never sent to another channel (only again to the same one, and only where it
+ * honours idempotency keys). A task failed over after acceptance (failover.ts) comes back here
+ * and goes to a channel it has not been tried on.
  */
 
 import { ErrorCode, errors, isReelayError, type ReelayError } from "../errors.js";
@@ -11,7 +12,7 @@ import type { Clock, Database, Logger } from "../ports.js";
 import type { TaskLifecycle } from "../tasks/lifecycle.js";
 import { hasFirstFrame, type Task } from "../tasks/task.js";
 import type { Channel, ChannelRouter } from "./channels.js";
-import type { UpstreamProvider, UpstreamTaskRecord, UpstreamTaskStore } from "./ports.js";
+import type { TaskAttemptStore, UpstreamProvider, UpstreamTaskRecord, UpstreamTaskStore } from "./ports.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
 
@@ -40,6 +41,8 @@ export function createDispatcher(deps: {
   queue: JobQueue;
   upstreamTasks: UpstreamTaskStore;
   router: ChannelRouter;
+  /** The task's earlier attempts: a failed-over task is not sent to a channel it failed on. */
+  attempts?: TaskAttemptStore;
   clock: Clock;
   logger: Logger;
   /** An upstream accepted a task: the poller may want to look sooner. */
@@ -81,7 +84,15 @@ export function createDispatcher(deps: {
     const plan = await router.plan(r.model, clock.now());
     if (plan.channels.length === 0)
       throw errors.channelsUnavailable(r.model, plan.why ?? "none", plan.retryAfterS);
-    return { candidates: plan.channels, remixOf: null };
+    const tried = new Set((await deps.attempts?.list(task.id))?.map((a) => a.channelId));
+    if (tried.size === 0) return { candidates: plan.channels, remixOf: null };
+    const untried = plan.channels.filter((c) => !tried.has(c.spec.id));
+    if (untried.length > 0) return { candidates: untried, remixOf: null };
+    // Failed over, and every channel open now was tried: one cooling down or busy may open later.
+    const left = router.serving(r.model).filter((c) => !tried.has(c.spec.id));
+    if (left.length === 0)
+      throw errors.noChannelLeft(r.model, [...tried]);
+    throw errors.channelsUnavailable(r.model, "the channels it was not yet tried on are busy or cooling down", 5);
   }
 
   /** Sends the create and, once the upstream accepted it, pins the task to it and ends the job. */
@@ -115,7 +126,12 @@ export function createDispatcher(deps: {
       );
       await lifecycle.accepted(
         task.id,
-        { queued: status.state === "queued", progress: status.progress ?? 0 },
+        {
+          queued: status.state === "queued",
+          progress: status.progress ?? 0,
+          channelId: channel.spec.id,
+          upstreamId,
+        },
         tx,
       );
       await queue.complete(job, tx);
@@ -136,11 +152,14 @@ export function createDispatcher(deps: {
         if (!upstream) return { kind: "local" };
         ctx.toUpstream?.();
         const channelId = channel.spec.id;
+        const now = clock.now();
+        const { taskTimeoutMs } = channel.spec;
         await upstreamTasks.begin({
           taskId: task.id,
           channelId,
-          now: clock.now(),
-          deadlineAt: task.deadlineAt,
+          now,
+          // The channel's own time limit, within the task's: past it the task fails over.
+          deadlineAt: taskTimeoutMs === undefined ? task.deadlineAt : Math.min(task.deadlineAt, now + taskTimeoutMs),
         });
         try {
           await submit(job, task, { channel, upstream }, remixOf, ctx);

@@ -193,6 +193,7 @@ export async function buildChannels({ config, overrides }: Wiring, stores: Store
         models: ch.models,
         pollIntervalMs: ch.pollIntervalMs,
         cooldown: ch.cooldown,
+        ...(ch.taskTimeoutMs === undefined ? {} : { taskTimeoutMs: ch.taskTimeoutMs }),
       },
       upstream: await upstreamOf(config, ch, overrides.resolve),
     })),

@@ -1,5 +1,6 @@
 /** The SQL stores over the opened database, and billing when prices are configured. */
 import { createSqlAccounts } from "../../adapters/sql/accounts.js";
+import { createSqlAttemptStore } from "../../adapters/sql/attempt-store.js";
 import { createSqlCharacterStore } from "../../adapters/sql/character-store.js";
 import { createSqlIdempotencyStore } from "../../adapters/sql/idempotency-store.js";
 import { createSqlKeyStore } from "../../adapters/sql/key-store.js";
@@ -16,7 +17,7 @@ import type { Billing } from "../../core/catalogue/pricing.js";
 import type { CharacterStore } from "../../core/characters/ports.js";
 import type { IdempotencyStore, TaskStore } from "../../core/tasks/ports.js";
 import type { RecordPruner } from "../../core/tasks/retention.js";
-import type { ChannelHealthStore, UpstreamTaskStore } from "../../core/upstream/ports.js";
+import type { ChannelHealthStore, TaskAttemptStore, UpstreamTaskStore } from "../../core/upstream/ports.js";
 import type { Wiring } from "./context.js";
 
 export interface Stores {
@@ -29,6 +30,8 @@ export interface Stores {
   readonly rateLimiter: RateLimiter;
   readonly characters: CharacterStore;
   readonly upstreamTasks: UpstreamTaskStore;
+  /** Each task's upstream attempts (failover's lineage). */
+  readonly attempts: TaskAttemptStore;
   readonly channelHealth: ChannelHealthStore;
   readonly pruner: RecordPruner;
 }
@@ -46,6 +49,7 @@ export function openStores({ backends, config, clock }: Wiring): Stores {
     rateLimiter: createSqlRateLimiter(kysely),
     characters: createSqlCharacterStore(kysely),
     upstreamTasks: createSqlUpstreamTaskStore(kysely),
+    attempts: createSqlAttemptStore(kysely),
     channelHealth: createSqlChannelHealthStore(kysely),
     pruner: createSqlPruner(kysely),
   };

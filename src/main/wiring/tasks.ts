@@ -9,6 +9,8 @@ import type { Telemetry } from "../../core/ports.js";
 import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
 import { createTaskLifecycle, type TaskLifecycle } from "../../core/tasks/lifecycle.js";
 import { createRetention } from "../../core/tasks/retention.js";
+import { modelTable } from "../../core/catalogue/models.js";
+import { createFailover } from "../../core/upstream/failover.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream/poller.js";
 import { createDispatcher } from "../../core/upstream/submit.js";
 import type { Channels } from "./channels.js";
@@ -35,10 +37,11 @@ async function buildPoller(
   w: Wiring,
   parts: TaskParts,
   lifecycle: TaskLifecycle,
+  onFailedOver: () => void,
 ): Promise<UpstreamPoller | null> {
   if (!parts.channels.needsPoller) return null;
   const { config, backends, clock, logger } = w;
-  const { db, blobs, scratchDir } = backends;
+  const { db, blobs, scratchDir, queue } = backends;
   const { createResultFinisher } = await import("../../adapters/providers/upstream/finisher.js");
   return createUpstreamPoller({
     db,
@@ -52,6 +55,19 @@ async function buildPoller(
     logger,
     telemetry: parts.telemetry,
     settings: { ...config.poller, scratchDir },
+    failover: createFailover({
+      db,
+      lifecycle,
+      upstreamTasks: parts.stores.upstreamTasks,
+      attempts: parts.stores.attempts,
+      queue,
+      router: parts.channels.router,
+      models: modelTable(config.models),
+      clock,
+      logger,
+      jobMaxAttempts: config.engine.maxAttempts,
+      onFailedOver,
+    }),
   });
 }
 
@@ -59,7 +75,9 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
   const { config, backends, clock, logger } = w;
   const { db, queue, blobs, scratchDir } = backends;
   const { stores, channels } = parts;
-  const poller = await buildPoller(w, parts, lifecycle);
+  // A failed-over task's job is enqueued by the poller: the renderer (built next) looks at once.
+  let wakeRenderer = () => undefined as void;
+  const poller = await buildPoller(w, parts, lifecycle, () => wakeRenderer());
   const renderer = createWorker({
     db,
     tasks: stores.tasks,
@@ -78,6 +96,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
           lifecycle,
           queue,
           upstreamTasks: stores.upstreamTasks,
+          attempts: stores.attempts,
           router: channels.router,
           clock,
           logger,
@@ -86,6 +105,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
       : null,
     settings: { ...config.engine, scratchDir },
   });
+  wakeRenderer = () => renderer.wake();
   // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
   const retention = createRetention({
     pruner: stores.pruner,
@@ -120,6 +140,7 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     billing: parts.stores.billing,
     clock,
     events: parts.webhooks.events,
+    attempts: parts.stores.attempts,
   });
   const worker = await buildWorker(w, parts, lifecycle);
   const engine = createTaskEngine({
