@@ -6,7 +6,8 @@
 import { z } from "zod";
 import { ErrorCode } from "../core/errors.js";
 import { TASK_STATUSES } from "../core/tasks/task.js";
-import { UPSTREAM_KINDS } from "../core/upstream/ports.js";
+import { UPSTREAM_KINDS, type UpstreamErrorClass } from "../core/upstream/ports.js";
+import { UPSTREAM_ERROR_CLASSES } from "../core/upstream/taxonomy.js";
 
 /** An optional whole-number query parameter from `min` to `max` (query strings are text). */
 export const queryInt = (min: number, max: number) =>
@@ -58,6 +59,36 @@ const providerUsage = z
 
 const taskError = z.object({ code: z.string(), message: z.string() });
 
+/** One upstream attempt of a task (core/tasks/attempt_views.ts). */
+export const taskAttemptSchema = z
+  .object({
+    number: z.int().min(1),
+    channel: z.string().meta({ description: "The channel that accepted this attempt" }),
+    upstream_id: z.string().nullable().meta({ description: "The task's id at that channel's upstream" }),
+    outcome: z.enum(["running", "completed", "failed", "cancelled"]),
+    error: z
+      .object({
+        class: z.enum(UPSTREAM_ERROR_CLASSES as [UpstreamErrorClass, ...UpstreamErrorClass[]]),
+        code: z.string().nullable().meta({ description: "The provider's own error code" }),
+        message: z.string().meta({ description: "The provider's own message" }),
+      })
+      .nullable(),
+    usage: providerUsage,
+    started_at: z.int().meta({ description: "Epoch milliseconds" }),
+    ended_at: z.int().nullable().meta({ description: "Epoch milliseconds; null while it runs" }),
+    credits: z.int().min(0).meta({ description: "Credits it cost: the settled charge for the one that delivered, else 0" }),
+  })
+  .meta({ id: "TaskAttempt" });
+
+/** `attempts[]`: shown where one task is read (query, retrieve, the admin task view). */
+const attempts = z
+  .array(taskAttemptSchema)
+  .meta({
+    description:
+      "Each upstream submission that was accepted, first first: a task that failed upstream for a reason not its own was failed over to another channel",
+  })
+  .optional();
+
 /** Reelay's additions a task was created with; each present only where the request gave it. */
 const inputAdditions = {
   aspect_ratio: z.string().optional(),
@@ -88,6 +119,7 @@ export const videoQueryResponseSchema = z
     remixed_from: z.string().nullable().meta({ description: "The video this one remixes" }),
     error: taskError.nullable(),
     usage: providerUsage,
+    attempts,
     detail: z.object({
       id: z.string(),
       status,
@@ -133,6 +165,7 @@ export const openAiVideoSchema = z
     size: z.string(),
     error: taskError.nullable(),
     usage: providerUsage,
+    attempts,
     ...inputAdditions,
   })
   .meta({ id: "Video" });

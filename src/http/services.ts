@@ -8,7 +8,7 @@ import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
 import type { ChannelRouter } from "../core/upstream/channels.js";
-import type { UpstreamTaskStore } from "../core/upstream/ports.js";
+import type { TaskAttemptStore, UpstreamTaskStore } from "../core/upstream/ports.js";
 import type { WebhookService } from "../core/webhooks/webhooks.js";
 
 /** What the HTTP layer needs; main/container.ts builds it from the parsed config. */
@@ -39,6 +39,8 @@ export interface AppServices {
   readonly router: ChannelRouter;
   /** Which channel took each task, and its upstream id. */
   readonly upstreamTasks: UpstreamTaskStore;
+  /** Each task's upstream attempts (shown as `attempts[]`). */
+  readonly attempts: TaskAttemptStore;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

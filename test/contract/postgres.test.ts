@@ -6,6 +6,7 @@
 import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { createPgBossQueue, startPgBoss } from "../../src/adapters/queue/pgboss.js";
 import { createSqlAccounts } from "../../src/adapters/sql/accounts.js";
+import { createSqlAttemptStore } from "../../src/adapters/sql/attempt-store.js";
 import { createSqlCharacterStore } from "../../src/adapters/sql/character-store.js";
 import { createSqlIdempotencyStore } from "../../src/adapters/sql/idempotency-store.js";
 import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
@@ -19,6 +20,7 @@ import {
 } from "../../src/adapters/sql/upstream-store.js";
 import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
 import { createTestDatabase } from "../helpers/postgres.js";
+import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
@@ -50,6 +52,7 @@ async function open() {
       box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
     }),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+    attempts: createSqlAttemptStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
     async close() {
       await boss.stop({ graceful: false, close: false });
@@ -65,4 +68,5 @@ sharedStoresContract("postgres", open);
 keyStoreContract("postgres", open);
 keyStoreContract("postgres, behind the key cache", withKeyCache(open));
 upstreamStoreContract("postgres", open);
+attemptStoreContract("postgres", open);
 webhookStoreContract("postgres", open);

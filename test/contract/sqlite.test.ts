@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { createSecretBox } from "../../src/adapters/crypto/secret-box.js";
 import { createSqlJobQueue } from "../../src/adapters/queue/sqlite.js";
 import { createSqlAccounts } from "../../src/adapters/sql/accounts.js";
+import { createSqlAttemptStore } from "../../src/adapters/sql/attempt-store.js";
 import { createSqlCharacterStore } from "../../src/adapters/sql/character-store.js";
 import { createSqlIdempotencyStore } from "../../src/adapters/sql/idempotency-store.js";
 import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
@@ -18,6 +19,7 @@ import {
   createSqlUpstreamTaskStore,
 } from "../../src/adapters/sql/upstream-store.js";
 import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
+import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
@@ -39,6 +41,7 @@ async function open() {
     characters: createSqlCharacterStore(db.kysely),
     pruner: createSqlPruner(db.kysely),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
+    attempts: createSqlAttemptStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely, {
       box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
@@ -57,6 +60,7 @@ keyStoreContract("sqlite", open);
 keyStoreContract("sqlite, behind the key cache", withKeyCache(open));
 webhookStoreContract("sqlite", open);
 upstreamStoreContract("sqlite", open);
+attemptStoreContract("sqlite", open);
 
 describe("embedded task cache", () => {
   it("hands out tasks no caller can change, so a cached task is what the database holds", async () => {

@@ -2,6 +2,7 @@
 import { z } from "zod";
 import { parseInput } from "../../core/tasks/params.js";
 import { TASK_STATUSES } from "../../core/tasks/task.js";
+import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import { queryOf, type Route } from "../route.js";
 import { type AdminTaskList, adminTaskListSchema, queryInt } from "../schemas.js";
@@ -28,16 +29,20 @@ export const adminTasks: Route = {
       const q = params;
       const tasks = await s.engine.search({ status: q.status, ownerId: q.owner_id, limit: q.limit ?? 50 });
       const local = s.router.all().find((c) => c.upstream === null)?.spec.id ?? null;
-      const pins = await s.upstreamTasks.getMany(tasks.map((t) => t.id));
+      const ids = tasks.map((t) => t.id);
+      const [pins, attempts] = await Promise.all([s.upstreamTasks.getMany(ids), s.attempts.listMany(ids)]);
       const data = tasks.map((t) => {
         const pin = pins.get(t.id);
-        // No pin: rendered here once an attempt has started.
-        const channel = pin?.channelId ?? (t.attempts > 0 ? local : null);
+        const tried = attempts.get(t.id) ?? [];
+        // No pin: rendered here once an attempt has started (or failed over, and not yet sent on).
+        const last = tried[tried.length - 1];
+        const channel = pin?.channelId ?? last?.channelId ?? (t.attempts > 0 ? local : null);
         return {
           ...taskQueryView(t, s),
+          attempts: attemptsView(tried),
           owner_id: t.ownerId,
           channel,
-          upstream_id: pin?.upstreamId ?? null,
+          upstream_id: pin?.upstreamId ?? last?.upstreamId ?? null,
         };
       });
       return { object: "list", data };

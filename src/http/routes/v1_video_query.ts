@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ErrorCode, errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
+import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
@@ -33,6 +34,7 @@ export const v1VideoQuery: Route = {
           `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
         );
       }
-      return taskQueryView(await s.engine.getOwned(principal.ownerId, id), s);
+      const task = await s.engine.getOwned(principal.ownerId, id);
+      return { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
     },
 };

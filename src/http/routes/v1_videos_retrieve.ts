@@ -1,6 +1,7 @@
 /** `GET /v1/videos/{id}`: any task of the caller's, whichever API created it. */
 
 import { ErrorCode } from "../../core/errors.js";
+import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
@@ -18,6 +19,7 @@ export const v1VideosRetrieve: Route = {
     (s) =>
     async (req): Promise<OpenAiVideo> => {
       const { id } = req.params as { id: string };
-      return openAiVideo(await s.engine.getOwned(principalOf(req).ownerId, id));
+      const task = await s.engine.getOwned(principalOf(req).ownerId, id);
+      return { ...openAiVideo(task), attempts: attemptsView(await s.attempts.list(task.id)) };
     },
 };
