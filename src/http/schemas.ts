@@ -76,7 +76,10 @@ export const taskAttemptSchema = z
     usage: providerUsage,
     started_at: z.int().meta({ description: "Epoch milliseconds" }),
     ended_at: z.int().nullable().meta({ description: "Epoch milliseconds; null while it runs" }),
-    credits: z.int().min(0).meta({ description: "Credits it cost: the settled charge for the one that delivered, else 0" }),
+    credits: z
+      .int()
+      .min(0)
+      .meta({ description: "Credits it cost: the settled charge for the one that delivered, else 0" }),
   })
   .meta({ id: "TaskAttempt" });
 

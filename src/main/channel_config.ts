@@ -114,7 +114,11 @@ export const channelSchema = z.strictObject({
   maxConcurrent: z.int().min(0).max(1_000_000).default(0),
   pollIntervalS: z.number().min(0.05).max(600).default(5),
   /** Seconds a task may run on the channel once accepted before it is cancelled there and failed over. */
-  taskTimeoutS: z.number().min(1).max(7 * 86_400).optional(),
+  taskTimeoutS: z
+    .number()
+    .min(1)
+    .max(7 * 86_400)
+    .optional(),
   cooldown: z
     .strictObject({
       failures: z.int().min(1).max(100).default(3),

@@ -36,7 +36,9 @@ export function attemptStoreContract(
         ]);
         const error = { class: "upstream_internal" as const, code: "E500", message: "the renderer crashed" };
         expect(
-          await db.transaction((tx) => s.ended("t1", { outcome: "failed", error, credits: 0, now: 2000 }, tx)),
+          await db.transaction((tx) =>
+            s.ended("t1", { outcome: "failed", error, credits: 0, now: 2000 }, tx),
+          ),
         ).toBe(true);
         // Nothing runs now: a second end changes nothing.
         expect(
@@ -61,7 +63,9 @@ export function attemptStoreContract(
         expect(list[0]).toMatchObject({ error, endedAt: 2000 });
         expect(list[1]).toMatchObject({ error: null, usage: { tokens: 1200, seconds: 4 }, endedAt: 4000 });
 
-        await db.transaction((tx) => s.started({ taskId: "t2", channelId: "a", upstreamId: "up-3", now: 10 }, tx));
+        await db.transaction((tx) =>
+          s.started({ taskId: "t2", channelId: "a", upstreamId: "up-3", now: 10 }, tx),
+        );
         const many = await s.listMany(["t1", "t2", "none"]);
         expect([...many.keys()].sort()).toEqual(["t1", "t2"]);
         expect(many.get("t1")?.map((a) => a.number)).toEqual([1, 2]);
@@ -85,7 +89,9 @@ export function attemptStoreContract(
           }),
         ).rejects.toThrow("roll back");
         expect(await s.list("r1")).toEqual([]);
-        await db.transaction((tx) => s.started({ taskId: "r1", channelId: "a", upstreamId: "up-1", now: 1 }, tx));
+        await db.transaction((tx) =>
+          s.started({ taskId: "r1", channelId: "a", upstreamId: "up-1", now: 1 }, tx),
+        );
         const message = "x".repeat(10_000);
         await db.transaction((tx) =>
           s.ended("r1", { outcome: "failed", error: { class: "timeout", code: null, message }, now: 2 }, tx),

@@ -46,7 +46,13 @@ async function setup(opts: { a?: Record<string, unknown>; models?: object[] } = 
 async function create(s: ChannelApp, key: string): Promise<string> {
   const res = await s.request("/v1/video/create", {
     key,
-    body: { model: "sora-2", prompt: "a lighthouse at dusk", orientation: "portrait", size: "small", duration: 10 },
+    body: {
+      model: "sora-2",
+      prompt: "a lighthouse at dusk",
+      orientation: "portrait",
+      size: "small",
+      duration: 10,
+    },
   });
   const json = (await res.json()) as { id: string };
   expect(res.status, JSON.stringify(json)).toBe(200);
@@ -94,7 +100,12 @@ async function attemptsInBothApis(s: ChannelApp, key: string, id: string): Promi
 describe("failover after acceptance", () => {
   it("completes on the second channel a task the first failed while running: one settlement, the failed attempt free", async () => {
     const { a, b, s, owner, key } = await setup();
-    a.core.nextTask({ outcome: "fail", runMs: 300, failCode: "server_error", failMessage: "the renderer crashed" });
+    a.core.nextTask({
+      outcome: "fail",
+      runMs: 300,
+      failCode: "server_error",
+      failMessage: "the renderer crashed",
+    });
     b.core.nextTask({ runMs: 300 });
     const id = await create(s, key);
     expect(await balance(s, owner)).toBe(90);
@@ -109,7 +120,11 @@ describe("failover after acceptance", () => {
       [2, "b", "completed"],
     ]);
     const [first, second] = attempts as [Attempt, Attempt];
-    expect(first.error).toEqual({ class: "upstream_internal", code: "server_error", message: "the renderer crashed" });
+    expect(first.error).toEqual({
+      class: "upstream_internal",
+      code: "server_error",
+      message: "the renderer crashed",
+    });
     expect(first.credits).toBe(0);
     expect(first.upstream_id).toBe([...a.core.tasks.keys()][0]);
     expect(second.upstream_id).toBe([...b.core.tasks.keys()][0]);
@@ -130,7 +145,8 @@ describe("failover after acceptance", () => {
 
     // The admin view shows the lineage and the channel that delivered.
     const admin = await s.request(`/admin/tasks?owner_id=${owner}`, { key: s.adminToken });
-    const row = ((await admin.json()) as { data: { id: string; channel: string; attempts: Attempt[] }[] }).data[0];
+    const row = ((await admin.json()) as { data: { id: string; channel: string; attempts: Attempt[] }[] })
+      .data[0];
     expect(row?.channel).toBe("b");
     expect(row?.attempts.map((t) => t.outcome)).toEqual(["failed", "completed"]);
   });
@@ -200,7 +216,9 @@ describe("failover after acceptance", () => {
   });
 
   it("does not fail over a model whose limit is one attempt", async () => {
-    const { a, b, s, owner, key } = await setup({ models: [{ name: "sora-2", failover: { maxAttempts: 1 } }] });
+    const { a, b, s, owner, key } = await setup({
+      models: [{ name: "sora-2", failover: { maxAttempts: 1 } }],
+    });
     a.core.nextTask({ outcome: "fail", runMs: 200, failCode: "server_error", failMessage: "crash" });
     const id = await create(s, key);
     const done = await waitForTask(s, key, id);

@@ -220,19 +220,21 @@ describe("following upstream tasks", () => {
     const owner = `o-${Date.now()}`;
     const key = await s.newKey(owner);
     await s.request(`/admin/accounts/${owner}/credits`, { key: s.adminToken, body: { amount: 100 } });
+    // An internal error (the moderation refusals are test/e2e/failover.test.ts's): with no other
+    // channel to fail over to, the task fails with the provider's code and reason.
     b.core.nextTask({
       outcome: "fail",
       runMs: 300,
-      failCode: "moderation_blocked",
-      failMessage: "the prompt names a real person",
+      failCode: "internal_error",
+      failMessage: "the renderer ran out of memory",
     });
     const done = await waitForTask(s, key, await create(s, key));
     expect(done.status).toBe("failed");
     expect(done.error).toMatchObject({ code: "upstream_failed" });
     const message = String((done.error as { message: string }).message);
     expect(message).toContain("while running");
-    expect(message).toContain("moderation_blocked");
-    expect(message).toContain("the prompt names a real person");
+    expect(message).toContain("internal_error");
+    expect(message).toContain("the renderer ran out of memory");
     const account = (await (await s.request(`/admin/accounts/${owner}`, { key: s.adminToken })).json()) as {
       balance: number;
     };

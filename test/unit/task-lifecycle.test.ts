@@ -212,7 +212,9 @@ describe("task lifecycle", () => {
       progress: 0,
     });
     await db.transaction((tx) => life.start(task, 1, tx));
-    const accepted = await db.transaction((tx) => life.accepted(id, { queued: true, progress: 0, channelId: "a", upstreamId: "up-1" }, tx));
+    const accepted = await db.transaction((tx) =>
+      life.accepted(id, { queued: true, progress: 0, channelId: "a", upstreamId: "up-1" }, tx),
+    );
     expect(accepted).toMatchObject({ status: "pending", failureReason: null });
     const running = await life.upstreamRunning(accepted as Task, { queued: false, progress: 42.4 });
     expect(running).toMatchObject({ status: "processing", progress: 42 });

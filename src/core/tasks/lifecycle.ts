@@ -300,7 +300,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
         tx,
       );
       // No money moves: the failed attempt costs nothing and the task's charge stays held for the next.
-      if (moved) await deps.attempts?.ended(task.id, { outcome: "failed", error, credits: 0, now: clock.now() }, tx);
+      if (moved)
+        await deps.attempts?.ended(task.id, { outcome: "failed", error, credits: 0, now: clock.now() }, tx);
       return moved;
     },
 

@@ -69,7 +69,9 @@ export function createFailover(deps: FailoverDeps): Failover {
     if (!upstream || !row.upstreamId) return;
     await upstream
       .cancel(row.upstreamId, AbortSignal.timeout(10_000))
-      .catch((e) => logger.warn({ err: e, taskId: row.taskId }, "cancelling the failed-over upstream task failed"));
+      .catch((e) =>
+        logger.warn({ err: e, taskId: row.taskId }, "cancelling the failed-over upstream task failed"),
+      );
   }
 
   return {

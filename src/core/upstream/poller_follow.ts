@@ -8,8 +8,8 @@
  */
 
 import { errors, isReelayError, type ReelayError } from "../errors.js";
-import type { AttemptError } from "../tasks/lifecycle.js";
 import { dropUploads } from "../media/blob_keys.js";
+import type { AttemptError } from "../tasks/lifecycle.js";
 import { isTerminal, type Task } from "../tasks/task.js";
 import {
   createResultFetcher,
@@ -29,7 +29,12 @@ export interface FollowDeps extends PollerDeps {
 export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => Promise<Outcome> {
   const { tasks, upstreamTasks, router, clock, logger, settings } = deps;
 
-  async function end(task: Task, row: UpstreamTaskRecord, err: ReelayError, why?: AttemptError): Promise<void> {
+  async function end(
+    task: Task,
+    row: UpstreamTaskRecord,
+    err: ReelayError,
+    why?: AttemptError,
+  ): Promise<void> {
     logger.warn(
       { taskId: task.id, channel: row.channelId, code: err.code, message: err.message },
       "task failed",
@@ -171,7 +176,10 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
       case "completed":
         return complete(task, row, status);
       case "failed": {
-        const said = { code: status.error?.code ?? null, message: status.error?.message ?? "no reason given" };
+        const said = {
+          code: status.error?.code ?? null,
+          message: status.error?.message ?? "no reason given",
+        };
         const cls = classOf({ ...said, class: status.error?.class });
         await failed(task, row, failureOf(cls, row.channelId, said), { class: cls, ...said });
         return null;

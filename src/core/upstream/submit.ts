@@ -90,9 +90,12 @@ export function createDispatcher(deps: {
     if (untried.length > 0) return { candidates: untried, remixOf: null };
     // Failed over, and every channel open now was tried: one cooling down or busy may open later.
     const left = router.serving(r.model).filter((c) => !tried.has(c.spec.id));
-    if (left.length === 0)
-      throw errors.noChannelLeft(r.model, [...tried]);
-    throw errors.channelsUnavailable(r.model, "the channels it was not yet tried on are busy or cooling down", 5);
+    if (left.length === 0) throw errors.noChannelLeft(r.model, [...tried]);
+    throw errors.channelsUnavailable(
+      r.model,
+      "the channels it was not yet tried on are busy or cooling down",
+      5,
+    );
   }
 
   /** Sends the create and, once the upstream accepted it, pins the task to it and ends the job. */
@@ -159,7 +162,8 @@ export function createDispatcher(deps: {
           channelId,
           now,
           // The channel's own time limit, within the task's: past it the task fails over.
-          deadlineAt: taskTimeoutMs === undefined ? task.deadlineAt : Math.min(task.deadlineAt, now + taskTimeoutMs),
+          deadlineAt:
+            taskTimeoutMs === undefined ? task.deadlineAt : Math.min(task.deadlineAt, now + taskTimeoutMs),
         });
         try {
           await submit(job, task, { channel, upstream }, remixOf, ctx);

@@ -1,8 +1,8 @@
 /** `GET /admin/tasks?status=&owner_id=&limit=`: every owner's tasks, newest first (unified query view plus owner). */
 import { z } from "zod";
+import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { parseInput } from "../../core/tasks/params.js";
 import { TASK_STATUSES } from "../../core/tasks/task.js";
-import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import { queryOf, type Route } from "../route.js";
 import { type AdminTaskList, adminTaskListSchema, queryInt } from "../schemas.js";

@@ -3,13 +3,13 @@
  * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
  */
 
+import { modelTable } from "../../core/catalogue/models.js";
 import { createWorker, type Worker } from "../../core/jobs/worker.js";
 import { blobKeyFor } from "../../core/media/blob_keys.js";
 import type { Telemetry } from "../../core/ports.js";
 import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
 import { createTaskLifecycle, type TaskLifecycle } from "../../core/tasks/lifecycle.js";
 import { createRetention } from "../../core/tasks/retention.js";
-import { modelTable } from "../../core/catalogue/models.js";
 import { createFailover } from "../../core/upstream/failover.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream/poller.js";
 import { createDispatcher } from "../../core/upstream/submit.js";
@@ -76,7 +76,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
   const { db, queue, blobs, scratchDir } = backends;
   const { stores, channels } = parts;
   // A failed-over task's job is enqueued by the poller: the renderer (built next) looks at once.
-  let wakeRenderer = () => undefined as void;
+  let wakeRenderer: () => void = () => undefined;
   const poller = await buildPoller(w, parts, lifecycle, () => wakeRenderer());
   const renderer = createWorker({
     db,
