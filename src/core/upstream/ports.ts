@@ -76,7 +76,11 @@ export interface UpstreamStatus {
 }
 
 export interface SubmitContext {
-  /** Reelay's task id: sent as the idempotency key, so a re-sent create is recognised. */
+  /**
+   * Reelay's task id: sent as the idempotency key, so a re-sent create is recognised. For a task
+   * failed over to another channel, the attempt number follows (`<id>-2`): a channel on the same
+   * upstream must not hand back the task that failed.
+   */
   readonly taskId: string;
   /** The model name the channel knows (after its mapping). */
   readonly upstreamModel: string;

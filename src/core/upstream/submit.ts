@@ -12,7 +12,13 @@ import type { Clock, Database, Logger } from "../ports.js";
 import type { TaskLifecycle } from "../tasks/lifecycle.js";
 import { hasFirstFrame, type Task } from "../tasks/task.js";
 import type { Channel, ChannelRouter } from "./channels.js";
-import type { TaskAttemptStore, UpstreamProvider, UpstreamTaskRecord, UpstreamTaskStore } from "./ports.js";
+import type {
+  TaskAttempt,
+  TaskAttemptStore,
+  UpstreamProvider,
+  UpstreamTaskRecord,
+  UpstreamTaskStore,
+} from "./ports.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
 
@@ -57,6 +63,7 @@ export function createDispatcher(deps: {
   async function candidatesFor(
     task: Task,
     pinned: UpstreamTaskRecord | undefined,
+    earlier: readonly TaskAttempt[],
   ): Promise<{ candidates: readonly Channel[]; remixOf: string | null }> {
     const r = task.request;
     if (pinned) {
@@ -84,7 +91,7 @@ export function createDispatcher(deps: {
     const plan = await router.plan(r.model, clock.now());
     if (plan.channels.length === 0)
       throw errors.channelsUnavailable(r.model, plan.why ?? "none", plan.retryAfterS);
-    const tried = new Set((await deps.attempts?.list(task.id))?.map((a) => a.channelId));
+    const tried = new Set(earlier.map((a) => a.channelId));
     if (tried.size === 0) return { candidates: plan.channels, remixOf: null };
     const untried = plan.channels.filter((c) => !tried.has(c.spec.id));
     if (untried.length > 0) return { candidates: untried, remixOf: null };
@@ -105,10 +112,13 @@ export function createDispatcher(deps: {
     to: { channel: Channel; upstream: UpstreamProvider },
     remixOf: string | null,
     ctx: Parameters<Dispatcher["dispatch"]>[2],
+    attempt: number,
   ): Promise<void> {
     const { channel, upstream } = to;
     const submitCtx = {
-      taskId: task.id,
+      // The idempotency key: a failed-over task's next attempt gets one of its own, or a channel
+      // on the same upstream would hand back the task that failed.
+      taskId: attempt === 1 ? task.id : `${task.id}-${attempt}`,
       upstreamModel: router.upstreamModel(channel, task.request.model, {
         firstFrame: hasFirstFrame(task.request),
       }),
@@ -148,7 +158,8 @@ export function createDispatcher(deps: {
     async dispatch(job, task, ctx) {
       const pinned = await upstreamTasks.get(task.id);
       if (pinned && pinned.phase !== "submitting") return { kind: "submitted", channelId: pinned.channelId };
-      const { candidates, remixOf } = await candidatesFor(task, pinned);
+      const earlier = (await deps.attempts?.list(task.id)) ?? [];
+      const { candidates, remixOf } = await candidatesFor(task, pinned, earlier);
       let last: ReelayError | null = null;
       for (const channel of candidates) {
         const upstream = channel.upstream;
@@ -166,7 +177,7 @@ export function createDispatcher(deps: {
             taskTimeoutMs === undefined ? task.deadlineAt : Math.min(task.deadlineAt, now + taskTimeoutMs),
         });
         try {
-          await submit(job, task, { channel, upstream }, remixOf, ctx);
+          await submit(job, task, { channel, upstream }, remixOf, ctx, earlier.length + 1);
           return { kind: "submitted", channelId };
         } catch (e) {
           if (ctx.signal.aborted) {
