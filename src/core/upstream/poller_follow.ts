@@ -3,8 +3,8 @@
  * what follows (through the lifecycle): still running (mirrored, polled again after the channel's
  * interval), completed (its result re-hosted: poller_result.ts), failed or expired (classed by
  * taxonomy.ts: failed over to another channel where the class allows and one is left
- * (failover.ts), else the task fails, refunded). A task past its deadline fails here; one past
- * its channel's time limit, or on a channel no longer configured, fails over or fails.
+ * (failover.ts), else the task fails, refunded). A task past its deadline, or on a channel no
+ * longer configured, fails here; one past its channel's time limit fails over or fails.
  */
 
 import { errors, isReelayError, type ReelayError } from "../errors.js";
@@ -130,7 +130,8 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
     const upstreamId = row.upstreamId;
     if (!channel?.upstream || !upstreamId) {
       const why = "this channel is no longer configured, so the task cannot be followed";
-      await failed(task, row, errors.upstreamFailed(row.channelId, null, why), {
+      // Not failed over: the task may still run (and bill) there, and nothing can cancel it now.
+      await end(task, row, errors.upstreamFailed(row.channelId, null, why), {
         class: "upstream_internal",
         code: null,
         message: why,
