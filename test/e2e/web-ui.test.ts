@@ -11,8 +11,10 @@ import { join, resolve } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
+import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
 import { launchBrowser } from "../helpers/browser.js";
+import { channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { makePng } from "../helpers/image-server.js";
 import { VOCAB_MODELS } from "../helpers/vocab-models.js";
@@ -716,6 +718,60 @@ describe("web UI at phone width", () => {
         await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth),
       ).toBeLessThanOrEqual(0);
       await shot(page, "phone-task");
+    }
+  });
+});
+
+describe("web UI: a task failed over to another channel", () => {
+  it("lists the task's attempts: the failed one with its class and the provider's words, then the one that delivered", async () => {
+    const a = await startOpenAiVideos({ secret: "secret-a-0123456789" });
+    const b = await startOpenAiVideos({ secret: "secret-b-0123456789" });
+    const s = await startWithChannels(
+      { channels: [channel("a", "openai", a.url, { priority: 10 }), channel("b", "openai", b.url)] },
+      { env: { ...secretEnv("a", "secret-a-0123456789"), ...secretEnv("b", "secret-b-0123456789") } },
+    );
+    try {
+      const k = await s.newKey();
+      a.core.nextTask({
+        outcome: "fail",
+        runMs: 200,
+        failCode: "server_error",
+        failMessage: "the renderer crashed",
+      });
+      b.core.nextTask({ runMs: 200 });
+      const res = await s.request("/v1/video/create", {
+        key: k,
+        body: {
+          model: "sora-2",
+          prompt: "a lighthouse",
+          orientation: "portrait",
+          size: "small",
+          duration: 10,
+        },
+      });
+      const { id } = (await res.json()) as { id: string };
+      expect((await waitForTask(s, k, id)).status).toBe("completed");
+      const page = await newPage();
+      await page.goto(`${s.url}/`);
+      await page.getByLabel("API key").fill(k);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.goto(`${s.url}/#/task/${encodeURIComponent(id)}`);
+      const rows = page.locator("#attempts li.attempt");
+      await rows.nth(1).waitFor();
+      expect(
+        await rows.evaluateAll((lis: BoxEl[]) => lis.map((li) => li.getAttribute("data-outcome"))),
+      ).toEqual(["failed", "completed"]);
+      const first = await rows.nth(0).innerText();
+      expect(first).toContain("a");
+      expect(first).toContain("upstream_internal");
+      expect(first).toContain("server_error");
+      expect(first).toContain("the renderer crashed");
+      expect(first).toContain("0 credits");
+      expect(await rows.nth(1).locator(".attempt-channel").innerText()).toBe("b");
+      await shot(page, "task-attempts", { fullPage: true });
+    } finally {
+      await s.close();
+      await Promise.all([a.close(), b.close()]);
     }
   });
 });

@@ -4,6 +4,7 @@
  */
 import { ApiError } from "../api.js";
 import { actionButton, formatTime, h, showError, statusBadge } from "../dom.js";
+import { attemptsList } from "./attempts.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const POLL_MS = 1000;
@@ -149,6 +150,7 @@ export function taskView(ctx, id, onCleanup) {
       progress,
       failure,
       meta,
+      attemptsList(t.attempts),
       actions,
       actionErr,
       done && !input.private
