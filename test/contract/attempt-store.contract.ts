@@ -109,8 +109,29 @@ export function attemptStoreContract(
       try {
         await upstreamTasks.begin({ taskId: "p1", channelId: "a", now: 1, deadlineAt: 100 });
         await upstreamTasks.accepted("p1", { upstreamId: "up-1", status: null, nextPollAt: 5 });
-        await db.transaction((tx) => upstreamTasks.release("p1", tx));
+        // Pinned elsewhere (another poller failed it over first): nothing changes.
+        expect(
+          await db.transaction((tx) =>
+            upstreamTasks.release("p1", { channelId: "b", upstreamId: "up-1" }, tx),
+          ),
+        ).toBe(false);
+        expect(
+          await db.transaction((tx) =>
+            upstreamTasks.release("p1", { channelId: "a", upstreamId: "up-2" }, tx),
+          ),
+        ).toBe(false);
+        expect(await upstreamTasks.get("p1")).toMatchObject({ phase: "polling" });
+        expect(
+          await db.transaction((tx) =>
+            upstreamTasks.release("p1", { channelId: "a", upstreamId: "up-1" }, tx),
+          ),
+        ).toBe(true);
         expect(await upstreamTasks.get("p1")).toBeUndefined();
+        // A pin whose create got no answer (no upstream id) is released as such.
+        await upstreamTasks.begin({ taskId: "p2", channelId: "a", now: 1, deadlineAt: 100 });
+        expect(
+          await db.transaction((tx) => upstreamTasks.release("p2", { channelId: "a", upstreamId: null }, tx)),
+        ).toBe(true);
       } finally {
         await close();
       }

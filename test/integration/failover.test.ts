@@ -107,7 +107,7 @@ describe("failover's transaction", () => {
     const row = await upstreamTasks.get(id);
     const running = await tasks.get(id);
     if (!row || !running) throw new Error("setup failed");
-    return { tasks, accounts, attempts, upstreamTasks, real, failover, row, running };
+    return { tasks, accounts, attempts, upstreamTasks, real, failover, lifecycle, row, running };
   }
 
   it("ends the attempt, puts the task back in the queue and releases the pin in one commit, moving no money", async () => {
@@ -134,6 +134,25 @@ describe("failover's transaction", () => {
     expect(await s.upstreamTasks.get(id)).toMatchObject({ phase: "polling", channelId: "a" });
     expect((await s.real.depth(5000)).queued).toBe(0);
     expect((await s.accounts.get("owner_1")).balance).toBe(85);
+  });
+
+  it("a second poller failing the same attempt over changes nothing: one job, one ended attempt", async () => {
+    const s = await setup();
+    expect(await s.failover.tryFailover(s.running, s.row, why, { mayStillRun: false })).toBe(true);
+    // A poller whose lease ran out meanwhile saw the same failure on the same row.
+    expect(await s.failover.tryFailover(s.running, s.row, why, { mayStillRun: false })).toBe(true);
+    expect((await s.real.depth(5000)).queued).toBe(1);
+    expect((await s.attempts.list(id)).map((a) => a.outcome)).toEqual(["failed"]);
+  });
+
+  it("a task cancelled meanwhile is left as it is, still pinned, for the poller to cancel upstream", async () => {
+    const s = await setup();
+    await sqlite.transaction((tx) => s.lifecycle.cancel(id, tx));
+    expect(await s.failover.tryFailover(s.running, s.row, why, { mayStillRun: false })).toBe(true);
+    expect(await s.tasks.get(id)).toMatchObject({ status: "cancelled" });
+    expect(await s.upstreamTasks.get(id)).toMatchObject({ channelId: "a", phase: "polling" });
+    expect((await s.real.depth(5000)).queued).toBe(0);
+    expect((await s.attempts.list(id)).map((a) => a.outcome)).toEqual(["cancelled"]);
   });
 
   it("never fails over the request's classes, nor past the last channel", async () => {

@@ -87,8 +87,16 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         .where("phase", "=", "submitting")
         .execute();
     },
-    async release(taskId, tx) {
-      await connOf(db, tx).deleteFrom("upstream_tasks").where("task_id", "=", taskId).execute();
+    async release(taskId, { channelId, upstreamId }, tx) {
+      const r = await connOf(db, tx)
+        .deleteFrom("upstream_tasks")
+        .where("task_id", "=", taskId)
+        .where("channel_id", "=", channelId)
+        .where((eb) =>
+          upstreamId === null ? eb("upstream_id", "is", null) : eb("upstream_id", "=", upstreamId),
+        )
+        .executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
     },
     async claimDue({ limit, now, leaseMs }) {
       if (limit <= 0) return [];

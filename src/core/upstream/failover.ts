@@ -48,6 +48,9 @@ export interface Failover {
   ): Promise<boolean>;
 }
 
+/** Rolls the failover's transaction back: the task ended (cancelled, deleted) before it. */
+class TaskEnded extends Error {}
+
 export function createFailover(deps: FailoverDeps): Failover {
   const { db, router, clock, logger } = deps;
 
@@ -79,20 +82,29 @@ export function createFailover(deps: FailoverDeps): Failover {
       if (!ERROR_CLASSES[why.class].failover) return false;
       if (!(await hasNext(task, row))) return false;
       if (mayStillRun) await cancelThere(row);
-      const moved = await db.transaction(async (tx) => {
-        const pending = await deps.lifecycle.failedOver(task, { ...why, channelId: row.channelId }, tx);
-        if (!pending) return false;
-        await deps.upstreamTasks.release(task.id, tx);
-        await deps.queue.enqueue(
-          {
-            payload: { kind: "render", version: 1, taskId: task.id },
-            runAt: clock.now(),
-            maxAttempts: deps.jobMaxAttempts,
-          },
-          tx,
-        );
-        return true;
-      });
+      const moved = await db
+        .transaction(async (tx) => {
+          // Only the poller that still finds the task pinned there fails it over (a second one, whose
+          // lease ran out meanwhile, finds it released and changes nothing).
+          const at = { channelId: row.channelId, upstreamId: row.upstreamId };
+          if (!(await deps.upstreamTasks.release(task.id, at, tx))) return false;
+          const pending = await deps.lifecycle.failedOver(task, { ...why, channelId: row.channelId }, tx);
+          // Ended meanwhile (cancelled, deleted): the release rolls back with nothing else to do.
+          if (!pending) throw new TaskEnded();
+          await deps.queue.enqueue(
+            {
+              payload: { kind: "render", version: 1, taskId: task.id },
+              runAt: clock.now(),
+              maxAttempts: deps.jobMaxAttempts,
+            },
+            tx,
+          );
+          return true;
+        })
+        .catch((e: unknown) => {
+          if (e instanceof TaskEnded) return false;
+          throw e;
+        });
       const channel = router.get(row.channelId);
       if (moved && channel && ERROR_CLASSES[why.class].coolDown)
         await router.failure(channel, `${why.class}: ${why.message}`, clock.now());
@@ -103,7 +115,7 @@ export function createFailover(deps: FailoverDeps): Failover {
         );
         deps.onFailedOver?.();
       }
-      // Ended meanwhile (cancelled, deleted): nothing is left to fail.
+      // Failed over here, or by another poller, or the task ended meanwhile: nothing is left to fail.
       return true;
     },
   };

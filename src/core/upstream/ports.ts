@@ -215,10 +215,12 @@ export interface UpstreamTaskStore {
   /** Forgets a create that was refused (the task may go to another channel). */
   drop(taskId: string, tx?: Tx): Promise<void>;
   /**
-   * Unpins a task whatever its phase: it failed on its channel and goes to another (failover),
-   * so its next render job submits it afresh. The attempt's history stays in TaskAttemptStore.
+   * Unpins a task from the upstream task `at` names, whatever its phase: it failed there and goes
+   * to another channel (failover), so its next render job submits it afresh. False when the task
+   * is no longer pinned there (another poller failed it over first): nothing changes. The
+   * attempt's history stays in TaskAttemptStore.
    */
-  release(taskId: string, tx: Tx): Promise<void>;
+  release(taskId: string, at: { channelId: string; upstreamId: string | null }, tx: Tx): Promise<boolean>;
   /**
    * Leases up to `limit` polling tasks that are due, oldest due first: their next poll moves to
    * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile.
