@@ -13,6 +13,7 @@ import type { RunningEmulator } from "../emulators/common.js";
 import { startOpenAiVideos } from "../emulators/openai-videos.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
 import { closedAfterEach } from "../helpers/provider-e2e.js";
 
 const running = closedAfterEach();
@@ -21,7 +22,7 @@ const SECRET_A = "secret-a-0123456789";
 const SECRET_B = "secret-b-0123456789";
 
 /** Two OpenAI-shaped upstreams: `a` is tried first (higher priority), `b` second. */
-async function setup(opts: { a?: Record<string, unknown>; models?: object[] } = {}) {
+async function setup(opts: { a?: Record<string, unknown>; models?: object[]; database?: TestDatabase } = {}) {
   const a = await startOpenAiVideos({ secret: SECRET_A });
   const b = await startOpenAiVideos({ secret: SECRET_B });
   running.push(a, b);
@@ -34,7 +35,18 @@ async function setup(opts: { a?: Record<string, unknown>; models?: object[] } = 
       pricing: { perSecond: { "sora-2": 1 } },
       ...(opts.models ? { models: opts.models } : {}),
     },
-    { env: { ...secretEnv("a", SECRET_A), ...secretEnv("b", SECRET_B) } },
+    {
+      env: {
+        ...secretEnv("a", SECRET_A),
+        ...secretEnv("b", SECRET_B),
+        ...(opts.database
+          ? {
+              REELAY_DATABASE_URL: opts.database.url,
+              REELAY_SIGNING_SECRET: "failover-signing-secret-0123456789abcdef",
+            }
+          : {}),
+      },
+    },
   );
   running.push(s);
   const owner = `o-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
@@ -98,58 +110,66 @@ async function attemptsInBothApis(s: ChannelApp, key: string, id: string): Promi
 }
 
 describe("failover after acceptance", () => {
-  it("completes on the second channel a task the first failed while running: one settlement, the failed attempt free", async () => {
-    const { a, b, s, owner, key } = await setup();
-    a.core.nextTask({
-      outcome: "fail",
-      runMs: 300,
-      failCode: "server_error",
-      failMessage: "the renderer crashed",
-    });
-    b.core.nextTask({ runMs: 300 });
-    const id = await create(s, key);
-    expect(await balance(s, owner)).toBe(90);
-    const done = await waitForTask(s, key, id);
-    expect(done.status, JSON.stringify(done)).toBe("completed");
-    expect(routesSeen(a)).toContain("create");
-    expect(routesSeen(b)).toContain("content");
+  it.each([
+    { store: "SQLite", database: false },
+    { store: "PostgreSQL", database: true },
+  ])(
+    "completes on the second channel a task the first failed while running: one settlement, the failed attempt free ($store)",
+    async ({ database }) => {
+      const db = database ? await createTestDatabase() : undefined;
+      if (db) running.push({ close: () => db.drop() });
+      const { a, b, s, owner, key } = await setup(db ? { database: db } : {});
+      a.core.nextTask({
+        outcome: "fail",
+        runMs: 300,
+        failCode: "server_error",
+        failMessage: "the renderer crashed",
+      });
+      b.core.nextTask({ runMs: 300 });
+      const id = await create(s, key);
+      expect(await balance(s, owner)).toBe(90);
+      const done = await waitForTask(s, key, id);
+      expect(done.status, JSON.stringify(done)).toBe("completed");
+      expect(routesSeen(a)).toContain("create");
+      expect(routesSeen(b)).toContain("content");
 
-    const attempts = await attemptsInBothApis(s, key, id);
-    expect(attempts.map((t) => [t.number, t.channel, t.outcome])).toEqual([
-      [1, "a", "failed"],
-      [2, "b", "completed"],
-    ]);
-    const [first, second] = attempts as [Attempt, Attempt];
-    expect(first.error).toEqual({
-      class: "upstream_internal",
-      code: "server_error",
-      message: "the renderer crashed",
-    });
-    expect(first.credits).toBe(0);
-    expect(first.upstream_id).toBe([...a.core.tasks.keys()][0]);
-    expect(second.upstream_id).toBe([...b.core.tasks.keys()][0]);
-    expect(second.error).toBeNull();
-    expect(first.ended_at).not.toBeNull();
-    expect(second.started_at).toBeGreaterThanOrEqual(first.ended_at ?? 0);
+      const attempts = await attemptsInBothApis(s, key, id);
+      expect(attempts.map((t) => [t.number, t.channel, t.outcome])).toEqual([
+        [1, "a", "failed"],
+        [2, "b", "completed"],
+      ]);
+      const [first, second] = attempts as [Attempt, Attempt];
+      expect(first.error).toEqual({
+        class: "upstream_internal",
+        code: "server_error",
+        message: "the renderer crashed",
+      });
+      expect(first.credits).toBe(0);
+      expect(first.upstream_id).toBe([...a.core.tasks.keys()][0]);
+      expect(second.upstream_id).toBe([...b.core.tasks.keys()][0]);
+      expect(second.error).toBeNull();
+      expect(first.ended_at).not.toBeNull();
+      expect(second.started_at).toBeGreaterThanOrEqual(first.ended_at ?? 0);
 
-    // The money: charged once, settled once to what was delivered, never refunded; the second
-    // attempt carries exactly what the task cost.
-    const ledger = await ledgerOf(s, id);
-    expect(ledger.filter((r) => r.kind === "charge")).toEqual([{ kind: "charge", amount: -10 }]);
-    expect(ledger.filter((r) => r.kind === "refund")).toEqual([]);
-    expect(ledger.filter((r) => r.kind === "settle").length).toBeLessThanOrEqual(1);
-    const cost = -ledger.reduce((sum, r) => sum + r.amount, 0);
-    expect(second.credits).toBe(cost);
-    expect(await balance(s, owner)).toBe(100 - cost);
-    expect(await s.container.services.accounts.ledgerSum(owner)).toBe(100 - cost);
+      // The money: charged once, settled once to what was delivered, never refunded; the second
+      // attempt carries exactly what the task cost.
+      const ledger = await ledgerOf(s, id);
+      expect(ledger.filter((r) => r.kind === "charge")).toEqual([{ kind: "charge", amount: -10 }]);
+      expect(ledger.filter((r) => r.kind === "refund")).toEqual([]);
+      expect(ledger.filter((r) => r.kind === "settle").length).toBeLessThanOrEqual(1);
+      const cost = -ledger.reduce((sum, r) => sum + r.amount, 0);
+      expect(second.credits).toBe(cost);
+      expect(await balance(s, owner)).toBe(100 - cost);
+      expect(await s.container.services.accounts.ledgerSum(owner)).toBe(100 - cost);
 
-    // The admin view shows the lineage and the channel that delivered.
-    const admin = await s.request(`/admin/tasks?owner_id=${owner}`, { key: s.adminToken });
-    const row = ((await admin.json()) as { data: { id: string; channel: string; attempts: Attempt[] }[] })
-      .data[0];
-    expect(row?.channel).toBe("b");
-    expect(row?.attempts.map((t) => t.outcome)).toEqual(["failed", "completed"]);
-  });
+      // The admin view shows the lineage and the channel that delivered.
+      const admin = await s.request(`/admin/tasks?owner_id=${owner}`, { key: s.adminToken });
+      const row = ((await admin.json()) as { data: { id: string; channel: string; attempts: Attempt[] }[] })
+        .data[0];
+      expect(row?.channel).toBe("b");
+      expect(row?.attempts.map((t) => t.outcome)).toEqual(["failed", "completed"]);
+    },
+  );
 
   it("never retries or fails over a moderation refusal: failed with content_policy, refunded, the second channel never asked", async () => {
     const { a, b, s, owner, key } = await setup();
