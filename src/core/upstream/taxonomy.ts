@@ -72,16 +72,17 @@ export const ERROR_CLASSES: Readonly<Record<UpstreamErrorClass, ClassPolicy>> = 
 export const UPSTREAM_ERROR_CLASSES = Object.keys(ERROR_CLASSES) as readonly UpstreamErrorClass[];
 
 /**
- * Words of providers' error codes, by class, tried in order (the first match wins): the
- * request's classes first, so a "safety timeout" is still a refusal, never retried.
+ * Words of providers' error codes, by class, tried in order (the first match wins): moderation
+ * first, so a "safety timeout" is still a refusal, never retried.
  */
 const WORDS: readonly (readonly [UpstreamErrorClass, RegExp])[] = [
   [
     "content_policy",
     /moderat|safety|content[_ -]?policy|policy[_ -]?violation|nsfw|sensitive|inappropriate|prohibited|blocked|flagged|copyright|real[_ -]?person/i,
   ],
-  ["invalid_request", /invalid|param|unsupported|bad[_ -]?request|malformed|not[_ -]?allowed|too[_ -]?long/i],
+  // A refused key (`invalid_api_key`) is the channel's, not the request's.
   ["auth", /auth|api[_ -]?key|credential|forbidden|permission|unauthori[sz]ed|signature/i],
+  ["invalid_request", /invalid|param|unsupported|bad[_ -]?request|malformed|not[_ -]?allowed|too[_ -]?long/i],
   ["quota", /quota|insufficient|balance|billing|credit|payment|exceeded[_ -]?limit/i],
   ["overloaded", /overload|rate[_ -]?limit|too[_ -]?many|busy|capacity|unavailable|throttl/i],
   ["timeout", /time[_ -]?out|timed[_ -]?out|deadline/i],
