@@ -168,6 +168,8 @@ describe("failover after acceptance", () => {
         .data[0];
       expect(row?.channel).toBe("b");
       expect(row?.attempts.map((t) => t.outcome)).toEqual(["failed", "completed"]);
+      const metrics = await (await s.request("/metrics", { key: s.adminToken })).text();
+      expect(metrics).toMatch(/reelay_upstream_failovers_total\{channel="a",class="upstream_internal"\} 1/);
     },
   );
 

@@ -45,6 +45,12 @@ export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; cloc
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [registry],
   });
+  const failovers = new Counter({
+    name: "reelay_upstream_failovers_total",
+    help: "Tasks an upstream accepted, then failed, sent to another channel: by the channel they failed on and the error class",
+    labelNames: ["channel", "class"] as const,
+    registers: [registry],
+  });
   const statuses = new Counter({
     name: "reelay_upstream_unknown_status_total",
     help: "Upstream statuses Reelay does not recognise (treated as still running), by channel and status",
@@ -87,6 +93,9 @@ export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; cloc
       upstreamStatus({ channel, status, known }) {
         // Label values stay bounded: an upstream inventing statuses gets them folded past 40 characters.
         if (!known) statuses.inc({ channel, status: status.slice(0, 40) });
+      },
+      upstreamFailover({ channel, class: cls }) {
+        failovers.inc({ channel, class: cls });
       },
     },
     observeRequest(method, route, status, seconds) {

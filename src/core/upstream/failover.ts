@@ -11,7 +11,7 @@
  */
 import { DEFAULT_FAILOVER_ATTEMPTS, type ModelTable } from "../catalogue/models.js";
 import type { JobQueue } from "../jobs/ports.js";
-import type { Clock, Database, Logger } from "../ports.js";
+import type { Clock, Database, Logger, Telemetry } from "../ports.js";
 import type { AttemptError, TaskLifecycle } from "../tasks/lifecycle.js";
 import type { Task } from "../tasks/task.js";
 import type { ChannelRouter } from "./channels.js";
@@ -29,6 +29,7 @@ export interface FailoverDeps {
   readonly models: ModelTable;
   readonly clock: Clock;
   readonly logger: Logger;
+  readonly telemetry?: Telemetry;
   /** Attempts of the render job it enqueues (as a create's). */
   readonly jobMaxAttempts: number;
   /** A task was failed over: the worker may look for its job now. */
@@ -113,6 +114,7 @@ export function createFailover(deps: FailoverDeps): Failover {
           { taskId: task.id, channel: row.channelId, class: why.class, code: why.code, message: why.message },
           "task failed upstream; failing over to another channel",
         );
+        deps.telemetry?.upstreamFailover?.({ channel: row.channelId, class: why.class });
         deps.onFailedOver?.();
       }
       // Failed over here, or by another poller, or the task ended meanwhile: nothing is left to fail.

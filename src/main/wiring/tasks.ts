@@ -66,6 +66,7 @@ async function buildPoller(
       clock,
       logger,
       jobMaxAttempts: config.engine.maxAttempts,
+      telemetry: parts.telemetry,
       onFailedOver,
     }),
   });
