@@ -343,9 +343,21 @@ describe("kling: faults", () => {
     expect(done.status, JSON.stringify(done)).toBe("completed");
   });
 
-  it("fails the task with a clear reason when the result link has expired", async () => {
-    const { a, s, key } = await pair();
+  it("fails a task whose result link has expired over to the next channel, saying why; with none left it fails clearly", async () => {
+    const { a, b, s, key } = await pair();
     a.resultTtlMs = 0;
+    const id = await create(s, key, SEED);
+    const moved = await waitForTask(s, key, id);
+    expect(moved.status, JSON.stringify(moved)).toBe("completed");
+    const attempts = (await s.query(key, id)).attempts as {
+      channel: string;
+      error: { class: string; message: string } | null;
+    }[];
+    expect(attempts.map((t) => t.channel)).toEqual(["a", "b"]);
+    expect(attempts[0]?.error?.class).toBe("result_unavailable");
+    expect(attempts[0]?.error?.message).toMatch(/403.*expired/);
+    // Both channels' links dead: the last attempt fails the task.
+    b.resultTtlMs = 0;
     const done = await waitForTask(s, key, await create(s, key, SEED));
     expect(done.status).toBe("failed");
     expect(done.error).toMatchObject({ code: "upstream_bad_content" });
