@@ -291,14 +291,17 @@ describe("gemini channel: Google's refusals", () => {
   });
 
   it("fails with a clear reason when the video file is gone upstream (expired), without endless retries", async () => {
-    const { a, s, key } = await pair({ coolOnFirst: false });
+    const { a, b, s, key } = await pair({ coolOnFirst: false });
     a.setFileTtl(0);
+    b.setFileTtl(0);
     const done = await waitForTask(s, key, await create(s, key));
     expect(done.status).toBe("failed");
     const message = String((done.error as { message: string }).message);
     expect(message).toContain("gone upstream");
     expect(message).toContain("404");
+    // One download per channel: the gone file is not retried, the task fails over once, then ends.
     expect(routes(a).filter((r) => r === "content")).toHaveLength(1);
+    expect(routes(b).filter((r) => r === "content")).toHaveLength(1);
   });
 
   it("cancels locally: the API has no cancel for Veo operations, so nothing is sent upstream", async () => {
