@@ -112,12 +112,14 @@ describe("failover's transaction", () => {
 
   it("ends the attempt, puts the task back in the queue and releases the pin in one commit, moving no money", async () => {
     const s = await setup();
-    expect(await s.failover.tryFailover(s.running, s.row, why, { mayStillRun: true })).toBe(true);
+    // The provider reported what it used before failing: kept on the attempt, charged nothing.
+    const used = { ...why, usage: { seconds: 3 } };
+    expect(await s.failover.tryFailover(s.running, s.row, used, { mayStillRun: true })).toBe(true);
     expect(cancelled).toEqual(["up-1"]);
     expect(await s.tasks.get(id)).toMatchObject({ status: "pending", progress: 0 });
-    expect((await s.attempts.list(id)).map((a) => [a.channelId, a.outcome, a.credits, a.error])).toEqual([
-      ["a", "failed", 0, why],
-    ]);
+    expect(
+      (await s.attempts.list(id)).map((a) => [a.channelId, a.outcome, a.credits, a.error, a.usage]),
+    ).toEqual([["a", "failed", 0, why, { seconds: 3 }]]);
     expect(await s.upstreamTasks.get(id)).toBeUndefined();
     expect((await s.real.depth(5000)).queued).toBe(1);
     expect((await s.accounts.get("owner_1")).balance).toBe(85);

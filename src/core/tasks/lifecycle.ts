@@ -11,7 +11,7 @@
 import { type Billing, priceOf, settleDelivered } from "../catalogue/pricing.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Tx } from "../ports.js";
-import type { AttemptEnd, TaskAttempt, TaskAttemptStore } from "../upstream/ports.js";
+import type { AttemptEnd, TaskAttempt, TaskAttemptStore, UpstreamUsage } from "../upstream/ports.js";
 import { classOfError } from "../upstream/taxonomy.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
 import { canWrite, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
@@ -39,8 +39,19 @@ export interface Acceptance extends UpstreamProgress {
   readonly upstreamId: string;
 }
 
-/** Why an upstream attempt failed: its class and the provider's own code and message. */
-export type AttemptError = NonNullable<TaskAttempt["error"]>;
+/**
+ * Why an upstream attempt failed: its class and the provider's own code and message, with what
+ * the provider reports it used meanwhile, when it says.
+ */
+export type AttemptError = NonNullable<TaskAttempt["error"]> & { readonly usage?: UpstreamUsage | null };
+
+/** The attempt's end for a failure `why`: the error as stored, its usage beside it, no credits. */
+const failedAttempt = ({ usage, ...error }: AttemptError): AttemptEnd => ({
+  outcome: "failed",
+  error,
+  usage: usage ?? null,
+  credits: 0,
+});
 
 /** What follows a failed attempt: it is tried again (the task is pending), or the task failed. */
 export type AfterFailure =
@@ -181,11 +192,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     end(
       task.id,
       { status: "failed", error: { code: err.code, message: err.message }, failureReason: err.message },
-      {
-        outcome: "failed",
-        error: why ?? { class: classOfError(err), code: err.code, message: err.message },
-        credits: 0,
-      },
+      failedAttempt(why ?? { class: classOfError(err), code: err.code, message: err.message }),
       tx,
     );
 
@@ -288,20 +295,19 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     fail,
 
     async failedOver(task, why, tx) {
-      const { channelId, ...error } = why;
+      const { channelId, ...failure } = why;
       const moved = await write(
         task.id,
         {
           status: "pending",
           progress: 0,
-          failureReason: `failed on channel '${channelId}' (${error.class}: ${error.message}); sent to another channel`,
+          failureReason: `failed on channel '${channelId}' (${failure.class}: ${failure.message}); sent to another channel`,
         },
         checked(RUNNING, "pending"),
         tx,
       );
       // No money moves: the failed attempt costs nothing and the task's charge stays held for the next.
-      if (moved)
-        await deps.attempts?.ended(task.id, { outcome: "failed", error, credits: 0, now: clock.now() }, tx);
+      if (moved) await deps.attempts?.ended(task.id, { ...failedAttempt(failure), now: clock.now() }, tx);
       return moved;
     },
 

@@ -182,7 +182,8 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
           message: status.error?.message ?? "no reason given",
         };
         const cls = classOf({ ...said, class: status.error?.class });
-        await failed(task, row, failureOf(cls, row.channelId, said), { class: cls, ...said });
+        const usage = status.usage ?? null;
+        await failed(task, row, failureOf(cls, row.channelId, said), { class: cls, ...said, usage });
         return null;
       }
       case "expired": {
