@@ -64,6 +64,23 @@ export interface LoggedRequest {
 
 export type Phase = "queued" | "running" | "completed" | "failed" | "expired";
 
+/** A callback the emulator posted, as the provider would, and what it got back. */
+export interface SentCallback {
+  readonly taskId: string;
+  readonly url: string;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+  /** The answer's status and body; null status: the URL could not be reached. */
+  readonly status: number | null;
+  readonly answer: string;
+}
+
+/** Callbacks go to loopback only: a test must never make an emulator post anywhere else. */
+const isLoopback = (url: string): boolean => {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+};
+
 export class EmulatorCore {
   readonly requests: LoggedRequest[] = [];
   readonly tasks = new Map<string, EmulatedTask>();
@@ -75,6 +92,11 @@ export class EmulatorCore {
   /** Added to every answer: an upstream with fixed latency. */
   latencyMs = 0;
   private seq = 0;
+  /** Callbacks posted so far, in order. */
+  readonly callbacks: SentCallback[] = [];
+  /** The callback URL each task was created with. */
+  readonly callbackUrls = new Map<string, string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private videoDir: Promise<string> | null = null;
   private readonly videos = new Map<string, Promise<string>>();
 
@@ -136,6 +158,60 @@ export class EmulatorCore {
     };
     this.tasks.set(id, task);
     return task;
+  }
+
+  /** Posts a callback as the provider does (to loopback only) and records it with its answer. */
+  async postCallback(
+    taskId: string,
+    url: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ): Promise<SentCallback> {
+    if (!isLoopback(url)) throw new Error(`emulator: callback URL ${url} is not on loopback`);
+    let status: number | null = null;
+    let answer = "";
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+        signal: AbortSignal.timeout(5000),
+      });
+      status = res.status;
+      answer = await res.text();
+    } catch (e) {
+      answer = String(e);
+    }
+    const sent = { taskId, url, body, headers, status, answer };
+    this.callbacks.push(sent);
+    return sent;
+  }
+
+  /** Runs `fn` after `ms`, unless the emulator closes first. */
+  later(ms: number, fn: () => Promise<unknown>): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn().catch(() => undefined);
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /**
+   * Posts what `build` makes to `url` once the task ends (its run time after creation), as
+   * providers push a task's end; a task that never ends sends nothing.
+   */
+  callbackAtEnd(
+    t: EmulatedTask,
+    url: string,
+    build: () => { body: unknown; headers?: Record<string, string> },
+  ): void {
+    this.callbackUrls.set(t.id, url);
+    if (t.behaviour.outcome === "never") return;
+    const wait = Math.max(0, t.createdAt + t.behaviour.runMs - Date.now()) + 20;
+    this.later(wait, async () => {
+      const { body, headers } = build();
+      await this.postCallback(t.id, url, JSON.stringify(body), headers);
+    });
   }
 
   /** Records a poll of `t` and says where it stands. */
@@ -237,6 +313,8 @@ export class EmulatorCore {
   }
 
   async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     if (this.videoDir) await rm(await this.videoDir, { recursive: true, force: true });
   }
 }
