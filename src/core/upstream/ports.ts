@@ -124,6 +124,8 @@ export interface UpstreamProvider {
   ): Promise<{ upstreamId: string; status: UpstreamStatus }>;
   /** Asks the upstream to stop the task; best effort (an upstream without cancel ignores it). */
   cancel(upstreamId: string, signal: AbortSignal): Promise<void>;
+  /** Ends connections the adapter keeps open (a ComfyUI server's event socket); absent: none. */
+  close?(): Promise<void>;
 }
 
 /** Where an upstream task stands in Reelay. */

@@ -15,6 +15,8 @@ export interface Channels {
   readonly hasUpstreams: boolean;
   /** True when the poller must run: upstreams configured, or tasks left on a removed channel. */
   readonly needsPoller: boolean;
+  /** Ends the connections adapters keep open (at shutdown). */
+  close(): Promise<void>;
 }
 
 /** What every upstream adapter is built from. */
@@ -145,7 +147,13 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     // The workflow and its map were read and checked at start (channel_config.ts).
     if (!channel.comfyui) throw new Error(`channel ${channel.id}: a comfyui channel without its workflow`);
-    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui);
+    // Progress from the server's /ws events, with the channel's credential (a proxy in front).
+    const secret = channel.secret;
+    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui, {
+      baseUrl: channel.baseUrl ?? "",
+      headers: () => (secret ? { authorization: `Bearer ${secret}` } : {}),
+      connectTimeoutMs: channel.timeouts.connectMs,
+    });
   },
 };
 
@@ -210,5 +218,12 @@ export async function buildChannels({ config, overrides }: Wiring, stores: Store
   const orphaned = [...(await stores.upstreamTasks.inFlight()).keys()].some(
     (id) => !channels.some((c) => c.spec.id === id && c.upstream !== null),
   );
-  return { router, hasUpstreams, needsPoller: hasUpstreams || orphaned };
+  return {
+    router,
+    hasUpstreams,
+    needsPoller: hasUpstreams || orphaned,
+    async close() {
+      await Promise.all(channels.map((c) => c.upstream?.close?.()));
+    },
+  };
 }
