@@ -442,6 +442,13 @@ describe("comfyui: live progress over /ws", () => {
     );
     return { done, progress };
   }
+  /** Waits until the task's progress has moved (the events are heard), and returns it. */
+  const progressMoved = (s: ChannelApp, key: string, id: string) =>
+    pollUntil(
+      async () => Number((await s.query(key, id)).progress),
+      (p) => p > 0,
+      { what: "progress from the events", timeoutMs: 10_000, intervalMs: 50 },
+    );
   const historyPolls = (e: ComfyUiEmulator) => routes(e).filter((r) => r === "GET /history/{id}").length;
 
   it("shows progress rising from the server's events while the prompt runs, then completes", async () => {
@@ -476,11 +483,7 @@ describe("comfyui: live progress over /ws", () => {
     a.ws.refuse = false;
     a.core.nextTask({ runMs: 5000 });
     const id = await create(s, key);
-    const moving = await pollUntil(
-      async () => Number((await s.query(key, id)).progress),
-      (p) => p > 0,
-      { what: "progress from the events", timeoutMs: 10_000, intervalMs: 50 },
-    );
+    const moving = await progressMoved(s, key, id);
     expect(moving).toBeGreaterThan(0);
     a.ws.refuse = true;
     a.ws.drop();
@@ -496,11 +499,7 @@ describe("comfyui: live progress over /ws", () => {
     const key = await s.newKey();
     const id = await create(s, key);
     // Running, with the events heard (its progress has moved).
-    await pollUntil(
-      async () => Number((await s.query(key, id)).progress),
-      (p) => p > 0,
-      { what: "progress from the events", timeoutMs: 10_000, intervalMs: 50 },
-    );
+    await progressMoved(s, key, id);
     const prompt = a.prompts[0];
     if (!prompt) throw new Error("no prompt queued");
     a.ws.send(prompt.clientId, "execution_success", { prompt_id: prompt.id, timestamp: Date.now() });

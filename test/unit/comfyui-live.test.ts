@@ -4,17 +4,11 @@
  * `onChange`, the history alone decides completion (a forged ending changes nothing), and with the
  * socket refused or cut the adapter polls as it does without one, then reconnects.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHostGuard } from "../../src/adapters/net/guard.js";
+import { describe, expect, it } from "vitest";
 import { createImageFetcher } from "../../src/adapters/net/safe-fetch.js";
 import { createComfyUiProvider } from "../../src/adapters/providers/comfyui/provider.js";
 import { wsUrlOf } from "../../src/adapters/providers/comfyui/socket.js";
 import { parseWorkflow, readWorkflowMap } from "../../src/adapters/providers/comfyui/workflow.js";
-import { createChannelHttp } from "../../src/adapters/providers/upstream/http.js";
-import type { VideoRequest } from "../../src/core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../src/core/upstream/ports.js";
 import {
   type ComfyUiEmulator,
@@ -22,36 +16,14 @@ import {
   WAN22_T2V_MAP,
   WAN22_T2V_WORKFLOW,
 } from "../emulators/comfyui.js";
-import { closedAfterEach } from "../helpers/provider-e2e.js";
+import { closedAfterEach, scratchDir, testChannelHttp } from "../helpers/provider-e2e.js";
+import { textToVideo } from "../helpers/video-request.js";
 import { pollUntil, waitFor, waitUntil } from "../helpers/wait.js";
 
 const SECRET = "comfy-proxy-live-0123456789";
 const running = closedAfterEach();
-
-let dir: string;
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "reelay-comfyui-live-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const REQUEST: VideoRequest = {
-  api: "unified",
-  model: "wan2.2-local",
-  family: "wan-local",
-  prompt: "a paper boat on a canal",
-  orientation: "landscape",
-  size: "small",
-  width: 1280,
-  height: 720,
-  duration: 5,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-};
+const scratch = scratchDir("reelay-comfyui-live-");
+const REQUEST = textToVideo({ model: "wan2.2-local", family: "wan-local" });
 
 async function emulator(runMs: number, secret = SECRET): Promise<ComfyUiEmulator> {
   const e = await startComfyUi({ secret });
@@ -67,18 +39,7 @@ function adapter(e: ComfyUiEmulator, opts: { secret?: string; live?: boolean } =
   if (typeof workflow === "string") throw new Error(workflow);
   const map = readWorkflowMap(workflow, WAN22_T2V_MAP);
   if (typeof map === "string") throw new Error(map);
-  const http = createChannelHttp({
-    channelId: "a",
-    baseUrl: e.url,
-    secret,
-    connectTimeoutMs: 1000,
-    requestTimeoutMs: 3000,
-    downloadTimeoutMs: 10_000,
-    maxDownloadBytes: 50e6,
-    connections: 2,
-    offOriginGuard: createHostGuard({ allowHosts: [] }),
-  });
-  running.push(http);
+  const http = testChannelHttp(running, e.url, secret);
   const changed: string[] = [];
   const fetcher = createImageFetcher({ allowHosts: [], maxBytes: 1e6, timeoutMs: 1000, maxRedirects: 0 });
   const provider = createComfyUiProvider(
@@ -101,7 +62,13 @@ function adapter(e: ComfyUiEmulator, opts: { secret?: string; live?: boolean } =
 
 const signal = new AbortController().signal;
 async function submit(p: UpstreamProvider): Promise<string> {
-  const ctx = { taskId: `t${Date.now()}`, upstreamModel: "wan", imageFiles: [], workDir: dir, signal };
+  const ctx = {
+    taskId: `t${Date.now()}`,
+    upstreamModel: "wan",
+    imageFiles: [],
+    workDir: scratch.path,
+    signal,
+  };
   return (await p.submit(REQUEST, ctx)).upstreamId;
 }
 
