@@ -50,6 +50,17 @@ describe("comfyui /ws progress rule", () => {
     expect(t.view("p1")?.progress).toBe(9);
   });
 
+  it("after a reconnect counts no prompt as started until an event says so again, keeping its figure", () => {
+    const { t } = tracker();
+    t.track("p1");
+    t.apply(msg("executing", { node: "7" }));
+    t.apply(msg("progress", { node: "7", value: 10, max: 20 }));
+    t.reconnected();
+    expect(t.view("p1")).toEqual({ started: false, progress: 5, ended: null });
+    t.apply(msg("progress", { node: "7", value: 12, max: 20 }));
+    expect(t.view("p1")).toEqual({ started: true, progress: 6, ended: null });
+  });
+
   it("takes the node from a progress event whose executing was missed; ignores garbage figures", () => {
     const { t } = tracker();
     t.track("p1");

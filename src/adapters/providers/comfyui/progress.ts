@@ -79,6 +79,11 @@ export interface PromptTracker {
   apply(message: unknown): string | null;
   /** What the events say about `promptId` (and it counts as seen); null when none came. */
   view(promptId: string): LiveView | null;
+  /**
+   * The socket was reopened: events were missed meanwhile (the server may even have restarted and
+   * lost its queue), so no prompt counts as started until an event says so again. Progress stays.
+   */
+  reconnected(): void;
   /** The task ended (or was cancelled): drop its entry. */
   forget(promptId: string): void;
   /** Tracked prompts that have not ended: while there are some, the socket is worth keeping. */
@@ -244,6 +249,9 @@ export function createPromptTracker(o: TrackerOptions): PromptTracker {
       if (!e) return null;
       e.lastSeen = o.now();
       return { started: e.started, progress: e.progress, ended: e.ended };
+    },
+    reconnected() {
+      for (const e of entries.values()) e.started = false;
     },
     forget(promptId) {
       entries.delete(promptId);

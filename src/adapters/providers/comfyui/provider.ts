@@ -80,6 +80,7 @@ export function createComfyUiProvider(
         connectTimeoutMs: live.connectTimeoutMs,
         ...(live.backoff ? { backoff: live.backoff } : {}),
         wanted: () => prompts.waiting() > 0,
+        onReopen: () => prompts.reconnected(),
         onMessage(message) {
           const ended = prompts.apply(message);
           if (ended !== null) live.onChange?.(ended);

@@ -16,6 +16,8 @@ export interface ComfySocketOptions {
   /** The channel's credential headers (a proxy in front of ComfyUI), as on every HTTP call. */
   readonly headers: () => Record<string, string>;
   readonly connectTimeoutMs: number;
+  /** The socket opened again after a drop (events may have been missed). */
+  readonly onReopen?: () => void;
   /** Each JSON message, parsed. */
   readonly onMessage: (message: unknown) => void;
   /** Whether to reconnect after a drop (prompts still waiting for their events). */
@@ -55,6 +57,7 @@ export function createComfySocket(o: ComfySocketOptions): ComfySocket {
   let isOpen = false;
   let closed = false;
   let failures = 0;
+  let opened = false;
   let retry: NodeJS.Timeout | undefined;
   let ping: NodeJS.Timeout | undefined;
   /** Waiters of `ensure`, told when the attempt under way opens or fails. */
@@ -82,6 +85,8 @@ export function createComfySocket(o: ComfySocketOptions): ComfySocket {
     socket.on("open", () => {
       isOpen = true;
       failures = 0;
+      if (opened) o.onReopen?.();
+      opened = true;
       settle();
       ping = setInterval(() => {
         if (!alive) {
