@@ -83,7 +83,12 @@ export function createComfyUiProvider(
         onReopen: () => prompts.reconnected(),
         onMessage(message) {
           const ended = prompts.apply(message);
-          if (ended !== null) live.onChange?.(ended);
+          if (ended === null) return;
+          try {
+            live.onChange?.(ended);
+          } catch {
+            // A hint only (polling follows the task anyway): a failing listener must not end the socket.
+          }
         },
       })
     : null;
