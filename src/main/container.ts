@@ -69,6 +69,7 @@ export async function buildContainer(
       async close() {
         await worker.stop();
         await webhooks.runner.stop();
+        await channels.close();
         await backends.close();
       },
     };

@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { promisify } from "node:util";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { TINY_PNG } from "../helpers/images.js";
@@ -402,6 +403,8 @@ export async function listen(
   core: EmulatorCore,
   handler: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>,
   port = 0,
+  /** Connection upgrades (a websocket route); without it they are refused. */
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): Promise<RunningEmulator> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://emulator");
@@ -416,6 +419,7 @@ export async function listen(
       else res.destroy();
     });
   });
+  if (onUpgrade) server.on("upgrade", onUpgrade);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   const { port: bound } = server.address() as AddressInfo;

@@ -165,6 +165,8 @@ export interface UpstreamProvider {
    * provider signs (fal, Replicate), its shape, and which upstream task it is about.
    */
   verifyCallback?(req: CallbackRequest): Promise<CallbackVerdict>;
+  /** Ends connections the adapter keeps open (a ComfyUI server's event socket); absent: none. */
+  close?(): Promise<void>;
 }
 
 /** Where an upstream task stands in Reelay. */

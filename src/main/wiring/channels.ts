@@ -18,6 +18,8 @@ export interface Channels {
   readonly needsPoller: boolean;
   /** The URLs providers push callbacks to (channels with `callbacks` on). */
   readonly callbackLinks: CallbackLinks;
+  /** Ends the connections adapters keep open (at shutdown). */
+  close(): Promise<void>;
 }
 
 /** What every upstream adapter is built from. */
@@ -138,7 +140,13 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
     ]);
     // The workflow and its map were read and checked at start (channel_config.ts).
     if (!channel.comfyui) throw new Error(`channel ${channel.id}: a comfyui channel without its workflow`);
-    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui);
+    // Progress from the server's /ws events, with the channel's credential (a proxy in front).
+    const secret = channel.secret;
+    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui, {
+      baseUrl: channel.baseUrl ?? "",
+      headers: () => (secret ? { authorization: `Bearer ${secret}` } : {}),
+      connectTimeoutMs: channel.timeouts.connectMs,
+    });
   },
 };
 
@@ -241,5 +249,13 @@ export async function buildChannels(
     publicUrl: config.publicUrl,
     channels: new Set(config.channels.filter((c) => c.callbacks).map((c) => c.id)),
   });
-  return { router, hasUpstreams, needsPoller: hasUpstreams || orphaned, callbackLinks };
+  return {
+    router,
+    hasUpstreams,
+    needsPoller: hasUpstreams || orphaned,
+    callbackLinks,
+    async close() {
+      await Promise.all(channels.map((c) => c.upstream?.close?.()));
+    },
+  };
 }
