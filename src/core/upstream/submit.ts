@@ -53,6 +53,8 @@ export function createDispatcher(deps: {
   logger: Logger;
   /** An upstream accepted a task: the poller may want to look sooner. */
   onSubmitted: () => void;
+  /** The URL the channel's provider may push the task's changes to; null: the channel is polled only. */
+  callbackUrlFor?: (channelId: string, taskId: string) => string | null;
 }): Dispatcher {
   const { db, lifecycle, queue, upstreamTasks, router, clock, logger } = deps;
 
@@ -115,6 +117,7 @@ export function createDispatcher(deps: {
     attempt: number,
   ): Promise<void> {
     const { channel, upstream } = to;
+    const callbackUrl = deps.callbackUrlFor?.(channel.spec.id, task.id) ?? null;
     const submitCtx = {
       // The idempotency key: a failed-over task's next attempt gets one of its own, or a channel
       // on the same upstream would hand back the task that failed.
@@ -125,6 +128,7 @@ export function createDispatcher(deps: {
       imageFiles: ctx.imageFiles,
       workDir: ctx.workDir,
       signal: ctx.signal,
+      ...(callbackUrl ? { callbackUrl } : {}),
     };
     const { upstreamId, status } =
       remixOf !== null && upstream.remix
