@@ -8,11 +8,19 @@
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
  */
 
-import { type Billing, priceOf, settleDelivered } from "../catalogue/pricing.js";
+import { type Billing, priceBreakdown, priceOf } from "../catalogue/pricing.js";
+import { settlementOf } from "../catalogue/settlement.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Tx } from "../ports.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
-import { canWrite, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
+import {
+  canWrite,
+  type Task,
+  type TaskCost,
+  type TaskResult,
+  type TaskStatus,
+  type VideoRequest,
+} from "./task.js";
 
 export interface TaskLifecycleDeps {
   readonly tasks: TaskStore;
@@ -35,8 +43,11 @@ export type AfterFailure =
   | { readonly kind: "failed"; readonly task: Task | undefined; readonly err: ReelayError };
 
 export interface TaskLifecycle {
-  /** A new task: charged its price (when billing is on) and stored `pending`, in `tx`. */
-  open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<void>;
+  /**
+   * A new task: its price held (when billing is on; the same price a quote shows) and stored
+   * `pending`, in `tx`. Returns the task as stored (with its `cost`).
+   */
+  open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<Task>;
   /** A claimed job starts (or restarts) the task: `processing`, attempt `attempt`. */
   start(task: Task, attempt: number, tx: Tx): Promise<Task | undefined>;
   /** A render got this far (0–99). Undefined when the task no longer runs (cancelled, deleted). */
@@ -128,20 +139,65 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     patch: TaskPatch & { status: "failed" | "cancelled" },
     tx: Tx,
   ): Promise<Task | undefined> {
-    const ended = await write(id, patch, checked(RUNNING, patch.status), tx);
-    if (ended && billing) await billing.accounts.refund(id, clock.now(), tx);
+    let ended = await write(id, patch, checked(RUNNING, patch.status), tx);
+    if (ended && billing) {
+      await billing.accounts.refund(id, clock.now(), tx);
+      // Nothing was settled before an undelivered end: the whole hold went back (once: this write
+      // was conditional on the task still running, and the refund row is unique per task).
+      if (ended.cost) {
+        const cost: TaskCost = { ...ended.cost, charged: 0, refunded: ended.cost.held };
+        ended = (await tasks.update(id, { cost }, { now: clock.now() }, tx)) ?? ended;
+      }
+    }
     if (ended) await deps.events?.taskEnded(ended, tx);
     return ended;
   }
 
+  /** The settlement of a delivered task and its cost after it (settlement.ts has the rule). */
+  function settled(task: Task, result: TaskResult) {
+    if (!billing) return null;
+    // A task held before its cost was recorded: held what its request is priced at.
+    const held = task.cost?.held ?? priceOf(billing.prices, task.request);
+    if (held === null) return null;
+    const s = settlementOf(billing.prices, task.request, held, result);
+    const cost: TaskCost | undefined = task.cost
+      ? {
+          ...task.cost,
+          charged: s.charged,
+          refunded: held - s.charged,
+          billedSeconds: s.billedSeconds,
+          basis: s.basis,
+          ...(s.providerCostUsd === undefined ? {} : { providerCostUsd: s.providerCostUsd }),
+        }
+      : undefined;
+    const detail = {
+      charged: s.charged,
+      billed_seconds: s.billedSeconds,
+      basis: s.basis,
+      ...(result.usage ? { provider_usage: result.usage } : {}),
+      ...(s.providerCostUsd === undefined ? {} : { provider_cost_usd: s.providerCostUsd }),
+    };
+    return { release: held - s.charged, cost, detail };
+  }
+
   async function complete(
-    id: string,
+    task: Task,
     patch: TaskPatch & { result: TaskResult },
     from: readonly TaskStatus[],
     tx: Tx,
   ): Promise<Task | undefined> {
-    const done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx);
-    if (done && billing) await settleDelivered(billing, done, patch.result, clock.now(), tx);
+    const s = settled(task, patch.result);
+    const done = await write(
+      task.id,
+      { ...patch, status: "completed", progress: 100, error: null, ...(s?.cost ? { cost: s.cost } : {}) },
+      from,
+      tx,
+    );
+    if (done && billing && s)
+      await billing.accounts.settle(
+        { taskId: task.id, release: s.release, now: clock.now(), detail: s.detail },
+        tx,
+      );
     if (done) await deps.events?.taskEnded(done, tx);
     return done;
   }
@@ -159,22 +215,29 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   return {
     async open(task, payer, tx) {
       if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
+      let stored = task;
       if (billing) {
-        // The pre-charge: a hold, settled against what is delivered, refunded on failure.
-        const price = priceOf(billing.prices, task.request);
+        // The hold: the quoted price, settled against what is delivered, refunded on failure.
+        const price = priceBreakdown(billing.prices, task.request);
         if (price === null) throw errors.noPrice(task.request.model);
-        const charge = {
-          ownerId: task.ownerId,
-          keyId: payer.keyId,
-          taskId: task.id,
-          model: task.request.model,
-          amount: price,
-          now: task.createdAt,
-        };
-        if (price > 0 && !(await billing.accounts.charge(charge, tx)))
-          throw errors.insufficientCredits(price);
+        const { credits, rule, seconds, resolution, audio, rate } = price;
+        const held = await billing.accounts.hold(
+          {
+            ownerId: task.ownerId,
+            keyId: payer.keyId,
+            taskId: task.id,
+            model: task.request.model,
+            amount: credits,
+            now: task.createdAt,
+            detail: { rule, seconds, resolution, audio, rate },
+          },
+          tx,
+        );
+        if (!held.ok) throw errors.insufficientCredits(credits, held.balance);
+        stored = { ...task, cost: { held: credits, charged: null, refunded: 0, rule, seconds } };
       }
-      await tasks.insert(task, tx);
+      await tasks.insert(stored, tx);
+      return stored;
     },
 
     start: (task, attempt, tx) =>
@@ -206,7 +269,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
 
     rendered: (task, { result, enhancedPrompt, note }, tx) =>
       complete(
-        task.id,
+        task,
         { result, enhancedPrompt, failureReason: note },
         checked(["processing"], "completed"),
         tx,
@@ -214,7 +277,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
 
     delivered: (task, { result, enhancedPrompt }, tx) =>
       complete(
-        task.id,
+        task,
         { result, enhancedPrompt, failureReason: null },
         // An upstream task last seen queued may turn up finished: it ran meanwhile, unseen.
         checked(RUNNING, "completed", "processing"),
