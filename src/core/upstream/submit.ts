@@ -12,6 +12,7 @@ import type { TaskLifecycle } from "../tasks/lifecycle.js";
 import { hasFirstFrame, type Task } from "../tasks/task.js";
 import type { Channel, ChannelRouter } from "./channels.js";
 import type { UpstreamProvider, UpstreamTaskRecord, UpstreamTaskStore } from "./ports.js";
+import { planRoute } from "./route_plan.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
 
@@ -65,23 +66,7 @@ export function createDispatcher(deps: {
       }
       return { candidates: [channel], remixOf: null };
     }
-    if (r.source !== null || (r.characters?.length ?? 0) > 0) {
-      // Upstreams take a prompt and images; a source video or characters need the local renderer,
-      // except a remix of a video an upstream made, which goes back to that upstream where it can.
-      const src =
-        r.source?.kind === "remix" && r.source.taskId ? await upstreamTasks.get(r.source.taskId) : undefined;
-      const origin = src ? router.get(src.channelId) : undefined;
-      if (src?.upstreamId && origin?.upstream?.remix)
-        return { candidates: [origin], remixOf: src.upstreamId };
-      const local = router.all().filter((c) => c.upstream === null);
-      if (local.length === 0)
-        throw errors.noChannelFor(r.model, r.source ? `a ${r.source.kind}` : "a video with characters");
-      return { candidates: local, remixOf: null };
-    }
-    const plan = await router.plan(r.model, clock.now());
-    if (plan.channels.length === 0)
-      throw errors.channelsUnavailable(r.model, plan.why ?? "none", plan.retryAfterS);
-    return { candidates: plan.channels, remixOf: null };
+    return planRoute({ router, upstreamTasks, clock }, r);
   }
 
   /** Sends the create and, once the upstream accepted it, pins the task to it and ends the job. */
