@@ -14,6 +14,7 @@ import { errors } from "../../src/core/errors.js";
 import { startDashScope } from "../emulators/dashscope.js";
 import { startSeedance } from "../emulators/seedance.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { TEST_PRICING } from "../helpers/billing.js";
 import { channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { FakeProvider, type Outcome } from "../helpers/fake-provider.js";
 import { TINY_PNG } from "../helpers/images.js";
@@ -26,15 +27,7 @@ const running = closedAfterEach();
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "reelay-quote-"));
   configFile = join(dir, "reelay.json");
-  await writeFile(
-    configFile,
-    JSON.stringify({
-      pricing: {
-        perSecond: { "sora-2": 2 },
-        perTask: [{ model: "sora-2-pro", size: "large", duration: 15, credits: 100 }],
-      },
-    }),
-  );
+  await writeFile(configFile, JSON.stringify({ pricing: TEST_PRICING }));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
@@ -318,25 +311,30 @@ describe("dry_run", () => {
   });
 });
 
+/** An app with one upstream channel `a` billed by the catalogue, and an owner with 200 credits. */
+async function billedChannel(kind: "dashscope" | "seedance", url: string, model: string, secret: string) {
+  const s = await startWithChannels(
+    { channels: [channel("a", kind, url, { models: [model] })], pricing: { perSecond: {} } },
+    { env: secretEnv("a", secret) },
+  );
+  running.push(s);
+  const o = await owner(s);
+  await o.topUp(200);
+  const body = { model, prompt: `billed by ${kind}`, orientation: "landscape", size: "large", duration: 5 };
+  return { s, body, ...o };
+}
+
 describe("settlement to the provider's usage", () => {
   it("DashScope reports fewer seconds billed than delivered: settled on those, never above the hold", async () => {
     const ds = await startDashScope({ secret: "sk-usage-0123456789" });
     ds.core.defaultBehaviour = { runMs: 300, outcome: "complete" };
     running.push(ds);
-    const s = await startWithChannels(
-      { channels: [channel("a", "dashscope", ds.url, { models: ["wan2.5"] })], pricing: { perSecond: {} } },
-      { env: secretEnv("a", "sk-usage-0123456789") },
+    const { s, key, account, quote, ledger, body } = await billedChannel(
+      "dashscope",
+      ds.url,
+      "wan2.5",
+      "sk-usage-0123456789",
     );
-    running.push(s);
-    const { key, topUp, account, quote, ledger } = await owner(s);
-    await topUp(200);
-    const body = {
-      model: "wan2.5",
-      prompt: "billed less",
-      orientation: "landscape",
-      size: "large",
-      duration: 5,
-    };
     const q = await quote(body);
     expect(q.json).toMatchObject({
       price: 75,
@@ -387,23 +385,12 @@ describe("settlement to the provider's usage", () => {
     const sd = await startSeedance({ secret: "ark-usage-0123456789" });
     sd.core.defaultBehaviour = { runMs: 300, outcome: "complete" };
     running.push(sd);
-    const s = await startWithChannels(
-      {
-        channels: [channel("a", "seedance", sd.url, { models: ["seedance-1.0-pro"] })],
-        pricing: { perSecond: {} },
-      },
-      { env: secretEnv("a", "ark-usage-0123456789") },
+    const { s, key, quote, body } = await billedChannel(
+      "seedance",
+      sd.url,
+      "seedance-1.0-pro",
+      "ark-usage-0123456789",
     );
-    running.push(s);
-    const { key, topUp, quote } = await owner(s);
-    await topUp(200);
-    const body = {
-      model: "seedance-1.0-pro",
-      prompt: "tokens",
-      orientation: "landscape",
-      size: "large",
-      duration: 5,
-    };
     const q = await quote(body);
     // 12.24 credits a second at 1080p, 5 s: 61.2, rounded up.
     expect(q.json).toMatchObject({ price: 62, breakdown: { rule: "catalogue", rate: 12.24 } });

@@ -3,22 +3,15 @@ import { describe, expect, it } from "vitest";
 import { type PriceTable, priceBreakdown, priceOf } from "../../src/core/catalogue/pricing.js";
 import { settlementOf } from "../../src/core/catalogue/settlement.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { sampleTask } from "../contract/job-queue.contract.js";
 
 const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
+  ...sampleTask("sora-2:task_01k9009g8ef1esae6388chgcpx").request,
   model: "m",
-  family: "m",
-  prompt: "p",
   orientation: "landscape",
-  size: "large",
   width: 1920,
   height: 1080,
   duration: 10,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: true,
-  private: false,
   ...over,
 });
 const catalogue = new Map([
