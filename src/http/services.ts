@@ -7,6 +7,7 @@ import type { LinkSigner } from "../core/media/links.js";
 import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
+import type { CallbackReceiver } from "../core/upstream/callbacks.js";
 import type { ChannelRouter } from "../core/upstream/channels.js";
 import type { UpstreamTaskStore } from "../core/upstream/ports.js";
 import type { WebhookService } from "../core/webhooks/webhooks.js";
@@ -39,6 +40,8 @@ export interface AppServices {
   readonly router: ChannelRouter;
   /** Which channel took each task, and its upstream id. */
   readonly upstreamTasks: UpstreamTaskStore;
+  /** Provider callbacks (channels with `callbacks` on): checked, then the task polled at once. */
+  readonly callbacks: CallbackReceiver;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

@@ -139,6 +139,16 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         .where("phase", "=", "polling")
         .execute();
     },
+    async expedite(taskId, now) {
+      const res = await db
+        .updateTable("upstream_tasks")
+        .set({ next_poll_at: ms(now) })
+        .where("task_id", "=", taskId)
+        .where("phase", "=", "polling")
+        .where("next_poll_at", ">", ms(now))
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    },
     async finish(taskId, tx?: Tx) {
       await connOf(db, tx)
         .updateTable("upstream_tasks")

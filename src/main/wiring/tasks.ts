@@ -29,6 +29,8 @@ export interface Tasks {
   readonly engine: TaskEngine;
   /** One worker for callers: render jobs, the poller following upstream tasks, the prune of old rows. */
   readonly worker: Worker;
+  /** Tells this process's poller a task is due (a provider's callback); a no-op where none runs. */
+  readonly pollNow: () => void;
 }
 
 async function buildPoller(
@@ -55,7 +57,11 @@ async function buildPoller(
   });
 }
 
-async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle): Promise<Worker> {
+async function buildWorker(
+  w: Wiring,
+  parts: TaskParts,
+  lifecycle: TaskLifecycle,
+): Promise<Worker & { pollNow: () => void }> {
   const { config, backends, clock, logger } = w;
   const { db, queue, blobs, scratchDir } = backends;
   const { stores, channels } = parts;
@@ -82,6 +88,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
           clock,
           logger,
           onSubmitted: () => poller?.wake(),
+          callbackUrlFor: (channelId, taskId) => channels.callbackLinks.urlFor(channelId, taskId),
         })
       : null,
     settings: { ...config.engine, scratchDir },
@@ -100,6 +107,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
       retention.start();
     },
     wake: () => renderer.wake(),
+    pollNow: () => poller?.wake(),
     interrupt: (taskId) => renderer.interrupt(taskId),
     async stop() {
       retention.stop();
@@ -134,7 +142,7 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
     onStopped: (taskId) => worker.interrupt(taskId),
   });
-  return { engine, worker };
+  return { engine, worker, pollNow: worker.pollNow };
 }
 
 /**
