@@ -3,6 +3,7 @@
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
 import type { UnifiedCreateBody } from "../core/tasks/params.js";
+import type { VideoQuote } from "../http/money_schemas.js";
 import type {
   AccountView,
   AdminKey,
@@ -14,7 +15,6 @@ import type {
   VideoCreateResponse,
   VideoListResponse,
   VideoQueryResponse,
-  VideoQuote,
   VideoTaskList,
 } from "../http/schemas.js";
 

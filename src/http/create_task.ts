@@ -8,7 +8,7 @@ import { errors } from "../core/errors.js";
 import { createVideoTask, quoteVideoTask } from "../core/tasks/create.js";
 import type { Quote } from "../core/tasks/quote.js";
 import type { Task, VideoRequest } from "../core/tasks/task.js";
-import type { VideoQuote } from "./schemas.js";
+import type { VideoQuote } from "./money_schemas.js";
 import type { AppServices } from "./services.js";
 
 /** JSON with sorted keys: the same request always hashes the same. */

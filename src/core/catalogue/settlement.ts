@@ -11,7 +11,7 @@
  * - Tokens a provider reports are kept for reference; where the catalogue gives the provider's US$
  *   price per million tokens, the task shows the provider's cost (`provider_cost_usd`).
  */
-import type { TaskResult, VideoRequest } from "../tasks/task.js";
+import type { Task, TaskCost, TaskResult, VideoRequest } from "../tasks/task.js";
 import { type PriceTable, priceOf } from "./pricing.js";
 
 export interface Settlement {
@@ -57,4 +57,39 @@ export function settlementOf(
     basis: fromProvider ? "provider_seconds" : "delivered",
     ...(providerCostUsd === undefined ? {} : { providerCostUsd }),
   };
+}
+
+/**
+ * What completing `task` with `result` does to its money: the credits its hold releases, its cost
+ * after (absent for a task held before costs were recorded) and the settlement's ledger detail;
+ * null when nothing was held for it.
+ */
+export function settlementFor(
+  table: PriceTable,
+  task: Task,
+  result: TaskResult,
+): { release: number; cost: TaskCost | undefined; detail: Record<string, unknown> } | null {
+  // A task held before its cost was recorded: held what its request is priced at.
+  const held = task.cost?.held ?? priceOf(table, task.request);
+  if (held === null) return null;
+  const s = settlementOf(table, task.request, held, result);
+  const usd = s.providerCostUsd === undefined ? {} : { providerCostUsd: s.providerCostUsd };
+  const cost: TaskCost | undefined = task.cost
+    ? {
+        ...task.cost,
+        charged: s.charged,
+        refunded: held - s.charged,
+        billedSeconds: s.billedSeconds,
+        basis: s.basis,
+        ...usd,
+      }
+    : undefined;
+  const detail = {
+    charged: s.charged,
+    billed_seconds: s.billedSeconds,
+    basis: s.basis,
+    ...(result.usage ? { provider_usage: result.usage } : {}),
+    ...(s.providerCostUsd === undefined ? {} : { provider_cost_usd: s.providerCostUsd }),
+  };
+  return { release: held - s.charged, cost, detail };
 }

@@ -8,8 +8,8 @@
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
  */
 
-import { type Billing, priceBreakdown, priceOf } from "../catalogue/pricing.js";
-import { settlementOf } from "../catalogue/settlement.js";
+import { type Billing, priceBreakdown } from "../catalogue/pricing.js";
+import { settlementFor } from "../catalogue/settlement.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Tx } from "../ports.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
@@ -153,40 +153,13 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     return ended;
   }
 
-  /** The settlement of a delivered task and its cost after it (settlement.ts has the rule). */
-  function settled(task: Task, result: TaskResult) {
-    if (!billing) return null;
-    // A task held before its cost was recorded: held what its request is priced at.
-    const held = task.cost?.held ?? priceOf(billing.prices, task.request);
-    if (held === null) return null;
-    const s = settlementOf(billing.prices, task.request, held, result);
-    const cost: TaskCost | undefined = task.cost
-      ? {
-          ...task.cost,
-          charged: s.charged,
-          refunded: held - s.charged,
-          billedSeconds: s.billedSeconds,
-          basis: s.basis,
-          ...(s.providerCostUsd === undefined ? {} : { providerCostUsd: s.providerCostUsd }),
-        }
-      : undefined;
-    const detail = {
-      charged: s.charged,
-      billed_seconds: s.billedSeconds,
-      basis: s.basis,
-      ...(result.usage ? { provider_usage: result.usage } : {}),
-      ...(s.providerCostUsd === undefined ? {} : { provider_cost_usd: s.providerCostUsd }),
-    };
-    return { release: held - s.charged, cost, detail };
-  }
-
   async function complete(
     task: Task,
     patch: TaskPatch & { result: TaskResult },
     from: readonly TaskStatus[],
     tx: Tx,
   ): Promise<Task | undefined> {
-    const s = settled(task, patch.result);
+    const s = billing ? settlementFor(billing.prices, task, patch.result) : null;
     const done = await write(
       task.id,
       { ...patch, status: "completed", progress: 100, error: null, ...(s?.cost ? { cost: s.cost } : {}) },

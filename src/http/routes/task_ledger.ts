@@ -10,8 +10,8 @@ import { isTaskId } from "../../core/ids.js";
 import type { Task } from "../../core/tasks/task.js";
 import { costView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
+import { type TaskLedger, taskLedgerSchema } from "../money_schemas.js";
 import type { Route } from "../route.js";
-import { type TaskLedger, taskLedgerSchema } from "../schemas.js";
 import type { AppServices } from "../services.js";
 import { taskIdQuery } from "./v1_video_query.js";
 

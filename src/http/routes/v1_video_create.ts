@@ -11,14 +11,10 @@ import { parseUnifiedCreateWithImages, unifiedCreateSchema } from "../../core/ta
 import type { VideoRequest } from "../../core/tasks/task.js";
 import { principalOf } from "../auth.js";
 import { createTask, quoteTask, takeDryRun } from "../create_task.js";
+import { type VideoQuote, videoQuoteSchema } from "../money_schemas.js";
 import { storeInputs } from "../openai_inputs.js";
 import { CREATE_ERRORS, type Route } from "../route.js";
-import {
-  type VideoCreateResponse,
-  type VideoQuote,
-  videoCreateResponseSchema,
-  videoQuoteSchema,
-} from "../schemas.js";
+import { type VideoCreateResponse, videoCreateResponseSchema } from "../schemas.js";
 import type { AppServices } from "../services.js";
 
 /** Room for a few inline images; bodies of links only stay far below it. */

@@ -7,8 +7,8 @@ import { ErrorCode } from "../../core/errors.js";
 import { unifiedCreateSchema } from "../../core/tasks/params.js";
 import { principalOf } from "../auth.js";
 import { quoteTask } from "../create_task.js";
+import { type VideoQuote, videoQuoteSchema } from "../money_schemas.js";
 import { CREATE_ERRORS, type Route } from "../route.js";
-import { type VideoQuote, videoQuoteSchema } from "../schemas.js";
 import { CREATE_BODY_LIMIT, unifiedRequest } from "./v1_video_create.js";
 
 export const v1VideoQuote: Route = {

@@ -4,10 +4,11 @@ import { z } from "zod";
 import { openAiCreateSchema, parseOpenAiCreate } from "../../core/tasks/openai_params.js";
 import { principalOf } from "../auth.js";
 import { createTask, quoteTask, takeDryRun } from "../create_task.js";
+import { type VideoQuote, videoQuoteSchema } from "../money_schemas.js";
 import { formInput, readForm } from "../multipart.js";
 import { openAiRequest, storeInputs } from "../openai_inputs.js";
 import { CREATE_ERRORS, file, type Route } from "../route.js";
-import { openAiVideoSchema, type VideoQuote, videoQuoteSchema } from "../schemas.js";
+import { openAiVideoSchema } from "../schemas.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
 const DRY_RUN = "true: answer the quote (as POST /v1/video/quote) and create nothing";
