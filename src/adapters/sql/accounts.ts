@@ -51,6 +51,8 @@ async function record(
   return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
 }
 
+const KIND_ORDER: Record<LedgerKind, number> = { topup: 0, hold: 1, settle: 2, refund: 3 };
+
 const toEntry = (r: Selectable<LedgerTable>): LedgerEntry => ({
   id: r.id,
   ownerId: r.owner_id,
@@ -207,14 +209,14 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
     },
 
     async entries(taskId) {
-      const rows = await db
-        .selectFrom("ledger")
-        .selectAll()
-        .where("task_id", "=", taskId)
-        .orderBy("created_at")
-        .orderBy("id")
-        .execute();
-      return rows.map(toEntry);
+      const rows = await db.selectFrom("ledger").selectAll().where("task_id", "=", taskId).execute();
+      // In time order; movements of one millisecond in the order they can happen.
+      return rows
+        .map(toEntry)
+        .sort(
+          (a, b) =>
+            a.createdAt - b.createdAt || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.attempt - b.attempt,
+        );
     },
 
     async ledgerSum(ownerId) {

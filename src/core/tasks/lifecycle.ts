@@ -133,6 +133,10 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   const write = (id: string, patch: TaskPatch, from: readonly TaskStatus[], tx?: Tx) =>
     tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
 
+  /** An ended task's cost after its ledger movement, written in that movement's transaction. */
+  const costed = async (task: Task, cost: TaskCost, tx: Tx): Promise<Task> =>
+    (await tasks.update(task.id, { cost }, { now: clock.now() }, tx)) ?? task;
+
   /** An ending write: the money and the event go with it, or nothing happens. */
   async function end(
     id: string,
@@ -144,33 +148,29 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       await billing.accounts.refund(id, clock.now(), tx);
       // Nothing was settled before an undelivered end: the whole hold went back (once: this write
       // was conditional on the task still running, and the refund row is unique per task).
-      if (ended.cost) {
-        const cost: TaskCost = { ...ended.cost, charged: 0, refunded: ended.cost.held };
-        ended = (await tasks.update(id, { cost }, { now: clock.now() }, tx)) ?? ended;
-      }
+      if (ended.cost)
+        ended = await costed(ended, { ...ended.cost, charged: 0, refunded: ended.cost.held }, tx);
     }
     if (ended) await deps.events?.taskEnded(ended, tx);
     return ended;
   }
 
   async function complete(
-    task: Task,
+    id: string,
     patch: TaskPatch & { result: TaskResult },
     from: readonly TaskStatus[],
     tx: Tx,
   ): Promise<Task | undefined> {
-    const s = billing ? settlementFor(billing.prices, task, patch.result) : null;
-    const done = await write(
-      task.id,
-      { ...patch, status: "completed", progress: 100, error: null, ...(s?.cost ? { cost: s.cost } : {}) },
-      from,
-      tx,
-    );
-    if (done && billing && s)
+    let done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx);
+    // Settled from the task as stored (its hold), once: the write above was conditional.
+    const s = done && billing ? settlementFor(billing.prices, done, patch.result) : null;
+    if (done && billing && s) {
       await billing.accounts.settle(
-        { taskId: task.id, release: s.release, now: clock.now(), detail: s.detail },
+        { taskId: id, release: s.release, now: clock.now(), detail: s.detail },
         tx,
       );
+      if (s.cost) done = await costed(done, s.cost, tx);
+    }
     if (done) await deps.events?.taskEnded(done, tx);
     return done;
   }
@@ -242,7 +242,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
 
     rendered: (task, { result, enhancedPrompt, note }, tx) =>
       complete(
-        task,
+        task.id,
         { result, enhancedPrompt, failureReason: note },
         checked(["processing"], "completed"),
         tx,
@@ -250,7 +250,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
 
     delivered: (task, { result, enhancedPrompt }, tx) =>
       complete(
-        task,
+        task.id,
         { result, enhancedPrompt, failureReason: null },
         // An upstream task last seen queued may turn up finished: it ran meanwhile, unseen.
         checked(RUNNING, "completed", "processing"),
