@@ -63,7 +63,7 @@ export const v1VideoCreate: Route = {
   }),
   ok: {
     status: 200,
-    schema: z.union([videoCreateResponseSchema, videoQuoteSchema]),
+    schema: z.union([videoCreateResponseSchema, videoQuoteSchema]).meta({ id: "UnifiedCreateOrQuote" }),
     description: "The task, pending; with `dry_run: true`, the quote (VideoQuote)",
   },
   errors: CREATE_ERRORS,

@@ -36,7 +36,7 @@ export const v1VideosCreate: Route = {
   }),
   ok: {
     status: 200,
-    schema: z.union([openAiVideoSchema, videoQuoteSchema]),
+    schema: z.union([openAiVideoSchema, videoQuoteSchema]).meta({ id: "VideoOrQuote" }),
     description: "The video, queued; with `dry_run: true`, the quote (VideoQuote)",
   },
   errors: CREATE_ERRORS,
