@@ -291,7 +291,8 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
   // Quote, hold, settle: a task's money shown on it (`cost`), and a ledger whose task movements
   // are holds (they were `charge`), settlements and refunds, once per (task, kind, attempt), each
   // with what it was reckoned from. SQLite cannot drop a unique constraint, so the ledger is
-  // rebuilt (both dialects alike).
+  // rebuilt (both dialects alike). Its columns repeat 0001's on purpose: a migration never shares
+  // code with another, so none changes once shipped.
   migrations["0013_quote_hold_settle"] = {
     async up(db) {
       await db.schema.alterTable("tasks").addColumn("cost", "text").execute();
