@@ -468,6 +468,17 @@ describe("comfyui: live progress over /ws", () => {
     expect(ws?.auth).toBe(`Bearer ${SECRET_A}`);
   });
 
+  it("polls at once when the server's events say the prompt ended (polling every 10 minutes)", async () => {
+    const a = await emulator();
+    const s = await app([cu("a", a.url, { pollIntervalS: 600 })]);
+    const key = await s.newKey();
+    const id = await create(s, key);
+    // Only the event can bring this poll forward: the next scheduled one is 10 minutes away.
+    const done = await waitForTask(s, key, id, { timeoutMs: 30_000 });
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(a.ws.connections).toBe(1);
+  });
+
   it("completes through /history alone when the socket is refused, or cut mid-task (progress then stays where it was)", async () => {
     const a = await emulator();
     a.core.defaultBehaviour = { runMs: 1500 };

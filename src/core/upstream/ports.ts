@@ -227,6 +227,11 @@ export interface UpstreamTaskStore {
    * once: harmless, since what a poll finds goes through the lifecycle, which ends a task once.
    */
   expedite(taskId: string, now: number): Promise<boolean>;
+  /**
+   * `expedite` for the task a channel knows as `upstreamId` (a provider's event names its own id);
+   * the task's id when one was made due.
+   */
+  expediteUpstream(channelId: string, upstreamId: string, now: number): Promise<string | null>;
   /** Ends polling of the task (it finished, failed or was cancelled); the record stays for admins. */
   finish(taskId: string, tx?: Tx): Promise<void>;
   /** Polling tasks per channel (for concurrency caps and the admin view). */

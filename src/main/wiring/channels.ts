@@ -20,6 +20,8 @@ export interface Channels {
   readonly callbackLinks: CallbackLinks;
   /** Ends the connections adapters keep open (at shutdown). */
   close(): Promise<void>;
+  /** Who is told when an adapter hears that one of its upstream tasks changed (set once, by the wiring). */
+  onUpstreamChange(listener: (channelId: string, upstreamId: string) => void): void;
 }
 
 /** What every upstream adapter is built from. */
@@ -28,6 +30,8 @@ interface AdapterDeps {
   readonly http: (authHeaders?: () => Record<string, string>) => ChannelHttp;
   readonly config: Config;
   readonly channel: Config["channels"][number];
+  /** The adapter heard that one of its upstream tasks changed (a ComfyUI server's event): poll it now. */
+  readonly changed: (upstreamId: string) => void;
 }
 
 /**
@@ -133,7 +137,7 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
       maxDownloadBytes: channel.maxDownloadBytes,
     });
   },
-  comfyui: async ({ http, config, channel }) => {
+  comfyui: async ({ http, config, channel, changed }) => {
     const [{ createComfyUiProvider }, { createImageFetcher }] = await Promise.all([
       import("../../adapters/providers/comfyui/provider.js"),
       import("../../adapters/net/safe-fetch.js"),
@@ -146,6 +150,7 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
       baseUrl: channel.baseUrl ?? "",
       headers: () => (secret ? { authorization: `Bearer ${secret}` } : {}),
       connectTimeoutMs: channel.timeouts.connectMs,
+      onChange: changed,
     });
   },
 };
@@ -183,6 +188,7 @@ async function upstreamOf(
   config: Config,
   ch: Config["channels"][number],
   resolve: Resolver | undefined,
+  changed: (channelId: string, upstreamId: string) => void,
 ): Promise<UpstreamProvider | null> {
   const baseUrl = ch.baseUrl;
   if (ch.kind === "local" || !baseUrl) return null;
@@ -207,7 +213,7 @@ async function upstreamOf(
         ...(resolve ? { resolve } : {}),
       }),
     });
-  return ADAPTERS[ch.kind]({ http, config, channel: ch });
+  return ADAPTERS[ch.kind]({ http, config, channel: ch, changed: (id) => changed(ch.id, id) });
 }
 
 export async function buildChannels(
@@ -215,6 +221,9 @@ export async function buildChannels(
   stores: Stores,
   opts: { signingSecret: string },
 ): Promise<Channels> {
+  // Adapters are built before the poller: their news is passed on once the wiring set a listener.
+  let listener: ((channelId: string, upstreamId: string) => void) | null = null;
+  const changed = (channelId: string, upstreamId: string) => listener?.(channelId, upstreamId);
   const channels: Channel[] = await Promise.all(
     config.channels.map(async (ch) => ({
       spec: {
@@ -228,7 +237,7 @@ export async function buildChannels(
         cooldown: ch.cooldown,
         callbacks: ch.callbacks,
       },
-      upstream: await upstreamOf(config, ch, overrides.resolve),
+      upstream: await upstreamOf(config, ch, overrides.resolve, changed),
     })),
   );
   const router = createChannelRouter({
@@ -256,6 +265,9 @@ export async function buildChannels(
     callbackLinks,
     async close() {
       await Promise.all(channels.map((c) => c.upstream?.close?.()));
+    },
+    onUpstreamChange(l) {
+      listener = l;
     },
   };
 }

@@ -142,6 +142,15 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
     onStopped: (taskId) => worker.interrupt(taskId),
   });
+  // An adapter heard an upstream task change (a ComfyUI server's event): poll that task now.
+  parts.channels.onUpstreamChange((channelId, upstreamId) => {
+    void parts.stores.upstreamTasks
+      .expediteUpstream(channelId, upstreamId, clock.now())
+      .then((taskId) => {
+        if (taskId) worker.pollNow();
+      })
+      .catch((e) => w.logger.warn({ err: e, channel: channelId }, "polling a changed upstream task failed"));
+  });
   return { engine, worker, pollNow: worker.pollNow };
 }
 
