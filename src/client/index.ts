@@ -3,6 +3,7 @@
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
 import type { UnifiedCreateBody } from "../core/tasks/params.js";
+import type { VideoQuote } from "../http/money_schemas.js";
 import type {
   AccountView,
   AdminKey,
@@ -17,7 +18,7 @@ import type {
   VideoTaskList,
 } from "../http/schemas.js";
 
-export type { AdminKey, ModelListResponse, VideoCreateResponse, VideoQueryResponse };
+export type { AdminKey, ModelListResponse, VideoCreateResponse, VideoQueryResponse, VideoQuote };
 
 /** The unified create body, as the server's own schema defines it. */
 export type CreateVideoParams = UnifiedCreateBody;
@@ -109,6 +110,11 @@ export class ReelayClient {
 
   createVideo(params: CreateVideoParams): Promise<VideoCreateResponse> {
     return this.call("POST", "/v1/video/create", { body: params });
+  }
+
+  /** What `createVideo(params)` would cost and where it would go; creates nothing. */
+  quoteVideo(params: CreateVideoParams): Promise<VideoQuote> {
+    return this.call("POST", "/v1/video/quote", { body: params });
   }
 
   /** The server's models, each with what it accepts (`capabilities`). */

@@ -179,10 +179,10 @@ export const errors = {
         param: "id",
       },
     ),
-  insufficientCredits: (price: number) =>
+  insufficientCredits: (price: number, balance: number) =>
     new ReelayError(
       ErrorCode.insufficientCredits,
-      `This video costs ${price} credits and the balance is lower: top up, then retry`,
+      `This video costs ${price} credits and the balance is ${balance}: ${price - balance} short. Top up, then retry`,
     ),
   noPrice: (model: string) =>
     new ReelayError(

@@ -5,8 +5,10 @@
 import { createHash } from "node:crypto";
 import type { FastifyRequest } from "fastify";
 import { errors } from "../core/errors.js";
-import { createVideoTask } from "../core/tasks/create.js";
+import { createVideoTask, quoteVideoTask } from "../core/tasks/create.js";
+import type { Quote } from "../core/tasks/quote.js";
 import type { Task, VideoRequest } from "../core/tasks/task.js";
+import type { VideoQuote } from "./money_schemas.js";
 import type { AppServices } from "./services.js";
 
 /** JSON with sorted keys: the same request always hashes the same. */
@@ -57,4 +59,57 @@ export function createTask(
     requestId: req.id,
     log: req.log,
   });
+}
+
+/**
+ * The quote for `request` (core/tasks/create.ts `quoteVideoTask`): the checks of a create, then
+ * price, balance and channel, with nothing stored.
+ */
+export async function quoteTask(
+  s: AppServices,
+  req: FastifyRequest,
+  ownerId: string,
+  request: VideoRequest,
+  input: unknown = req.body,
+): Promise<VideoQuote> {
+  const quote = await quoteVideoTask(s, {
+    ownerId,
+    key: req.principal,
+    request,
+    idempotency: () => idempotencyOf(req, input),
+  });
+  return quoteView(quote);
+}
+
+export function quoteView(q: Quote): VideoQuote {
+  const b = q.breakdown;
+  return {
+    object: "video.quote",
+    dry_run: true,
+    model: q.model,
+    channel: q.channel ? { ...q.channel, predicted: true } : null,
+    channel_note: q.channelNote,
+    billing: q.billing,
+    currency: "credits",
+    price: q.credits,
+    breakdown: b
+      ? { rule: b.rule, seconds: b.seconds, resolution: b.resolution, audio: b.audio, rate: b.rate }
+      : null,
+    balance: q.balance,
+    covered: q.covered,
+    shortfall: q.shortfall,
+  };
+}
+
+/**
+ * Takes `dry_run` out of a create's body or form fields (a JSON boolean, or `"true"`/`"false"` in
+ * a form): true when the caller asked for the quote instead of the task.
+ */
+export function takeDryRun(fields: unknown): { dryRun: boolean; rest: unknown } {
+  if (fields === null || typeof fields !== "object" || Array.isArray(fields) || !("dry_run" in fields))
+    return { dryRun: false, rest: fields };
+  const { dry_run: flag, ...rest } = fields as Record<string, unknown>;
+  if (flag === true || flag === "true") return { dryRun: true, rest };
+  if (flag === false || flag === "false") return { dryRun: false, rest };
+  throw errors.invalidField("dry_run", "'dry_run' must be true or false");
 }

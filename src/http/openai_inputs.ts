@@ -58,12 +58,13 @@ export interface StoredInputs {
 
 /**
  * Stores a request's uploaded and inline images (each checked by its bytes before any is stored,
- * so a refused one stores nothing); links stay links. Roles follow the order VideoRequest reads
+ * so a refused one stores nothing; with `dryRun`, none is); links stay links. Roles follow the order VideoRequest reads
  * them in: links first, then stored images. A null role anywhere: no roles (the default reading).
  */
 export async function storeInputs(
   s: AppServices,
   items: readonly { ref: ReferenceImage; role: ImageRole | null; param: string }[],
+  opts: { dryRun?: boolean } = {},
 ): Promise<StoredInputs> {
   const links = items.filter((i) => i.ref.kind === "url");
   const uploads = items.filter((i) => i.ref.kind !== "url");
@@ -76,7 +77,9 @@ export async function storeInputs(
     const checked: { path: string; type: ImageType }[] = [];
     for (const { path, param } of spooled) checked.push({ path, type: await checkedImage(s, path, param) });
     const imageKeys: string[] = [];
-    for (const { path, type } of checked) imageKeys.push(await storeImage(s, path, type));
+    // A dry run checks every image as a create would and stores none: its keys only count them.
+    for (const { path, type } of checked)
+      imageKeys.push(opts.dryRun ? `dry-run/${imageKeys.length}` : await storeImage(s, path, type));
     const roles = [...links, ...uploads].map((i) => i.role);
     return {
       images: links.map((i) => (i.ref as { url: string }).url),

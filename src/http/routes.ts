@@ -25,6 +25,7 @@ import { openApiJson } from "./routes/docs.js";
 import { filesGet } from "./routes/files_get.js";
 import { healthz, readyz } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
+import { adminTaskLedger, v1VideoLedger } from "./routes/task_ledger.js";
 import { v1Callbacks } from "./routes/v1_callbacks.js";
 import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
 import { v1Gallery } from "./routes/v1_gallery.js";
@@ -33,6 +34,7 @@ import { v1ModelsList } from "./routes/v1_models_list.js";
 import { v1VideoCreate } from "./routes/v1_video_create.js";
 import { v1VideoList } from "./routes/v1_video_list.js";
 import { v1VideoQuery } from "./routes/v1_video_query.js";
+import { v1VideoQuote } from "./routes/v1_video_quote.js";
 import { v1VideoRemix } from "./routes/v1_video_remix.js";
 import { v1VideosContent } from "./routes/v1_videos_content.js";
 import { v1VideosCreate } from "./routes/v1_videos_create.js";
@@ -60,10 +62,12 @@ export const ROUTES: readonly Route[] = [
   adminKeysList,
   adminKeysRevoke,
   v1VideoCreate,
+  v1VideoQuote,
   v1VideoRemix,
   v1Gallery,
   v1VideoList,
   v1VideoQuery,
+  v1VideoLedger,
   v1VideosCreate,
   v1VideosList,
   v1VideosRetrieve,
@@ -91,6 +95,7 @@ export const ROUTES: readonly Route[] = [
   adminAccountUsage,
   adminPrices,
   adminTasks,
+  adminTaskLedger,
   adminChannels,
   v1Usage,
   v1Me,

@@ -8,6 +8,7 @@ import { ErrorCode } from "../core/errors.js";
 import { TASK_STATUSES } from "../core/tasks/task.js";
 import { UPSTREAM_KINDS, type UpstreamErrorClass } from "../core/upstream/ports.js";
 import { UPSTREAM_ERROR_CLASSES } from "../core/upstream/taxonomy.js";
+import { taskCostSchema } from "./money_schemas.js";
 
 /** An optional whole-number query parameter from `min` to `max` (query strings are text). */
 export const queryInt = (min: number, max: number) =>
@@ -123,6 +124,7 @@ export const videoQueryResponseSchema = z
     error: taskError.nullable(),
     usage: providerUsage,
     attempts,
+    cost: taskCostSchema,
     detail: z.object({
       id: z.string(),
       status,
@@ -169,6 +171,7 @@ export const openAiVideoSchema = z
     error: taskError.nullable(),
     usage: providerUsage,
     attempts,
+    cost: taskCostSchema,
     ...inputAdditions,
   })
   .meta({ id: "Video" });
@@ -407,5 +410,6 @@ export type VideoTaskList = z.infer<typeof videoTaskListSchema>;
 export type AdminChannelList = z.infer<typeof adminChannelListSchema>;
 export type AccountView = z.infer<typeof accountSchema>;
 export type UsageResponse = z.infer<typeof usageResponseSchema>;
+
 export type AdminKeyCreateResponse = z.infer<typeof adminKeyCreateResponseSchema>;
 export type MeResponse = z.infer<typeof meSchema>;

@@ -40,6 +40,8 @@ const creditsBy = z.record(
 const priceSchema = z.strictObject({
   perSecond: creditsBy,
   withAudio: creditsBy.optional(),
+  /** The provider's US$ per million output tokens (shown as its cost on a settled task). */
+  usdPerMillionTokens: z.number().min(0).max(1_000_000).optional(),
 });
 
 export const modelEntrySchema = z.strictObject({

@@ -51,47 +51,88 @@ export function sharedStoresContract(name: string, open: () => Promise<SharedSto
       }
     });
 
-    it("charge, settle and refund are once per task; the ledger sums to the balance", async () => {
+    it("hold, settle and refund are once per task; the ledger sums to the balance", async () => {
       const { db, accounts, close } = await open();
       try {
         await accounts.topUp("o", 100, 1);
-        const charge = { ownerId: "o", keyId: "k", taskId: "t1", model: "sora-2", amount: 30, now: 2 };
-        expect(await db.transaction((tx) => accounts.charge(charge, tx))).toBe(true);
-        expect(await db.transaction((tx) => accounts.settle("t1", 10, 3, tx))).toBe(10);
-        expect(await db.transaction((tx) => accounts.settle("t1", 10, 3, tx))).toBe(0);
-        // The refund returns what is still held (30 − 10), once.
-        expect(await db.transaction((tx) => accounts.refund("t1", 4, tx))).toBe(20);
-        expect(await db.transaction((tx) => accounts.refund("t1", 5, tx))).toBe(0);
-        expect(await accounts.get("o")).toEqual({ ownerId: "o", balance: 100, used: 0, toppedUp: 100 });
-        expect(await accounts.ledgerSum("o")).toBe(100);
-        // A charge bigger than the balance writes nothing.
+        const hold = { ownerId: "o", keyId: "k", taskId: "t1", model: "sora-2", amount: 30, now: 2 };
+        expect(await db.transaction((tx) => accounts.hold(hold, tx))).toEqual({ ok: true, balance: 70 });
+        const settle = { taskId: "t1", release: 10, now: 3 };
+        expect(await db.transaction((tx) => accounts.settle(settle, tx))).toBe(10);
+        expect(await db.transaction((tx) => accounts.settle(settle, tx))).toBe(0);
+        // A settled task delivered: its charge is final, no refund follows.
+        expect(await db.transaction((tx) => accounts.refund("t1", 4, tx))).toBe(0);
+        expect(await accounts.get("o")).toEqual({ ownerId: "o", balance: 80, used: 20, toppedUp: 100 });
+        expect(await accounts.ledgerSum("o")).toBe(80);
+        // A hold bigger than the balance writes nothing, and says what the balance is.
         expect(
-          await db.transaction((tx) => accounts.charge({ ...charge, taskId: "t2", amount: 101 }, tx)),
-        ).toBe(false);
-        expect(await accounts.ledgerSum("o")).toBe(100);
+          await db.transaction((tx) => accounts.hold({ ...hold, taskId: "t2", amount: 81 }, tx)),
+        ).toEqual({ ok: false, balance: 80 });
+        expect(await accounts.ledgerSum("o")).toBe(80);
+        expect(await accounts.entries("t2")).toEqual([]);
         // A refund inside a transaction that rolls back leaves no trace.
-        await db.transaction((tx) => accounts.charge({ ...charge, taskId: "t3" }, tx));
+        await db.transaction((tx) => accounts.hold({ ...hold, taskId: "t3" }, tx));
         await expect(
           db.transaction(async (tx) => {
             await accounts.refund("t3", 6, tx);
             throw new Error("crash before commit");
           }),
         ).rejects.toThrow("crash");
-        expect((await accounts.get("o")).balance).toBe(70);
+        expect((await accounts.get("o")).balance).toBe(50);
         expect(await db.transaction((tx) => accounts.refund("t3", 7, tx))).toBe(30);
+        expect(await db.transaction((tx) => accounts.refund("t3", 8, tx))).toBe(0);
         expect(await accounts.ledgerSum("o")).toBe((await accounts.get("o")).balance);
-        // Concurrent charges cannot overdraw: 100 left, ten charges of 15 at once, six succeed.
+        // Concurrent holds cannot overdraw: 80 left, ten holds of 15 at once, five succeed.
         const results = await Promise.all(
           Array.from({ length: 10 }, (_, i) =>
-            db.transaction((tx) => accounts.charge({ ...charge, taskId: `c${i}`, amount: 15 }, tx)),
+            db.transaction((tx) => accounts.hold({ ...hold, taskId: `c${i}`, amount: 15 }, tx)),
           ),
         );
-        expect(results.filter(Boolean)).toHaveLength(6);
-        expect(await accounts.get("o")).toMatchObject({ balance: 10, used: 90 });
+        expect(results.filter((r) => r.ok)).toHaveLength(5);
+        expect(await accounts.get("o")).toMatchObject({ balance: 5, used: 95 });
         const usage = await accounts.usage("o", { sinceMs: 0 });
         expect(usage).toEqual([
-          { day: "1970-01-01", keyId: "k", model: "sora-2", charged: 30 + 30 + 90, refunded: 20 + 10 + 30 },
+          { day: "1970-01-01", keyId: "k", model: "sora-2", charged: 30 + 30 + 75, refunded: 10 + 30 },
         ]);
+      } finally {
+        await close();
+      }
+    });
+
+    it("a task's ledger: its hold with what it was priced from, one settlement (even of 0), no refund after", async () => {
+      const { db, accounts, close } = await open();
+      try {
+        await accounts.topUp("o", 50, 1);
+        const detail = { rule: "per_second", seconds: 10 };
+        await db.transaction((tx) =>
+          accounts.hold(
+            { ownerId: "o", keyId: null, taskId: "t", model: "m", amount: 20, now: 2, detail },
+            tx,
+          ),
+        );
+        // Delivered all it was held for: nothing goes back, but the settlement is on the ledger.
+        const settle = { taskId: "t", release: 0, now: 3, detail: { charged: 20 } };
+        expect(await db.transaction((tx) => accounts.settle(settle, tx))).toBe(0);
+        expect(await db.transaction((tx) => accounts.settle({ ...settle, release: 5 }, tx))).toBe(0);
+        // A settled task is not refunded (a delete after delivery keeps its charge).
+        expect(await db.transaction((tx) => accounts.refund("t", 4, tx))).toBe(0);
+        const entries = await accounts.entries("t");
+        expect(entries.map((e) => [e.kind, e.amount, e.attempt, e.detail])).toEqual([
+          ["hold", -20, 0, detail],
+          ["settle", 0, 0, { charged: 20 }],
+        ]);
+        expect(entries[0]).toMatchObject({
+          ownerId: "o",
+          keyId: null,
+          taskId: "t",
+          model: "m",
+          createdAt: 2,
+        });
+        expect(await accounts.get("o")).toMatchObject({ balance: 30, used: 20 });
+        // No settlement for a task that holds nothing.
+        expect(await db.transaction((tx) => accounts.settle({ ...settle, taskId: "none" }, tx))).toBe(0);
+        expect(await accounts.entries("none")).toEqual([]);
+        expect(await accounts.ledgerSum("o")).toBe(30);
       } finally {
         await close();
       }

@@ -22,6 +22,23 @@ export function taskStoreContract(
       }
     });
 
+    it("keeps a task's cost as inserted and as a patch sets it; a task without one has none", async () => {
+      const { tasks, close } = await open();
+      try {
+        const cost = { held: 20, charged: null, refunded: 0, rule: "per_second" as const, seconds: 10 };
+        await tasks.insert({ ...sampleTask(id), cost });
+        expect(await tasks.get(id)).toEqual({ ...sampleTask(id), cost });
+        const settled = { ...cost, charged: 14, refunded: 6, billedSeconds: 7, basis: "delivered" as const };
+        expect(await tasks.update(id, { cost: settled }, { now: 5 })).toMatchObject({ cost: settled });
+        expect((await tasks.get(id))?.cost).toEqual(settled);
+        const other = "sora-2:task_01k9009g8ef1esae6388chgcpy";
+        await tasks.insert(sampleTask(other));
+        expect((await tasks.get(other))?.cost).toBeUndefined();
+      } finally {
+        await close();
+      }
+    });
+
     it("lists an owner's tasks by creation time, after a cursor, in both orders; delete removes", async () => {
       const { tasks, close } = await open();
       try {

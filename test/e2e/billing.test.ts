@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { errors } from "../../src/core/errors.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { TEST_PRICING } from "../helpers/billing.js";
 import { FakeProvider, type Outcome } from "../helpers/fake-provider.js";
 
 let dir: string;
@@ -21,10 +22,7 @@ beforeAll(async () => {
   await writeFile(
     configFile,
     JSON.stringify({
-      pricing: {
-        perSecond: { "sora-2": 2 },
-        perTask: [{ model: "sora-2-pro", size: "large", duration: 15, credits: 100 }],
-      },
+      pricing: TEST_PRICING,
       // Priced by the catalogue, per second by resolution (fractions of a credit round up per task).
       models: [
         { name: "clip-priced", extends: "sora-2-pro", price: { perSecond: { "720p": 1.5, "1080p": 3 } } },

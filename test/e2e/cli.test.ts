@@ -108,6 +108,13 @@ describe("reelay credits, usage, tasks (billing on)", () => {
       };
       expect(made.balance).toBe(25);
       expect((await cli(["credits", "add", "bob", "5"], env)).stdout).toContain("balance 30");
+      // --dry-run quotes: 10 s at 1 credit a second, covered, and nothing is created or charged.
+      const quoted = await cli(["create", "--prompt", "priced", "--dry-run"], {
+        ...env,
+        REELAY_API_KEY: made.key,
+      });
+      expect(quoted.stdout).toContain("10 credits (per_second, 10 s); balance 30; channel");
+      expect((await cli(["credits", "show", "bob", "--json"], env)).stdout).toContain('"balance": 30');
       const failed = await cli(["create", "--prompt", "fails", "--wait", "--json"], {
         ...env,
         REELAY_API_KEY: made.key,

@@ -151,10 +151,10 @@ describe("failover after acceptance", () => {
       expect(first.ended_at).not.toBeNull();
       expect(second.started_at).toBeGreaterThanOrEqual(first.ended_at ?? 0);
 
-      // The money: charged once, settled once to what was delivered, never refunded; the second
+      // The money: held once, settled once to what was delivered, never refunded; the second
       // attempt carries exactly what the task cost.
       const ledger = await ledgerOf(s, id);
-      expect(ledger.filter((r) => r.kind === "charge")).toEqual([{ kind: "charge", amount: -10 }]);
+      expect(ledger.filter((r) => r.kind === "hold")).toEqual([{ kind: "hold", amount: -10 }]);
       expect(ledger.filter((r) => r.kind === "refund")).toEqual([]);
       expect(ledger.filter((r) => r.kind === "settle").length).toBeLessThanOrEqual(1);
       const cost = -ledger.reduce((sum, r) => sum + r.amount, 0);
@@ -197,7 +197,7 @@ describe("failover after acceptance", () => {
       error: { class: "content_policy", code: "moderation_blocked" },
     });
     expect(await balance(s, owner)).toBe(100);
-    expect((await ledgerOf(s, id)).map((r) => r.kind)).toEqual(["charge", "refund"]);
+    expect((await ledgerOf(s, id)).map((r) => r.kind)).toEqual(["hold", "refund"]);
   });
 
   it("cancels a task past its channel's time limit there (the upstream's log shows the cancel) and completes it on the next", async () => {
@@ -234,7 +234,7 @@ describe("failover after acceptance", () => {
       ["b", "failed", 0],
     ]);
     expect(await balance(s, owner)).toBe(100);
-    expect((await ledgerOf(s, id)).map((r) => r.kind)).toEqual(["charge", "refund"]);
+    expect((await ledgerOf(s, id)).map((r) => r.kind)).toEqual(["hold", "refund"]);
   });
 
   it("does not fail over a model whose limit is one attempt", async () => {

@@ -59,6 +59,7 @@ it("GET /openapi.json is OpenAPI 3.1 built from the schemas the routes validate 
       "resolution",
       "seed",
       "callback_url",
+      "dry_run",
       "duration",
       "images",
       "model",

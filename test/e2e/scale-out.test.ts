@@ -120,12 +120,18 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
   await client.connect();
   try {
     const charges = await client.query<{ task_id: string; n: string; amount: string }>(
-      "select task_id, count(*) as n, sum(amount) as amount from ledger where kind = 'charge' group by task_id",
+      "select task_id, count(*) as n, sum(amount) as amount from ledger where kind = 'hold' group by task_id",
     );
     expect(charges.rows).toHaveLength(TASKS);
     expect(new Set(charges.rows.map((r) => r.task_id))).toEqual(new Set(ids));
     for (const r of charges.rows) expect([Number(r.n), Number(r.amount)]).toEqual([1, -PRICE]);
-    const other = await client.query("select kind from ledger where kind not in ('charge', 'topup')");
+    // Each delivered task is settled once (a settlement of 0 when it delivered all it was held for).
+    const settled = await client.query<{ task_id: string; n: string }>(
+      "select task_id, count(*) as n from ledger where kind = 'settle' group by task_id",
+    );
+    expect(new Set(settled.rows.map((r) => r.task_id))).toEqual(new Set(ids));
+    for (const r of settled.rows) expect(Number(r.n)).toBe(1);
+    const other = await client.query("select kind from ledger where kind not in ('hold', 'settle', 'topup')");
     expect(other.rows).toEqual([]);
     // The killed worker's jobs were taken over: pg-boss expired them and the other worker ran them again.
     const retried = await client.query("select id from pgboss.job where name = 'render' and retry_count > 0");

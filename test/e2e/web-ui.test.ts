@@ -456,6 +456,11 @@ describe("web UI with billing on", () => {
     await page.getByLabel("Prompt").fill("A paid clip");
     await page.getByRole("button", { name: "Create video" }).click();
     await page.locator("#balance").filter({ hasText: "93 credits" }).waitFor();
+    // The task's page shows its hold, then what it cost once settled.
+    await page.waitForURL((u) => u.hash.startsWith("#/task/"));
+    await page.locator('#task .badge[data-status="completed"]').waitFor({ timeout: 120_000 });
+    await page.locator("#task-cost").filter({ hasText: "7 credits charged" }).waitFor();
+    expect(await page.locator("#task-cost").innerText()).toMatch(/^7 credits charged for \d+ s of 7 held$/);
   });
 
   it("shows no balance where billing is off", async () => {

@@ -37,6 +37,12 @@ export interface Behaviour {
   resultOrigin?: string;
   /** `detail.has_watermark` on completion (unified relay); absent when not given. */
   hasWatermark?: boolean;
+  /**
+   * The seconds the provider's usage reports it billed, where they differ from the video's length
+   * (a provider that bills less than it delivers: a promotion, a partial charge); DashScope's
+   * `usage.video_duration`.
+   */
+  billedSeconds?: number;
 }
 
 export interface EmulatedTask {

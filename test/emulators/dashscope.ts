@@ -170,7 +170,11 @@ export async function startDashScope(opts: { secret: string; port?: number }): P
       return {
         request_id: randomUUID(),
         output,
-        usage: { video_duration: t.seconds, video_ratio: `${t.width}*${t.height}`, video_count: 1 },
+        usage: {
+          video_duration: t.behaviour.billedSeconds ?? t.seconds,
+          video_ratio: `${t.width}*${t.height}`,
+          video_count: 1,
+        },
       };
     }
     if (own === "FAILED") {

@@ -135,6 +135,44 @@ describe("task lifecycle", () => {
     expect(ended).toHaveLength(1);
   });
 
+  it("the task carries its cost: held at open, settled once on delivery, refunded in full on failure", async () => {
+    // Handed the task as it was before open (no cost on the object): the stored hold still settles.
+    const task = await opened("pending");
+    expect((await tasks.get(id))?.cost).toEqual({
+      held: 15,
+      charged: null,
+      refunded: 0,
+      rule: "per_second",
+      seconds: 15,
+    });
+    const done = await db.transaction((tx) => life.delivered(task, { result, enhancedPrompt: "x" }, tx));
+    const settled = { held: 15, charged: 10, refunded: 5, billedSeconds: 10, basis: "delivered" };
+    expect(done?.cost).toMatchObject(settled);
+    expect(ended[0]?.cost).toMatchObject(settled);
+    expect((await tasks.get(id))?.cost).toMatchObject(settled);
+    // Delivered again (a re-delivery after a crash): nothing moves, nothing is written twice.
+    expect(
+      await db.transaction((tx) => life.delivered(task, { result, enhancedPrompt: "x" }, tx)),
+    ).toBeUndefined();
+    expect((await accounts.entries(id)).map((e) => [e.kind, e.amount])).toEqual([
+      ["hold", -15],
+      ["settle", 5],
+    ]);
+    expect(await balance()).toBe(90);
+
+    const other = "sora-2:task_01k9009g8ef1esae6388chgcpz";
+    await db.transaction((tx) =>
+      life.open({ ...sampleTask(other), createdAt: now, deadlineAt: 1_000_000 }, { keyId: null }, tx),
+    );
+    const failed = await db.transaction((tx) => life.cancel(other, tx));
+    expect(failed?.cost).toMatchObject({ held: 15, charged: 0, refunded: 15 });
+    expect((await accounts.entries(other)).map((e) => [e.kind, e.amount])).toEqual([
+      ["hold", -15],
+      ["refund", 15],
+    ]);
+    expect(await balance()).toBe(90);
+  });
+
   it("a render completes only a processing task; an upstream delivery also a pending one", async () => {
     const task = await opened("pending");
     const none = await db.transaction((tx) =>

@@ -1,10 +1,13 @@
-/** Credits and the ledger in SQL. The unique (task_id, kind) constraint makes charges and refunds exactly-once. */
-import type { Kysely } from "kysely";
-import type { Account, Accounts } from "../../core/accounts/ports.js";
+/**
+ * Credits and the ledger in SQL. The unique (task_id, kind, attempt) constraint makes holds,
+ * settlements and refunds exactly-once.
+ */
+import type { Kysely, Selectable } from "kysely";
+import type { Account, Accounts, LedgerEntry, LedgerKind } from "../../core/accounts/ports.js";
 import { newId } from "../../core/ids.js";
 import type { Tx } from "../../core/ports.js";
 import { dialectOf } from "./dialect.js";
-import { type Conn, connOf, type DB } from "./schema.js";
+import { type Conn, connOf, type DB, type LedgerTable } from "./schema.js";
 
 async function ensure(conn: Conn, ownerId: string): Promise<void> {
   await conn
@@ -14,17 +17,18 @@ async function ensure(conn: Conn, ownerId: string): Promise<void> {
     .execute();
 }
 
-/** Writes a ledger row once per (task, kind); true when this call wrote it. */
+/** Writes a ledger row once per (task, kind, attempt); true when this call wrote it. */
 async function record(
   conn: Conn,
   row: {
     ownerId: string;
     keyId: string | null;
     taskId: string | null;
-    kind: string;
+    kind: LedgerKind;
     amount: number;
     model: string | null;
     now: number;
+    detail?: Readonly<Record<string, unknown>> | undefined;
   },
 ): Promise<boolean> {
   const r = await conn
@@ -38,11 +42,29 @@ async function record(
       amount: row.amount,
       model: row.model,
       created_at: row.now,
+      // The task's own movements; per-attempt ones (failover) would carry their attempt number.
+      attempt: 0,
+      detail: row.detail === undefined ? null : JSON.stringify(row.detail),
     })
-    .onConflict((oc) => oc.columns(["task_id", "kind"]).doNothing())
+    .onConflict((oc) => oc.columns(["task_id", "kind", "attempt"]).doNothing())
     .executeTakeFirst();
   return (r.numInsertedOrUpdatedRows ?? 0n) > 0n;
 }
+
+const KIND_ORDER: Record<LedgerKind, number> = { topup: 0, hold: 1, settle: 2, refund: 3 };
+
+const toEntry = (r: Selectable<LedgerTable>): LedgerEntry => ({
+  id: r.id,
+  ownerId: r.owner_id,
+  keyId: r.key_id,
+  taskId: r.task_id,
+  kind: r.kind as LedgerKind,
+  amount: Number(r.amount),
+  model: r.model,
+  attempt: Number(r.attempt),
+  createdAt: Number(r.created_at),
+  detail: r.detail === null ? null : (JSON.parse(r.detail) as Record<string, unknown>),
+});
 
 /** Credits back to the owner: raises the balance and lowers "used" by the same amount. */
 async function giveBack(conn: Conn, ownerId: string, amount: number): Promise<void> {
@@ -54,22 +76,23 @@ async function giveBack(conn: Conn, ownerId: string, amount: number): Promise<vo
 }
 
 export function createSqlAccounts(db: Kysely<DB>): Accounts {
-  /** What the task's charge still holds: the charge less any settlement. */
+  /** What the task's hold still holds: the hold less what was released. */
   async function held(conn: Conn, taskId: string) {
     const rows = await conn
       .selectFrom("ledger")
       .select(["kind", "amount", "owner_id", "key_id", "model"])
       .where("task_id", "=", taskId)
       .execute();
-    const charge = rows.find((r) => r.kind === "charge");
-    if (!charge) return undefined;
-    const returned = rows.filter((r) => r.kind !== "charge").reduce((s, r) => s + r.amount, 0);
+    const hold = rows.find((r) => r.kind === "hold");
+    if (!hold) return undefined;
+    const returned = rows.filter((r) => r.kind !== "hold").reduce((s, r) => s + Number(r.amount), 0);
     return {
-      ownerId: charge.owner_id,
-      keyId: charge.key_id,
-      model: charge.model,
-      left: -charge.amount - returned,
+      ownerId: hold.owner_id,
+      keyId: hold.key_id,
+      model: hold.model,
+      left: -Number(hold.amount) - returned,
       refunded: rows.some((r) => r.kind === "refund"),
+      settled: rows.some((r) => r.kind === "settle"),
     };
   }
 
@@ -79,7 +102,7 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
   };
 
   return {
-    async charge({ ownerId, keyId, taskId, model, amount, now }, tx: Tx) {
+    async hold({ ownerId, keyId, taskId, model, amount, now, detail }, tx: Tx) {
       const conn = connOf(db, tx);
       await ensure(conn, ownerId);
       // Conditional on the balance, in one statement: concurrent creates cannot overdraw it.
@@ -89,20 +112,27 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
         .where("owner_id", "=", ownerId)
         .where("balance", ">=", amount)
         .executeTakeFirst();
-      if (r.numUpdatedRows === 0n) return false;
-      await record(conn, { ownerId, keyId, taskId, kind: "charge", amount: -amount, model, now });
-      return true;
+      const after = await conn
+        .selectFrom("accounts")
+        .select("balance")
+        .where("owner_id", "=", ownerId)
+        .executeTakeFirst();
+      const balance = Number(after?.balance ?? 0);
+      if (r.numUpdatedRows === 0n) return { ok: false, balance };
+      await record(conn, { ownerId, keyId, taskId, kind: "hold", amount: -amount, model, now, detail });
+      return { ok: true, balance };
     },
 
     async refund(taskId, now, tx) {
       const conn = connOf(db, tx);
       const h = await held(conn, taskId);
-      if (!h || h.refunded || h.left <= 0) return 0;
+      // A settled task's charge is final: it delivered.
+      if (!h || h.refunded || h.settled || h.left <= 0) return 0;
       const row = {
         ownerId: h.ownerId,
         keyId: h.keyId,
         taskId,
-        kind: "refund",
+        kind: "refund" as const,
         amount: h.left,
         model: h.model,
         now,
@@ -112,22 +142,15 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
       return h.left;
     },
 
-    async settle(taskId, amount, now, tx) {
+    async settle({ taskId, release, now, detail }, tx) {
       const conn = connOf(db, tx);
       const h = await held(conn, taskId);
-      const back = Math.min(amount, h?.left ?? 0);
-      if (!h || back <= 0) return 0;
-      const row = {
-        ownerId: h.ownerId,
-        keyId: h.keyId,
-        taskId,
-        kind: "settle",
-        amount: back,
-        model: h.model,
-        now,
-      };
-      if (!(await record(conn, row))) return 0;
-      await giveBack(conn, h.ownerId, back);
+      if (!h || h.settled || h.refunded) return 0;
+      // Written even when nothing goes back: the ledger shows every task's settlement.
+      const back = Math.max(0, Math.min(release, h.left));
+      const row = { ownerId: h.ownerId, keyId: h.keyId, taskId, kind: "settle" as const, amount: back };
+      if (!(await record(conn, { ...row, model: h.model, now, detail }))) return 0;
+      if (back > 0) await giveBack(conn, h.ownerId, back);
       return back;
     },
 
@@ -158,7 +181,7 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
             .sum<number>(
               eb
                 .case()
-                .when("kind", "=", "charge")
+                .when("kind", "=", "hold")
                 .then(eb.neg(eb.ref("amount")))
                 .else(0)
                 .end(),
@@ -183,6 +206,17 @@ export function createSqlAccounts(db: Kysely<DB>): Accounts {
         charged: Number(r.charged),
         refunded: Number(r.refunded),
       }));
+    },
+
+    async entries(taskId) {
+      const rows = await db.selectFrom("ledger").selectAll().where("task_id", "=", taskId).execute();
+      // In time order; movements of one millisecond in the order they can happen.
+      return rows
+        .map(toEntry)
+        .sort(
+          (a, b) =>
+            a.createdAt - b.createdAt || KIND_ORDER[a.kind] - KIND_ORDER[b.kind] || a.attempt - b.attempt,
+        );
     },
 
     async ledgerSum(ownerId) {

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
 import type { ColumnTypes, SqlDialect } from "./dialect.js";
 
 /**
@@ -307,6 +307,44 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
         .addColumn("credits", int, (c) => c.notNull().defaultTo(0))
         .addPrimaryKeyConstraint("task_attempts_pk", ["task_id", "number"])
         .execute();
+    },
+  };
+
+  // Quote, hold, settle: a task's money shown on it (`cost`), and a ledger whose task movements
+  // are holds (they were `charge`), settlements and refunds, once per (task, kind, attempt), each
+  // with what it was reckoned from. SQLite cannot drop a unique constraint, so the ledger is
+  // rebuilt (both dialects alike). Its columns repeat 0001's on purpose: a migration never shares
+  // code with another, so none changes once shipped.
+  migrations["0013_quote_hold_settle"] = {
+    async up(db) {
+      await db.schema.alterTable("tasks").addColumn("cost", "text").execute();
+      await db.schema
+        .createTable("ledger_0013")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("key_id", "text")
+        .addColumn("task_id", "text")
+        // topup | hold | settle | refund; amount is signed (a hold is negative).
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("amount", int, (c) => c.notNull())
+        .addColumn("model", "text")
+        .addColumn("created_at", int, (c) => c.notNull())
+        // 0: the task's own movement; an attempt's number for a movement of one attempt.
+        .addColumn("attempt", int, (c) => c.notNull().defaultTo(0))
+        .addColumn("detail", "text")
+        .addUniqueConstraint("ledger_once_per_task_attempt", ["task_id", "kind", "attempt"])
+        .execute();
+      await sql`INSERT INTO ledger_0013 (id, owner_id, key_id, task_id, kind, amount, model, created_at, attempt)
+        SELECT id, owner_id, key_id, task_id, CASE WHEN kind = 'charge' THEN 'hold' ELSE kind END,
+          amount, model, created_at, 0 FROM ledger`.execute(db);
+      await db.schema.dropTable("ledger").execute();
+      await db.schema.alterTable("ledger_0013").renameTo("ledger").execute();
+      await db.schema
+        .createIndex("ledger_owner_time")
+        .on("ledger")
+        .columns(["owner_id", "created_at"])
+        .execute();
+      await db.schema.createIndex("ledger_task").on("ledger").columns(["task_id", "created_at"]).execute();
     },
   };
 

@@ -17,6 +17,7 @@ export interface TasksTable {
   enhanced_prompt: string | null;
   result: string | null;
   published: number;
+  cost: string | null;
 }
 
 export interface ApiKeysTable {
@@ -94,6 +95,8 @@ export interface LedgerTable {
   amount: number;
   model: string | null;
   created_at: number;
+  attempt: number;
+  detail: string | null;
 }
 
 export interface WebhookEndpointsTable {

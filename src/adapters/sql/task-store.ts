@@ -22,6 +22,8 @@ function toTask(row: Selectable<TasksTable>): Task {
     failureReason: row.failure_reason,
     enhancedPrompt: row.enhanced_prompt,
     result: json<Task["result"]>(row.result),
+    // Absent while billing is off, as on a task made without it.
+    ...(row.cost === null ? {} : { cost: JSON.parse(row.cost) as NonNullable<Task["cost"]> }),
   };
 }
 
@@ -94,6 +96,7 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
           failure_reason: task.failureReason,
           enhanced_prompt: task.enhancedPrompt,
           result: task.result === null ? null : JSON.stringify(task.result),
+          cost: task.cost ? JSON.stringify(task.cost) : null,
           published: isPublished(task.request) ? 1 : 0,
         })
         .execute();
@@ -127,6 +130,7 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
       if (patch.enhancedPrompt !== undefined) set.enhanced_prompt = patch.enhancedPrompt;
       if (patch.result !== undefined)
         set.result = patch.result === null ? null : JSON.stringify(patch.result);
+      if (patch.cost !== undefined) set.cost = patch.cost === null ? null : JSON.stringify(patch.cost);
       let q = connOf(db, tx).updateTable("tasks").set(set).where("id", "=", id);
       if (opts.onlyFrom) q = q.where("status", "in", [...opts.onlyFrom]);
       try {

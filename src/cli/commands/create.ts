@@ -43,10 +43,14 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
     .option("--wait", "wait until it is done, with a progress bar (a line per change when not a terminal)")
     .option("--out <file>", "save the MP4 here (waits for it: implies --wait)")
     .option("--json", "machine-readable output")
+    .option(
+      "--dry-run",
+      "show the price, the channel it would use and whether your balance covers it; create nothing",
+    )
     .addHelpText("after", `\n${capabilityHelp(DEFAULT_MODELS)}`)
     .action(async (o) => {
       const c = ctx.client();
-      const created = await c.createVideo({
+      const params = {
         model: o.model,
         prompt: o.prompt,
         duration: o.duration,
@@ -54,7 +58,15 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
         watermark: o.watermark,
         private: Boolean(o.private),
         ...(await additionsOf(o, ctx.env)),
-      });
+      };
+      if (o.dryRun) {
+        const q = await c.quoteVideo(params);
+        const money = q.billing
+          ? `${q.price} credits (${q.breakdown?.rule}, ${q.breakdown?.seconds} s); balance ${q.balance}${q.covered ? "" : `, ${q.shortfall} short`}`
+          : "free (billing is off)";
+        return ctx.print(o.json, q, `${money}; channel ${q.channel?.id ?? "none now"} (${q.channel_note})`);
+      }
+      const created = await c.createVideo(params);
       // --out asks for the file, which only exists once the task is done: it waits too.
       if (!o.wait && o.out === undefined) return ctx.print(o.json, created, created.id);
       const final = await waitWithProgress(ctx, c, created.id, Boolean(o.json));

@@ -62,25 +62,66 @@ export interface UsageRow {
   readonly refunded: number;
 }
 
+/** A ledger row's kind: a top-up, or a task's hold, its settlement or its refund. */
+export type LedgerKind = "topup" | "hold" | "settle" | "refund";
+
+/** One movement of credits. */
+export interface LedgerEntry {
+  readonly id: string;
+  readonly ownerId: string;
+  readonly keyId: string | null;
+  readonly taskId: string | null;
+  readonly kind: LedgerKind;
+  /** Signed credits: a hold is negative, a top-up, settlement release or refund positive (or 0). */
+  readonly amount: number;
+  readonly model: string | null;
+  /** The attempt it belongs to; 0 for the task's own hold, settlement and refund. */
+  readonly attempt: number;
+  readonly createdAt: number;
+  /** What the movement was reckoned from (price rule and seconds, the settlement's basis). */
+  readonly detail: Readonly<Record<string, unknown>> | null;
+}
+
 /**
  * Credits and the ledger. Every change of a balance is a ledger row written in the same
- * transaction; a task has at most one charge, one settlement and one refund (unique per task),
- * so no retry or crash can charge or refund twice.
+ * transaction; a task has at most one hold, one settlement and one refund per attempt (a unique
+ * (task, kind, attempt) constraint; the task's own movements are attempt 0), so no retry or crash
+ * can take or return credits twice.
  */
 export interface Accounts {
-  /** Takes `amount` from the owner's balance for `taskId`; false (nothing written) when the balance is short. */
-  charge(
-    e: { ownerId: string; keyId: string | null; taskId: string; model: string; amount: number; now: number },
+  /**
+   * Holds `amount` of the owner's balance for `taskId`: `ok` with the balance after, or not `ok`
+   * (nothing written) with the balance that is too short.
+   */
+  hold(
+    e: {
+      ownerId: string;
+      keyId: string | null;
+      taskId: string;
+      model: string;
+      amount: number;
+      now: number;
+      detail?: Readonly<Record<string, unknown>>;
+    },
     tx: Tx,
-  ): Promise<boolean>;
-  /** Returns what the task still holds (its charge less what was returned); 0 when nothing is left or it was refunded before. */
+  ): Promise<{ ok: boolean; balance: number }>;
+  /** Returns what the task still holds (its hold less what was released); 0 when nothing is left or it was refunded before. */
   refund(taskId: string, now: number, tx: Tx): Promise<number>;
-  /** Returns `amount` of the task's charge (it delivered less than it was charged for); once per task. */
-  settle(taskId: string, amount: number, now: number, tx: Tx): Promise<number>;
+  /**
+   * Settles the task: records its settlement and releases `release` credits of its hold (at most
+   * what it holds; 0 when it delivered all it was held for). Once per task: a second call, or one
+   * for a task with no hold, writes nothing and returns 0. Returns what was released.
+   */
+  settle(
+    e: { taskId: string; release: number; now: number; detail?: Readonly<Record<string, unknown>> },
+    tx: Tx,
+  ): Promise<number>;
   topUp(ownerId: string, amount: number, now: number): Promise<Account>;
   get(ownerId: string): Promise<Account>;
-  /** Charges and refunds per UTC day, key and model, newest day first. */
+  /** Holds and what came back of them per UTC day, key and model, newest day first. */
   usage(ownerId: string, opts: { sinceMs: number }): Promise<UsageRow[]>;
+  /** The task's ledger rows, oldest first. */
+  entries(taskId: string): Promise<LedgerEntry[]>;
   /** The sum of the owner's ledger (it must equal the balance). */
   ledgerSum(ownerId: string): Promise<number>;
 }

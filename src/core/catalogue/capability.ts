@@ -52,6 +52,11 @@ export const DEFAULT_FAILOVER_ATTEMPTS = 3;
 export interface ModelPrice {
   readonly perSecond: Readonly<Record<string, number>>;
   readonly withAudio?: Readonly<Record<string, number>>;
+  /**
+   * The provider's own list price in US dollars per million output tokens, for a provider that
+   * bills tokens and reports them (Seedance): a settled task then shows the provider's cost.
+   */
+  readonly usdPerMillionTokens?: number;
 }
 
 /** What a model accepts (from its provider's documentation). */

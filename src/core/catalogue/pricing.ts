@@ -1,10 +1,13 @@
 /**
  * Prices, in whole credits. A per-task price (most specific match of model, size, duration) wins;
- * else the model's per-second price × seconds. Billing is off until a price table is configured.
+ * else the model's per-second price × seconds; else the catalogue's rate. Billing is off until a
+ * price table is configured. What a delivered task is finally charged is settlement.ts's.
  */
 import type { Accounts } from "../accounts/ports.js";
-import type { Tx } from "../ports.js";
-import { resolutionOf, type Task, type TaskResult, type VideoRequest } from "../tasks/task.js";
+import { type PriceRule, resolutionOf, type VideoRequest } from "../tasks/task.js";
+
+export type { PriceRule };
+
 import type { ModelCapability } from "./capability.js";
 
 export interface PriceTable {
@@ -33,9 +36,7 @@ export function catalogueRate(
   r: VideoRequest,
 ): number | null {
   if (!model.price) return null;
-  const audio = model.accepts?.audio ?? "none";
-  const sound = audio === "always" || (audio === "optional" && r.audio === true);
-  const table = sound && model.price.withAudio ? model.price.withAudio : model.price.perSecond;
+  const table = withSound(model, r) && model.price.withAudio ? model.price.withAudio : model.price.perSecond;
   return table[resolutionOf(r)] ?? table["*"] ?? null;
 }
 
@@ -48,34 +49,42 @@ export interface Billing {
 /** Seconds a request pays for: the new segment for an extension, else the whole video. */
 export const requestedSeconds = (r: VideoRequest): number => r.duration;
 
-/** Seconds actually delivered, in the same terms, rounded to the nearest whole second. */
-export function deliveredSeconds(r: VideoRequest, result: TaskResult): number {
-  const made = r.source?.kind === "extend" ? result.durationS - r.source.durationS : result.durationS;
-  return Math.max(0, Math.round(made));
+/** The price of `request` for `seconds` (default: what it asks for); null when the table has none. */
+export function priceOf(table: PriceTable, r: VideoRequest, seconds = requestedSeconds(r)): number | null {
+  return priceBreakdown(table, r, seconds)?.credits ?? null;
+}
+
+/** A price and how it was reached: what a quote shows, and what a hold records. */
+export interface PriceBreakdown {
+  /** Whole credits. */
+  readonly credits: number;
+  readonly rule: PriceRule;
+  /** Seconds priced. */
+  readonly seconds: number;
+  readonly resolution: string;
+  /** Whether the video has sound (the catalogue prices it apart). */
+  readonly audio: boolean;
+  /** Credits per second (`per_second`, `catalogue`); the whole video's price for `per_task`. */
+  readonly rate: number;
+}
+
+/** Whether a video of `r` has sound: the model always makes it, or it was asked for. */
+function withSound(model: Pick<ModelCapability, "accepts"> | undefined, r: VideoRequest): boolean {
+  const audio = model?.accepts?.audio ?? "none";
+  return audio === "always" || (audio === "optional" && r.audio === true);
 }
 
 /**
- * Charged for what was asked, billed for what was delivered: the difference goes back (in `tx`).
- * Returns what the task costs in the end (0 when it has no price).
+ * The price of `r` for `seconds` with its breakdown; null when the table has none. The one price
+ * function: a quote, the hold at create and the settlement all read it, so a quote equals the hold.
  */
-export async function settleDelivered(
-  billing: Billing,
-  task: Task,
-  result: TaskResult,
-  now: number,
-  tx: Tx,
-): Promise<number> {
-  const asked = priceOf(billing.prices, task.request);
-  const made = priceOf(billing.prices, task.request, deliveredSeconds(task.request, result));
-  if (asked !== null && made !== null && made < asked) {
-    await billing.accounts.settle(task.id, asked - made, now, tx);
-    return made;
-  }
-  return asked ?? 0;
-}
-
-/** The price of `request` for `seconds` (default: what it asks for); null when the table has none. */
-export function priceOf(table: PriceTable, r: VideoRequest, seconds = requestedSeconds(r)): number | null {
+export function priceBreakdown(
+  table: PriceTable,
+  r: VideoRequest,
+  seconds = requestedSeconds(r),
+): PriceBreakdown | null {
+  const listed = table.catalogue?.get(r.model);
+  const base = { seconds, resolution: resolutionOf(r), audio: withSound(listed, r) };
   const candidates = table.perTask
     .filter(
       (p) =>
@@ -92,12 +101,14 @@ export function priceOf(table: PriceTable, r: VideoRequest, seconds = requestedS
   const fixed = candidates[0];
   if (fixed) {
     // A per-task price is for what was asked: a shorter delivery pays its share of it.
-    return seconds >= r.duration ? fixed.credits : Math.ceil((fixed.credits * seconds) / r.duration);
+    const credits = seconds >= r.duration ? fixed.credits : Math.ceil((fixed.credits * seconds) / r.duration);
+    return { ...base, credits, rule: "per_task", rate: fixed.credits };
   }
   const perSecond = table.perSecond[r.model];
-  if (perSecond !== undefined) return perSecond * seconds;
-  const listed = table.catalogue?.get(r.model);
+  if (perSecond !== undefined)
+    return { ...base, credits: perSecond * seconds, rule: "per_second", rate: perSecond };
   const rate = listed ? catalogueRate(listed, r) : null;
+  if (rate === null) return null;
   // Rates may have fractions of a credit; a task costs whole credits, rounded up.
-  return rate === null ? null : Math.ceil(rate * seconds - 1e-9);
+  return { ...base, credits: Math.ceil(rate * seconds - 1e-9), rule: "catalogue", rate };
 }

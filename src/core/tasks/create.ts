@@ -11,6 +11,7 @@ import { uploadKeysOf } from "../media/blob_keys.js";
 import type { BlobStore } from "../media/ports.js";
 import type { Logger } from "../ports.js";
 import type { TaskEngine } from "./engine.js";
+import { type Quote, type QuoteDeps, quoteRequest } from "./quote.js";
 import type { Task, VideoRequest } from "./task.js";
 
 export interface CreateDeps {
@@ -44,23 +45,36 @@ export interface CreateInput {
   readonly log: Pick<Logger, "info">;
 }
 
+/**
+ * The checks every create makes before anything is stored (the key may use the model, the
+ * idempotency key is well formed, image links pass the fetch rules) and the request as it would be
+ * stored (with the characters its prompt names). A quote makes the same checks.
+ */
+async function checkedRequest(
+  deps: Pick<CreateDeps, "characters" | "imageLinks">,
+  input: Pick<CreateInput, "ownerId" | "key" | "request" | "idempotency">,
+): Promise<{ request: VideoRequest; idempotency: { key: string; fingerprint: string } | undefined }> {
+  const { ownerId, key, request } = input;
+  const allowed = key?.allowedModels;
+  if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
+  const idempotency = input.idempotency();
+  // A link the fetch would refuse is the caller's to fix: say so now, not when the task runs.
+  if (request.images.length > 0) await deps.imageLinks.check(request.images, AbortSignal.timeout(5000));
+  const characters = await deps.characters.mentioned(ownerId, request.prompt);
+  return { request: characters.length > 0 ? { ...request, characters } : request, idempotency };
+}
+
 /** Makes the task for `input.request` (or returns the earlier one its idempotency key names). */
 export async function createVideoTask(deps: CreateDeps, input: CreateInput): Promise<Task> {
   const { ownerId, key, request } = input;
   const dropUploads = () => Promise.all(uploadKeysOf(request).map((k) => deps.blobs.delete(k)));
   try {
-    const allowed = key?.allowedModels;
-    if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
-    const idempotency = input.idempotency();
-    // A link the fetch would refuse is the caller's to fix: say so now, not when the task runs.
-    if (request.images.length > 0) await deps.imageLinks.check(request.images, AbortSignal.timeout(5000));
-    const characters = await deps.characters.mentioned(ownerId, request.prompt);
-    const withCharacters = characters.length > 0 ? { ...request, characters } : request;
-    const { task, reused } = await deps.engine.create(ownerId, withCharacters, {
+    const checked = await checkedRequest(deps, input);
+    const { task, reused } = await deps.engine.create(ownerId, checked.request, {
       requestId: input.requestId,
       maxActive: key?.maxActive ?? 0,
       ...(key ? { keyId: key.keyId } : {}),
-      ...(idempotency ? { idempotency } : {}),
+      ...(checked.idempotency ? { idempotency: checked.idempotency } : {}),
     });
     if (reused) {
       await dropUploads();
@@ -71,4 +85,17 @@ export async function createVideoTask(deps: CreateDeps, input: CreateInput): Pro
     await dropUploads().catch(() => undefined);
     throw e;
   }
+}
+
+/**
+ * What a create of `input.request` would cost and where it would go (quote.ts), after the checks a
+ * create makes: nothing is stored, no upstream is called. Its uploads were never stored (the
+ * caller checked them without storing).
+ */
+export async function quoteVideoTask(
+  deps: Pick<CreateDeps, "characters" | "imageLinks"> & QuoteDeps,
+  input: Pick<CreateInput, "ownerId" | "key" | "request" | "idempotency">,
+): Promise<Quote> {
+  const { request } = await checkedRequest(deps, input);
+  return quoteRequest(deps, input.ownerId, request);
 }

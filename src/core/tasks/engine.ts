@@ -178,6 +178,8 @@ export function createTaskEngine(deps: {
         now,
         deadlineAt: now + settings.taskTimeoutS * 1000,
       });
+      // As stored: with its cost when billing is on.
+      let opened = task;
       const reused = await db.transaction(async (tx) => {
         if (opts.idempotency) {
           const earlier = await underKey(ownerId, opts.idempotency, task.id, now, tx);
@@ -187,7 +189,7 @@ export function createTaskEngine(deps: {
         if (opts.maxActive && (await tasks.countActive(ownerId, tx)) >= opts.maxActive) {
           throw errors.tooManyActiveTasks(opts.maxActive);
         }
-        await lifecycle.open(task, { keyId: opts.keyId ?? null }, tx);
+        opened = await lifecycle.open(task, { keyId: opts.keyId ?? null }, tx);
         await queue.enqueue(
           {
             payload: {
@@ -205,7 +207,7 @@ export function createTaskEngine(deps: {
       });
       if (reused) return { task: reused, reused: true };
       deps.onEnqueued();
-      return { task, reused: false };
+      return { task: opened, reused: false };
     },
 
     getOwned,

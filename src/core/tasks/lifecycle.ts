@@ -8,13 +8,21 @@
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
  */
 
-import { type Billing, priceOf, settleDelivered } from "../catalogue/pricing.js";
+import { type Billing, priceBreakdown } from "../catalogue/pricing.js";
+import { settlementFor } from "../catalogue/settlement.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Tx } from "../ports.js";
 import type { AttemptEnd, TaskAttempt, TaskAttemptStore, UpstreamUsage } from "../upstream/ports.js";
 import { classOfError } from "../upstream/taxonomy.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
-import { canWrite, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
+import {
+  canWrite,
+  type Task,
+  type TaskCost,
+  type TaskResult,
+  type TaskStatus,
+  type VideoRequest,
+} from "./task.js";
 
 export interface TaskLifecycleDeps {
   readonly tasks: TaskStore;
@@ -59,8 +67,11 @@ export type AfterFailure =
   | { readonly kind: "failed"; readonly task: Task | undefined; readonly err: ReelayError };
 
 export interface TaskLifecycle {
-  /** A new task: charged its price (when billing is on) and stored `pending`, in `tx`. */
-  open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<void>;
+  /**
+   * A new task: its price held (when billing is on; the same price a quote shows) and stored
+   * `pending`, in `tx`. Returns the task as stored (with its `cost`).
+   */
+  open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<Task>;
   /** A claimed job starts (or restarts) the task: `processing`, attempt `attempt`. */
   start(task: Task, attempt: number, tx: Tx): Promise<Task | undefined>;
   /** A render got this far (0–99). Undefined when the task no longer runs (cancelled, deleted). */
@@ -155,6 +166,10 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   const write = (id: string, patch: TaskPatch, from: readonly TaskStatus[], tx?: Tx) =>
     tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
 
+  /** An ended task's cost after its ledger movement, written in that movement's transaction. */
+  const costed = async (task: Task, cost: TaskCost, tx: Tx): Promise<Task> =>
+    (await tasks.update(task.id, { cost }, { now: clock.now() }, tx)) ?? task;
+
   /** An ending write: the money and the event go with it, or nothing happens. */
   async function end(
     id: string,
@@ -162,8 +177,14 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     attempt: AttemptEnd,
     tx: Tx,
   ): Promise<Task | undefined> {
-    const ended = await write(id, patch, checked(RUNNING, patch.status), tx);
-    if (ended && billing) await billing.accounts.refund(id, clock.now(), tx);
+    let ended = await write(id, patch, checked(RUNNING, patch.status), tx);
+    if (ended && billing) {
+      await billing.accounts.refund(id, clock.now(), tx);
+      // Nothing was settled before an undelivered end: the whole hold went back (once: this write
+      // was conditional on the task still running, and the refund row is unique per task).
+      if (ended.cost)
+        ended = await costed(ended, { ...ended.cost, charged: 0, refunded: ended.cost.held }, tx);
+    }
     if (ended) await deps.attempts?.ended(id, { ...attempt, now: clock.now() }, tx);
     if (ended) await deps.events?.taskEnded(ended, tx);
     return ended;
@@ -175,13 +196,26 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     from: readonly TaskStatus[],
     tx: Tx,
   ): Promise<Task | undefined> {
-    const done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx);
-    const credits = done && billing ? await settleDelivered(billing, done, patch.result, clock.now(), tx) : 0;
+    let done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx);
+    // Settled from the task as stored (its hold), once: the write above was conditional.
+    const s = done && billing ? settlementFor(billing.prices, done, patch.result) : null;
+    if (done && billing && s) {
+      await billing.accounts.settle(
+        { taskId: id, release: s.release, now: clock.now(), detail: s.detail },
+        tx,
+      );
+      if (s.cost) done = await costed(done, s.cost, tx);
+    }
     // The attempt that delivered (an upstream task's) carries the task's one settled charge.
     if (done)
       await deps.attempts?.ended(
         id,
-        { outcome: "completed", usage: patch.result.usage ?? null, credits, now: clock.now() },
+        {
+          outcome: "completed",
+          usage: patch.result.usage ?? null,
+          credits: done.cost?.charged ?? 0,
+          now: clock.now(),
+        },
         tx,
       );
     if (done) await deps.events?.taskEnded(done, tx);
@@ -202,22 +236,29 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   return {
     async open(task, payer, tx) {
       if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
+      let stored = task;
       if (billing) {
-        // The pre-charge: a hold, settled against what is delivered, refunded on failure.
-        const price = priceOf(billing.prices, task.request);
+        // The hold: the quoted price, settled against what is delivered, refunded on failure.
+        const price = priceBreakdown(billing.prices, task.request);
         if (price === null) throw errors.noPrice(task.request.model);
-        const charge = {
-          ownerId: task.ownerId,
-          keyId: payer.keyId,
-          taskId: task.id,
-          model: task.request.model,
-          amount: price,
-          now: task.createdAt,
-        };
-        if (price > 0 && !(await billing.accounts.charge(charge, tx)))
-          throw errors.insufficientCredits(price);
+        const { credits, rule, seconds, resolution, audio, rate } = price;
+        const held = await billing.accounts.hold(
+          {
+            ownerId: task.ownerId,
+            keyId: payer.keyId,
+            taskId: task.id,
+            model: task.request.model,
+            amount: credits,
+            now: task.createdAt,
+            detail: { rule, seconds, resolution, audio, rate },
+          },
+          tx,
+        );
+        if (!held.ok) throw errors.insufficientCredits(credits, held.balance);
+        stored = { ...task, cost: { held: credits, charged: null, refunded: 0, rule, seconds } };
       }
-      await tasks.insert(task, tx);
+      await tasks.insert(stored, tx);
+      return stored;
     },
 
     start: (task, attempt, tx) =>

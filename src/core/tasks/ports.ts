@@ -1,7 +1,7 @@
 /** Ports: what the task engine needs to keep tasks and idempotency records, and to hear of their changes. */
 
 import type { Tx } from "../ports.js";
-import type { Task, TaskError, TaskResult, TaskStatus } from "./task.js";
+import type { Task, TaskCost, TaskError, TaskResult, TaskStatus } from "./task.js";
 
 export interface TaskPatch {
   status?: TaskStatus;
@@ -11,6 +11,8 @@ export interface TaskPatch {
   failureReason?: string | null;
   enhancedPrompt?: string | null;
   result?: TaskResult | null;
+  /** The task's money after a ledger movement written in the same transaction. */
+  cost?: TaskCost | null;
 }
 
 export interface TaskStore {

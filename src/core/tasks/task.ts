@@ -135,6 +135,31 @@ export interface TaskResult {
   readonly usage?: { readonly tokens?: number; readonly seconds?: number };
 }
 
+/** Which entry of the price table priced a task (catalogue/pricing.ts). */
+export type PriceRule = "per_task" | "per_second" | "catalogue";
+
+/**
+ * A task's money, written by the lifecycle with each ledger movement: held at create, then
+ * settled (charged + refunded = held) or refunded in full. Absent while billing is off.
+ */
+export interface TaskCost {
+  /** Credits held at create: the quoted price. */
+  readonly held: number;
+  /** Credits the task cost once settled; null while it runs (0 once refunded). */
+  readonly charged: number | null;
+  /** Credits given back: the part of the hold a settlement released, or the whole refund. */
+  readonly refunded: number;
+  readonly rule: PriceRule;
+  /** Seconds the hold priced. */
+  readonly seconds: number;
+  /** Seconds the settlement billed. */
+  readonly billedSeconds?: number;
+  /** Where they came from: the delivered video, or the provider's own report when it is lower. */
+  readonly basis?: "delivered" | "provider_seconds";
+  /** The provider's own cost in US$, where it reported tokens and the catalogue prices them. */
+  readonly providerCostUsd?: number;
+}
+
 export interface Task {
   readonly id: string;
   readonly ownerId: string;
@@ -152,6 +177,8 @@ export interface Task {
   readonly failureReason: string | null;
   readonly enhancedPrompt: string | null;
   readonly result: TaskResult | null;
+  /** Credits held, charged and refunded; absent or null while billing is off. */
+  readonly cost?: TaskCost | null;
 }
 
 /**

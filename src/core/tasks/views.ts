@@ -5,7 +5,36 @@
  */
 import type { LinkSigner } from "../media/links.js";
 import type { Clock } from "../ports.js";
-import type { ImageRole, Task, TaskError, TaskStatus, VideoRequest } from "./task.js";
+import type { ImageRole, PriceRule, Task, TaskError, TaskStatus, VideoRequest } from "./task.js";
+
+/** A task's money as both APIs show it (`cost`); null while billing is off. */
+export interface CostView {
+  held: number;
+  charged: number | null;
+  refunded: number;
+  currency: "credits";
+  rule: PriceRule;
+  seconds: number;
+  billed_seconds?: number;
+  basis?: "delivered" | "provider_seconds";
+  provider_cost_usd?: number;
+}
+
+export function costView(task: Task): CostView | null {
+  const c = task.cost;
+  if (!c) return null;
+  return {
+    held: c.held,
+    charged: c.charged,
+    refunded: c.refunded,
+    currency: "credits",
+    rule: c.rule,
+    seconds: c.seconds,
+    ...(c.billedSeconds === undefined ? {} : { billed_seconds: c.billedSeconds }),
+    ...(c.basis === undefined ? {} : { basis: c.basis }),
+    ...(c.providerCostUsd === undefined ? {} : { provider_cost_usd: c.providerCostUsd }),
+  };
+}
 
 /**
  * Reelay's additions as the task was created with them, each present only where given (both
@@ -47,6 +76,8 @@ export interface TaskQueryView {
   error: TaskError | null;
   /** The provider's own usage figures (tokens, seconds), when it reported them. */
   usage: { tokens?: number; seconds?: number } | null;
+  /** Credits held, charged and refunded (null while billing is off). */
+  cost: CostView | null;
   detail: {
     id: string;
     status: TaskStatus;
@@ -94,6 +125,7 @@ export function taskQueryView(task: Task, s: { clock: Clock; links: LinkSigner }
     remixed_from: r.source?.kind === "remix" ? r.source.taskId : null,
     error: task.status === "failed" ? task.error : null,
     usage: task.result?.usage ?? null,
+    cost: costView(task),
     detail: {
       id: task.id,
       status: task.status,

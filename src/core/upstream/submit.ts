@@ -19,6 +19,7 @@ import type {
   UpstreamTaskRecord,
   UpstreamTaskStore,
 } from "./ports.js";
+import { planRoute } from "./route_plan.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
 
@@ -77,25 +78,10 @@ export function createDispatcher(deps: {
       }
       return { candidates: [channel], remixOf: null };
     }
-    if (r.source !== null || (r.characters?.length ?? 0) > 0) {
-      // Upstreams take a prompt and images; a source video or characters need the local renderer,
-      // except a remix of a video an upstream made, which goes back to that upstream where it can.
-      const src =
-        r.source?.kind === "remix" && r.source.taskId ? await upstreamTasks.get(r.source.taskId) : undefined;
-      const origin = src ? router.get(src.channelId) : undefined;
-      if (src?.upstreamId && origin?.upstream?.remix)
-        return { candidates: [origin], remixOf: src.upstreamId };
-      const local = router.all().filter((c) => c.upstream === null);
-      if (local.length === 0)
-        throw errors.noChannelFor(r.model, r.source ? `a ${r.source.kind}` : "a video with characters");
-      return { candidates: local, remixOf: null };
-    }
-    const plan = await router.plan(r.model, clock.now());
-    if (plan.channels.length === 0)
-      throw errors.channelsUnavailable(r.model, plan.why ?? "none", plan.retryAfterS);
+    const plan = await planRoute({ router, upstreamTasks, clock }, r);
     const tried = new Set(earlier.map((a) => a.channelId));
-    if (tried.size === 0) return { candidates: plan.channels, remixOf: null };
-    const untried = plan.channels.filter((c) => !tried.has(c.spec.id));
+    if (tried.size === 0 || plan.remixOf !== null) return plan;
+    const untried = plan.candidates.filter((c) => !tried.has(c.spec.id));
     if (untried.length > 0) return { candidates: untried, remixOf: null };
     // Failed over, and every channel open now was tried: one cooling down or busy may open later.
     const left = router.serving(r.model).filter((c) => !tried.has(c.spec.id));

@@ -1,6 +1,6 @@
 /** A task as the OpenAI Videos API shows it: the `Video` object the official client reads. */
 import type { Task, TaskStatus } from "../../core/tasks/task.js";
-import { inputAdditions } from "../../core/tasks/views.js";
+import { costView, inputAdditions } from "../../core/tasks/views.js";
 import type { OpenAiVideo } from "../schemas.js";
 
 export type { OpenAiVideo };
@@ -43,6 +43,7 @@ export function openAiVideo(task: Task): OpenAiVideo {
     size: task.result ? `${task.result.width}x${task.result.height}` : `${r.width}x${r.height}`,
     error,
     usage: task.result?.usage ?? null,
+    cost: costView(task),
     // Reelay's additions, where the task was created with them (clients ignore fields they do not know).
     ...inputAdditions(r),
   };

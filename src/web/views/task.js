@@ -9,6 +9,30 @@ import { attemptsList } from "./attempts.js";
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 const POLL_MS = 1000;
 
+/**
+ * A task's money in words: what it holds while it runs, then what it cost and what came back.
+ * @param {{ held: number, charged: number | null, refunded: number, rule: string, seconds: number,
+ *   billed_seconds?: number, basis?: string, provider_cost_usd?: number }} c
+ */
+export function costText(c) {
+  const rule =
+    { per_task: "per video", per_second: "per second", catalogue: "catalogue rate" }[c.rule] ?? c.rule;
+  if (c.charged === null) return `${c.held} credits held (${rule}, ${c.seconds} s)`;
+  const billed =
+    c.billed_seconds === undefined
+      ? ""
+      : ` for ${c.billed_seconds} s${c.basis === "provider_seconds" ? " (as the provider billed)" : ""}`;
+  const back = c.refunded > 0 ? `, ${c.refunded} refunded` : "";
+  const provider = c.provider_cost_usd === undefined ? "" : ` · provider cost US$${c.provider_cost_usd}`;
+  return `${c.charged} credits charged${billed} of ${c.held} held${back}${provider}`;
+}
+
+/** The provider's own usage figures, in words. */
+const usageText = (/** @type {{ tokens?: number, seconds?: number }} */ u) =>
+  [u.tokens === undefined ? null : `${u.tokens} tokens`, u.seconds === undefined ? null : `${u.seconds} s`]
+    .filter(Boolean)
+    .join(" · ");
+
 /** The remix form: a new prompt over a finished video. Shared with the lists. */
 export function remixForm(/** @type {import("../app.js").ctx} */ ctx, /** @type {string} */ id) {
   const err = h("p", { class: "field-error", role: "alert", hidden: true });
@@ -80,6 +104,10 @@ export function taskView(ctx, id, onCleanup) {
       h("dd", null, `${input.orientation} · ${input.size} · ${input.duration} s`),
       h("dt", null, "Created"),
       h("dd", null, formatTime(t.detail.created_at)),
+      t.cost ? h("dt", null, "Cost") : null,
+      t.cost ? h("dd", { id: "task-cost" }, costText(t.cost)) : null,
+      t.usage ? h("dt", null, "Provider usage") : null,
+      t.usage ? h("dd", { id: "task-usage" }, usageText(t.usage)) : null,
       t.remixed_from ? h("dt", null, "Remix of") : null,
       t.remixed_from
         ? h("dd", null, h("a", { href: `#/task/${encodeURIComponent(t.remixed_from)}` }, t.remixed_from))

@@ -54,6 +54,6 @@ export const SEEDANCE_MODELS: readonly ModelCapability[] = [
     },
     upstream: { seedance: "seedance-1-0-pro-250528" },
     // Credits (US$0.01) per second, from the list price above.
-    price: { perSecond: { "480p": 2.43, "720p": 5.15, "1080p": 12.24 } },
+    price: { perSecond: { "480p": 2.43, "720p": 5.15, "1080p": 12.24 }, usdPerMillionTokens: 2.5 },
   },
 ];
