@@ -2,7 +2,8 @@
  * The task lifecycle: the one place a task's status changes. Callers say what happened (a job
  * started, a render finished, an upstream said it failed, the owner cancelled); the lifecycle
  * checks the move against the state machine (task.ts), writes it, and in the same transaction
- * does the money (charge, settle, refund) and the event (the webhook outbox) that go with it.
+ * does the money (charge, settle, refund) and the events (the task's feed, the webhook outbox)
+ * that go with it.
  *
  * `TaskStore.update` stays the store's primitive; nothing outside this module calls it (a unit
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
@@ -10,7 +11,8 @@
 
 import { type Billing, priceOf, settleDelivered } from "../catalogue/pricing.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
-import type { Clock, Tx } from "../ports.js";
+import type { Clock, Database, Tx } from "../ports.js";
+import type { FeedChange, TaskFeed } from "./feed.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
 import { canWrite, type Task, type TaskResult, type TaskStatus, type VideoRequest } from "./task.js";
 
@@ -21,6 +23,11 @@ export interface TaskLifecycleDeps {
   readonly clock: Clock;
   /** Told of every task that ends, inside that transaction (the webhook outbox). */
   readonly events?: TaskEvents | undefined;
+  /**
+   * The task's feed of changes (live event streams), written with each change; `db` opens the
+   * transaction for the changes callers make outside one (progress reports).
+   */
+  readonly feed?: { readonly feed: TaskFeed; readonly db: Database } | undefined;
 }
 
 /** What an upstream says of a task it is running: waiting in its queue or under way, and how far. */
@@ -74,6 +81,11 @@ export interface TaskLifecycle {
   cancel(taskId: string, tx: Tx): Promise<Task | undefined>;
   /** The owner deleted the task: an undelivered one is refunded. True when it existed. */
   remove(task: Task, tx: Tx): Promise<boolean>;
+  /**
+   * The task's attempts changed without a status move (a failover records its lineage): its
+   * feed gets a `video.attempt` event with the task as it now is.
+   */
+  attemptsChanged(task: Task, tx: Tx): Promise<void>;
 }
 
 /** A task as it starts: pending, nothing tried yet. Stored by `open`. */
@@ -118,9 +130,32 @@ function checked(from: readonly TaskStatus[], to: TaskStatus, via?: TaskStatus):
 export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   const { tasks, billing, clock } = deps;
 
-  /** The store's conditional write: nothing changes unless the task is in one of `from`. */
-  const write = (id: string, patch: TaskPatch, from: readonly TaskStatus[], tx?: Tx) =>
-    tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
+  /** Records the change in the task's feed, and offers a progress event to the webhooks. */
+  async function announce(task: Task, change: FeedChange, tx: Tx): Promise<void> {
+    const e = await deps.feed?.feed.record(task, change, tx);
+    if (e?.type === "video.progress") await deps.events?.taskProgressed?.(task, e, tx);
+  }
+
+  /**
+   * The store's conditional write: nothing changes unless the task is in one of `from`. With a
+   * feed, the change is recorded in it, in the same transaction (opened here when `tx` is absent).
+   */
+  async function write(
+    id: string,
+    patch: TaskPatch,
+    from: readonly TaskStatus[],
+    tx: Tx | undefined,
+    change: FeedChange = "status",
+  ): Promise<Task | undefined> {
+    const feed = deps.feed;
+    if (!feed) return tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
+    const run = async (t: Tx) => {
+      const task = await tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, t);
+      if (task) await announce(task, change, t);
+      return task;
+    };
+    return tx ? run(tx) : feed.db.transaction(run);
+  }
 
   /** An ending write: the money and the event go with it, or nothing happens. */
   async function end(
@@ -175,6 +210,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
           throw errors.insufficientCredits(price);
       }
       await tasks.insert(task, tx);
+      await announce(task, "status", tx);
     },
 
     start: (task, attempt, tx) =>
@@ -187,7 +223,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       ),
 
     // No status in the patch: writing one would move `statusUpdatedAt`, and progress is no move.
-    progress: (taskId, pct) => write(taskId, { progress: pct }, checked(["processing"], "processing")),
+    progress: (taskId, pct) =>
+      write(taskId, { progress: pct }, checked(["processing"], "processing"), undefined, "progress"),
 
     accepted: (taskId, upstream, tx) =>
       write(
@@ -201,7 +238,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       const status = mirrored(upstream);
       const progress = clampPct(upstream.progress);
       if (status === task.status && progress === task.progress) return task;
-      return write(task.id, { status, progress }, checked(RUNNING, status));
+      const change = status === task.status ? "progress" : "status";
+      return write(task.id, { status, progress }, checked(RUNNING, status), undefined, change);
     },
 
     rendered: (task, { result, enhancedPrompt, note }, tx) =>
@@ -254,7 +292,10 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     async remove(task, tx) {
       // An unfinished task that is deleted was never delivered: its charge goes back.
       if (billing && task.status !== "completed") await billing.accounts.refund(task.id, clock.now(), tx);
+      await deps.feed?.feed.forget(task.id, tx);
       return tasks.delete(task.id, tx);
     },
+
+    attemptsChanged: (task, tx) => announce(task, "attempt", tx),
   };
 }

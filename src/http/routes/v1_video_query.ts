@@ -21,18 +21,30 @@ export const v1VideoQuery: Route = {
     (s) =>
     async (req): Promise<VideoQueryResponse> => {
       const principal = principalOf(req);
-      const { id, ...rest } = req.query as Record<string, unknown>;
-      const unknown = Object.keys(rest)[0];
-      if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
-      if (id === undefined || id === "")
-        throw errors.invalidField("id", "'id' is required: the id that create returned");
-      if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
-      if (!isTaskId(id)) {
-        throw errors.invalidField(
-          "id",
-          `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
-        );
-      }
+      const { id } = taskIdQuery(req.query, []);
       return taskQueryView(await s.engine.getOwned(principal.ownerId, id), s);
     },
 };
+
+/**
+ * The unified routes' `?id=` (checked), and the other parameters in `others` as given; any other
+ * parameter is refused, named.
+ */
+export function taskIdQuery(
+  query: unknown,
+  others: readonly string[],
+): { id: string; rest: Record<string, unknown> } {
+  const { id, ...rest } = query as Record<string, unknown>;
+  const unknown = Object.keys(rest).find((k) => !others.includes(k));
+  if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
+  if (id === undefined || id === "")
+    throw errors.invalidField("id", "'id' is required: the id that create returned");
+  if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
+  if (!isTaskId(id)) {
+    throw errors.invalidField(
+      "id",
+      `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
+    );
+  }
+  return { id, rest };
+}

@@ -3,10 +3,13 @@
  * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
  */
 
+import { createSqlTaskFeedStore } from "../../adapters/sql/task-feed-store.js";
 import { createWorker, type Worker } from "../../core/jobs/worker.js";
 import { blobKeyFor } from "../../core/media/blob_keys.js";
 import type { Telemetry } from "../../core/ports.js";
 import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
+import { createTaskFeed, type TaskFeed, type TaskFeedStore } from "../../core/tasks/feed.js";
+import { createFeedHub, type FeedHub } from "../../core/tasks/feed_hub.js";
 import { createTaskLifecycle, type TaskLifecycle } from "../../core/tasks/lifecycle.js";
 import { createRetention } from "../../core/tasks/retention.js";
 import { createUpstreamPoller, type UpstreamPoller } from "../../core/upstream/poller.js";
@@ -29,6 +32,8 @@ export interface Tasks {
   readonly engine: TaskEngine;
   /** One worker for callers: render jobs, the poller following upstream tasks, the prune of old rows. */
   readonly worker: Worker;
+  /** Each task's feed of changes, and what wakes the open event streams when one grows. */
+  readonly feeds: { readonly feed: TaskFeed; readonly store: TaskFeedStore; readonly hub: FeedHub };
 }
 
 async function buildPoller(
@@ -111,15 +116,30 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
   };
 }
 
+/** Task feeds; a process that shares its database with others tails them for the others' changes. */
+function buildFeeds({ config, backends, clock, logger }: Wiring): Tasks["feeds"] {
+  const store = createSqlTaskFeedStore(backends.db.kysely, {
+    onStored: (taskId, seq) => hub.stored(taskId, seq),
+  });
+  const hub = createFeedHub({
+    store,
+    tailMs: backends.soleProcess ? null : config.events.tailMs,
+    logger,
+  });
+  return { feed: createTaskFeed({ store, clock }), store, hub };
+}
+
 export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
   const { config, backends, clock, overrides } = w;
   const { db, queue, blobs } = backends;
+  const feeds = buildFeeds(w);
   // The one writer of task status, shared by the engine, the worker and the poller.
   const lifecycle = createTaskLifecycle({
     tasks: parts.stores.tasks,
     billing: parts.stores.billing,
     clock,
     events: parts.webhooks.events,
+    feed: { feed: feeds.feed, db },
   });
   const worker = await buildWorker(w, parts, lifecycle);
   const engine = createTaskEngine({
@@ -134,7 +154,7 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
     onStopped: (taskId) => worker.interrupt(taskId),
   });
-  return { engine, worker };
+  return { engine, worker, feeds };
 }
 
 /**

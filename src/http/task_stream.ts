@@ -1,0 +1,144 @@
+/**
+ * A task's feed as Server-Sent Events: every event after the client's Last-Event-ID (the header
+ * an EventSource sends when it reconnects, or the `last_event_id` query parameter), then the live
+ * ones as they are stored, until the task's final event. Each frame is `id:` (the event's seq),
+ * `event:` (its type) and `data:` (the task as the route's API shows it, at that event). A quiet
+ * stream gets a comment every heartbeat so that proxies keep it open; a key holds at most
+ * `maxStreamsPerKey` streams at once on one process (429 `too_many_streams` beyond).
+ */
+import type { ServerResponse } from "node:http";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { errors } from "../core/errors.js";
+import { type FeedEvent, isFinalEvent, taskAt } from "../core/tasks/feed.js";
+import { isTerminal, type Task } from "../core/tasks/task.js";
+import { principalOf } from "./auth.js";
+import type { AppServices } from "./services.js";
+
+/** Events read per query: a long feed is sent in pages. */
+const PAGE = 200;
+/** The largest Last-Event-ID taken: far past any feed, short of losing precision. */
+const MAX_SEQ = 1_000_000_000;
+
+/** Reads a Last-Event-ID: a whole number ≥ 0 (empty: from the start, as the SSE standard says). */
+function seqOf(value: unknown, field: string): number {
+  if (value === undefined || value === "") return 0;
+  if (typeof value !== "string" || !/^\d{1,10}$/.test(value) || Number(value) > MAX_SEQ) {
+    throw errors.invalidField(
+      field,
+      `'${field}' must be the id of an event this stream sent (a whole number from 0 to ${MAX_SEQ})`,
+    );
+  }
+  return Number(value);
+}
+
+/** Where the client resumes: the Last-Event-ID header (what a reconnecting EventSource sends), else the query's. */
+export function resumeAfter(req: FastifyRequest, query: unknown): number {
+  const header = req.headers["last-event-id"];
+  if (header !== undefined) return seqOf(header, "Last-Event-ID");
+  return seqOf(query, "last_event_id");
+}
+
+const frame = (e: FeedEvent, data: unknown): string =>
+  `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * Streams task `id` of the caller (404 for one the key cannot see) from after `after`; `view` is
+ * the route's API's view of the task. Answers once the stream has ended.
+ */
+export async function streamTaskEvents(
+  s: AppServices,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  opts: { id: string; after: number; view: (task: Task) => unknown },
+): Promise<FastifyReply> {
+  const { ownerId, keyId } = principalOf(req);
+  const { feed, store, hub, heartbeatMs, maxStreamsPerKey } = s.events;
+  const task = await s.engine.getOwned(ownerId, opts.id);
+  const release = hub.admit(keyId, maxStreamsPerKey);
+  if (!release) throw errors.tooManyStreams(maxStreamsPerKey);
+
+  let dirty = true;
+  let poke: (() => void) | undefined;
+  const wake = () => {
+    dirty = true;
+    poke?.();
+  };
+  const unsubscribe = hub.subscribe(task.id, wake);
+  let open = true;
+  let hijacked = false;
+  const res = reply.raw;
+  try {
+    // A task made before feeds existed gets its state now as its first event.
+    await s.db.transaction((tx) => feed.backfill(task, tx));
+    reply.hijack();
+    hijacked = true;
+    res.on("close", () => {
+      open = false;
+      wake();
+    });
+    // A stream may be quiet for minutes between heartbeats: the idle-connection timeout must not cut it.
+    req.raw.socket.setTimeout(0);
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      connection: "keep-alive",
+      "x-accel-buffering": "no",
+    });
+    res.write(": reelay task events\n\n");
+    let cursor = opts.after;
+    while (open && !hub.closing) {
+      if (dirty) {
+        dirty = false;
+        const batch = await store.after(task.id, cursor, PAGE);
+        for (const e of batch) {
+          if (!open) break;
+          const flowing = res.write(frame(e, opts.view(taskAt(task, e))));
+          cursor = e.seq;
+          if (isFinalEvent(e.type)) return reply;
+          if (!flowing) await drained(res);
+        }
+        if (batch.length === PAGE) dirty = true;
+        // Resumed at or past the final event: nothing more will come.
+        if (batch.length === 0 && cursor >= opts.after && isTerminal(task.status)) return reply;
+        if (dirty) continue;
+      }
+      const beat = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), heartbeatMs);
+        poke = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+        if (dirty || !open || hub.closing) poke();
+      });
+      poke = undefined;
+      if (beat && open) {
+        res.write(": keep-alive\n\n");
+        // A task deleted meanwhile takes its feed with it: its stream ends.
+        if (
+          !(await s.engine.getOwned(ownerId, task.id).then(
+            () => true,
+            () => false,
+          ))
+        )
+          return reply;
+      }
+    }
+    return reply;
+  } catch (e) {
+    if (!hijacked) throw e;
+    // The headers are out: the client sees the stream end, and resumes with its Last-Event-ID.
+    req.log.warn({ err: e }, "a task event stream stopped on an error");
+    return reply;
+  } finally {
+    unsubscribe();
+    release();
+    if (hijacked && !res.writableEnded) res.end();
+  }
+}
+
+/** Waits until the client has taken what was written (or has gone). */
+const drained = (res: ServerResponse) =>
+  new Promise<void>((resolve) => {
+    res.once("drain", resolve);
+    res.once("close", resolve);
+  });
