@@ -6,7 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROGRESS_STEP } from "../../src/core/tasks/feed.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { FakeProvider } from "../helpers/fake-provider.js";
 import { readSse, seqsOf } from "../helpers/sse.js";
+import { waitUntil } from "../helpers/wait.js";
 
 let app: TestApp;
 let key: string;
@@ -146,5 +148,79 @@ describe("a task's event stream", () => {
     ).toBe(200);
     const left = await app.container.services.events.store.after(id, 0, 10);
     expect(left).toEqual([]);
+  });
+});
+
+describe("streams held open", () => {
+  let held: TestApp;
+  let heldKey: string;
+  const provider = new FakeProvider([], "hang");
+  beforeAll(async () => {
+    held = await startTestApp({
+      env: { REELAY_EVENTS_MAX_STREAMS_PER_KEY: "2", REELAY_EVENTS_HEARTBEAT_S: "1" },
+      overrides: { provider },
+    });
+    heldKey = await held.newKey("owner_held");
+  });
+  afterAll(async () => {
+    await held?.close();
+  });
+
+  it("get heartbeats, are limited per key (429 beyond), free their place on disconnect, and end with the task", async () => {
+    const res = await held.request("/v1/videos", { key: heldKey, body: { prompt: "a render that waits" } });
+    const { id } = (await res.json()) as { id: string };
+    // The fake render reports 50 % and waits.
+    await waitUntil(
+      async () => (await held.container.services.events.store.last(id))?.type === "video.progress",
+      {
+        timeoutMs: 30_000,
+        what: "the render's progress",
+      },
+    );
+    const url = `${held.url}/v1/videos/${encodeURIComponent(id)}/events`;
+    // A quiet stream gets comments so that proxies keep it open.
+    const quiet = await readSse(url, { key: heldKey, until: (r) => r.comments.includes("keep-alive") });
+    expect(quiet.events.map((e) => e.event)).toEqual(["video.pending", "video.processing", "video.progress"]);
+    await waitUntil(() => held.container.services.events.hub.size === 0, {
+      timeoutMs: 10_000,
+      what: "the hung-up stream to be let go",
+    });
+
+    // Two streams held open (each until its first event), a third is refused.
+    const hold = new AbortController();
+    const open = () =>
+      fetch(url, { headers: { authorization: `Bearer ${heldKey}` }, signal: hold.signal }).then(async (r) => {
+        const reader = r.body?.getReader();
+        await reader?.read();
+        return r;
+      });
+    const [a, b] = await Promise.all([open(), open()]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    const third = await held.request(`/v1/videos/${encodeURIComponent(id)}/events`, { key: heldKey });
+    expect(third.status).toBe(429);
+    expect(await third.json()).toMatchObject({ error: { code: "too_many_streams" } });
+    // Another key has places of its own.
+    const otherKey = await held.newKey("owner_held");
+    const other = await readSse(url, { key: otherKey, stopAfter: 1 });
+    expect(other.status).toBe(200);
+    hold.abort();
+    await waitUntil(() => held.container.services.events.hub.size === 0, {
+      timeoutMs: 10_000,
+      what: "the places to be given back",
+    });
+
+    // A live stream sees the cancel and ends with it.
+    const live = readSse(url, { key: heldKey, headers: { "last-event-id": "3" } });
+    await waitUntil(() => held.container.services.events.hub.size === 1, {
+      timeoutMs: 10_000,
+      what: "the stream",
+    });
+    expect(
+      (await held.request(`/v1/videos/${encodeURIComponent(id)}/cancel`, { key: heldKey, method: "POST" }))
+        .status,
+    ).toBe(200);
+    const ended = await live;
+    expect(ended.ended).toBe(true);
+    expect(ended.events.map((e) => [e.id, e.event])).toEqual([["4", "video.cancelled"]]);
   });
 });
