@@ -42,6 +42,77 @@ const frame = (e: FeedEvent, data: unknown): string =>
   `id: ${e.seq}\nevent: ${e.type}\ndata: ${JSON.stringify(data)}\n\n`;
 
 /**
+ * The task's feed events after `after`, oldest first, then the live ones as they are stored, until
+ * its final event; "beat" after each heartbeat with nothing new. Stops early when `signal` aborts
+ * or the process shuts its streams. `task` is the task as it was read before: when it had already
+ * ended and nothing follows `after`, nothing more will come and the feed ends at once.
+ */
+export async function* followFeed(
+  events: AppServices["events"],
+  task: Task,
+  after: number,
+  signal: AbortSignal,
+): AsyncGenerator<FeedEvent | "beat"> {
+  const { store, hub, heartbeatMs } = events;
+  let dirty = true;
+  let poke: (() => void) | undefined;
+  const wake = () => {
+    dirty = true;
+    poke?.();
+  };
+  // Subscribed before the first read: a change stored in between wakes the loop, not lost.
+  const unsubscribe = hub.subscribe(task.id, wake);
+  signal.addEventListener("abort", wake);
+  try {
+    let cursor = after;
+    while (!signal.aborted && !hub.closing) {
+      if (dirty) {
+        dirty = false;
+        const batch = await store.after(task.id, cursor, PAGE);
+        for (const e of batch) {
+          cursor = e.seq;
+          yield e;
+          if (isFinalEvent(e.type) || signal.aborted) return;
+        }
+        if (batch.length === PAGE) dirty = true;
+        // Resumed at or past the final event.
+        if (batch.length === 0 && isTerminal(task.status)) return;
+        if (dirty) continue;
+      }
+      const beat = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), heartbeatMs);
+        poke = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
+        if (dirty || signal.aborted || hub.closing) poke();
+      });
+      poke = undefined;
+      if (beat) yield "beat";
+    }
+  } finally {
+    unsubscribe();
+    signal.removeEventListener("abort", wake);
+  }
+}
+
+/** Opens an SSE answer on a hijacked reply; the abort signal fires when the client goes away. */
+export function openEventStream(req: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const gone = new AbortController();
+  reply.hijack();
+  reply.raw.on("close", () => gone.abort());
+  // A stream may be quiet for minutes between heartbeats: the idle-connection timeout must not cut it.
+  req.raw.socket.setTimeout(0);
+  reply.raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  return gone.signal;
+}
+
+/**
  * Streams task `id` of the caller (404 for one the key cannot see) from after `after`; `view` is
  * the route's API's view of the task. Answers once the stream has ended.
  */
@@ -52,75 +123,28 @@ export async function streamTaskEvents(
   opts: { id: string; after: number; view: (task: Task) => unknown },
 ): Promise<FastifyReply> {
   const { ownerId, keyId } = principalOf(req);
-  const { feed, store, hub, heartbeatMs, maxStreamsPerKey } = s.events;
   const task = await s.engine.getOwned(ownerId, opts.id);
-  const release = hub.admit(keyId, maxStreamsPerKey);
-  if (!release) throw errors.tooManyStreams(maxStreamsPerKey);
-
-  let dirty = true;
-  let poke: (() => void) | undefined;
-  const wake = () => {
-    dirty = true;
-    poke?.();
-  };
-  const unsubscribe = hub.subscribe(task.id, wake);
-  let open = true;
+  const release = s.events.hub.admit(keyId, s.events.maxStreamsPerKey);
+  if (!release) throw errors.tooManyStreams(s.events.maxStreamsPerKey);
   let hijacked = false;
   const res = reply.raw;
   try {
     // A task made before feeds existed gets its state now as its first event.
-    await s.db.transaction((tx) => feed.backfill(task, tx));
-    reply.hijack();
+    await s.db.transaction((tx) => s.events.feed.backfill(task, tx));
+    const gone = openEventStream(req, reply);
     hijacked = true;
-    res.on("close", () => {
-      open = false;
-      wake();
-    });
-    // A stream may be quiet for minutes between heartbeats: the idle-connection timeout must not cut it.
-    req.raw.socket.setTimeout(0);
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
     res.write(": reelay task events\n\n");
-    let cursor = opts.after;
-    while (open && !hub.closing) {
-      if (dirty) {
-        dirty = false;
-        const batch = await store.after(task.id, cursor, PAGE);
-        for (const e of batch) {
-          if (!open) break;
-          const flowing = res.write(frame(e, opts.view(taskAt(task, e))));
-          cursor = e.seq;
-          if (isFinalEvent(e.type)) return reply;
-          if (!flowing) await drained(res);
-        }
-        if (batch.length === PAGE) dirty = true;
-        // Resumed at or past the final event: nothing more will come.
-        if (batch.length === 0 && cursor >= opts.after && isTerminal(task.status)) return reply;
-        if (dirty) continue;
-      }
-      const beat = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(true), heartbeatMs);
-        poke = () => {
-          clearTimeout(timer);
-          resolve(false);
-        };
-        if (dirty || !open || hub.closing) poke();
-      });
-      poke = undefined;
-      if (beat && open) {
+    for await (const e of followFeed(s.events, task, opts.after, gone)) {
+      if (e === "beat") {
         res.write(": keep-alive\n\n");
         // A task deleted meanwhile takes its feed with it: its stream ends.
-        if (
-          !(await s.engine.getOwned(ownerId, task.id).then(
-            () => true,
-            () => false,
-          ))
-        )
-          return reply;
+        const exists = await s.engine.getOwned(ownerId, task.id).then(
+          () => true,
+          () => false,
+        );
+        if (!exists) break;
+      } else if (!res.write(frame(e, opts.view(taskAt(task, e))))) {
+        await drained(res);
       }
     }
     return reply;
@@ -130,7 +154,6 @@ export async function streamTaskEvents(
     req.log.warn({ err: e }, "a task event stream stopped on an error");
     return reply;
   } finally {
-    unsubscribe();
     release();
     if (hijacked && !res.writableEnded) res.end();
   }
