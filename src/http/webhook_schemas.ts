@@ -9,7 +9,10 @@ export const webhookCreateBodySchema = z.strictObject({
     .array(z.enum(WEBHOOK_EVENT_TYPES))
     .min(1)
     .optional()
-    .meta({ description: "Event types to receive; all when omitted" }),
+    .meta({
+      description:
+        "Event types to receive; when omitted, the final ones (video.completed, video.failed, video.cancelled). video.progress only when listed",
+    }),
 });
 
 export const webhookDeliveriesQuerySchema = z.strictObject({
