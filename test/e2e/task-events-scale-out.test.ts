@@ -4,32 +4,17 @@
  * every change from the shared feed (its tail), and a client that hangs up and resumes with
  * Last-Event-ID on the API gets exactly the rest.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { mintKey, ServerGroup } from "../helpers/process.js";
-import { scaleOutEnv } from "../helpers/scale-out.js";
+import { expect, it } from "vitest";
+import { mintKey } from "../helpers/process.js";
+import { scaleOutEnv, scaleOutFixture } from "../helpers/scale-out.js";
 import { readSse, seqsOf } from "../helpers/sse.js";
 
 const ADMIN = "events-scale-admin-token-0123456789";
-const servers = new ServerGroup();
-let dir = "";
-let database: TestDatabase | undefined;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "reelay-events-scale-"));
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await servers.killAll();
-  await database?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const fixture = scaleOutFixture("reelay-events-scale-");
+const { servers } = fixture;
 
 it("a task made by a worker process streams from an API process, resumable, with no gap or repeat", async () => {
-  if (!database) throw new Error("no database");
+  const { database, dir } = fixture.get();
   const env = await scaleOutEnv({
     database,
     dir,
