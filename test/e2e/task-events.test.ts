@@ -5,7 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROGRESS_STEP } from "../../src/core/tasks/feed.js";
+import { startUnifiedRelay } from "../emulators/unified-relay.js";
 import { startTestApp, type TestApp, waitForTask } from "../helpers/app.js";
+import { channel, secretEnv, startWithChannels } from "../helpers/channels.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { readSse, seqsOf } from "../helpers/sse.js";
 import { waitUntil } from "../helpers/wait.js";
@@ -222,5 +224,48 @@ describe("streams held open", () => {
     const ended = await live;
     expect(ended.ended).toBe(true);
     expect(ended.events.map((e) => [e.id, e.event])).toEqual([["4", "video.cancelled"]]);
+  });
+});
+
+describe("a task made by an upstream channel", () => {
+  it("streams the upstream's progress as mirrored by the poller, then the re-hosted result", async () => {
+    const relay = await startUnifiedRelay({ secret: "secret-u-0123456789" });
+    relay.core.defaultBehaviour = { runMs: 3000, outcome: "complete" };
+    const front = await startWithChannels(
+      { channels: [channel("u", "unified", relay.url)] },
+      { env: secretEnv("u", "secret-u-0123456789") },
+    );
+    try {
+      const k = await front.newKey("owner_upstream");
+      const res = await front.request("/v1/video/create", {
+        key: k,
+        body: {
+          model: "sora-2",
+          prompt: "from upstream",
+          orientation: "portrait",
+          size: "small",
+          duration: 10,
+        },
+      });
+      const { id } = (await res.json()) as { id: string };
+      const r = await readSse(`${front.url}/v1/video/events?id=${encodeURIComponent(id)}`, { key: k });
+      expect(r.ended).toBe(true);
+      expectContinuous(seqsOf(r.events));
+      const types = r.events.map((e) => e.event);
+      expect(types[0]).toBe("video.pending");
+      expect(types).toContain("video.progress");
+      expect(types.at(-1)).toBe("video.completed");
+      const progress = r.events
+        .filter((e) => e.event === "video.progress")
+        .map((e) => (JSON.parse(e.data) as { progress: number }).progress);
+      // Coalesced: each recorded figure moved by a step, or came after the interval.
+      expect(progress.every((p) => p > 0 && p < 100)).toBe(true);
+      const last = JSON.parse(String(r.events.at(-1)?.data)) as { video_url: string };
+      expect(last.video_url.startsWith(front.url)).toBe(true);
+      expect((await fetch(last.video_url)).status).toBe(200);
+    } finally {
+      await front.close();
+      await relay.close();
+    }
   });
 });
