@@ -143,8 +143,14 @@ export async function streamTaskEvents(
           () => false,
         );
         if (!exists) break;
-      } else if (!res.write(frame(e, opts.view(taskAt(task, e))))) {
-        await drained(res);
+      } else if (
+        !res.write(frame(e, opts.view(taskAt(task, e)))) &&
+        !(await drained(res, s.events.heartbeatMs * 4))
+      ) {
+        // A client that stops reading would hold its place and buffers for ever: it is let go
+        // (it resumes with its Last-Event-ID when it reads again).
+        res.destroy();
+        break;
       }
     }
     return reply;
@@ -159,9 +165,17 @@ export async function streamTaskEvents(
   }
 }
 
-/** Waits until the client has taken what was written (or has gone). */
-const drained = (res: ServerResponse) =>
-  new Promise<void>((resolve) => {
-    res.once("drain", resolve);
-    res.once("close", resolve);
+/** Waits until the client has taken what was written or has gone (true), or `ms` have passed (false). */
+const drained = (res: ServerResponse, ms: number) =>
+  new Promise<boolean>((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      res.off("drain", onDrain);
+      res.off("close", onDrain);
+      resolve(ok);
+    };
+    const onDrain = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    res.once("drain", onDrain);
+    res.once("close", onDrain);
   });

@@ -258,7 +258,7 @@ describe("a task made by an upstream channel", () => {
       const progress = r.events
         .filter((e) => e.event === "video.progress")
         .map((e) => (JSON.parse(e.data) as { progress: number }).progress);
-      // Coalesced: each recorded figure moved by a step, or came after the interval.
+      // The upstream's figures of a running task, as the poller mirrored them.
       expect(progress.every((p) => p > 0 && p < 100)).toBe(true);
       const last = JSON.parse(String(r.events.at(-1)?.data)) as { video_url: string };
       expect(last.video_url.startsWith(front.url)).toBe(true);
