@@ -27,6 +27,7 @@ export const ErrorCode = {
   rateLimited: "rate_limited",
   insufficientCredits: "insufficient_credits",
   tooManyActiveTasks: "too_many_active_tasks",
+  tooManyStreams: "too_many_streams",
   unsupportedParameter: "unsupported_parameter",
   serverBusy: "server_busy",
   requestTimeout: "request_timeout",
@@ -205,6 +206,12 @@ export const errors = {
     new ReelayError(
       ErrorCode.tooManyActiveTasks,
       `This key may have ${max} pending or processing tasks at once; wait for one to finish`,
+      { retryable: true, retryAfterS: 5 },
+    ),
+  tooManyStreams: (max: number) =>
+    new ReelayError(
+      ErrorCode.tooManyStreams,
+      `This key may have ${max} event streams open at once on this server; close one first`,
       { retryable: true, retryAfterS: 5 },
     ),
   idempotencyConflict: (key: string) =>

@@ -34,6 +34,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.rateLimited]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.insufficientCredits]: { status: 402, type: "insufficient_quota" },
   [ErrorCode.tooManyActiveTasks]: { status: 429, type: "rate_limit_error" },
+  [ErrorCode.tooManyStreams]: { status: 429, type: "rate_limit_error" },
   [ErrorCode.unsupportedParameter]: { status: 400, type: "invalid_request_error" },
   [ErrorCode.serverBusy]: { status: 503, type: "server_error" },
   [ErrorCode.requestTimeout]: { status: 408, type: "invalid_request_error" },

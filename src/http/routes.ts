@@ -31,6 +31,7 @@ import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
 import { v1Gallery } from "./routes/v1_gallery.js";
 import { v1Me } from "./routes/v1_me.js";
 import { v1ModelsList } from "./routes/v1_models_list.js";
+import { v1VideoEvents, v1VideosEvents } from "./routes/v1_task_events.js";
 import { v1VideoCreate } from "./routes/v1_video_create.js";
 import { v1VideoList } from "./routes/v1_video_list.js";
 import { v1VideoQuery } from "./routes/v1_video_query.js";
@@ -68,9 +69,11 @@ export const ROUTES: readonly Route[] = [
   v1VideoList,
   v1VideoQuery,
   v1VideoLedger,
+  v1VideoEvents,
   v1VideosCreate,
   v1VideosList,
   v1VideosRetrieve,
+  v1VideosEvents,
   v1VideosDelete,
   v1VideosContent,
   v1VideosRemix,

@@ -7,6 +7,8 @@ import type { LinkSigner } from "../core/media/links.js";
 import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
+import type { TaskFeed, TaskFeedStore } from "../core/tasks/feed.js";
+import type { FeedHub } from "../core/tasks/feed_hub.js";
 import type { CallbackReceiver } from "../core/upstream/callbacks.js";
 import type { ChannelRouter } from "../core/upstream/channels.js";
 import type { TaskAttemptStore, UpstreamTaskStore } from "../core/upstream/ports.js";
@@ -51,6 +53,14 @@ export interface AppServices {
   readonly metrics: HttpMetrics;
   /** How long a non-streaming chat completion waits for its video, seconds. */
   readonly chatWaitS: number;
+  /** Task feeds and the live event streams that read them. */
+  readonly events: {
+    readonly feed: TaskFeed;
+    readonly store: TaskFeedStore;
+    readonly hub: FeedHub;
+    readonly heartbeatMs: number;
+    readonly maxStreamsPerKey: number;
+  };
   readonly uploads: {
     /** Where multipart files are spooled before they are stored. */
     readonly spoolDir: string;

@@ -5,11 +5,10 @@ import { queryInt } from "./schemas.js";
 
 export const webhookCreateBodySchema = z.strictObject({
   url: z.string().meta({ description: "http(s) URL that receives the events (public addresses only)" }),
-  events: z
-    .array(z.enum(WEBHOOK_EVENT_TYPES))
-    .min(1)
-    .optional()
-    .meta({ description: "Event types to receive; all when omitted" }),
+  events: z.array(z.enum(WEBHOOK_EVENT_TYPES)).min(1).optional().meta({
+    description:
+      "Event types to receive; when omitted, the final ones (video.completed, video.failed, video.cancelled). video.progress only when listed",
+  }),
 });
 
 export const webhookDeliveriesQuerySchema = z.strictObject({

@@ -62,6 +62,15 @@ export interface Config {
   readonly uploadMaxBytes: number;
   /** How long a non-streaming chat completion waits for its video. */
   readonly chatWaitS: number;
+  /** Live event streams (`GET /v1/videos/{id}/events`, `GET /v1/video/events`). */
+  readonly events: {
+    /** A comment is sent on a quiet stream this often, so that proxies keep it open. */
+    readonly heartbeatMs: number;
+    /** Streams one key may hold open at once on one process. */
+    readonly maxStreamsPerKey: number;
+    /** How often a process with open streams looks for changes other processes made (shared database). */
+    readonly tailMs: number;
+  };
   /** Time a client has to send a whole request. */
   readonly requestTimeoutMs: number;
   /** The price table; null: billing is off (keys work without credits). */
@@ -159,6 +168,9 @@ const envSchema = z.object({
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
   REELAY_CHAT_WAIT_S: int(1, 3600).default(600),
+  REELAY_EVENTS_HEARTBEAT_S: int(1, 3600).default(15),
+  REELAY_EVENTS_MAX_STREAMS_PER_KEY: int(1, 100_000).default(50),
+  REELAY_EVENTS_TAIL_MS: int(50, 60_000).default(500),
   REELAY_REQUEST_TIMEOUT_MS: int(100, 3_600_000).default(30_000),
   REELAY_WATERMARK_ATTEMPTS: int(1, 20).default(3),
   REELAY_LOCAL_WATERMARK: z.enum(["true", "false", "1", "0"]).default("false"),
@@ -321,6 +333,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,
+    events: {
+      heartbeatMs: e.REELAY_EVENTS_HEARTBEAT_S * 1000,
+      maxStreamsPerKey: e.REELAY_EVENTS_MAX_STREAMS_PER_KEY,
+      tailMs: e.REELAY_EVENTS_TAIL_MS,
+    },
     requestTimeoutMs: e.REELAY_REQUEST_TIMEOUT_MS,
     version: packageVersion(),
     localWatermark: e.REELAY_LOCAL_WATERMARK === "true" || e.REELAY_LOCAL_WATERMARK === "1",

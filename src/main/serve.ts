@@ -84,6 +84,9 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
   );
   return async () => {
     // The API stops taking requests first; the worker then hands back what it has not finished.
+    // Open event streams end now (their clients resume elsewhere with Last-Event-ID) rather than
+    // holding the shutdown for its whole grace.
+    container.services.events.hub.close();
     if (app) await closeServer(app);
     await container.close();
   };

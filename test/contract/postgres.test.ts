@@ -13,6 +13,7 @@ import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { openPostgres } from "../../src/adapters/sql/postgres/db.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
+import { createSqlTaskFeedStore } from "../../src/adapters/sql/task-feed-store.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
@@ -24,6 +25,7 @@ import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { taskFeedContract } from "./task-feed.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
 import { webhookStoreContract } from "./webhook-store.contract.js";
@@ -42,6 +44,7 @@ async function open() {
     db,
     queue: createPgBossQueue({ boss, db: db.kysely }),
     tasks: createSqlTaskStore(db.kysely),
+    feeds: createSqlTaskFeedStore(db.kysely),
     accounts: createSqlAccounts(db.kysely),
     rateLimiter: createSqlRateLimiter(db.kysely),
     idempotency: createSqlIdempotencyStore(db.kysely),
@@ -64,6 +67,7 @@ async function open() {
 
 jobQueueContract("postgres + pg-boss", open, { singleProcess: false });
 taskStoreContract("postgres", open);
+taskFeedContract("postgres", open);
 sharedStoresContract("postgres", open);
 keyStoreContract("postgres", open);
 keyStoreContract("postgres, behind the key cache", withKeyCache(open));

@@ -13,6 +13,7 @@ import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
 import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
+import { createSqlTaskFeedStore } from "../../src/adapters/sql/task-feed-store.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
@@ -23,6 +24,7 @@ import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { taskFeedContract } from "./task-feed.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
 import { webhookStoreContract } from "./webhook-store.contract.js";
@@ -34,6 +36,7 @@ async function open() {
     db,
     queue: createSqlJobQueue(db.kysely, { now: () => Date.now() }),
     tasks: createSqlTaskStore(db.kysely),
+    feeds: createSqlTaskFeedStore(db.kysely),
     accounts: createSqlAccounts(db.kysely),
     rateLimiter: createSqlRateLimiter(db.kysely),
     idempotency: createSqlIdempotencyStore(db.kysely),
@@ -55,6 +58,7 @@ async function open() {
 
 jobQueueContract("sqlite", open, { singleProcess: true });
 taskStoreContract("sqlite", open);
+taskFeedContract("sqlite", open);
 sharedStoresContract("sqlite", open);
 keyStoreContract("sqlite", open);
 keyStoreContract("sqlite, behind the key cache", withKeyCache(open));

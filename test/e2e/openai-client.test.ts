@@ -297,6 +297,8 @@ describe("chat completions, video mode", () => {
       )
       .join("");
     expect(reasoning).toContain(String(firstChunk?.id));
+    // Each change of the task's feed, in order, down to its end.
+    expect(reasoning).toMatch(/processing: \d+%\n[\s\S]*completed: 100%\n$/);
     const content = chunks.map((c) => c.choices[0]?.delta.content ?? "").join("");
     expect(content).toMatch(/\[video\]\(http/);
     expect(chunks[chunks.length - 1]?.choices[0]?.finish_reason).toBe("stop");

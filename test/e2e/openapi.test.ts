@@ -122,3 +122,28 @@ it("GET /docs serves the Swagger UI page and its assets from the package", async
   const spec = (await (await fetch(`${app.url}/docs/json`)).json()) as Doc;
   expect(spec.paths["/v1/videos/{id}"]).toBeDefined();
 });
+
+it("documents the task event streams as text/event-stream with their resume parameter and 429", async () => {
+  const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
+    paths: Record<
+      string,
+      Record<
+        string,
+        {
+          parameters?: { name: string; in: string }[];
+          responses: Record<string, { content?: Record<string, unknown> }>;
+        }
+      >
+    >;
+  };
+  for (const path of ["/v1/videos/{id}/events", "/v1/video/events"]) {
+    const op = doc.paths[path]?.get;
+    expect(Object.keys(op?.responses["200"]?.content ?? {}), path).toEqual(["text/event-stream"]);
+    expect(
+      op?.parameters?.map((p) => p.name),
+      path,
+    ).toContain("last_event_id");
+    expect(JSON.stringify(op?.responses["429"]), path).toContain("too_many_streams");
+    expect(JSON.stringify(op?.responses["404"]), path).toContain("task_not_found");
+  }
+});

@@ -5,36 +5,21 @@
  * exactly one charge per task and nothing else. The other worker is then stopped with SIGTERM
  * mid-render (it hands its jobs back) and a third one finishes the work.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { freePort } from "../helpers/app.js";
-import { createTestDatabase, type TestDatabase } from "../helpers/postgres.js";
-import { ServerGroup, waitForLog, waitRendering } from "../helpers/process.js";
-import { scaleOutEnv } from "../helpers/scale-out.js";
+import { waitForLog, waitRendering } from "../helpers/process.js";
+import { scaleOutEnv, scaleOutFixture } from "../helpers/scale-out.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "scale-out-admin-token-0123456789";
 const TASKS = 50;
 const PRICE = 3;
-const servers = new ServerGroup();
-let dir = "";
-let database: TestDatabase | undefined;
-
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), "reelay-scale-"));
-  database = await createTestDatabase();
-});
-afterAll(async () => {
-  await servers.killAll();
-  await database?.drop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const fixture = scaleOutFixture("reelay-scale-");
+const { servers } = fixture;
 
 it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, all complete, each charged once", async () => {
-  if (!database) throw new Error("no database");
+  const { database, dir } = fixture.get();
   // One host: the processes share a data dir (results on disk); each has its own scratch dir.
   const env = await scaleOutEnv({
     database,

@@ -584,6 +584,8 @@ describe("web UI with a render that is still running", () => {
   it("shows live progress and cancels from the task page", async () => {
     const page = await newPage();
     const slowKey = await slow.newKey();
+    const asked: string[] = [];
+    page.on("request", (r) => asked.push(new URL(r.url()).pathname));
     await page.goto(`${slow.url}/`);
     await page.getByLabel("API key").fill(slowKey);
     await page.getByRole("button", { name: "Sign in" }).click();
@@ -597,6 +599,9 @@ describe("web UI with a render that is still running", () => {
     await page.getByRole("button", { name: "Cancel" }).click();
     await page.locator('#task .badge[data-status="cancelled"]').waitFor();
     expect(await page.locator("#progress").count()).toBe(0);
+    // The page followed the task's event stream, and never polled the query.
+    expect(asked).toContain("/v1/video/events");
+    expect(asked).not.toContain("/v1/video/query");
     await page.getByRole("link", { name: "My videos" }).first().click();
     await page.getByLabel("Filter by status").selectOption("cancelled");
     await page.locator('#task-list li[data-id] .badge[data-status="cancelled"]').waitFor();

@@ -362,3 +362,52 @@ describe("de-duplication", () => {
     expect(receiver.processed.size).toBeGreaterThanOrEqual(4);
   });
 });
+
+describe("progress webhooks", () => {
+  it("go only to endpoints that list video.progress, never to the others or the task's callback_url", async () => {
+    const key = await app.newKey("owner_progress");
+    await register(key, "/progress-yes", ["video.progress", "video.cancelled"]);
+    await register(key, "/progress-default");
+    const listed = (await (await app.request("/v1/webhooks", { key })).json()) as {
+      data: { url: string; events: string[] }[];
+    };
+    // An endpoint that named no events gets the final ones, shown as such.
+    expect(listed.data.find((e) => e.url.endsWith("/progress-default"))?.events).toEqual([
+      "video.completed",
+      "video.failed",
+      "video.cancelled",
+    ]);
+    const secret = (await (await app.request("/v1/webhooks/secret", { key, method: "POST" })).json()) as {
+      secret: string;
+    };
+    receiver.secretFor("/progress-callback", secret.secret);
+    const id = await create(key, "please hang with progress", {
+      callback_url: `${receiver.url}/progress-callback`,
+    });
+    // The fake render reports 50 % and waits: the progress event reaches the endpoint that asked.
+    await waitFor(
+      () => [...receiver.processed.values()].filter((p) => p.path === "/progress-yes"),
+      (ps) => ps.some((p) => p.body.type === "video.progress"),
+      { what: "a video.progress webhook" },
+    );
+    expect(
+      (await app.request(`/v1/video/cancel?id=${encodeURIComponent(id)}`, { key, method: "POST" })).status,
+    ).toBe(200);
+    await settled(id, 4);
+    // Per path, from every request received (one event reaches several paths under one webhook-id).
+    const byPath = (path: string) =>
+      receiver.received
+        .filter((r) => r.path === path && r.verified)
+        .map((r) => JSON.parse(r.body) as { type: string; data: { id: string } })
+        .filter((b) => b.data.id === id)
+        .map((b) => b.type)
+        .sort();
+    expect(byPath("/progress-yes")).toEqual(["video.cancelled", "video.progress"]);
+    expect(byPath("/progress-default")).toEqual(["video.cancelled"]);
+    expect(byPath("/progress-callback")).toEqual(["video.cancelled"]);
+    const progress = [...receiver.processed.values()].find(
+      (p) => p.body.type === "video.progress" && p.body.data.id === id,
+    );
+    expect(progress?.body.data).toMatchObject({ status: "processing", progress: 50 });
+  });
+});

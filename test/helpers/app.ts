@@ -93,6 +93,7 @@ export async function startTestApp(
     },
     async close(o = {}) {
       // A short grace: a test client that left a keep-alive connection busy must not stall teardown.
+      c.services.events.hub.close();
       await closeServer(app, 1000);
       await c.close();
       if (!o.keepData && !opts.dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -1,7 +1,40 @@
 /** The settings every process of a scale-out test shares (`reelay serve` and `reelay worker` on one PostgreSQL). */
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestDatabase } from "./postgres.js";
+import { afterAll, beforeAll } from "vitest";
+import { createTestDatabase, type TestDatabase } from "./postgres.js";
+import { ServerGroup } from "./process.js";
+
+/**
+ * What a scale-out test file shares: its processes, a temporary dir and a database of its own,
+ * made before its tests and removed after them (processes first).
+ */
+export function scaleOutFixture(prefix: string): {
+  readonly servers: ServerGroup;
+  /** The dir and database, once made (they throw before `beforeAll` has run). */
+  get(): { dir: string; database: TestDatabase };
+} {
+  const servers = new ServerGroup();
+  let dir = "";
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await servers.killAll();
+    await database?.drop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    servers,
+    get() {
+      if (!database) throw new Error("no database");
+      return { dir, database };
+    },
+  };
+}
 
 /**
  * Writes `config` to DIR/NAME.json and returns the environment for it: the test's database, one

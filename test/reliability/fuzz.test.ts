@@ -69,6 +69,9 @@ const PATHS: Record<string, () => string> = {
   "POST /v1/videos": () => "/v1/videos",
   "GET /v1/videos": () => "/v1/videos",
   "GET /v1/videos/:id": () => `/v1/videos/${task()}`,
+  // The task has ended: its streams send the feed and end, whatever is asked.
+  "GET /v1/videos/:id/events": () => `/v1/videos/${task()}/events`,
+  "GET /v1/video/events": () => `/v1/video/events?id=${task()}`,
   "DELETE /v1/videos/:id": () => `/v1/videos/${encodeURIComponent(taskIdPlaceholder())}`,
   "GET /v1/videos/:id/content": () => `/v1/videos/${task()}/content`,
   "POST /v1/videos/:id/remix": () => `/v1/videos/${task()}/remix`,

@@ -56,6 +56,8 @@ const DATA: Record<string, TestData> = {
   "POST /v1/video/quote": { body: {} },
   "GET /v1/video/ledger": { owned: (id) => ({ path: `/v1/video/ledger?id=${enc(id)}` }) },
   "GET /v1/video/query": { owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }) },
+  "GET /v1/video/events": { owned: (id) => ({ path: `/v1/video/events?id=${enc(id)}` }) },
+  "GET /v1/videos/:id/events": { owned: (id) => ({ path: `/v1/videos/${enc(id)}/events` }) },
   "GET /v1/video/list": {},
   "POST /v1/videos": { body: {} },
   "POST /v1/video/remix": { owned: (id) => ({ path: "/v1/video/remix", body: { id, prompt: "again" } }) },

@@ -359,6 +359,22 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  // Each task's feed of changes (status, progress, attempts, results) for the live event streams:
+  // `seq` counts from 1 per task, so a client's Last-Event-ID is a position in one task's feed.
+  migrations["0014_task_events"] = {
+    async up(db) {
+      await db.schema
+        .createTable("task_events")
+        .addColumn("task_id", "text", (c) => c.notNull())
+        .addColumn("seq", int, (c) => c.notNull())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("data", "text", (c) => c.notNull())
+        .addColumn("at", int, (c) => c.notNull())
+        .addPrimaryKeyConstraint("task_events_pk", ["task_id", "seq"])
+        .execute();
+    },
+  };
+
   return migrations;
 }
 

@@ -126,6 +126,15 @@ export interface WebhookEventsTable {
   created_at: number;
 }
 
+export interface TaskEventsTable {
+  task_id: string;
+  seq: number;
+  type: string;
+  /** JSON: the task's changing fields after the change (core/tasks/feed.ts TaskSnapshot). */
+  data: string;
+  at: number;
+}
+
 export interface WebhookDeliveriesTable {
   id: string;
   event_id: string;
@@ -205,6 +214,7 @@ export interface DB {
   idempotency_keys: IdempotencyKeysTable;
   characters: CharactersTable;
   tasks: TasksTable;
+  task_events: TaskEventsTable;
   api_keys: ApiKeysTable;
   jobs: JobsTable;
 }

@@ -2,7 +2,8 @@
  * The task lifecycle: the one place a task's status changes. Callers say what happened (a job
  * started, a render finished, an upstream said it failed, the owner cancelled); the lifecycle
  * checks the move against the state machine (task.ts), writes it, and in the same transaction
- * does the money (charge, settle, refund) and the event (the webhook outbox) that go with it.
+ * does the money (charge, settle, refund) and the events (the task's feed, the webhook outbox)
+ * that go with it.
  *
  * `TaskStore.update` stays the store's primitive; nothing outside this module calls it (a unit
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
@@ -11,9 +12,10 @@
 import { type Billing, priceBreakdown } from "../catalogue/pricing.js";
 import { settlementFor } from "../catalogue/settlement.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
-import type { Clock, Tx } from "../ports.js";
+import type { Clock, Database, Tx } from "../ports.js";
 import type { AttemptEnd, TaskAttempt, TaskAttemptStore, UpstreamUsage } from "../upstream/ports.js";
 import { classOfError } from "../upstream/taxonomy.js";
+import type { FeedChange, TaskFeed } from "./feed.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
 import {
   canWrite,
@@ -33,6 +35,11 @@ export interface TaskLifecycleDeps {
   readonly events?: TaskEvents | undefined;
   /** Each accepted upstream submission of a task, ended with the task's moves; absent: none kept. */
   readonly attempts?: TaskAttemptStore | undefined;
+  /**
+   * The task's feed of changes (live event streams), written with each change; `db` opens the
+   * transaction for the changes callers make outside one (progress reports).
+   */
+  readonly feed?: { readonly feed: TaskFeed; readonly db: Database } | undefined;
 }
 
 /** What an upstream says of a task it is running: waiting in its queue or under way, and how far. */
@@ -118,6 +125,11 @@ export interface TaskLifecycle {
   cancel(taskId: string, tx: Tx): Promise<Task | undefined>;
   /** The owner deleted the task: an undelivered one is refunded. True when it existed. */
   remove(task: Task, tx: Tx): Promise<boolean>;
+  /**
+   * The task's attempts changed without a status move (a failover records its lineage): its
+   * feed gets a `video.attempt` event with the task as it now is.
+   */
+  attemptsChanged(task: Task, tx: Tx): Promise<void>;
 }
 
 /** A task as it starts: pending, nothing tried yet. Stored by `open`. */
@@ -162,9 +174,33 @@ function checked(from: readonly TaskStatus[], to: TaskStatus, via?: TaskStatus):
 export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   const { tasks, billing, clock } = deps;
 
-  /** The store's conditional write: nothing changes unless the task is in one of `from`. */
-  const write = (id: string, patch: TaskPatch, from: readonly TaskStatus[], tx?: Tx) =>
-    tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
+  /** Records the change in the task's feed, and offers a progress event to the webhooks. */
+  async function announce(task: Task, change: FeedChange, tx: Tx): Promise<void> {
+    const e = await deps.feed?.feed.record(task, change, tx);
+    if (e?.type === "video.progress") await deps.events?.taskProgressed?.(task, e, tx);
+  }
+
+  /**
+   * The store's conditional write: nothing changes unless the task is in one of `from`. With a
+   * feed, the change is recorded in it, in the same transaction (opened here when `tx` is absent).
+   */
+  async function write(
+    id: string,
+    patch: TaskPatch,
+    from: readonly TaskStatus[],
+    tx: Tx | undefined,
+    /** What the feed records; null: the caller announces the change itself, once it is whole. */
+    change: FeedChange | null = "status",
+  ): Promise<Task | undefined> {
+    const feed = deps.feed;
+    if (!feed || change === null) return tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
+    const run = async (t: Tx) => {
+      const task = await tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, t);
+      if (task) await announce(task, change, t);
+      return task;
+    };
+    return tx ? run(tx) : feed.db.transaction(run);
+  }
 
   /** An ended task's cost after its ledger movement, written in that movement's transaction. */
   const costed = async (task: Task, cost: TaskCost, tx: Tx): Promise<Task> =>
@@ -177,7 +213,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     attempt: AttemptEnd,
     tx: Tx,
   ): Promise<Task | undefined> {
-    let ended = await write(id, patch, checked(RUNNING, patch.status), tx);
+    // Announced below, with its cost: the feed's final event is the task as it ends.
+    let ended = await write(id, patch, checked(RUNNING, patch.status), tx, null);
     if (ended && billing) {
       await billing.accounts.refund(id, clock.now(), tx);
       // Nothing was settled before an undelivered end: the whole hold went back (once: this write
@@ -186,6 +223,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
         ended = await costed(ended, { ...ended.cost, charged: 0, refunded: ended.cost.held }, tx);
     }
     if (ended) await deps.attempts?.ended(id, { ...attempt, now: clock.now() }, tx);
+    if (ended) await announce(ended, "status", tx);
     if (ended) await deps.events?.taskEnded(ended, tx);
     return ended;
   }
@@ -196,7 +234,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     from: readonly TaskStatus[],
     tx: Tx,
   ): Promise<Task | undefined> {
-    let done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx);
+    // Announced below, with its cost: the feed's final event is the task as it ends.
+    let done = await write(id, { ...patch, status: "completed", progress: 100, error: null }, from, tx, null);
     // Settled from the task as stored (its hold), once: the write above was conditional.
     const s = done && billing ? settlementFor(billing.prices, done, patch.result) : null;
     if (done && billing && s) {
@@ -218,6 +257,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
         },
         tx,
       );
+    if (done) await announce(done, "status", tx);
     if (done) await deps.events?.taskEnded(done, tx);
     return done;
   }
@@ -258,6 +298,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
         stored = { ...task, cost: { held: credits, charged: null, refunded: 0, rule, seconds } };
       }
       await tasks.insert(stored, tx);
+      await announce(stored, "status", tx);
       return stored;
     },
 
@@ -271,7 +312,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       ),
 
     // No status in the patch: writing one would move `statusUpdatedAt`, and progress is no move.
-    progress: (taskId, pct) => write(taskId, { progress: pct }, checked(["processing"], "processing")),
+    progress: (taskId, pct) =>
+      write(taskId, { progress: pct }, checked(["processing"], "processing"), undefined, "progress"),
 
     async accepted(taskId, upstream, tx) {
       const moved = await write(
@@ -280,11 +322,13 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
         checked(["processing"], mirrored(upstream)),
         tx,
       );
-      if (moved)
+      if (moved) {
         await deps.attempts?.started(
           { taskId, channelId: upstream.channelId, upstreamId: upstream.upstreamId, now: clock.now() },
           tx,
         );
+        await announce(moved, "attempt", tx);
+      }
       return moved;
     },
 
@@ -292,7 +336,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       const status = mirrored(upstream);
       const progress = clampPct(upstream.progress);
       if (status === task.status && progress === task.progress) return task;
-      return write(task.id, { status, progress }, checked(RUNNING, status));
+      const change = status === task.status ? "progress" : "status";
+      return write(task.id, { status, progress }, checked(RUNNING, status), undefined, change);
     },
 
     rendered: (task, { result, enhancedPrompt, note }, tx) =>
@@ -348,7 +393,10 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
         tx,
       );
       // No money moves: the failed attempt costs nothing and the task's charge stays held for the next.
-      if (moved) await deps.attempts?.ended(task.id, { ...failedAttempt(failure), now: clock.now() }, tx);
+      if (moved) {
+        await deps.attempts?.ended(task.id, { ...failedAttempt(failure), now: clock.now() }, tx);
+        await announce(moved, "attempt", tx);
+      }
       return moved;
     },
 
@@ -364,7 +412,10 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       // An unfinished task that is deleted was never delivered: its charge goes back.
       if (billing && task.status !== "completed") await billing.accounts.refund(task.id, clock.now(), tx);
       await deps.attempts?.forget(task.id, tx);
+      await deps.feed?.feed.forget(task.id, tx);
       return tasks.delete(task.id, tx);
     },
+
+    attemptsChanged: (task, tx) => announce(task, "attempt", tx),
   };
 }

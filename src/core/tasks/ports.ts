@@ -1,6 +1,7 @@
 /** Ports: what the task engine needs to keep tasks and idempotency records, and to hear of their changes. */
 
 import type { Tx } from "../ports.js";
+import type { FeedEvent } from "./feed.js";
 import type { Task, TaskCost, TaskError, TaskResult, TaskStatus } from "./task.js";
 
 export interface TaskPatch {
@@ -80,4 +81,9 @@ export interface IdempotencyStore {
  */
 export interface TaskEvents {
   taskEnded(task: Task, tx: Tx): Promise<void>;
+  /**
+   * The task's feed recorded a progress event (already coalesced, see feed.ts), inside the
+   * transaction that wrote it: the outbox for endpoints that asked for `video.progress`.
+   */
+  taskProgressed?(task: Task, event: FeedEvent, tx: Tx): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { errors } from "../errors.js";
 import { newId } from "../ids.js";
 import type { JobQueue } from "../jobs/ports.js";
-import type { Clock, Database } from "../ports.js";
+import type { Clock, Database, Tx } from "../ports.js";
 import type { TaskEvents } from "../tasks/ports.js";
 import type { Task, TaskStatus } from "../tasks/task.js";
 import type {
@@ -19,7 +19,13 @@ import type {
   WebhookStore,
 } from "./ports.js";
 
-export const WEBHOOK_EVENT_TYPES = ["video.completed", "video.failed", "video.cancelled"] as const;
+/** What an endpoint receives when it does not say: a task's end. */
+export const FINAL_EVENT_TYPES = ["video.completed", "video.failed", "video.cancelled"] as const;
+/**
+ * Every type an endpoint may ask for. `video.progress` (a task's feed recorded progress, coalesced
+ * as feed.ts says) goes only to endpoints that list it, never to a task's `callback_url`.
+ */
+export const WEBHOOK_EVENT_TYPES = [...FINAL_EVENT_TYPES, "video.progress"] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 const EVENT_OF: Partial<Record<TaskStatus, WebhookEventType>> = {
@@ -55,56 +61,77 @@ export function createWebhookOutbox(deps: {
   maxAttempts: number;
 }): TaskEvents {
   const { store, queue, clock } = deps;
+
+  /**
+   * Writes one event (unless its key is stored already) and a delivery + job per target. `key`
+   * is what makes the event once-only per task: its type for the final ones; the type and the
+   * feed's seq for progress, of which a task has many.
+   */
+  async function announce(
+    task: Task,
+    e: { type: WebhookEventType; key: string; endpoints: WebhookEndpoint[]; callback: string | null },
+    tx: Tx,
+  ): Promise<void> {
+    if (e.endpoints.length === 0 && !e.callback) return;
+    const now = clock.now();
+    const body: EventBody = { type: e.type, timestamp: new Date(now).toISOString(), data: deps.view(task) };
+    const eventId = newId("evt", now);
+    const stored = await store.insertEvent(
+      {
+        id: eventId,
+        taskId: task.id,
+        ownerId: task.ownerId,
+        type: e.key,
+        payload: JSON.stringify(body),
+        createdAt: now,
+      },
+      tx,
+    );
+    if (!stored) return;
+    const targets = [
+      ...e.endpoints.map((x) => ({ endpointId: x.id as string | null, url: x.url })),
+      ...(e.callback ? [{ endpointId: null, url: e.callback }] : []),
+    ];
+    for (const target of targets) {
+      const delivery: WebhookDelivery = {
+        id: newId("whd", now),
+        eventId,
+        eventType: e.type,
+        taskId: task.id,
+        ownerId: task.ownerId,
+        ...target,
+        status: "pending",
+        attemptCount: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      };
+      await store.insertDelivery(delivery, tx);
+      await queue.enqueue(
+        {
+          payload: { kind: "webhook", version: 1, deliveryId: delivery.id, taskId: task.id },
+          runAt: now,
+          maxAttempts: deps.maxAttempts,
+        },
+        tx,
+      );
+    }
+  }
+
   return {
     async taskEnded(task, tx) {
       const type = EVENT_OF[task.status];
       if (!type) return;
       const endpoints = await store.endpointsFor(task.ownerId, type, tx);
-      const callback = task.request.callbackUrl;
-      if (endpoints.length === 0 && !callback) return;
-      const now = clock.now();
-      const body: EventBody = { type, timestamp: new Date(now).toISOString(), data: deps.view(task) };
-      const eventId = newId("evt", now);
-      const stored = await store.insertEvent(
-        {
-          id: eventId,
-          taskId: task.id,
-          ownerId: task.ownerId,
-          type,
-          payload: JSON.stringify(body),
-          createdAt: now,
-        },
-        tx,
+      await announce(task, { type, key: type, endpoints, callback: task.request.callbackUrl ?? null }, tx);
+    },
+    async taskProgressed(task, event, tx) {
+      const type = "video.progress";
+      // Opt-in: an endpoint that did not list it (null: the final events) does not get it.
+      const endpoints = (await store.endpointsFor(task.ownerId, type, tx)).filter((x) =>
+        x.events?.includes(type),
       );
-      if (!stored) return;
-      const targets = [
-        ...endpoints.map((e) => ({ endpointId: e.id as string | null, url: e.url })),
-        ...(callback ? [{ endpointId: null, url: callback }] : []),
-      ];
-      for (const target of targets) {
-        const delivery: WebhookDelivery = {
-          id: newId("whd", now),
-          eventId,
-          eventType: type,
-          taskId: task.id,
-          ownerId: task.ownerId,
-          ...target,
-          status: "pending",
-          attemptCount: 0,
-          nextAttemptAt: now,
-          createdAt: now,
-          updatedAt: now,
-        };
-        await store.insertDelivery(delivery, tx);
-        await queue.enqueue(
-          {
-            payload: { kind: "webhook", version: 1, deliveryId: delivery.id, taskId: task.id },
-            runAt: now,
-            maxAttempts: deps.maxAttempts,
-          },
-          tx,
-        );
-      }
+      await announce(task, { type, key: `${type}.${event.seq}`, endpoints, callback: null }, tx);
     },
   };
 }

@@ -52,7 +52,7 @@ export const v1VideoLedger: Route = {
   handler:
     (s) =>
     async (req): Promise<TaskLedger> => {
-      const id = taskIdQuery(req.query);
+      const { id } = taskIdQuery(req.query, []);
       const task = await s.engine.getOwned(principalOf(req).ownerId, id);
       return ledgerOf(s, id, task);
     },

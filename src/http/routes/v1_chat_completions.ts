@@ -2,7 +2,8 @@
  * `POST /v1/chat/completions` in video mode, as several relays offer it: the last user message is
  * the prompt (its image parts become images), the reply carries the video link. `stream: true`
  * sends progress as `chat.completion.chunk` events (in `delta.reasoning_content`), the link in the
- * last `delta.content`, then `[DONE]`. The completion's id is the task id, so a client that goes
+ * last `delta.content`, then `[DONE]`. Both modes follow the task's feed (the one the event
+ * streams read) rather than polling it. The completion's id is the task id, so a client that goes
  * away can still query the task; going away does not cancel it. Its videos are unlisted, like the
  * OpenAI Videos API's (see isPublished).
  */
@@ -10,7 +11,7 @@ import { z } from "zod";
 import { errors } from "../../core/errors.js";
 import { isDataUrl } from "../../core/tasks/openai_params.js";
 import { parseInput, parseUnifiedCreate } from "../../core/tasks/params.js";
-import { isTerminal, type Task } from "../../core/tasks/task.js";
+import type { Task } from "../../core/tasks/task.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
@@ -18,6 +19,7 @@ import { storeDataUrls } from "../openai_inputs.js";
 import { CREATE_ERRORS, type Route } from "../route.js";
 import { chatCompletionSchema } from "../schemas.js";
 import type { AppServices } from "../services.js";
+import { followFeed, openEventStream } from "../task_stream.js";
 
 const part = z.union([
   z.strictObject({ type: z.literal("text"), text: z.string() }),
@@ -50,8 +52,6 @@ export const chatBodySchema = z.strictObject({
   user: z.string().optional(),
 });
 
-const POLL_MS = 500;
-const KEEPALIVE_MS = 15_000;
 const tokens = (text: string): number => Math.ceil(text.length / 4);
 
 function finalText(task: Task, s: AppServices): string {
@@ -117,16 +117,20 @@ export const v1ChatCompletions: Route = {
       completion_tokens: tokens(content),
       total_tokens: tokens(prompt) + tokens(content),
     });
-    const deadline = Date.now() + s.chatWaitS * 1000;
-    const sleep = () => new Promise((r) => setTimeout(r, POLL_MS));
+    // The wait ends at the task's final event, at the deadline, or when the client goes away.
+    const stop = new AbortController();
+    const deadline = setTimeout(() => stop.abort(), s.chatWaitS * 1000);
+    deadline.unref();
+    const follow = (onEvent: (e: { status: string; progress: number } | "beat") => void) =>
+      (async () => {
+        for await (const e of followFeed(s.events, task, 1, stop.signal)) onEvent(e === "beat" ? e : e.data);
+      })().finally(() => clearTimeout(deadline));
 
     // A long wait sends nothing for minutes: the idle-connection timeout must not cut it.
     req.raw.socket.setTimeout(0);
     if (!b.stream) {
-      while (!isTerminal(task.status) && Date.now() < deadline) {
-        await sleep();
-        task = await s.engine.getOwned(ownerId, task.id);
-      }
+      await follow(() => undefined);
+      task = await s.engine.getOwned(ownerId, task.id);
       const content = finalText(task, s);
       return {
         ...base,
@@ -136,22 +140,11 @@ export const v1ChatCompletions: Route = {
       };
     }
 
-    reply.hijack();
+    const gone = openEventStream(req, reply);
+    gone.addEventListener("abort", () => stop.abort());
     const res = reply.raw;
-    let open = true;
-    let lastWrite = Date.now();
-    res.on("close", () => {
-      open = false;
-    });
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
     const send = (delta: object, finish: string | null = null, extra: object = {}): void => {
-      if (!open) return;
-      lastWrite = Date.now();
+      if (gone.aborted) return;
       res.write(
         `data: ${JSON.stringify({ ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }], ...extra })}\n\n`,
       );
@@ -161,21 +154,14 @@ export const v1ChatCompletions: Route = {
       content: "",
       reasoning_content: `Task ${task.id} accepted (${task.status}).\n`,
     });
-    let lastProgress = -1;
-    let lastStatus = task.status;
-    while (open && !isTerminal(task.status) && Date.now() < deadline) {
-      await sleep();
-      task = await s.engine.getOwned(ownerId, task.id).catch(() => task);
-      if (task.progress !== lastProgress || task.status !== lastStatus) {
-        lastProgress = task.progress;
-        lastStatus = task.status;
-        send({ reasoning_content: `${task.status}: ${task.progress}%\n` });
-      } else if (Date.now() - lastWrite > KEEPALIVE_MS && open) {
-        // An SSE comment: keeps proxies and clients from closing a quiet stream.
-        res.write(": keep-alive\n\n");
-        lastWrite = Date.now();
-      }
-    }
+    // Every event after the first (the accepted task), heartbeats as SSE comments.
+    await follow((e) => {
+      // An SSE comment: keeps proxies and clients from closing a quiet stream.
+      if (e === "beat") res.write(": keep-alive\n\n");
+      else send({ reasoning_content: `${e.status}: ${e.progress}%\n` });
+    });
+    const open = !gone.aborted;
+    task = await s.engine.getOwned(ownerId, task.id).catch(() => task);
     if (!open) return reply;
     const content = finalText(task, s);
     send({ content });

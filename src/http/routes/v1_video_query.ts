@@ -9,23 +9,6 @@ import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { type VideoQueryResponse, videoQueryResponseSchema } from "../schemas.js";
 
-/** The `id` of a `?id=` route, the only parameter it takes; a 400 naming it when it is not a task id. */
-export function taskIdQuery(query: unknown): string {
-  const { id, ...rest } = query as Record<string, unknown>;
-  const unknown = Object.keys(rest)[0];
-  if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
-  if (id === undefined || id === "")
-    throw errors.invalidField("id", "'id' is required: the id that create returned");
-  if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
-  if (!isTaskId(id)) {
-    throw errors.invalidField(
-      "id",
-      `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
-    );
-  }
-  return id;
-}
-
 export const v1VideoQuery: Route = {
   method: "GET",
   url: "/v1/video/query",
@@ -39,8 +22,31 @@ export const v1VideoQuery: Route = {
     (s) =>
     async (req): Promise<VideoQueryResponse> => {
       const principal = principalOf(req);
-      const id = taskIdQuery(req.query);
+      const { id } = taskIdQuery(req.query, []);
       const task = await s.engine.getOwned(principal.ownerId, id);
       return { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
     },
 };
+
+/**
+ * The unified routes' `?id=` (checked), and the other parameters in `others` as given; any other
+ * parameter is refused, named.
+ */
+export function taskIdQuery(
+  query: unknown,
+  others: readonly string[],
+): { id: string; rest: Record<string, unknown> } {
+  const { id, ...rest } = query as Record<string, unknown>;
+  const unknown = Object.keys(rest).find((k) => !others.includes(k));
+  if (unknown !== undefined) throw errors.invalidField(unknown, `Unknown query parameter '${unknown}'`);
+  if (id === undefined || id === "")
+    throw errors.invalidField("id", "'id' is required: the id that create returned");
+  if (typeof id !== "string") throw errors.invalidField("id", "'id' must be given once");
+  if (!isTaskId(id)) {
+    throw errors.invalidField(
+      "id",
+      `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
+    );
+  }
+  return { id, rest };
+}

@@ -8,7 +8,7 @@
 import { ErrorCode } from "../../core/errors.js";
 import { parseInput } from "../../core/tasks/params.js";
 import type { WebhookEndpoint } from "../../core/webhooks/ports.js";
-import { WEBHOOK_EVENT_TYPES, type WebhookEventType } from "../../core/webhooks/webhooks.js";
+import { FINAL_EVENT_TYPES, type WebhookEventType } from "../../core/webhooks/webhooks.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import {
@@ -29,7 +29,7 @@ export const webhookEndpointView = (e: WebhookEndpoint): WebhookEndpointView => 
   id: e.id,
   object: "webhook_endpoint",
   url: e.url,
-  events: (e.events ?? [...WEBHOOK_EVENT_TYPES]) as WebhookEventType[],
+  events: (e.events ?? [...FINAL_EVENT_TYPES]) as WebhookEventType[],
   created_at: e.createdAt,
   status: e.disabledAt === null ? "enabled" : "disabled",
   disabled_at: e.disabledAt,

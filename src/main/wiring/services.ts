@@ -64,6 +64,7 @@ export async function buildServices(w: Wiring, parts: ServiceParts): Promise<App
     publicUrl: config.publicUrl,
     version: config.version,
     chatWaitS: config.chatWaitS,
+    events: { ...tasks.feeds, ...config.events },
     uploads: {
       spoolDir: join(backends.scratchDir, "uploads"),
       maxImageBytes: config.images.maxBytes,

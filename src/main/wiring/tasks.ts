@@ -3,11 +3,14 @@
  * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
  */
 
+import { createSqlTaskFeedStore } from "../../adapters/sql/task-feed-store.js";
 import { modelTable } from "../../core/catalogue/models.js";
 import { createWorker, type Worker } from "../../core/jobs/worker.js";
 import { blobKeyFor } from "../../core/media/blob_keys.js";
 import type { Telemetry } from "../../core/ports.js";
 import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
+import { createTaskFeed, type TaskFeed, type TaskFeedStore } from "../../core/tasks/feed.js";
+import { createFeedHub, type FeedHub } from "../../core/tasks/feed_hub.js";
 import { createTaskLifecycle, type TaskLifecycle } from "../../core/tasks/lifecycle.js";
 import { createRetention } from "../../core/tasks/retention.js";
 import { createFailover } from "../../core/upstream/failover.js";
@@ -33,6 +36,8 @@ export interface Tasks {
   readonly worker: Worker;
   /** Tells this process's poller a task is due (a provider's callback); a no-op where none runs. */
   readonly pollNow: () => void;
+  /** Each task's feed of changes, and what wakes the open event streams when one grows. */
+  readonly feeds: { readonly feed: TaskFeed; readonly store: TaskFeedStore; readonly hub: FeedHub };
 }
 
 async function buildPoller(
@@ -140,9 +145,23 @@ async function buildWorker(
   };
 }
 
+/** Task feeds; a process that shares its database with others tails them for the others' changes. */
+function buildFeeds({ config, backends, clock, logger }: Wiring): Tasks["feeds"] {
+  const store = createSqlTaskFeedStore(backends.db.kysely, {
+    onStored: (taskId, seq) => hub.stored(taskId, seq),
+  });
+  const hub = createFeedHub({
+    store,
+    tailMs: backends.soleProcess ? null : config.events.tailMs,
+    logger,
+  });
+  return { feed: createTaskFeed({ store, clock }), store, hub };
+}
+
 export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
   const { config, backends, clock, overrides } = w;
   const { db, queue, blobs } = backends;
+  const feeds = buildFeeds(w);
   // The one writer of task status, shared by the engine, the worker and the poller.
   const lifecycle = createTaskLifecycle({
     tasks: parts.stores.tasks,
@@ -150,6 +169,7 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     clock,
     events: parts.webhooks.events,
     attempts: parts.stores.attempts,
+    feed: { feed: feeds.feed, db },
   });
   const worker = await buildWorker(w, parts, lifecycle);
   const engine = createTaskEngine({
@@ -173,7 +193,7 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
       })
       .catch((e) => w.logger.warn({ err: e, channel: channelId }, "polling a changed upstream task failed"));
   });
-  return { engine, worker, pollNow: worker.pollNow };
+  return { engine, worker, pollNow: worker.pollNow, feeds };
 }
 
 /**

@@ -1,13 +1,12 @@
 /**
- * One task: live progress (polls the unified query every second until the task ends), then a
- * player and download buttons; cancel while it runs, remix once it is done.
+ * One task: live progress (from the task's event stream, `GET /v1/video/events`, until the task
+ * ends), then a player and download buttons; cancel while it runs, remix once it is done.
  */
 import { ApiError } from "../api.js";
 import { actionButton, formatTime, h, showError, statusBadge } from "../dom.js";
 import { attemptsList } from "./attempts.js";
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-const POLL_MS = 1000;
 
 /**
  * A task's money in words: what it holds while it runs, then what it cost and what came back.
@@ -75,12 +74,8 @@ export function taskView(ctx, id, onCleanup) {
   const err = h("p", { class: "alert", role: "alert", hidden: true });
   const body = h("div", { class: "task-body" }, h("p", { class: "muted" }, "Loading…"));
   const card = h("article", { class: "card task", id: "task", "data-id": id }, body, err);
-  let timer = 0;
-  let stopped = false;
-  onCleanup(() => {
-    stopped = true;
-    clearTimeout(timer);
-  });
+  const leaving = new AbortController();
+  onCleanup(() => leaving.abort());
   /** @type {string | null} */
   let shownResult = null;
 
@@ -169,7 +164,7 @@ export function taskView(ctx, id, onCleanup) {
         ),
       );
     }
-    // A finished video keeps its player element across polls so playback is not restarted.
+    // A finished video keeps its player element across updates so playback is not restarted.
     if (done && shownResult === t.id) return;
     shownResult = done ? t.id : null;
     const parts = [
@@ -188,15 +183,19 @@ export function taskView(ctx, id, onCleanup) {
     body.replaceChildren(...parts.filter((p) => p !== null));
   };
 
-  const poll = async () => {
-    try {
-      const t = await ctx.api.query(id);
-      if (stopped) return;
-      showError(err, "");
-      render(t);
-      if (!TERMINAL.has(t.status)) timer = window.setTimeout(poll, POLL_MS);
-    } catch (e) {
-      if (stopped) return;
+  ctx.api
+    .follow(
+      id,
+      (/** @type {any} */ t) => {
+        showError(err, "");
+        render(t);
+      },
+      leaving.signal,
+      // A network blip: say so; the stream resumes where it stopped.
+      (/** @type {unknown} */ e) => showError(err, `${e instanceof Error ? e.message : e} Retrying…`),
+    )
+    .catch((/** @type {unknown} */ e) => {
+      if (leaving.signal.aborted) return;
       if (e instanceof ApiError && e.status === 401) return ctx.expired();
       if (e instanceof ApiError && e.status === 404) {
         body.replaceChildren(
@@ -205,11 +204,7 @@ export function taskView(ctx, id, onCleanup) {
         );
         return;
       }
-      // A network blip: say so and keep trying.
-      showError(err, `${e instanceof Error ? e.message : e} Retrying…`);
-      timer = window.setTimeout(poll, POLL_MS * 3);
-    }
-  };
-  poll();
+      showError(err, e instanceof Error ? e.message : String(e));
+    });
   return h("section", { class: "narrow" }, h("p", null, h("a", { href: "#/tasks" }, "← My videos")), card);
 }
