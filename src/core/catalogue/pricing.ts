@@ -95,3 +95,19 @@ export function priceOf(table: PriceTable, r: VideoRequest, seconds = requestedS
   // Rates may have fractions of a credit; a task costs whole credits, rounded up.
   return rate === null ? null : Math.ceil(rate * seconds - 1e-9);
 }
+
+/**
+ * What a task is charged when it opens: a storyboard the sum of its shots' prices (null when one
+ * has none); a storyboard's shot nothing, since its storyboard paid for it.
+ */
+export function chargeOf(table: PriceTable, r: VideoRequest): number | null {
+  if (r.shotOf) return 0;
+  if (!r.storyboard) return priceOf(table, r);
+  let sum = 0;
+  for (const shot of r.storyboard.shots) {
+    const price = priceOf(table, shot.request);
+    if (price === null) return null;
+    sum += price;
+  }
+  return sum;
+}

@@ -191,7 +191,8 @@ export function createTaskEngine(deps: {
         await queue.enqueue(
           {
             payload: {
-              kind: "render",
+              // A storyboard is moved on by its own job (core/storyboards), which makes its shots.
+              kind: request.storyboard ? "storyboard" : "render",
               version: 1,
               taskId: task.id,
               ...(opts.requestId ? { requestId: opts.requestId } : {}),

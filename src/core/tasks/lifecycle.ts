@@ -8,7 +8,7 @@
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
  */
 
-import { type Billing, priceOf, settleDelivered } from "../catalogue/pricing.js";
+import { type Billing, chargeOf, priceOf, settleDelivered } from "../catalogue/pricing.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Tx } from "../ports.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
@@ -99,6 +99,10 @@ export const newTask = (t: {
   result: null,
 });
 
+/** The model a charge found no price for: a storyboard names its shot's. */
+const unpricedModel = (billing: Billing, r: VideoRequest): string =>
+  r.storyboard?.shots.find((s) => priceOf(billing.prices, s.request) === null)?.request.model ?? r.model;
+
 /** Running statuses: the ones a task may leave. */
 const RUNNING: readonly TaskStatus[] = ["pending", "processing"];
 
@@ -161,8 +165,8 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
       if (billing) {
         // The pre-charge: a hold, settled against what is delivered, refunded on failure.
-        const price = priceOf(billing.prices, task.request);
-        if (price === null) throw errors.noPrice(task.request.model);
+        const price = chargeOf(billing.prices, task.request);
+        if (price === null) throw errors.noPrice(unpricedModel(billing, task.request));
         const charge = {
           ownerId: task.ownerId,
           keyId: payer.keyId,
