@@ -12,6 +12,7 @@ import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { openPostgres } from "../../src/adapters/sql/postgres/db.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
+import { createSqlStoryboardStore } from "../../src/adapters/sql/storyboard-store.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
@@ -22,6 +23,7 @@ import { createTestDatabase } from "../helpers/postgres.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { storyboardStoreContract } from "./storyboard-store.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
 import { webhookStoreContract } from "./webhook-store.contract.js";
@@ -46,6 +48,7 @@ async function open() {
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
     pruner: createSqlPruner(db.kysely),
+    storyboards: createSqlStoryboardStore(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely, {
       box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
     }),
@@ -66,3 +69,4 @@ keyStoreContract("postgres", open);
 keyStoreContract("postgres, behind the key cache", withKeyCache(open));
 upstreamStoreContract("postgres", open);
 webhookStoreContract("postgres", open);
+storyboardStoreContract("postgres + pg-boss", open);

@@ -11,6 +11,7 @@ import { createSqlIdempotencyStore } from "../../src/adapters/sql/idempotency-st
 import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
+import { createSqlStoryboardStore } from "../../src/adapters/sql/storyboard-store.js";
 import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
@@ -21,6 +22,7 @@ import { createSqlWebhookStore } from "../../src/adapters/sql/webhook-store.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { storyboardStoreContract } from "./storyboard-store.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
 import { webhookStoreContract } from "./webhook-store.contract.js";
@@ -38,6 +40,7 @@ async function open() {
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
     pruner: createSqlPruner(db.kysely),
+    storyboards: createSqlStoryboardStore(db.kysely),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely, {
@@ -145,3 +148,4 @@ describe("webhook secrets at rest", () => {
     }
   });
 });
+storyboardStoreContract("sqlite", open);
