@@ -33,6 +33,7 @@ import { v1VideoCreate } from "./routes/v1_video_create.js";
 import { v1VideoList } from "./routes/v1_video_list.js";
 import { v1VideoQuery } from "./routes/v1_video_query.js";
 import { v1VideoRemix } from "./routes/v1_video_remix.js";
+import { v1VideoStoryboards } from "./routes/v1_video_storyboards.js";
 import { v1VideosContent } from "./routes/v1_videos_content.js";
 import { v1VideosCreate } from "./routes/v1_videos_create.js";
 import { v1VideosDelete } from "./routes/v1_videos_delete.js";
@@ -60,6 +61,7 @@ export const ROUTES: readonly Route[] = [
   adminKeysRevoke,
   v1VideoCreate,
   v1VideoRemix,
+  v1VideoStoryboards,
   v1Gallery,
   v1VideoList,
   v1VideoQuery,

@@ -6,6 +6,7 @@ import type { JobQueue } from "../core/jobs/ports.js";
 import type { LinkSigner } from "../core/media/links.js";
 import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
+import type { StoryboardStore } from "../core/storyboards/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
 import type { ChannelRouter } from "../core/upstream/channels.js";
 import type { UpstreamTaskStore } from "../core/upstream/ports.js";
@@ -39,6 +40,8 @@ export interface AppServices {
   readonly router: ChannelRouter;
   /** Which channel took each task, and its upstream id. */
   readonly upstreamTasks: UpstreamTaskStore;
+  /** Which child task each started shot of a storyboard is (the query's `shots`). */
+  readonly storyboards: StoryboardStore;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

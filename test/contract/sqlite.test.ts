@@ -11,8 +11,8 @@ import { createSqlIdempotencyStore } from "../../src/adapters/sql/idempotency-st
 import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
-import { createSqlStoryboardStore } from "../../src/adapters/sql/storyboard-store.js";
 import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
+import { createSqlStoryboardStore } from "../../src/adapters/sql/storyboard-store.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,

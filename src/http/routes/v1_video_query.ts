@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ErrorCode, errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
+import { loadStoryboardView } from "../../core/storyboards/view.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
 import type { Route } from "../route.js";
@@ -33,6 +34,20 @@ export const v1VideoQuery: Route = {
           `'id' must look like 'sora-2:task_<26 characters>' (got '${id.slice(0, 80)}')`,
         );
       }
-      return taskQueryView(await s.engine.getOwned(principal.ownerId, id), s);
+      const task = await s.engine.getOwned(principal.ownerId, id);
+      const view = taskQueryView(task, s);
+      const storyboard = await loadStoryboardView({ storyboards: s.storyboards, peek: s.engine.peek }, task);
+      if (!storyboard) return view;
+      // A storyboard's progress is its shots' (weighted by duration), read live from their tasks.
+      const { progress, ...shots } = storyboard;
+      return {
+        ...view,
+        progress,
+        detail: {
+          ...view.detail,
+          pending_info: { ...view.detail.pending_info, progress_pct: progress / 100 },
+        },
+        storyboard: shots,
+      };
     },
 };

@@ -44,6 +44,7 @@ export async function buildServices(w: Wiring, parts: ServiceParts): Promise<App
     limits: config.limits,
     router: parts.channels.router,
     upstreamTasks: stores.upstreamTasks,
+    storyboards: stores.storyboards,
     imageLinks: (await import("../../adapters/net/safe-fetch.js")).createImageFetcher({
       ...config.images,
       ...(overrides.resolve ? { resolve: overrides.resolve } : {}),

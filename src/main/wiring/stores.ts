@@ -5,6 +5,7 @@ import { createSqlIdempotencyStore } from "../../adapters/sql/idempotency-store.
 import { createSqlKeyStore } from "../../adapters/sql/key-store.js";
 import { createSqlPruner } from "../../adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../adapters/sql/rate-limiter.js";
+import { createSqlStoryboardStore } from "../../adapters/sql/storyboard-store.js";
 import { createSqlTaskStore } from "../../adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
@@ -14,6 +15,7 @@ import { cachingKeyStore } from "../../core/accounts/key_cache.js";
 import type { Accounts, KeyStore, RateLimiter } from "../../core/accounts/ports.js";
 import type { Billing } from "../../core/catalogue/pricing.js";
 import type { CharacterStore } from "../../core/characters/ports.js";
+import type { StoryboardStore } from "../../core/storyboards/ports.js";
 import type { IdempotencyStore, TaskStore } from "../../core/tasks/ports.js";
 import type { RecordPruner } from "../../core/tasks/retention.js";
 import type { ChannelHealthStore, UpstreamTaskStore } from "../../core/upstream/ports.js";
@@ -31,6 +33,8 @@ export interface Stores {
   readonly upstreamTasks: UpstreamTaskStore;
   readonly channelHealth: ChannelHealthStore;
   readonly pruner: RecordPruner;
+  /** Which child task each started shot of a storyboard is. */
+  readonly storyboards: StoryboardStore;
 }
 
 export function openStores({ backends, config, clock }: Wiring): Stores {
@@ -48,5 +52,6 @@ export function openStores({ backends, config, clock }: Wiring): Stores {
     upstreamTasks: createSqlUpstreamTaskStore(kysely),
     channelHealth: createSqlChannelHealthStore(kysely),
     pruner: createSqlPruner(kysely),
+    storyboards: createSqlStoryboardStore(kysely),
   };
 }

@@ -3,9 +3,13 @@
  * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
  */
 
+import { createFilmEditor } from "../../adapters/providers/local-renderer/film-editor.js";
+import { modelTable } from "../../core/catalogue/models.js";
 import { createWorker, type Worker } from "../../core/jobs/worker.js";
 import { blobKeyFor } from "../../core/media/blob_keys.js";
 import type { Telemetry } from "../../core/ports.js";
+import { createStoryboardSteps } from "../../core/storyboards/advance.js";
+import { bothEvents, createStoryboardRunner, storyboardEvents } from "../../core/storyboards/runner.js";
 import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
 import { createTaskLifecycle, type TaskLifecycle } from "../../core/tasks/lifecycle.js";
 import { createRetention } from "../../core/tasks/retention.js";
@@ -86,6 +90,35 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
       : null,
     settings: { ...config.engine, scratchDir },
   });
+  const storyboards = createStoryboardRunner({
+    db,
+    queue,
+    tasks: stores.tasks,
+    lifecycle,
+    steps: createStoryboardSteps({
+      db,
+      tasks: stores.tasks,
+      lifecycle,
+      queue,
+      blobs,
+      storyboards: stores.storyboards,
+      editor: createFilmEditor(parts.media.tools),
+      models: modelTable(config.models),
+      clock,
+      logger,
+      settings: {
+        maxAttempts: config.engine.maxAttempts,
+        taskTimeoutS: config.engine.taskTimeoutS,
+        scratchDir,
+        fps: 30,
+      },
+      onEnqueued: () => renderer.wake(),
+      onStopped: (taskId) => renderer.interrupt(taskId),
+    }),
+    clock,
+    logger,
+    settings: config.engine,
+  });
   // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
   const retention = createRetention({
     pruner: stores.pruner,
@@ -96,6 +129,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
   return {
     start() {
       renderer.start();
+      storyboards.start();
       poller?.start();
       retention.start();
     },
@@ -103,7 +137,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
     interrupt: (taskId) => renderer.interrupt(taskId),
     async stop() {
       retention.stop();
-      await Promise.all([renderer.stop(), poller?.stop()]);
+      await Promise.all([renderer.stop(), storyboards.stop(), poller?.stop()]);
     },
     get active() {
       return renderer.active;
@@ -119,7 +153,8 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     tasks: parts.stores.tasks,
     billing: parts.stores.billing,
     clock,
-    events: parts.webhooks.events,
+    // A shot that ends (or a storyboard cancelled) moves its storyboard on, in the same transaction.
+    events: bothEvents(parts.webhooks.events, storyboardEvents(queue, clock)),
   });
   const worker = await buildWorker(w, parts, lifecycle);
   const engine = createTaskEngine({
