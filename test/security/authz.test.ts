@@ -46,6 +46,7 @@ const DATA: Record<string, TestData> = {
   "GET /v1/usage": {},
   "GET /v1/me": {},
   "POST /v1/video/create": { body: {} },
+  "POST /v1/video/storyboards": { body: {} },
   "GET /v1/video/query": { owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }) },
   "GET /v1/video/list": {},
   "POST /v1/videos": { body: {} },
