@@ -131,6 +131,20 @@ describe("storyboards on the local renderer", () => {
     expect(shots.map((x) => x.status)).toEqual(["completed", "completed", "completed"]);
     // Charged once, for the storyboard; its shots cost nothing of their own.
     expect(await s.balance()).toBe(982);
+    // Another owner sees neither the storyboard nor its shots; the OpenAI view shows the film too.
+    const stranger = await s.app.newKey(`stranger-${Date.now()}`);
+    for (const id of [created.id, ...shotsOf(done).map((x) => String(x.task_id))]) {
+      const res = await s.app.request(`/v1/video/query?id=${encodeURIComponent(id)}`, { key: stranger });
+      expect(res.status).toBe(404);
+    }
+    const openAi = await s.app.request(`/v1/videos/${encodeURIComponent(created.id)}`, { key: s.key });
+    expect(await openAi.json()).toMatchObject({ id: created.id, status: "completed", model: "storyboard" });
+    const remix = await s.app.request("/v1/video/remix", {
+      key: s.key,
+      body: { id: created.id, prompt: "again" },
+    });
+    expect(remix.status).toBe(400);
+    expect(((await remix.json()) as { error: { param: string } }).error.param).toBe("id");
 
     const film = await download(String(done.video_url), join(dir, "film.mp4"));
     const info = await ffprobe(film);

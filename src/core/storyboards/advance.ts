@@ -223,10 +223,15 @@ export function createStoryboardSteps(deps: StoryboardDeps) {
     /** Moves the storyboard `id` on by one step (see the file's comment). */
     async advance(id: string, signal: AbortSignal): Promise<void> {
       const task = await tasks.get(id);
-      if (!task?.request.storyboard) return;
-      const sb = task as Storyboard;
       const records = await storyboards.shots(id);
       const children = await Promise.all(records.map((r) => tasks.get(r.childId)));
+      if (!task) {
+        // The storyboard was deleted: its shot that was running stops here, and nothing follows.
+        await stopShots(children);
+        return storyboards.remove(id);
+      }
+      if (!task.request.storyboard) return;
+      const sb = task as Storyboard;
       if (isTerminal(sb.status)) return stopShots(children);
       const done: Task[] = [];
       for (const [index] of sb.request.storyboard.shots.entries()) {
