@@ -15,6 +15,7 @@ import { DEFAULT_MODELS } from "../../src/core/catalogue/models.js";
 import { type SeedanceEmulator, startSeedance } from "../emulators/seedance.js";
 import { waitForTask } from "../helpers/app.js";
 import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpers/channels.js";
+import { fundedKey } from "../helpers/credits.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { meanAbsDiff } from "../helpers/frames.js";
 import { dataUrl, TINY_PNG } from "../helpers/images.js";
@@ -53,16 +54,7 @@ async function setup(): Promise<{
     { env: secretEnv("ark", SECRET) },
   );
   running.push(s);
-  const owner = `owner-${Date.now()}`;
-  const key = await s.newKey(owner);
-  await s.request(`/admin/accounts/${owner}/credits`, { key: s.adminToken, body: { amount: 500 } });
-  const balance = async () =>
-    (
-      (await (await s.request(`/admin/accounts/${owner}`, { key: s.adminToken })).json()) as {
-        balance: number;
-      }
-    ).balance;
-  return { e, s, key, balance };
+  return { e, s, ...(await fundedKey(s, 500)) };
 }
 
 const STORYBOARD = {

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { startTestApp, waitForTask } from "../helpers/app.js";
+import { fundedKey } from "../helpers/credits.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { meanAbsDiff, meanRgb, pixels } from "../helpers/frames.js";
@@ -37,16 +38,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function start(opts: Parameters<typeof startTestApp>[0] = {}) {
   const app = await startTestApp({ ...opts, env: { REELAY_CONFIG_FILE: configFile, ...opts.env } });
-  const owner = `owner-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-  const key = await app.newKey(owner);
-  await app.request(`/admin/accounts/${owner}/credits`, { key: app.adminToken, body: { amount: 1000 } });
-  const balance = async () =>
-    (
-      (await (await app.request(`/admin/accounts/${owner}`, { key: app.adminToken })).json()) as {
-        balance: number;
-      }
-    ).balance;
-  return { app, key, owner, balance };
+  return { app, ...(await fundedKey(app, 1000)) };
 }
 
 const THREE_SHOTS = {

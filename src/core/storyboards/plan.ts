@@ -7,9 +7,9 @@ import { z } from "zod";
 import type { ModelTable } from "../catalogue/models.js";
 import { errors, isReelayError, ReelayError } from "../errors.js";
 import {
-  issueToError,
   MAX_PROMPT_CHARS,
   type PlacedImage,
+  parseBodyObject,
   parseUnifiedCreateWithImages,
 } from "../tasks/params.js";
 import { checkText } from "../tasks/params_text.js";
@@ -88,16 +88,7 @@ function inShot(e: unknown, i: number, own: ReadonlySet<string>): unknown {
 
 /** Checks a storyboard body; throws the 400 that names the field at fault. */
 export function parseStoryboard(body: unknown, models: ModelTable): ParsedStoryboard {
-  if (body === null || typeof body !== "object" || Array.isArray(body))
-    throw errors.invalidField("", "The request body must be a JSON object");
-  const parsed = storyboardSchema.safeParse(body);
-  if (!parsed.success) {
-    const issues = [...parsed.error.issues].sort(
-      (a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"),
-    );
-    throw issueToError(issues[0] as z.core.$ZodIssue, body);
-  }
-  const b = parsed.data;
+  const b = parseBodyObject(storyboardSchema, body);
   const crossfadeS = b.crossfade_s ?? DEFAULT_CROSSFADE_S;
   if (!(crossfadeS > 0 && crossfadeS <= MAX_CROSSFADE_S))
     throw errors.invalidField(
