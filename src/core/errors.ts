@@ -50,6 +50,7 @@ export const ErrorCode = {
   contentPolicy: "content_policy",
   // Both: a download answers 503 with it, a task's attempt is retried on it.
   storageUnavailable: "storage_unavailable",
+  callbackRefused: "callback_refused",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -129,6 +130,12 @@ export const errors = {
     new ReelayError(ErrorCode.taskNotFound, `No task with id '${id}'`, { param: "id" }),
   characterNotFound: (id: string) =>
     new ReelayError(ErrorCode.characterNotFound, `No character with id '${id}'`, { param: "id" }),
+  callbackRefused: (why: string) =>
+    new ReelayError(ErrorCode.callbackRefused, `The callback is refused: ${why}`),
+  callbacksOff: (channel: string) =>
+    new ReelayError(ErrorCode.notFound, `No channel '${channel}' takes provider callbacks`, {
+      param: "channel",
+    }),
   routeNotFound: (method: string, url: string) =>
     new ReelayError(ErrorCode.notFound, `No route for ${method} ${url}`),
   linkExpired: () =>

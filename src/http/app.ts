@@ -39,6 +39,9 @@ function queryName(raw: string): string {
   }
 }
 
+/** Query parameters that are credentials: link signatures, provider callback tokens. */
+const SECRET_PARAMS = new Set(["sig", "token"]);
+
 /**
  * Link signatures are credentials: keep them out of request logs. Names are compared once
  * decoded, as the route reads them, so `%73ig=` is redacted like `sig=`.
@@ -51,7 +54,7 @@ const redactUrl = (url: string): string => {
     .split("&")
     .map((p) => {
       const eq = p.indexOf("=");
-      return eq >= 0 && queryName(p.slice(0, eq)) === "sig" ? `${p.slice(0, eq)}=[redacted]` : p;
+      return eq >= 0 && SECRET_PARAMS.has(queryName(p.slice(0, eq))) ? `${p.slice(0, eq)}=[redacted]` : p;
     });
   return `${url.slice(0, q + 1)}${params.join("&")}`;
 };
@@ -204,6 +207,12 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   app.register(async (scope) => {
     await scope.register(multipart);
     for (const r of ROUTES) if (r.scope === "form") add(scope, r);
+  });
+  // Provider callbacks: bodies stay bytes, since the providers' signatures cover the exact bytes.
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+    for (const r of ROUTES) if (r.scope === "raw") add(scope, r);
   });
   return app;
 }

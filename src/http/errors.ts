@@ -14,6 +14,7 @@ export const STATUS: Record<ErrorCode, { status: number; type: string }> = {
   [ErrorCode.unsupportedMediaType]: { status: 415, type: "invalid_request_error" },
   [ErrorCode.payloadTooLarge]: { status: 413, type: "invalid_request_error" },
   [ErrorCode.missingApiKey]: { status: 401, type: "authentication_error" },
+  [ErrorCode.callbackRefused]: { status: 401, type: "authentication_error" },
   [ErrorCode.invalidApiKey]: { status: 401, type: "authentication_error" },
   [ErrorCode.invalidAdminToken]: { status: 401, type: "authentication_error" },
   [ErrorCode.adminOnly]: { status: 403, type: "permission_error" },

@@ -130,6 +130,7 @@ export function openApiDocument(
       { name: "OpenAI-compatible API" },
       { name: "Results" },
       { name: "Webhooks" },
+      { name: "Providers" },
       { name: "Admin" },
       { name: "Operations" },
       { name: "Web UI" },

@@ -59,9 +59,10 @@ export interface Route {
   readonly bodyLimit?: number;
   /**
    * Where it is registered: beside the others (default), in the multipart scope (`form`: the
-   * official OpenAI client's bodies), or in the web UI's scope (`web`: its headers and files).
+   * official OpenAI client's bodies), in the web UI's scope (`web`: its headers and files), or
+   * where bodies stay bytes (`raw`: provider callbacks, whose signatures cover the exact bytes).
    */
-  readonly scope?: "form" | "web";
+  readonly scope?: "form" | "web" | "raw";
   /** Builds the handler once, at registration. Absent: `servedBy` registers the route. */
   readonly handler?: (s: AppServices, ctx: RouteContext) => RouteHandlerMethod;
   /** The plugin that registers the route itself (a static file server), when there is no handler. */

@@ -25,6 +25,7 @@ import { openApiJson } from "./routes/docs.js";
 import { filesGet } from "./routes/files_get.js";
 import { healthz, readyz } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
+import { v1Callbacks } from "./routes/v1_callbacks.js";
 import { v1ChatCompletions } from "./routes/v1_chat_completions.js";
 import { v1Gallery } from "./routes/v1_gallery.js";
 import { v1Me } from "./routes/v1_me.js";
@@ -78,6 +79,7 @@ export const ROUTES: readonly Route[] = [
   v1WebhooksDelete,
   v1WebhooksEnable,
   v1WebhooksSecret,
+  v1Callbacks,
   adminWebhookDeliveriesList,
   adminWebhookDeliveryRetry,
   soraCharactersCreate,

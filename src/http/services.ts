@@ -8,6 +8,7 @@ import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
 import type { StoryboardStore } from "../core/storyboards/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
+import type { CallbackReceiver } from "../core/upstream/callbacks.js";
 import type { ChannelRouter } from "../core/upstream/channels.js";
 import type { UpstreamTaskStore } from "../core/upstream/ports.js";
 import type { WebhookService } from "../core/webhooks/webhooks.js";
@@ -42,6 +43,8 @@ export interface AppServices {
   readonly upstreamTasks: UpstreamTaskStore;
   /** Which child task each started shot of a storyboard is (the query's `shots`). */
   readonly storyboards: StoryboardStore;
+  /** Provider callbacks (channels with `callbacks` on): checked, then the task polled at once. */
+  readonly callbacks: CallbackReceiver;
   /** Base of absolute links (REELAY_PUBLIC_URL). */
   readonly publicUrl: string;
   /** Reelay's version, from package.json. */

@@ -13,7 +13,12 @@ import {
 } from "../adapters/providers/comfyui/workflow.js";
 import type { ModelCapability } from "../core/catalogue/models.js";
 import { servesModel } from "../core/upstream/channels.js";
-import { type ChannelKind, UPSTREAM_KINDS } from "../core/upstream/ports.js";
+import {
+  CALLBACK_KINDS,
+  type ChannelKind,
+  UPSTREAM_KINDS,
+  type UpstreamKind,
+} from "../core/upstream/ports.js";
 import { ConfigError, httpUrl } from "./config_parts.js";
 
 export interface ChannelConfig {
@@ -31,6 +36,10 @@ export interface ChannelConfig {
   readonly timeouts: { readonly connectMs: number; readonly requestMs: number; readonly downloadMs: number };
   readonly maxDownloadBytes: number;
   readonly connections: number;
+  /** The provider is given a URL to push task changes to (kinds in CALLBACK_KINDS); polling goes on. */
+  readonly callbacks: boolean;
+  /** fal only: where its webhook signing keys (a JWKS) are published. */
+  readonly callbackKeysUrl?: string;
   /**
    * Kling's access key + secret key (`accessKeyEnv`/`secretKeyEnv`), from which Reelay signs
    * short-lived JWTs instead of sending `secret`; absent for other kinds. Never logged.
@@ -133,6 +142,10 @@ export const channelSchema = z.strictObject({
     .min(1024)
     .default(2 * 1024 * 1024 * 1024),
   connections: z.int().min(1).max(4096).default(64),
+  /** Providers that push callbacks (kling, seedance, minimax, fal, replicate): give them a URL. */
+  callbacks: z.boolean().default(false),
+  /** fal only: the JWKS its webhook signatures are checked against (default fal's own). */
+  callbackKeysUrl: httpUrl.optional(),
 });
 const LOCAL_ONLY: ChannelConfig = {
   id: "local",
@@ -148,6 +161,7 @@ const LOCAL_ONLY: ChannelConfig = {
   timeouts: { connectMs: 5000, requestMs: 30_000, downloadMs: 600_000 },
   maxDownloadBytes: 2 * 1024 * 1024 * 1024,
   connections: 1,
+  callbacks: false,
 };
 
 /** The models on offer: those some channel serves (built-ins that none serves are left out). */
@@ -181,6 +195,10 @@ export function readChannels(
     }
     if (c.runwayVersion !== undefined && c.kind !== "runway")
       throw fail(`${at}: runwayVersion is for kind 'runway' only`);
+    if (c.callbacks && (c.kind === "local" || !CALLBACK_KINDS.has(c.kind as UpstreamKind)))
+      throw fail(`${at}: callbacks: kind '${c.kind}' pushes none (${[...CALLBACK_KINDS].join(", ")} do)`);
+    if (c.callbackKeysUrl !== undefined && c.kind !== "fal")
+      throw fail(`${at}: callbackKeysUrl is for kind 'fal' only`);
     const vertex = readVertex(c, secret, (msg) => fail(`${at}: ${msg}`));
     const comfyui = readComfyWorkflow(c, (msg) => fail(`${at}: ${msg}`));
     const signingKeys = readSigningKeys(c, env, (msg) => fail(`${at}: ${msg}`), secret !== null);
@@ -207,6 +225,8 @@ export function readChannels(
       timeouts: c.timeouts,
       maxDownloadBytes: c.maxDownloadBytes,
       connections: c.connections,
+      callbacks: c.callbacks,
+      ...(c.callbackKeysUrl ? { callbackKeysUrl: c.callbackKeysUrl } : {}),
       ...(signingKeys ? { signingKeys } : {}),
       ...(c.runwayVersion ? { runwayVersion: c.runwayVersion } : {}),
       ...(vertex ? { vertex } : {}),

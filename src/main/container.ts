@@ -53,7 +53,7 @@ export async function buildContainer(
       ttlS: config.linkTtlS,
     });
     const webhooks = await buildWebhooks(w, { signingSecret: signing.value, links });
-    const channels = await buildChannels(w, stores);
+    const channels = await buildChannels(w, stores, { signingSecret: signing.value });
     const telemetry = prometheus.telemetry;
     const tasks = await buildTasks(w, { stores, media, channels, webhooks, telemetry });
     await releaseLeftovers(w, stores);
@@ -69,6 +69,7 @@ export async function buildContainer(
       async close() {
         await worker.stop();
         await webhooks.runner.stop();
+        await channels.close();
         await backends.close();
       },
     };

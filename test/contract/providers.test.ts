@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UpstreamKind } from "../../src/core/upstream/ports.js";
+import { CALLBACK_KINDS, type UpstreamKind } from "../../src/core/upstream/ports.js";
 import { startComfyUi, WAN22_T2V_MAP, WAN22_T2V_WORKFLOW } from "../emulators/comfyui.js";
 import type { RunningEmulator } from "../emulators/common.js";
 import { startDashScope } from "../emulators/dashscope.js";
@@ -40,6 +40,8 @@ interface Subject {
   holdNext(): void;
   /** What to ask of this provider's model, where it differs from the sora-2 family's (SORA_ASKS). */
   asks?: Asks;
+  /** The channel takes the provider's callbacks (kinds that push them have them on here). */
+  callbacks?: boolean;
 }
 
 /** A request each API makes to the subject's model, and the video that must come back. */
@@ -79,7 +81,8 @@ const KLING_ASKS: Asks = {
 
 /**
  * A subject on one emulated upstream (800 ms a task): a channel of `kind` with its secret, serving
- * `models` (default "*"), alone in the config.
+ * `models` (default "*"), alone in the config; with callbacks on where the kind pushes them (fal's
+ * webhook keys from its emulator), so the contract covers them too.
  */
 function upstream<E extends RunningEmulator>(
   kind: UpstreamKind,
@@ -96,11 +99,14 @@ function upstream<E extends RunningEmulator>(
   return async () => {
     const emulator = await start({ secret });
     emulator.core.defaultBehaviour = { runMs: 800 };
+    const callbacks = CALLBACK_KINDS.has(kind);
     const app = await startWithChannels(
       {
         channels: [
           channel("up", kind, emulator.url, {
             ...(o.models ? { models: o.models } : {}),
+            ...(callbacks ? { callbacks: true } : {}),
+            ...(kind === "fal" ? { callbackKeysUrl: `${emulator.url}/.well-known/jwks.json` } : {}),
             ...o.channel?.(emulator),
           }),
         ],
@@ -112,6 +118,7 @@ function upstream<E extends RunningEmulator>(
       emulator,
       holdNext: () => emulator.core.nextTask({ outcome: "never" }),
       ...(o.asks ? { asks: o.asks } : {}),
+      callbacks,
     };
   };
 }
@@ -370,6 +377,15 @@ for (const [name, start] of Object.entries(SUBJECTS)) {
       expect(info.durationS).toBeLessThan(a.unified.duration + 0.5);
       const thumb = Buffer.from(await (await fetch(String(done.thumbnail_url))).arrayBuffer());
       expect([thumb[0], thumb[1]]).toEqual([0xff, 0xd8]);
+      if (s.callbacks) {
+        // The provider was given the task's callback URL and its callback was taken.
+        const taken = await pollUntil(
+          () => s.emulator?.core.callbacks.filter((c) => c.status === 200 && c.taskId !== "") ?? [],
+          (list) => list.length > 0,
+          { what: "a provider callback taken", timeoutMs: 10_000 },
+        );
+        expect(taken.length).toBeGreaterThan(0);
+      }
     });
 
     it("serves the same task through the OpenAI view, content included", async () => {

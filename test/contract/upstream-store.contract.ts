@@ -53,7 +53,27 @@ export function upstreamStoreContract(
         expect((await s.claimDue({ limit: 10, now: 4000, leaseMs: 5000 })).map((r) => r.taskId)).toEqual([
           "t2",
         ]);
+        // A provider's callback: a polling task scheduled later is due now; one already due, or
+        // not polling, is left alone.
+        await s.saveMany([
+          { taskId: "t2", nextPollAt: 50_000, pollErrors: 0, fetchErrors: 0, lastStatus: "processing" },
+        ]);
+        expect(await s.expedite("t2", 10_000)).toBe(true);
+        expect(await s.get("t2")).toMatchObject({ nextPollAt: 10_000, lastStatus: "processing" });
+        expect(await s.expedite("t2", 20_000)).toBe(false);
+        expect(await s.get("t2")).toMatchObject({ nextPollAt: 10_000 });
+        expect(await s.expedite("none", 10_000)).toBe(false);
+        // By the id the channel knows it by.
+        await s.saveMany([
+          { taskId: "t2", nextPollAt: 50_000, pollErrors: 0, fetchErrors: 0, lastStatus: "processing" },
+        ]);
+        expect(await s.expediteUpstream("a", "up-2", 10_000)).toBeNull();
+        expect(await s.expediteUpstream("b", "up-x", 10_000)).toBeNull();
+        expect(await s.expediteUpstream("b", "up-2", 10_000)).toBe("t2");
+        expect(await s.get("t2")).toMatchObject({ nextPollAt: 10_000 });
         await s.begin({ taskId: "t3", channelId: "a", now: 1000, deadlineAt: 9_000_000 });
+        expect(await s.expedite("t3", 0)).toBe(false);
+        expect(await s.get("t3")).toMatchObject({ phase: "submitting" });
         const many = await s.getMany(["t2", "t3", "none"]);
         expect([...many.keys()].sort()).toEqual(["t2", "t3"]);
         expect(many.get("t2")).toMatchObject({ channelId: "b", upstreamId: "up-2" });

@@ -5,7 +5,8 @@
  * is sent; a server down or refusing the proxy's credential → failover; node errors and execution
  * errors (out of memory) with ComfyUI's reasons; a slow queue; an odd status word; outputs deleted
  * or not MP4; cancel (queue delete / interrupt); first and last frames uploaded to LoadImage nodes;
- * workflow paths checked at start.
+ * workflow paths checked at start; progress from the server's /ws events, the history alone when the
+ * socket is refused or cut, and a forged ending that completes nothing.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -423,5 +424,107 @@ describe("comfyui: cancel, images, config", () => {
     await expect(app([channel("a", "comfyui", a.url, { models: [MODEL] })])).rejects.toThrow(
       /a comfyui channel needs workflowFile and workflowMap/,
     );
+  });
+});
+
+describe("comfyui: live progress over /ws", () => {
+  /** Queries the task until it ends, keeping the progress seen while it was processing. */
+  async function progressUntilDone(s: ChannelApp, key: string, id: string) {
+    const progress: number[] = [];
+    const done = await pollUntil(
+      async () => {
+        const t = await s.query(key, id);
+        if (t.status === "processing") progress.push(Number(t.progress));
+        return t;
+      },
+      (t) => t.status === "completed" || t.status === "failed",
+      { what: `task ${id} ended`, timeoutMs: 30_000, intervalMs: 50 },
+    );
+    return { done, progress };
+  }
+  /** Waits until the task's progress has moved (the events are heard), and returns it. */
+  const progressMoved = (s: ChannelApp, key: string, id: string) =>
+    pollUntil(
+      async () => Number((await s.query(key, id)).progress),
+      (p) => p > 0,
+      { what: "progress from the events", timeoutMs: 10_000, intervalMs: 50 },
+    );
+  const historyPolls = (e: ComfyUiEmulator) => routes(e).filter((r) => r === "GET /history/{id}").length;
+
+  it("shows progress rising from the server's events while the prompt runs, then completes", async () => {
+    const a = await emulator();
+    a.core.defaultBehaviour = { runMs: 4000 };
+    const s = await app([cu("a", a.url)]);
+    const key = await s.newKey();
+    const { done, progress } = await progressUntilDone(s, key, await create(s, key));
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(done.progress).toBe(100);
+    expect(progress).toEqual([...progress].sort((x, y) => x - y));
+    expect(new Set(progress.filter((p) => p > 0 && p < 100)).size).toBeGreaterThanOrEqual(2);
+    // One socket, under the client id the prompt was queued with, carrying the proxy's credential.
+    expect(a.ws.connections).toBe(1);
+    const ws = a.core.requests.find((r) => r.route === "GET /ws");
+    expect(ws?.path).toBe(`/ws?clientId=${a.prompts[0]?.clientId}`);
+    expect(ws?.auth).toBe(`Bearer ${SECRET_A}`);
+  });
+
+  it("polls at once when the server's events say the prompt ended (polling every 10 minutes)", async () => {
+    const a = await emulator();
+    const s = await app([cu("a", a.url, { pollIntervalS: 600 })]);
+    const key = await s.newKey();
+    const id = await create(s, key);
+    // Only the event can bring this poll forward: the next scheduled one is 10 minutes away.
+    const done = await waitForTask(s, key, id, { timeoutMs: 30_000 });
+    expect(done.status, JSON.stringify(done)).toBe("completed");
+    expect(a.ws.connections).toBe(1);
+  });
+
+  it("completes through /history alone when the socket is refused, or cut mid-task (progress then stays where it was)", async () => {
+    const a = await emulator();
+    a.core.defaultBehaviour = { runMs: 1500 };
+    a.ws.refuse = true;
+    const s = await app([cu("a", a.url)]);
+    const key = await s.newKey();
+    const refused = await progressUntilDone(s, key, await create(s, key));
+    expect(refused.done.status, JSON.stringify(refused.done)).toBe("completed");
+    // Without the events nothing reports progress: the figure stays 0 while it runs.
+    expect(refused.progress.every((p) => p === 0)).toBe(true);
+    expect(a.ws.connections).toBe(0);
+
+    a.ws.refuse = false;
+    a.core.nextTask({ runMs: 5000 });
+    const id = await create(s, key);
+    const moving = await progressMoved(s, key, id);
+    expect(moving).toBeGreaterThan(0);
+    a.ws.refuse = true;
+    a.ws.drop();
+    const cut = await progressUntilDone(s, key, id);
+    expect(cut.done.status, JSON.stringify(cut.done)).toBe("completed");
+    expect(Math.min(...cut.progress)).toBeGreaterThanOrEqual(moving);
+  });
+
+  it("does not complete a task on a forged success the server's history does not show", async () => {
+    const a = await emulator();
+    a.core.nextTask({ outcome: "never" });
+    const s = await app([cu("a", a.url)]);
+    const key = await s.newKey();
+    const id = await create(s, key);
+    // Running, with the events heard (its progress has moved).
+    await progressMoved(s, key, id);
+    const prompt = a.prompts[0];
+    if (!prompt) throw new Error("no prompt queued");
+    a.ws.send(prompt.clientId, "execution_success", { prompt_id: prompt.id, timestamp: Date.now() });
+    a.ws.send(prompt.clientId, "executing", { node: null, prompt_id: prompt.id });
+    // Reelay keeps asking the history (which has no entry) and the task stays running.
+    const before = historyPolls(a);
+    await pollUntil(
+      async () => historyPolls(a),
+      (n) => n >= before + 5,
+      { what: "five more history polls", timeoutMs: 10_000, intervalMs: 50 },
+    );
+    const t = await s.query(key, id);
+    expect(t.status).toBe("processing");
+    expect(Number(t.progress)).toBeLessThan(100);
+    expect(routes(a)).not.toContain("GET /view");
   });
 });

@@ -8,10 +8,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHostGuard } from "../../src/adapters/net/guard.js";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { createMiniMaxProvider } from "../../src/adapters/providers/minimax/provider.js";
-import { createChannelHttp } from "../../src/adapters/providers/upstream/http.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { type MiniMaxEmulator, minimaxError, startMiniMax } from "../emulators/minimax.js";
 import { waitForTask } from "../helpers/app.js";
@@ -19,7 +17,7 @@ import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpe
 import { ffprobe } from "../helpers/ffprobe.js";
 import { makePng } from "../helpers/image-server.js";
 import { TINY_PNG } from "../helpers/images.js";
-import { channelsView, closedAfterEach } from "../helpers/provider-e2e.js";
+import { channelsView, closedAfterEach, testChannelHttp } from "../helpers/provider-e2e.js";
 import { pollUntil, sleep } from "../helpers/wait.js";
 
 const SECRET_A = "mm-secret-a-0123456789";
@@ -348,18 +346,7 @@ describe("minimax: cancel and images", () => {
   it("sends first and last frames by role (a link as its URL, an upload as a data URL), which MiniMax accepts", async () => {
     // The request vocabulary for roles is not on the create APIs yet: the adapter is driven directly.
     const a = await emulator();
-    const http = createChannelHttp({
-      channelId: "a",
-      baseUrl: a.url,
-      secret: SECRET_A,
-      connectTimeoutMs: 1000,
-      requestTimeoutMs: 3000,
-      downloadTimeoutMs: 10_000,
-      maxDownloadBytes: 50e6,
-      connections: 2,
-      offOriginGuard: createHostGuard({ allowHosts: [] }),
-    });
-    running.push(http);
+    const http = testChannelHttp(running, a.url, SECRET_A);
     const file = join(dir, "first.png");
     await writeFile(file, TINY_PNG);
     const request: VideoRequest = {

@@ -9,11 +9,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHostGuard } from "../../src/adapters/net/guard.js";
 import { createImageFetcher } from "../../src/adapters/net/safe-fetch.js";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { createRunwayProvider, runwayAuthHeaders } from "../../src/adapters/providers/runway/provider.js";
-import { createChannelHttp } from "../../src/adapters/providers/upstream/http.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { type RunwayEmulator, runwayError, startRunway } from "../emulators/runway.js";
 import { waitForTask } from "../helpers/app.js";
@@ -21,7 +19,7 @@ import { type ChannelApp, channel, secretEnv, startWithChannels } from "../helpe
 import { ffprobe } from "../helpers/ffprobe.js";
 import { makePng, startImageServer } from "../helpers/image-server.js";
 import { TINY_PNG } from "../helpers/images.js";
-import { channelsView, closedAfterEach } from "../helpers/provider-e2e.js";
+import { channelsView, closedAfterEach, testChannelHttp } from "../helpers/provider-e2e.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const SECRET_A = "key_runway_a_0123456789";
@@ -374,19 +372,7 @@ describe("runway: cancel and images", () => {
 
   it("sends first and last frames by position (an HTTPS link as its URL, an upload or an HTTP link as a data URI), which Runway accepts", async () => {
     const a = await emulator();
-    const http = createChannelHttp({
-      authHeaders: runwayAuthHeaders(SECRET_A),
-      channelId: "a",
-      baseUrl: a.url,
-      secret: SECRET_A,
-      connectTimeoutMs: 1000,
-      requestTimeoutMs: 3000,
-      downloadTimeoutMs: 10_000,
-      maxDownloadBytes: 50e6,
-      connections: 2,
-      offOriginGuard: createHostGuard({ allowHosts: [] }),
-    });
-    running.push(http);
+    const http = testChannelHttp(running, a.url, SECRET_A, runwayAuthHeaders(SECRET_A));
     const file = join(dir, "first.png");
     await writeFile(file, TINY_PNG);
     const request: VideoRequest = {

@@ -18,15 +18,18 @@
  * (length − 1) / fps seconds. SaveVideo answers `images` + `animated`, VHS_VideoCombine `gifs`,
  * SaveAnimatedWEBP a `.webp` (not a video). ComfyUI has no auth: with a non-empty secret the
  * emulator plays an auth proxy in front (401 without the Bearer token).
+ * `GET /ws?clientId=` streams each prompt's events to the client that queued it (comfyui_ws.ts).
  * Scriptable: `core.fault(route, …)`, `core.nextTask({outcome: "fail", failCode, failMessage})` (an
  * `execution_error` in the history, e.g. `torch.OutOfMemoryError`), `queueMs` (a slow queue),
- * `nextNodeError` (the next prompt refused with a node error), `deleteOutputs()`.
+ * `nextNodeError` (the next prompt refused with a node error), `deleteOutputs()`, and `ws`
+ * (`refuse`, `drop()`, `send()`: the socket refused, cut, or carrying forged events).
  *
  * Sources: comfyanonymous/ComfyUI `server.py`, `execution.py` (`validate_prompt`, history status
  * messages), `script_examples/basic_api_example.py`, `websockets_api_example.py`.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { type ComfyWsControl, createComfyWs } from "./comfyui_ws.js";
 import {
   applyFault,
   type EmulatedTask,
@@ -138,6 +141,8 @@ export interface ComfyUiEmulator extends RunningEmulator {
   interrupts: number;
   /** The operator deleted the outputs: /view answers 404. */
   deleteOutputs(): void;
+  /** The `/ws` side: its faults and forged messages. */
+  readonly ws: ComfyWsControl;
 }
 
 type Graph = Prompt["graph"];
@@ -442,6 +447,25 @@ export async function startComfyUi(opts: { secret: string; port?: number }): Pro
         file: `ComfyUI_${String(n + 1).padStart(5, "0")}_.${ext}`,
         interrupted: false,
       });
+      const prompt = prompts[prompts.length - 1];
+      if (prompt) {
+        const b = task.behaviour;
+        const outcome = b.outcome === "fail" || b.outcome === "never" ? b.outcome : "complete";
+        ws.queued({
+          id,
+          clientId: prompt.clientId,
+          graph,
+          outputNode: v.output,
+          start: task.createdAt + emu.queueMs,
+          end: outcome === "never" ? null : task.createdAt + b.runMs,
+          outcome,
+          failure: {
+            type: b.failCode ?? "torch.OutOfMemoryError",
+            message: b.failMessage ?? "Allocation on device",
+          },
+          ui: { images: [{ filename: prompt.file, subfolder: "video", type: "output" }], animated: [true] },
+        });
+      }
       return sendJson(res, 200, { prompt_id: id, number: n, node_errors: {} });
     }
     if (route === "GET /queue") {
@@ -457,6 +481,7 @@ export async function startComfyUi(opts: { secret: string; port?: number }): Pro
           if (p && placeOf(p) === "pending") {
             deleted.push(String(id));
             p.task.cancelled = true;
+            ws.stopped(p.id, false);
           }
         }
       res.writeHead(200).end();
@@ -476,6 +501,7 @@ export async function startComfyUi(opts: { secret: string; port?: number }): Pro
         if (placeOf(p) === "running" && (typeof only !== "string" || only === p.id)) {
           p.interrupted = true;
           p.task.cancelled = true;
+          ws.stopped(p.id, true);
         }
       res.writeHead(200).end();
       return;
@@ -513,9 +539,18 @@ export async function startComfyUi(opts: { secret: string; port?: number }): Pro
     res.writeHead(404, { "content-type": "text/plain" }).end("404: Not Found");
   }
 
-  const running = await listen(core, handler, opts.port ?? 0);
+  const ws = createComfyWs(() => prompts.filter((p) => placeOf(p) !== "done").length);
+  const running = await listen(core, handler, opts.port ?? 0, (req, socket, head) => {
+    core.log("GET /ws", req);
+    ws.handleUpgrade(req, socket, head, opts.secret === "" || core.authorised(req));
+  });
   const emu: ComfyUiEmulator = {
     ...running,
+    ws,
+    async close() {
+      await ws.close();
+      await running.close();
+    },
     prompts,
     uploads,
     queueMs: 0,

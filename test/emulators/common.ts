@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { promisify } from "node:util";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
 import { TINY_PNG } from "../helpers/images.js";
@@ -64,6 +65,23 @@ export interface LoggedRequest {
 
 export type Phase = "queued" | "running" | "completed" | "failed" | "expired";
 
+/** A callback the emulator posted, as the provider would, and what it got back. */
+export interface SentCallback {
+  readonly taskId: string;
+  readonly url: string;
+  readonly body: string;
+  readonly headers: Record<string, string>;
+  /** The answer's status and body; null status: the URL could not be reached. */
+  readonly status: number | null;
+  readonly answer: string;
+}
+
+/** Callbacks go to loopback only: a test must never make an emulator post anywhere else. */
+const isLoopback = (url: string): boolean => {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+};
+
 export class EmulatorCore {
   readonly requests: LoggedRequest[] = [];
   readonly tasks = new Map<string, EmulatedTask>();
@@ -75,6 +93,11 @@ export class EmulatorCore {
   /** Added to every answer: an upstream with fixed latency. */
   latencyMs = 0;
   private seq = 0;
+  /** Callbacks posted so far, in order. */
+  readonly callbacks: SentCallback[] = [];
+  /** The callback URL each task was created with. */
+  readonly callbackUrls = new Map<string, string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
   private videoDir: Promise<string> | null = null;
   private readonly videos = new Map<string, Promise<string>>();
 
@@ -136,6 +159,60 @@ export class EmulatorCore {
     };
     this.tasks.set(id, task);
     return task;
+  }
+
+  /** Posts a callback as the provider does (to loopback only) and records it with its answer. */
+  async postCallback(
+    taskId: string,
+    url: string,
+    body: string,
+    headers: Record<string, string> = {},
+  ): Promise<SentCallback> {
+    if (!isLoopback(url)) throw new Error(`emulator: callback URL ${url} is not on loopback`);
+    let status: number | null = null;
+    let answer = "";
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+        signal: AbortSignal.timeout(5000),
+      });
+      status = res.status;
+      answer = await res.text();
+    } catch (e) {
+      answer = String(e);
+    }
+    const sent = { taskId, url, body, headers, status, answer };
+    this.callbacks.push(sent);
+    return sent;
+  }
+
+  /** Runs `fn` after `ms`, unless the emulator closes first. */
+  later(ms: number, fn: () => Promise<unknown>): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn().catch(() => undefined);
+    }, ms);
+    this.timers.add(timer);
+  }
+
+  /**
+   * Posts what `build` makes to `url` once the task ends (its run time after creation), as
+   * providers push a task's end; a task that never ends sends nothing.
+   */
+  callbackAtEnd(
+    t: EmulatedTask,
+    url: string,
+    build: () => { body: unknown; headers?: Record<string, string> },
+  ): void {
+    this.callbackUrls.set(t.id, url);
+    if (t.behaviour.outcome === "never") return;
+    const wait = Math.max(0, t.createdAt + t.behaviour.runMs - Date.now()) + 20;
+    this.later(wait, async () => {
+      const { body, headers } = build();
+      await this.postCallback(t.id, url, JSON.stringify(body), headers);
+    });
   }
 
   /** Records a poll of `t` and says where it stands. */
@@ -237,6 +314,8 @@ export class EmulatorCore {
   }
 
   async close(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     if (this.videoDir) await rm(await this.videoDir, { recursive: true, force: true });
   }
 }
@@ -324,6 +403,8 @@ export async function listen(
   core: EmulatorCore,
   handler: (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>,
   port = 0,
+  /** Connection upgrades (a websocket route); without it they are refused. */
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => void,
 ): Promise<RunningEmulator> {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://emulator");
@@ -338,6 +419,7 @@ export async function listen(
       else res.destroy();
     });
   });
+  if (onUpgrade) server.on("upgrade", onUpgrade);
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(port, "127.0.0.1", r));
   const { port: bound } = server.address() as AddressInfo;

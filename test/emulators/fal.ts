@@ -22,13 +22,19 @@
  * Output sizes: the asked aspect ratio at the asked resolution (Kling 2.1: 1080p); from a first
  * frame the image's aspect (a PNG data URI's; 16:9 otherwise, the emulator fetches nothing).
  *
- * Sources: https://docs.fal.ai/model-apis/model-endpoints/queue, https://fal.ai/docs/inference-api/
+ * Webhooks: `?fal_webhook=<url>` on a submit makes fal post `{request_id, gateway_request_id,
+ * status: OK | ERROR, payload, error?}` there when the request ends, signed with ED25519:
+ * `X-Fal-Webhook-Request-Id`, `-User-Id`, `-Timestamp` (unix s), `-Signature` (hex, over
+ * `request id \n user id \n timestamp \n sha256 hex of the body`); the public keys are a JWKS at
+ * `/.well-known/jwks.json` (fal's is https://rest.alpha.fal.ai/.well-known/jwks.json).
+ *
+ * Sources: https://docs.fal.ai/model-apis/model-endpoints/queue, …/webhooks, https://fal.ai/docs/inference-api/
  * queue/cancel, https://docs.fal.ai/documentation/model-apis/errors, …/request-errors; fal-ai/fal
  * issues #1112/#1147 (403 locked account); the models' pages fal.ai/models/<id>/llms.txt
  * (kling-video/v2.1/master text-to-video and image-to-video, kling-video/v2.1/pro/image-to-video,
  * wan-25-preview text-to-video and image-to-video).
  */
-import { createHmac } from "node:crypto";
+import { createHash, createHmac, generateKeyPairSync, type KeyObject, sign as signBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import {
@@ -161,6 +167,28 @@ export interface FalEmulator extends RunningEmulator {
   linkTtlMs: number;
   /** The CDN's host (`localhost:<port>`): the one to allow in Reelay's off-origin guard. */
   readonly cdnHost: string;
+  /** The key fal's webhooks are signed with (its public half is in the JWKS). */
+  readonly webhookKey: KeyObject;
+}
+
+/** The user id fal's emulated webhooks carry. */
+export const FAL_USER_ID = "emulated-user-1";
+
+/** fal's webhook headers for `body` (signed with `key` at `timestampS`). */
+export function signFalWebhook(
+  key: KeyObject,
+  requestId: string,
+  body: string,
+  timestampS = Math.floor(Date.now() / 1000),
+): Record<string, string> {
+  const digest = createHash("sha256").update(body).digest("hex");
+  const message = Buffer.from([requestId, FAL_USER_ID, String(timestampS), digest].join("\n"));
+  return {
+    "x-fal-webhook-request-id": requestId,
+    "x-fal-webhook-user-id": FAL_USER_ID,
+    "x-fal-webhook-timestamp": String(timestampS),
+    "x-fal-webhook-signature": signBytes(null, message, key).toString("hex"),
+  };
 }
 
 function pngSize(dataUri: string): { width: number; height: number } | null {
@@ -216,6 +244,8 @@ export async function startFal(opts: {
 }): Promise<FalEmulator> {
   const core = new EmulatorCore(opts.secret);
   const appOf = new Map<string, string>();
+  const webhookKey = generateKeyPairSync("ed25519");
+  const jwk = webhookKey.publicKey.export({ format: "jwk" });
   const sign = (id: string, expires: number) =>
     createHmac("sha256", opts.secret).update(`${id}:${expires}`).digest("hex").slice(0, 32);
 
@@ -251,13 +281,15 @@ export async function startFal(opts: {
       const m = /^\/([^/]+)\/([^/]+)\/requests\/([^/]+)(\/status|\/cancel)?$/.exec(p);
       const route = p.startsWith("/files/")
         ? "download"
-        : m
-          ? m[4] === "/status"
-            ? "status"
-            : m[4] === "/cancel"
-              ? "cancel"
-              : "result"
-          : "submit";
+        : p === "/.well-known/jwks.json"
+          ? "jwks"
+          : m
+            ? m[4] === "/status"
+              ? "status"
+              : m[4] === "/cancel"
+                ? "cancel"
+                : "result"
+            : "submit";
       core.log(route, req);
       if (await applyFault(core.takeFault(route), req, res)) return;
       if (route === "download") {
@@ -274,6 +306,8 @@ export async function startFal(opts: {
         }
         return sendFile(res, await core.video(t), "video/mp4");
       }
+      if (route === "jwks")
+        return sendJson(res, 200, { keys: [{ ...jwk, kid: "emulated-1", alg: "EdDSA", use: "sig" }] });
       const auth = req.headers.authorization;
       if (auth !== `Key ${opts.secret}`)
         return sendJson(res, 401, {
@@ -297,6 +331,7 @@ export async function startFal(opts: {
         }
         const why = problems(spec, body);
         if (why.length > 0) return sendJson(res, 422, { detail: why });
+        const webhook = url.searchParams.get("fal_webhook");
         const resolution = typeof body.resolution === "string" ? body.resolution : spec.resolution;
         const [long, short] = LANDSCAPE[resolution] ?? [1920, 1080];
         const aspect = typeof body.aspect_ratio === "string" ? body.aspect_ratio : "16:9";
@@ -312,6 +347,21 @@ export async function startFal(opts: {
         const t = core.newTask("", body, { width, height, seconds }, null);
         const appId = endpoint.split("/").slice(0, 2).join("/");
         appOf.set(t.id, appId);
+        if (webhook)
+          core.callbackAtEnd(t, webhook, () => {
+            const { phase } = core.phaseOf(t, false);
+            const ok = phase === "completed" && !t.cancelled;
+            const body = {
+              request_id: t.id,
+              gateway_request_id: t.id,
+              status: ok ? "OK" : "ERROR",
+              payload: ok
+                ? { video: { url: "(see the response_url)" } }
+                : { detail: t.behaviour.failMessage },
+              ...(ok ? {} : { error: `Invalid status code: 422` }),
+            };
+            return { body, headers: signFalWebhook(webhookKey.privateKey, t.id, JSON.stringify(body)) };
+          });
         return sendJson(res, 200, { request_id: t.id, ...urls(appId, t.id), queue_position: 0 });
       }
       const appId = m ? `${m[1]}/${m[2]}` : "";
@@ -380,6 +430,10 @@ export async function startFal(opts: {
     opts.port,
   );
   const port = new URL(running.url).port;
-  emu = Object.assign(running, { linkTtlMs: opts.linkTtlMs ?? 3600 * 1000, cdnHost: `localhost:${port}` });
+  emu = Object.assign(running, {
+    linkTtlMs: opts.linkTtlMs ?? 3600 * 1000,
+    cdnHost: `localhost:${port}`,
+    webhookKey: webhookKey.privateKey,
+  });
   return emu;
 }

@@ -185,9 +185,9 @@ export async function startKling(opts: {
     return undefined;
   };
 
-  const view = (t: EmulatedTask) => {
+  const view = (t: EmulatedTask, countPoll = true) => {
     const i = info.get(t.id) as KlingTaskInfo;
-    const { phase } = core.phaseOf(t);
+    const { phase } = core.phaseOf(t, countPoll);
     const own =
       phase === "queued"
         ? "submitted"
@@ -335,6 +335,9 @@ export async function startKling(opts: {
           external: (b.external_task_id as string | undefined) || null,
           videoId: randomUUID(),
         });
+        // Kling's callback protocol: the task, as a query shows it, posted when it ends (unsigned).
+        const callbackUrl = b.callback_url as string | undefined;
+        if (callbackUrl) core.callbackAtEnd(t, callbackUrl, () => ({ body: view(t, false) }));
         return sendJson(res, 200, {
           ...envelope(0, "SUCCEED"),
           data: {
@@ -353,7 +356,7 @@ export async function startKling(opts: {
           return sendError(res, 1201, "pageNum must be in [1, 1000] and pageSize in [1, 500]");
         const mine = [...core.tasks.values()].filter((t) => info.get(t.id)?.endpoint === create[1]);
         const page = mine.slice((pageNum - 1) * pageSize, pageNum * pageSize);
-        return sendJson(res, 200, { ...envelope(0, "SUCCEED"), data: page.map(view) });
+        return sendJson(res, 200, { ...envelope(0, "SUCCEED"), data: page.map((t) => view(t)) });
       }
       const t = one?.[1] && id ? find(one[1], id) : undefined;
       if (!t) return sendError(res, 1203, `task ${id} does not exist`);

@@ -139,8 +139,8 @@ export async function startMiniMax(opts: {
         }
       : { status_code: 2049, status_msg: "invalid api key" };
 
-  const view = (t: EmulatedTask) => {
-    const { phase } = core.phaseOf(t);
+  const view = (t: EmulatedTask, countPoll = true) => {
+    const { phase } = core.phaseOf(t, countPoll);
     if (phase === "failed" || phase === "expired") {
       const code = Number(t.behaviour.failCode ?? 1027);
       return {
@@ -230,6 +230,26 @@ export async function startMiniMax(opts: {
         const why = invalid(body);
         if (why)
           return sendJson(res, 200, { task_id: "", base_resp: { status_code: 2013, status_msg: why } });
+        // A callback URL is checked first: MiniMax posts `{challenge}` and wants it echoed (3 s).
+        const callbackUrl = typeof body.callback_url === "string" ? body.callback_url : null;
+        if (callbackUrl) {
+          const challenge = `challenge-${Date.now().toString(36)}`;
+          const sent = await core.postCallback("", callbackUrl, JSON.stringify({ challenge }));
+          let echoed: unknown = null;
+          try {
+            echoed = (JSON.parse(sent.answer) as { challenge?: unknown }).challenge;
+          } catch {
+            echoed = null;
+          }
+          if (sent.status !== 200 || echoed !== challenge)
+            return sendJson(res, 200, {
+              task_id: "",
+              base_resp: {
+                status_code: 2013,
+                status_msg: "invalid params, callback_url verification failed",
+              },
+            });
+        }
         const resolution = (body.resolution as string | undefined) ?? "768P";
         let [width, height] = LANDSCAPE[resolution] ?? [1366, 768];
         const png = typeof body.first_frame_image === "string" ? pngSize(body.first_frame_image) : null;
@@ -247,6 +267,13 @@ export async function startMiniMax(opts: {
           { width, height, seconds: (body.duration as number | undefined) ?? 6 },
           null,
         );
+        // Then the task's end is posted: `{task_id, status, file_id, base_resp}` (unsigned).
+        if (callbackUrl)
+          core.callbackAtEnd(t, callbackUrl, () => {
+            const v = view(t, false);
+            const done = v.status === "Success";
+            return { body: { ...v, status: done ? "success" : "failed" } };
+          });
         return sendJson(res, 200, { task_id: t.id, base_resp: ok });
       }
       if (route === "query") {

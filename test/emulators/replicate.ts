@@ -22,7 +22,13 @@
  * frame's aspect ratio (from a PNG data URL) at that short side; kling-v2.1 `pro` is 1080p,
  * `standard` 720p, likewise.
  *
- * Sources: https://replicate.com/docs/reference/http; https://replicate.com/docs/topics/predictions
+ * Webhooks: a create's `webhook` URL gets the prediction posted when it starts and when it ends
+ * (`webhook_events_filter`, default all), signed per Standard Webhooks (`webhook-id`,
+ * `webhook-timestamp`, `webhook-signature: v1,<base64>`) with the account's secret, which
+ * `GET /v1/webhooks/default/secret` answers as `{key: "whsec_…"}`.
+ *
+ * Sources: https://replicate.com/docs/reference/http; https://replicate.com/docs/topics/webhooks
+ * (receive-webhooks, verify-webhook); https://replicate.com/docs/topics/predictions
  * (create-a-prediction, data-retention: "output files … automatically removed after an hour");
  * https://replicate.com/minimax/hailuo-02/versions/c43b610efe40d08a28d2c07cb3515dab1cd3324dfc7418f3304a092571071d22/api
  * (hailuo-02 input schema); https://replicate.com/kwaivgi/kling-v2.1/api (kling-v2.1 inputs, as
@@ -31,8 +37,9 @@
  * valid authentication token", "Input validation failed" with `invalid_fields`); replicate/cog
  * PR #939 (failure texts such as "NSFW content detected").
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { Webhook } from "standardwebhooks";
 import {
   applyFault,
   type EmulatedTask,
@@ -119,6 +126,22 @@ export interface ReplicateEmulator extends RunningEmulator {
   resultTtlMs: number;
   /** `owner/name` (or `owner/name` of the version) each prediction ran, by prediction id. */
   readonly modelOf: Map<string, string>;
+  /** The account's webhook signing secret (`whsec_…`). */
+  readonly webhookSecret: string;
+}
+
+/** Standard Webhooks headers for `body`, as Replicate signs its webhooks. */
+export function signReplicateWebhook(
+  secret: string,
+  body: string,
+  at = new Date(),
+  id = `msg_${randomUUID()}`,
+): Record<string, string> {
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(secret).sign(id, at, body),
+  };
 }
 
 function pngSize(dataUrl: string): { width: number; height: number } | null {
@@ -178,6 +201,7 @@ export async function startReplicate(opts: {
   const modelOf = new Map<string, string>();
   const versionOf = new Map<string, string | null>();
   const endedAt = new Map<string, number>();
+  const webhookSecret = `whsec_${randomBytes(24).toString("base64")}`;
   const tokens = new Map<string, string>();
   const byToken = new Map<string, EmulatedTask>();
   let emu: ReplicateEmulator;
@@ -194,8 +218,8 @@ export async function startReplicate(opts: {
   };
 
   /** The prediction; `created`: the create's answer (`starting`, not counted as a poll). */
-  const view = (t: EmulatedTask, base: string, created = false) => {
-    const phase = created ? "queued" : phaseOf(t);
+  const view = (t: EmulatedTask, base: string, created = false, countPoll = true) => {
+    const phase = created ? "queued" : phaseOf(t, countPoll);
     const ended = endedAt.get(t.id);
     const removed = ended !== undefined && Date.now() > ended + emu.resultTtlMs;
     const status = created
@@ -309,7 +333,23 @@ export async function startReplicate(opts: {
     const t = core.newTask("", inp, { width, height, seconds }, null);
     modelOf.set(t.id, model);
     versionOf.set(t.id, version);
+    if (typeof body.webhook === "string") webhookOf(t, body.webhook, body.webhook_events_filter);
     return { status: 201, body: view(t, running.url, true) };
+  }
+
+  /** Posts the prediction to `url` when it starts and when it ends (as the filter asks), signed. */
+  function webhookOf(t: EmulatedTask, url: string, filter: unknown): void {
+    const events = Array.isArray(filter) ? filter : ["start", "output", "logs", "completed"];
+    const post = async () => {
+      const body = JSON.stringify(view(t, running.url, false, false));
+      await core.postCallback(t.id, url, body, signReplicateWebhook(webhookSecret, body));
+    };
+    if (events.includes("start")) core.later(250, post);
+    if (events.includes("completed"))
+      core.callbackAtEnd(t, url, () => {
+        const body = view(t, running.url, false, false);
+        return { body, headers: signReplicateWebhook(webhookSecret, JSON.stringify(body)) };
+      });
   }
 
   const running = await listen(
@@ -317,15 +357,17 @@ export async function startReplicate(opts: {
     async (req, res, url) => {
       const p = url.pathname;
       const route =
-        p === "/v1/predictions" || /^\/v1\/models\/[^/]+\/[^/]+\/predictions$/.test(p)
-          ? "create"
-          : /^\/v1\/predictions\/[^/]+\/cancel$/.test(p)
-            ? "cancel"
-            : /^\/v1\/predictions\/[^/]+$/.test(p)
-              ? "get"
-              : p.startsWith("/delivery/")
-                ? "download"
-                : "other";
+        p === "/v1/webhooks/default/secret"
+          ? "webhook-secret"
+          : p === "/v1/predictions" || /^\/v1\/models\/[^/]+\/[^/]+\/predictions$/.test(p)
+            ? "create"
+            : /^\/v1\/predictions\/[^/]+\/cancel$/.test(p)
+              ? "cancel"
+              : /^\/v1\/predictions\/[^/]+$/.test(p)
+                ? "get"
+                : p.startsWith("/delivery/")
+                  ? "download"
+                  : "other";
       core.log(route, req);
       if (await applyFault(core.takeFault(route), req, res)) return;
       const answer = (a: { status: number; body: unknown }) =>
@@ -350,6 +392,7 @@ export async function startReplicate(opts: {
       if (route === "other")
         return answer(problem(404, "Not found", "The requested resource could not be found."));
       if (!core.authorised(req)) return answer(unauthenticated());
+      if (route === "webhook-secret") return answer({ status: 200, body: { key: webhookSecret } });
       if (route === "create") {
         if (req.method !== "POST") return answer(problem(405, "Method not allowed", "Use POST"));
         return answer(await create(req, p));
@@ -370,6 +413,6 @@ export async function startReplicate(opts: {
     },
     opts.port,
   );
-  emu = Object.assign(running, { resultTtlMs: opts.resultTtlMs ?? 3600 * 1000, modelOf });
+  emu = Object.assign(running, { resultTtlMs: opts.resultTtlMs ?? 3600 * 1000, modelOf, webhookSecret });
   return emu;
 }

@@ -232,8 +232,8 @@ export async function startSeedance(opts: { secret: string; port?: number }): Pr
     const { phase } = core.phaseOf(t, countPoll);
     return phase === "running" && Date.now() - t.createdAt < api.queueMs ? "queued" : phase;
   };
-  const view = (t: SeedanceTask) => {
-    const phase = phaseOf(t);
+  const view = (t: SeedanceTask, countPoll = true) => {
+    const phase = phaseOf(t, countPoll);
     const status = t.cancelled
       ? "cancelled"
       : phase === "completed"
@@ -338,6 +338,9 @@ export async function startSeedance(opts: { secret: string; port?: number }): Pr
           null,
         ) as SeedanceTask;
         Object.assign(t, { body });
+        // Ark posts the task, as a query shows it, to `callback_url` when it ends (unsigned).
+        if (typeof body.callback_url === "string")
+          core.callbackAtEnd(t, body.callback_url, () => ({ body: view(t, false) }));
         return sendJson(res, 200, { id: t.id });
       }
       const id = decodeURIComponent(m?.[1] ?? "");

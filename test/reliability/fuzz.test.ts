@@ -86,6 +86,7 @@ const PATHS: Record<string, () => string> = {
   "GET /v1/videos/characters/:id": () => "/v1/videos/characters/char_x",
   "GET /openapi.json": () => "/openapi.json",
   "POST /v1/webhooks": () => "/v1/webhooks",
+  "POST /v1/callbacks/:channel/:task": () => `/v1/callbacks/up/${task()}?token=x`,
   "GET /v1/webhooks": () => "/v1/webhooks",
   "DELETE /v1/webhooks/:id": () => "/v1/webhooks/whe_nope",
   "POST /v1/webhooks/:id/enable": () => "/v1/webhooks/whe_nope/enable",

@@ -302,6 +302,17 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  // A provider's event names its own task id: found by channel and upstream id.
+  migrations["0017_upstream_lookup"] = {
+    async up(db) {
+      await db.schema
+        .createIndex("upstream_tasks_upstream")
+        .on("upstream_tasks")
+        .columns(["channel_id", "upstream_id"])
+        .execute();
+    },
+  };
+
   return migrations;
 }
 

@@ -28,6 +28,16 @@ const toRecord = (r: Selectable<UpstreamTasksTable>): UpstreamTaskRecord => ({
 });
 
 export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
+  async function expedite(taskId: string, now: number): Promise<boolean> {
+    const res = await db
+      .updateTable("upstream_tasks")
+      .set({ next_poll_at: ms(now) })
+      .where("task_id", "=", taskId)
+      .where("phase", "=", "polling")
+      .where("next_poll_at", ">", ms(now))
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
   const manyWriters = !dialectOf(db).oneWriter;
   return {
     async begin({ taskId, channelId, now, deadlineAt }, tx?: Tx) {
@@ -138,6 +148,18 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         .where("task_id", "=", taskId)
         .where("phase", "=", "polling")
         .execute();
+    },
+    expedite,
+    async expediteUpstream(channelId, upstreamId, now) {
+      const row = await db
+        .selectFrom("upstream_tasks")
+        .select("task_id")
+        .where("channel_id", "=", channelId)
+        .where("upstream_id", "=", upstreamId)
+        .where("phase", "=", "polling")
+        .executeTakeFirst();
+      if (!row) return null;
+      return (await expedite(row.task_id, now)) ? row.task_id : null;
     },
     async finish(taskId, tx?: Tx) {
       await connOf(db, tx)

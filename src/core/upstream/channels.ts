@@ -29,6 +29,8 @@ export interface ChannelSpec {
   readonly pollIntervalMs: number;
   /** Failures in a row that start a cool-down, and its first length (it doubles while failures go on, up to 16×). */
   readonly cooldown: { readonly failures: number; readonly seconds: number };
+  /** Whether its provider is given a URL to push task changes to (kinds in CALLBACK_KINDS). */
+  readonly callbacks?: boolean;
 }
 
 export interface Channel {

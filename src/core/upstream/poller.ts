@@ -30,6 +30,8 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
 
   /** Tasks being followed now (each holds its lease), at most `settings.concurrency`. */
   const following = new Set<Promise<void>>();
+  /** The ids of the tasks being followed now. */
+  const followed = new Set<string>();
   let filling = false;
   /** The fill under way (or the last one). */
   let filled: Promise<void> = Promise.resolve();
@@ -114,7 +116,12 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
           leaseMs: settings.leaseMs,
         });
         for (const row of rows) {
+          // Made due again while this process follows it (a provider's callback): the follow
+          // under way answers for it, and writes its next poll.
+          if (followed.has(row.taskId)) continue;
+          followed.add(row.taskId);
           const lane: Promise<void> = followOne(row).finally(() => {
+            followed.delete(row.taskId);
             following.delete(lane);
             if (following.size === 0 || settings.concurrency - following.size >= refillAt) void fill();
           });

@@ -30,6 +30,18 @@ export const UPSTREAM_KINDS = [
 ] as const;
 export type UpstreamKind = (typeof UPSTREAM_KINDS)[number];
 export type ChannelKind = "local" | UpstreamKind;
+
+/**
+ * The kinds whose providers push a task's changes to a URL given at create (`callback_url`,
+ * `fal_webhook`, `webhook`): a channel of these may turn `callbacks` on.
+ */
+export const CALLBACK_KINDS: ReadonlySet<UpstreamKind> = new Set([
+  "kling",
+  "seedance",
+  "minimax",
+  "fal",
+  "replicate",
+]);
 export const CHANNEL_KINDS: readonly ChannelKind[] = ["local", ...UPSTREAM_KINDS];
 
 /**
@@ -85,7 +97,31 @@ export interface SubmitContext {
   /** This attempt's scratch directory (for images the upstream needs as bytes). */
   readonly workDir: string;
   readonly signal: AbortSignal;
+  /**
+   * Where the provider may push the task's changes (the channel has `callbacks` on); absent: the
+   * task is polled only. A callback only makes Reelay poll the task at once: it is never trusted
+   * for the task's state.
+   */
+  readonly callbackUrl?: string;
 }
+
+/** A callback as it came in: its headers (lower-case names) and body, unparsed. */
+export interface CallbackRequest {
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+  readonly now: number;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What a provider makes of a callback: a URL check to answer (MiniMax's challenge), news of one
+ * of its tasks (verified where the provider signs its callbacks), or a refusal (bad or stale
+ * signature, a body that is not its callback).
+ */
+export type CallbackVerdict =
+  | { readonly kind: "challenge"; readonly answer: Record<string, unknown> }
+  | { readonly kind: "task"; readonly upstreamId: string | null }
+  | { readonly kind: "refused"; readonly reason: string };
 
 export interface FetchedResult {
   /** The video, inside workDir, checked to be an MP4 (content type and magic bytes). */
@@ -124,6 +160,13 @@ export interface UpstreamProvider {
   ): Promise<{ upstreamId: string; status: UpstreamStatus }>;
   /** Asks the upstream to stop the task; best effort (an upstream without cancel ignores it). */
   cancel(upstreamId: string, signal: AbortSignal): Promise<void>;
+  /**
+   * Checks a callback the provider pushed (kinds in CALLBACK_KINDS): its signature where the
+   * provider signs (fal, Replicate), its shape, and which upstream task it is about.
+   */
+  verifyCallback?(req: CallbackRequest): Promise<CallbackVerdict>;
+  /** Ends connections the adapter keeps open (a ComfyUI server's event socket); absent: none. */
+  close?(): Promise<void>;
 }
 
 /** Where an upstream task stands in Reelay. */
@@ -178,6 +221,17 @@ export interface UpstreamTaskStore {
   ): Promise<void>;
   /** Keeps a leased polling task from other pollers until `until` (its result is being downloaded). */
   hold(taskId: string, until: number): Promise<void>;
+  /**
+   * Makes a polling task due at `now` (a provider's callback said it changed); false when it is not
+   * being polled or is already due. A task leased by another poller may so be polled twice at
+   * once: harmless, since what a poll finds goes through the lifecycle, which ends a task once.
+   */
+  expedite(taskId: string, now: number): Promise<boolean>;
+  /**
+   * `expedite` for the task a channel knows as `upstreamId` (a provider's event names its own id);
+   * the task's id when one was made due.
+   */
+  expediteUpstream(channelId: string, upstreamId: string, now: number): Promise<string | null>;
   /** Ends polling of the task (it finished, failed or was cancelled); the record stays for admins. */
   finish(taskId: string, tx?: Tx): Promise<void>;
   /** Polling tasks per channel (for concurrency caps and the admin view). */

@@ -44,6 +44,8 @@ export function createDispatcher(deps: {
   logger: Logger;
   /** An upstream accepted a task: the poller may want to look sooner. */
   onSubmitted: () => void;
+  /** The URL the channel's provider may push the task's changes to; null: the channel is polled only. */
+  callbackUrlFor?: (channelId: string, taskId: string) => string | null;
 }): Dispatcher {
   const { db, lifecycle, queue, upstreamTasks, router, clock, logger } = deps;
 
@@ -93,6 +95,7 @@ export function createDispatcher(deps: {
     ctx: Parameters<Dispatcher["dispatch"]>[2],
   ): Promise<void> {
     const { channel, upstream } = to;
+    const callbackUrl = deps.callbackUrlFor?.(channel.spec.id, task.id) ?? null;
     const submitCtx = {
       taskId: task.id,
       upstreamModel: router.upstreamModel(channel, task.request.model, {
@@ -101,6 +104,7 @@ export function createDispatcher(deps: {
       imageFiles: ctx.imageFiles,
       workDir: ctx.workDir,
       signal: ctx.signal,
+      ...(callbackUrl ? { callbackUrl } : {}),
     };
     const { upstreamId, status } =
       remixOf !== null && upstream.remix

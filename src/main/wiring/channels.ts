@@ -3,6 +3,7 @@
 import type { Resolver } from "../../adapters/net/guard.js";
 import type { ChannelHttp } from "../../adapters/providers/upstream/http.js";
 import { modelTable } from "../../core/catalogue/models.js";
+import { type CallbackLinks, createCallbackLinks } from "../../core/upstream/callbacks.js";
 import { type Channel, type ChannelRouter, createChannelRouter } from "../../core/upstream/channels.js";
 import type { UpstreamKind, UpstreamProvider } from "../../core/upstream/ports.js";
 import type { Config } from "../config.js";
@@ -15,6 +16,12 @@ export interface Channels {
   readonly hasUpstreams: boolean;
   /** True when the poller must run: upstreams configured, or tasks left on a removed channel. */
   readonly needsPoller: boolean;
+  /** The URLs providers push callbacks to (channels with `callbacks` on). */
+  readonly callbackLinks: CallbackLinks;
+  /** Ends the connections adapters keep open (at shutdown). */
+  close(): Promise<void>;
+  /** Who is told when an adapter hears that one of its upstream tasks changed (set once, by the wiring). */
+  onUpstreamChange(listener: (channelId: string, upstreamId: string) => void): void;
 }
 
 /** What every upstream adapter is built from. */
@@ -23,6 +30,8 @@ interface AdapterDeps {
   readonly http: (authHeaders?: () => Record<string, string>) => ChannelHttp;
   readonly config: Config;
   readonly channel: Config["channels"][number];
+  /** The adapter heard that one of its upstream tasks changed (a ComfyUI server's event): poll it now. */
+  readonly changed: (upstreamId: string) => void;
 }
 
 /**
@@ -88,22 +97,23 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
   openrouter: async ({ http }) =>
     (await import("../../adapters/providers/openrouter/provider.js")).createOpenRouterProvider(http()),
   fal: async ({ http, config, channel }) => {
-    const { createFalProvider, falAuthHeaders } = await import("../../adapters/providers/fal/provider.js");
-    return createFalProvider(http(falAuthHeaders(channel.secret)), modelTable(config.models));
+    const { createFalProvider, falAuthHeaders, FAL_JWKS_URL } = await import(
+      "../../adapters/providers/fal/provider.js"
+    );
+    // With callbacks on, fal's webhook keys come from its JWKS (no credential sent there).
+    const keysUrl = new URL(channel.callbackKeysUrl ?? FAL_JWKS_URL);
+    const jwks = channel.callbacks ? await sideHttp(config, channel, `${keysUrl.origin}/`, null) : null;
+    const webhookKeys = jwks
+      ? async (signal: AbortSignal) =>
+          (await jwks.call("GET", `${keysUrl.pathname}${keysUrl.search}`, { phase: "poll", signal })).json
+      : undefined;
+    return createFalProvider(http(falAuthHeaders(channel.secret)), modelTable(config.models), webhookKeys);
   },
   vertex: async ({ http, config, channel }) => {
-    const [
-      { createVertexProvider },
-      token,
-      { createImageFetcher },
-      { createChannelHttp },
-      { createHostGuard },
-    ] = await Promise.all([
+    const [{ createVertexProvider }, token, { createImageFetcher }] = await Promise.all([
       import("../../adapters/providers/vertex/provider.js"),
       import("../../adapters/providers/vertex/token.js"),
       import("../../adapters/net/safe-fetch.js"),
-      import("../../adapters/providers/upstream/http.js"),
-      import("../../adapters/net/guard.js"),
     ]);
     const v = channel.vertex;
     if (!v || !channel.secret || !channel.baseUrl)
@@ -117,18 +127,7 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
         timeoutMs: channel.timeouts.requestMs,
       },
     );
-    const storage = createChannelHttp({
-      authHeaders: tokens.headers,
-      channelId: channel.id,
-      baseUrl: v.storageBaseUrl,
-      secret: null,
-      connectTimeoutMs: channel.timeouts.connectMs,
-      requestTimeoutMs: channel.timeouts.requestMs,
-      downloadTimeoutMs: channel.timeouts.downloadMs,
-      maxDownloadBytes: channel.maxDownloadBytes,
-      connections: channel.connections,
-      offOriginGuard: createHostGuard({ allowHosts: config.images.allowHosts }),
-    });
+    const storage = await sideHttp(config, channel, v.storageBaseUrl, tokens.headers);
     return createVertexProvider(http(tokens.headers), storage, createImageFetcher(config.images), {
       place: { project: v.project, location: v.location },
       ...(v.storageUri ? { storageUri: v.storageUri } : {}),
@@ -138,22 +137,58 @@ const ADAPTERS: Record<UpstreamKind, (d: AdapterDeps) => Promise<UpstreamProvide
       maxDownloadBytes: channel.maxDownloadBytes,
     });
   },
-  comfyui: async ({ http, config, channel }) => {
+  comfyui: async ({ http, config, channel, changed }) => {
     const [{ createComfyUiProvider }, { createImageFetcher }] = await Promise.all([
       import("../../adapters/providers/comfyui/provider.js"),
       import("../../adapters/net/safe-fetch.js"),
     ]);
     // The workflow and its map were read and checked at start (channel_config.ts).
     if (!channel.comfyui) throw new Error(`channel ${channel.id}: a comfyui channel without its workflow`);
-    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui);
+    // Progress from the server's /ws events, with the channel's credential (a proxy in front).
+    const secret = channel.secret;
+    return createComfyUiProvider(http(), createImageFetcher(config.images), channel.comfyui, {
+      baseUrl: channel.baseUrl ?? "",
+      headers: () => (secret ? { authorization: `Bearer ${secret}` } : {}),
+      connectTimeoutMs: channel.timeouts.connectMs,
+      onChange: changed,
+    });
   },
 };
+
+/**
+ * HTTP to another origin a channel's provider uses besides its API (Cloud Storage for Vertex, fal's
+ * webhook keys), with the channel's timeouts; `authHeaders` null: no credential is sent there.
+ */
+async function sideHttp(
+  config: Config,
+  channel: Config["channels"][number],
+  baseUrl: string,
+  authHeaders: (() => Record<string, string>) | null,
+): Promise<ChannelHttp> {
+  const [{ createChannelHttp }, { createHostGuard }] = await Promise.all([
+    import("../../adapters/providers/upstream/http.js"),
+    import("../../adapters/net/guard.js"),
+  ]);
+  return createChannelHttp({
+    ...(authHeaders ? { authHeaders } : {}),
+    channelId: channel.id,
+    baseUrl,
+    secret: null,
+    connectTimeoutMs: channel.timeouts.connectMs,
+    requestTimeoutMs: channel.timeouts.requestMs,
+    downloadTimeoutMs: channel.timeouts.downloadMs,
+    maxDownloadBytes: channel.maxDownloadBytes,
+    connections: channel.connections,
+    offOriginGuard: createHostGuard({ allowHosts: config.images.allowHosts }),
+  });
+}
 
 /** The upstream adapter of a channel; null for the local renderer. */
 async function upstreamOf(
   config: Config,
   ch: Config["channels"][number],
   resolve: Resolver | undefined,
+  changed: (channelId: string, upstreamId: string) => void,
 ): Promise<UpstreamProvider | null> {
   const baseUrl = ch.baseUrl;
   if (ch.kind === "local" || !baseUrl) return null;
@@ -178,10 +213,17 @@ async function upstreamOf(
         ...(resolve ? { resolve } : {}),
       }),
     });
-  return ADAPTERS[ch.kind]({ http, config, channel: ch });
+  return ADAPTERS[ch.kind]({ http, config, channel: ch, changed: (id) => changed(ch.id, id) });
 }
 
-export async function buildChannels({ config, overrides }: Wiring, stores: Stores): Promise<Channels> {
+export async function buildChannels(
+  { config, overrides }: Wiring,
+  stores: Stores,
+  opts: { signingSecret: string },
+): Promise<Channels> {
+  // Adapters are built before the poller: their news is passed on once the wiring set a listener.
+  let listener: ((channelId: string, upstreamId: string) => void) | null = null;
+  const changed = (channelId: string, upstreamId: string) => listener?.(channelId, upstreamId);
   const channels: Channel[] = await Promise.all(
     config.channels.map(async (ch) => ({
       spec: {
@@ -193,8 +235,9 @@ export async function buildChannels({ config, overrides }: Wiring, stores: Store
         models: ch.models,
         pollIntervalMs: ch.pollIntervalMs,
         cooldown: ch.cooldown,
+        callbacks: ch.callbacks,
       },
-      upstream: await upstreamOf(config, ch, overrides.resolve),
+      upstream: await upstreamOf(config, ch, overrides.resolve, changed),
     })),
   );
   const router = createChannelRouter({
@@ -210,5 +253,21 @@ export async function buildChannels({ config, overrides }: Wiring, stores: Store
   const orphaned = [...(await stores.upstreamTasks.inFlight()).keys()].some(
     (id) => !channels.some((c) => c.spec.id === id && c.upstream !== null),
   );
-  return { router, hasUpstreams, needsPoller: hasUpstreams || orphaned };
+  const callbackLinks = createCallbackLinks({
+    secret: opts.signingSecret,
+    publicUrl: config.publicUrl,
+    channels: new Set(config.channels.filter((c) => c.callbacks).map((c) => c.id)),
+  });
+  return {
+    router,
+    hasUpstreams,
+    needsPoller: hasUpstreams || orphaned,
+    callbackLinks,
+    async close() {
+      await Promise.all(channels.map((c) => c.upstream?.close?.()));
+    },
+    onUpstreamChange(l) {
+      listener = l;
+    },
+  };
 }

@@ -4,6 +4,7 @@ import { hashSecret } from "../../core/accounts/keys.js";
 import { modelTable } from "../../core/catalogue/models.js";
 import { createCharacterService } from "../../core/characters/characters.js";
 import type { LinkSigner } from "../../core/media/links.js";
+import { createCallbackReceiver } from "../../core/upstream/callbacks.js";
 import type { AppServices } from "../../http/services.js";
 import type { Channels } from "./channels.js";
 import type { Wiring } from "./context.js";
@@ -45,6 +46,14 @@ export async function buildServices(w: Wiring, parts: ServiceParts): Promise<App
     router: parts.channels.router,
     upstreamTasks: stores.upstreamTasks,
     storyboards: stores.storyboards,
+    callbacks: createCallbackReceiver({
+      links: parts.channels.callbackLinks,
+      router: parts.channels.router,
+      upstreamTasks: stores.upstreamTasks,
+      clock,
+      logger: w.logger,
+      wake: tasks.pollNow,
+    }),
     imageLinks: (await import("../../adapters/net/safe-fetch.js")).createImageFetcher({
       ...config.images,
       ...(overrides.resolve ? { resolve: overrides.resolve } : {}),

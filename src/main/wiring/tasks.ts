@@ -33,6 +33,8 @@ export interface Tasks {
   readonly engine: TaskEngine;
   /** One worker for callers: render jobs, the poller following upstream tasks, the prune of old rows. */
   readonly worker: Worker;
+  /** Tells this process's poller a task is due (a provider's callback); a no-op where none runs. */
+  readonly pollNow: () => void;
 }
 
 async function buildPoller(
@@ -59,7 +61,11 @@ async function buildPoller(
   });
 }
 
-async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle): Promise<Worker> {
+async function buildWorker(
+  w: Wiring,
+  parts: TaskParts,
+  lifecycle: TaskLifecycle,
+): Promise<Worker & { pollNow: () => void }> {
   const { config, backends, clock, logger } = w;
   const { db, queue, blobs, scratchDir } = backends;
   const { stores, channels } = parts;
@@ -86,6 +92,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
           clock,
           logger,
           onSubmitted: () => poller?.wake(),
+          callbackUrlFor: (channelId, taskId) => channels.callbackLinks.urlFor(channelId, taskId),
         })
       : null,
     settings: { ...config.engine, scratchDir },
@@ -134,6 +141,7 @@ async function buildWorker(w: Wiring, parts: TaskParts, lifecycle: TaskLifecycle
       retention.start();
     },
     wake: () => renderer.wake(),
+    pollNow: () => poller?.wake(),
     interrupt: (taskId) => renderer.interrupt(taskId),
     async stop() {
       retention.stop();
@@ -169,7 +177,16 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     onEnqueued: overrides.runsWorker === false ? () => undefined : () => worker.wake(),
     onStopped: (taskId) => worker.interrupt(taskId),
   });
-  return { engine, worker };
+  // An adapter heard an upstream task change (a ComfyUI server's event): poll that task now.
+  parts.channels.onUpstreamChange((channelId, upstreamId) => {
+    void parts.stores.upstreamTasks
+      .expediteUpstream(channelId, upstreamId, clock.now())
+      .then((taskId) => {
+        if (taskId) worker.pollNow();
+      })
+      .catch((e) => w.logger.warn({ err: e, channel: channelId }, "polling a changed upstream task failed"));
+  });
+  return { engine, worker, pollNow: worker.pollNow };
 }
 
 /**

@@ -10,8 +10,11 @@
  * - result  `GET /view?filename=&subfolder=&type=output`, through `http.download` (MP4 only);
  * - cancel  `POST /queue {delete: [prompt_id]}` while queued, `POST /interrupt {prompt_id}` while
  *   running.
- * Progress: ComfyUI reports it only as `/ws?clientId=` `progress` events; no WebSocket client is in
- * Reelay's dependencies, so progress stays unknown and the history is polled instead.
+ * Progress: ComfyUI reports it only as `/ws?clientId=` events, to the client that queued the prompt
+ * (`client_id`). One socket per channel (socket.ts) feeds a per-prompt state (progress.ts): polls
+ * take progress and "running" from it, and an ending it hears is passed to `onChange` so the
+ * gateway can poll at once. Endings are still read from `/history/{prompt_id}` alone (a missed or
+ * forged event ends nothing); with the socket down, polling works exactly as without it.
  * ComfyUI has no moderation and no idempotency key; outputs stay on the server's disk until the
  * operator deletes them (the history is kept in memory, up to 10 000 prompts).
  *
@@ -30,6 +33,8 @@ import type { ChannelHttp } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
 import { pickVideo, promptRefusal, queuePlace, readHistory, viewPath } from "./mapping.js";
+import { createPromptTracker, type LiveView } from "./progress.js";
+import { createComfySocket } from "./socket.js";
 import { type ComfyWorkflow, dimensions, fillWorkflow, type WorkflowMap } from "./workflow.js";
 
 export interface ComfyChannelWorkflow {
@@ -37,19 +42,58 @@ export interface ComfyChannelWorkflow {
   readonly map: WorkflowMap;
 }
 
+/** How the adapter reaches the server's `/ws` (none: it polls `/history` alone). */
+export interface ComfyLiveOptions {
+  /** The channel's base URL; the socket is `/ws` beside the other routes. */
+  readonly baseUrl: string;
+  /** The channel's credential headers, as its HTTP calls send them. */
+  readonly headers: () => Record<string, string>;
+  readonly connectTimeoutMs: number;
+  /** Called with a prompt id when the server says it ended: the gateway may poll it now. */
+  readonly onChange?: (upstreamId: string) => void;
+  /** Reconnect delays (first, cap); tests shorten them. */
+  readonly backoff?: { readonly baseMs: number; readonly maxMs: number };
+}
+
 const status = (
   state: UpstreamStatus["state"],
   raw: string | null,
   known = true,
   error: UpstreamStatus["error"] = null,
-): UpstreamStatus => ({ state, raw, known, progress: null, error, enhancedPrompt: null });
+  progress: number | null = null,
+): UpstreamStatus => ({ state, raw, known, progress, error, enhancedPrompt: null });
 
 export function createComfyUiProvider(
   http: ChannelHttp,
   fetcher: ImageFetcher,
   flow: ComfyChannelWorkflow,
+  live?: ComfyLiveOptions,
 ): UpstreamProvider {
+  // Stable for the adapter's life: ComfyUI sends a prompt's events to the client id it was queued with.
   const clientId = randomUUID();
+  const prompts = createPromptTracker({ nodes: new Set(Object.keys(flow.workflow)), now: Date.now });
+  const socket = live
+    ? createComfySocket({
+        baseUrl: live.baseUrl,
+        clientId,
+        headers: live.headers,
+        connectTimeoutMs: live.connectTimeoutMs,
+        ...(live.backoff ? { backoff: live.backoff } : {}),
+        wanted: () => prompts.waiting() > 0,
+        onReopen: () => prompts.reconnected(),
+        onMessage(message) {
+          const ended = prompts.apply(message);
+          if (ended === null) return;
+          try {
+            live.onChange?.(ended);
+          } catch {
+            // A hint only (polling follows the task anyway): a failing listener must not end the socket.
+          }
+        },
+      })
+    : null;
+  /** The events' word on a prompt, only while the socket is open (else they may be stale). */
+  const heard = (promptId: string): LiveView | null => (socket?.open ? prompts.view(promptId) : null);
 
   /** Uploads one image (a link fetched through the SSRF guard first) and returns its LoadImage name. */
   async function upload(
@@ -117,6 +161,9 @@ export function createComfyUiProvider(
         ...(firstFrame ? { firstFrame } : {}),
         ...(lastFrame ? { lastFrame } : {}),
       });
+      // Open before the first prompt is queued, so its first events are heard (waits at most the
+      // connect timeout, and not at all while a reconnect is pending).
+      await socket?.ensure(live?.connectTimeoutMs ?? 0);
       const res = await http.call("POST", "prompt", {
         phase: "submit",
         json: { prompt, client_id: clientId },
@@ -139,6 +186,7 @@ export function createComfyUiProvider(
           `a ${res.status} answer without a prompt_id`,
           false,
         );
+      prompts.track(id);
       return { upstreamId: id, status: status("queued", null) };
     },
     async poll(upstreamId, signal) {
@@ -148,15 +196,25 @@ export function createComfyUiProvider(
       });
       if (res.status < 200 || res.status > 299 || res.json === undefined) throw http.refusal(res, "poll");
       const h = readHistory(res.json, upstreamId, flow.map.output);
-      if (h.state !== null) return { status: status(h.state, h.raw, h.known, h.error), retryAfterS: null };
-      // Not in the history yet: the queue says whether it waits or runs.
+      const ws = heard(upstreamId);
+      const progress = ws?.progress ?? null;
+      if (h.state === "completed" || h.state === "failed") {
+        prompts.forget(upstreamId);
+        return { status: status(h.state, h.raw, h.known, h.error), retryAfterS: null };
+      }
+      if (h.state !== null)
+        return { status: status(h.state, h.raw, h.known, h.error, progress), retryAfterS: null };
+      // Not in the history yet. Events say it runs (even one that says it ended: until the history
+      // shows it, it has not); else the queue says whether it waits or runs.
+      if (ws?.started)
+        return { status: status("running", "running", true, null, progress), retryAfterS: null };
       const q = await http.call("GET", "queue", { phase: "poll", signal });
       if (q.status < 200 || q.status > 299 || q.json === undefined) throw http.refusal(q, "poll");
       const place = queuePlace(q.json, upstreamId);
       // Absent from both (the server restarted, or the history was cleared): unknown, still followed
       // until the task's deadline.
       return {
-        status: place === null ? status("running", null, false) : status(place, place),
+        status: place === null ? status("running", null, false) : status(place, place, true, null, progress),
         retryAfterS: null,
       };
     },
@@ -174,12 +232,16 @@ export function createComfyUiProvider(
       return { videoPath, thumbnailPath: null, watermarked: false };
     },
     async cancel(upstreamId, signal) {
+      prompts.forget(upstreamId);
       const q = await http.call("GET", "queue", { phase: "cancel", signal });
       const place = queuePlace(q.json, upstreamId);
       if (place === "queued")
         await http.call("POST", "queue", { phase: "cancel", json: { delete: [upstreamId] }, signal });
       else if (place === "running")
         await http.call("POST", "interrupt", { phase: "cancel", json: { prompt_id: upstreamId }, signal });
+    },
+    async close() {
+      await socket?.close();
     },
   };
 }

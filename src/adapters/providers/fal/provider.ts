@@ -24,6 +24,13 @@ import { errors, type ReelayError } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
 import { aspectRatioOf, hasFirstFrame, resolutionOf, type VideoRequest } from "../../../core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import {
+  cachedKeys,
+  ed25519Keys,
+  falSignatureValid,
+  falSignedMessage,
+  unsignedCallback,
+} from "../upstream/callbacks.js";
 import { unsupportedRequest } from "../upstream/create_answer.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
@@ -71,7 +78,19 @@ const validRequestId = (id: string): boolean => {
 const toFal = async (i: InputImage | null): Promise<string | null> =>
   i === null ? null : i.url !== null ? i.url : asDataUri(i.file);
 
-export function createFalProvider(http: ChannelHttp, models: ModelTable): UpstreamProvider {
+/** Where fal publishes the public keys of its webhook signatures. */
+export const FAL_JWKS_URL = "https://rest.alpha.fal.ai/.well-known/jwks.json";
+
+/**
+ * @param webhookKeys fetches fal's JWKS (for channels that take callbacks): its keys verify the
+ *   webhooks fal posts to `fal_webhook`.
+ */
+export function createFalProvider(
+  http: ChannelHttp,
+  models: ModelTable,
+  webhookKeys?: (signal: AbortSignal) => Promise<unknown>,
+): UpstreamProvider {
+  const keys = webhookKeys ? cachedKeys(async (signal) => ed25519Keys(await webhookKeys(signal))) : null;
   /** A fal refusal as Reelay's error for `phase`. */
   function refusal(res: CallResult, phase: Phase): ReelayError {
     // A gateway's 504 to a submit may hide a request fal took (outcome unknown); bare 5xx pages too.
@@ -137,7 +156,9 @@ export function createFalProvider(http: ChannelHttp, models: ModelTable): Upstre
         if (!(e instanceof FalUnsupported)) throw e;
         throw unsupportedRequest(http.channelId, e.message);
       }
-      const path = ctx.upstreamModel.replace(/^\/+/, "");
+      const app = ctx.upstreamModel.replace(/^\/+/, "");
+      // fal posts the result to `fal_webhook` when the request ends (signed: see verifyCallback).
+      const path = ctx.callbackUrl ? `${app}?fal_webhook=${encodeURIComponent(ctx.callbackUrl)}` : app;
       const res = await http.call("POST", path, { phase: "submit", json: body, signal: ctx.signal });
       if (!ok(res)) throw refusal(res, "submit");
       const requestId = str(obj(res.json).request_id);
@@ -214,6 +235,20 @@ export function createFalProvider(http: ChannelHttp, models: ModelTable): Upstre
       const said = str(obj(res.json).status);
       if (said === "ALREADY_COMPLETED" || said === "NOT_FOUND") return;
       throw refusal(res, "cancel");
+    },
+    async verifyCallback(req) {
+      if (!keys) return { kind: "refused", reason: "this channel has no fal webhook keys" };
+      const signed = falSignedMessage(req);
+      if (typeof signed === "string") return { kind: "refused", reason: signed };
+      let valid = falSignatureValid(signed, await keys.get(req.signal, req.now));
+      if (!valid) {
+        // fal may have rotated its keys since they were fetched.
+        const fresh = keys.refresh(req.signal, req.now);
+        if (fresh) valid = falSignatureValid(signed, await fresh);
+      }
+      if (!valid) return { kind: "refused", reason: "the webhook signature does not verify with fal's keys" };
+      // The body (`request_id`, `status` OK|ERROR, `payload`) is not trusted: the poll reads the task.
+      return unsignedCallback(req, () => null);
     },
   };
 }

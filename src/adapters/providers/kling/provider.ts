@@ -18,6 +18,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { unsignedCallback } from "../upstream/callbacks.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import {
@@ -115,7 +116,8 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
         return { upstreamId: encodeUpstreamId(endpoint, found.taskId), status: statusOf(found) };
       const res = await http.call("POST", `v1/videos/${endpoint}`, {
         phase: "submit",
-        json: body,
+        // Kling posts the task to `callback_url` when its status changes (its "Callback Protocol").
+        json: ctx.callbackUrl ? { ...body, callback_url: ctx.callbackUrl } : body,
         signal: ctx.signal,
         resendable: true,
       });
@@ -155,6 +157,11 @@ export function createKlingProvider(http: ChannelHttp): UpstreamProvider {
     },
     async cancel() {
       // Kling's API has no cancel endpoint (its reference lists create and query only): nothing to send.
+    },
+    async verifyCallback(req) {
+      // Kling does not sign its callbacks: the URL's token was the check. The body is the task
+      // (`task_id`, `task_status`, …), whose id Reelay keeps with its endpoint: not compared.
+      return unsignedCallback(req, () => null);
     },
   };
 }

@@ -19,6 +19,7 @@ import { errors, type ReelayError } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
 import { aspectRatioOf, resolutionOf } from "../../../core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { callbackJson } from "../upstream/callbacks.js";
 import { createRefusal, unsupportedRequest } from "../upstream/create_answer.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
@@ -112,7 +113,8 @@ export function createMiniMaxProvider(http: ChannelHttp): UpstreamProvider {
       }
       const res = await http.call("POST", "v1/video_generation", {
         phase: "submit",
-        json: body,
+        // MiniMax first checks `callback_url` with a challenge, then posts status changes to it.
+        json: ctx.callbackUrl ? { ...body, callback_url: ctx.callbackUrl } : body,
         signal: ctx.signal,
       });
       const refused = refusal(res, "submit");
@@ -193,6 +195,15 @@ export function createMiniMaxProvider(http: ChannelHttp): UpstreamProvider {
     },
     async cancel() {
       // MiniMax's video API has no cancel: the task runs out upstream; Reelay stops following it.
+    },
+    async verifyCallback(req) {
+      // MiniMax does not sign its callbacks (the URL's token was the check). It first checks the
+      // URL with `{"challenge": …}`, to be echoed; then posts `{task_id, status, file_id, base_resp}`.
+      const j = callbackJson(req.body);
+      if (!j) return { kind: "refused", reason: "the body is not a JSON object" };
+      const challenge = str(j.challenge);
+      if (challenge !== null) return { kind: "challenge", answer: { challenge } };
+      return { kind: "task", upstreamId: str(j.task_id) };
     },
   };
 }

@@ -23,6 +23,7 @@ import { errors, type ReelayError } from "../../../core/errors.js";
 import { IMAGE_MIME, isImageType, SNIFF_BYTES, sniffMedia } from "../../../core/media/media_types.js";
 import { aspectRatioOf, resolutionOf } from "../../../core/tasks/task.js";
 import type { UpstreamProvider, UpstreamStatus } from "../../../core/upstream/ports.js";
+import { cachedKeys, standardWebhookCallback } from "../upstream/callbacks.js";
 import type { CallResult, ChannelHttp, Phase } from "../upstream/http.js";
 import { type InputImage, imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
@@ -76,6 +77,14 @@ export function createReplicateProvider(
       { retryable: phase !== "submit", retryAfterS: res.retryAfterS },
     );
   }
+
+  /** The account's webhook signing secret: `GET /v1/webhooks/default/secret` → `{key: "whsec_…"}`. */
+  const webhookSecret = cachedKeys(async (signal) => {
+    const res = await http.call("GET", "v1/webhooks/default/secret", { phase: "poll", signal });
+    const key = str(obj(res.json).key);
+    if (res.status !== 200 || !key?.startsWith("whsec_")) throw refusal(res, "poll");
+    return key;
+  });
 
   async function get(upstreamId: string, signal: AbortSignal): Promise<CallResult> {
     const res = await http.call("GET", `v1/predictions/${encodeURIComponent(upstreamId)}`, {
@@ -140,7 +149,10 @@ export function createReplicateProvider(
       const call = createCall(target, input);
       const res = await http.call("POST", call.path, {
         phase: "submit",
-        json: call.body,
+        // Replicate posts the prediction to `webhook` when it starts and when it ends (signed).
+        json: ctx.callbackUrl
+          ? { ...call.body, webhook: ctx.callbackUrl, webhook_events_filter: ["start", "completed"] }
+          : call.body,
         signal: ctx.signal,
       });
       if (res.status < 200 || res.status > 299) throw refusal(res, "submit");
@@ -210,6 +222,14 @@ export function createReplicateProvider(
       });
       // A prediction that already ended cannot be canceled: nothing left to stop.
       if (res.status < 200 || res.status > 299) throw refusal(res, "cancel");
+    },
+    async verifyCallback(req) {
+      // Signed per Standard Webhooks with the account's secret, fetched from Replicate's API.
+      const check = (secret: string) => standardWebhookCallback(secret, req, (p) => str(p.id));
+      let verdict = check(await webhookSecret.get(req.signal, req.now));
+      const fresh = verdict.kind === "refused" ? webhookSecret.refresh(req.signal, req.now) : null;
+      if (fresh) verdict = check(await fresh);
+      return verdict;
     },
   };
 }

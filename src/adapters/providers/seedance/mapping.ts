@@ -60,7 +60,8 @@ export class SeedanceRequestError extends Error {}
 /**
  * The create body. Parameters go as top-level fields (the current API; the older
  * `--rs 1080p --dur 5` commands appended to the prompt are not used). Seedance has no negative
- * prompt field, so `negativePrompt` is not sent; `callback_url` is not sent either (Reelay polls).
+ * prompt field, so `negativePrompt` is not sent; `callback_url` is added by the adapter when the
+ * channel takes callbacks.
  */
 export function createBody(request: VideoRequest, model: string, images: ImageUrls): CreateBody {
   const frames = images.firstFrame !== null || images.lastFrame !== null;

@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { errors, type ReelayError } from "../../../core/errors.js";
 import { sniffMedia } from "../../../core/media/media_types.js";
 import type { UpstreamProvider } from "../../../core/upstream/ports.js";
+import { unsignedCallback } from "../upstream/callbacks.js";
 import type { CallResult, ChannelHttp } from "../upstream/http.js";
 import { imagesByRole } from "../upstream/images.js";
 import { obj, str } from "../upstream/status.js";
@@ -98,7 +99,9 @@ export function createSeedanceProvider(http: ChannelHttp): UpstreamProvider {
           { retryable: false },
         );
       }
-      const res = await http.call("POST", TASKS_PATH, { phase: "submit", json: body, signal: ctx.signal });
+      // Ark posts the task to `callback_url` as its status changes.
+      const json = ctx.callbackUrl ? { ...body, callback_url: ctx.callbackUrl } : body;
+      const res = await http.call("POST", TASKS_PATH, { phase: "submit", json, signal: ctx.signal });
       const id = res.status >= 200 && res.status < 300 ? str(obj(res.json).id) : null;
       if (id === null) {
         if (res.status >= 200 && res.status < 300 && arkError(res.json) === null)
@@ -142,6 +145,10 @@ export function createSeedanceProvider(http: ChannelHttp): UpstreamProvider {
       // Ark cancels queued tasks only; a running task's DELETE is refused (logged by the poller).
       const res = await http.call("DELETE", taskPath(upstreamId), { phase: "cancel", signal });
       if (res.status < 200 || res.status > 299) throw http.refusal(res, "cancel");
+    },
+    async verifyCallback(req) {
+      // Ark does not sign its callbacks: the URL's token was the check. The body is the task (`id`).
+      return unsignedCallback(req, (task) => str(task.id));
     },
   };
 }
