@@ -2,6 +2,7 @@
  * A small typed client for Reelay's unified API and admin key API, used by the CLI (and usable by
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
+import type { StoryboardBody } from "../core/storyboards/plan.js";
 import type { UnifiedCreateBody } from "../core/tasks/params.js";
 import type {
   AccountView,
@@ -10,6 +11,7 @@ import type {
   AdminKeyList,
   AdminTaskList,
   ModelListResponse,
+  StoryboardQuote,
   UsageResponse,
   VideoCreateResponse,
   VideoListResponse,
@@ -18,6 +20,10 @@ import type {
 } from "../http/schemas.js";
 
 export type { AdminKey, ModelListResponse, VideoCreateResponse, VideoQueryResponse };
+
+/** The storyboard body (`POST /v1/video/storyboards`), as the server's own schema defines it. */
+export type StoryboardParams = StoryboardBody;
+export type { StoryboardQuote };
 
 /** The unified create body, as the server's own schema defines it. */
 export type CreateVideoParams = UnifiedCreateBody;
@@ -109,6 +115,16 @@ export class ReelayClient {
 
   createVideo(params: CreateVideoParams): Promise<VideoCreateResponse> {
     return this.call("POST", "/v1/video/create", { body: params });
+  }
+
+  /** Creates a storyboard: its shots made in order and joined into one video (one task id). */
+  createStoryboard(params: StoryboardParams & { dry_run?: false }): Promise<VideoCreateResponse> {
+    return this.call("POST", "/v1/video/storyboards", { body: params });
+  }
+
+  /** What a storyboard would cost (the sum of its shots), creating nothing. */
+  quoteStoryboard(params: StoryboardParams): Promise<StoryboardQuote> {
+    return this.call("POST", "/v1/video/storyboards", { body: { ...params, dry_run: true } });
   }
 
   /** The server's models, each with what it accepts (`capabilities`). */

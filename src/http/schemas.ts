@@ -396,6 +396,7 @@ export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health"
 
 export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
 export type VideoQueryResponse = z.infer<typeof videoQueryResponseSchema>;
+export type StoryboardQuote = z.infer<typeof storyboardQuoteSchema>;
 export type OpenAiVideo = z.infer<typeof openAiVideoSchema>;
 export type VideoListResponse = z.infer<typeof videoListResponseSchema>;
 export type VideoDeleteResponse = z.infer<typeof videoDeleteResponseSchema>;
