@@ -7,11 +7,16 @@ import { describe, expect, it } from "vitest";
 import type { JobQueue } from "../../src/core/jobs/ports.js";
 import type { Database } from "../../src/core/ports.js";
 import type { StoryboardStore } from "../../src/core/storyboards/ports.js";
+import type { TaskStore } from "../../src/core/tasks/ports.js";
+import type { RecordPruner } from "../../src/core/tasks/retention.js";
+import { sampleTask } from "./job-queue.contract.js";
 
 export interface StoryboardHarness {
   db: Database;
   storyboards: StoryboardStore;
   queue: JobQueue;
+  tasks: TaskStore;
+  pruner: RecordPruner;
   close(): Promise<void>;
 }
 
@@ -59,6 +64,23 @@ export function storyboardStoreContract(name: string, open: () => Promise<Storyb
           }),
         ).rejects.toThrow("roll back");
         expect(await storyboards.shots("storyboard:task_r")).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
+    it("prune: the shots of a deleted storyboard go, a living one's stay", async () => {
+      const { storyboards, tasks, pruner, close } = await open();
+      try {
+        await tasks.insert(sampleTask("storyboard:task_alive"));
+        await storyboards.addShot("storyboard:task_alive", { index: 0, childId: "a0", createdAt: T0 });
+        await storyboards.addShot("storyboard:task_gone", { index: 0, childId: "g0", createdAt: T0 });
+        await storyboards.addShot("storyboard:task_gone", { index: 1, childId: "g1", createdAt: T0 });
+        const cut = { idempotencyBefore: T0, rateBucketsBefore: T0, webhooksBefore: null };
+        expect(await pruner.prune(cut)).toMatchObject({ storyboardShots: 2 });
+        expect(await storyboards.shots("storyboard:task_gone")).toEqual([]);
+        expect(await storyboards.shots("storyboard:task_alive")).toEqual([{ index: 0, childId: "a0" }]);
+        expect(await pruner.prune(cut)).toMatchObject({ storyboardShots: 0 });
       } finally {
         await close();
       }
