@@ -12,6 +12,7 @@ import { buffer } from "node:stream/consumers";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveMediaTools } from "../../src/adapters/providers/local-renderer/media-tools.js";
+import { errors } from "../../src/core/errors.js";
 import { startTestApp, waitForTask } from "../helpers/app.js";
 import { fundedKey } from "../helpers/credits.js";
 import { FakeProvider } from "../helpers/fake-provider.js";
@@ -244,6 +245,27 @@ describe("storyboards: cancel and restart", () => {
       expect(shotsOf(after).map((x) => x.status)).toEqual(["cancelled", "waiting", "waiting"]);
       expect(await s.balance()).toBe(1000);
       expect(provider.calls).toBe(1);
+    } finally {
+      await s.app.close();
+    }
+  });
+
+  it("a shot that fails once is retried like any task; the storyboard completes, its other shots made once", async () => {
+    const provider = new FakeProvider([
+      "ok",
+      { error: errors.renderFailed("a passing fault", { retryable: true }) },
+    ]);
+    provider.realMedia = true;
+    const s = await start({ overrides: { provider }, engine: { backoffBaseMs: 10, backoffMaxMs: 20 } });
+    try {
+      const res = await s.app.request("/v1/video/storyboards", { key: s.key, body: THREE_SHOTS });
+      const { id } = (await res.json()) as { id: string };
+      const done = await waitForTask(s.app, s.key, id);
+      expect(done.status, JSON.stringify(done)).toBe("completed");
+      expect(provider.requests.map((r) => r.shotOf?.index)).toEqual([0, 1, 1, 2]);
+      const shot1 = await waitForTask(s.app, s.key, String(shotsOf(done)[1]?.task_id));
+      expect((shot1.detail as { pending_info: { attempts: number } }).pending_info.attempts).toBe(2);
+      expect(await s.balance()).toBe(982);
     } finally {
       await s.app.close();
     }

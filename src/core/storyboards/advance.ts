@@ -10,12 +10,12 @@ import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import type { ModelTable } from "../catalogue/models.js";
-import { errors, type ReelayError } from "../errors.js";
+import { errors, isReelayError, type ReelayError } from "../errors.js";
 import { newTaskId } from "../ids.js";
 import type { JobQueue } from "../jobs/ports.js";
 import { removeWorkDir } from "../media/attempt_inputs.js";
 import { blobKeyFor, dropUploads, newAttemptDir, newUploadKey } from "../media/blob_keys.js";
-import type { BlobStore } from "../media/ports.js";
+import { BlobMissingError, type BlobStore } from "../media/ports.js";
 import type { Clock, Database, Logger } from "../ports.js";
 import { newTask, type TaskLifecycle } from "../tasks/lifecycle.js";
 import type { TaskStore } from "../tasks/ports.js";
@@ -81,6 +81,12 @@ export function createStoryboardSteps(deps: StoryboardDeps) {
     try {
       await pipeline(await blobs.read(key), createWriteStream(path));
     } catch (e) {
+      if (isReelayError(e)) throw e;
+      // Deleted under the storyboard: no retry brings it back.
+      if (e instanceof BlobMissingError)
+        throw errors.renderFailed("a shot's video was deleted before the film was made", {
+          retryable: false,
+        });
       throw errors.storageUnavailable("reading a shot's video", { retryable: true, cause: e });
     }
     return path;
