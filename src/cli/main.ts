@@ -13,6 +13,7 @@ import { registerCreateCommand } from "./commands/create.js";
 import { registerKeyCommands } from "./commands/keys.js";
 import { registerModelsCommand } from "./commands/models.js";
 import { registerRunCommands } from "./commands/run.js";
+import { registerStoryboardCommand } from "./commands/storyboard.js";
 import { registerVideoCommands } from "./commands/videos.js";
 import { cliContext } from "./context.js";
 import { describeError, EXIT, exitCodeOf } from "./output.js";
@@ -23,6 +24,7 @@ export function program(env: NodeJS.ProcessEnv, out: (s: string) => void, err: (
   p.configureOutput({ writeOut: out, writeErr: err });
   registerRunCommands(p);
   registerCreateCommand(p, ctx);
+  registerStoryboardCommand(p, ctx);
   registerVideoCommands(p, ctx);
   registerModelsCommand(p, ctx);
   registerKeyCommands(p, ctx);

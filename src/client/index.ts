@@ -2,6 +2,7 @@
  * A small typed client for Reelay's unified API and admin key API, used by the CLI (and usable by
  * any TypeScript code). Response types are the ones the server's schemas define.
  */
+import type { StoryboardBody } from "../core/storyboards/plan.js";
 import type { UnifiedCreateBody } from "../core/tasks/params.js";
 import type { VideoQuote } from "../http/money_schemas.js";
 import type {
@@ -11,6 +12,7 @@ import type {
   AdminKeyList,
   AdminTaskList,
   ModelListResponse,
+  StoryboardQuote,
   UsageResponse,
   VideoCreateResponse,
   VideoListResponse,
@@ -19,6 +21,10 @@ import type {
 } from "../http/schemas.js";
 
 export type { AdminKey, ModelListResponse, VideoCreateResponse, VideoQueryResponse, VideoQuote };
+
+/** The storyboard body (`POST /v1/video/storyboards`), as the server's own schema defines it. */
+export type StoryboardParams = StoryboardBody;
+export type { StoryboardQuote };
 
 /** The unified create body, as the server's own schema defines it. */
 export type CreateVideoParams = UnifiedCreateBody;
@@ -115,6 +121,16 @@ export class ReelayClient {
   /** What `createVideo(params)` would cost and where it would go; creates nothing. */
   quoteVideo(params: CreateVideoParams): Promise<VideoQuote> {
     return this.call("POST", "/v1/video/quote", { body: params });
+  }
+
+  /** Creates a storyboard: its shots made in order and joined into one video (one task id). */
+  createStoryboard(params: StoryboardParams & { dry_run?: false }): Promise<VideoCreateResponse> {
+    return this.call("POST", "/v1/video/storyboards", { body: params });
+  }
+
+  /** What a storyboard would cost (the sum of its shots), creating nothing. */
+  quoteStoryboard(params: StoryboardParams): Promise<StoryboardQuote> {
+    return this.call("POST", "/v1/video/storyboards", { body: { ...params, dry_run: true } });
   }
 
   /** The server's models, each with what it accepts (`capabilities`). */

@@ -336,6 +336,17 @@ export const errors = {
    * The blob store failed (S3 unreachable or 5xx, a failing or full disk). `retryable`: a passing
    * fault, retried after a pause; otherwise the store refuses (credentials, permissions).
    */
+  /**
+   * A storyboard's shot failed for good (or was cancelled or deleted): the storyboard fails with the
+   * shot's own code where it is one of Reelay's (a content refusal stays `content_policy`).
+   */
+  shotFailed: (index: number, shot: { code: string; message: string } | null) =>
+    new ReelayError(
+      (Object.values(ErrorCode) as string[]).includes(shot?.code ?? "")
+        ? (shot?.code as ErrorCode)
+        : ErrorCode.renderFailed,
+      `Shot ${index} (shots[${index}]) did not complete: ${shot?.message ?? "its task was deleted"}`,
+    ),
   storageUnavailable: (what: string, opts: { retryable: boolean; cause?: unknown }) =>
     new ReelayError(
       ErrorCode.storageUnavailable,

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-const priceRule = z.enum(["per_task", "per_second", "catalogue"]).meta({
+const priceRule = z.enum(["per_task", "per_second", "catalogue", "storyboard"]).meta({
   description:
     "The price table's entry that priced it: a per-task price, credits per second by model, or the catalogue's rate per second by resolution and sound",
 });

@@ -37,6 +37,7 @@ import { v1VideoList } from "./routes/v1_video_list.js";
 import { v1VideoQuery } from "./routes/v1_video_query.js";
 import { v1VideoQuote } from "./routes/v1_video_quote.js";
 import { v1VideoRemix } from "./routes/v1_video_remix.js";
+import { v1VideoStoryboards } from "./routes/v1_video_storyboards.js";
 import { v1VideosContent } from "./routes/v1_videos_content.js";
 import { v1VideosCreate } from "./routes/v1_videos_create.js";
 import { v1VideosDelete } from "./routes/v1_videos_delete.js";
@@ -65,6 +66,7 @@ export const ROUTES: readonly Route[] = [
   v1VideoCreate,
   v1VideoQuote,
   v1VideoRemix,
+  v1VideoStoryboards,
   v1Gallery,
   v1VideoList,
   v1VideoQuery,

@@ -108,6 +108,42 @@ const inputAdditions = {
 };
 const status = z.enum(TASK_STATUSES);
 
+/** A storyboard's shots as the query shows them. */
+export const storyboardViewSchema = z
+  .object({
+    shots: z.array(
+      z.object({
+        index: z.int(),
+        task_id: z.string().nullable().meta({ description: "The shot's own task; null until its turn" }),
+        status: z.enum([...TASK_STATUSES, "waiting"]),
+        model: z.string(),
+        duration: z.int(),
+        progress: z.int().min(0).max(100),
+        transition: z.enum(["cut", "crossfade"]),
+        caption: z.string().nullable(),
+      }),
+    ),
+    audio: z.enum(["keep", "silent"]),
+    crossfade_s: z.number(),
+  })
+  .meta({ id: "StoryboardShots" });
+
+/** `POST /v1/video/storyboards` with `dry_run: true`: the price, nothing created. */
+export const storyboardQuoteSchema = z
+  .object({
+    object: z.literal("storyboard.quote"),
+    price: z
+      .int()
+      .nullable()
+      .meta({ description: "Credits the storyboard would be charged; null while billing is off" }),
+    shots: z.array(
+      z.object({ index: z.int(), model: z.string(), duration: z.int(), price: z.int().nullable() }),
+    ),
+    balance: z.int().nullable().meta({ description: "Your credits now; null while billing is off" }),
+    covered: z.boolean().nullable().meta({ description: "Whether the balance covers the price" }),
+  })
+  .meta({ id: "StoryboardQuote" });
+
 export const videoQueryResponseSchema = z
   .object({
     id: z.string(),
@@ -151,6 +187,9 @@ export const videoQueryResponseSchema = z
       urls_expire_at: z.int().nullable(),
       has_watermark: z.boolean().nullable(),
     }),
+    storyboard: storyboardViewSchema
+      .optional()
+      .meta({ description: "A storyboard's shots (GET /v1/video/query only); absent for other tasks" }),
   })
   .meta({ id: "UnifiedQueryResponse" });
 
@@ -396,6 +435,7 @@ export const healthSchema = z.object({ status: z.string() }).meta({ id: "Health"
 
 export type VideoCreateResponse = z.infer<typeof videoCreateResponseSchema>;
 export type VideoQueryResponse = z.infer<typeof videoQueryResponseSchema>;
+export type StoryboardQuote = z.infer<typeof storyboardQuoteSchema>;
 export type OpenAiVideo = z.infer<typeof openAiVideoSchema>;
 export type VideoListResponse = z.infer<typeof videoListResponseSchema>;
 export type VideoDeleteResponse = z.infer<typeof videoDeleteResponseSchema>;

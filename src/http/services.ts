@@ -6,6 +6,7 @@ import type { JobQueue } from "../core/jobs/ports.js";
 import type { LinkSigner } from "../core/media/links.js";
 import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
+import type { StoryboardStore } from "../core/storyboards/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
 import type { TaskFeed, TaskFeedStore } from "../core/tasks/feed.js";
 import type { FeedHub } from "../core/tasks/feed_hub.js";
@@ -44,6 +45,8 @@ export interface AppServices {
   readonly upstreamTasks: UpstreamTaskStore;
   /** Each task's upstream attempts (shown as `attempts[]`). */
   readonly attempts: TaskAttemptStore;
+  /** Which child task each started shot of a storyboard is (the query's `shots`). */
+  readonly storyboards: StoryboardStore;
   /** Provider callbacks (channels with `callbacks` on): checked, then the task polled at once. */
   readonly callbacks: CallbackReceiver;
   /** Base of absolute links (REELAY_PUBLIC_URL). */

@@ -13,6 +13,7 @@ import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { openPostgres } from "../../src/adapters/sql/postgres/db.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
+import { createSqlStoryboardStore } from "../../src/adapters/sql/storyboard-store.js";
 import { createSqlTaskFeedStore } from "../../src/adapters/sql/task-feed-store.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
@@ -25,6 +26,7 @@ import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { storyboardStoreContract } from "./storyboard-store.contract.js";
 import { taskFeedContract } from "./task-feed.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
@@ -51,6 +53,7 @@ async function open() {
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
     pruner: createSqlPruner(db.kysely),
+    storyboards: createSqlStoryboardStore(db.kysely),
     webhooks: createSqlWebhookStore(db.kysely, {
       box: createSecretBox("contract-master-secret-0123456789abcdef", "webhook-secrets"),
     }),
@@ -74,3 +77,4 @@ keyStoreContract("postgres, behind the key cache", withKeyCache(open));
 upstreamStoreContract("postgres", open);
 attemptStoreContract("postgres", open);
 webhookStoreContract("postgres", open);
+storyboardStoreContract("postgres + pg-boss", open);

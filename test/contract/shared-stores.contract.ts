@@ -179,6 +179,7 @@ export function sharedStoresContract(name: string, open: () => Promise<SharedSto
           idempotencyKeys: 0,
           rateBuckets: 0,
           upstreamPins: 0,
+          storyboardShots: 0,
           webhookDeliveries: 0,
         });
       } finally {

@@ -13,6 +13,7 @@ import { createSqlKeyStore } from "../../src/adapters/sql/key-store.js";
 import { createSqlPruner } from "../../src/adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../src/adapters/sql/rate-limiter.js";
 import { openSqlite } from "../../src/adapters/sql/sqlite/db.js";
+import { createSqlStoryboardStore } from "../../src/adapters/sql/storyboard-store.js";
 import { createSqlTaskFeedStore } from "../../src/adapters/sql/task-feed-store.js";
 import { createSqlTaskStore } from "../../src/adapters/sql/task-store.js";
 import {
@@ -24,6 +25,7 @@ import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { storyboardStoreContract } from "./storyboard-store.contract.js";
 import { taskFeedContract } from "./task-feed.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
 import { upstreamStoreContract } from "./upstream-store.contract.js";
@@ -43,6 +45,7 @@ async function open() {
     keys: createSqlKeyStore(db.kysely),
     characters: createSqlCharacterStore(db.kysely),
     pruner: createSqlPruner(db.kysely),
+    storyboards: createSqlStoryboardStore(db.kysely),
     upstreamTasks: createSqlUpstreamTaskStore(db.kysely),
     attempts: createSqlAttemptStore(db.kysely),
     channelHealth: createSqlChannelHealthStore(db.kysely),
@@ -153,3 +156,4 @@ describe("webhook secrets at rest", () => {
     }
   });
 });
+storyboardStoreContract("sqlite", open);

@@ -233,6 +233,63 @@ describe("reelay create / status / ls / download", () => {
   });
 });
 
+describe("reelay storyboard", () => {
+  it("--dry-run prices a JSON storyboard; --out waits for the film and saves it; a bad file exits 2", async () => {
+    const png = join(dir, "opening.png");
+    await writeFile(png, TINY_PNG);
+    const file = join(dir, "board.json");
+    await writeFile(
+      file,
+      JSON.stringify({
+        model: "sora-2",
+        orientation: "landscape",
+        size: "small",
+        shots: [
+          { prompt: "the opening", duration: 10, images: [png] },
+          { prompt: "the ending", duration: 10, transition: "crossfade" },
+        ],
+      }),
+    );
+    const quote = await cli(["storyboard", file, "--dry-run", "--json"], { REELAY_API_KEY: key });
+    expect(quote.code, quote.stderr).toBe(0);
+    expect(JSON.parse(quote.stdout)).toMatchObject({
+      object: "storyboard.quote",
+      price: null,
+      shots: [{}, {}],
+    });
+
+    // The join reads real videos: this provider makes them for this test.
+    provider.realMedia = true;
+    try {
+      const out = join(dir, "film.mp4");
+      const r = await cli(["storyboard", file, "--out", out, "--json"], { REELAY_API_KEY: key });
+      expect(r.code, r.stderr).toBe(0);
+      const film = JSON.parse(r.stdout) as { id: string; duration: number; saved_to: string };
+      expect(film).toMatchObject({ status: "completed", duration: 19.5, saved_to: out });
+      expect(film.id).toMatch(/^storyboard:task_/);
+      expect((await readFile(out)).subarray(4, 8).toString()).toBe("ftyp");
+      // The first shot's image went inline, as a stored upload of that shot.
+      const first = provider.requests.find((q) => q.shotOf?.index === 0);
+      expect(first?.imageKeys).toHaveLength(1);
+    } finally {
+      provider.realMedia = false;
+    }
+    await writeFile(file, "{ not json");
+    expect((await cli(["storyboard", file], { REELAY_API_KEY: key })).code).toBe(2);
+    await writeFile(
+      file,
+      JSON.stringify({
+        shots: [{ prompt: "x", duration: 3, model: "sora-2" }],
+        orientation: "landscape",
+        size: "small",
+      }),
+    );
+    const refused = await cli(["storyboard", file], { REELAY_API_KEY: key });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("shots[0].duration");
+  });
+});
+
 describe("reelay models and the additions' flags", () => {
   it("models shows each model's capabilities; create sends the additions; a refusal names the field", async () => {
     const cfgDir = await mkdtemp(join(tmpdir(), "reelay-cli-vocab-"));

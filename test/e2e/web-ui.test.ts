@@ -765,6 +765,8 @@ describe("web UI: a task failed over to another channel", () => {
       await page.goto(`${s.url}/`);
       await page.getByLabel("API key").fill(k);
       await page.getByRole("button", { name: "Sign in" }).click();
+      // Signed in (it moves to the create page) before going to the task: else its move wins.
+      await page.waitForURL(/#\/create/);
       await page.goto(`${s.url}/#/task/${encodeURIComponent(id)}`);
       const rows = page.locator("#attempts li.attempt");
       await rows.nth(1).waitFor();

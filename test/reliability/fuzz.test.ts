@@ -62,6 +62,7 @@ const PATHS: Record<string, () => string> = {
   "POST /v1/video/create": () => "/v1/video/create",
   "POST /v1/video/quote": () => "/v1/video/quote",
   "GET /v1/video/ledger": () => `/v1/video/ledger?id=${task()}`,
+  "POST /v1/video/storyboards": () => "/v1/video/storyboards",
   "GET /v1/video/query": () => "/v1/video/query",
   "GET /v1/video/list": () => "/v1/video/list",
   "GET /": () => "/",
@@ -141,6 +142,9 @@ const fieldName = fc.oneof(
     "negative_prompt",
     "seed",
     "audio",
+    "shots",
+    "crossfade_s",
+    "dry_run",
     "task_id",
     "status",
     "__proto__",
@@ -263,6 +267,47 @@ describe("fuzzing every route never yields a 5xx", () => {
       );
     },
   );
+
+  it("storyboards: shots of any shape never yield a 5xx (dry runs: nothing is made)", async () => {
+    const anything = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.constantFrom("sora-2", "cut", "crossfade", "keep", "silent", 10, 15, -1, 0, 1.5, 2 ** 40, "", null),
+    );
+    const shot = fc.oneof(
+      fc.record(
+        {
+          prompt: fc.oneof(fc.string({ maxLength: 40 }), anything),
+          duration: fc.oneof(fc.constantFrom(10, 15), anything),
+          model: fc.oneof(fc.constantFrom("sora-2", "vocab-veo"), anything),
+          images: fc.oneof(
+            fc.array(fc.constantFrom("data:image/png;base64,AAAA", "ftp://x/a.png"), { maxLength: 3 }),
+            anything,
+          ),
+          caption: fc.oneof(fc.string({ maxLength: 600 }), anything),
+          transition: anything,
+        },
+        { requiredKeys: [] },
+      ),
+      anything,
+    );
+    const storyboard = fc.record(
+      {
+        shots: fc.oneof(fc.array(shot, { maxLength: 12 }), anything),
+        model: fc.oneof(fc.constant("sora-2"), anything),
+        orientation: fc.constantFrom("portrait", "landscape", undefined, 3),
+        size: fc.constantFrom("small", "large", undefined),
+        audio: anything,
+        crossfade_s: anything,
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(storyboard, async (b) => {
+        await check(await app.request("/v1/video/storyboards", { key, body: { ...b, dry_run: true } }));
+      }),
+      { numRuns: 150 },
+    );
+  });
 
   it("the additions with bad values, on both create APIs and on models with and without accepts", async () => {
     const bad = fc.oneof(

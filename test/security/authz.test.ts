@@ -55,6 +55,7 @@ const DATA: Record<string, TestData> = {
   "POST /v1/video/create": { body: {} },
   "POST /v1/video/quote": { body: {} },
   "GET /v1/video/ledger": { owned: (id) => ({ path: `/v1/video/ledger?id=${enc(id)}` }) },
+  "POST /v1/video/storyboards": { body: {} },
   "GET /v1/video/query": { owned: (id) => ({ path: `/v1/video/query?id=${enc(id)}` }) },
   "GET /v1/video/events": { owned: (id) => ({ path: `/v1/video/events?id=${enc(id)}` }) },
   "GET /v1/videos/:id/events": { owned: (id) => ({ path: `/v1/videos/${enc(id)}/events` }) },

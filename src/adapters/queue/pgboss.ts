@@ -37,7 +37,7 @@ const expiredRun = (output: unknown): boolean =>
 
 export const RENDER_QUEUE = "render";
 /** One pg-boss queue per job kind, named after it: each runner fetches only its own. */
-const QUEUES: readonly JobKind[] = ["render", "webhook"];
+const QUEUES: readonly JobKind[] = ["render", "webhook", "storyboard"];
 const SCHEMA = "pgboss";
 const job = sql.raw(`${SCHEMA}.job`);
 

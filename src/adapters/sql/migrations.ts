@@ -348,6 +348,20 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  // Storyboards: which child task each started shot is (the unique pair makes a shot once).
+  migrations["0015_storyboard_shots"] = {
+    async up(db) {
+      await db.schema
+        .createTable("storyboard_shots")
+        .addColumn("parent_id", "text", (c) => c.notNull())
+        .addColumn("shot_index", int, (c) => c.notNull())
+        .addColumn("child_id", "text", (c) => c.notNull())
+        .addColumn("created_at", int, (c) => c.notNull())
+        .addPrimaryKeyConstraint("storyboard_shots_pk", ["parent_id", "shot_index"])
+        .execute();
+    },
+  };
+
   // A provider's event names its own task id: found by channel and upstream id.
   migrations["0017_upstream_lookup"] = {
     async up(db) {

@@ -35,6 +35,19 @@ export function createSqlPruner(db: Kysely<DB>): RecordPruner {
             not(exists(selectFrom("tasks").select("id").whereRef("tasks.id", "=", "task_attempts.task_id"))),
           )
           .execute();
+        // A storyboard's record of its shots is read only through the storyboard: gone with it.
+        const storyboardShots = count(
+          await trx
+            .deleteFrom("storyboard_shots")
+            .where(({ not, exists, selectFrom }) =>
+              not(
+                exists(
+                  selectFrom("tasks").select("id").whereRef("tasks.id", "=", "storyboard_shots.parent_id"),
+                ),
+              ),
+            )
+            .execute(),
+        );
         let webhookDeliveries = 0;
         if (cut.webhooksBefore !== null) {
           // Finished deliveries only (a pending one is still being tried), with their attempts,
@@ -66,7 +79,7 @@ export function createSqlPruner(db: Kysely<DB>): RecordPruner {
             )
             .execute();
         }
-        return { idempotencyKeys, rateBuckets, upstreamPins, webhookDeliveries };
+        return { idempotencyKeys, rateBuckets, upstreamPins, storyboardShots, webhookDeliveries };
       });
     },
   };

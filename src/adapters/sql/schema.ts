@@ -199,7 +199,15 @@ export interface ChannelHealthTable {
   last_success_at: number | null;
 }
 
+export interface StoryboardShotsTable {
+  parent_id: string;
+  shot_index: number;
+  child_id: string;
+  created_at: number;
+}
+
 export interface DB {
+  storyboard_shots: StoryboardShotsTable;
   upstream_tasks: UpstreamTasksTable;
   task_attempts: TaskAttemptsTable;
   channel_health: ChannelHealthTable;

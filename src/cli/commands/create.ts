@@ -69,19 +69,7 @@ export function registerCreateCommand(p: Command, ctx: CliContext): void {
       const created = await c.createVideo(params);
       // --out asks for the file, which only exists once the task is done: it waits too.
       if (!o.wait && o.out === undefined) return ctx.print(o.json, created, created.id);
-      const final = await waitWithProgress(ctx, c, created.id, Boolean(o.json));
-      if (final.status !== "completed") {
-        ctx.print(o.json, final, `${final.id} ${final.status}: ${final.error?.message ?? ""}`);
-        process.exitCode = EXIT.taskFailed;
-        return;
-      }
-      const savedTo = o.out === undefined ? null : userPath(ctx.env, o.out);
-      if (savedTo) await ctx.save(final.id, savedTo);
-      ctx.print(
-        o.json,
-        { ...final, saved_to: savedTo },
-        savedTo ? `${final.id} completed → ${savedTo}` : `${final.id} completed: ${final.video_url}`,
-      );
+      await waitAndSave(ctx, c, created.id, o);
     });
 }
 
@@ -111,6 +99,28 @@ async function additionsOf(
   if (typeof o.seed === "number") out.seed = o.seed;
   if (typeof o.audio === "boolean") out.audio = o.audio;
   return out;
+}
+
+/** Waits for the task (with a progress bar) and saves its MP4 at `o.out` when given; a failure sets the exit code. */
+export async function waitAndSave(
+  ctx: CliContext,
+  c: ReelayClient,
+  id: string,
+  o: { json?: boolean; out?: string },
+): Promise<void> {
+  const final = await waitWithProgress(ctx, c, id, Boolean(o.json));
+  if (final.status !== "completed") {
+    ctx.print(Boolean(o.json), final, `${final.id} ${final.status}: ${final.error?.message ?? ""}`);
+    process.exitCode = EXIT.taskFailed;
+    return;
+  }
+  const savedTo = o.out === undefined ? null : userPath(ctx.env, o.out);
+  if (savedTo) await ctx.save(final.id, savedTo);
+  ctx.print(
+    Boolean(o.json),
+    { ...final, saved_to: savedTo },
+    savedTo ? `${final.id} completed → ${savedTo}` : `${final.id} completed: ${final.video_url}`,
+  );
 }
 
 /** Waits for the task with a bar on a terminal; without one (CI, a log file) a line per change. */

@@ -112,3 +112,38 @@ export function priceBreakdown(
   // Rates may have fractions of a credit; a task costs whole credits, rounded up.
   return { ...base, credits: Math.ceil(rate * seconds - 1e-9), rule: "catalogue", rate };
 }
+
+/**
+ * What a task is charged when it opens: a storyboard the sum of its shots' prices (null when one
+ * has none); a storyboard's shot nothing, since its storyboard paid for it.
+ */
+/**
+ * What a create holds: the request's price with its breakdown; for a storyboard the sum of its
+ * shots' prices (rule `storyboard`, settled as held: a film or a full refund). A shot's own price
+ * is 0 (its storyboard paid).
+ */
+export function holdPrice(table: PriceTable, r: VideoRequest): PriceBreakdown | null {
+  if (!r.storyboard && !r.shotOf) return priceBreakdown(table, r);
+  const credits = chargeOf(table, r);
+  if (credits === null) return null;
+  return {
+    credits,
+    rule: "storyboard",
+    seconds: r.duration,
+    resolution: resolutionOf(r),
+    audio: false,
+    rate: 0,
+  };
+}
+
+export function chargeOf(table: PriceTable, r: VideoRequest): number | null {
+  if (r.shotOf) return 0;
+  if (!r.storyboard) return priceOf(table, r);
+  let sum = 0;
+  for (const shot of r.storyboard.shots) {
+    const price = priceOf(table, shot.request);
+    if (price === null) return null;
+    sum += price;
+  }
+  return sum;
+}

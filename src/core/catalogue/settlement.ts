@@ -69,9 +69,18 @@ export function settlementFor(
   task: Task,
   result: TaskResult,
 ): { release: number; cost: TaskCost | undefined; detail: Record<string, unknown> } | null {
+  // A shot of a storyboard holds nothing: its storyboard pays, and settles as a whole.
+  if (task.request.shotOf) return null;
   // A task held before its cost was recorded: held what its request is priced at.
   const held = task.cost?.held ?? priceOf(table, task.request);
   if (held === null) return null;
+  // A storyboard's film is charged as held (the sum of its shots' prices, as quoted).
+  if (task.request.storyboard) {
+    const cost: TaskCost | undefined = task.cost
+      ? { ...task.cost, charged: held, refunded: 0, billedSeconds: task.cost.seconds, basis: "delivered" }
+      : undefined;
+    return { release: 0, cost, detail: { charged: held, basis: "storyboard" } };
+  }
   const s = settlementOf(table, task.request, held, result);
   const usd = s.providerCostUsd === undefined ? {} : { providerCostUsd: s.providerCostUsd };
   const cost: TaskCost | undefined = task.cost

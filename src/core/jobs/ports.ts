@@ -14,6 +14,13 @@ export type JobPayload =
       requestId?: string;
     }
   | {
+      kind: "storyboard";
+      version: 1;
+      /** The storyboard (parent task) to move on: start its next shot, join its film, or end it. */
+      taskId: string;
+      requestId?: string;
+    }
+  | {
       kind: "webhook";
       version: 1;
       /** The webhook delivery this job sends. */

@@ -47,6 +47,8 @@ export const blobKeyFor = (taskId: string, attempt: string, file: string): strin
 export const uploadKeysOf = (request: VideoRequest): string[] => [
   ...request.imageKeys,
   ...(request.source && request.source.taskId === null ? [request.source.videoKey] : []),
+  // A storyboard holds its shots' uploads until each shot's task is made (which then holds them too).
+  ...(request.storyboard?.shots.flatMap((s) => s.request.imageKeys) ?? []),
 ];
 
 /**

@@ -55,12 +55,16 @@ async function checkedRequest(
   input: Pick<CreateInput, "ownerId" | "key" | "request" | "idempotency">,
 ): Promise<{ request: VideoRequest; idempotency: { key: string; fingerprint: string } | undefined }> {
   const { ownerId, key, request } = input;
+  // A storyboard asks for its shots' models and links: those are what the key must be allowed.
+  const parts = request.storyboard ? request.storyboard.shots.map((s) => s.request) : [request];
   const allowed = key?.allowedModels;
-  if (allowed && !allowed.includes(request.model)) throw errors.modelNotAllowed(request.model, allowed);
+  const refused = parts.find((r) => allowed && !allowed.includes(r.model));
+  if (allowed && refused) throw errors.modelNotAllowed(refused.model, allowed);
   const idempotency = input.idempotency();
   // A link the fetch would refuse is the caller's to fix: say so now, not when the task runs.
-  if (request.images.length > 0) await deps.imageLinks.check(request.images, AbortSignal.timeout(5000));
-  const characters = await deps.characters.mentioned(ownerId, request.prompt);
+  const links = parts.flatMap((r) => r.images);
+  if (links.length > 0) await deps.imageLinks.check(links, AbortSignal.timeout(5000));
+  const characters = request.storyboard ? [] : await deps.characters.mentioned(ownerId, request.prompt);
   return { request: characters.length > 0 ? { ...request, characters } : request, idempotency };
 }
 

@@ -193,7 +193,8 @@ export function createTaskEngine(deps: {
         await queue.enqueue(
           {
             payload: {
-              kind: "render",
+              // A storyboard is moved on by its own job (core/storyboards), which makes its shots.
+              kind: request.storyboard ? "storyboard" : "render",
               version: 1,
               taskId: task.id,
               ...(opts.requestId ? { requestId: opts.requestId } : {}),
@@ -226,6 +227,12 @@ export function createTaskEngine(deps: {
       const visible = task && (task.ownerId === ownerId || (kind === "remix" && isPublished(task.request)));
       if (!task || !visible) throw errors.taskNotFound(id);
       if (task.request.private) throw errors.videoPrivate(id);
+      // Its model is no model a channel serves: start from one of its shots (each an ordinary task).
+      if (task.request.storyboard)
+        throw errors.invalidField(
+          "id",
+          `A storyboard's film cannot be used for a ${kind}: use one of its shots`,
+        );
       if (task.status !== "completed" || !task.result) throw errors.videoNotReady(id, task.status);
       return task as Task & { result: TaskResult };
     },

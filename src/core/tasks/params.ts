@@ -100,6 +100,22 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
   return parsed.data;
 }
 
+/** A JSON object body checked by `schema`; a failure is the 400 naming the field (an unknown field first). */
+export function parseBodyObject<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw errors.invalidField("", `The request body must be a JSON object (got ${typeName(body)})`);
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    // Report unknown fields first: they usually explain the other issues (a misspelt field).
+    const issues = [...parsed.error.issues].sort(
+      (a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"),
+    );
+    throw issueToError(issues[0] as z.core.$ZodIssue, body);
+  }
+  return parsed.data;
+}
+
 /** Checks a body against the schema and the model table. Throws a ReelayError naming the field at fault. */
 export function parseUnifiedCreate(body: unknown, models: ModelTable): VideoRequest {
   return parseUnifiedCreateWithImages(body, models).request;
@@ -121,18 +137,7 @@ export function parseUnifiedCreateWithImages(
   body: unknown,
   models: ModelTable,
 ): { request: VideoRequest; images: PlacedImage[] } {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw errors.invalidField("", `The request body must be a JSON object (got ${typeName(body)})`);
-  }
-  const parsed = unifiedCreateSchema.safeParse(body);
-  if (!parsed.success) {
-    // Report unknown fields first: they usually explain the other issues (a misspelt field).
-    const issues = [...parsed.error.issues].sort(
-      (a, b) => Number(b.code === "unrecognized_keys") - Number(a.code === "unrecognized_keys"),
-    );
-    throw issueToError(issues[0] as z.core.$ZodIssue, body);
-  }
-  const b = parsed.data;
+  const b = parseBodyObject(unifiedCreateSchema, body);
   const cap = models.get(b.model);
   if (!cap) {
     throw errors.invalidField(

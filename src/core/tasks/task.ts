@@ -91,6 +91,29 @@ export interface VideoRequest {
   readonly seed?: number;
   /** Whether to make sound, where the model lets the caller choose. */
   readonly audio?: boolean;
+  /** A storyboard (the parent task of its shots): what to make and how to join it. */
+  readonly storyboard?: StoryboardPlan;
+  /** A shot of a storyboard: the parent task pays for it and joins it into the film. */
+  readonly shotOf?: { readonly parentId: string; readonly index: number };
+}
+
+/** One shot of a storyboard: the create it becomes (a child task) and how it joins the film. */
+export interface StoryboardShot {
+  /** The shot's validated create request (its own images, if it gave any). */
+  readonly request: VideoRequest;
+  /** Drawn over the shot in the film; absent: none. */
+  readonly caption?: string;
+  /** How the film enters this shot from the previous one (the first shot's is ignored). */
+  readonly transition: "cut" | "crossfade";
+}
+
+/** What a storyboard makes: its shots in order, and how the built-in ffmpeg joins them. */
+export interface StoryboardPlan {
+  readonly shots: readonly StoryboardShot[];
+  /** `keep`: each shot's sound (silence where a shot has none); `silent`: a silent track throughout. */
+  readonly audio: "keep" | "silent";
+  /** Seconds each crossfade overlaps the two shots it joins. */
+  readonly crossfadeS: number;
 }
 
 export type ImageRole = "first_frame" | "last_frame" | "reference";
@@ -136,7 +159,7 @@ export interface TaskResult {
 }
 
 /** Which entry of the price table priced a task (catalogue/pricing.ts). */
-export type PriceRule = "per_task" | "per_second" | "catalogue";
+export type PriceRule = "per_task" | "per_second" | "catalogue" | "storyboard";
 
 /**
  * A task's money, written by the lifecycle with each ledger movement: held at create, then
@@ -184,6 +207,8 @@ export interface Task {
 /**
  * Whether a finished task shows in the public gallery. The seed's API publishes unless
  * `private: true`; the OpenAI APIs (`/v1/videos`, chat completions) never published videos, so
- * tasks made through them stay unlisted (still remixable by their owner).
+ * tasks made through them stay unlisted (still remixable by their owner). A storyboard's shots are
+ * parts of its film, never listed on their own.
  */
-export const isPublished = (r: VideoRequest): boolean => r.api === "unified" && !r.private;
+export const isPublished = (r: VideoRequest): boolean =>
+  r.api === "unified" && !r.private && r.shotOf === undefined;

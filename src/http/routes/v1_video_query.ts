@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ErrorCode, errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
+import { loadStoryboardView } from "../../core/storyboards/view.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import { principalOf } from "../auth.js";
@@ -24,7 +25,20 @@ export const v1VideoQuery: Route = {
       const principal = principalOf(req);
       const { id } = taskIdQuery(req.query, []);
       const task = await s.engine.getOwned(principal.ownerId, id);
-      return { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
+      const view = { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
+      const storyboard = await loadStoryboardView({ storyboards: s.storyboards, peek: s.engine.peek }, task);
+      if (!storyboard) return view;
+      // A storyboard's progress is its shots' (weighted by duration), read live from their tasks.
+      const { progress, ...shots } = storyboard;
+      return {
+        ...view,
+        progress,
+        detail: {
+          ...view.detail,
+          pending_info: { ...view.detail.pending_info, progress_pct: progress / 100 },
+        },
+        storyboard: shots,
+      };
     },
 };
 

@@ -46,6 +46,7 @@ export async function buildServices(w: Wiring, parts: ServiceParts): Promise<App
     router: parts.channels.router,
     upstreamTasks: stores.upstreamTasks,
     attempts: stores.attempts,
+    storyboards: stores.storyboards,
     callbacks: createCallbackReceiver({
       links: parts.channels.callbackLinks,
       router: parts.channels.router,

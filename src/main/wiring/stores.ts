@@ -6,6 +6,7 @@ import { createSqlIdempotencyStore } from "../../adapters/sql/idempotency-store.
 import { createSqlKeyStore } from "../../adapters/sql/key-store.js";
 import { createSqlPruner } from "../../adapters/sql/pruner.js";
 import { createSqlRateLimiter } from "../../adapters/sql/rate-limiter.js";
+import { createSqlStoryboardStore } from "../../adapters/sql/storyboard-store.js";
 import { createSqlTaskStore } from "../../adapters/sql/task-store.js";
 import {
   createSqlChannelHealthStore,
@@ -15,6 +16,7 @@ import { cachingKeyStore } from "../../core/accounts/key_cache.js";
 import type { Accounts, KeyStore, RateLimiter } from "../../core/accounts/ports.js";
 import type { Billing } from "../../core/catalogue/pricing.js";
 import type { CharacterStore } from "../../core/characters/ports.js";
+import type { StoryboardStore } from "../../core/storyboards/ports.js";
 import type { IdempotencyStore, TaskStore } from "../../core/tasks/ports.js";
 import type { RecordPruner } from "../../core/tasks/retention.js";
 import type { ChannelHealthStore, TaskAttemptStore, UpstreamTaskStore } from "../../core/upstream/ports.js";
@@ -34,6 +36,8 @@ export interface Stores {
   readonly attempts: TaskAttemptStore;
   readonly channelHealth: ChannelHealthStore;
   readonly pruner: RecordPruner;
+  /** Which child task each started shot of a storyboard is. */
+  readonly storyboards: StoryboardStore;
 }
 
 export function openStores({ backends, config, clock }: Wiring): Stores {
@@ -52,5 +56,6 @@ export function openStores({ backends, config, clock }: Wiring): Stores {
     attempts: createSqlAttemptStore(kysely),
     channelHealth: createSqlChannelHealthStore(kysely),
     pruner: createSqlPruner(kysely),
+    storyboards: createSqlStoryboardStore(kysely),
   };
 }

@@ -3,11 +3,14 @@
  * follows upstream tasks, the dispatcher that hands tasks to channels and the prune of old rows.
  */
 
+import { createFilmEditor } from "../../adapters/providers/local-renderer/film-editor.js";
 import { createSqlTaskFeedStore } from "../../adapters/sql/task-feed-store.js";
 import { modelTable } from "../../core/catalogue/models.js";
 import { createWorker, type Worker } from "../../core/jobs/worker.js";
 import { blobKeyFor } from "../../core/media/blob_keys.js";
 import type { Telemetry } from "../../core/ports.js";
+import { createStoryboardSteps } from "../../core/storyboards/advance.js";
+import { bothEvents, createStoryboardRunner, storyboardEvents } from "../../core/storyboards/runner.js";
 import { createTaskEngine, type TaskEngine } from "../../core/tasks/engine.js";
 import { createTaskFeed, type TaskFeed, type TaskFeedStore } from "../../core/tasks/feed.js";
 import { createFeedHub, type FeedHub } from "../../core/tasks/feed_hub.js";
@@ -119,6 +122,35 @@ async function buildWorker(
     settings: { ...config.engine, scratchDir },
   });
   wakeRenderer = () => renderer.wake();
+  const storyboards = createStoryboardRunner({
+    db,
+    queue,
+    tasks: stores.tasks,
+    lifecycle,
+    steps: createStoryboardSteps({
+      db,
+      tasks: stores.tasks,
+      lifecycle,
+      queue,
+      blobs,
+      storyboards: stores.storyboards,
+      editor: createFilmEditor(parts.media.tools),
+      models: modelTable(config.models),
+      clock,
+      logger,
+      settings: {
+        maxAttempts: config.engine.maxAttempts,
+        taskTimeoutS: config.engine.taskTimeoutS,
+        scratchDir,
+        fps: 30,
+      },
+      onEnqueued: () => renderer.wake(),
+      onStopped: (taskId) => renderer.interrupt(taskId),
+    }),
+    clock,
+    logger,
+    settings: config.engine,
+  });
   // Runs where jobs run (a serve-only process has no background work); several at once are harmless.
   const retention = createRetention({
     pruner: stores.pruner,
@@ -129,6 +161,7 @@ async function buildWorker(
   return {
     start() {
       renderer.start();
+      storyboards.start();
       poller?.start();
       retention.start();
     },
@@ -137,7 +170,7 @@ async function buildWorker(
     interrupt: (taskId) => renderer.interrupt(taskId),
     async stop() {
       retention.stop();
-      await Promise.all([renderer.stop(), poller?.stop()]);
+      await Promise.all([renderer.stop(), storyboards.stop(), poller?.stop()]);
     },
     get active() {
       return renderer.active;
@@ -167,9 +200,10 @@ export async function buildTasks(w: Wiring, parts: TaskParts): Promise<Tasks> {
     tasks: parts.stores.tasks,
     billing: parts.stores.billing,
     clock,
-    events: parts.webhooks.events,
     attempts: parts.stores.attempts,
     feed: { feed: feeds.feed, db },
+    // A shot that ends (or a storyboard cancelled) moves its storyboard on, in the same transaction.
+    events: bothEvents(parts.webhooks.events, storyboardEvents(queue, clock)),
   });
   const worker = await buildWorker(w, parts, lifecycle);
   const engine = createTaskEngine({

@@ -86,6 +86,9 @@ export async function openSqlite(dataDir: string): Promise<SqliteDatabase> {
   const { error, results } = await new Migrator({
     db: kysely,
     provider: migrationProviderFor(sqliteDialect),
+    // Numbers are reserved per feature and merged in any order: a database that ran a later one
+    // still takes an earlier one it has not run.
+    allowUnorderedMigrations: true,
   }).migrateToLatest();
   const failed = results?.find((r) => r.status === "Error");
   if (error || failed) {
