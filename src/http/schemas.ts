@@ -6,9 +6,10 @@
 import { z } from "zod";
 import { ErrorCode } from "../core/errors.js";
 import { TASK_STATUSES } from "../core/tasks/task.js";
-import { UPSTREAM_KINDS, type UpstreamErrorClass } from "../core/upstream/ports.js";
-import { UPSTREAM_ERROR_CLASSES } from "../core/upstream/taxonomy.js";
+import { UPSTREAM_KINDS } from "../core/upstream/ports.js";
+import { attempts, providerUsage } from "./attempt_schemas.js";
 import { taskCostSchema } from "./money_schemas.js";
+import { type storyboardQuoteSchema, storyboardViewSchema } from "./storyboard_schemas.js";
 
 /** An optional whole-number query parameter from `min` to `max` (query strings are text). */
 export const queryInt = (min: number, max: number) =>
@@ -50,48 +51,7 @@ export const videoCreateResponseSchema = z
   })
   .meta({ id: "UnifiedCreateResponse" });
 
-/** A provider's own usage figures for a task, when it reports them. */
-const providerUsage = z
-  .object({ tokens: z.number().optional(), seconds: z.number().optional() })
-  .nullable()
-  .meta({
-    description: "What the provider reported it used (tokens, seconds); null when it reports nothing",
-  });
-
 const taskError = z.object({ code: z.string(), message: z.string() });
-
-/** One upstream attempt of a task (core/tasks/attempt_views.ts). */
-export const taskAttemptSchema = z
-  .object({
-    number: z.int().min(1),
-    channel: z.string().meta({ description: "The channel that accepted this attempt" }),
-    upstream_id: z.string().nullable().meta({ description: "The task's id at that channel's upstream" }),
-    outcome: z.enum(["running", "completed", "failed", "cancelled"]),
-    error: z
-      .object({
-        class: z.enum(UPSTREAM_ERROR_CLASSES as [UpstreamErrorClass, ...UpstreamErrorClass[]]),
-        code: z.string().nullable().meta({ description: "The provider's own error code" }),
-        message: z.string().meta({ description: "The provider's own message" }),
-      })
-      .nullable(),
-    usage: providerUsage,
-    started_at: z.int().meta({ description: "Epoch milliseconds" }),
-    ended_at: z.int().nullable().meta({ description: "Epoch milliseconds; null while it runs" }),
-    credits: z
-      .int()
-      .min(0)
-      .meta({ description: "Credits it cost: the settled charge for the one that delivered, else 0" }),
-  })
-  .meta({ id: "TaskAttempt" });
-
-/** `attempts[]`: shown where one task is read (query, retrieve, the admin task view). */
-const attempts = z
-  .array(taskAttemptSchema)
-  .meta({
-    description:
-      "Each upstream submission that was accepted, first first: a task that failed upstream for a reason not its own was failed over to another channel",
-  })
-  .optional();
 
 /** Reelay's additions a task was created with; each present only where the request gave it. */
 const inputAdditions = {
@@ -107,42 +67,6 @@ const inputAdditions = {
     .optional(),
 };
 const status = z.enum(TASK_STATUSES);
-
-/** A storyboard's shots as the query shows them. */
-export const storyboardViewSchema = z
-  .object({
-    shots: z.array(
-      z.object({
-        index: z.int(),
-        task_id: z.string().nullable().meta({ description: "The shot's own task; null until its turn" }),
-        status: z.enum([...TASK_STATUSES, "waiting"]),
-        model: z.string(),
-        duration: z.int(),
-        progress: z.int().min(0).max(100),
-        transition: z.enum(["cut", "crossfade"]),
-        caption: z.string().nullable(),
-      }),
-    ),
-    audio: z.enum(["keep", "silent"]),
-    crossfade_s: z.number(),
-  })
-  .meta({ id: "StoryboardShots" });
-
-/** `POST /v1/video/storyboards` with `dry_run: true`: the price, nothing created. */
-export const storyboardQuoteSchema = z
-  .object({
-    object: z.literal("storyboard.quote"),
-    price: z
-      .int()
-      .nullable()
-      .meta({ description: "Credits the storyboard would be charged; null while billing is off" }),
-    shots: z.array(
-      z.object({ index: z.int(), model: z.string(), duration: z.int(), price: z.int().nullable() }),
-    ),
-    balance: z.int().nullable().meta({ description: "Your credits now; null while billing is off" }),
-    covered: z.boolean().nullable().meta({ description: "Whether the balance covers the price" }),
-  })
-  .meta({ id: "StoryboardQuote" });
 
 export const videoQueryResponseSchema = z
   .object({

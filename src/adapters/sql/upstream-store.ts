@@ -163,14 +163,15 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
     expedite,
     async expediteUpstream(channelId, upstreamId, now) {
       const row = await db
-        .selectFrom("upstream_tasks")
-        .select("task_id")
+        .updateTable("upstream_tasks")
+        .set({ next_poll_at: ms(now) })
         .where("channel_id", "=", channelId)
         .where("upstream_id", "=", upstreamId)
         .where("phase", "=", "polling")
+        .where("next_poll_at", ">", ms(now))
+        .returning("task_id")
         .executeTakeFirst();
-      if (!row) return null;
-      return (await expedite(row.task_id, now)) ? row.task_id : null;
+      return row?.task_id ?? null;
     },
     async finish(taskId, tx?: Tx) {
       await connOf(db, tx)

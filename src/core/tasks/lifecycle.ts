@@ -9,7 +9,8 @@
  * test, test/unit/task-lifecycle-writers.test.ts, holds every caller to that).
  */
 
-import { type Billing, holdPrice, priceOf } from "../catalogue/pricing.js";
+import { holdFor } from "../catalogue/hold.js";
+import type { Billing } from "../catalogue/pricing.js";
 import { settlementFor } from "../catalogue/settlement.js";
 import { ErrorCode, errors, type ReelayError } from "../errors.js";
 import type { Clock, Database, Tx } from "../ports.js";
@@ -155,10 +156,6 @@ export const newTask = (t: {
   result: null,
 });
 
-/** The model a charge found no price for: a storyboard names its shot's. */
-const unpricedModel = (billing: Billing, r: VideoRequest): string =>
-  r.storyboard?.shots.find((s) => priceOf(billing.prices, s.request) === null)?.request.model ?? r.model;
-
 /** Running statuses: the ones a task may leave. */
 const RUNNING: readonly TaskStatus[] = ["pending", "processing"];
 
@@ -280,30 +277,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
   return {
     async open(task, payer, tx) {
       if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
-      let stored = task;
-      if (billing) {
-        // The hold: the quoted price, settled against what is delivered, refunded on failure. A
-        // storyboard holds the sum of its shots' prices; its shots hold nothing of their own.
-        const price = holdPrice(billing.prices, task.request);
-        if (price === null) throw errors.noPrice(unpricedModel(billing, task.request));
-        const { credits, rule, seconds, resolution, audio, rate } = price;
-        if (!task.request.shotOf) {
-          const held = await billing.accounts.hold(
-            {
-              ownerId: task.ownerId,
-              keyId: payer.keyId,
-              taskId: task.id,
-              model: task.request.model,
-              amount: credits,
-              now: task.createdAt,
-              detail: { rule, seconds, resolution, audio, rate },
-            },
-            tx,
-          );
-          if (!held.ok) throw errors.insufficientCredits(credits, held.balance);
-          stored = { ...task, cost: { held: credits, charged: null, refunded: 0, rule, seconds } };
-        }
-      }
+      const stored = billing ? await holdFor(billing, task, payer, tx) : task;
       await tasks.insert(stored, tx);
       await announce(stored, "status", tx);
       return stored;

@@ -16,6 +16,8 @@ import type { CallbackRequest, UpstreamTaskStore } from "./ports.js";
 
 /** The URL a channel's provider is given for one task. */
 export interface CallbackLinks {
+  /** Whether the channel takes callbacks. */
+  takes(channelId: string): boolean;
   /** Absolute URL for the provider to call; null when the channel does not take callbacks. */
   urlFor(channelId: string, taskId: string): string | null;
   /** Whether `token` is the one `urlFor` put in the task's URL. */
@@ -32,6 +34,7 @@ export function createCallbackLinks(opts: {
   const mac = (channelId: string, taskId: string): Buffer =>
     createHmac("sha256", opts.secret).update(`upstream-callback\n${channelId}\n${taskId}`).digest();
   return {
+    takes: (channelId) => opts.channels.has(channelId),
     urlFor(channelId, taskId) {
       if (!opts.channels.has(channelId)) return null;
       const token = mac(channelId, taskId).toString("base64url");
@@ -77,8 +80,7 @@ export function createCallbackReceiver(deps: {
     async receive(channelId, taskId, token, req) {
       const channel = deps.router.get(channelId);
       const verify = channel?.upstream?.verifyCallback?.bind(channel.upstream);
-      if (!channel || !verify || deps.links.urlFor(channelId, taskId) === null)
-        throw errors.callbacksOff(channelId);
+      if (!channel || !verify || !deps.links.takes(channelId)) throw errors.callbacksOff(channelId);
       if (!deps.links.check(channelId, taskId, token))
         throw errors.callbackRefused("the token does not match this channel and task");
       const now = deps.clock.now();

@@ -34,8 +34,6 @@ export interface ChannelSpec {
    * (cancels it and fails it over); absent: until the task's own deadline.
    */
   readonly taskTimeoutMs?: number;
-  /** Whether its provider is given a URL to push task changes to (kinds in CALLBACK_KINDS). */
-  readonly callbacks?: boolean;
 }
 
 export interface Channel {

@@ -13,8 +13,9 @@ import { principalOf } from "../auth.js";
 import { createTask } from "../create_task.js";
 import { storeInputs } from "../openai_inputs.js";
 import { CREATE_ERRORS, type Route } from "../route.js";
-import { storyboardQuoteSchema, videoCreateResponseSchema } from "../schemas.js";
+import { videoCreateResponseSchema } from "../schemas.js";
 import type { AppServices } from "../services.js";
+import { storyboardQuoteSchema } from "../storyboard_schemas.js";
 import { CREATE_BODY_LIMIT } from "./v1_video_create.js";
 
 /** Each shot's inline images stored (checked by their bytes first); a refused one stores nothing more. */

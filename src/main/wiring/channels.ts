@@ -236,7 +236,6 @@ export async function buildChannels(
         pollIntervalMs: ch.pollIntervalMs,
         cooldown: ch.cooldown,
         ...(ch.taskTimeoutMs === undefined ? {} : { taskTimeoutMs: ch.taskTimeoutMs }),
-        callbacks: ch.callbacks,
       },
       upstream: await upstreamOf(config, ch, overrides.resolve, changed),
     })),
