@@ -56,6 +56,11 @@ export const bothEvents = (a: TaskEvents, b: TaskEvents): TaskEvents => ({
     await a.taskEnded(task, tx);
     await b.taskEnded(task, tx);
   },
+  // Every kind of event reaches both (progress ones too: webhooks may subscribe to them).
+  async taskProgressed(task, e, tx) {
+    await a.taskProgressed?.(task, e, tx);
+    await b.taskProgressed?.(task, e, tx);
+  },
 });
 
 export function createStoryboardRunner(deps: {
