@@ -2,6 +2,8 @@
  * The one closed set of error codes Reelay returns, and the named factories that build them.
  * HTTP status and envelope type are mapped from the code at the edge (src/http/errors.ts).
  */
+import type { UpstreamErrorClass } from "./upstream/ports.js";
+
 export const ErrorCode = {
   invalidRequest: "invalid_request",
   invalidJson: "invalid_json",
@@ -78,6 +80,22 @@ export class ReelayError extends Error {
 }
 
 export const isReelayError = (e: unknown): e is ReelayError => e instanceof ReelayError;
+
+/**
+ * An upstream's refusal of a create (`upstream_rejected`), with its class in the error taxonomy
+ * where the adapter knows it: the class then decides whether the create moves on to the next
+ * channel and whether the channel counts a failure (core/upstream/taxonomy.ts).
+ */
+export class UpstreamRefusal extends ReelayError {
+  readonly errorClass: UpstreamErrorClass | null;
+  constructor(
+    message: string,
+    opts: { retryable: boolean; retryAfterS: number | null; errorClass: UpstreamErrorClass | null },
+  ) {
+    super(ErrorCode.upstreamRejected, message, { retryable: opts.retryable, retryAfterS: opts.retryAfterS });
+    this.errorClass = opts.errorClass;
+  }
+}
 
 /** Named factories: call sites read as what went wrong, not how it is encoded. */
 export const errors = {
@@ -259,19 +277,19 @@ export const errors = {
       `The task did not finish within its deadline of ${seconds} s${detail ? `: ${detail}` : ""}`,
     ),
   /**
-   * An upstream refused a create. `channelFault`: the channel is at fault (429, 5xx, bad
-   * credential, unreachable), so another channel may take the task; else the request is.
+   * An upstream refused a create. `retryable`: the channel is at fault (429, 5xx, bad credential,
+   * unreachable), so another channel may take the task; else the request is. `class`: the refusal's
+   * class in the error taxonomy, when known (it then decides instead of `retryable`).
    */
   upstreamRejected: (
     channel: string,
-    detail: { status: number | null; code: string | null; message: string },
+    detail: { status: number | null; code: string | null; message: string; class?: UpstreamErrorClass },
     opts: { retryable: boolean; retryAfterS?: number | null },
   ) => {
     const said = [detail.status ? `HTTP ${detail.status}` : null, detail.code].filter(Boolean).join(", ");
-    return new ReelayError(
-      ErrorCode.upstreamRejected,
+    return new UpstreamRefusal(
       `Rejected at submit by channel '${channel}'${said ? ` (${said})` : ""}: ${detail.message}`,
-      { retryable: opts.retryable, retryAfterS: opts.retryAfterS ?? null },
+      { retryable: opts.retryable, retryAfterS: opts.retryAfterS ?? null, errorClass: detail.class ?? null },
     );
   },
   /** A create was sent but its answer never came (timeout, reset, garbled body): the upstream may hold the task. */

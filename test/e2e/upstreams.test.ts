@@ -183,7 +183,8 @@ describe("routing and failover", () => {
     expect(a.core.tasks.size).toBe(1);
   });
 
-  it("fails at submit with the upstream's reason when the request itself is refused (no failover)", async () => {
+  /** Channel a (unified) before b (OpenAI-shaped), and a key. */
+  async function preferA() {
     const { a, b } = await emulators();
     const s = await app({
       channels: [
@@ -191,22 +192,41 @@ describe("routing and failover", () => {
         channel("b", "openai", b.url, { priority: 5 }),
       ],
     });
-    const key = await s.newKey();
-    a.core.fault("create", {
-      kind: "status",
-      status: 400,
-      body: JSON.stringify({
-        error: { message: "prompt rejected by safety system", code: "content_policy" },
-      }),
-    });
+    return { a, b, s, key: await s.newKey() };
+  }
+  /** The next create at `e` is refused with HTTP 400 and this error. */
+  const refuseCreate = (e: RunningEmulator, error: { message: string; code: string }) =>
+    e.core.fault("create", { kind: "status", status: 400, body: JSON.stringify({ error }) });
+
+  it("fails at submit with the upstream's reason when the request itself is refused (no failover)", async () => {
+    const { a, b, s, key } = await preferA();
+    refuseCreate(a, { message: "duration must be 10 or 15", code: "bad_duration" });
     const done = await waitForTask(s, key, await create(s, key));
     expect(done.status).toBe("failed");
     expect(done.error).toMatchObject({ code: "upstream_rejected" });
     const message = String((done.error as { message: string }).message);
     expect(message).toContain("at submit");
-    expect(message).toContain("content_policy");
-    expect(message).toContain("prompt rejected by safety system");
+    expect(message).toContain("bad_duration");
+    expect(message).toContain("duration must be 10 or 15");
     expect(routesSeen(b)).toEqual([]);
+  });
+
+  it("classes a refusal by the taxonomy: moderation fails as content_policy, a quota refusal moves on", async () => {
+    const { a, b, s, key } = await preferA();
+    refuseCreate(a, { message: "prompt rejected by safety system", code: "content_policy" });
+    const refused = await waitForTask(s, key, await create(s, key));
+    expect(refused.status).toBe("failed");
+    expect(refused.error).toMatchObject({ code: "content_policy" });
+    expect(String((refused.error as { message: string }).message)).toContain(
+      "prompt rejected by safety system",
+    );
+    expect(routesSeen(b)).toEqual([]);
+
+    // A 400 whose code says the account ran out is the channel's fault: the next channel takes it.
+    refuseCreate(a, { message: "top up your account", code: "insufficient_quota" });
+    const moved = await waitForTask(s, key, await create(s, key));
+    expect(moved.status).toBe("completed");
+    expect(routesSeen(b)).toContain("create");
   });
 });
 

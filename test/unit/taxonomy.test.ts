@@ -4,6 +4,7 @@ import { ErrorCode, errors } from "../../src/core/errors.js";
 import {
   classOf,
   classOfError,
+  classOfRefusal,
   ERROR_CLASSES,
   failureOf,
   UPSTREAM_ERROR_CLASSES,
@@ -66,5 +67,40 @@ describe("classing a provider's error", () => {
     expect(classOfError(errors.upstreamExpired("a", "expired"))).toBe("result_unavailable");
     expect(classOfError(errors.taskTimeout(10))).toBe("timeout");
     expect(classOfError(errors.contentPolicy("a", null, "x"))).toBe("content_policy");
+  });
+});
+
+describe("an upstream's HTTP refusal of a create", () => {
+  const said = (message: string, code: string | null = null) => ({ code, message });
+  it("is classed by a status that says whose fault it is, whatever the words", () => {
+    expect(classOfRefusal(401, said("invalid prompt"))).toBe("auth");
+    expect(classOfRefusal(403, said("nope"))).toBe("auth");
+    expect(classOfRefusal(402, said("pay"))).toBe("quota");
+    expect(classOfRefusal(408, said("slow"))).toBe("timeout");
+    expect(classOfRefusal(429, said("invalid"))).toBe("overloaded");
+    expect(classOfRefusal(503, said("down"))).toBe("overloaded");
+    expect(classOfRefusal(500, said("boom"))).toBe("upstream_internal");
+  });
+  it("else by its words; a 4xx nothing recognises is the request's", () => {
+    expect(classOfRefusal(400, said("prompt flagged by moderation"))).toBe("content_policy");
+    expect(classOfRefusal(400, said("x", "insufficient_quota"))).toBe("quota");
+    expect(classOfRefusal(400, said("duration must be 5 or 10"))).toBe("invalid_request");
+    expect(classOfRefusal(422, said("what is this"))).toBe("invalid_request");
+  });
+  it("the class decides: a channel's refusal moves on and cools the channel, the request's does not", () => {
+    const refusal = (cls: ReturnType<typeof classOfRefusal>) =>
+      errors.upstreamRejected(
+        "a",
+        { status: 400, code: null, message: "m", class: cls },
+        { retryable: false },
+      );
+    expect(refusal("quota").errorClass).toBe("quota");
+    expect(ERROR_CLASSES[classOfRefusal(429, said("x"))]).toMatchObject({ retry: true, coolDown: true });
+    expect(ERROR_CLASSES[classOfRefusal(408, said("x"))]).toMatchObject({ retry: true, coolDown: false });
+    expect(ERROR_CLASSES[classOfRefusal(400, said("bad size"))]).toMatchObject({
+      retry: false,
+      coolDown: false,
+    });
+    expect(refusal("invalid_request").code).toBe(ErrorCode.upstreamRejected);
   });
 });

@@ -6,7 +6,7 @@
  * and goes to a channel it has not been tried on.
  */
 
-import { ErrorCode, errors, isReelayError, type ReelayError } from "../errors.js";
+import { ErrorCode, errors, isReelayError, type ReelayError, UpstreamRefusal } from "../errors.js";
 import type { ClaimedJob, JobQueue } from "../jobs/ports.js";
 import type { Clock, Database, Logger } from "../ports.js";
 import type { TaskLifecycle } from "../tasks/lifecycle.js";
@@ -20,6 +20,7 @@ import type {
   UpstreamTaskStore,
 } from "./ports.js";
 import { planRoute } from "./route_plan.js";
+import { ERROR_CLASSES } from "./taxonomy.js";
 
 export type Dispatch = { kind: "local" } | { kind: "submitted"; channelId: string };
 
@@ -184,12 +185,14 @@ export function createDispatcher(deps: {
             throw e;
           }
           await upstreamTasks.drop(task.id);
-          if (e.code === ErrorCode.upstreamRejected && e.retryable) {
+          // The refusal's class decides where the adapter knew it (taxonomy.ts), else its flag.
+          const policy = e instanceof UpstreamRefusal && e.errorClass ? ERROR_CLASSES[e.errorClass] : null;
+          if (e.code === ErrorCode.upstreamRejected && (policy?.retry ?? e.retryable)) {
             logger.warn(
               { taskId: task.id, channel: channelId, err: e.message },
               "channel refused the create; failing over",
             );
-            await router.failure(channel, e.message, clock.now());
+            if (policy?.coolDown ?? true) await router.failure(channel, e.message, clock.now());
             last = e;
             continue;
           }

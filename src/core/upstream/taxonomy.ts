@@ -104,6 +104,24 @@ export function classOf(e: {
   return "upstream_internal";
 }
 
+/**
+ * The class of an upstream's HTTP refusal of a create: by its status where the status says whose
+ * fault it is (401/403 a refused key, 402 quota, 408 timeout, 429 overloaded, 5xx the provider's),
+ * else by the words of its code or message; a 4xx nothing recognises is the request's.
+ */
+export function classOfRefusal(
+  status: number,
+  said: { readonly code: string | null; readonly message: string },
+): UpstreamErrorClass {
+  if (status === 401 || status === 403) return "auth";
+  if (status === 402) return "quota";
+  if (status === 408) return "timeout";
+  if (status === 429) return "overloaded";
+  if (status >= 500) return status === 503 ? "overloaded" : "upstream_internal";
+  const cls = classOf(said);
+  return cls === "upstream_internal" ? "invalid_request" : cls;
+}
+
 /** The task's error for a provider's failure of class `cls` while it ran (its code and reason kept). */
 export function failureOf(
   cls: UpstreamErrorClass,

@@ -11,6 +11,7 @@ import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher, type FormData, request } from "undici";
 import { errors, isReelayError, type ReelayError } from "../../../core/errors.js";
 import { sniffMedia } from "../../../core/media/media_types.js";
+import { classOfRefusal, ERROR_CLASSES } from "../../../core/upstream/taxonomy.js";
 import { GuardError, type HostGuard } from "../../net/guard.js";
 
 export interface ChannelHttpOptions {
@@ -196,15 +197,16 @@ export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
     },
     refusal(res, phase, resendable = false) {
       const said = upstreamMessage(res.json, res.text);
-      // The channel's fault (overloaded, down, our credential refused): another channel may do.
-      const channelFault =
-        res.status === 408 || res.status === 429 || res.status >= 500 || [401, 402, 403].includes(res.status);
       if (phase === "submit" && res.status === 504)
         return errors.upstreamOutcomeUnknown(o.channelId, `HTTP 504: ${said.message}`, resendable);
+      // The taxonomy decides: a class that is not the request's fault may go to another channel.
+      const cls = classOfRefusal(res.status, said);
+      if (phase === "submit" && cls === "content_policy")
+        return errors.contentPolicy(o.channelId, said.code ?? String(res.status), said.message);
       return errors.upstreamRejected(
         o.channelId,
-        { status: res.status, code: said.code, message: said.message },
-        { retryable: phase !== "submit" || channelFault, retryAfterS: res.retryAfterS },
+        { status: res.status, code: said.code, message: said.message, class: cls },
+        { retryable: phase !== "submit" || ERROR_CLASSES[cls].retry, retryAfterS: res.retryAfterS },
       );
     },
     async download(url, destPath, opts) {
