@@ -18,24 +18,18 @@ import type { GenerateContext, GeneratedVideo } from "../../src/core/media/ports
 import type { VideoRequest, VideoSource } from "../../src/core/tasks/task.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const request = (over: Partial<VideoRequest>): VideoRequest => ({
-  api: "openai",
-  model: "sora-2",
-  family: "sora-2",
-  prompt: "A lighthouse on a cliff at dusk, waves below, gulls circling in the warm evening light",
-  orientation: "landscape",
-  size: "1280x720",
-  width: 1280,
-  height: 720,
-  duration: 4,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest>): VideoRequest =>
+  textToVideo({
+    api: "openai",
+    model: "sora-2",
+    family: "sora-2",
+    prompt: "A lighthouse on a cliff at dusk, waves below, gulls circling in the warm evening light",
+    size: "1280x720",
+    duration: 4,
+    ...over,
+  });
 
 const source = (kind: VideoSource["kind"], durationS = 4): VideoSource => ({
   kind,

@@ -19,26 +19,21 @@ import { createDelogoRemover } from "../../src/adapters/watermark/delogo.js";
 import type { GenerateContext, GeneratedVideo, Region } from "../../src/core/media/ports.js";
 import type { CharacterRef, VideoRequest, VideoSource } from "../../src/core/tasks/task.js";
 import { ffprobe } from "../helpers/ffprobe.js";
+import { textToVideo } from "../helpers/video-request.js";
 
 const W = 1280;
 const H = 720;
-const request = (over: Partial<VideoRequest>): VideoRequest => ({
-  api: "unified",
-  model: "sora-2",
-  family: "sora-2",
-  prompt: "A lighthouse on a cliff at dusk",
-  orientation: "landscape",
-  size: "small",
-  width: W,
-  height: H,
-  duration: 4,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: true,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest>): VideoRequest =>
+  textToVideo({
+    model: "sora-2",
+    family: "sora-2",
+    prompt: "A lighthouse on a cliff at dusk",
+    width: W,
+    height: H,
+    duration: 4,
+    watermark: true,
+    ...over,
+  });
 const ALICE: CharacterRef = { username: "alice", videoKey: "unused", startS: 0.5, endS: 2.5 };
 /** The middle of the frame's upper half: clear of the caption, the mark and the insets. */
 const UPPER_MIDDLE: Region = { x: W / 4, y: H / 3, width: W / 2, height: H / 6 };

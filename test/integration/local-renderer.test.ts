@@ -26,24 +26,16 @@ import type { GenerateContext } from "../../src/core/media/ports.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { ffprobe } from "../helpers/ffprobe.js";
 import { type ImageServer, startImageServer } from "../helpers/image-server.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const request = (over: Partial<VideoRequest>): VideoRequest => ({
-  api: "unified",
-  model: "sora-2",
-  family: "sora-2",
-  prompt: "A lighthouse on a cliff at dusk, waves below, gulls circling in the warm evening light",
-  orientation: "landscape",
-  size: "small",
-  width: 1280,
-  height: 720,
-  duration: 10,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest>): VideoRequest =>
+  textToVideo({
+    model: "sora-2",
+    family: "sora-2",
+    prompt: "A lighthouse on a cliff at dusk, waves below, gulls circling in the warm evening light",
+    duration: 10,
+    ...over,
+  });
 
 describe("local renderer (real ffmpeg)", () => {
   let tools: MediaTools;

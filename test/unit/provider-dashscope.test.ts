@@ -12,23 +12,17 @@ import {
 } from "../../src/adapters/providers/dashscope/mapping.js";
 import { DASHSCOPE_MODELS } from "../../src/core/catalogue/builtin/dashscope.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const REQ: VideoRequest = {
-  api: "unified",
+const REQ: VideoRequest = textToVideo({
   model: "wan2.5",
   family: "wan2.5",
   prompt: "a heron in the reeds",
-  orientation: "landscape",
   size: "large",
   width: 1920,
   height: 1080,
-  duration: 5,
-  images: [],
-  imageKeys: [],
-  source: null,
   watermark: true,
-  private: false,
-};
+});
 
 describe("DashScope request body", () => {
   it("maps the seed fields of a text-to-video request to size W*H, duration and the watermark switch", () => {

@@ -24,6 +24,7 @@ import { DEFAULT_MODELS, modelTable } from "../../src/core/catalogue/models.js";
 import { errors, isReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { modelEntrySchema } from "../../src/main/model_config.js";
+import { textToVideo } from "../helpers/video-request.js";
 
 const req = {
   prompt: "a kite",
@@ -302,22 +303,12 @@ function fakeHttp(answers: Record<string, [number, unknown]>) {
   return { http, calls };
 }
 
-const request: VideoRequest = {
-  api: "unified",
+const request: VideoRequest = textToVideo({
   model: "fal-wan-2.5",
   family: "wan-2.5",
   prompt: "a red kite",
-  orientation: "landscape",
-  size: "small",
-  width: 1280,
-  height: 720,
   duration: 10,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-};
+});
 const ctx = {
   taskId: "task_1",
   upstreamModel: "fal-ai/wan-25-preview/text-to-video",

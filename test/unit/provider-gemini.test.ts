@@ -20,24 +20,19 @@ import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstr
 import { ErrorCode, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { checkPredictBody } from "../emulators/gemini.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "veo-3.1",
-  family: "veo-3.1",
-  prompt: "a red kite",
-  orientation: "landscape",
-  size: "large",
-  width: 1920,
-  height: 1080,
-  duration: 8,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({
+    model: "veo-3.1",
+    family: "veo-3.1",
+    prompt: "a red kite",
+    size: "large",
+    width: 1920,
+    height: 1080,
+    duration: 8,
+    ...over,
+  });
 
 const img = (n: string) => ({ bytesBase64Encoded: Buffer.from(n).toString("base64"), mimeType: "image/png" });
 const NONE = { firstFrame: null, lastFrame: null, references: [] };

@@ -26,24 +26,18 @@ import { isReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { channelSchema, readChannels } from "../../src/main/channel_config.js";
 import { TINY_PNG } from "../helpers/images.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "kling-v2.1-master",
-  family: "kling-v2.1",
-  prompt: "a kite over the sea",
-  orientation: "landscape",
-  size: "large",
-  width: 1920,
-  height: 1080,
-  duration: 5,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({
+    model: "kling-v2.1-master",
+    family: "kling-v2.1",
+    prompt: "a kite over the sea",
+    size: "large",
+    width: 1920,
+    height: 1080,
+    ...over,
+  });
 
 const opts = { model: "kling-v2-1-master", taskId: "task_01", firstFrame: null, lastFrame: null };
 

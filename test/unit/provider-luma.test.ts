@@ -15,6 +15,7 @@ import { createLumaProvider } from "../../src/adapters/providers/luma/provider.j
 import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstream/http.js";
 import { errors, isReelayError, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { textToVideo } from "../helpers/video-request.js";
 
 const base = {
   model: "ray-2",
@@ -157,23 +158,17 @@ function fakeHttp(answers: { status: number; json: unknown }[]) {
   return { http, calls, downloads };
 }
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "ray-2",
-  family: "ray-2",
-  prompt: "a red kite",
-  orientation: "portrait",
-  size: "small",
-  width: 720,
-  height: 1280,
-  duration: 9,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({
+    model: "ray-2",
+    family: "ray-2",
+    prompt: "a red kite",
+    orientation: "portrait",
+    width: 720,
+    height: 1280,
+    duration: 9,
+    ...over,
+  });
 
 const ctx = {
   taskId: "t1",

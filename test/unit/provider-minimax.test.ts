@@ -18,6 +18,7 @@ import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstr
 import { errors, isReelayError, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { TINY_PNG } from "../helpers/images.js";
+import { textToVideo } from "../helpers/video-request.js";
 
 const base = {
   model: "MiniMax-Hailuo-02",
@@ -163,23 +164,8 @@ function fakeHttp(answers: Record<string, unknown>) {
   return { http, calls };
 }
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "hailuo-02",
-  family: "hailuo-02",
-  prompt: "a red kite",
-  orientation: "landscape",
-  size: "small",
-  width: 1280,
-  height: 720,
-  duration: 10,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({ model: "hailuo-02", family: "hailuo-02", prompt: "a red kite", duration: 10, ...over });
 
 describe("MiniMax adapter over HTTP", () => {
   let dir: string;

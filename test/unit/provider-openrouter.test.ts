@@ -19,6 +19,7 @@ import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstr
 import { errors, isReelayError, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { TINY_PNG } from "../helpers/images.js";
+import { textToVideo } from "../helpers/video-request.js";
 
 const base = {
   model: "google/veo-3.1",
@@ -204,23 +205,17 @@ function fakeHttp(answers: Record<string, { status: number; json: unknown }>) {
   return { http, calls, downloads };
 }
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "openrouter-veo-3.1",
-  family: "openrouter-veo-3.1",
-  prompt: "a red kite",
-  orientation: "portrait",
-  size: "small",
-  width: 720,
-  height: 1280,
-  duration: 6,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({
+    model: "openrouter-veo-3.1",
+    family: "openrouter-veo-3.1",
+    prompt: "a red kite",
+    orientation: "portrait",
+    width: 720,
+    height: 1280,
+    duration: 6,
+    ...over,
+  });
 
 describe("OpenRouter adapter over HTTP", () => {
   let dir: string;

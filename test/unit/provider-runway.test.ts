@@ -16,24 +16,10 @@ import { runwayAuthHeaders } from "../../src/adapters/providers/runway/provider.
 import { DEFAULT_MODELS } from "../../src/core/catalogue/models.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { channelSchema, readChannels } from "../../src/main/channel_config.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "gen4.5",
-  family: "gen-4.5",
-  prompt: "a kite over dunes",
-  orientation: "landscape",
-  size: "small",
-  width: 1280,
-  height: 720,
-  duration: 5,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({ model: "gen4.5", family: "gen-4.5", prompt: "a kite over dunes", ...over });
 const none: RunwayImages = { firstFrame: null, lastFrame: null, references: 0 };
 
 describe("Runway ratio", () => {

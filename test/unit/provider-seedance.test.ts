@@ -15,24 +15,18 @@ import type { CallResult, ChannelHttp } from "../../src/adapters/providers/upstr
 import { imagesByRole } from "../../src/adapters/providers/upstream/images.js";
 import { ErrorCode, errors, isReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const base: VideoRequest = {
-  api: "unified",
-  model: "seedance-1.0-pro",
-  family: "seedance-1.0",
-  prompt: "a fox in the snow",
-  orientation: "landscape",
-  size: "large",
-  width: 1920,
-  height: 1080,
-  duration: 5,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-};
-const req = (over: Partial<VideoRequest> = {}): VideoRequest => ({ ...base, ...over });
+const req = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({
+    model: "seedance-1.0-pro",
+    family: "seedance-1.0",
+    prompt: "a fox in the snow",
+    size: "large",
+    width: 1920,
+    height: 1080,
+    ...over,
+  });
 const none = { firstFrame: null, lastFrame: null, references: [] };
 
 describe("createBody", () => {

@@ -26,24 +26,19 @@ import { ErrorCode, type ReelayError } from "../../src/core/errors.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
 import { channelSchema, readChannels } from "../../src/main/channel_config.js";
 import { checkVertexBody, testServiceAccountKey } from "../emulators/vertex.js";
+import { textToVideo } from "../helpers/video-request.js";
 
-const request = (over: Partial<VideoRequest> = {}): VideoRequest => ({
-  api: "unified",
-  model: "veo-3.1",
-  family: "veo-3.1",
-  prompt: "a red kite",
-  orientation: "landscape",
-  size: "large",
-  width: 1920,
-  height: 1080,
-  duration: 8,
-  images: [],
-  imageKeys: [],
-  source: null,
-  watermark: false,
-  private: false,
-  ...over,
-});
+const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
+  textToVideo({
+    model: "veo-3.1",
+    family: "veo-3.1",
+    prompt: "a red kite",
+    size: "large",
+    width: 1920,
+    height: 1080,
+    duration: 8,
+    ...over,
+  });
 
 const NONE = { firstFrame: null, lastFrame: null, references: [] };
 const PNG = { bytesBase64Encoded: "iVBORw0KGgo=", mimeType: "image/png" };

@@ -11,21 +11,16 @@ import {
   xaiError,
 } from "../../src/adapters/providers/xai/mapping.js";
 import type { VideoRequest } from "../../src/core/tasks/task.js";
+import { textToVideo } from "../helpers/video-request.js";
 
 const request = (over: Partial<VideoRequest> = {}): VideoRequest =>
-  ({
+  textToVideo({
     model: "grok-imagine-video",
     prompt: "a kite over dunes",
-    orientation: "landscape",
-    size: "small",
-    width: 1280,
-    height: 720,
     duration: 6,
-    images: [],
-    imageKeys: [],
     watermark: true,
     ...over,
-  }) as VideoRequest;
+  });
 
 const none = { firstFrame: null, references: [] };
 
