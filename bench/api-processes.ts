@@ -19,7 +19,7 @@
  */
 import { pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import { type CpuLimit, limitCpu } from "./lib/cgroup.js";
+import { type CpuSlice, limitCpu } from "./lib/cgroup.js";
 import { coresBusy, loadAverage, machineSample, processCpuS } from "./lib/cpu.js";
 import { benchPostgres, withDatabase } from "./lib/pg.js";
 import {
@@ -56,7 +56,7 @@ interface CaseResult {
 
 interface Api {
   readonly server: ReelayServer;
-  readonly limit: CpuLimit | null;
+  readonly limit: CpuSlice | null;
   /** What each connection sends in turn. */
   readonly requests: readonly {
     method: string;

@@ -34,7 +34,8 @@ import { createSqlTaskStore } from "../src/adapters/sql/task-store.js";
 import { createSqlUpstreamTaskStore } from "../src/adapters/sql/upstream-store.js";
 import { newTaskId } from "../src/core/ids.js";
 import { sampleTask } from "../test/contract/job-queue.contract.js";
-import { loadAverage } from "./lib/cpu.js";
+import { limitCpu } from "./lib/cgroup.js";
+import { loadAverage, processCpuS } from "./lib/cpu.js";
 import { benchPostgres, withDatabase } from "./lib/pg.js";
 import { int, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
 
@@ -51,9 +52,43 @@ const POLLERS = 4;
 const POLL_BATCH = 64;
 /** Upper bound on operations per measurement, whatever the speed (loops bounded in count and time). */
 const MAX_OPS = 5_000_000;
+/**
+ * The clients (this process) get this much of a core, reserved where cgroups allow it
+ * (bench/lib/cgroup.ts): on a machine other jobs load, an unreserved client gets a sliver of a core
+ * and becomes the bound, and the figures would be its, not the server's.
+ */
+const CLIENT_CORES = 0.8;
 
-/** Runs `clients` loops of `op` until DURATION_MS has passed; returns operations per second. */
-async function drive(clients: number, op: (client: number) => Promise<number>): Promise<number> {
+/** A rate, and the same per CPU-second of the PostgreSQL backends serving it (null: not on this machine). */
+interface Rate {
+  readonly perS: number;
+  readonly perPgCpuS: number | null;
+}
+
+/** CPU seconds used so far by each PostgreSQL backend connected to the database at `url` (/proc, so local servers only). */
+async function backendCpu(url: string): Promise<Map<number, number>> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ pid: number }>(
+      "select pid from pg_stat_activity where datname = current_database() and backend_type = 'client backend' and pid <> pg_backend_pid()",
+    );
+    return new Map(
+      await Promise.all(r.rows.map(async (row) => [row.pid, await processCpuS(row.pid)] as const)),
+    );
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Runs `clients` loops of `op` on the database at `url` until DURATION_MS has passed; returns
+ * operations per second, and per CPU-second of that database's backends: on a machine shared with
+ * other jobs the first says what got through, the second what it cost PostgreSQL (the WAL writer's
+ * and the fsyncs' share not included), which is what sizing a server of other cores needs.
+ */
+async function drive(url: string, clients: number, op: (client: number) => Promise<number>): Promise<Rate> {
+  const before = await backendCpu(url);
   let done = 0;
   const t0 = performance.now();
   const until = t0 + DURATION_MS;
@@ -62,15 +97,21 @@ async function drive(clients: number, op: (client: number) => Promise<number>): 
       while (performance.now() < until && done < MAX_OPS) done += await op(c);
     }),
   );
-  return done / ((performance.now() - t0) / 1000);
+  const perS = done / ((performance.now() - t0) / 1000);
+  const after = await backendCpu(url);
+  let cpuS = 0;
+  for (const [pid, s] of after) cpuS += s - (before.get(pid) ?? 0);
+  return { perS, perPgCpuS: cpuS > 0 ? done / cpuS : null };
 }
 
 /** Single-row INSERT commits/s, CLIENTS connections: the baseline. */
-async function bareCommits(url: string): Promise<number> {
+async function bareCommits(url: string): Promise<Rate> {
   const pool = new pg.Pool({ connectionString: url, max: CLIENTS });
+  // An idle client cut by the server (another job restarting it) must not crash the run unhandled.
+  pool.on("error", () => undefined);
   try {
     await pool.query("CREATE TABLE bench_commits (id bigserial PRIMARY KEY, v text NOT NULL)");
-    return await drive(CLIENTS, async () => {
+    return await drive(url, CLIENTS, async () => {
       await pool.query("INSERT INTO bench_commits (v) VALUES ($1)", ["bench"]);
       return 1;
     });
@@ -94,12 +135,12 @@ async function withReelayDb<T>(url: string, fn: (db: PostgresDatabase, boss: PgB
 }
 
 /** Create transactions/s (task + job), the bytes each task left on disk, then task reads by id/s. */
-async function creates(url: string): Promise<{ perS: number; bytesPerTask: number; readsPerS: number }> {
+async function creates(url: string): Promise<{ create: Rate; bytesPerTask: number; reads: Rate }> {
   return withReelayDb(url, async (db, boss) => {
     const tasks = createSqlTaskStore(db.kysely);
     const queue = createPgBossQueue({ boss, db: db.kysely });
     const ids: string[] = [];
-    const perS = await drive(CLIENTS, async () => {
+    const create = await drive(url, CLIENTS, async () => {
       const task = sampleTask(newTaskId("sora-2", Date.now()));
       ids.push(task.id);
       await db.transaction(async (tx) => {
@@ -118,23 +159,23 @@ async function creates(url: string): Promise<{ perS: number; bytesPerTask: numbe
     const row = r.rows[0];
     // What GET /v1/video/query reads: one task by id (no row cache on PostgreSQL, several writers).
     let i = 0;
-    const readsPerS = await drive(CLIENTS, async () => {
+    const reads = await drive(url, CLIENTS, async () => {
       const id = ids[i++ % ids.length] as string;
       if (!(await tasks.get(id))) throw new Error(`task ${id} not found`);
       return 1;
     });
-    return { perS, bytesPerTask: row && row.n > 0 ? row.bytes / row.n : 0, readsPerS };
+    return { create, bytesPerTask: row && row.n > 0 ? row.bytes / row.n : 0, reads };
   });
 }
 
 /** Jobs/s through raw pg-boss: one send per call, fetch FETCH_BATCH, complete one at a time. */
-async function jobs(url: string): Promise<{ perS: number; sentPerS: number }> {
+async function jobs(url: string): Promise<Rate & { sentPerS: number }> {
   return withReelayDb(url, async (_db, boss) => {
     const queue = "bench";
     await boss.createQueue(queue);
     let sent = 0;
     const t0 = performance.now();
-    const perS = await drive(SENDERS + FETCHERS, async (c) => {
+    const rate = await drive(url, SENDERS + FETCHERS, async (c) => {
       if (c < SENDERS) {
         await boss.send(queue, { n: sent });
         sent++;
@@ -149,12 +190,12 @@ async function jobs(url: string): Promise<{ perS: number; sentPerS: number }> {
       for (const j of got) await boss.complete(queue, j.id);
       return got.length;
     });
-    return { perS, sentPerS: sent / ((performance.now() - t0) / 1000) };
+    return { ...rate, sentPerS: sent / ((performance.now() - t0) / 1000) };
   });
 }
 
 /** Polls recorded/s: POLLERS leasing POLL_BATCH due rows and saving their outcomes, over POLL_ROWS in flight. */
-async function polls(url: string): Promise<{ perS: number; bytesPerRow: number }> {
+async function polls(url: string): Promise<Rate & { bytesPerRow: number }> {
   return withReelayDb(url, async (db) => {
     const store = createSqlUpstreamTaskStore(db.kysely);
     const now = Date.now();
@@ -167,7 +208,7 @@ async function polls(url: string): Promise<{ perS: number; bytesPerRow: number }
     const size = await sql<{
       bytes: number;
     }>`select pg_total_relation_size('upstream_tasks')::bigint as bytes`.execute(db.kysely);
-    const perS = await drive(POLLERS, async () => {
+    const rate = await drive(url, POLLERS, async () => {
       const leased = await store.claimDue({ limit: POLL_BATCH, now: Date.now(), leaseMs: 60_000 });
       // Due again at once, so the pollers never run dry: every lease finds work.
       await store.saveMany(
@@ -181,7 +222,7 @@ async function polls(url: string): Promise<{ perS: number; bytesPerRow: number }
       );
       return leased.length;
     });
-    return { perS, bytesPerRow: (size.rows[0]?.bytes ?? 0) / POLL_ROWS };
+    return { ...rate, bytesPerRow: (size.rows[0]?.bytes ?? 0) / POLL_ROWS };
   });
 }
 
@@ -202,77 +243,59 @@ async function serverSettings(url: string): Promise<Record<string, string>> {
 
 export async function runPgLimitsBench(): Promise<SummaryRow[]> {
   const server = await benchPostgres();
+  const reserved = await limitCpu(process.pid, CLIENT_CORES);
   try {
     const loadBefore = loadAverage();
     const bare = await withDatabase(server.url, bareCommits);
-    console.log(`  bare single-row commits: ${int(bare)}/s (${CLIENTS} clients)`);
-    const create = await withDatabase(server.url, creates);
-    console.log(
-      `  create transactions: ${int(create.perS)}/s, ${int(create.bytesPerTask)} bytes a task; ` +
-        `task reads by id: ${int(create.readsPerS)}/s`,
-    );
+    const made = await withDatabase(server.url, creates);
     const job = await withDatabase(server.url, jobs);
-    console.log(`  pg-boss jobs: ${int(job.perS)} completed/s (${int(job.sentPerS)} sent/s)`);
     const poll = await withDatabase(server.url, polls);
-    console.log(
-      `  poll-row updates: ${int(poll.perS)} polls recorded/s, ${int(poll.bytesPerRow)} bytes a row`,
-    );
-    const baseline = `${int(bare)} single-row commits/s`;
-    const rows: SummaryRow[] = [
-      {
-        name: `PostgreSQL create transactions (task + job), ${CLIENTS} clients`,
-        figure: `${int(create.perS)} creates/s`,
-        baseline,
-        ratio: create.perS / bare,
-        goal: null,
-      },
-      {
-        name: `PostgreSQL task reads by id (what a query reads), ${CLIENTS} clients`,
-        figure: `${int(create.readsPerS)} reads/s`,
-        baseline,
-        ratio: create.readsPerS / bare,
-        goal: null,
-      },
-      {
-        name: `PostgreSQL raw pg-boss send + fetch (${FETCH_BATCH}) + complete, ${CLIENTS} clients`,
-        figure: `${int(job.perS)} jobs/s`,
-        baseline,
-        ratio: job.perS / bare,
-        goal: null,
-      },
-      {
-        name: `PostgreSQL poll-row updates (claimDue ${POLL_BATCH} + saveMany), ${POLLERS} pollers, ${int(POLL_ROWS)} in flight`,
-        figure: `${int(poll.perS)} polls/s`,
-        baseline,
-        ratio: poll.perS / bare,
-        goal: null,
-      },
+    const perCpu = (r: Rate) => (r.perPgCpuS === null ? "" : `, ${int(r.perPgCpuS)} per PostgreSQL CPU-s`);
+    const baseline = `${int(bare.perS)} single-row commits/s${perCpu(bare)}`;
+    const measured: [name: string, unit: string, rate: Rate][] = [
+      [`create transactions (task + job), ${CLIENTS} clients`, "creates/s", made.create],
+      [`task reads by id (what a query reads), ${CLIENTS} clients`, "reads/s", made.reads],
+      [`raw pg-boss send + fetch (${FETCH_BATCH}) + complete, ${CLIENTS} clients`, "jobs/s", job],
+      [
+        `poll-row updates (claimDue ${POLL_BATCH} + saveMany), ${POLLERS} pollers, ${int(POLL_ROWS)} in flight`,
+        "polls/s",
+        poll,
+      ],
     ];
+    const rows: SummaryRow[] = measured.map(([name, unit, rate]) => ({
+      name: `PostgreSQL ${name}`,
+      figure: `${int(rate.perS)} ${unit}${perCpu(rate)}`,
+      baseline,
+      ratio: rate.perS / bare.perS,
+      goal: null,
+    }));
+    const out = (r: Rate) => ({
+      per_s: Math.round(r.perS),
+      per_pg_cpu_s: r.perPgCpuS === null ? null : Math.round(r.perPgCpuS),
+      over_bare: ratio3(r.perS / bare.perS),
+    });
     const path = await writeResult("pg-limits", {
       load_average: { before: loadBefore, after: loadAverage() },
       postgres: server.description,
       settings: await serverSettings(server.url),
       duration_s: DURATION_MS / 1000,
+      client_cores_reserved: reserved ? CLIENT_CORES : null,
       clients: CLIENTS,
-      bare_commits_per_s: Math.round(bare),
-      create_transactions_per_s: Math.round(create.perS),
-      create_over_bare: ratio3(create.perS / bare),
-      bytes_per_task: Math.round(create.bytesPerTask),
-      task_reads_per_s: Math.round(create.readsPerS),
-      reads_over_bare: ratio3(create.readsPerS / bare),
+      bare_commits: out(bare),
+      creates: out(made.create),
+      bytes_per_task: Math.round(made.bytesPerTask),
+      task_reads: out(made.reads),
       pgboss: { senders: SENDERS, fetchers: FETCHERS, fetch_batch: FETCH_BATCH },
-      pgboss_jobs_per_s: Math.round(job.perS),
-      pgboss_sent_per_s: Math.round(job.sentPerS),
-      jobs_over_bare: ratio3(job.perS / bare),
+      pgboss_jobs: { ...out(job), sent_per_s: Math.round(job.sentPerS) },
       polls: { rows_in_flight: POLL_ROWS, pollers: POLLERS, batch: POLL_BATCH },
-      poll_updates_per_s: Math.round(poll.perS),
-      polls_over_bare: ratio3(poll.perS / bare),
+      poll_updates: out(poll),
       bytes_per_upstream_row: Math.round(poll.bytesPerRow),
     });
     for (const r of rows) console.log(`  ${r.name}: ${r.figure} ÷ ${r.baseline} = ${r.ratio.toFixed(3)}`);
     console.log(`  results written to ${path}`);
     return rows;
   } finally {
+    await reserved?.remove();
     await server.stop();
   }
 }

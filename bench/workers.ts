@@ -9,25 +9,29 @@
  *
  * A round: N tasks are created over HTTP on `serve` while no worker runs, then the workers start
  * and the clock runs from the first create the relay receives until `serve`'s /metrics counts all
- * N `completed`. Queuing first measures what the shared queue and the pollers let through, not
- * how fast one client can create: with workers already running, the create rate (one HTTP client,
- * one API process on the same 2 cores) would set the pace for every case and hide the added
- * workers. Node's start-up is left out the same way (each worker boots in ≈ 1 s; the clock starts
- * at the first create that reaches the relay, so workers booting late count against the case).
+ * N `completed`; the figure compared is the steady rate, between the looks that first saw 20 % and
+ * 80 % of them completed, so that workers booting (≈ 1 s each, several seconds when 4 start at
+ * once on 2 busy cores) and the ramp up do not count; the end-to-end rate is reported beside it.
+ * Queuing first measures what the shared queue and the pollers let through, not how fast one
+ * client can create: with workers already running, the create rate (one HTTP client, one API
+ * process on the same 2 cores) would set the pace for every case and hide the added workers.
  *
  * Each task costs a worker, at the relay: one create, a poll every POLL_INTERVAL_S until RUN_MS has
  * passed (≈ 2 polls), then a fresh query and two downloads (video, thumbnail), one after the other
  * — every request LATENCY_MS long — and locally ffprobe and two short ffmpeg runs (thumbnail,
  * spritesheet) on a small 10 s video, and the uploads of the results to the bucket. The caps
  * (PER_WORKER, per process) make the download stage the bound: REELAY_FETCH_CONCURRENCY 1, so one
- * worker finishes at most ≈ 1 ÷ (3 × LATENCY_MS + ≈ 0.15 s of ffmpeg) ≈ 1.1 tasks/s; creates
- * (REELAY_WORKER_CONCURRENCY 1 + SUBMIT 3 = 4 in flight, ≈ 16/s) and polls (REELAY_POLL_CONCURRENCY
- * 25, ≈ 100/s) have room to spare. That models a worker whose time goes in waiting on the upstream
+ * worker finishes at most ≈ 1 ÷ (3 × LATENCY_MS + ≈ 0.15 s of ffmpeg) ≈ 0.6 tasks/s; creates
+ * (REELAY_WORKER_CONCURRENCY 1 + SUBMIT 3 = 4 in flight, ≈ 8/s) and polls (REELAY_POLL_CONCURRENCY
+ * 25, ≈ 50/s) have room to spare. That models a worker whose time goes in waiting on the upstream
  * (the deployed case: a provider takes minutes, a download seconds), which is the part of a worker
  * that scales with processes on any machine. The machine's 2 cores are shared by PostgreSQL, the
  * relay, s3rver, the API, the workers and their ffmpeg runs: the benchmark reports how many cores
  * were busy in each case (from /proc/stat) and each worker's CPU seconds per task (ffmpeg
- * included), so a ratio bound by the cores shows as such. Higher fetch caps make the ffmpeg runs
+ * included), so a ratio bound by the cores shows as such. The round's processes share a CPU slice
+ * of OWN_CORES (a cgroup, bench/lib/cgroup.ts, where the machine allows it): on a machine other jobs
+ * also load, every step of a task would otherwise wait behind them for a core, which slows 4 workers
+ * more than 1 and measures the other jobs. Higher fetch caps make the ffmpeg runs
  * of 4 workers compete for the 2 cores, which measures the machine, not the scale-out. The relay
  * also counts creates and polls: a task sent upstream twice fails the round, and two pollers
  * polling one task would show as more polls per task with more workers (both are reported).
@@ -41,6 +45,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
+import { cpuSlice } from "./lib/cgroup.js";
 import { coresBusy, loadAverage, machineSample, processCpuS } from "./lib/cpu.js";
 import { benchPostgres, databaseBytes, withDatabase } from "./lib/pg.js";
 import {
@@ -75,6 +80,12 @@ const PER_WORKER = {
   REELAY_FETCH_CONCURRENCY: "1",
 } as const;
 const CREATORS = 8;
+/**
+ * The cores this benchmark's processes (relay, s3rver, serve, workers and their ffmpeg runs) get
+ * together, reserved in a cgroup (bench/lib/cgroup.ts) where this machine allows it: enough for
+ * 4 workers' ≈ 0.4 cores, and on a machine other jobs load too, theirs whatever else runs.
+ */
+const OWN_CORES = Number(process.env.WORKERS_CORES ?? 1.2);
 const DRAIN_TIMEOUT_MS = 600_000;
 const SIGNING_SECRET = "bench-signing-secret-0123456789abcdef";
 
@@ -127,11 +138,15 @@ async function round(cmd: ReelayCommand, serverUrl: string, workers: number): Pr
   return withDatabase(serverUrl, async (databaseUrl) => {
     const dir = await mkdtemp(join(tmpdir(), "reelay-bench-workers-"));
     const children: (Child | ReelayServer)[] = [];
+    const slice = await cpuSlice(OWN_CORES);
+    const own = async (pid: number) => slice?.add(pid);
     try {
       const relay = await startRelay(["--run-ms", String(RUN_MS), "--latency-ms", String(LATENCY_MS)]);
       children.push(relay.child);
+      await own(relay.child.pid);
       const s3 = await startS3();
       children.push(s3.child);
+      await own(s3.child.pid);
       const emuUrl = relay.url;
       const configFile = await writeRelayConfig(dir, emuUrl, { pollIntervalS: POLL_INTERVAL_S });
       const env = {
@@ -146,6 +161,7 @@ async function round(cmd: ReelayCommand, serverUrl: string, workers: number): Pr
       const role = (r: "serve" | "worker"): ReelayCommand => ({ ...cmd, args: [...cmd.args, r] });
       const api = await spawnReelay(role("serve"), env);
       children.push(api);
+      await own(api.child.pid);
       await waitUntilOk(api.child, `${api.url}/healthz`, 30_000, 50);
       const key = await createKey(api.url);
       const bytesBefore = await databaseBytes(databaseUrl);
@@ -165,6 +181,7 @@ async function round(cmd: ReelayCommand, serverUrl: string, workers: number): Pr
       const started: ReelayServer[] = [];
       for (let w = 0; w < workers; w++) {
         const worker = await spawnReelay(role("worker"), env);
+        await own(worker.child.pid);
         children.push(worker);
         started.push(worker);
       }
@@ -225,6 +242,7 @@ async function round(cmd: ReelayCommand, serverUrl: string, workers: number): Pr
       // Workers first (they hold jobs and leases), then the API, then the relay.
       for (const c of children.reverse()) await c.stop().catch(() => undefined);
       await rm(dir, { recursive: true, force: true });
+      await slice?.remove();
     }
   });
 }
@@ -286,6 +304,12 @@ export async function runWorkersBench(opts: { reelay?: ReelayCommand } = {}): Pr
         run_ms: RUN_MS,
         poll_interval_s: POLL_INTERVAL_S,
       },
+      own_cores_reserved: (await cpuSlice(0.01).then(async (probe) => {
+        await probe?.remove();
+        return probe !== null;
+      }))
+        ? OWN_CORES
+        : null,
       storage: "s3 (s3rver 3.7.1, bench/lib/s3-server.ts, its own process)",
       per_worker: PER_WORKER,
       postgres: server.description,
