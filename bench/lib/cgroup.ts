@@ -8,12 +8,31 @@
  * on a machine other jobs also load, a reservation (shares): its processes get it and no more.
  */
 import { randomBytes } from "node:crypto";
+import { rmdirSync, writeFileSync } from "node:fs";
 import { mkdir, rmdir, writeFile } from "node:fs/promises";
 
 const ROOT = "/sys/fs/cgroup/cpu";
 const PERIOD_US = 100_000;
 /** The weight of 8 busy threads of nice 0 (1024 each). */
 const SHARES = 8192;
+
+/**
+ * Groups not yet removed: a benchmark removes its group in `finally`; this is the backstop for a
+ * crash before that, so no empty group (or a process of ours still reserved) outlives the run.
+ */
+const open = new Map<string, number[]>();
+process.once("exit", () => {
+  for (const [dir, pids] of open) {
+    for (const pid of pids) {
+      try {
+        writeFileSync(`${ROOT}/cgroup.procs`, String(pid));
+      } catch {}
+    }
+    try {
+      rmdirSync(dir);
+    } catch {}
+  }
+});
 
 export interface CpuSlice {
   /** The cores the group's processes may use together. */
@@ -33,6 +52,7 @@ export async function cpuSlice(cores: number): Promise<CpuSlice | null> {
     return null;
   }
   const pids: number[] = [];
+  open.set(dir, pids);
   const slice: CpuSlice = {
     cores,
     async add(pid) {
@@ -42,6 +62,7 @@ export async function cpuSlice(cores: number): Promise<CpuSlice | null> {
     async remove() {
       for (const pid of pids) await writeFile(`${ROOT}/cgroup.procs`, String(pid)).catch(() => undefined);
       await rmdir(dir).catch(() => undefined);
+      open.delete(dir);
     },
   };
   try {
@@ -52,7 +73,7 @@ export async function cpuSlice(cores: number): Promise<CpuSlice | null> {
     // slice whatever else runs, and the quota keeps it from taking more.
     await writeFile(`${dir}/cpu.shares`, String(SHARES));
   } catch {
-    await rmdir(dir).catch(() => undefined);
+    await slice.remove();
     return null;
   }
   return slice;
