@@ -21,6 +21,13 @@ declare module "autocannon" {
     headers?: Record<string, string>;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
+    /** Requests each connection sends in turn, over and over (instead of `method`, `headers` on `url`). */
+    requests?: readonly {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string;
+    }[];
   }
 
   interface Result {

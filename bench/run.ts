@@ -42,6 +42,11 @@ async function main(): Promise<number> {
       async () => (await import("./big-bodies.js")).runBigBodiesBench({ reelay: await reelay() }),
     ],
     ["workers", async () => (await import("./workers.js")).runWorkersBench({ reelay: await reelay() })],
+    [
+      "api-processes",
+      async () => (await import("./api-processes.js")).runApiProcessesBench({ reelay: await reelay() }),
+    ],
+    ["pg-limits", async () => (await import("./pg-limits.js")).runPgLimitsBench()],
     ["inflight", async () => (await import("./inflight.js")).runInflightBench({ reelay: await reelay() })],
     ["streams", async () => (await import("./streams.js")).runStreamsBench({ reelay: await reelay() })],
   ];

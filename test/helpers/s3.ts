@@ -16,7 +16,8 @@ export interface TestS3 {
   close(): Promise<void>;
 }
 
-export async function startTestS3(bucket = "reelay-test"): Promise<TestS3> {
+/** `port` 0 (the default): any free loopback port. */
+export async function startTestS3(bucket = "reelay-test", port = 0): Promise<TestS3> {
   const dir = await mkdtemp(join(tmpdir(), "reelay-s3-"));
   const open = (port: number) =>
     new S3rver({
@@ -26,8 +27,8 @@ export async function startTestS3(bucket = "reelay-test"): Promise<TestS3> {
       directory: dir,
       configureBuckets: [{ name: bucket, configs: [] }],
     });
-  let server: S3rver | null = open(0);
-  const { port } = await server.run();
+  let server: S3rver | null = open(port);
+  const { port: bound } = await server.run();
   const stop = async () => {
     const s = server;
     server = null;
@@ -37,7 +38,7 @@ export async function startTestS3(bucket = "reelay-test"): Promise<TestS3> {
     await closed;
   };
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: `http://127.0.0.1:${bound}`,
     bucket,
     // s3rver's fixed development credentials.
     accessKeyId: "S3RVER",
@@ -45,7 +46,7 @@ export async function startTestS3(bucket = "reelay-test"): Promise<TestS3> {
     stop,
     async restart() {
       await stop();
-      server = open(port);
+      server = open(bound);
       await server.run();
     },
     async close() {
