@@ -31,8 +31,8 @@ const POLL_S = 5;
 const GOAL_GAP_MS = 10_000;
 const GOAL_RSS_MB = 300;
 const WINDOW_MS = 30_000;
-/** Bound on waiting for every task to be accepted upstream. */
-const ACCEPT_BUDGET_MS = 300_000;
+/** Bound on waiting for every task to be accepted upstream (≈ 10 ms a task, at least 5 minutes). */
+const ACCEPT_BUDGET_MS = Math.max(300_000, TASKS * 10);
 
 interface Stats {
   tasks: number;

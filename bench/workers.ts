@@ -80,7 +80,8 @@ interface RoundResult {
   pollsPerTask: number;
 }
 
-async function withDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
+/** A fresh database on the server for `fn`, dropped after (bench/tasks-pg.ts uses it too). */
+export async function withDatabase<T>(serverUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
   const name = `reelay_bench_${randomBytes(6).toString("hex")}`;
   const admin = async (sql: string) => {
     const c = new pg.Client({ connectionString: serverUrl });
