@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark in turn (render, store, http, tasks, rss, big-bodies, inflight, workers, streams), each writing its own
+ * `npm run bench`: every benchmark in turn (render, store, http, tasks, tasks-pg, rss, big-bodies, inflight, workers, streams), each writing its own
  * bench/results/<name>.json, then one summary table (also bench/results/summary.json). A benchmark
  * that throws is reported and the rest still run; the exit code is then non-zero. A missed goal is
  * shown in the table but does not fail the run: the figures are ratios to read, not timed tests.
@@ -36,6 +36,7 @@ async function main(): Promise<number> {
     ["store", async () => (await import("./store.js")).runStoreBench()],
     ["http", async () => (await import("./http.js")).runHttpBench({ reelay: await reelay() })],
     ["tasks", async () => (await import("./tasks.js")).runTasksBench()],
+    ["tasks-pg", async () => (await import("./tasks-pg.js")).runTasksPgBench()],
     ["rss", async () => (await import("./rss.js")).runRssBench({ reelay: await reelay() })],
     [
       "big-bodies",

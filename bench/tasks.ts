@@ -28,11 +28,11 @@ import { ADMIN_TOKEN, CREATE_BODY } from "./lib/processes.js";
 import { type Goal, int, median, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
 
 const GOAL: Goal = { atLeast: 0.5 };
-const N = 500;
-const CONCURRENCY = 8;
-const CREATORS = 4;
-const WARMUP = 20;
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+export const N = 500;
+export const CONCURRENCY = 8;
+export const CREATORS = 4;
+export const WARMUP = 20;
+export const ROUNDS = Number(process.env.ROUNDS ?? 5);
 /** Bound on any one wait for a queue to drain. */
 const DRAIN_TIMEOUT_MS = 60_000;
 
@@ -62,7 +62,7 @@ function instantProvider(samples: { video: string; thumbnail: string }): VideoPr
   };
 }
 
-interface Round {
+export interface Round {
   readonly perS: number;
   readonly ms: number;
 }
@@ -112,8 +112,14 @@ export async function runTasksBench(): Promise<SummaryRow[]> {
   return [row];
 }
 
-/** The whole app in this process, worker started; creates through `app.inject` until all complete. */
-async function reelayRound(n: number): Promise<Round & { createsPerS: number }> {
+/**
+ * The whole app in this process, worker started; creates through `app.inject` until all complete.
+ * With `databaseUrl`, on that (fresh) PostgreSQL database with pg-boss; else on SQLite.
+ */
+export async function reelayRound(
+  n: number,
+  opts: { databaseUrl?: string } = {},
+): Promise<Round & { createsPerS: number }> {
   const dataDir = await mkdtemp(join(tmpdir(), "reelay-bench-tasks-"));
   try {
     const base = loadConfig({
@@ -121,6 +127,12 @@ async function reelayRound(n: number): Promise<Round & { createsPerS: number }> 
       REELAY_ADMIN_TOKEN: ADMIN_TOKEN,
       REELAY_LOG_LEVEL: "silent",
       PORT: "0",
+      ...(opts.databaseUrl
+        ? {
+            REELAY_DATABASE_URL: opts.databaseUrl,
+            REELAY_SIGNING_SECRET: "bench-signing-secret-0123456789abcdef",
+          }
+        : {}),
     });
     const config = { ...base, engine: { ...base.engine, concurrency: CONCURRENCY } };
     // The samples live in the data dir: the same filesystem as the work dirs, so links work.
@@ -169,7 +181,7 @@ async function reelayRound(n: number): Promise<Round & { createsPerS: number }> 
 }
 
 /** `CREATORS` concurrent clients, each creating its share one after another. */
-async function createTasks(app: FastifyInstance, key: string, n: number): Promise<void> {
+export async function createTasks(app: FastifyInstance, key: string, n: number): Promise<void> {
   let next = 0;
   const creator = async () => {
     while (next < n) {
@@ -212,6 +224,39 @@ async function statusesOf(engine: TaskEngine, ownerId: string): Promise<Record<s
   return counts;
 }
 
+/** A queue as the baseline drives it: add a job, take up to `limit`, finish one taken. */
+export interface RawQueue<J> {
+  send(i: number): Promise<unknown>;
+  take(limit: number): Promise<J[]>;
+  done(job: J): Promise<unknown>;
+}
+
+/**
+ * The baseline's work, warmed up then timed: n jobs sent by CREATORS concurrent senders, then
+ * taken CONCURRENCY at a time and each finished.
+ */
+export async function rawQueueRound<J>(n: number, q: RawQueue<J>): Promise<Round> {
+  const cycle = async (count: number) => {
+    let next = 0;
+    const creator = async () => {
+      while (next < count) await q.send(++next);
+    };
+    await Promise.all(Array.from({ length: CREATORS }, creator));
+    let done = 0;
+    while (done < count) {
+      const jobs = await q.take(CONCURRENCY);
+      if (jobs.length === 0) throw new Error(`queue ran dry after ${done} of ${count} jobs`);
+      await Promise.all(jobs.map((j) => q.done(j)));
+      done += jobs.length;
+    }
+  };
+  await cycle(WARMUP);
+  const t0 = performance.now();
+  await cycle(n);
+  const ms = performance.now() - t0;
+  return { perS: n / (ms / 1000), ms };
+}
+
 /** The raw queue on a fresh database: enqueue n jobs (same creators), then claim/complete in batches. */
 async function queueRound(n: number): Promise<Round> {
   const dir = await mkdtemp(join(tmpdir(), "reelay-bench-queue-"));
@@ -219,32 +264,16 @@ async function queueRound(n: number): Promise<Round> {
     const db = await openSqlite(dir);
     try {
       const queue = createSqlJobQueue(db.kysely, { now: () => Date.now() });
-      const cycle = async (count: number) => {
-        let next = 0;
-        const creator = async () => {
-          while (next < count) {
-            next++;
-            await queue.enqueue({
-              payload: { kind: "render", version: 1, taskId: `task_${next}` },
-              runAt: Date.now(),
-              maxAttempts: 3,
-            });
-          }
-        };
-        await Promise.all(Array.from({ length: CREATORS }, creator));
-        let done = 0;
-        while (done < count) {
-          const jobs = await queue.claim({ limit: CONCURRENCY, leaseMs: 30_000, now: Date.now() });
-          if (jobs.length === 0) throw new Error(`queue ran dry after ${done} of ${count} jobs`);
-          await Promise.all(jobs.map((j) => queue.complete(j)));
-          done += jobs.length;
-        }
-      };
-      await cycle(WARMUP);
-      const t0 = performance.now();
-      await cycle(n);
-      const ms = performance.now() - t0;
-      return { perS: n / (ms / 1000), ms };
+      return await rawQueueRound(n, {
+        send: (i) =>
+          queue.enqueue({
+            payload: { kind: "render", version: 1, taskId: `task_${i}` },
+            runAt: Date.now(),
+            maxAttempts: 3,
+          }),
+        take: (limit) => queue.claim({ limit, leaseMs: 30_000, now: Date.now() }),
+        done: (job) => queue.complete(job),
+      });
     } finally {
       await db.close();
     }

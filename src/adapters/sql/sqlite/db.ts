@@ -8,8 +8,9 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, type SqliteDialectConfig } from "kysely";
 import type { Database } from "../../../core/ports.js";
 import { migrationProviderFor } from "../migrations.js";
-import { attachReader, type DB, runTransaction } from "../schema.js";
+import { attachReader, type DB } from "../schema.js";
 import { sqliteDialect } from "./dialect.js";
+import { createGroupCommit } from "./group_commit.js";
 
 export class DataDirLockedError extends Error {
   constructor(dir: string) {
@@ -102,7 +103,8 @@ export async function openSqlite(dataDir: string): Promise<SqliteDatabase> {
 
   return {
     kysely,
-    transaction: (fn) => runTransaction(kysely, fn),
+    // Transactions that queue behind one another share one COMMIT (one fsync): group_commit.ts.
+    transaction: createGroupCommit(kysely, raw, { maxMembers: 64, maxOpenMs: 20 }),
     async ping() {
       await kysely.selectNoFrom((eb) => eb.lit(1).as("one")).execute();
     },
