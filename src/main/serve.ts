@@ -6,13 +6,14 @@
 
 import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
-import { destination, pino } from "pino";
+import { pino } from "pino";
 import { DatabaseUnavailableError } from "../adapters/sql/postgres/unavailable.js";
 import { DataDirLockedError } from "../adapters/sql/sqlite/db.js";
 import { buildApp, buildOpsApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";
 import { isEntryPoint } from "./entry.js";
+import { batchedStdout } from "./log_destination.js";
 
 export type Role = "serve" | "worker" | "all";
 
@@ -38,10 +39,8 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
       // No hostname in every line (a log shipper knows the host); the pid tells processes apart.
       base: { pid: process.pid },
     },
-    // Asynchronous: under load, lines written while one write is in flight go out together in
-    // the next, rather than one write(2) per request line blocking the event loop. Idle, a line
-    // goes out at once. pino flushes what is pending synchronously on exit (and process.exit).
-    destination({ dest: 1, sync: false }),
+    // Batched per event-loop turn, written asynchronously: see log_destination.ts.
+    batchedStdout(),
   );
   const container = await buildContainer(config, logger, { runsWorker: role !== "serve" });
   if (container.adminTokenFile && role !== "worker") {
