@@ -19,6 +19,7 @@ declare module "autocannon" {
     duration?: number;
     method?: string;
     headers?: Record<string, string>;
+    body?: string;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
     /** Requests each connection sends in turn, over and over (instead of `method`, `headers` on `url`). */

@@ -1,11 +1,11 @@
 /**
  * Footprint and start-up of a Reelay process (built, `node dist/main/serve.js`, as `npm start`
  * runs it; REELAY_WORKER_CONCURRENCY=0 so queued tasks stay queued):
- * - RSS idle after start, and with 100 queued tasks, ÷ the RSS of a bare idling `node -e`
- *   (same node binary);
+ * - RSS idle after start, and with 1,000 queued tasks, ÷ the RSS of a bare idling `node -e`
+ *   (same node binary), and ÷ the goals (issue 21: idle ≤ 80 MiB, 1,000 queued ≤ 120 MiB);
  * - time from spawn to `/healthz` answering 200 ÷ the same for a bare `node -e` http server.
  * Medians of 3 runs, a fresh data dir each (so start-up includes creating the database).
- * No goals yet: reported so that growth shows up. Run: `npx tsx bench/rss.ts`.
+ * Run: `npx tsx bench/rss.ts`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
@@ -23,7 +23,9 @@ import {
 import { int, median, ratio3, type SummaryRow, writeResult } from "./lib/report.js";
 
 const RUNS = 3;
-const QUEUED = 100;
+const QUEUED = 1000;
+const IDLE_GOAL_MIB = 80;
+const QUEUED_GOAL_MIB = 120;
 /** Time left to a process after start (or after the creates) before its RSS is read. */
 const SETTLE_MS = 2000;
 
@@ -75,6 +77,20 @@ export async function runRssBench(opts: { reelay?: ReelayCommand } = {}): Promis
       goal: null,
     },
     {
+      name: "RSS idle after start ÷ its goal",
+      figure: mb(idle),
+      baseline: `${IDLE_GOAL_MIB} MiB goal`,
+      ratio: idle / 1024 / IDLE_GOAL_MIB,
+      goal: { atMost: 1 },
+    },
+    {
+      name: `RSS with ${QUEUED} queued tasks ÷ its goal`,
+      figure: mb(queued),
+      baseline: `${QUEUED_GOAL_MIB} MiB goal`,
+      ratio: queued / 1024 / QUEUED_GOAL_MIB,
+      goal: { atMost: 1 },
+    },
+    {
       name: "start: spawn → /healthz 200 (median of 3)",
       figure: `${int(start)} ms`,
       baseline: `${int(bareStart)} ms bare node http server`,
@@ -94,6 +110,10 @@ export async function runRssBench(opts: { reelay?: ReelayCommand } = {}): Promis
       bare_idle_kib: bareIdle,
       idle_ratio: ratio3(idle / bareIdle),
       queued_ratio: ratio3(queued / bareIdle),
+      idle_goal_mib: IDLE_GOAL_MIB,
+      idle_goal_ratio: ratio3(idle / 1024 / IDLE_GOAL_MIB),
+      queued_goal_mib: QUEUED_GOAL_MIB,
+      queued_goal_ratio: ratio3(queued / 1024 / QUEUED_GOAL_MIB),
       reelay_start_ms: Math.round(start),
       bare_start_ms: Math.round(bareStart),
       start_ratio: ratio3(start / bareStart),
@@ -113,7 +133,10 @@ async function measureReelay(
     await sleep(SETTLE_MS);
     const reelayIdleKiB = await rssKiB(server.child.pid);
     const key = await createKey(server.url);
-    for (let i = 0; i < QUEUED; i++) await createTask(server.url, key);
+    // 8 creates in flight: a client's pace, and the 1,000 are made in seconds.
+    for (let i = 0; i < QUEUED; i += 8) {
+      await Promise.all(Array.from({ length: Math.min(8, QUEUED - i) }, () => createTask(server.url, key)));
+    }
     const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { queue?: { queued?: number } };
     if (ready.queue?.queued !== QUEUED)
       throw new Error(`expected ${QUEUED} queued jobs: ${JSON.stringify(ready)}`);

@@ -64,11 +64,11 @@ export async function buildReelay(): Promise<ReelayCommand> {
       const first = output.split("\n").find((l) => l.includes("error TS")) ?? output.trim().slice(0, 300);
       console.log(`  note: tsc reported type errors (files in flux), its emitted JS is used: ${first}`);
     }
-    // The same V8 heap budget as `npm start` (its REELAY_HEAP_MB default).
-    const heap = `--max-old-space-size=${process.env.REELAY_HEAP_MB ?? 224}`;
+    // The same V8 heap budgets as `npm start` (its REELAY_HEAP_MB and REELAY_SEMI_SPACE_MB defaults).
+    const heap = await npmStartHeapFlags();
     return {
-      args: [heap, "dist/main/serve.js"],
-      description: `node ${heap} dist/main/serve.js (npm run -s build)`,
+      args: [...heap, "dist/main/serve.js"],
+      description: `node ${heap.join(" ")} dist/main/serve.js (npm run -s build)`,
     };
   }
   console.log(`  note: the build emitted nothing (exit ${code}); running from source with tsx`);
@@ -76,6 +76,19 @@ export async function buildReelay(): Promise<ReelayCommand> {
     args: ["--import", "tsx", "src/main/serve.ts"],
     description: "node --import tsx src/main/serve.ts",
   };
+}
+
+/**
+ * The heap flags of package.json's start script, with its defaults or the REELAY_HEAP_MB and
+ * REELAY_SEMI_SPACE_MB of this environment, as `npm start` would pass them.
+ */
+async function npmStartHeapFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  return [...pkg.scripts.start.matchAll(/(--max-[a-z-]+-size)=\$\{(\w+):-(\d+)\}/g)].map(
+    ([, flag, env, value]) => `${flag}=${process.env[env as string] ?? value}`,
+  );
 }
 
 /** Runs a command to completion (bounded), collecting its output. */

@@ -140,6 +140,8 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     // Request logs name the route, never the raw URL: link signatures are credentials.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // The level is fixed for the life of the process: read it once, not per request.
+  const logsRequests = opts.logger !== undefined && ["trace", "debug", "info"].includes(opts.logger.level);
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook("onSend", (req, reply, payload, done) => {
     reply.header("x-request-id", req.id);
@@ -152,15 +154,20 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
       reply.statusCode,
       reply.elapsedTime / 1000,
     );
-    req.log.info(
-      {
-        method: req.method,
-        url: redactUrl(req.url),
-        status: reply.statusCode,
-        ms: Math.round(reply.elapsedTime),
-      },
-      "request",
-    );
+    // The one access-log line of a request (Fastify's own two are off): what an operator needs to
+    // find it, and whose key it was. Skipped before the line is built when the level is above info.
+    if (logsRequests) {
+      req.log.info(
+        {
+          method: req.method,
+          url: redactUrl(req.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          ...(req.principal ? { keyId: req.principal.keyId } : {}),
+        },
+        "request",
+      );
+    }
     done();
   });
   app.decorateRequest("principal", null);

@@ -13,6 +13,7 @@ import { buildApp, buildOpsApp, closeServer } from "../http/app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import { buildContainer } from "./container.js";
 import { isEntryPoint } from "./entry.js";
+import { batchedStdout } from "./log_destination.js";
 
 export type Role = "serve" | "worker" | "all";
 
@@ -31,10 +32,16 @@ export class PortUnavailableError extends Error {
 }
 
 export async function serve(config: Config, role: Role = "all"): Promise<() => Promise<void>> {
-  const logger = pino({
-    level: config.logLevel,
-    redact: ["req.headers.authorization", "headers.authorization"],
-  });
+  const logger = pino(
+    {
+      level: config.logLevel,
+      redact: ["req.headers.authorization", "headers.authorization"],
+      // No hostname in every line (a log shipper knows the host); the pid tells processes apart.
+      base: { pid: process.pid },
+    },
+    // Batched per event-loop turn, written asynchronously: see log_destination.ts.
+    batchedStdout(),
+  );
   const container = await buildContainer(config, logger, { runsWorker: role !== "serve" });
   if (container.adminTokenFile && role !== "worker") {
     logger.info(

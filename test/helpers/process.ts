@@ -86,14 +86,15 @@ export async function spawnServer(
   };
 }
 
-/** The node flags `npm start` passes (its default heap cap), read from package.json's start script. */
+/** The node flags `npm start` passes (its default heap caps), read from package.json's start script. */
 export async function npmStartNodeArgs(): Promise<string[]> {
   const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
     scripts: { start: string };
   };
   const heap = /--max-old-space-size=\$\{REELAY_HEAP_MB:-(\d+)\}/.exec(pkg.scripts.start)?.[1];
-  if (!heap) throw new Error(`no heap cap in npm start: ${pkg.scripts.start}`);
-  return [`--max-old-space-size=${heap}`];
+  const young = /--max-semi-space-size=\$\{REELAY_SEMI_SPACE_MB:-(\d+)\}/.exec(pkg.scripts.start)?.[1];
+  if (!heap || !young) throw new Error(`no heap caps in npm start: ${pkg.scripts.start}`);
+  return [`--max-old-space-size=${heap}`, `--max-semi-space-size=${young}`];
 }
 
 /** Mints an API key on a running server with its admin token. */

@@ -135,7 +135,12 @@ it("no secret appears in logs or later responses; the request id reaches the wor
     .filter((l) => l.startsWith("{"))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   const traced = lines.filter((l) => l.reqId === "trace-create-1");
-  expect(traced.some((l) => l.msg === "request" && l.url === "/v1/video/create")).toBe(true);
+  // One access-log line per request, naming the key that made it (its id, never the key).
+  const access = traced.filter((l) => l.msg === "request");
+  expect(access).toHaveLength(1);
+  expect(access[0]).toMatchObject({ method: "POST", url: "/v1/video/create", status: 200, keyId });
+  expect(typeof access[0]?.ms).toBe("number");
+  expect(lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed")).toEqual([]);
   expect(traced.some((l) => l.msg === "task completed" && l.taskId === id)).toBe(true);
 });
 

@@ -7,7 +7,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
-import { Agent, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
 
 export interface ResolvedAddress {
   readonly address: string;
@@ -42,8 +42,11 @@ export interface HostGuard {
   parse(raw: string): URL;
   /** The checked addresses of the URL's host (resolved once); GuardError when it may not be called. */
   addresses(url: URL, signal: AbortSignal): Promise<ResolvedAddress[]>;
-  /** An agent whose every connection goes to `addresses` (from `addresses()`), with these timeouts. */
-  agent(hostname: string, addresses: readonly ResolvedAddress[], timeoutMs: number): Agent;
+  /**
+   * An agent whose every connection goes to `addresses` (from `addresses()`), with these timeouts.
+   * Async because undici loads on first use: a process that never calls out does not hold it.
+   */
+  agent(hostname: string, addresses: readonly ResolvedAddress[], timeoutMs: number): Promise<Agent>;
 }
 
 /** Human names of the ranges ipaddr.js reports, so a refusal says which block the address is in. */
@@ -163,7 +166,12 @@ export function createHostGuard(opts: HostGuardOptions): HostGuard {
  * An agent whose every connection goes to the already-checked addresses of `hostname`. undici passes
  * `lookup` to net/tls.connect; the URL keeps its hostname, so Host and TLS SNI stay right.
  */
-function pinnedAgent(hostname: string, addresses: readonly ResolvedAddress[], timeoutMs: number): Agent {
+async function pinnedAgent(
+  hostname: string,
+  addresses: readonly ResolvedAddress[],
+  timeoutMs: number,
+): Promise<Agent> {
+  const { Agent } = await import("undici");
   const lookup: LookupFunction = (_host, options, callback) => {
     const fitting = addresses.filter((a) => !options.family || a.family === options.family);
     const first = fitting[0];

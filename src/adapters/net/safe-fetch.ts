@@ -101,7 +101,7 @@ export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
     let current = parseUrl(url, index);
     for (let hop = 0; ; hop++) {
       const addresses = await checkedAddresses(current, index, signal);
-      const agent = guard.agent(current.hostname, addresses, opts.timeoutMs);
+      const agent = await guard.agent(current.hostname, addresses, opts.timeoutMs);
       try {
         const res = await request(current, {
           method: "GET",

@@ -7,7 +7,7 @@ import type {
   TaskAttemptStore,
   UpstreamErrorClass,
 } from "../../core/upstream/ports.js";
-import { connOf, type DB, type TaskAttemptsTable } from "./schema.js";
+import { connOf, type DB, precompiled, type TaskAttemptsTable } from "./schema.js";
 
 const ms = (t: number) => Math.round(t);
 
@@ -31,6 +31,13 @@ const toAttempt = (r: Selectable<TaskAttemptsTable>): TaskAttempt => ({
 });
 
 export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
+  // Read by every task view (`GET /v1/video/query`, `GET /v1/videos/{id}`): compiled once.
+  const ofTask = precompiled(
+    db,
+    (d, taskId: string) =>
+      d.selectFrom("task_attempts").selectAll().where("task_id", "=", taskId).orderBy("number"),
+    [""],
+  );
   return {
     async started({ taskId, channelId, upstreamId, now }, tx) {
       const conn = connOf(db, tx);
@@ -81,13 +88,7 @@ export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
       return Number(r.numUpdatedRows) > 0;
     },
     async list(taskId, tx?: Tx) {
-      const rows = await connOf(db, tx)
-        .selectFrom("task_attempts")
-        .selectAll()
-        .where("task_id", "=", taskId)
-        .orderBy("number")
-        .execute();
-      return rows.map(toAttempt);
+      return (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
     },
     async listMany(taskIds) {
       const out = new Map<string, TaskAttempt[]>();

@@ -4,8 +4,6 @@
  * connection pinned to the checked addresses), no redirects followed, a timeout on every attempt,
  * and the receiver's body never read (its status is all that counts).
  */
-import { Webhook } from "standardwebhooks";
-import { request } from "undici";
 import type { WebhookSender, WebhookSendResult } from "../../core/webhooks/ports.js";
 import { createHostGuard, describeNetworkError, discard, GuardError, type Resolver } from "../net/guard.js";
 
@@ -76,8 +74,10 @@ export function createWebhookSender(opts: WebhookSenderOptions): WebhookSender {
           permanent: false,
         });
       }
-      const agent = guard.agent(url.hostname, addresses, opts.timeoutMs);
+      const agent = await guard.agent(url.hostname, addresses, opts.timeoutMs);
       try {
+        // Loaded on the first delivery: an idle process (or one with no endpoints) never holds them.
+        const [{ Webhook }, { request }] = await Promise.all([import("standardwebhooks"), import("undici")]);
         const signature = new Webhook(msg.secret).sign(msg.id, msg.timestamp, msg.body);
         const res = await request(url, {
           method: "POST",

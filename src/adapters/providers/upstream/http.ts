@@ -227,7 +227,7 @@ export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
     try {
       const url = o.offOriginGuard.parse(target.href);
       const addresses = await o.offOriginGuard.addresses(url, signal);
-      const a = o.offOriginGuard.agent(url.hostname, addresses, o.downloadTimeoutMs);
+      const a = await o.offOriginGuard.agent(url.hostname, addresses, o.downloadTimeoutMs);
       pinned.push(a);
       return a;
     } catch (e) {
