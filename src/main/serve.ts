@@ -35,7 +35,7 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
     level: config.logLevel,
     redact: ["req.headers.authorization", "headers.authorization"],
   });
-  const container = await buildContainer(config, logger, { runsWorker: role !== "serve" });
+  const container = await buildContainer(config, logger, { runsWorker: role !== "serve", role });
   if (container.adminTokenFile && role !== "worker") {
     logger.info(
       { adminTokenFile: container.adminTokenFile },
