@@ -59,9 +59,9 @@ async function seed(db: Kysely<DB>, tasks: readonly Seed[]): Promise<void> {
 const rollAll = async (s: StatsStore, until: number, limit = 1000) => {
   let total = 0;
   for (let i = 0; i < 10_000; i++) {
-    const n = await s.roll({ until, limit, localChannel: "local" });
-    total += n;
-    if (n < limit) return total;
+    const r = await s.roll({ until, now: until, limit, localChannel: "local" });
+    total += r.rolled;
+    if (r.caughtUp) return total;
   }
   throw new Error("roll did not catch up");
 };

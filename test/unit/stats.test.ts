@@ -120,7 +120,7 @@ const fact = (o: Partial<FinishedTask>): FinishedTask => ({
 
 describe("rollups and over time", () => {
   it("counts each task once per grain and sums its money and latency", () => {
-    const rows = [...rollupsOf([fact({}), fact({ taskId: "u", createdAt: 1000 })]).values()];
+    const rows = [...rollupsOf([fact({}), fact({ taskId: "u", createdAt: 1000 })], 0).values()];
     expect(rows).toHaveLength(3);
     for (const r of rows) {
       expect(r.tasks).toBe(2);
@@ -130,6 +130,12 @@ describe("rollups and over time", () => {
     }
   });
 
+  it("writes no bucket already past its grain's retention (a backlog rolled late)", () => {
+    const now = 3 * 86_400_000;
+    const grains = [...rollupsOf([fact({ finishedAt: 1000 })], now).values()].map((r) => r.grain);
+    expect(grains).toEqual(["hour", "day"]);
+  });
+
   it("puts tasks in their bucket, rates channels on completed over decided, and lists classes", () => {
     const facts = [
       fact({}),
@@ -137,7 +143,7 @@ describe("rollups and over time", () => {
       fact({ taskId: "3", status: "cancelled", channel: null, charged: 0 }),
       fact({ taskId: "4", finishedAt: 60_000 * 7, model: "m2", ownerId: "o2" }),
     ];
-    const rows = [...rollupsOf(facts).values()].filter((r) => r.grain === "minute");
+    const rows = [...rollupsOf(facts, 0).values()].filter((r) => r.grain === "minute");
     const buckets = Array.from({ length: 10 }, (_, i) => i * 60_000);
     const o = overTimeOf("minute", buckets, rows, [
       { grain: "minute", bucket: 5 * 60_000, channel: "a", kind: "poll", count: 12 },

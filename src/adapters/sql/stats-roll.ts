@@ -74,8 +74,8 @@ async function readFinished(
   until: number,
   limit: number,
   localChannel: string | null,
-): Promise<FinishedTask[]> {
-  const rows = await trx
+): Promise<{ facts: FinishedTask[]; scanned: number; last: { at: number; id: string } | null }> {
+  const read = await trx
     .selectFrom("tasks")
     .select([
       "id",
@@ -88,19 +88,22 @@ async function readFinished(
       "error",
       "cost",
     ])
-    .where((eb) =>
-      eb.or([
-        eb("status_updated_at", ">", mark.at),
-        eb.and([eb("status_updated_at", "=", mark.at), eb("id", ">", mark.taskId)]),
-      ]),
-    )
+    // After the watermark's (time, id), in a form both databases answer from the index.
+    .where("status_updated_at", ">=", mark.at)
+    .where((eb) => eb.or([eb("status_updated_at", ">", mark.at), eb("id", ">", mark.taskId)]))
     .where("status_updated_at", "<", until)
-    .where("status", "in", [...FINAL_STATUSES])
+    // Not filtered by status here: that would lead the planner to the status index and a sort of
+    // every finished task on each roll. A task still running is passed over; when it ends, its
+    // new status time is after `until`, so a later roll finds it.
     .orderBy("status_updated_at")
     .orderBy("id")
     .limit(limit)
     .execute();
-  if (rows.length === 0) return [];
+  const end = read[read.length - 1];
+  const last = end ? { at: Number(end.status_updated_at), id: end.id } : null;
+  const final: ReadonlySet<string> = new Set(FINAL_STATUSES);
+  const rows = read.filter((r) => final.has(r.status));
+  if (rows.length === 0) return { facts: [], scanned: read.length, last };
   const ids = rows.map((r) => r.id);
   const [pins, attempts] = await Promise.all([
     trx.selectFrom("upstream_tasks").select(["task_id", "channel_id"]).where("task_id", "in", ids).execute(),
@@ -117,7 +120,7 @@ async function readFinished(
     if (!prev || Number(a.number) > prev.number)
       lastOf.set(a.task_id, { number: Number(a.number), channel: a.channel_id, errorClass: a.error_class });
   }
-  return rows.map((r) => {
+  const facts = rows.map((r) => {
     const source: FinishedTaskSource = {
       id: r.id,
       ownerId: r.owner_id,
@@ -133,6 +136,7 @@ async function readFinished(
     };
     return finishedTaskOf(source, localChannel);
   });
+  return { facts, scanned: read.length, last };
 }
 
 /** Adds `deltas` to the stored rollups (read, merged, written back: the roll lock is held). */
@@ -184,8 +188,8 @@ async function mergeRollups(trx: Transaction<DB>, deltas: Map<string, Rollup>): 
 /** One roll (see StatsStore.roll). */
 export async function rollOnce(
   db: Kysely<DB>,
-  opts: { until: number; limit: number; localChannel: string | null },
-): Promise<number> {
+  opts: { until: number; now: number; limit: number; localChannel: string | null },
+): Promise<{ rolled: number; caughtUp: boolean }> {
   return db.transaction().execute(async (trx) => {
     await dialectOf(db).lockUntilCommit(trx, "reelay-stats-roll");
     const state = await trx
@@ -194,17 +198,17 @@ export async function rollOnce(
       .where("name", "=", WATERMARK)
       .executeTakeFirst();
     const mark = { at: Number(state?.at ?? 0), taskId: state?.task_id ?? "" };
-    const facts = await readFinished(trx, mark, opts.until, opts.limit, opts.localChannel);
-    const last = facts[facts.length - 1];
+    const { facts, scanned, last } = await readFinished(trx, mark, opts.until, opts.limit, opts.localChannel);
+    const caughtUp = scanned < opts.limit;
     // Caught up: the figures are complete up to `until` (what the dashboard shows as "as of").
-    if (facts.length < opts.limit) {
+    if (caughtUp) {
       await trx
         .insertInto("stats_state")
         .values({ name: ROLLED_UNTIL, at: opts.until, task_id: "" })
         .onConflict((oc) => oc.column("name").doUpdateSet({ at: opts.until }))
         .execute();
     }
-    if (!last) return 0;
+    if (!last) return { rolled: 0, caughtUp };
     for (const part of chunks(facts)) {
       await trx
         .insertInto("stats_finished")
@@ -227,13 +231,13 @@ export async function rollOnce(
         .onConflict((oc) => oc.column("task_id").doNothing())
         .execute();
     }
-    await mergeRollups(trx, rollupsOf(facts));
+    if (facts.length > 0) await mergeRollups(trx, rollupsOf(facts, opts.now));
     await trx
       .insertInto("stats_state")
-      .values({ name: WATERMARK, at: last.finishedAt, task_id: last.taskId })
-      .onConflict((oc) => oc.column("name").doUpdateSet({ at: last.finishedAt, task_id: last.taskId }))
+      .values({ name: WATERMARK, at: last.at, task_id: last.id })
+      .onConflict((oc) => oc.column("name").doUpdateSet({ at: last.at, task_id: last.id }))
       .execute();
-    return facts.length;
+    return { rolled: facts.length, caughtUp };
   });
 }
 

@@ -82,12 +82,9 @@ export function createSqlStatsStore(db: Kysely<DB>): StatsStore {
       if (f.ownerId !== undefined) q = q.where("owner_id", "=", f.ownerId);
       const c = f.cursor;
       if (c)
-        q = q.where((eb) =>
-          eb.or([
-            eb("finished_at", "<", c.finishedAt),
-            eb.and([eb("finished_at", "=", c.finishedAt), eb("task_id", "<", c.taskId)]),
-          ]),
-        );
+        q = q
+          .where("finished_at", "<=", c.finishedAt)
+          .where((eb) => eb.or([eb("finished_at", "<", c.finishedAt), eb("task_id", "<", c.taskId)]));
       const rows = await q.orderBy("finished_at", "desc").orderBy("task_id", "desc").limit(f.limit).execute();
       return rows.map(
         (r): FinishedTask => ({

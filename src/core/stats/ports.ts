@@ -85,11 +85,16 @@ export interface FinishedFilter {
 
 export interface StatsStore {
   /**
-   * Rolls up, in one transaction, up to `limit` tasks that finished before `until` and after the
-   * watermark, then moves the watermark past them. Processes sharing the database take turns
-   * (a lock held until commit), so each task is counted once. Answers how many it rolled.
+   * Rolls up, in one transaction, the finished ones of the next `limit` tasks whose status
+   * changed after the watermark and before `until`, then moves the watermark past them.
+   * Processes sharing the database take turns (a lock held until commit), so each task is
+   * counted once. Answers how many it rolled, and whether it reached `until`. Buckets past their
+   * retention at `now` are not written.
    */
-  roll(opts: { until: number; limit: number; localChannel: string | null }): Promise<number>;
+  roll(opts: { until: number; now: number; limit: number; localChannel: string | null }): Promise<{
+    rolled: number;
+    caughtUp: boolean;
+  }>;
   /** Epoch ms up to which finished tasks are rolled up (0 before the first roll). */
   watermark(): Promise<number>;
   /** Adds counts of polls and callbacks (each process adds its own; they sum). */

@@ -54,13 +54,14 @@ export function createStatsRoller(deps: {
     await store.heartbeat({ ...deps.process, seenAt: now });
     let rolled = 0;
     for (let i = 0; i < MAX_BATCHES_PER_ROUND; i++) {
-      const n = await store.roll({
+      const r = await store.roll({
         until: now - settings.settleMs,
+        now,
         limit: settings.batch,
         localChannel: deps.localChannel,
       });
-      rolled += n;
-      if (n < settings.batch) break;
+      rolled += r.rolled;
+      if (r.caughtUp) break;
     }
     if (now - lastPrune >= PRUNE_EVERY_MS) {
       lastPrune = now;

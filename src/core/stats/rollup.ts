@@ -1,7 +1,7 @@
 /** Finished tasks into buckets: the pure half of the roller (the store merges and writes them). */
 import { addToHistogram, emptyHistogram, mergeHistogram } from "./histogram.js";
 import type { FinishedTask, Rollup } from "./ports.js";
-import { bucketStart, GRAINS } from "./ranges.js";
+import { bucketStart, GRAIN_RETENTION_MS, GRAINS } from "./ranges.js";
 
 /** The identity of a rollup row: its bucket and every dimension. */
 export const rollupKey = (
@@ -19,12 +19,17 @@ export function addRollup(into: Rollup, from: Rollup): void {
   into.providerCostUsd = Math.round((into.providerCostUsd + from.providerCostUsd) * 1e6) / 1e6;
 }
 
-/** The rollups of `tasks` at every grain, one per bucket and combination of dimensions. */
-export function rollupsOf(tasks: readonly FinishedTask[]): Map<string, Rollup> {
+/**
+ * The rollups of `tasks` at every grain, one per bucket and combination of dimensions; at `now`,
+ * none of a bucket already past its grain's retention (a backlog rolled late would write minutes
+ * the next prune deletes).
+ */
+export function rollupsOf(tasks: readonly FinishedTask[], now: number): Map<string, Rollup> {
   const out = new Map<string, Rollup>();
   for (const t of tasks) {
     const latency = Math.max(0, t.finishedAt - t.createdAt);
     for (const grain of GRAINS) {
+      if (t.finishedAt < now - GRAIN_RETENTION_MS[grain]) continue;
       const dims = {
         grain,
         bucket: bucketStart(grain, t.finishedAt),
