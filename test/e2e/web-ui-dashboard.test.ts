@@ -366,6 +366,14 @@ describe("operator's dashboard", () => {
     expect(await text("#at-channel")).toBe("b");
     expect(await text("#at-upstream")).toBe(attempts[1]?.upstream_id ?? "");
     expect(await text("#at-cost")).toMatch(/credits charged/);
+    const row = await db
+      .selectFrom("tasks")
+      .select(["created_at", "status_updated_at"])
+      .where("id", "=", ids.failover ?? "")
+      .executeTakeFirstOrThrow();
+    const took = Number(row.status_updated_at) - Number(row.created_at);
+    expect(took).toBeLessThan(60_000);
+    expect(await text("#at-took")).toBe(took < 1000 ? `${took} ms` : `${(took / 1000).toFixed(1)} s`);
     const events = await db
       .selectFrom("task_events")
       .select("type")

@@ -67,10 +67,8 @@ function render(t, ledger) {
       ...row("Channel", t.channel ?? "none", "at-channel"),
       ...row("Upstream id", t.upstream_id ?? "—", "at-upstream"),
       ...row("Created", formatTime(t.detail.created_at), "at-created"),
-      ...row(finished ? "Finished" : "Updated", formatTime(t.status_update_time * 1000), "at-finished"),
-      ...(finished
-        ? row("Took", duration(t.status_update_time * 1000 - t.detail.created_at), "at-took")
-        : []),
+      ...row(finished ? "Finished" : "Updated", formatTime(t.status_update_time), "at-finished"),
+      ...(finished ? row("Took", duration(t.status_update_time - t.detail.created_at), "at-took") : []),
       ...(t.cost ? row("Cost", costText(t.cost), "at-cost") : []),
     ),
     attemptsList(t.attempts),

@@ -116,7 +116,8 @@ function render(ctx, o) {
       { name: "charged", values: o.credits.series.charged, color: "var(--c1)" },
       { name: "refunded", values: o.credits.series.refunded, color: "var(--c3)" },
     ],
-    onPoint: (i, s) => drill({ ...bucket(i), ...(s === "refunded" ? { status: "failed" } : {}) }),
+    // Money moved with the tasks that finished in the bucket: the drill-down lists them all.
+    onPoint: (i) => drill(bucket(i)),
   });
   const breakdownTable = (/** @type {string} */ id, /** @type {string} */ dim, /** @type {any[]} */ rows) =>
     table(
