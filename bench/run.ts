@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: every benchmark in turn (render, store, http, tasks, tasks-pg, rss, big-bodies, inflight, workers, streams), each writing its own
+ * `npm run bench`: every benchmark in turn (render, store, http, tasks, tasks-pg, rss, big-bodies, workers, api-processes, pg-limits, inflight, streams, dashboard), each writing its own
  * bench/results/<name>.json, then one summary table (also bench/results/summary.json). A benchmark
  * that throws is reported and the rest still run; the exit code is then non-zero. A missed goal is
  * shown in the table but does not fail the run: the figures are ratios to read, not timed tests.
@@ -50,6 +50,7 @@ async function main(): Promise<number> {
     ["pg-limits", async () => (await import("./pg-limits.js")).runPgLimitsBench()],
     ["inflight", async () => (await import("./inflight.js")).runInflightBench({ reelay: await reelay() })],
     ["streams", async () => (await import("./streams.js")).runStreamsBench({ reelay: await reelay() })],
+    ["dashboard", async () => (await import("./dashboard.js")).runDashboardBench()],
   ];
 
   const rows: SummaryRow[] = [];

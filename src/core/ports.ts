@@ -31,6 +31,8 @@ export interface Telemetry {
   upstreamPoll?(e: { channel: string; seconds: number; outcome: string }): void;
   /** An upstream reported a status (`known: false` for one Reelay does not recognise). */
   upstreamStatus?(e: { channel: string; status: string; known: boolean }): void;
+  /** A provider's callback about a task on `channel` passed its checks. */
+  upstreamCallback?(e: { channel: string }): void;
   /** A task accepted by `channel` failed there with `class` and was sent to another channel. */
   upstreamFailover?(e: { channel: string; class: string }): void;
 }

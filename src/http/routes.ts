@@ -12,6 +12,10 @@ import {
 } from "./routes/accounts.js";
 import { adminChannels } from "./routes/admin_channels.js";
 import { adminKeysCreate, adminKeysList, adminKeysRevoke } from "./routes/admin_keys.js";
+import { adminStatsNow } from "./routes/admin_stats_now.js";
+import { adminStatsOverTime } from "./routes/admin_stats_over_time.js";
+import { adminStatsTasks } from "./routes/admin_stats_tasks.js";
+import { adminTaskGet } from "./routes/admin_task_get.js";
 import { adminTasks } from "./routes/admin_tasks.js";
 import { adminWebhookDeliveriesList, adminWebhookDeliveryRetry } from "./routes/admin_webhook_deliveries.js";
 import { v1VideoCancel, v1VideosCancel } from "./routes/cancel.js";
@@ -100,8 +104,12 @@ export const ROUTES: readonly Route[] = [
   adminAccountUsage,
   adminPrices,
   adminTasks,
+  adminTaskGet,
   adminTaskLedger,
   adminChannels,
+  adminStatsNow,
+  adminStatsOverTime,
+  adminStatsTasks,
   v1Usage,
   v1Me,
   v1ModelsList,

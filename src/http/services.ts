@@ -6,10 +6,12 @@ import type { JobQueue } from "../core/jobs/ports.js";
 import type { LinkSigner } from "../core/media/links.js";
 import type { BlobStore, MediaInspector } from "../core/media/ports.js";
 import type { Clock, Database, HttpMetrics } from "../core/ports.js";
+import type { StatsStore } from "../core/stats/ports.js";
 import type { StoryboardStore } from "../core/storyboards/ports.js";
 import type { TaskEngine } from "../core/tasks/engine.js";
 import type { TaskFeed, TaskFeedStore } from "../core/tasks/feed.js";
 import type { FeedHub } from "../core/tasks/feed_hub.js";
+import type { TaskStore } from "../core/tasks/ports.js";
 import type { CallbackReceiver } from "../core/upstream/callbacks.js";
 import type { ChannelRouter } from "../core/upstream/channels.js";
 import type { TaskAttemptStore, UpstreamTaskStore } from "../core/upstream/ports.js";
@@ -37,6 +39,13 @@ export interface AppServices {
   readonly limits: { readonly ratePerMin: number; readonly burst: number; readonly maxActive: number };
   readonly characters: CharacterService;
   readonly webhooks: WebhookService;
+  /** The operator's dashboard: rolled-up figures, and live counts of tasks by status. */
+  readonly stats: {
+    readonly store: StatsStore;
+    readonly tasks: Pick<TaskStore, "countByStatus">;
+    readonly intervalMs: number;
+    readonly settleMs: number;
+  };
   /** Checks a create's image links against the SSRF rules (400 `image_refused` naming the image). */
   readonly imageLinks: { check(urls: readonly string[], signal: AbortSignal): Promise<void> };
   /** Channels (the local renderer, upstream accounts) and their health. */

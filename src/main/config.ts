@@ -58,6 +58,8 @@ export interface Config {
     /** Finished deliveries are kept this long after their last attempt (0: for ever). */
     readonly retentionMs: number;
   };
+  /** The operator's dashboard: how often figures are rolled up, and how long a minute settles first. */
+  readonly stats: { readonly intervalMs: number; readonly settleMs: number };
   /** Largest uploaded video (edits, extensions); images use images.maxBytes. */
   readonly uploadMaxBytes: number;
   /** How long a non-streaming chat completion waits for its video. */
@@ -164,6 +166,8 @@ const envSchema = z.object({
   REELAY_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(15_000),
   REELAY_WEBHOOK_CONCURRENCY: int(1, 256).default(4),
   REELAY_WEBHOOK_RETENTION_DAYS: int(0, 36_500).default(30),
+  REELAY_STATS_INTERVAL_MS: int(50, 3_600_000).default(10_000),
+  REELAY_STATS_SETTLE_MS: int(0, 3_600_000).default(5_000),
   REELAY_IMAGE_MAX_BYTES: int(1024, 512 * 1024 * 1024).default(20 * 1024 * 1024),
   REELAY_IMAGE_TIMEOUT_MS: int(100, 600_000).default(15_000),
   REELAY_UPLOAD_MAX_BYTES: int(1024, 4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
@@ -331,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       concurrency: e.REELAY_WEBHOOK_CONCURRENCY,
       retentionMs: e.REELAY_WEBHOOK_RETENTION_DAYS * 24 * 3600 * 1000,
     },
+    stats: { intervalMs: e.REELAY_STATS_INTERVAL_MS, settleMs: e.REELAY_STATS_SETTLE_MS },
     uploadMaxBytes: e.REELAY_UPLOAD_MAX_BYTES,
     chatWaitS: e.REELAY_CHAT_WAIT_S,
     events: {

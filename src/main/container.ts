@@ -8,6 +8,7 @@ import type { Logger as PinoLogger } from "pino";
 import { createPrometheus } from "../adapters/metrics/prometheus.js";
 import type { Worker } from "../core/jobs/worker.js";
 import { createLinkSigner } from "../core/media/links.js";
+import type { StatsRoller } from "../core/stats/roller.js";
 import type { WebhookRunner } from "../core/webhooks/delivery.js";
 import type { AppServices } from "../http/services.js";
 import { openBackends } from "./backends.js";
@@ -17,6 +18,7 @@ import { buildChannels } from "./wiring/channels.js";
 import type { ContainerOverrides, Wiring } from "./wiring/context.js";
 import { buildMedia } from "./wiring/media.js";
 import { buildServices } from "./wiring/services.js";
+import { buildStats } from "./wiring/stats.js";
 import { openStores } from "./wiring/stores.js";
 import { buildTasks, releaseLeftovers } from "./wiring/tasks.js";
 import { buildWebhooks } from "./wiring/webhooks.js";
@@ -30,6 +32,8 @@ export interface Container {
   readonly webhookRunner: WebhookRunner;
   /** Where the generated admin token is, when it was not given by REELAY_ADMIN_TOKEN. */
   readonly adminTokenFile: string | null;
+  /** Rolls up the dashboard's figures in the background; `runOnce` rolls now (tests, benchmarks). */
+  readonly statsRoller: StatsRoller;
   close(): Promise<void>;
 }
 
@@ -54,19 +58,25 @@ export async function buildContainer(
     });
     const webhooks = await buildWebhooks(w, { signingSecret: signing.value, links });
     const channels = await buildChannels(w, stores, { signingSecret: signing.value });
-    const telemetry = prometheus.telemetry;
+    const stats = buildStats(w, prometheus.telemetry);
+    const { telemetry } = stats;
     const tasks = await buildTasks(w, { stores, media, channels, webhooks, telemetry });
     await releaseLeftovers(w, stores);
     const adminToken = admin.value;
-    const parts = { stores, media, channels, webhooks, tasks, links, metrics: prometheus, adminToken };
+    const parts = { stores, media, channels, webhooks, tasks, links, metrics: prometheus, adminToken, stats };
     const services = await buildServices(w, parts);
     const { worker } = tasks;
+    // Every process rolls (they take turns) and counts its own polls and callbacks.
+    const roller = stats.roller(channels.router);
+    roller.start();
     return {
       services,
       worker,
       webhookRunner: webhooks.runner,
       adminTokenFile: admin.path,
+      statsRoller: roller,
       async close() {
+        await roller.stop();
         await worker.stop();
         await webhooks.runner.stop();
         await channels.close();

@@ -42,7 +42,7 @@ export async function serve(config: Config, role: Role = "all"): Promise<() => P
     // Batched per event-loop turn, written asynchronously: see log_destination.ts.
     batchedStdout(),
   );
-  const container = await buildContainer(config, logger, { runsWorker: role !== "serve" });
+  const container = await buildContainer(config, logger, { runsWorker: role !== "serve", role });
   if (container.adminTokenFile && role !== "worker") {
     logger.info(
       { adminTokenFile: container.adminTokenFile },

@@ -164,6 +164,12 @@ export function createApi(token) {
       account: (/** @type {string} */ owner) => call("GET", `/admin/accounts/${enc(owner)}`),
       topUp: (/** @type {string} */ owner, /** @type {number} */ amount) =>
         call("POST", `/admin/accounts/${enc(owner)}/credits`, { amount }),
+      statsNow: () => call("GET", "/admin/stats/now"),
+      statsOverTime: (/** @type {string} */ range) => call("GET", `/admin/stats/over-time${q({ range })}`),
+      statsTasks: (/** @type {Record<string, string | number | undefined>} */ o) =>
+        call("GET", `/admin/stats/tasks${q(o)}`),
+      task: (/** @type {string} */ id) => call("GET", `/admin/tasks/${enc(id)}`),
+      ledger: (/** @type {string} */ id) => call("GET", `/admin/tasks/${enc(id)}/ledger`),
     },
   };
 }

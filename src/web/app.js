@@ -5,6 +5,8 @@
 import { ApiError, createApi } from "./api.js";
 import { h, showError } from "./dom.js";
 import { adminView } from "./views/admin.js";
+import { adminTaskView } from "./views/admin_task.js";
+import { dashboardView } from "./views/dashboard.js";
 import { galleryView } from "./views/gallery.js";
 import { playgroundView } from "./views/playground.js";
 import { taskView } from "./views/task.js";
@@ -138,6 +140,12 @@ const ROUTES = {
   tasks: { label: "My videos", role: "user", view: tasksView },
   gallery: { label: "Gallery", role: null, view: galleryView },
   admin: { label: "Keys & balances", role: "admin", view: adminView },
+  dashboard: {
+    label: "Dashboard",
+    role: "admin",
+    view: (/** @type {typeof ctx} */ c, /** @type {(fn: () => void) => void} */ onCleanup) =>
+      dashboardView(c, "now", onCleanup),
+  },
 };
 
 function renderChrome(/** @type {string} */ current) {
@@ -214,6 +222,17 @@ function render() {
   if (name === "task" && session?.role === "user") {
     renderChrome("tasks");
     main.replaceChildren(taskView(ctx, decodeURIComponent(rest.join("/")), onCleanup));
+    return;
+  }
+  if ((name === "dashboard" || name === "admin-task") && session?.role === "admin") {
+    renderChrome("dashboard");
+    const path = rest.join("/");
+    main.replaceChildren(
+      name === "dashboard"
+        ? dashboardView(ctx, path || "now", onCleanup)
+        : adminTaskView(ctx, decodeURIComponent(path)),
+    );
+    main.focus({ preventScroll: true });
     return;
   }
   const route = /** @type {Record<string, (typeof ROUTES)[keyof typeof ROUTES]>} */ (ROUTES)[name];

@@ -65,3 +65,17 @@ export function actionButton(
   });
   return btn;
 }
+
+/** A table with a header row of `headings` over `body`. */
+export function table(
+  /** @type {readonly string[]} */ headings,
+  /** @type {HTMLElement} */ body,
+  /** @type {Record<string, unknown>} */ attrs = {},
+) {
+  return h(
+    "table",
+    { class: "table", ...attrs },
+    h("thead", null, h("tr", null, ...headings.map((t) => h("th", null, t)))),
+    body,
+  );
+}

@@ -26,6 +26,7 @@ import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { statsStoreContract } from "./stats-store.contract.js";
 import { storyboardStoreContract } from "./storyboard-store.contract.js";
 import { taskFeedContract } from "./task-feed.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
@@ -78,3 +79,22 @@ upstreamStoreContract("postgres", open);
 attemptStoreContract("postgres", open);
 webhookStoreContract("postgres", open);
 storyboardStoreContract("postgres + pg-boss", open);
+// Each roller on a pool of its own, as two processes sharing the database.
+statsStoreContract("postgres", async () => {
+  const database = await createTestDatabase();
+  const db = await openPostgres({ url: database.url, poolSize: 4 });
+  const others: { close(): Promise<void> }[] = [];
+  return {
+    kysely: db.kysely,
+    async other() {
+      const second = await openPostgres({ url: database.url, poolSize: 4 });
+      others.push(second);
+      return second.kysely;
+    },
+    async close() {
+      for (const x of others) await x.close();
+      await db.close();
+      await database.drop();
+    },
+  };
+});

@@ -25,6 +25,7 @@ import { attemptStoreContract } from "./attempt-store.contract.js";
 import { jobQueueContract, sampleTask } from "./job-queue.contract.js";
 import { keyStoreContract, withKeyCache } from "./key-store.contract.js";
 import { sharedStoresContract } from "./shared-stores.contract.js";
+import { statsStoreContract } from "./stats-store.contract.js";
 import { storyboardStoreContract } from "./storyboard-store.contract.js";
 import { taskFeedContract } from "./task-feed.contract.js";
 import { taskStoreContract } from "./task-store.contract.js";
@@ -68,6 +69,11 @@ keyStoreContract("sqlite, behind the key cache", withKeyCache(open));
 webhookStoreContract("sqlite", open);
 upstreamStoreContract("sqlite", open);
 attemptStoreContract("sqlite", open);
+// One process owns an embedded database: a second "process" is the same connection.
+statsStoreContract("sqlite", async () => {
+  const s = await open();
+  return { kysely: s.db.kysely, other: async () => s.db.kysely, close: s.close };
+});
 
 describe("embedded task cache", () => {
   it("hands out tasks no caller can change, so a cached task is what the database holds", async () => {

@@ -389,6 +389,90 @@ function build({ int, real }: ColumnTypes): Record<string, Migration> {
     },
   };
 
+  // The operator's dashboard (core/stats): finished tasks rolled up per minute, hour and day (a
+  // bucket per combination of channel, model, owner, final status and failure class, with a
+  // latency histogram), polls and callbacks counted per bucket, one row per finished task for the
+  // drill-down, the roller's watermark, and each process's last heartbeat. Empty strings stand for
+  // "none" in key columns (a primary key column cannot be null in PostgreSQL).
+  migrations["0018_stats_rollups"] = {
+    async up(db) {
+      await db.schema
+        .createTable("stats_rollups")
+        .addColumn("grain", "text", (c) => c.notNull())
+        .addColumn("bucket", int, (c) => c.notNull())
+        .addColumn("channel", "text", (c) => c.notNull())
+        .addColumn("model", "text", (c) => c.notNull())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("failure_class", "text", (c) => c.notNull())
+        .addColumn("tasks", int, (c) => c.notNull())
+        .addColumn("latency_sum_ms", int, (c) => c.notNull())
+        .addColumn("latency_hist", "text", (c) => c.notNull())
+        .addColumn("held", int, (c) => c.notNull())
+        .addColumn("charged", int, (c) => c.notNull())
+        .addColumn("refunded", int, (c) => c.notNull())
+        .addColumn("provider_cost_usd", real, (c) => c.notNull())
+        .addPrimaryKeyConstraint("stats_rollups_pk", [
+          "grain",
+          "bucket",
+          "channel",
+          "model",
+          "owner_id",
+          "status",
+          "failure_class",
+        ])
+        .execute();
+      await db.schema
+        .createTable("stats_events")
+        .addColumn("grain", "text", (c) => c.notNull())
+        .addColumn("bucket", int, (c) => c.notNull())
+        .addColumn("channel", "text", (c) => c.notNull())
+        .addColumn("kind", "text", (c) => c.notNull())
+        .addColumn("count", int, (c) => c.notNull())
+        .addPrimaryKeyConstraint("stats_events_pk", ["grain", "bucket", "channel", "kind"])
+        .execute();
+      await db.schema
+        .createTable("stats_finished")
+        .addColumn("task_id", "text", (c) => c.primaryKey())
+        .addColumn("owner_id", "text", (c) => c.notNull())
+        .addColumn("model", "text", (c) => c.notNull())
+        .addColumn("channel", "text", (c) => c.notNull())
+        .addColumn("status", "text", (c) => c.notNull())
+        .addColumn("failure_class", "text", (c) => c.notNull())
+        .addColumn("created_at", int, (c) => c.notNull())
+        .addColumn("finished_at", int, (c) => c.notNull())
+        .addColumn("held", int, (c) => c.notNull())
+        .addColumn("charged", int, (c) => c.notNull())
+        .addColumn("refunded", int, (c) => c.notNull())
+        .addColumn("provider_cost_usd", real, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex("stats_finished_time")
+        .on("stats_finished")
+        .columns(["finished_at", "task_id"])
+        .execute();
+      await db.schema
+        .createTable("stats_state")
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("at", int, (c) => c.notNull())
+        .addColumn("task_id", "text", (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable("stats_processes")
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("host", "text", (c) => c.notNull())
+        .addColumn("seen_at", int, (c) => c.notNull())
+        .execute();
+      // The roller reads the tasks that finished since its watermark, in order.
+      await db.schema
+        .createIndex("tasks_status_time")
+        .on("tasks")
+        .columns(["status_updated_at", "id"])
+        .execute();
+    },
+  };
+
   return migrations;
 }
 

@@ -206,7 +206,69 @@ export interface StoryboardShotsTable {
   created_at: number;
 }
 
+/** Finished tasks per bucket and combination of dimensions (core/stats); "" is "none". */
+export interface StatsRollupsTable {
+  /** minute | hour | day */
+  grain: string;
+  bucket: number;
+  channel: string;
+  model: string;
+  owner_id: string;
+  status: string;
+  failure_class: string;
+  tasks: number;
+  latency_sum_ms: number;
+  /** `bin:count` pairs (core/stats/histogram.ts). */
+  latency_hist: string;
+  held: number;
+  charged: number;
+  refunded: number;
+  provider_cost_usd: number;
+}
+
+export interface StatsEventsTable {
+  grain: string;
+  bucket: number;
+  channel: string;
+  /** poll | callback */
+  kind: string;
+  count: number;
+}
+
+export interface StatsFinishedTable {
+  task_id: string;
+  owner_id: string;
+  model: string;
+  channel: string;
+  status: string;
+  failure_class: string;
+  created_at: number;
+  finished_at: number;
+  held: number;
+  charged: number;
+  refunded: number;
+  provider_cost_usd: number;
+}
+
+export interface StatsStateTable {
+  name: string;
+  at: number;
+  task_id: string;
+}
+
+export interface StatsProcessesTable {
+  id: string;
+  role: string;
+  host: string;
+  seen_at: number;
+}
+
 export interface DB {
+  stats_rollups: StatsRollupsTable;
+  stats_events: StatsEventsTable;
+  stats_finished: StatsFinishedTable;
+  stats_state: StatsStateTable;
+  stats_processes: StatsProcessesTable;
   storyboard_shots: StoryboardShotsTable;
   upstream_tasks: UpstreamTasksTable;
   task_attempts: TaskAttemptsTable;

@@ -10,7 +10,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { errors } from "../errors.js";
-import type { Clock, Logger } from "../ports.js";
+import type { Clock, Logger, Telemetry } from "../ports.js";
 import type { ChannelRouter } from "./channels.js";
 import type { CallbackRequest, UpstreamTaskStore } from "./ports.js";
 
@@ -75,6 +75,8 @@ export function createCallbackReceiver(deps: {
   logger: Logger;
   /** Tells the poller there is a due task (a no-op where this process runs none). */
   wake: () => void;
+  /** Counts each callback that passed its checks (the dashboard's callbacks per minute). */
+  telemetry?: Telemetry;
 }): CallbackReceiver {
   return {
     async receive(channelId, taskId, token, req) {
@@ -90,6 +92,7 @@ export function createCallbackReceiver(deps: {
         throw errors.callbackRefused(verdict.reason);
       }
       if (verdict.kind === "challenge") return verdict;
+      deps.telemetry?.upstreamCallback?.({ channel: channelId });
       const row = await deps.upstreamTasks.get(taskId);
       // About a task this channel is not following (any more), or another upstream task than the
       // one it follows: acknowledged, so the provider stops sending it, and nothing else.

@@ -1,7 +1,25 @@
 /** `GET /admin/channels`: every channel, its health (failures, cool-down) and the tasks it holds. */
 import { errors } from "../../core/errors.js";
+import type { ChannelHealth } from "../../core/upstream/ports.js";
 import type { Route } from "../route.js";
 import { type AdminChannelList, adminChannelListSchema } from "../schemas.js";
+
+/** A channel's health as the admin routes show it: its state, cool-down and last error. */
+export function healthView(h: ChannelHealth | undefined, now: number) {
+  const cooling = (h?.cooldownUntil ?? 0) > now;
+  return {
+    state: cooling
+      ? ("cooling_down" as const)
+      : (h?.failures ?? 0) > 0
+        ? ("failing" as const)
+        : ("healthy" as const),
+    failures: h?.failures ?? 0,
+    cooldown_until: cooling ? (h?.cooldownUntil ?? null) : null,
+    last_error: h?.lastError ?? null,
+    last_failure_at: h?.lastFailureAt ?? null,
+    last_success_at: h?.lastSuccessAt ?? null,
+  };
+}
 
 export const adminChannels: Route = {
   method: "GET",
@@ -21,8 +39,6 @@ export const adminChannels: Route = {
       return {
         object: "list",
         data: s.router.all().map(({ spec }) => {
-          const h = health.get(spec.id);
-          const cooling = (h?.cooldownUntil ?? 0) > now;
           return {
             id: spec.id,
             kind: spec.kind,
@@ -30,12 +46,7 @@ export const adminChannels: Route = {
             weight: spec.weight,
             max_concurrent: spec.maxConcurrent,
             models: spec.models === "*" ? "*" : Object.fromEntries(spec.models),
-            state: cooling ? "cooling_down" : (h?.failures ?? 0) > 0 ? "failing" : "healthy",
-            failures: h?.failures ?? 0,
-            cooldown_until: cooling ? (h?.cooldownUntil ?? null) : null,
-            last_error: h?.lastError ?? null,
-            last_failure_at: h?.lastFailureAt ?? null,
-            last_success_at: h?.lastSuccessAt ?? null,
+            ...healthView(health.get(spec.id), now),
             in_flight: inFlight.get(spec.id) ?? 0,
           };
         }),

@@ -14,6 +14,8 @@ export interface ContainerOverrides {
   readonly remover?: WatermarkRemover;
   /** False in an API-only process (`reelay serve`): new jobs are left to the worker processes. */
   readonly runsWorker?: boolean;
+  /** This process's role (`reelay serve|worker|all`), as the dashboard lists processes. */
+  readonly role?: string;
   /** Replaces the DNS resolver of webhook deliveries (SSRF tests). */
   readonly resolve?: Resolver;
 }

@@ -9,6 +9,7 @@ import type { AppServices } from "../../http/services.js";
 import type { Channels } from "./channels.js";
 import type { Wiring } from "./context.js";
 import type { Media } from "./media.js";
+import type { Stats } from "./stats.js";
 import type { Stores } from "./stores.js";
 import type { Tasks } from "./tasks.js";
 import type { Webhooks } from "./webhooks.js";
@@ -22,6 +23,7 @@ export interface ServiceParts {
   readonly links: LinkSigner;
   readonly metrics: AppServices["metrics"];
   readonly adminToken: string;
+  readonly stats: Stats;
 }
 
 export async function buildServices(w: Wiring, parts: ServiceParts): Promise<AppServices> {
@@ -54,6 +56,7 @@ export async function buildServices(w: Wiring, parts: ServiceParts): Promise<App
       clock,
       logger: w.logger,
       wake: tasks.pollNow,
+      telemetry: parts.stats.telemetry,
     }),
     imageLinks: (await import("../../adapters/net/safe-fetch.js")).createImageFetcher({
       ...config.images,
@@ -61,6 +64,12 @@ export async function buildServices(w: Wiring, parts: ServiceParts): Promise<App
     }),
     characters: createCharacterService({ store: stores.characters, engine: tasks.engine, clock }),
     webhooks: parts.webhooks.service,
+    stats: {
+      store: parts.stats.store,
+      tasks: stores.tasks,
+      intervalMs: config.stats.intervalMs,
+      settleMs: config.stats.settleMs,
+    },
     metrics: parts.metrics,
     publicUrl: config.publicUrl,
     version: config.version,
