@@ -114,4 +114,14 @@ describe("SQLite group commit", () => {
     expect(order).toEqual(["first done", "late runs"]);
     expect(committed()).toEqual(["first", "late"]);
   });
+
+  it("a transaction asked for after the database closed is refused, not retried for ever", async () => {
+    await db.close();
+    const late = await Promise.allSettled([
+      db.transaction(async (tx) => put(tx, "late-1")),
+      db.transaction(async (tx) => put(tx, "late-2")),
+    ]);
+    expect(late.map((r) => r.status)).toEqual(["rejected", "rejected"]);
+    // afterEach closes it again: a second close must be harmless.
+  });
 });

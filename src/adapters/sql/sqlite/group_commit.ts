@@ -83,6 +83,9 @@ export function createGroupCommit(
         }
       });
     } catch (e) {
+      // No member ran: the transaction could not begin (the database is closed, or SQLite refused
+      // BEGIN). Every waiting caller hears so; retrying would spin on the same refusal for ever.
+      if (group.length === 0) group.push(...waiting.splice(0));
       for (const m of group) m.reject(m.outcome?.ok === false ? m.outcome.error : e);
       return;
     }
