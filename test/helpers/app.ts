@@ -101,14 +101,34 @@ export async function startTestApp(
   };
 }
 
-/** A loopback port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Binds `port` (0: any) on loopback and lets it go; resolves the port, or null when it is taken. */
+function probePort(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
+    srv.once("error", () => resolve(null));
+    srv.listen(port, "127.0.0.1", () => {
+      const { port: bound } = srv.address() as AddressInfo;
+      srv.close(() => resolve(bound));
     });
   });
+}
+
+/**
+ * A loopback port nobody listens on right now. Between this answer and the caller's listen another
+ * process could take a port the kernel handed out, so inside Vitest each worker draws from a band
+ * of its own below the kernel's ephemeral range (20000 + 1000 × its pool id): no other worker, and
+ * no listen(0) anywhere, is given the same port, so a spawned server never answers for another.
+ */
+export async function freePort(): Promise<number> {
+  const pool = Number(process.env.VITEST_POOL_ID);
+  if (Number.isInteger(pool) && pool > 0) {
+    const base = 20_000 + (pool % 12) * 1_000;
+    for (let i = 0; i < 50; i++) {
+      const port = await probePort(base + Math.floor(Math.random() * 1_000));
+      if (port !== null) return port;
+    }
+  }
+  const port = await probePort(0);
+  if (port === null) throw new Error("no free loopback port");
+  return port;
 }
