@@ -6,7 +6,7 @@
  */
 import pg from "pg";
 import { expect, it } from "vitest";
-import { scaleOutEnv, scaleOutFixture } from "../helpers/scale-out.js";
+import { createTiny, scaleOutEnv, scaleOutFixture, scaleOutKey } from "../helpers/scale-out.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "dashboard-scale-admin-token-0123456789";
@@ -31,27 +31,8 @@ it("1 API + 2 workers: each finished task rolled up once, every process listed",
     servers.start(env, "worker"),
   ]);
   const admin = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
-  const keyRes = await fetch(`${api.url}/admin/keys`, {
-    method: "POST",
-    headers: admin,
-    body: JSON.stringify({ owner_id: "scale" }),
-  });
-  const key = ((await keyRes.json()) as { key: string }).key;
-  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
-  for (let i = 0; i < TASKS; i++) {
-    const res = await fetch(`${api.url}/v1/video/create`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify({
-        model: "tiny",
-        prompt: `dash ${i}`,
-        orientation: "portrait",
-        size: "small",
-        duration: 1,
-      }),
-    });
-    expect(res.status).toBe(200);
-  }
+  const key = await scaleOutKey(api.url, ADMIN, "scale");
+  for (let i = 0; i < TASKS; i++) await createTiny(api.url, key, `dash ${i}`);
   const overTime = async () => {
     const res = await fetch(`${api.url}/admin/stats/over-time?range=hour`, { headers: admin });
     expect(res.status).toBe(200);

@@ -9,7 +9,7 @@ import pg from "pg";
 import { expect, it } from "vitest";
 import { freePort } from "../helpers/app.js";
 import { waitForLog, waitRendering } from "../helpers/process.js";
-import { scaleOutEnv, scaleOutFixture } from "../helpers/scale-out.js";
+import { createTiny, scaleOutEnv, scaleOutFixture, scaleOutKey } from "../helpers/scale-out.js";
 import { pollUntil } from "../helpers/wait.js";
 
 const ADMIN = "scale-out-admin-token-0123456789";
@@ -42,13 +42,7 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
   ]);
 
   const admin = { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" };
-  const keyRes = await fetch(`${api1.url}/admin/keys`, {
-    method: "POST",
-    headers: admin,
-    body: JSON.stringify({ owner_id: "scale" }),
-  });
-  expect(keyRes.status).toBe(201);
-  const key = ((await keyRes.json()) as { key: string }).key;
+  const key = await scaleOutKey(api1.url, ADMIN, "scale");
   // Top up through the other API: both read and write the same ledger.
   const topUp = await fetch(`${api2.url}/admin/accounts/scale/credits`, {
     method: "POST",
@@ -57,24 +51,9 @@ it("2 API + 2 worker processes: 50 tasks through both APIs, one worker killed, a
   });
   expect(topUp.status).toBe(200);
 
-  const auth = { authorization: `Bearer ${key}`, "content-type": "application/json" };
+  const auth = { authorization: `Bearer ${key}` };
   const ids = await Promise.all(
-    Array.from({ length: TASKS }, async (_, i) => {
-      const api = i % 2 === 0 ? api1 : api2;
-      const res = await fetch(`${api.url}/v1/video/create`, {
-        method: "POST",
-        headers: auth,
-        body: JSON.stringify({
-          model: "tiny",
-          prompt: `scale ${i}`,
-          orientation: "portrait",
-          size: "small",
-          duration: 1,
-        }),
-      });
-      expect(res.status).toBe(200);
-      return ((await res.json()) as { id: string }).id;
-    }),
+    Array.from({ length: TASKS }, (_, i) => createTiny(i % 2 === 0 ? api1.url : api2.url, key, `scale ${i}`)),
   );
 
   // Kill one worker once it has finished some work and has a render under way.

@@ -64,3 +64,25 @@ export async function scaleOutEnv(opts: {
     ...opts.extra,
   };
 }
+
+/** Mints an API key for `ownerId` on the API at `url` (201 expected). */
+export async function scaleOutKey(url: string, adminToken: string, ownerId: string): Promise<string> {
+  const res = await fetch(`${url}/admin/keys`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ owner_id: ownerId }),
+  });
+  if (res.status !== 201) throw new Error(`POST /admin/keys → ${res.status}`);
+  return ((await res.json()) as { key: string }).key;
+}
+
+/** Creates a 1 s portrait video of the config's `tiny` model at `url`; its task id (200 expected). */
+export async function createTiny(url: string, key: string, prompt: string): Promise<string> {
+  const res = await fetch(`${url}/v1/video/create`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "tiny", prompt, orientation: "portrait", size: "small", duration: 1 }),
+  });
+  if (res.status !== 200) throw new Error(`POST /v1/video/create → ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
