@@ -104,6 +104,39 @@ export function attemptStoreContract(
       }
     });
 
+    it("a read outside a transaction sees only committed attempts: old while one runs, new after, old after a rollback", async () => {
+      const { db, attempts: s, close } = await open();
+      try {
+        expect(await s.list("c1")).toEqual([]); // read once, so a cache would hold it
+        await db.transaction(async (tx) => {
+          await s.started({ taskId: "c1", channelId: "a", upstreamId: "up-1", now: 1 }, tx);
+          expect((await s.list("c1", tx)).length).toBe(1);
+          // Another reader, while the transaction is open, sees what is committed (and may cache it).
+          expect(await s.list("c1")).toEqual([]);
+        });
+        expect((await s.list("c1")).map((a) => a.outcome)).toEqual(["running"]);
+
+        await expect(
+          db.transaction(async (tx) => {
+            await s.ended("c1", { outcome: "failed", now: 2 }, tx);
+            expect((await s.list("c1")).map((a) => a.outcome)).toEqual(["running"]);
+            throw new Error("roll back");
+          }),
+        ).rejects.toThrow("roll back");
+        expect((await s.list("c1")).map((a) => a.outcome)).toEqual(["running"]);
+
+        // Reads that overlap a commit never keep what the commit replaced.
+        const reads = Array.from({ length: 5 }, () => s.list("c1"));
+        await db.transaction((tx) => s.ended("c1", { outcome: "completed", credits: 3, now: 3 }, tx));
+        await Promise.all(reads);
+        expect((await s.list("c1")).map((a) => [a.outcome, a.credits])).toEqual([["completed", 3]]);
+        await db.transaction((tx) => s.forget("c1", tx));
+        expect(await s.list("c1")).toEqual([]);
+      } finally {
+        await close();
+      }
+    });
+
     it("a failed-over task's pin is released whatever its phase", async () => {
       const { db, upstreamTasks, close } = await open();
       try {

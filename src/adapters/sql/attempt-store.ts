@@ -7,6 +7,8 @@ import type {
   TaskAttemptStore,
   UpstreamErrorClass,
 } from "../../core/upstream/ports.js";
+import { dialectOf } from "./dialect.js";
+import { RowCache } from "./row_cache.js";
 import { connOf, type DB, precompiled, type TaskAttemptsTable } from "./schema.js";
 
 const ms = (t: number) => Math.round(t);
@@ -30,7 +32,7 @@ const toAttempt = (r: Selectable<TaskAttemptsTable>): TaskAttempt => ({
   credits: r.credits,
 });
 
-export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
+export function createSqlAttemptStore(db: Kysely<DB>, opts: { cacheSize?: number } = {}): TaskAttemptStore {
   // Read by every task view (`GET /v1/video/query`, `GET /v1/videos/{id}`): compiled once.
   const ofTask = precompiled(
     db,
@@ -38,6 +40,11 @@ export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
       d.selectFrom("task_attempts").selectAll().where("task_id", "=", taskId).orderBy("number"),
     [""],
   );
+  // A task's attempts are read with the task on every poll of it: cached beside the task (see
+  // row_cache.ts) where this process is the one writer; every write below forgets the task's entry.
+  const cacheSize = opts.cacheSize ?? 2000;
+  const cache =
+    !dialectOf(db).oneWriter || cacheSize <= 0 ? undefined : new RowCache<readonly TaskAttempt[]>(cacheSize);
   return {
     async started({ taskId, channelId, upstreamId, now }, tx) {
       const conn = connOf(db, tx);
@@ -67,6 +74,7 @@ export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
           credits: 0,
         })
         .execute();
+      cache?.forget(taskId, tx);
       return number;
     },
     async ended(taskId, end, tx) {
@@ -85,10 +93,17 @@ export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
         .where("task_id", "=", taskId)
         .where("outcome", "=", "running")
         .executeTakeFirst();
+      cache?.forget(taskId, tx);
       return Number(r.numUpdatedRows) > 0;
     },
     async list(taskId, tx?: Tx) {
-      return (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
+      if (tx !== undefined || cache === undefined) return (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
+      const hit = cache.get(taskId);
+      if (hit !== undefined) return hit;
+      const readAt = cache.version;
+      const attempts = (await ofTask(db, taskId)).map(toAttempt);
+      cache.set(taskId, attempts, readAt);
+      return attempts;
     },
     async listMany(taskIds) {
       const out = new Map<string, TaskAttempt[]>();
@@ -109,6 +124,7 @@ export function createSqlAttemptStore(db: Kysely<DB>): TaskAttemptStore {
     },
     async forget(taskId, tx) {
       await connOf(db, tx).deleteFrom("task_attempts").where("task_id", "=", taskId).execute();
+      cache?.forget(taskId, tx);
     },
   };
 }

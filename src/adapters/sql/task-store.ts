@@ -3,7 +3,8 @@ import type { Tx } from "../../core/ports.js";
 import type { TaskPatch, TaskStore } from "../../core/tasks/ports.js";
 import { isPublished, TASK_STATUSES, type Task, type TaskStatus } from "../../core/tasks/task.js";
 import { dialectOf } from "./dialect.js";
-import { afterTransaction, connOf, type DB, precompiled, type TasksTable } from "./schema.js";
+import { RowCache } from "./row_cache.js";
+import { connOf, type DB, precompiled, type TasksTable } from "./schema.js";
 
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
@@ -27,48 +28,6 @@ function toTask(row: Selectable<TasksTable>): Task {
   };
 }
 
-/** A task as cached: frozen all the way down, so a caller that tried to change it would throw. */
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/**
- * The embedded store's recently read tasks, by id (bounded, least recently used out first).
- * Polling a task (`GET /v1/video/query`, the OpenAI retrieve) is the busiest route, and its
- * answer only changes when this process writes the row: SQLite mode is one process (the data
- * dir is locked), and every write to `tasks` goes through this store. A write drops the entry
- * once it has run and again when its transaction has ended, so a read in between cannot leave
- * the old row cached. Not used on PostgreSQL, where other processes write.
- */
-class TaskCache {
-  readonly #entries = new Map<string, Task>();
-  constructor(private readonly max: number) {}
-  get(id: string): Task | undefined {
-    const t = this.#entries.get(id);
-    if (t !== undefined) {
-      this.#entries.delete(id);
-      this.#entries.set(id, t);
-    }
-    return t;
-  }
-  set(task: Task): void {
-    if (this.#entries.size >= this.max) {
-      const oldest = this.#entries.keys().next();
-      if (!oldest.done) this.#entries.delete(oldest.value);
-    }
-    this.#entries.set(task.id, deepFreeze(task));
-  }
-  /** Forgets `id` now and once `tx` (when given) has ended. */
-  forget(id: string, tx: Tx | undefined): void {
-    this.#entries.delete(id);
-    afterTransaction(tx, () => this.#entries.delete(id));
-  }
-}
-
 /** Tasks in the SQL database (the same code serves SQLite and PostgreSQL through Kysely). */
 export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } = {}): TaskStore {
   const dialect = dialectOf(db);
@@ -76,8 +35,8 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
     "",
   ]);
   const cacheSize = opts.cacheSize ?? 2000;
-  // Rows are cached only where this process is the one writer: elsewhere others change them.
-  const cache = !dialect.oneWriter || cacheSize <= 0 ? undefined : new TaskCache(cacheSize);
+  // Rows are cached only where this process is the one writer (see row_cache.ts).
+  const cache = !dialect.oneWriter || cacheSize <= 0 ? undefined : new RowCache<Task>(cacheSize);
   return {
     async insert(task, tx?: Tx) {
       await connOf(db, tx)
@@ -107,10 +66,11 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
       if (tx === undefined && cache !== undefined) {
         const hit = cache.get(id);
         if (hit !== undefined) return hit;
+        const readAt = cache.version;
         const [row] = await byId(db, id);
         if (row === undefined) return undefined;
         const task = toTask(row);
-        cache.set(task);
+        cache.set(id, task, readAt);
         return task;
       }
       const [row] = await byId(connOf(db, tx), id);

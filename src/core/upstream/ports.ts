@@ -215,7 +215,7 @@ export interface TaskAttemptStore {
   /** Ends the task's running attempt, if it has one; false when none was running. */
   ended(taskId: string, end: AttemptEnd & { now: number }, tx: Tx): Promise<boolean>;
   /** The task's attempts, first first. */
-  list(taskId: string, tx?: Tx): Promise<TaskAttempt[]>;
+  list(taskId: string, tx?: Tx): Promise<readonly TaskAttempt[]>;
   /** The attempts of each of `taskIds` that has some (one query, for listings). */
   listMany(taskIds: readonly string[]): Promise<Map<string, TaskAttempt[]>>;
   /** Forgets a deleted task's attempts. */

@@ -1,0 +1,64 @@
+/**
+ * The embedded store's recently read rows, by key (bounded, least recently used out first), for
+ * the reads on the busiest routes: polling a task (`GET /v1/video/query`, the OpenAI retrieve)
+ * reads the task and its attempts, and their answer only changes when this process writes them.
+ * SQLite mode is one process (the data dir is locked) and every write goes through the store that
+ * owns the cache, so a cache is only made where the dialect has one writer (never on PostgreSQL,
+ * where other processes write).
+ *
+ * A write drops the entry once it has run and again when its transaction has ended, so a read in
+ * between cannot leave the old row cached; a read that was under way while any write dropped an
+ * entry does not store what it read (`version` taken before the read, given to `set`).
+ */
+import type { Tx } from "../../core/ports.js";
+import { afterTransaction } from "./schema.js";
+
+/** `value`, frozen all the way down, so a caller that tried to change a cached row would throw. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+export class RowCache<T> {
+  readonly #entries = new Map<string, T>();
+  #version = 0;
+  constructor(private readonly max: number) {}
+
+  /** Changes whenever an entry is forgotten: taken before a read, given to `set` after it. */
+  get version(): number {
+    return this.#version;
+  }
+
+  get(key: string): T | undefined {
+    const v = this.#entries.get(key);
+    if (v !== undefined) {
+      this.#entries.delete(key);
+      this.#entries.set(key, v);
+    }
+    return v;
+  }
+
+  /** Stores `value` (frozen) unless something was forgotten since `readAt` was taken. */
+  set(key: string, value: T, readAt: number): void {
+    if (readAt !== this.#version) return;
+    if (this.#entries.size >= this.max) {
+      const oldest = this.#entries.keys().next();
+      if (!oldest.done) this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(key, deepFreeze(value));
+  }
+
+  /** Forgets `key` now and once `tx` (when given) has ended. */
+  forget(key: string, tx: Tx | undefined): void {
+    this.#drop(key);
+    afterTransaction(tx, () => this.#drop(key));
+  }
+
+  #drop(key: string): void {
+    this.#version++;
+    this.#entries.delete(key);
+  }
+}
