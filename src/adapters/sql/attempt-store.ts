@@ -97,7 +97,8 @@ export function createSqlAttemptStore(db: Kysely<DB>, opts: { cacheSize?: number
       return Number(r.numUpdatedRows) > 0;
     },
     async list(taskId, tx?: Tx) {
-      if (tx !== undefined || cache === undefined) return (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
+      if (tx !== undefined || cache === undefined)
+        return (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
       const hit = cache.get(taskId);
       if (hit !== undefined) return hit;
       const readAt = cache.version;
