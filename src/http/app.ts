@@ -2,14 +2,15 @@
  * The HTTP application: body parsing, the one error handler, and the registration of every route
  * declared in routes.ts (the one list of them).
  */
-import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import { errors } from "../core/errors.js";
+import { accessLog, recordRequest, redactUrl, requestIdOf } from "./access.js";
 import { requireAdmin, requireKey } from "./auth.js";
 import { admitBodies, BodyBudget } from "./body_budget.js";
 import { answerClientError, MAX_PARAM_LENGTH, sendError, toReelayError } from "./errors.js";
+import { type HotReads, hotReads } from "./hot_reads.js";
 import { FORM_MEMORY_BYTES } from "./multipart.js";
 import { openApiDocument } from "./openapi.js";
 import type { Route, RouteContext } from "./route.js";
@@ -27,37 +28,10 @@ const KEEP_ALIVE_MS = 72_000;
 declare module "fastify" {
   interface FastifyInstance {
     readonly reelayRoutes: readonly { method: string; url: string }[];
+    /** Task polls answered beside the router so far (hot_reads.ts). */
+    readonly reelayHotReads: () => number;
   }
 }
-
-/** A query parameter's name as the query parser reads it (`%73ig` is `sig`). */
-function queryName(raw: string): string {
-  try {
-    return decodeURIComponent(raw.replace(/\+/g, " "));
-  } catch {
-    return raw;
-  }
-}
-
-/** Query parameters that are credentials: link signatures, provider callback tokens. */
-const SECRET_PARAMS = new Set(["sig", "token"]);
-
-/**
- * Link signatures are credentials: keep them out of request logs. Names are compared once
- * decoded, as the route reads them, so `%73ig=` is redacted like `sig=`.
- */
-const redactUrl = (url: string): string => {
-  const q = url.indexOf("?");
-  if (q < 0) return url;
-  const params = url
-    .slice(q + 1)
-    .split("&")
-    .map((p) => {
-      const eq = p.indexOf("=");
-      return eq >= 0 && SECRET_PARAMS.has(queryName(p.slice(0, eq))) ? `${p.slice(0, eq)}=[redacted]` : p;
-    });
-  return `${url.slice(0, q + 1)}${params.join("&")}`;
-};
 
 /** The one error handler: every error becomes the error envelope; unknown routes a 404 naming them. */
 function answerErrors(app: FastifyInstance): void {
@@ -108,6 +82,9 @@ function addRoute(s: AppServices, ctx: RouteContext) {
 
 export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const requestTimeout = opts.requestTimeoutMs ?? 30_000;
+  const log = accessLog(opts.logger);
+  let closing = false;
+  let hot: HotReads | undefined;
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: JSON_BODY_LIMIT,
@@ -115,9 +92,14 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     // Node checks these deadlines on a timer (every 30 s by default): check every second so a
     // request timeout means what it says.
     serverFactory: (handler) => {
+      // The two task polls are answered beside the router (hot_reads.ts); the rest goes to Fastify.
+      hot = hotReads(s, { log, closing: () => closing });
+      const { take } = hot;
       const server = createServer(
         { requestTimeout, headersTimeout: requestTimeout, connectionsCheckingInterval: 1000 },
-        handler,
+        (req, res) => {
+          if (!take(req, res)) handler(req, res);
+        },
       );
       // Fastify applies its keep-alive and idle-connection timeouts only to servers it makes
       // itself: without these, Node's 5 s keep-alive applied and idle connections were never cut.
@@ -133,41 +115,30 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
     return503OnClosing: true,
     // A request id in every log line and response; a caller's own X-Request-Id is kept if sane.
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && /^[A-Za-z0-9._:-]{1,64}$/.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdOf(req.headers["x-request-id"]),
     // Request logs name the route, never the raw URL: link signatures are credentials.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  // The level is fixed for the life of the process: read it once, not per request.
-  const logsRequests = opts.logger !== undefined && ["trace", "debug", "info"].includes(opts.logger.level);
+  app.decorate("reelayHotReads", () => hot?.served() ?? 0);
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook("onSend", (req, reply, payload, done) => {
     reply.header("x-request-id", req.id);
     done(null, payload);
   });
   app.addHook("onResponse", (req, reply, done) => {
-    s.metrics.observeRequest(
-      req.method,
-      req.routeOptions.url ?? "unmatched",
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
-    // The one access-log line of a request (Fastify's own two are off): what an operator needs to
-    // find it, and whose key it was. Skipped before the line is built when the level is above info.
-    if (logsRequests) {
-      req.log.info(
-        {
-          method: req.method,
-          url: redactUrl(req.url),
-          status: reply.statusCode,
-          ms: Math.round(reply.elapsedTime),
-          ...(req.principal ? { keyId: req.principal.keyId } : {}),
-        },
-        "request",
-      );
-    }
+    recordRequest(s, log, {
+      reqId: req.id,
+      method: req.method,
+      url: req.url,
+      route: req.routeOptions.url ?? "unmatched",
+      status: reply.statusCode,
+      ms: reply.elapsedTime,
+      keyId: req.principal?.keyId,
+    });
     done();
   });
   app.decorateRequest("principal", null);

@@ -28,19 +28,26 @@ declare module "fastify" {
   }
 }
 
-const bearer = (req: FastifyRequest): string | undefined => {
-  const h = req.headers.authorization;
+const bearer = (req: FastifyRequest): string | undefined => bearerOf(req.headers.authorization);
+
+const bearerOf = (h: string | undefined): string | undefined => {
   if (!h) return undefined;
   const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
   return m?.[1] ?? "";
 };
 
 /** Resolves the request's API key to its owner; 401 when it is missing, unknown, revoked or expired. */
-export async function authenticateKey(
-  req: FastifyRequest,
+export async function authenticateKey(req: FastifyRequest, deps: AuthDeps): Promise<Principal> {
+  req.principal = await principalFor(req.headers.authorization, deps);
+  return req.principal;
+}
+
+/** The owner of the API key an Authorization header carries (see authenticateKey). */
+export async function principalFor(
+  authorization: string | undefined,
   { keys, clock, rateLimiter, limits }: AuthDeps,
 ): Promise<Principal> {
-  const secret = bearer(req);
+  const secret = bearerOf(authorization);
   if (secret === undefined) throw errors.missingApiKey();
   if (secret === "") throw errors.invalidApiKey();
   const key = await keys.findByHash(hashSecret(secret));
@@ -53,13 +60,12 @@ export async function authenticateKey(
     const taken = await rateLimiter.take(`key:${key.id}`, { perMin, burst, now: clock.now() });
     if (!taken.ok) throw errors.rateLimited(perMin, taken.retryAfterS);
   }
-  req.principal = {
+  return {
     keyId: key.id,
     ownerId: key.ownerId,
     allowedModels: key.allowedModels,
     maxActive: key.maxActive ?? limits.maxActive,
   };
-  return req.principal;
 }
 
 /**

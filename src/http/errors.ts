@@ -70,11 +70,18 @@ export const envelope = (e: ReelayError): ErrorEnvelope => ({
 });
 
 export function sendError(reply: FastifyReply, e: ReelayError): FastifyReply {
+  const { status, headers } = errorAnswer(e);
+  return reply.code(status).headers(headers).send(envelope(e));
+}
+
+/** An error's answer: its status, the headers beside the envelope (content type included). */
+export function errorAnswer(e: ReelayError): { status: number; headers: Record<string, string> } {
   const { status } = STATUS[e.code];
+  const headers: Record<string, string> = { "content-type": "application/json; charset=utf-8" };
   // OpenAI's clients retry 409 by default; ours mean "not in that state", which a retry won't change.
-  if (status === 409 && !e.retryable) reply.header("x-should-retry", "false");
-  if (e.retryAfterS !== null) reply.header("retry-after", String(Math.ceil(e.retryAfterS)));
-  return reply.code(status).type("application/json; charset=utf-8").send(envelope(e));
+  if (status === 409 && !e.retryable) headers["x-should-retry"] = "false";
+  if (e.retryAfterS !== null) headers["retry-after"] = String(Math.ceil(e.retryAfterS));
+  return { status, headers };
 }
 
 /**

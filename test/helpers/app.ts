@@ -6,6 +6,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
 import { pino } from "pino";
 import { buildApp, closeServer } from "../../src/http/app.js";
 import type { Config } from "../../src/main/config.js";
@@ -20,6 +21,8 @@ export interface TestApp {
   readonly config: Config;
   readonly container: Container;
   readonly adminToken: string;
+  /** The Fastify app itself: `inject` answers through its router, never beside it (hot_reads.ts). */
+  readonly fastify: FastifyInstance;
   /** Sends a request; `key` goes in as a Bearer token, a `body` object as JSON. */
   request(
     path: string,
@@ -82,6 +85,7 @@ export async function startTestApp(
     config,
     container: c,
     adminToken,
+    fastify: app,
     request,
     async newKey(ownerId) {
       const res = await request("/admin/keys", {

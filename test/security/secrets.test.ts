@@ -65,6 +65,12 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   });
   expect(created.headers.get("x-request-id")).toBe("trace-create-1");
   const { id } = (await created.json()) as { id: string };
+  // A poll (answered beside the router, hot_reads.ts) leaves its one access-log line too.
+  const polled = await fetch(`${base}/v1/video/query?id=${encodeURIComponent(id)}`, {
+    headers: { ...auth, "x-request-id": "trace-query-1" },
+  });
+  expect(polled.headers.get("x-request-id")).toBe("trace-query-1");
+  await polled.arrayBuffer();
 
   const task = await pollUntil(
     async () =>
@@ -140,6 +146,16 @@ it("no secret appears in logs or later responses; the request id reaches the wor
   expect(access).toHaveLength(1);
   expect(access[0]).toMatchObject({ method: "POST", url: "/v1/video/create", status: 200, keyId });
   expect(typeof access[0]?.ms).toBe("number");
+  const poll = lines.filter((l) => l.reqId === "trace-query-1");
+  expect(poll).toEqual([
+    expect.objectContaining({
+      msg: "request",
+      method: "GET",
+      url: `/v1/video/query?id=${encodeURIComponent(id)}`,
+      status: 200,
+      keyId,
+    }),
+  ]);
   expect(lines.filter((l) => l.msg === "incoming request" || l.msg === "request completed")).toEqual([]);
   expect(traced.some((l) => l.msg === "task completed" && l.taskId === id)).toBe(true);
 });

@@ -6,9 +6,10 @@ import { isTaskId } from "../../core/ids.js";
 import { loadStoryboardView } from "../../core/storyboards/view.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
 import { taskQueryView } from "../../core/tasks/views.js";
-import { principalOf } from "../auth.js";
+import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { type VideoQueryResponse, videoQueryResponseSchema } from "../schemas.js";
+import type { AppServices } from "../services.js";
 
 export const v1VideoQuery: Route = {
   method: "GET",
@@ -19,28 +20,32 @@ export const v1VideoQuery: Route = {
   query: { id: { schema: z.string(), required: true, description: "The id create returned" } },
   ok: { status: 200, schema: videoQueryResponseSchema, description: "The task" },
   errors: [ErrorCode.taskNotFound],
-  handler:
-    (s) =>
-    async (req): Promise<VideoQueryResponse> => {
-      const principal = principalOf(req);
-      const { id } = taskIdQuery(req.query, []);
-      const task = await s.engine.getOwned(principal.ownerId, id);
-      const view = { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
-      const storyboard = await loadStoryboardView({ storyboards: s.storyboards, peek: s.engine.peek }, task);
-      if (!storyboard) return view;
-      // A storyboard's progress is its shots' (weighted by duration), read live from their tasks.
-      const { progress, ...shots } = storyboard;
-      return {
-        ...view,
-        progress,
-        detail: {
-          ...view.detail,
-          pending_info: { ...view.detail.pending_info, progress_pct: progress / 100 },
-        },
-        storyboard: shots,
-      };
-    },
+  handler: (s) => (req) => videoQuery(s, principalOf(req), req.query),
 };
+
+/** The route's answer to `principal` for `query` (also served beside the router: hot_reads.ts). */
+export async function videoQuery(
+  s: AppServices,
+  principal: Principal,
+  query: unknown,
+): Promise<VideoQueryResponse> {
+  const { id } = taskIdQuery(query, []);
+  const task = await s.engine.getOwned(principal.ownerId, id);
+  const view = { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
+  const storyboard = await loadStoryboardView({ storyboards: s.storyboards, peek: s.engine.peek }, task);
+  if (!storyboard) return view;
+  // A storyboard's progress is its shots' (weighted by duration), read live from their tasks.
+  const { progress, ...shots } = storyboard;
+  return {
+    ...view,
+    progress,
+    detail: {
+      ...view.detail,
+      pending_info: { ...view.detail.pending_info, progress_pct: progress / 100 },
+    },
+    storyboard: shots,
+  };
+}
 
 /**
  * The unified routes' `?id=` (checked), and the other parameters in `others` as given; any other

@@ -2,9 +2,10 @@
 
 import { ErrorCode } from "../../core/errors.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
-import { principalOf } from "../auth.js";
+import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
+import type { AppServices } from "../services.js";
 import { type OpenAiVideo, openAiVideo } from "../views/openai_video.js";
 
 export const v1VideosRetrieve: Route = {
@@ -15,11 +16,11 @@ export const v1VideosRetrieve: Route = {
   tag: "OpenAI-compatible API",
   ok: { status: 200, schema: openAiVideoSchema, description: "The video" },
   errors: [ErrorCode.taskNotFound],
-  handler:
-    (s) =>
-    async (req): Promise<OpenAiVideo> => {
-      const { id } = req.params as { id: string };
-      const task = await s.engine.getOwned(principalOf(req).ownerId, id);
-      return { ...openAiVideo(task), attempts: attemptsView(await s.attempts.list(task.id)) };
-    },
+  handler: (s) => (req) => retrieveVideo(s, principalOf(req), (req.params as { id: string }).id),
 };
+
+/** The route's answer to `principal` for the video `id` (also served beside the router: hot_reads.ts). */
+export async function retrieveVideo(s: AppServices, principal: Principal, id: string): Promise<OpenAiVideo> {
+  const task = await s.engine.getOwned(principal.ownerId, id);
+  return { ...openAiVideo(task), attempts: attemptsView(await s.attempts.list(task.id)) };
+}
