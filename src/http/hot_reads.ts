@@ -13,6 +13,7 @@
  * the server not closing. Anything else, including every odd case of those two routes, goes to
  * Fastify untouched, which answers it as before.
  */
+import { channel } from "node:diagnostics_channel";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../core/errors.js";
 import { isTaskId } from "../core/ids.js";
@@ -26,6 +27,12 @@ import type { AppServices } from "./services.js";
 const QUERY_PREFIX = "/v1/video/query?id=";
 const VIDEOS_PREFIX = "/v1/videos/";
 const JSON_TYPE = "application/json; charset=utf-8";
+
+/**
+ * Each answer, `{ method, route, status }`, for whoever listens (the test run's check that
+ * openapi.json declares every status a route answers: test/answers/recorder.mjs).
+ */
+export const hotReadAnswered = channel("reelay.hot-read.answered");
 
 type Hot = { readonly route: "/v1/video/query" | "/v1/videos/:id"; readonly id: string };
 
@@ -97,6 +104,7 @@ export function hotReads(s: AppServices, opts: { log: AccessLog; closing(): bool
       });
       res.end(body);
     }
+    if (hotReadAnswered.hasSubscribers) hotReadAnswered.publish({ method: "GET", route: hot.route, status });
     recordRequest(s, opts.log, {
       reqId,
       method: "GET",
