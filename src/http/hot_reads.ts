@@ -6,8 +6,9 @@
  * request, and a poll through Reelay's routes ≈ 3×, spread over routing, hooks, the reply pipeline
  * and their allocations (issue 21; bench/http.ts).
  *
- * Only the transport differs: the same authentication (`principalFor`), the same answers
- * (`videoQuery`, `retrieveVideo`, exported by their routes), the same error envelope and headers,
+ * Only the transport differs: the same authentication (`principalFor`), the same answers (made
+ * by their routes' own code, as JSON text kept per state of a cached task: answer_memo.ts), the
+ * same error envelope and headers,
  * request id, metrics and one access-log line (access.ts). A request is taken only when it is
  * exactly such a poll: GET, that path, only `id` in the query, a well-formed task id, no body,
  * the server not closing. Anything else, including every odd case of those two routes, goes to
@@ -20,8 +21,8 @@ import { isTaskId } from "../core/ids.js";
 import { type AccessLog, recordRequest, requestIdOf } from "./access.js";
 import { principalFor } from "./auth.js";
 import { envelope, errorAnswer, toReelayError } from "./errors.js";
-import { videoQuery } from "./routes/v1_video_query.js";
-import { retrieveVideo } from "./routes/v1_videos_retrieve.js";
+import { videoQueryText } from "./routes/v1_video_query.js";
+import { retrieveVideoText } from "./routes/v1_videos_retrieve.js";
 import type { AppServices } from "./services.js";
 
 const QUERY_PREFIX = "/v1/video/query?id=";
@@ -80,11 +81,10 @@ export function hotReads(s: AppServices, opts: { log: AccessLog; closing(): bool
     try {
       const principal = await principalFor(req.headers.authorization, s);
       keyId = principal.keyId;
-      const body = JSON.stringify(
+      const body =
         hot.route === "/v1/video/query"
-          ? await videoQuery(s, principal, { id: hot.id })
-          : await retrieveVideo(s, principal, hot.id),
-      );
+          ? await videoQueryText(s, principal, { id: hot.id })
+          : await retrieveVideoText(s, principal, hot.id);
       res.writeHead(200, {
         "content-type": JSON_TYPE,
         "x-request-id": reqId,

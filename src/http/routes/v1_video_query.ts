@@ -5,7 +5,10 @@ import { ErrorCode, errors } from "../../core/errors.js";
 import { isTaskId } from "../../core/ids.js";
 import { loadStoryboardView } from "../../core/storyboards/view.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
+import type { Task } from "../../core/tasks/task.js";
 import { taskQueryView } from "../../core/tasks/views.js";
+import type { TaskAttempt } from "../../core/upstream/ports.js";
+import { answerMemo } from "../answer_memo.js";
 import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { type VideoQueryResponse, videoQueryResponseSchema } from "../schemas.js";
@@ -23,18 +26,49 @@ export const v1VideoQuery: Route = {
   handler: (s) => (req) => videoQuery(s, principalOf(req), req.query),
 };
 
-/** The route's answer to `principal` for `query` (also served beside the router: hot_reads.ts). */
+/** The route's answer to `principal` for `query`. */
 export async function videoQuery(
   s: AppServices,
   principal: Principal,
   query: unknown,
 ): Promise<VideoQueryResponse> {
+  const { task, attempts } = await queried(s, principal, query);
+  return withStoryboard(s, task, queryView(s, task, attempts));
+}
+
+const texts = answerMemo();
+
+/**
+ * The same answer as JSON text, served beside the router (hot_reads.ts): made once for each state
+ * of a cached task (answer_memo.ts), and within the second its links were signed in.
+ */
+export async function videoQueryText(s: AppServices, principal: Principal, query: unknown): Promise<string> {
+  const { task, attempts } = await queried(s, principal, query);
+  if (task.request.storyboard)
+    return JSON.stringify(await withStoryboard(s, task, queryView(s, task, attempts)));
+  const second = task.result ? Math.floor(s.clock.now() / 1000) : 0;
+  return texts.text(task, attempts, second, () => queryView(s, task, attempts));
+}
+
+async function queried(s: AppServices, principal: Principal, query: unknown) {
   const { id } = taskIdQuery(query, []);
   const task = await s.engine.getOwned(principal.ownerId, id);
-  const view = { ...taskQueryView(task, s), attempts: attemptsView(await s.attempts.list(task.id)) };
+  return { task, attempts: await s.attempts.list(task.id) };
+}
+
+const queryView = (s: AppServices, task: Task, attempts: readonly TaskAttempt[]) => ({
+  ...taskQueryView(task, s),
+  attempts: attemptsView(attempts),
+});
+
+/** A storyboard's answer: its progress is its shots' (weighted by duration), read live from their tasks. */
+async function withStoryboard(
+  s: AppServices,
+  task: Task,
+  view: ReturnType<typeof queryView>,
+): Promise<VideoQueryResponse> {
   const storyboard = await loadStoryboardView({ storyboards: s.storyboards, peek: s.engine.peek }, task);
   if (!storyboard) return view;
-  // A storyboard's progress is its shots' (weighted by duration), read live from their tasks.
   const { progress, ...shots } = storyboard;
   return {
     ...view,

@@ -2,6 +2,7 @@
 
 import { ErrorCode } from "../../core/errors.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
+import { answerMemo } from "../answer_memo.js";
 import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
@@ -19,8 +20,17 @@ export const v1VideosRetrieve: Route = {
   handler: (s) => (req) => retrieveVideo(s, principalOf(req), (req.params as { id: string }).id),
 };
 
-/** The route's answer to `principal` for the video `id` (also served beside the router: hot_reads.ts). */
+/** The route's answer to `principal` for the video `id`. */
 export async function retrieveVideo(s: AppServices, principal: Principal, id: string): Promise<OpenAiVideo> {
   const task = await s.engine.getOwned(principal.ownerId, id);
   return { ...openAiVideo(task), attempts: attemptsView(await s.attempts.list(task.id)) };
+}
+
+const texts = answerMemo();
+
+/** The same answer as JSON text, served beside the router (hot_reads.ts); kept per state of a cached task. */
+export async function retrieveVideoText(s: AppServices, principal: Principal, id: string): Promise<string> {
+  const task = await s.engine.getOwned(principal.ownerId, id);
+  const attempts = await s.attempts.list(task.id);
+  return texts.text(task, attempts, 0, () => ({ ...openAiVideo(task), attempts: attemptsView(attempts) }));
 }
