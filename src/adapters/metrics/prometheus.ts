@@ -80,6 +80,8 @@ export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; cloc
     },
   });
 
+  // Bounded: methods, route patterns (or "unmatched") and statuses are each few.
+  const httpSeries = new Map<string, (seconds: number) => void>();
   return {
     registry,
     telemetry: {
@@ -99,7 +101,15 @@ export function createPrometheus(deps: { tasks: TaskStore; queue: JobQueue; cloc
       },
     },
     observeRequest(method, route, status, seconds) {
-      http.observe({ method, route, status: String(status) }, seconds);
+      // Every request lands here: its labelled series is looked up once, not hashed each time.
+      const series = `${method} ${route} ${status}`;
+      let observe = httpSeries.get(series);
+      if (observe === undefined) {
+        const child = http.labels({ method, route, status: String(status) });
+        observe = (s: number) => child.observe(s);
+        httpSeries.set(series, observe);
+      }
+      observe(seconds);
     },
   };
 }
