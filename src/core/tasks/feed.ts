@@ -71,6 +71,15 @@ export const snapshotOf = (task: Task): TaskSnapshot => {
 /** A task as it stood at one event of its feed: what it was created with, and the event's state. */
 export const taskAt = (task: Task, e: FeedEvent): Task => ({ ...task, ...e.data });
 
+/** A feed's first event: the task's status as it stands. */
+const firstEvent = (task: Task, at: number): FeedEvent => ({
+  taskId: task.id,
+  seq: 1,
+  type: `video.${task.status}`,
+  data: snapshotOf(task),
+  at,
+});
+
 /** What is recorded: a status change, a progress report, or a change of the task's attempts. */
 export type FeedChange = "status" | "progress" | "attempt";
 
@@ -80,6 +89,11 @@ export interface TaskFeed {
    * rule. The event written, or undefined when none was.
    */
   record(task: Task, change: FeedChange, tx: Tx): Promise<FeedEvent | undefined>;
+  /**
+   * The first event of a task just stored in `tx` (its feed is empty: nothing is read first, a
+   * statement fewer on every create).
+   */
+  opened(task: Task, tx: Tx): Promise<void>;
   /**
    * Gives a task with an empty feed (one made before feeds existed) one event, its state now, so
    * that a stream of it has something to start from. Harmless when another process does it too.
@@ -117,10 +131,12 @@ export function createTaskFeed(deps: { store: TaskFeedStore; clock: Clock }): Ta
       };
       return (await store.insert(e, tx)) ? e : undefined;
     },
+    async opened(task, tx) {
+      await store.insert(firstEvent(task, clock.now()), tx);
+    },
     async backfill(task, tx) {
       if (await store.last(task.id, tx)) return;
-      const type: FeedEventType = `video.${task.status}`;
-      await store.insert({ taskId: task.id, seq: 1, type, data: snapshotOf(task), at: clock.now() }, tx);
+      await store.insert(firstEvent(task, clock.now()), tx);
     },
     async forget(taskId, tx) {
       await store.deleteFor(taskId, tx);

@@ -279,7 +279,7 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
       const stored = billing ? await holdFor(billing, task, payer, tx) : task;
       await tasks.insert(stored, tx);
-      await announce(stored, "status", tx);
+      await deps.feed?.feed.opened(stored, tx);
       return stored;
     },
 
