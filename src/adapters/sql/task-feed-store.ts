@@ -1,5 +1,5 @@
 /** Task feeds in the SQL database (SQLite and PostgreSQL alike): table `task_events`. */
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Tx } from "../../core/ports.js";
 import type { FeedEvent, FeedEventType, TaskFeedStore } from "../../core/tasks/feed.js";
 import { afterTransaction, connOf, type DB, type TaskEventsTable } from "./schema.js";
@@ -33,6 +33,25 @@ export function createSqlTaskFeedStore(
       const stored = Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
       const { onStored } = opts;
       if (stored && onStored) afterTransaction(tx, () => onStored(e.taskId, e.seq));
+      return stored;
+    },
+    async append(e, tx) {
+      // The next seq and the check that the feed has not ended, read in the insert itself (a
+      // round trip fewer than a read then a write, on every status change). The statement runs
+      // in the transaction that changed the task and holds its row, so no other change of the
+      // task picks the same seq meanwhile; if one did, the conflict writes nothing, as `insert`.
+      const r = await sql<{ seq: number }>`insert into task_events (task_id, seq, type, data, at)
+        select ${e.taskId}, coalesce(feed.newest, 0) + 1, ${e.type}, ${JSON.stringify(e.data)}, cast(${e.at} as bigint)
+        from (select max(seq) as newest, count(case when type in ('video.completed', 'video.failed', 'video.cancelled') then 1 end) as ends
+          from task_events where task_id = ${e.taskId}) as feed
+        where feed.ends = 0
+        on conflict (task_id, seq) do nothing
+        returning seq`.execute(connOf(db, tx));
+      const row = r.rows[0];
+      if (row === undefined) return undefined;
+      const stored: FeedEvent = { ...e, seq: Number(row.seq) };
+      const { onStored } = opts;
+      if (onStored) afterTransaction(tx, () => onStored(e.taskId, stored.seq));
       return stored;
     },
     async last(taskId, tx?: Tx) {

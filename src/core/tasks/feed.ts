@@ -39,6 +39,12 @@ export interface TaskFeedStore {
    * two changes of one task cannot pick the same seq.
    */
   insert(e: FeedEvent, tx: Tx): Promise<boolean>;
+  /**
+   * Stores `e` as the task's next event (seq one past its newest, 1 for the first) in one
+   * statement, unless the feed has ended (a final event): the event as stored, or undefined when
+   * nothing was written. Called, like `insert`, in the transaction that changed the task.
+   */
+  append(e: Omit<FeedEvent, "seq">, tx: Tx): Promise<FeedEvent | undefined>;
   /** The task's newest event; undefined when it has none. */
   last(taskId: string, tx?: Tx): Promise<FeedEvent | undefined>;
   /** The task's events after `seq`, oldest first, at most `limit`. */
@@ -113,11 +119,17 @@ export function createTaskFeed(deps: { store: TaskFeedStore; clock: Clock }): Ta
         : `video.${task.status}`;
   return {
     async record(task, change, tx) {
+      // A status or attempt change is always recorded (unless the feed has ended): no read first.
+      if (change !== "progress")
+        return store.append(
+          { taskId: task.id, type: typeOf(task, change), data: snapshotOf(task), at: clock.now() },
+          tx,
+        );
       const last = await store.last(task.id, tx);
       // Nothing is written after the end: a late progress report of a finished task says nothing.
       if (last && isFinalEvent(last.type)) return undefined;
       const at = clock.now();
-      if (change === "progress" && last) {
+      if (last) {
         const moved = Math.abs(task.progress - last.data.progress);
         if (moved === 0 && task.status === last.data.status) return undefined;
         if (moved < PROGRESS_STEP && at - last.at < PROGRESS_INTERVAL_MS) return undefined;
