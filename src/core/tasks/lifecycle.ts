@@ -80,8 +80,17 @@ export interface TaskLifecycle {
    * `pending`, in `tx`. Returns the task as stored (with its `cost`).
    */
   open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<Task>;
-  /** A claimed job starts (or restarts) the task: `processing`, attempt `attempt`. */
-  start(task: Task, attempt: number, tx: Tx): Promise<Task | undefined>;
+  /**
+   * A claimed job starts (or restarts) the task: `processing`, attempt `attempt`. With
+   * `beforeDeadline`, only if the task's deadline is after that time. The task as started, or
+   * undefined when it was not running (or past that deadline): nothing written then.
+   */
+  start(
+    task: Pick<Task, "id">,
+    attempt: number,
+    tx: Tx,
+    opts?: { beforeDeadline?: number },
+  ): Promise<Task | undefined>;
   /** A render got this far (0–99). Undefined when the task no longer runs (cancelled, deleted). */
   progress(taskId: string, pct: number): Promise<Task | undefined>;
   /** An upstream channel accepted the task: it mirrors the upstream's status from now on. */
@@ -192,11 +201,13 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     tx: Tx | undefined,
     /** What the feed records; null: the caller announces the change itself, once it is whole. */
     change: FeedChange | null = "status",
+    beforeDeadline?: number,
   ): Promise<Task | undefined> {
     const feed = deps.feed;
-    if (!feed || change === null) return tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
+    const opts = { now: clock.now(), onlyFrom: from, ...(beforeDeadline === undefined ? {} : { beforeDeadline }) };
+    if (!feed || change === null) return tasks.update(id, patch, opts, tx);
     const run = async (t: Tx) => {
-      const task = await tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, t);
+      const task = await tasks.update(id, patch, opts, t);
       if (task) await announce(task, change, t);
       return task;
     };
@@ -283,13 +294,15 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       return stored;
     },
 
-    start: (task, attempt, tx) =>
+    start: (task, attempt, tx, opts = {}) =>
       // From processing too: a job whose lease ran out is claimed again and restarts its task.
       write(
         task.id,
         { status: "processing", progress: 0, attempts: attempt },
         checked(RUNNING, "processing"),
         tx,
+        "status",
+        opts.beforeDeadline,
       ),
 
     // No status in the patch: writing one would move `statusUpdatedAt`, and progress is no move.
