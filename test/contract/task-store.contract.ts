@@ -137,7 +137,9 @@ export function taskStoreContract(
         expect(await tasks.update(id, { status: "processing" }, late)).toBeUndefined();
         expect((await tasks.get(id))?.status).toBe("pending");
         const inTime = { now: 50, onlyFrom: ["pending"] as const, beforeDeadline: 999 };
-        expect(await tasks.update(id, { status: "processing" }, inTime)).toMatchObject({ status: "processing" });
+        expect(await tasks.update(id, { status: "processing" }, inTime)).toMatchObject({
+          status: "processing",
+        });
       } finally {
         await close();
       }

@@ -36,7 +36,9 @@ export async function planJob(
   if (job.interrupted < MAX_INTERRUPTIONS && job.attempt <= job.maxAttempts) {
     // The usual case, in one statement: the task starts if it still runs and its deadline has not
     // passed. Otherwise the task is read below to learn which of the other plans it is.
-    const started = await lifecycle.start({ id: job.payload.taskId }, job.attempt, tx, { beforeDeadline: now });
+    const started = await lifecycle.start({ id: job.payload.taskId }, job.attempt, tx, {
+      beforeDeadline: now,
+    });
     if (started) return { kind: "run", task: started };
   }
   const task = await tasks.get(job.payload.taskId, tx);

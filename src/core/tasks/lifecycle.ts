@@ -27,6 +27,9 @@ import {
   type VideoRequest,
 } from "./task.js";
 
+// A task as it starts (stored by `open`): defined beside the Task type.
+export { newTask } from "./task.js";
+
 export interface TaskLifecycleDeps {
   readonly tasks: TaskStore;
   /** Credits and prices; null while billing is off. */
@@ -81,9 +84,8 @@ export interface TaskLifecycle {
    */
   open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<Task>;
   /**
-   * A claimed job starts (or restarts) the task: `processing`, attempt `attempt`. With
-   * `beforeDeadline`, only if the task's deadline is after that time. The task as started, or
-   * undefined when it was not running (or past that deadline): nothing written then.
+   * A claimed job starts (or restarts) the task: `processing`, attempt `attempt`; with
+   * `beforeDeadline`, only if its deadline is after that time (else nothing is written).
    */
   start(
     task: Pick<Task, "id">,
@@ -142,29 +144,6 @@ export interface TaskLifecycle {
   attemptsChanged(task: Task, tx: Tx): Promise<void>;
 }
 
-/** A task as it starts: pending, nothing tried yet. Stored by `open`. */
-export const newTask = (t: {
-  id: string;
-  ownerId: string;
-  request: VideoRequest;
-  now: number;
-  deadlineAt: number;
-}): Task => ({
-  id: t.id,
-  ownerId: t.ownerId,
-  request: t.request,
-  status: "pending",
-  progress: 0,
-  createdAt: t.now,
-  statusUpdatedAt: t.now,
-  deadlineAt: t.deadlineAt,
-  attempts: 0,
-  error: null,
-  failureReason: null,
-  enhancedPrompt: null,
-  result: null,
-});
-
 /** Running statuses: the ones a task may leave. */
 const RUNNING: readonly TaskStatus[] = ["pending", "processing"];
 
@@ -204,7 +183,11 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     beforeDeadline?: number,
   ): Promise<Task | undefined> {
     const feed = deps.feed;
-    const opts = { now: clock.now(), onlyFrom: from, ...(beforeDeadline === undefined ? {} : { beforeDeadline }) };
+    const opts = {
+      now: clock.now(),
+      onlyFrom: from,
+      ...(beforeDeadline === undefined ? {} : { beforeDeadline }),
+    };
     if (!feed || change === null) return tasks.update(id, patch, opts, tx);
     const run = async (t: Tx) => {
       const task = await tasks.update(id, patch, opts, t);
