@@ -129,6 +129,22 @@ export function taskStoreContract(
       }
     });
 
+    it("update with beforeDeadline applies only while the task's deadline is after that time", async () => {
+      const { tasks, close } = await open();
+      try {
+        await tasks.insert({ ...sampleTask(id), deadlineAt: 1000 });
+        const late = { now: 50, onlyFrom: ["pending"] as const, beforeDeadline: 1000 };
+        expect(await tasks.update(id, { status: "processing" }, late)).toBeUndefined();
+        expect((await tasks.get(id))?.status).toBe("pending");
+        const inTime = { now: 50, onlyFrom: ["pending"] as const, beforeDeadline: 999 };
+        expect(await tasks.update(id, { status: "processing" }, inTime)).toMatchObject({
+          status: "processing",
+        });
+      } finally {
+        await close();
+      }
+    });
+
     it("a count of active tasks inside a transaction holds as a limit against concurrent creates", async () => {
       const { db, tasks, close } = await open();
       try {

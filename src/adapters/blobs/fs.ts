@@ -146,7 +146,7 @@ export function createFsBlobStore(root: string): BlobStore {
     delete: guarded("deleting a stored file", async (key: string) => {
       await unlink(pathOf(key)).catch(ignoreMissing);
       await unlink(`${pathOf(key)}${META}`).catch(ignoreMissing);
-      // Remove the folders the key made once empty (an attempt's, then its task's); a folder
+      // Remove the folders the key made once empty (its task's; an attempt's in the older layout); a folder
       // that still holds something stays (rmdir refuses it).
       // The top folders (`tasks`, `uploads`) stay: puts elsewhere may be making their own under them.
       for (let dir = dirname(pathOf(key)); relative(base, dir).split(sep).length > 1; dir = dirname(dir)) {

@@ -4,10 +4,11 @@
  * expires and the job becomes claimable again (a crashed worker's jobs run again).
  */
 import { randomUUID } from "node:crypto";
-import type { ExpressionBuilder, Kysely } from "kysely";
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import { newId } from "../../core/ids.js";
 import type { ClaimedJob, JobPayload, JobQueue } from "../../core/jobs/ports.js";
 import type { Tx } from "../../core/ports.js";
+import { compiledWrite } from "../sql/compiled_write.js";
 import { type Conn, connOf, type DB } from "../sql/schema.js";
 
 type Due = (eb: ExpressionBuilder<DB, "jobs">) => ReturnType<ExpressionBuilder<DB, "jobs">["and"]>;
@@ -44,28 +45,81 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
     interrupted: eb("interrupted", "+", 1),
   });
 
+  // The writes of every task's create, claim and completion: compiled once (compiled_write.ts).
+  const insertJob = compiledWrite(
+    db,
+    (
+      d,
+      id: string,
+      kind: string,
+      payload: string,
+      runAt: number,
+      maxAttempts: number,
+      createdAt: number,
+      updatedAt: number,
+    ) =>
+      d.insertInto("jobs").values({
+        id,
+        kind,
+        payload,
+        status: sql.lit("queued"),
+        run_at: runAt,
+        attempt: sql.lit(0),
+        max_attempts: maxAttempts,
+        lease_token: sql.lit(null),
+        lease_until: sql.lit(null),
+        last_error: sql.lit(null),
+        created_at: createdAt,
+        updated_at: updatedAt,
+        interrupted: sql.lit(0),
+      }),
+    ["", "", "", 0, 0, 0, 0],
+  );
+  const leaseJob = compiledWrite(
+    db,
+    (
+      d,
+      leaseToken: string,
+      leaseUntil: number,
+      attempt: number,
+      interrupted: number,
+      now: number,
+      id: string,
+    ) =>
+      d
+        .updateTable("jobs")
+        .set({
+          status: sql.lit("running"),
+          lease_token: leaseToken,
+          lease_until: leaseUntil,
+          attempt,
+          interrupted,
+          updated_at: now,
+        })
+        .where("id", "=", id),
+    ["", 0, 0, 0, 0, ""],
+  );
+  const deleteHeld = compiledWrite(
+    db,
+    (d, id: string, leaseToken: string) =>
+      d
+        .deleteFrom("jobs")
+        .where((eb) =>
+          eb.and([
+            eb("id", "=", id),
+            eb("lease_token", "=", leaseToken),
+            eb("status", "=", sql.lit("running")),
+          ]),
+        ),
+    ["", ""],
+  );
+
   return {
     async enqueue(job, tx?: Tx) {
       const now = clock.now();
       const id = newId("job", now);
-      await connOf(db, tx)
-        .insertInto("jobs")
-        .values({
-          id,
-          kind: job.payload.kind,
-          payload: JSON.stringify(job.payload),
-          status: "queued",
-          run_at: job.runAt,
-          attempt: 0,
-          max_attempts: job.maxAttempts,
-          lease_token: null,
-          lease_until: null,
-          last_error: null,
-          created_at: now,
-          updated_at: now,
-          interrupted: 0,
-        })
-        .execute();
+      const payload = JSON.stringify(job.payload);
+      await insertJob(connOf(db, tx), id, job.payload.kind, payload, job.runAt, job.maxAttempts, now, now);
       return id;
     },
 
@@ -96,18 +150,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
           const cut = row.status === "running" ? 1 : 0;
           const attempt = row.attempt + 1 - cut;
           const interrupted = row.interrupted + cut;
-          await trx
-            .updateTable("jobs")
-            .set({
-              status: "running",
-              lease_token: leaseToken,
-              lease_until: now + leaseMs,
-              attempt,
-              interrupted,
-              updated_at: now,
-            })
-            .where("id", "=", row.id)
-            .execute();
+          await leaseJob(trx, leaseToken, now + leaseMs, attempt, interrupted, now, row.id);
           claimed.push({
             id: row.id,
             payload: JSON.parse(row.payload) as JobPayload,
@@ -132,7 +175,7 @@ export function createSqlJobQueue(db: Kysely<DB>, clock: { now(): number }): Job
     },
 
     async complete(job, tx) {
-      await connOf(db, tx).deleteFrom("jobs").where(held(job)).execute();
+      await deleteHeld(connOf(db, tx), job.id, job.leaseToken);
     },
 
     async retry(job, { runAt, error, free }, tx) {

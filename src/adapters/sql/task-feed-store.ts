@@ -1,7 +1,8 @@
 /** Task feeds in the SQL database (SQLite and PostgreSQL alike): table `task_events`. */
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Tx } from "../../core/ports.js";
 import type { FeedEvent, FeedEventType, TaskFeedStore } from "../../core/tasks/feed.js";
+import { compiledWrite } from "./compiled_write.js";
 import { afterTransaction, connOf, type DB, type TaskEventsTable } from "./schema.js";
 
 const toEvent = (r: Selectable<TaskEventsTable>): FeedEvent => ({
@@ -23,16 +24,49 @@ export function createSqlTaskFeedStore(
   db: Kysely<DB>,
   opts: { onStored?: (taskId: string, seq: number) => void } = {},
 ): TaskFeedStore {
+  // Written on every change of every task: compiled once (compiled_write.ts).
+  const insertEvent = compiledWrite(
+    db,
+    (d, taskId: string, seq: number, type: string, data: string, at: number) =>
+      d
+        .insertInto("task_events")
+        .values({ task_id: taskId, seq, type, data, at })
+        .onConflict((oc) => oc.columns(["task_id", "seq"]).doNothing()),
+    ["", 0, "", "", 0],
+  );
+  // The next seq and the check that the feed has not ended, read in the insert itself (a round
+  // trip fewer than a read then a write, on every status change). The statement runs in the
+  // transaction that changed the task and holds its row, so no other change of the task picks
+  // the same seq meanwhile; if one did, the conflict writes nothing, as `insert`.
+  const appendEvent = compiledWrite(
+    db,
+    (d, taskId: string, type: string, data: string, at: number, again: string) => ({
+      compile: () =>
+        sql<{ seq: number }>`insert into task_events (task_id, seq, type, data, at)
+          select ${taskId}, coalesce(feed.newest, 0) + 1, ${type}, ${data}, cast(${at} as bigint)
+          from (select max(seq) as newest, count(case when type in ('video.completed', 'video.failed', 'video.cancelled') then 1 end) as ends
+            from task_events where task_id = ${again}) as feed
+          where feed.ends = 0
+          on conflict (task_id, seq) do nothing
+          returning seq`.compile(d),
+    }),
+    ["", "", "", 0, ""],
+  );
   return {
     async insert(e, tx) {
-      const r = await connOf(db, tx)
-        .insertInto("task_events")
-        .values({ task_id: e.taskId, seq: e.seq, type: e.type, data: JSON.stringify(e.data), at: e.at })
-        .onConflict((oc) => oc.columns(["task_id", "seq"]).doNothing())
-        .executeTakeFirst();
-      const stored = Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+      const r = await insertEvent(connOf(db, tx), e.taskId, e.seq, e.type, JSON.stringify(e.data), e.at);
+      const stored = Number(r.numAffectedRows ?? 0n) > 0;
       const { onStored } = opts;
       if (stored && onStored) afterTransaction(tx, () => onStored(e.taskId, e.seq));
+      return stored;
+    },
+    async append(e, tx) {
+      const r = await appendEvent(connOf(db, tx), e.taskId, e.type, JSON.stringify(e.data), e.at, e.taskId);
+      const row = r.rows[0];
+      if (row === undefined) return undefined;
+      const stored: FeedEvent = { ...e, seq: Number(row.seq) };
+      const { onStored } = opts;
+      if (onStored) afterTransaction(tx, () => onStored(e.taskId, stored.seq));
       return stored;
     },
     async last(taskId, tx?: Tx) {

@@ -93,6 +93,7 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
       if (patch.cost !== undefined) set.cost = patch.cost === null ? null : JSON.stringify(patch.cost);
       let q = connOf(db, tx).updateTable("tasks").set(set).where("id", "=", id);
       if (opts.onlyFrom) q = q.where("status", "in", [...opts.onlyFrom]);
+      if (opts.beforeDeadline !== undefined) q = q.where("deadline_at", ">", opts.beforeDeadline);
       try {
         const row = await q.returningAll().executeTakeFirst();
         return row ? toTask(row) : undefined;

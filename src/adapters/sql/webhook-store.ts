@@ -11,6 +11,8 @@ import type {
   WebhookStore,
 } from "../../core/webhooks/ports.js";
 import { SEALED_LIKE, type SecretBox } from "../crypto/secret-box.js";
+import { dialectOf } from "./dialect.js";
+import { createEndpointCache } from "./endpoint-cache.js";
 import {
   connOf,
   type DB,
@@ -50,6 +52,8 @@ const toAttempt = (r: Selectable<WebhookAttemptsTable>): WebhookAttempt => ({
  */
 export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }): WebhookStore {
   const { box } = opts;
+  // Cached only where this process is the one writer (endpoint-cache.ts).
+  const cache = dialectOf(db).oneWriter ? createEndpointCache(2000) : undefined;
   // What each sealed secret is bound to: its row.
   const endpointCtx = (id: string): string => `webhook_endpoint:${id}`;
   const callbackCtx = (ownerId: string): string => `webhook_callback:${ownerId}`;
@@ -87,6 +91,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
           disabled_reason: e.disabledReason,
         })
         .execute();
+      cache?.clear(undefined);
     },
 
     async getEndpoint(id, tx) {
@@ -115,6 +120,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
         .where("id", "=", id)
         .where("owner_id", "=", ownerId)
         .executeTakeFirst();
+      cache?.clear(undefined);
       return r.numDeletedRows > 0n;
     },
 
@@ -124,24 +130,33 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
         .set({ disabled_at: disabled?.at ?? null, disabled_reason: disabled?.reason ?? null })
         .where("id", "=", id);
       if (ownerId !== undefined) q = q.where("owner_id", "=", ownerId);
-      const r = await q.executeTakeFirst();
-      return r.numUpdatedRows > 0n;
+      try {
+        const r = await q.executeTakeFirst();
+        return r.numUpdatedRows > 0n;
+      } finally {
+        cache?.clear(tx);
+      }
     },
 
     async endpointsFor(ownerId, type, tx) {
-      const rows = await connOf(db, tx)
-        .selectFrom("webhook_endpoints")
-        .selectAll()
-        .where("owner_id", "=", ownerId)
-        .where("disabled_at", "is", null)
-        .orderBy("created_at")
-        .orderBy("id")
-        .execute();
+      const read = async () =>
+        (
+          await connOf(db, tx)
+            .selectFrom("webhook_endpoints")
+            .selectAll()
+            .where("owner_id", "=", ownerId)
+            .where("disabled_at", "is", null)
+            .orderBy("created_at")
+            .orderBy("id")
+            .execute()
+        ).map(toEndpoint);
+      const enabled = cache ? await cache.enabledFor(ownerId, read) : await read();
       // A handful of endpoints per owner: filter the event list here rather than in dialect-specific JSON SQL.
-      return rows.map(toEndpoint).filter((e) => e.events === null || e.events.includes(type));
+      return enabled.filter((e) => e.events === null || e.events.includes(type));
     },
 
     async sealLegacySecrets() {
+      cache?.clear(undefined);
       let n = 0;
       const endpoints = await db
         .selectFrom("webhook_endpoints")

@@ -33,6 +33,14 @@ export async function planJob(
     return { kind: "bury", reason: `unknown job payload ${JSON.stringify(job.payload)}` };
   }
   const now = clock.now();
+  if (job.interrupted < MAX_INTERRUPTIONS && job.attempt <= job.maxAttempts) {
+    // The usual case, in one statement: the task starts if it still runs and its deadline has not
+    // passed. Otherwise the task is read below to learn which of the other plans it is.
+    const started = await lifecycle.start({ id: job.payload.taskId }, job.attempt, tx, {
+      beforeDeadline: now,
+    });
+    if (started) return { kind: "run", task: started };
+  }
   const task = await tasks.get(job.payload.taskId, tx);
   if (!task || task.status === "completed" || task.status === "failed" || task.status === "cancelled") {
     return { kind: "complete" };

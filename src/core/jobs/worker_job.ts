@@ -134,7 +134,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
     if (done) return true;
     // Another attempt finished the task (this one lost its lease, paused or cut off), or the
     // task was cancelled or deleted meanwhile. Either way these files are this attempt's
-    // alone (its own folder) and nobody points to them: they go, and nothing else does.
+    // alone (named after it) and nobody points to them: they go, and nothing else does.
     const current = await deps.tasks.get(task.id);
     if (current?.status === "completed") {
       log.warn(
@@ -170,7 +170,7 @@ export function createJobRunner(deps: JobRunnerDeps): JobRunner {
         if (sent.kind === "submitted") return;
       }
       const provider = deps.providerFor(task.request);
-      // This attempt's files go under a folder of its own: an attempt that lost its job to
+      // This attempt's files carry a name of its own: an attempt that lost its job to
       // another (a paused process whose lease ran out) can neither overwrite nor delete them.
       const attemptDir = newAttemptDir(clock.now());
       const made = await deps.rendering(() =>

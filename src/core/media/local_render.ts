@@ -18,7 +18,7 @@ export async function renderHere(
     telemetry: Telemetry;
     remover: WatermarkRemover;
     blobs: BlobStore;
-    /** The key this attempt stores `file` under (its own folder: see blob_keys.ts). */
+    /** The key this attempt stores `file` under (named after it: see blob_keys.ts). */
     blobKey: (file: string) => string;
     settings: { watermarkAttempts: number; backoffBaseMs: number; backoffMaxMs: number };
   },

@@ -39,6 +39,12 @@ export interface TaskFeedStore {
    * two changes of one task cannot pick the same seq.
    */
   insert(e: FeedEvent, tx: Tx): Promise<boolean>;
+  /**
+   * Stores `e` as the task's next event (seq one past its newest, 1 for the first) in one
+   * statement, unless the feed has ended (a final event): the event as stored, or undefined when
+   * nothing was written. Called, like `insert`, in the transaction that changed the task.
+   */
+  append(e: Omit<FeedEvent, "seq">, tx: Tx): Promise<FeedEvent | undefined>;
   /** The task's newest event; undefined when it has none. */
   last(taskId: string, tx?: Tx): Promise<FeedEvent | undefined>;
   /** The task's events after `seq`, oldest first, at most `limit`. */
@@ -71,6 +77,15 @@ export const snapshotOf = (task: Task): TaskSnapshot => {
 /** A task as it stood at one event of its feed: what it was created with, and the event's state. */
 export const taskAt = (task: Task, e: FeedEvent): Task => ({ ...task, ...e.data });
 
+/** A feed's first event: the task's status as it stands. */
+const firstEvent = (task: Task, at: number): FeedEvent => ({
+  taskId: task.id,
+  seq: 1,
+  type: `video.${task.status}`,
+  data: snapshotOf(task),
+  at,
+});
+
 /** What is recorded: a status change, a progress report, or a change of the task's attempts. */
 export type FeedChange = "status" | "progress" | "attempt";
 
@@ -80,6 +95,11 @@ export interface TaskFeed {
    * rule. The event written, or undefined when none was.
    */
   record(task: Task, change: FeedChange, tx: Tx): Promise<FeedEvent | undefined>;
+  /**
+   * The first event of a task just stored in `tx` (its feed is empty: nothing is read first, a
+   * statement fewer on every create).
+   */
+  opened(task: Task, tx: Tx): Promise<void>;
   /**
    * Gives a task with an empty feed (one made before feeds existed) one event, its state now, so
    * that a stream of it has something to start from. Harmless when another process does it too.
@@ -99,11 +119,17 @@ export function createTaskFeed(deps: { store: TaskFeedStore; clock: Clock }): Ta
         : `video.${task.status}`;
   return {
     async record(task, change, tx) {
+      // A status or attempt change is always recorded (unless the feed has ended): no read first.
+      if (change !== "progress")
+        return store.append(
+          { taskId: task.id, type: typeOf(task, change), data: snapshotOf(task), at: clock.now() },
+          tx,
+        );
       const last = await store.last(task.id, tx);
       // Nothing is written after the end: a late progress report of a finished task says nothing.
       if (last && isFinalEvent(last.type)) return undefined;
       const at = clock.now();
-      if (change === "progress" && last) {
+      if (last) {
         const moved = Math.abs(task.progress - last.data.progress);
         if (moved === 0 && task.status === last.data.status) return undefined;
         if (moved < PROGRESS_STEP && at - last.at < PROGRESS_INTERVAL_MS) return undefined;
@@ -117,10 +143,12 @@ export function createTaskFeed(deps: { store: TaskFeedStore; clock: Clock }): Ta
       };
       return (await store.insert(e, tx)) ? e : undefined;
     },
+    async opened(task, tx) {
+      await store.insert(firstEvent(task, clock.now()), tx);
+    },
     async backfill(task, tx) {
       if (await store.last(task.id, tx)) return;
-      const type: FeedEventType = `video.${task.status}`;
-      await store.insert({ taskId: task.id, seq: 1, type, data: snapshotOf(task), at: clock.now() }, tx);
+      await store.insert(firstEvent(task, clock.now()), tx);
     },
     async forget(taskId, tx) {
       await store.deleteFor(taskId, tx);

@@ -27,6 +27,9 @@ import {
   type VideoRequest,
 } from "./task.js";
 
+// A task as it starts (stored by `open`): defined beside the Task type.
+export { newTask } from "./task.js";
+
 export interface TaskLifecycleDeps {
   readonly tasks: TaskStore;
   /** Credits and prices; null while billing is off. */
@@ -80,8 +83,16 @@ export interface TaskLifecycle {
    * `pending`, in `tx`. Returns the task as stored (with its `cost`).
    */
   open(task: Task, payer: { keyId: string | null }, tx: Tx): Promise<Task>;
-  /** A claimed job starts (or restarts) the task: `processing`, attempt `attempt`. */
-  start(task: Task, attempt: number, tx: Tx): Promise<Task | undefined>;
+  /**
+   * A claimed job starts (or restarts) the task: `processing`, attempt `attempt`; with
+   * `beforeDeadline`, only if its deadline is after that time (else nothing is written).
+   */
+  start(
+    task: Pick<Task, "id">,
+    attempt: number,
+    tx: Tx,
+    opts?: { beforeDeadline?: number },
+  ): Promise<Task | undefined>;
   /** A render got this far (0–99). Undefined when the task no longer runs (cancelled, deleted). */
   progress(taskId: string, pct: number): Promise<Task | undefined>;
   /** An upstream channel accepted the task: it mirrors the upstream's status from now on. */
@@ -133,29 +144,6 @@ export interface TaskLifecycle {
   attemptsChanged(task: Task, tx: Tx): Promise<void>;
 }
 
-/** A task as it starts: pending, nothing tried yet. Stored by `open`. */
-export const newTask = (t: {
-  id: string;
-  ownerId: string;
-  request: VideoRequest;
-  now: number;
-  deadlineAt: number;
-}): Task => ({
-  id: t.id,
-  ownerId: t.ownerId,
-  request: t.request,
-  status: "pending",
-  progress: 0,
-  createdAt: t.now,
-  statusUpdatedAt: t.now,
-  deadlineAt: t.deadlineAt,
-  attempts: 0,
-  error: null,
-  failureReason: null,
-  enhancedPrompt: null,
-  result: null,
-});
-
 /** Running statuses: the ones a task may leave. */
 const RUNNING: readonly TaskStatus[] = ["pending", "processing"];
 
@@ -192,11 +180,17 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
     tx: Tx | undefined,
     /** What the feed records; null: the caller announces the change itself, once it is whole. */
     change: FeedChange | null = "status",
+    beforeDeadline?: number,
   ): Promise<Task | undefined> {
     const feed = deps.feed;
-    if (!feed || change === null) return tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, tx);
+    const opts = {
+      now: clock.now(),
+      onlyFrom: from,
+      ...(beforeDeadline === undefined ? {} : { beforeDeadline }),
+    };
+    if (!feed || change === null) return tasks.update(id, patch, opts, tx);
     const run = async (t: Tx) => {
-      const task = await tasks.update(id, patch, { now: clock.now(), onlyFrom: from }, t);
+      const task = await tasks.update(id, patch, opts, t);
       if (task) await announce(task, change, t);
       return task;
     };
@@ -279,17 +273,19 @@ export function createTaskLifecycle(deps: TaskLifecycleDeps): TaskLifecycle {
       if (task.status !== "pending") throw new Error(`a new task starts pending, not ${task.status}`);
       const stored = billing ? await holdFor(billing, task, payer, tx) : task;
       await tasks.insert(stored, tx);
-      await announce(stored, "status", tx);
+      await deps.feed?.feed.opened(stored, tx);
       return stored;
     },
 
-    start: (task, attempt, tx) =>
+    start: (task, attempt, tx, opts = {}) =>
       // From processing too: a job whose lease ran out is claimed again and restarts its task.
       write(
         task.id,
         { status: "processing", progress: 0, attempts: attempt },
         checked(RUNNING, "processing"),
         tx,
+        "status",
+        opts.beforeDeadline,
       ),
 
     // No status in the patch: writing one would move `statusUpdatedAt`, and progress is no move.

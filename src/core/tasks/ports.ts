@@ -22,14 +22,15 @@ export interface TaskStore {
   /** The task, whoever owns it; undefined when there is none. */
   get(id: string, tx?: Tx): Promise<Task | undefined>;
   /**
-   * Applies `patch` if the task's current status is one of `onlyFrom` (when given).
-   * Sets `statusUpdatedAt` to `now` when the status changes. Returns the updated task, or
-   * undefined when the task does not exist or was not in an allowed status (nothing written).
+   * Applies `patch` if the task's current status is one of `onlyFrom` (when given) and its
+   * deadline is after `beforeDeadline` (when given). Sets `statusUpdatedAt` to `now` when the
+   * status changes. Returns the updated task, or undefined when the task does not exist or was not
+   * in an allowed status or past that deadline (nothing written).
    */
   update(
     id: string,
     patch: TaskPatch,
-    opts: { now: number; onlyFrom?: readonly TaskStatus[] },
+    opts: { now: number; onlyFrom?: readonly TaskStatus[]; beforeDeadline?: number },
     tx?: Tx,
   ): Promise<Task | undefined>;
   /** Counts tasks per status (for health and metrics). */

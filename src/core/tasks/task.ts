@@ -212,3 +212,26 @@ export interface Task {
  */
 export const isPublished = (r: VideoRequest): boolean =>
   r.api === "unified" && !r.private && r.shotOf === undefined;
+
+/** A task as it starts: pending, nothing tried yet. Stored by `open`. */
+export const newTask = (t: {
+  id: string;
+  ownerId: string;
+  request: VideoRequest;
+  now: number;
+  deadlineAt: number;
+}): Task => ({
+  id: t.id,
+  ownerId: t.ownerId,
+  request: t.request,
+  status: "pending",
+  progress: 0,
+  createdAt: t.now,
+  statusUpdatedAt: t.now,
+  deadlineAt: t.deadlineAt,
+  attempts: 0,
+  error: null,
+  failureReason: null,
+  enhancedPrompt: null,
+  result: null,
+});

@@ -57,7 +57,7 @@ export function createResultFinisher(deps: {
       ]);
       if (t.code !== 0)
         throw errors.upstreamBadContent(channel, `no thumbnail could be taken: ${describeExit(t)}`, false);
-      // Under a folder of this download's own: a poller that lost the task to another one
+      // Under names of this download's own: a poller that lost the task to another one
       // never overwrites (or later deletes) the files the task points to.
       const attempt = newAttemptDir(Date.now());
       const videoKey = deps.blobKey(task.id, attempt, "video.mp4");
