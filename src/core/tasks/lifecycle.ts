@@ -24,7 +24,6 @@ import {
   type TaskCost,
   type TaskResult,
   type TaskStatus,
-  type VideoRequest,
 } from "./task.js";
 
 // A task as it starts (stored by `open`): defined beside the Task type.
