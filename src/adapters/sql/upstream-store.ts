@@ -1,5 +1,5 @@
 /** Upstream task records and channel health in the embedded database (plain Kysely, portable SQL). */
-import type { Kysely, Selectable } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { Tx } from "../../core/ports.js";
 import type {
   ChannelHealth,
@@ -9,7 +9,7 @@ import type {
   UpstreamTaskStore,
 } from "../../core/upstream/ports.js";
 import { dialectOf } from "./dialect.js";
-import { connOf, type DB, type UpstreamTasksTable } from "./schema.js";
+import { type Conn, connOf, type DB, type UpstreamTasksTable } from "./schema.js";
 
 /** Epoch ms as stored: whole milliseconds (PostgreSQL's bigint refuses a fraction, SQLite would keep it). */
 const ms = (t: number) => Math.round(t);
@@ -108,9 +108,9 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
         .executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
-    async claimDue({ limit, now, leaseMs }) {
+    async claimDue({ limit, now, leaseMs }, tx?: Tx) {
       if (limit <= 0) return [];
-      return db.transaction().execute(async (trx) => {
+      const claim = async (trx: Conn) => {
         const due = await trx
           .selectFrom("upstream_tasks")
           .selectAll()
@@ -132,25 +132,34 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
           )
           .execute();
         return due.map(toRecord);
-      });
+      };
+      return tx ? claim(connOf(db, tx)) : db.transaction().execute(claim);
     },
-    async saveMany(rows) {
-      if (rows.length === 0) return;
-      await db.transaction().execute(async (trx) => {
-        for (const r of rows) {
-          await trx
-            .updateTable("upstream_tasks")
-            .set({
-              next_poll_at: ms(r.nextPollAt),
-              poll_errors: r.pollErrors,
-              fetch_errors: r.fetchErrors,
-              last_status: r.lastStatus,
-            })
-            .where("task_id", "=", r.taskId)
-            .where("phase", "=", "polling")
-            .execute();
-        }
-      });
+    async saveMany(rows, tx?: Tx) {
+      // The last outcome of each task (a task polled again before the first was written).
+      const last = [...new Map(rows.map((r) => [r.taskId, r])).values()];
+      if (last.length === 0) return;
+      // One statement for the whole batch: each column set by task id.
+      const byTask = (type: "bigint" | "text", value: (r: (typeof last)[number]) => number | string | null) =>
+        sql<never>`CASE task_id ${sql.join(
+          last.map((r) => sql`WHEN ${r.taskId} THEN CAST(${value(r)} AS ${sql.raw(type)})`),
+          sql` `,
+        )} END`;
+      await connOf(db, tx)
+        .updateTable("upstream_tasks")
+        .set({
+          next_poll_at: byTask("bigint", (r) => ms(r.nextPollAt)),
+          poll_errors: byTask("bigint", (r) => r.pollErrors),
+          fetch_errors: byTask("bigint", (r) => r.fetchErrors),
+          last_status: byTask("text", (r) => r.lastStatus),
+        })
+        .where(
+          "task_id",
+          "in",
+          last.map((r) => r.taskId),
+        )
+        .where("phase", "=", "polling")
+        .execute();
     },
     async hold(taskId, until) {
       await db
