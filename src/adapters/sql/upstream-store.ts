@@ -1,5 +1,5 @@
 /** Upstream task records and channel health in the embedded database (plain Kysely, portable SQL). */
-import { type Kysely, type Selectable, sql } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Tx } from "../../core/ports.js";
 import type {
   ChannelHealth,
@@ -136,30 +136,26 @@ export function createSqlUpstreamTaskStore(db: Kysely<DB>): UpstreamTaskStore {
       return tx ? claim(connOf(db, tx)) : db.transaction().execute(claim);
     },
     async saveMany(rows, tx?: Tx) {
-      // The last outcome of each task (a task polled again before the first was written).
-      const last = [...new Map(rows.map((r) => [r.taskId, r])).values()];
-      if (last.length === 0) return;
-      // One statement for the whole batch: each column set by task id.
-      const byTask = (type: "bigint" | "text", value: (r: (typeof last)[number]) => number | string | null) =>
-        sql<never>`CASE task_id ${sql.join(
-          last.map((r) => sql`WHEN ${r.taskId} THEN CAST(${value(r)} AS ${sql.raw(type)})`),
-          sql` `,
-        )} END`;
-      await connOf(db, tx)
-        .updateTable("upstream_tasks")
-        .set({
-          next_poll_at: byTask("bigint", (r) => ms(r.nextPollAt)),
-          poll_errors: byTask("bigint", (r) => r.pollErrors),
-          fetch_errors: byTask("bigint", (r) => r.fetchErrors),
-          last_status: byTask("text", (r) => r.lastStatus),
-        })
-        .where(
-          "task_id",
-          "in",
-          last.map((r) => r.taskId),
-        )
-        .where("phase", "=", "polling")
-        .execute();
+      if (rows.length === 0) return;
+      // A statement per row, by primary key: one UPDATE of the whole batch (CASE task_id WHEN …)
+      // took a fifth of the poller's time on SQLite (every row tests every WHEN), and one per
+      // batch size would crowd the prepared-statement cache. In order: the later outcome wins.
+      const save = async (trx: Conn) => {
+        for (const r of rows) {
+          await trx
+            .updateTable("upstream_tasks")
+            .set({
+              next_poll_at: ms(r.nextPollAt),
+              poll_errors: r.pollErrors,
+              fetch_errors: r.fetchErrors,
+              last_status: r.lastStatus,
+            })
+            .where("task_id", "=", r.taskId)
+            .where("phase", "=", "polling")
+            .execute();
+        }
+      };
+      await (tx ? save(connOf(db, tx)) : db.transaction().execute(save));
     },
     async hold(taskId, until) {
       await db

@@ -270,10 +270,7 @@ export interface UpstreamTaskStore {
    * when given, else in a transaction of its own.
    */
   claimDue(opts: { limit: number; now: number; leaseMs: number }, tx?: Tx): Promise<UpstreamTaskRecord[]>;
-  /**
-   * Records poll outcomes of tasks still polling, all at once (one statement); of two outcomes
-   * of one task, the later in `rows`. In `tx` when given.
-   */
+  /** Records poll outcomes of tasks still polling, in order, in one transaction (`tx` when given). */
   saveMany(
     rows: readonly {
       taskId: string;
