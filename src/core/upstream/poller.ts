@@ -151,6 +151,10 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
           following.add(lane);
         }
         if (rows.length === free) again = true;
+        // Another pass only for a batch's worth of free lanes: lanes that ended during this one
+        // asked for it, but a pass for each handful would be a commit for a handful of polls
+        // (the next batch comes once enough lanes are free, or on the idle timer).
+        if (following.size > 0 && settings.concurrency - following.size < refillAt) again = false;
       } while (again);
     } catch (e) {
       logger.error({ err: e }, "leasing upstream tasks failed");

@@ -266,8 +266,9 @@ export interface UpstreamTaskStore {
   release(taskId: string, at: { channelId: string; upstreamId: string | null }, tx: Tx): Promise<boolean>;
   /**
    * Leases up to `limit` polling tasks that are due, oldest due first: their next poll moves to
-   * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile. In `tx`
-   * when given, else in a transaction of its own.
+   * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile; they come
+   * back as leased (`nextPollAt` is the lease's end), in no set order. In `tx` when given, else in
+   * a transaction of its own.
    */
   claimDue(opts: { limit: number; now: number; leaseMs: number }, tx?: Tx): Promise<UpstreamTaskRecord[]>;
   /** Records poll outcomes of tasks still polling, in order, in one transaction (`tx` when given). */
