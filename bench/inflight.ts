@@ -119,11 +119,13 @@ export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): P
     let peakKiB = 0;
     const stats = (reset = false) => relayStats<Stats>(emuUrl, reset);
     const until = Date.now() + ACCEPT_BUDGET_MS;
-    while ((await stats()).tasks < TASKS) {
-      if (Date.now() > until)
-        throw new Error(`only ${(await stats()).tasks} of ${TASKS} tasks accepted upstream`);
+    // Past the budget, the window measures the tasks accepted by then (the rest are still being
+    // submitted, part of the load): the first row says how many of TASKS that is.
+    let accepted = (await stats()).tasks;
+    while (accepted < TASKS && Date.now() < until) {
       peakKiB = Math.max(peakKiB, await rssKiB(server.child.pid));
       await sleep(500);
+      accepted = (await stats()).tasks;
     }
     const acceptedS = (performance.now() - t0) / 1000;
     const cpuAccepted = await cpu();
@@ -181,6 +183,7 @@ export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): P
       tasks: TASKS,
       inFlight,
       pollIntervalS: POLL_S,
+      accepted,
       createS: Number(createdS.toFixed(1)),
       acceptedS: Number(acceptedS.toFixed(1)),
       windowS: WINDOW_MS / 1000,
@@ -212,6 +215,13 @@ export async function runInflightBench(opts: { reelay?: ReelayCommand } = {}): P
     console.log(JSON.stringify(result, null, 2));
     await writeResult("inflight", result);
     return [
+      {
+        name: `upstream tasks accepted within ${Math.round(ACCEPT_BUDGET_MS / 1000)} s of the creates' end`,
+        figure: `${int(accepted)} of ${int(TASKS)} (${result.acceptedS} s from the first create)`,
+        baseline: `${int(TASKS)} created`,
+        ratio: ratio3(accepted / TASKS),
+        goal: { atLeast: 1 },
+      },
       {
         name: `upstream tasks in flight on one process (${int(inFlight)}, polled every ${POLL_S} s)`,
         figure: `${(after.maxGapMs / 1000).toFixed(1)} s longest gap between polls (p99 ${(after.p99GapMs / 1000).toFixed(1)} s)`,
