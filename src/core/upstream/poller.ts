@@ -1,8 +1,8 @@
 /**
  * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
  * process, not one timer or queue job per task: it leases as many due tasks as it has free lanes
- * (`concurrency`), follows each in its lane, and writes the outcomes back before it leases more
- * (those that came in meanwhile in one transaction). Thousands of tasks in flight cost a row each
+ * (`concurrency`), follows each in its lane, and writes the outcomes back as it leases more
+ * (those that came in meanwhile and the next lease in one transaction). Thousands of tasks in flight cost a row each
  * in the store and nothing in memory; a poller that dies holds back only the tasks it was
  * following, for one lease. This file is the lanes and their scheduling; one follow of a task is
  * poller_follow.ts, the download of a finished one poller_result.ts.
