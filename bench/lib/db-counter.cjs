@@ -27,9 +27,13 @@ Database.prototype.prepare = function (sql, ...rest) {
         const verb = verbOf(this.source);
         counts.statements[verb] = (counts.statements[verb] ?? 0) + 1;
         const result = original.apply(this, args);
-        // sqlite3_changes() is the last INSERT/UPDATE/DELETE's: only theirs are counted.
-        if (method === "run" && WRITES.has(verb) && typeof result?.changes === "number")
-          counts.rowsWritten += result.changes;
+        // sqlite3_changes() is the last INSERT/UPDATE/DELETE's: only theirs are counted. A write
+        // with RETURNING is read with `all`/`get`: the rows it hands back are the rows it wrote.
+        if (WRITES.has(verb)) {
+          if (method === "run" && typeof result?.changes === "number") counts.rowsWritten += result.changes;
+          else if (method === "all" && Array.isArray(result)) counts.rowsWritten += result.length;
+          else if (method === "get" && result !== undefined) counts.rowsWritten += 1;
+        }
         return result;
       };
     }

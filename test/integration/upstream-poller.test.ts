@@ -299,10 +299,10 @@ describe.each(backends)("upstream poller on $name", (backend) => {
         // The store refuses any write that includes the first task (one bad row in a batch).
         wrap: (s) => ({
           ...s,
-          saveMany: (rows) =>
+          saveMany: (rows, tx) =>
             rows.some((r) => r.taskId === taskId(0))
               ? Promise.reject(new Error("value out of range"))
-              : s.saveMany(rows),
+              : s.saveMany(rows, tx),
         }),
       },
     );

@@ -1,8 +1,8 @@
 /**
  * The upstream poller: follows every task an upstream has accepted until it ends. One loop per
  * process, not one timer or queue job per task: it leases as many due tasks as it has free lanes
- * (`concurrency`), follows each in its lane, and writes the outcomes back before it leases more
- * (those that came in meanwhile in one transaction). Thousands of tasks in flight cost a row each
+ * (`concurrency`), follows each in its lane, and writes the outcomes back as it leases more
+ * (those that came in meanwhile and the next lease in one transaction). Thousands of tasks in flight cost a row each
  * in the store and nothing in memory; a poller that dies holds back only the tasks it was
  * following, for one lease. This file is the lanes and their scheduling; one follow of a task is
  * poller_follow.ts, the download of a finished one poller_result.ts.
@@ -21,7 +21,7 @@ export interface UpstreamPoller {
 }
 
 export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
-  const { upstreamTasks, clock, logger, settings } = deps;
+  const { db, upstreamTasks, clock, logger, settings } = deps;
   const stopper = new AbortController();
   const follow = createFollower({ ...deps, stopped: stopper.signal });
   let timer: NodeJS.Timeout | undefined;
@@ -40,33 +40,57 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
   let saving: Promise<void> | null = null;
 
   /**
-   * Writes the outcomes collected so far in one transaction (several polls, one commit). When that
-   * fails, each is written on its own: one bad row must not keep the others' counts and times
-   * from being saved (their leases would hold them back until they ran out).
+   * Writes `batch` (one statement). When that fails, each outcome is written on its own: one bad
+   * row must not keep the others' counts and times from being saved (their leases would hold
+   * them back until they ran out).
    */
+  async function write(batch: NonNullable<Outcome>[]): Promise<void> {
+    await db
+      .transaction((tx) => upstreamTasks.saveMany(batch, tx))
+      .catch(async (e) => {
+        if (batch.length === 1) {
+          logger.error({ err: e, taskId: batch[0]?.taskId }, "saving an upstream task's poll failed");
+          return;
+        }
+        for (const o of batch) {
+          await db
+            .transaction((tx) => upstreamTasks.saveMany([o], tx))
+            .catch((err) => logger.error({ err, taskId: o.taskId }, "saving an upstream task's poll failed"));
+        }
+      });
+  }
+
+  /** Writes the outcomes collected so far, until none is left (several polls, one commit). */
   function save(): Promise<void> {
     saving ??= (async () => {
-      while (unsaved.length > 0) {
-        const batch = unsaved.splice(0);
-        await upstreamTasks.saveMany(batch).catch(async (e) => {
-          if (batch.length === 1) {
-            logger.error({ err: e, taskId: batch[0]?.taskId }, "saving an upstream task's poll failed");
-            return;
-          }
-          for (const o of batch) {
-            await upstreamTasks
-              .saveMany([o])
-              .catch((err) =>
-                logger.error({ err, taskId: o.taskId }, "saving an upstream task's poll failed"),
-              );
-          }
-        });
-      }
+      while (unsaved.length > 0) await write(unsaved.splice(0));
     })().finally(() => {
       // What came in after the loop's last look is written by the next fill (or stop).
       saving = null;
     });
     return saving;
+  }
+
+  /**
+   * Writes the outcomes collected so far and leases up to `limit` due tasks in one transaction:
+   * one commit (one fsync on SQLite, shared with the other transactions waiting then) per batch
+   * of polls rather than two. When that fails, the outcomes are written as `write` does and the
+   * lease is taken on its own.
+   */
+  async function saveAndClaim(limit: number): Promise<UpstreamTaskRecord[]> {
+    await saving;
+    const batch = unsaved.splice(0);
+    const claim = { limit, now: clock.now(), leaseMs: settings.leaseMs };
+    if (batch.length === 0) return db.transaction((tx) => upstreamTasks.claimDue(claim, tx));
+    try {
+      return await db.transaction(async (tx) => {
+        await upstreamTasks.saveMany(batch, tx);
+        return upstreamTasks.claimDue(claim, tx);
+      });
+    } catch {
+      await write(batch);
+      return db.transaction((tx) => upstreamTasks.claimDue({ ...claim, now: clock.now() }, tx));
+    }
   }
 
   async function followOne(row: UpstreamTaskRecord): Promise<void> {
@@ -106,15 +130,14 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
     try {
       do {
         again = false;
-        await save();
-        // An outcome not yet written still holds its lease: it keeps its lane until then.
-        const free = settings.concurrency - following.size - unsaved.length;
-        if (stopped || free <= 0) break;
-        const rows = await upstreamTasks.claimDue({
-          limit: free,
-          now: clock.now(),
-          leaseMs: settings.leaseMs,
-        });
+        // An outcome not yet written still holds its lease: its lane is free once it is written,
+        // which the claim's transaction does first.
+        const free = settings.concurrency - following.size;
+        if (stopped || free <= 0) {
+          await save();
+          break;
+        }
+        const rows = await saveAndClaim(free);
         for (const row of rows) {
           // Made due again while this process follows it (a provider's callback): the follow
           // under way answers for it, and writes its next poll.
@@ -128,6 +151,10 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
           following.add(lane);
         }
         if (rows.length === free) again = true;
+        // Another pass only for a batch's worth of free lanes: lanes that ended during this one
+        // asked for it, but a pass for each handful would be a commit for a handful of polls
+        // (the next batch comes once enough lanes are free, or on the idle timer).
+        if (following.size > 0 && settings.concurrency - following.size < refillAt) again = false;
       } while (again);
     } catch (e) {
       logger.error({ err: e }, "leasing upstream tasks failed");

@@ -7,6 +7,7 @@
  * longer configured, fails here; one past its channel's time limit fails over or fails.
  */
 
+import { deadlines } from "../deadline.js";
 import { errors, isReelayError, type ReelayError } from "../errors.js";
 import { dropUploads } from "../media/blob_keys.js";
 import type { AttemptError } from "../tasks/lifecycle.js";
@@ -28,6 +29,8 @@ export interface FollowDeps extends PollerDeps {
 
 export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => Promise<Outcome> {
   const { tasks, upstreamTasks, router, clock, logger, settings } = deps;
+  /** Each poll's signal: the poller's stop, or 30 s. */
+  const pollDeadline = deadlines(deps.stopped);
 
   async function end(
     task: Task,
@@ -96,11 +99,9 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
         seconds: (performance.now() - started) / 1000,
         outcome,
       });
+    const bound = pollDeadline(30_000);
     try {
-      const polled = await channel.upstream.poll(
-        row.upstreamId,
-        AbortSignal.any([deps.stopped, AbortSignal.timeout(30_000)]),
-      );
+      const polled = await channel.upstream.poll(row.upstreamId, bound.signal);
       report("ok");
       return polled;
     } catch (e) {
@@ -114,6 +115,8 @@ export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => P
         );
       const wait = pollRetryDelayMs(channel.pollIntervalMs, settings.maxBackoffMs, pollErrors, retryAfterS);
       return { ...keep(row), pollErrors, nextPollAt: now + wait };
+    } finally {
+      bound.release();
     }
   }
 

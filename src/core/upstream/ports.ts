@@ -266,10 +266,12 @@ export interface UpstreamTaskStore {
   release(taskId: string, at: { channelId: string; upstreamId: string | null }, tx: Tx): Promise<boolean>;
   /**
    * Leases up to `limit` polling tasks that are due, oldest due first: their next poll moves to
-   * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile.
+   * `now + leaseMs`, so another poller (or this one) does not take them again meanwhile; they come
+   * back as leased (`nextPollAt` is the lease's end), in no set order. In `tx` when given, else in
+   * a transaction of its own.
    */
-  claimDue(opts: { limit: number; now: number; leaseMs: number }): Promise<UpstreamTaskRecord[]>;
-  /** Records poll outcomes, in one transaction. */
+  claimDue(opts: { limit: number; now: number; leaseMs: number }, tx?: Tx): Promise<UpstreamTaskRecord[]>;
+  /** Records poll outcomes of tasks still polling, in order, in one transaction (`tx` when given). */
   saveMany(
     rows: readonly {
       taskId: string;
@@ -278,6 +280,7 @@ export interface UpstreamTaskStore {
       fetchErrors: number;
       lastStatus: string | null;
     }[],
+    tx?: Tx,
   ): Promise<void>;
   /** Keeps a leased polling task from other pollers until `until` (its result is being downloaded). */
   hold(taskId: string, until: number): Promise<void>;

@@ -9,6 +9,7 @@ import { rm } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Agent, type Dispatcher, type FormData, request } from "undici";
+import { deadline } from "../../../core/deadline.js";
 import { errors, isReelayError, type ReelayError } from "../../../core/errors.js";
 import { sniffMedia } from "../../../core/media/media_types.js";
 import { classOfRefusal, ERROR_CLASSES } from "../../../core/upstream/taxonomy.js";
@@ -168,7 +169,8 @@ export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
   return {
     channelId: o.channelId,
     async call(method, path, opts) {
-      const signal = AbortSignal.any([opts.signal, AbortSignal.timeout(o.requestTimeoutMs)]);
+      const bound = deadline(opts.signal, o.requestTimeoutMs);
+      const signal = bound.signal;
       const headers: Record<string, string> = { accept: "application/json", ...auth(), ...opts.headers };
       let body: string | FormData | null = null;
       if (opts.json !== undefined) {
@@ -193,6 +195,8 @@ export function createChannelHttp(o: ChannelHttpOptions): ChannelHttp {
         return { status: res.statusCode, retryAfterS: parseRetryAfter(res.headers), json, text };
       } catch (e) {
         throw transportError(e, opts.phase, opts.signal, opts.resendable ?? false);
+      } finally {
+        bound.release();
       }
     },
     refusal(res, phase, resendable = false) {
