@@ -18,13 +18,7 @@ import type { AttemptEnd, TaskAttempt, TaskAttemptStore, UpstreamUsage } from ".
 import { classOfError } from "../upstream/taxonomy.js";
 import type { FeedChange, TaskFeed } from "./feed.js";
 import type { TaskEvents, TaskPatch, TaskStore } from "./ports.js";
-import {
-  canWrite,
-  type Task,
-  type TaskCost,
-  type TaskResult,
-  type TaskStatus,
-} from "./task.js";
+import { canWrite, type Task, type TaskCost, type TaskResult, type TaskStatus } from "./task.js";
 
 // A task as it starts (stored by `open`): defined beside the Task type.
 export { newTask } from "./task.js";
