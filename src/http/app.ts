@@ -11,7 +11,7 @@ import { requireAdmin, requireKey } from "./auth.js";
 import { admitBodies, BodyBudget } from "./body_budget.js";
 import { answerClientError, MAX_PARAM_LENGTH, sendError, toReelayError } from "./errors.js";
 import { FORM_MEMORY_BYTES } from "./multipart.js";
-import { openApiDocument } from "./openapi.js";
+import { lazyOpenApiDocument } from "./openapi.js";
 import type { Route, RouteContext } from "./route.js";
 import { registerDocsUi } from "./routes/docs.js";
 import { healthz, readyz } from "./routes/health.js";
@@ -201,7 +201,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   answerErrors(app);
 
   // Every route, from the one list in routes.ts.
-  const document = openApiDocument(ROUTES, { publicUrl: s.publicUrl, version: s.version });
+  const document = lazyOpenApiDocument(ROUTES, { publicUrl: s.publicUrl, version: s.version });
   const add = addRoute(s, { document });
   for (const r of ROUTES) if (r.scope === undefined) add(app, r);
   registerDocsUi(app, document);
@@ -234,7 +234,7 @@ export function buildOpsApp(s: AppServices, opts: AppOptions): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
   });
   answerErrors(app);
-  const add = addRoute(s, { document: {} });
+  const add = addRoute(s, { document: () => ({}) });
   for (const r of [healthz, readyz, metrics]) add(app, r);
   return app;
 }
