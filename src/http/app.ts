@@ -18,6 +18,7 @@ import { healthz, readyz } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
 import { registerWebUi } from "./routes/web_ui.js";
 import { ROUTES } from "./routes.js";
+import { schemaCompilersOnFirstUse } from "./schema_compilers.js";
 import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -111,6 +112,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: JSON_BODY_LIMIT,
+    schemaController: schemaCompilersOnFirstUse(),
     // Clients that hold a connection open without finishing a request are cut off.
     // Node checks these deadlines on a timer (every 30 s by default): check every second so a
     // request timeout means what it says.
@@ -232,6 +234,7 @@ export function buildOpsApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: schemaCompilersOnFirstUse(),
   });
   answerErrors(app);
   const add = addRoute(s, { document: () => ({}) });
