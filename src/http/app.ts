@@ -12,13 +12,14 @@ import { admitBodies, BodyBudget } from "./body_budget.js";
 import { answerClientError, MAX_PARAM_LENGTH, sendError, toReelayError } from "./errors.js";
 import { type HotReads, hotReads } from "./hot_reads.js";
 import { FORM_MEMORY_BYTES } from "./multipart.js";
-import { openApiDocument } from "./openapi.js";
+import { lazyOpenApiDocument } from "./openapi.js";
 import type { Route, RouteContext } from "./route.js";
 import { registerDocsUi } from "./routes/docs.js";
 import { healthz, readyz } from "./routes/health.js";
 import { metrics } from "./routes/metrics.js";
 import { registerWebUi } from "./routes/web_ui.js";
 import { ROUTES } from "./routes.js";
+import { schemaCompilersOnFirstUse } from "./schema_compilers.js";
 import type { AppServices } from "./services.js";
 
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -88,6 +89,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: JSON_BODY_LIMIT,
+    schemaController: schemaCompilersOnFirstUse(),
     // Clients that hold a connection open without finishing a request are cut off.
     // Node checks these deadlines on a timer (every 30 s by default): check every second so a
     // request timeout means what it says.
@@ -172,7 +174,7 @@ export function buildApp(s: AppServices, opts: AppOptions): FastifyInstance {
   answerErrors(app);
 
   // Every route, from the one list in routes.ts.
-  const document = openApiDocument(ROUTES, { publicUrl: s.publicUrl, version: s.version });
+  const document = lazyOpenApiDocument(ROUTES, { publicUrl: s.publicUrl, version: s.version });
   const add = addRoute(s, { document });
   for (const r of ROUTES) if (r.scope === undefined) add(app, r);
   registerDocsUi(app, document);
@@ -203,9 +205,10 @@ export function buildOpsApp(s: AppServices, opts: AppOptions): FastifyInstance {
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
+    schemaController: schemaCompilersOnFirstUse(),
   });
   answerErrors(app);
-  const add = addRoute(s, { document: {} });
+  const add = addRoute(s, { document: () => ({}) });
   for (const r of [healthz, readyz, metrics]) add(app, r);
   return app;
 }

@@ -103,6 +103,21 @@ function operation(r: Route): object {
   };
 }
 
+/**
+ * The document of `routes`, built on the first call and kept: a process that is never asked for it
+ * (most are not) does not hold it, nor pay for building it at start (≈ 2 MiB of heap).
+ */
+export function lazyOpenApiDocument(
+  routes: readonly Route[],
+  opts: { publicUrl: string; version: string },
+): () => object {
+  let document: object | undefined;
+  return () => {
+    document ??= openApiDocument(routes, opts);
+    return document;
+  };
+}
+
 export function openApiDocument(
   routes: readonly Route[],
   opts: { publicUrl: string; version: string },

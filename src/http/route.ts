@@ -29,9 +29,9 @@ export interface PlainAnswer {
   readonly contentType?: string;
 }
 
-/** What a handler factory may use besides the services: the OpenAPI document, built once. */
+/** What a handler factory may use besides the services: the OpenAPI document, built once on first use. */
 export interface RouteContext {
-  readonly document: object;
+  readonly document: () => object;
 }
 
 export interface Route {

@@ -123,6 +123,22 @@ it("GET /docs serves the Swagger UI page and its assets from the package", async
   expect(spec.paths["/v1/videos/{id}"]).toBeDefined();
 });
 
+it("/docs/yaml and /docs/json show the whole document even when one of them is the first request", async () => {
+  // The document is built on first use: a fresh app whose first request is /docs/yaml.
+  const fresh = buildApp(app.container.services, {});
+  try {
+    const yaml = await fresh.inject({ method: "GET", url: "/docs/yaml" });
+    expect(yaml.statusCode).toBe(200);
+    expect(yaml.body).toContain("/v1/videos/{id}:");
+    const json = (await fresh.inject({ method: "GET", url: "/docs/json" })).json();
+    const own = (await fresh.inject({ method: "GET", url: "/openapi.json" })).json();
+    expect(json).toEqual(own);
+    expect(Object.keys(own.paths as object).length).toBeGreaterThan(10);
+  } finally {
+    await fresh.close();
+  }
+});
+
 it("documents the task event streams as text/event-stream with their resume parameter and 429", async () => {
   const doc = (await (await fetch(`${app.url}/openapi.json`)).json()) as {
     paths: Record<

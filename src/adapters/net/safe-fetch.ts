@@ -8,7 +8,7 @@ import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { type Dispatcher, request } from "undici";
+import type { Dispatcher } from "undici";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "../../core/errors.js";
 import { ALLOWED_IMAGES_TEXT, isImageType } from "../../core/media/media_types.js";
 import { sniffFile } from "../providers/local-renderer/media-input.js";
@@ -103,6 +103,9 @@ export function createImageFetcher(opts: ImageFetcherOptions): ImageFetcher {
       const addresses = await checkedAddresses(current, index, signal);
       const agent = await guard.agent(current.hostname, addresses, opts.timeoutMs);
       try {
+        // undici loads on the first download, as the guard's agent does: an idle process never
+        // needs it (≈ 2 MiB of heap and its WebAssembly HTTP parser).
+        const { request } = await import("undici");
         const res = await request(current, {
           method: "GET",
           dispatcher: agent,

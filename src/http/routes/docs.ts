@@ -18,7 +18,7 @@ export const openApiJson: Route = {
   handler:
     (_s, { document }) =>
     async () =>
-      document,
+      document(),
 };
 
 /**
@@ -34,10 +34,23 @@ export const DOCS_UI_ROUTES: readonly { method: "GET"; url: string; sample?: str
   { method: "GET", url: "/docs/static/*", sample: "/docs/static/swagger-ui.css" },
 ];
 
-/** Swagger UI under /docs, rendering `document`, in a scope of its own. */
-export function registerDocsUi(app: FastifyInstance, document: object): void {
+/**
+ * Swagger UI under /docs, rendering `document`, in a scope of its own. @fastify/swagger holds the
+ * object it is given from the start; that object is filled with the document by the first request
+ * under /docs, before any handler reads it, so an idle process never builds the document.
+ */
+export function registerDocsUi(app: FastifyInstance, document: () => object): void {
   app.register(async (scope) => {
-    await scope.register(swagger, { mode: "static", specification: { document: document as never } });
+    const shown: Record<string, unknown> = {};
+    let filled = false;
+    scope.addHook("onRequest", (_req, _reply, done) => {
+      if (!filled) {
+        Object.assign(shown, document());
+        filled = true;
+      }
+      done();
+    });
+    await scope.register(swagger, { mode: "static", specification: { document: shown as never } });
     await scope.register(swaggerUi, { routePrefix: "/docs", uiConfig: { deepLinking: true } });
   });
 }
