@@ -15,10 +15,13 @@ interface Kept {
   readonly text: string;
 }
 
-/** One memo per kind of answer: `text` gives the kept answer, or makes and keeps it. */
-export function answerMemo(): {
+export interface AnswerMemo {
+  /** The kept answer made from `task` and `attempts` in `second`, or a new one (kept when it may be). */
   text(task: object, attempts: object, second: number, make: () => unknown): string;
-} {
+}
+
+/** One memo per kind of answer, owned by the app that serves it (hot_reads.ts). */
+export function answerMemo(): AnswerMemo {
   const kept = new WeakMap<object, Kept>();
   return {
     text(task, attempts, second, make) {

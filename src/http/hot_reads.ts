@@ -19,6 +19,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ErrorCode } from "../core/errors.js";
 import { isTaskId } from "../core/ids.js";
 import { type AccessLog, recordRequest, requestIdOf } from "./access.js";
+import { answerMemo } from "./answer_memo.js";
 import { principalFor } from "./auth.js";
 import { envelope, errorAnswer, toReelayError } from "./errors.js";
 import { videoQueryText } from "./routes/v1_video_query.js";
@@ -74,6 +75,8 @@ export interface HotReads {
 /** The hot reads of an app: see the top of this file. */
 export function hotReads(s: AppServices, opts: { log: AccessLog; closing(): boolean }): HotReads {
   let served = 0;
+  const queryTexts = answerMemo();
+  const videoTexts = answerMemo();
   const answer = async (req: IncomingMessage, res: ServerResponse, hot: Hot, started: number) => {
     const reqId = requestIdOf(req.headers["x-request-id"]);
     let status = 200;
@@ -83,8 +86,8 @@ export function hotReads(s: AppServices, opts: { log: AccessLog; closing(): bool
       keyId = principal.keyId;
       const body =
         hot.route === "/v1/video/query"
-          ? await videoQueryText(s, principal, { id: hot.id })
-          : await retrieveVideoText(s, principal, hot.id);
+          ? await videoQueryText(s, principal, { id: hot.id }, queryTexts)
+          : await retrieveVideoText(s, principal, hot.id, videoTexts);
       res.writeHead(200, {
         "content-type": JSON_TYPE,
         "x-request-id": reqId,

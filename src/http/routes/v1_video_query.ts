@@ -8,7 +8,7 @@ import { attemptsView } from "../../core/tasks/attempt_views.js";
 import type { Task } from "../../core/tasks/task.js";
 import { taskQueryView } from "../../core/tasks/views.js";
 import type { TaskAttempt } from "../../core/upstream/ports.js";
-import { answerMemo } from "../answer_memo.js";
+import type { AnswerMemo } from "../answer_memo.js";
 import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { type VideoQueryResponse, videoQueryResponseSchema } from "../schemas.js";
@@ -36,13 +36,16 @@ export async function videoQuery(
   return withStoryboard(s, task, queryView(s, task, attempts));
 }
 
-const texts = answerMemo();
-
 /**
  * The same answer as JSON text, served beside the router (hot_reads.ts): made once for each state
- * of a cached task (answer_memo.ts), and within the second its links were signed in.
+ * of a cached task (kept in `texts`: answer_memo.ts), and within the second its links were signed in.
  */
-export async function videoQueryText(s: AppServices, principal: Principal, query: unknown): Promise<string> {
+export async function videoQueryText(
+  s: AppServices,
+  principal: Principal,
+  query: unknown,
+  texts: AnswerMemo,
+): Promise<string> {
   const { task, attempts } = await queried(s, principal, query);
   if (task.request.storyboard)
     return JSON.stringify(await withStoryboard(s, task, queryView(s, task, attempts)));

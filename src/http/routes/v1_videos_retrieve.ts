@@ -2,7 +2,7 @@
 
 import { ErrorCode } from "../../core/errors.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
-import { answerMemo } from "../answer_memo.js";
+import type { AnswerMemo } from "../answer_memo.js";
 import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
 import { openAiVideoSchema } from "../schemas.js";
@@ -26,10 +26,13 @@ export async function retrieveVideo(s: AppServices, principal: Principal, id: st
   return { ...openAiVideo(task), attempts: attemptsView(await s.attempts.list(task.id)) };
 }
 
-const texts = answerMemo();
-
-/** The same answer as JSON text, served beside the router (hot_reads.ts); kept per state of a cached task. */
-export async function retrieveVideoText(s: AppServices, principal: Principal, id: string): Promise<string> {
+/** The same answer as JSON text, served beside the router (hot_reads.ts); kept per state of a cached task in `texts`. */
+export async function retrieveVideoText(
+  s: AppServices,
+  principal: Principal,
+  id: string,
+  texts: AnswerMemo,
+): Promise<string> {
   const task = await s.engine.getOwned(principal.ownerId, id);
   const attempts = await s.attempts.list(task.id);
   return texts.text(task, attempts, 0, () => ({ ...openAiVideo(task), attempts: attemptsView(attempts) }));
