@@ -26,6 +26,9 @@ export async function renderHere(
   ctx: GenerateContext,
 ): Promise<{ result: TaskResult; enhancedPrompt: string; note: string | null }> {
   const { provider, blobs, settings } = deps;
+  // Cancelled or deleted between the claim and here (inputs copied, a render slot awaited): the
+  // provider is never called for a task that no longer runs.
+  ctx.signal.throwIfAborted();
   const started = performance.now();
   const report = (outcome: string) =>
     deps.telemetry.providerCall({
