@@ -97,14 +97,9 @@ export function createSqlAttemptStore(db: Kysely<DB>, opts: { cacheSize?: number
       return Number(r.numUpdatedRows) > 0;
     },
     async list(taskId, tx?: Tx) {
-      if (tx !== undefined || cache === undefined)
-        return (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
-      const hit = cache.get(taskId);
-      if (hit !== undefined) return hit;
-      const readAt = cache.version;
-      const attempts = (await ofTask(db, taskId)).map(toAttempt);
-      cache.set(taskId, attempts, readAt);
-      return attempts;
+      const load = async () => (await ofTask(connOf(db, tx), taskId)).map(toAttempt);
+      if (tx !== undefined || cache === undefined) return load();
+      return (await cache.read(taskId, load)) ?? [];
     },
     async listMany(taskIds) {
       const out = new Map<string, TaskAttempt[]>();

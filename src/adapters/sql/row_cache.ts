@@ -1,7 +1,8 @@
 /**
  * The embedded store's recently read rows, by key (bounded, least recently used out first), for
- * the reads on the busiest routes: polling a task (`GET /v1/video/query`, the OpenAI retrieve)
- * reads the task and its attempts, and their answer only changes when this process writes them.
+ * the reads on the busiest paths: polling a task (`GET /v1/video/query`, the OpenAI retrieve)
+ * reads the task and its attempts, and every task that ends reads its owner's enabled webhook
+ * endpoints; each only changes when this process writes it.
  * SQLite mode is one process (the data dir is locked) and every write goes through the store that
  * owns the cache, so a cache is only made where the dialect has one writer (never on PostgreSQL,
  * where other processes write).
@@ -41,6 +42,19 @@ export class RowCache<T> {
     return v;
   }
 
+  /**
+   * The entry for `key`, else what `load` reads (stored, frozen, unless a write forgot an entry
+   * while it read; `undefined`, a missing row, is never stored).
+   */
+  async read(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const readAt = this.#version;
+    const value = await load();
+    if (value !== undefined) this.set(key, value, readAt);
+    return value;
+  }
+
   /** Stores `value` (frozen) unless something was forgotten since `readAt` was taken. */
   set(key: string, value: T, readAt: number): void {
     if (readAt !== this.#version) return;
@@ -55,6 +69,17 @@ export class RowCache<T> {
   forget(key: string, tx: Tx | undefined): void {
     this.#drop(key);
     afterTransaction(tx, () => this.#drop(key));
+  }
+
+  /** Forgets every entry now and once `tx` (when given) has ended. */
+  clear(tx: Tx | undefined): void {
+    this.#clear();
+    afterTransaction(tx, () => this.#clear());
+  }
+
+  #clear(): void {
+    this.#version++;
+    this.#entries.clear();
   }
 
   #drop(key: string): void {

@@ -63,18 +63,11 @@ export function createSqlTaskStore(db: Kysely<DB>, opts: { cacheSize?: number } 
     },
 
     async get(id, tx) {
-      if (tx === undefined && cache !== undefined) {
-        const hit = cache.get(id);
-        if (hit !== undefined) return hit;
-        const readAt = cache.version;
-        const [row] = await byId(db, id);
-        if (row === undefined) return undefined;
-        const task = toTask(row);
-        cache.set(id, task, readAt);
-        return task;
-      }
-      const [row] = await byId(connOf(db, tx), id);
-      return row ? toTask(row) : undefined;
+      const load = async () => {
+        const [row] = await byId(connOf(db, tx), id);
+        return row ? toTask(row) : undefined;
+      };
+      return tx === undefined && cache !== undefined ? cache.read(id, load) : load();
     },
 
     async update(id, patch: TaskPatch, opts, tx) {

@@ -12,7 +12,7 @@ import type {
 } from "../../core/webhooks/ports.js";
 import { SEALED_LIKE, type SecretBox } from "../crypto/secret-box.js";
 import { dialectOf } from "./dialect.js";
-import { createEndpointCache } from "./endpoint-cache.js";
+import { RowCache } from "./row_cache.js";
 import {
   connOf,
   type DB,
@@ -52,8 +52,10 @@ const toAttempt = (r: Selectable<WebhookAttemptsTable>): WebhookAttempt => ({
  */
 export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }): WebhookStore {
   const { box } = opts;
-  // Cached only where this process is the one writer (endpoint-cache.ts).
-  const cache = dialectOf(db).oneWriter ? createEndpointCache(2000) : undefined;
+  // Every task that ends reads its owner's enabled endpoints (a statement, and a decryption per
+  // endpoint): cached per owner only where this process is the one writer (row_cache.ts). Every
+  // write to `webhook_endpoints` goes through this store, which empties the cache then.
+  const cache = dialectOf(db).oneWriter ? new RowCache<readonly WebhookEndpoint[]>(2000) : undefined;
   // What each sealed secret is bound to: its row.
   const endpointCtx = (id: string): string => `webhook_endpoint:${id}`;
   const callbackCtx = (ownerId: string): string => `webhook_callback:${ownerId}`;
@@ -150,7 +152,7 @@ export function createSqlWebhookStore(db: Kysely<DB>, opts: { box: SecretBox }):
             .orderBy("id")
             .execute()
         ).map(toEndpoint);
-      const enabled = cache ? await cache.enabledFor(ownerId, read) : await read();
+      const enabled = (cache ? await cache.read(ownerId, read) : await read()) ?? [];
       // A handful of endpoints per owner: filter the event list here rather than in dialect-specific JSON SQL.
       return enabled.filter((e) => e.events === null || e.events.includes(type));
     },
