@@ -1,8 +1,15 @@
 /** A counting gate: at most `n` holders at once; the others wait in arrival order. */
-export function gate(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+export type Gate = (<T>(fn: () => Promise<T>) => Promise<T>) & {
+  /** Holders now (at most `n`). */
+  readonly running: number;
+  /** Callers waiting for a holder to leave. */
+  readonly waiting: number;
+};
+
+export function gate(n: number): Gate {
   let free = n;
   const waiting: (() => void)[] = [];
-  return async <T>(fn: () => Promise<T>): Promise<T> => {
+  const run = async <T>(fn: () => Promise<T>): Promise<T> => {
     if (free > 0) free--;
     else await new Promise<void>((r) => waiting.push(r));
     try {
@@ -13,4 +20,8 @@ export function gate(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
       else free++;
     }
   };
+  return Object.defineProperties(run, {
+    running: { get: () => n - free },
+    waiting: { get: () => waiting.length },
+  }) as Gate;
 }

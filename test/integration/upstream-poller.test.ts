@@ -386,4 +386,74 @@ describe.each(backends)("upstream poller on $name", (backend) => {
       await f.close();
     }
   });
+  it("with its download slots busy a poller leases no more finished tasks than it can queue: another poller downloads the rest", async () => {
+    // Poller A's only download slot hangs on the first task. The two others are finished upstream
+    // too; A may queue one behind its busy slot, and must leave the other due for poller B, whose
+    // slot is free, instead of leasing both and holding them while B has nothing to do.
+    let downloads = 0;
+    let releaseFirst = () => {};
+    const firstReleased = new Promise<void>((r) => {
+      releaseFirst = r;
+    });
+    const f = await fixture(
+      backend,
+      fakeUpstream({
+        poll: async () => ({ status: status("completed"), retryAfterS: null }),
+        async fetchResult(_upstreamId, workDir) {
+          if (++downloads === 1) await firstReleased;
+          const videoPath = join(workDir, "upstream.mp4");
+          await writeFile(videoPath, "a video");
+          return { videoPath, thumbnailPath: null, watermarked: null };
+        },
+      }),
+      { count: 3 },
+    );
+    try {
+      const [first = "", second = "", third = ""] = f.ids;
+      // Only the first task is due when A starts; the two others a little later.
+      await f.upstreamTasks.saveMany(
+        [second, third].map((taskId) => ({
+          taskId,
+          nextPollAt: 5000,
+          pollErrors: 0,
+          fetchErrors: 0,
+          lastStatus: null,
+        })),
+      );
+      let now = 1000;
+      const a = f.poller(() => now, { concurrency: 4, fetchConcurrency: 1 });
+      a.start();
+      await until("poller A downloading the first task", () => downloads === 1);
+      now = 6000;
+      a.wake();
+      // A leases one of the two (it waits behind the busy slot); the other stays due.
+      await until("one task waiting behind A's busy slot", async () => {
+        const rows = await Promise.all([second, third].map((id) => f.upstreamTasks.get(id)));
+        return rows.filter((r) => (r?.nextPollAt ?? 0) > now).length === 1;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      const rows = await Promise.all([second, third].map((id) => f.upstreamTasks.get(id)));
+      expect(rows.filter((r) => (r?.nextPollAt ?? Number.POSITIVE_INFINITY) <= now)).toHaveLength(1);
+      const left =
+        [second, third][rows.findIndex((r) => (r?.nextPollAt ?? Number.POSITIVE_INFINITY) <= now)] ?? "";
+      const b = f.poller(() => now, { concurrency: 4, fetchConcurrency: 1 });
+      b.start();
+      await until(
+        "poller B completing the task A left",
+        async () => (await f.tasks.get(left))?.status === "completed",
+      );
+      // ...while A is still downloading the first.
+      expect((await f.tasks.get(first))?.status).not.toBe("completed");
+      await b.stop();
+      releaseFirst();
+      await until("A completing its two", async () => {
+        const ts = await Promise.all(f.ids.map((id) => f.tasks.get(id)));
+        return ts.every((t) => t?.status === "completed");
+      });
+      await a.stop();
+      expect(downloads).toBe(3);
+    } finally {
+      await f.close();
+    }
+  });
 });

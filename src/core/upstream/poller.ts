@@ -7,6 +7,7 @@
  * following, for one lease. This file is the lanes and their scheduling; one follow of a task is
  * poller_follow.ts, the download of a finished one poller_result.ts.
  */
+import { gate } from "../gate.js";
 import { createFollower } from "./poller_follow.js";
 import type { Outcome, PollerDeps } from "./poller_result.js";
 import type { UpstreamTaskRecord } from "./ports.js";
@@ -23,7 +24,8 @@ export interface UpstreamPoller {
 export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
   const { db, upstreamTasks, clock, logger, settings } = deps;
   const stopper = new AbortController();
-  const follow = createFollower({ ...deps, stopped: stopper.signal });
+  const downloads = gate(settings.fetchConcurrency);
+  const follow = createFollower({ ...deps, stopped: stopper.signal, downloads });
   let timer: NodeJS.Timeout | undefined;
   let again = false;
   let stopped = true;
@@ -104,6 +106,21 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
   }
 
   /**
+   * How many tasks a claim may lease, as far as downloads go. A leased task that turns out
+   * finished waits for a download slot while it holds its lease, and no other process may take
+   * it: with every slot busy, the tasks followed and not downloading (waiting for a slot, or
+   * being polled and so perhaps about to) are kept to as many as the slots, so the finished
+   * tasks this process cannot download soon stay due, for a process whose slots are free (4
+   * workers share the work evenly instead of one holding a backlog while another has nothing
+   * to do). Polls wait meanwhile: a download ending makes room, and a task not leased is polled
+   * late rather than downloaded late.
+   */
+  function downloadRoom(): number {
+    if (downloads.running < settings.fetchConcurrency) return Number.POSITIVE_INFINITY;
+    return Math.max(0, settings.fetchConcurrency - (following.size - downloads.running));
+  }
+
+  /**
    * Under load, lanes are refilled once a quarter of them are free (at once when none is busy):
    * outcomes are written and tasks leased in batches, a few transactions a second rather than
    * two per poll.
@@ -132,7 +149,7 @@ export function createUpstreamPoller(deps: PollerDeps): UpstreamPoller {
         again = false;
         // An outcome not yet written still holds its lease: its lane is free once it is written,
         // which the claim's transaction does first.
-        const free = settings.concurrency - following.size;
+        const free = Math.min(settings.concurrency - following.size, downloadRoom());
         if (stopped || free <= 0) {
           await save();
           break;

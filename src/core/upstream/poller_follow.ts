@@ -7,6 +7,7 @@
  * longer configured, fails here; one past its channel's time limit fails over or fails.
  */
 
+import type { Gate } from "../gate.js";
 import { deadlines } from "../deadline.js";
 import { errors, isReelayError, type ReelayError } from "../errors.js";
 import { dropUploads } from "../media/blob_keys.js";
@@ -25,6 +26,8 @@ import { classOf, classOfError, failureOf } from "./taxonomy.js";
 export interface FollowDeps extends PollerDeps {
   /** Aborted when the poller stops. */
   stopped: AbortSignal;
+  /** The poller's download slots (`fetchConcurrency`), which it watches to lease no more than it can download. */
+  downloads: Gate;
 }
 
 export function createFollower(deps: FollowDeps): (row: UpstreamTaskRecord) => Promise<Outcome> {

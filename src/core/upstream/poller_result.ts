@@ -6,7 +6,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { ErrorCode, errors, isReelayError, type ReelayError } from "../errors.js";
-import { gate } from "../gate.js";
+import type { Gate } from "../gate.js";
 import { type BackoffPolicy, delayMs, SHORTENING_JITTER } from "../jobs/backoff.js";
 import type { BlobStore } from "../media/ports.js";
 import type { Clock, Database, Logger, Telemetry } from "../ports.js";
@@ -102,6 +102,8 @@ export interface PollerDeps {
 export interface ResultDeps extends PollerDeps {
   /** Aborted when the poller stops. */
   stopped: AbortSignal;
+  /** The poller's download slots (`fetchConcurrency` of them). */
+  downloads: Gate;
   /** The download failed for good: the task fails over, or fails (upstream record, status, refund, event). */
   end: (task: Task, row: UpstreamTaskRecord, err: ReelayError) => Promise<void>;
 }
@@ -109,7 +111,7 @@ export interface ResultDeps extends PollerDeps {
 /** Downloads, stores and commits the result of an upstream task reported completed. */
 export function createResultFetcher(deps: ResultDeps) {
   const { db, upstreamTasks, clock, logger, settings } = deps;
-  const fetching = gate(settings.fetchConcurrency);
+  const fetching = deps.downloads;
 
   /** Commits the stored result; a task ended otherwise meanwhile loses this download's files. */
   async function commit(task: Task, result: TaskResult, status: UpstreamStatus): Promise<boolean> {
