@@ -61,6 +61,24 @@ function fakeUpstream(over: Pick<UpstreamProvider, "poll"> & Partial<UpstreamPro
   };
 }
 
+/** An upstream whose every task has finished; the first download hangs until `releaseFirst()`. */
+function finishedUpstream(content: string) {
+  const state = { downloads: 0, releaseFirst: () => {} };
+  const firstReleased = new Promise<void>((r) => {
+    state.releaseFirst = r;
+  });
+  const upstream = fakeUpstream({
+    poll: async () => ({ status: status("completed"), retryAfterS: null }),
+    async fetchResult(_upstreamId, workDir) {
+      if (++state.downloads === 1) await firstReleased;
+      const videoPath = join(workDir, "upstream.mp4");
+      await writeFile(videoPath, content);
+      return { videoPath, thumbnailPath: null, watermarked: null };
+    },
+  });
+  return { state, upstream };
+}
+
 /** Stores the downloaded file as the task's video, with a made-up thumbnail and probe. */
 const storingFinisher = (blobs: BlobStore): ResultFinisher => ({
   async finish({ task, videoPath, workDir }) {
@@ -203,23 +221,8 @@ describe.each(backends)("upstream poller on $name", (backend) => {
     // slower one must then leave the stored result alone (each download stores under a folder of its
     // own) and delete only its own download, never what the completed task points to.
     // The first download (poller A's) hangs until released; later ones answer at once.
-    let downloads = 0;
-    let releaseFirst = () => {};
-    const firstReleased = new Promise<void>((r) => {
-      releaseFirst = r;
-    });
-    const f = await fixture(
-      backend,
-      fakeUpstream({
-        poll: async () => ({ status: status("completed"), retryAfterS: null }),
-        async fetchResult(_upstreamId, workDir) {
-          if (++downloads === 1) await firstReleased;
-          const videoPath = join(workDir, "upstream.mp4");
-          await writeFile(videoPath, "the same video from the same upstream");
-          return { videoPath, thumbnailPath: null, watermarked: null };
-        },
-      }),
-    );
+    const { state, upstream } = finishedUpstream("the same video from the same upstream");
+    const f = await fixture(backend, upstream);
     try {
       const [id = ""] = f.ids;
       const leaseMs = 60_000;
@@ -227,17 +230,17 @@ describe.each(backends)("upstream poller on $name", (backend) => {
       const a = f.poller(() => 1000, { leaseMs });
       const b = f.poller(() => 1000 + leaseMs + 1, { leaseMs });
       a.start();
-      await until("poller A downloading", () => downloads === 1);
+      await until("poller A downloading", () => state.downloads === 1);
       b.start();
       await until(
         "poller B completing the task",
         async () => (await f.tasks.get(id))?.status === "completed",
       );
       await b.stop();
-      releaseFirst();
+      state.releaseFirst();
       // A finishes its download (its fake ignores the stop signal) and finds the task completed.
       await a.stop();
-      expect(downloads).toBe(2);
+      expect(state.downloads).toBe(2);
 
       const task = await f.tasks.get(id);
       expect(task?.status).toBe("completed");
@@ -390,24 +393,8 @@ describe.each(backends)("upstream poller on $name", (backend) => {
     // Poller A's only download slot hangs on the first task. The two others are finished upstream
     // too; A may queue one behind its busy slot, and must leave the other due for poller B, whose
     // slot is free, instead of leasing both and holding them while B has nothing to do.
-    let downloads = 0;
-    let releaseFirst = () => {};
-    const firstReleased = new Promise<void>((r) => {
-      releaseFirst = r;
-    });
-    const f = await fixture(
-      backend,
-      fakeUpstream({
-        poll: async () => ({ status: status("completed"), retryAfterS: null }),
-        async fetchResult(_upstreamId, workDir) {
-          if (++downloads === 1) await firstReleased;
-          const videoPath = join(workDir, "upstream.mp4");
-          await writeFile(videoPath, "a video");
-          return { videoPath, thumbnailPath: null, watermarked: null };
-        },
-      }),
-      { count: 3 },
-    );
+    const { state, upstream } = finishedUpstream("a video");
+    const f = await fixture(backend, upstream, { count: 3 });
     try {
       const [first = "", second = "", third = ""] = f.ids;
       // Only the first task is due when A starts; the two others a little later.
@@ -423,7 +410,7 @@ describe.each(backends)("upstream poller on $name", (backend) => {
       let now = 1000;
       const a = f.poller(() => now, { concurrency: 4, fetchConcurrency: 1 });
       a.start();
-      await until("poller A downloading the first task", () => downloads === 1);
+      await until("poller A downloading the first task", () => state.downloads === 1);
       now = 6000;
       a.wake();
       // A leases one of the two (it waits behind the busy slot); the other stays due.
@@ -445,13 +432,13 @@ describe.each(backends)("upstream poller on $name", (backend) => {
       // ...while A is still downloading the first.
       expect((await f.tasks.get(first))?.status).not.toBe("completed");
       await b.stop();
-      releaseFirst();
+      state.releaseFirst();
       await until("A completing its two", async () => {
         const ts = await Promise.all(f.ids.map((id) => f.tasks.get(id)));
         return ts.every((t) => t?.status === "completed");
       });
       await a.stop();
-      expect(downloads).toBe(3);
+      expect(state.downloads).toBe(3);
     } finally {
       await f.close();
     }

@@ -7,9 +7,9 @@
  * longer configured, fails here; one past its channel's time limit fails over or fails.
  */
 
-import type { Gate } from "../gate.js";
 import { deadlines } from "../deadline.js";
 import { errors, isReelayError, type ReelayError } from "../errors.js";
+import type { Gate } from "../gate.js";
 import { dropUploads } from "../media/blob_keys.js";
 import type { AttemptError } from "../tasks/lifecycle.js";
 import { isTerminal, type Task } from "../tasks/task.js";
