@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { rmdirSync, writeFileSync } from "node:fs";
-import { mkdir, rmdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rmdir, writeFile } from "node:fs/promises";
 
 const ROOT = "/sys/fs/cgroup/cpu";
 const PERIOD_US = 100_000;
@@ -41,6 +41,8 @@ export interface CpuSlice {
   add(pid: number): Promise<void>;
   /** Moves what is left back to the root group and removes the group. */
   remove(): Promise<void>;
+  /** Periods so far in which the group used its whole quota, and the time its threads waited for the next. */
+  throttling(): Promise<{ periods: number; throttled: number; throttledS: number }>;
 }
 
 /** A fresh cgroup whose processes together get `cores`; null when cgroups cannot be written here. */
@@ -59,6 +61,15 @@ export async function cpuSlice(cores: number): Promise<CpuSlice | null> {
       await writeFile(`${dir}/cgroup.procs`, String(pid));
       pids.push(pid);
     },
+    async throttling() {
+      const stat = await readFile(`${dir}/cpu.stat`, "utf8");
+      const field = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(stat)?.[1] ?? 0);
+      return {
+        periods: field("nr_periods"),
+        throttled: field("nr_throttled"),
+        throttledS: field("throttled_time") / 1e9,
+      };
+    },
     async remove() {
       for (const pid of pids) await writeFile(`${ROOT}/cgroup.procs`, String(pid)).catch(() => undefined);
       await rmdir(dir).catch(() => undefined);
@@ -68,6 +79,11 @@ export async function cpuSlice(cores: number): Promise<CpuSlice | null> {
   try {
     await writeFile(`${dir}/cpu.cfs_period_us`, String(PERIOD_US));
     await writeFile(`${dir}/cpu.cfs_quota_us`, String(Math.round(cores * PERIOD_US)));
+    // The quota caps each 100 ms period: processes that wait on I/O and then all run at once (4
+    // workers' ffmpeg runs starting together) would be throttled in bursts while using well under
+    // their slice on average. Quota left unused may be spent in a later period, up to one period's
+    // quota (the kernel's limit), where the kernel has burst (5.14+).
+    await writeFile(`${dir}/cpu.cfs_burst_us`, String(Math.round(cores * PERIOD_US))).catch(() => undefined);
     // A quota only caps. On a machine shared with other jobs the group would get no more than
     // one busy thread's share (1024) of the cores, less than its quota: SHARES lets it have its
     // slice whatever else runs, and the quota keeps it from taking more.
