@@ -9,7 +9,7 @@
  *
  * A write drops the entry once it has run and again when its transaction has ended, so a read in
  * between cannot leave the old row cached; a read that was under way while any write dropped an
- * entry does not store what it read (`version` taken before the read, given to `set`).
+ * entry does not store what it read (the version of the entries is taken before the read).
  */
 import type { Tx } from "../../core/ports.js";
 import { afterTransaction } from "./schema.js";
@@ -25,15 +25,11 @@ export function deepFreeze<T>(value: T): T {
 
 export class RowCache<T> {
   readonly #entries = new Map<string, T>();
+  /** Changes whenever an entry is forgotten: taken before a read, checked before storing it. */
   #version = 0;
   constructor(private readonly max: number) {}
 
-  /** Changes whenever an entry is forgotten: taken before a read, given to `set` after it. */
-  get version(): number {
-    return this.#version;
-  }
-
-  get(key: string): T | undefined {
+  #get(key: string): T | undefined {
     const v = this.#entries.get(key);
     if (v !== undefined) {
       this.#entries.delete(key);
@@ -47,16 +43,16 @@ export class RowCache<T> {
    * while it read; `undefined`, a missing row, is never stored).
    */
   async read(key: string, load: () => Promise<T | undefined>): Promise<T | undefined> {
-    const hit = this.get(key);
+    const hit = this.#get(key);
     if (hit !== undefined) return hit;
     const readAt = this.#version;
     const value = await load();
-    if (value !== undefined) this.set(key, value, readAt);
+    if (value !== undefined) this.#set(key, value, readAt);
     return value;
   }
 
   /** Stores `value` (frozen) unless something was forgotten since `readAt` was taken. */
-  set(key: string, value: T, readAt: number): void {
+  #set(key: string, value: T, readAt: number): void {
     if (readAt !== this.#version) return;
     if (this.#entries.size >= this.max) {
       const oldest = this.#entries.keys().next();
