@@ -161,7 +161,10 @@ export function createFsBlobStore(root: string): BlobStore {
     }),
 
     deleteAll: guarded("deleting stored files", async (prefix: string) => {
-      await rm(pathOf(prefix), { recursive: true, force: true });
+      // A render may still be storing its results in the folder (its task deleted meanwhile: it
+      // deletes its own files once it finds that out): removing the folder then meets a file
+      // written after its listing (ENOTEMPTY), and tries again.
+      await rm(pathOf(prefix), { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     }),
 
     check: guarded("checking the data dir", async () => {
