@@ -2,6 +2,8 @@
 
 import { ErrorCode } from "../../core/errors.js";
 import { attemptsView } from "../../core/tasks/attempt_views.js";
+import type { Task } from "../../core/tasks/task.js";
+import type { TaskAttempt } from "../../core/upstream/ports.js";
 import type { AnswerMemo } from "../answer_memo.js";
 import { type Principal, principalOf } from "../auth.js";
 import type { Route } from "../route.js";
@@ -22,8 +24,8 @@ export const v1VideosRetrieve: Route = {
 
 /** The route's answer to `principal` for the video `id`. */
 export async function retrieveVideo(s: AppServices, principal: Principal, id: string): Promise<OpenAiVideo> {
-  const task = await s.engine.getOwned(principal.ownerId, id);
-  return { ...openAiVideo(task), attempts: attemptsView(await s.attempts.list(task.id)) };
+  const { task, attempts } = await retrieved(s, principal, id);
+  return videoView(task, attempts);
 }
 
 /** The same answer as JSON text, served beside the router (hot_reads.ts); kept per state of a cached task in `texts`. */
@@ -33,7 +35,16 @@ export async function retrieveVideoText(
   id: string,
   texts: AnswerMemo,
 ): Promise<string> {
-  const task = await s.engine.getOwned(principal.ownerId, id);
-  const attempts = await s.attempts.list(task.id);
-  return texts.text(task, attempts, 0, () => ({ ...openAiVideo(task), attempts: attemptsView(attempts) }));
+  const { task, attempts } = await retrieved(s, principal, id);
+  return texts.text(task, attempts, 0, () => videoView(task, attempts));
 }
+
+async function retrieved(s: AppServices, principal: Principal, id: string) {
+  const task = await s.engine.getOwned(principal.ownerId, id);
+  return { task, attempts: await s.attempts.list(task.id) };
+}
+
+const videoView = (task: Task, attempts: readonly TaskAttempt[]): OpenAiVideo => ({
+  ...openAiVideo(task),
+  attempts: attemptsView(attempts),
+});
